@@ -1,0 +1,22 @@
+/** @type {import('jest').Config} */
+const base = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  // Type checking runs once in `pretest` (tsc); ts-jest only transpiles, which keeps the suite fast.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
+
+module.exports = {
+  testTimeout: 30000,
+  projects: [
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...base,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+    },
+    { ...base, displayName: 'emulators', testMatch: ['<rootDir>/emulators/test/**/*.test.ts'] },
+    { ...base, displayName: 'runtime', testMatch: ['<rootDir>/local-runtime/test/**/*.test.ts'] },
+  ],
+};
