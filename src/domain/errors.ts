@@ -56,7 +56,7 @@ export class ValidationError extends AppError {
   readonly problems: readonly FieldProblem[];
 
   constructor(problems: readonly FieldProblem[] | FieldProblem) {
-    const list = Array.isArray(problems) ? problems : [problems as FieldProblem];
+    const list: readonly FieldProblem[] = isFieldProblem(problems) ? [problems] : problems;
     super(list.map((p) => `${p.field}: ${p.message}`).join('; '));
     this.problems = list;
   }
@@ -193,6 +193,10 @@ export class ConfigError extends AppError {
       `Invalid configuration: ${problems.map((p) => `${p.field} (${p.message})`).join(', ')}`,
     );
   }
+}
+
+function isFieldProblem(value: readonly FieldProblem[] | FieldProblem): value is FieldProblem {
+  return 'field' in value;
 }
 
 export function isAppError(error: unknown): error is AppError {
