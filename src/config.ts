@@ -1,0 +1,364 @@
+import { ConfigError, type FieldProblem } from './domain/errors';
+
+/**
+ * Every setting the app reads. Nothing outside this module touches `process.env`: the rest of the
+ * app receives a validated, frozen {@link Config}.
+ */
+export const ENV_KEYS = {
+  storage: 'AzureWebJobsStorage',
+  workerRuntime: 'FUNCTIONS_WORKER_RUNTIME',
+  twilioAccountSid: 'TwilioAccountSid',
+  twilioAuthToken: 'TwilioAuthToken',
+  twilioPhoneNumber: 'TwilioPhoneNumber',
+  twilioApiBaseUrl: 'TwilioApiBaseUrl',
+  acsConnectionString: 'COMMUNICATION_SERVICES_CONNECTION_STRING',
+  acsEndpoint: 'COMMUNICATION_SERVICES_ENDPOINT',
+  verificationTimeoutSeconds: 'VERIFICATION_TIMEOUT_SECONDS',
+  verificationMaxAttempts: 'VERIFICATION_MAX_ATTEMPTS',
+  verificationCodeLength: 'VERIFICATION_CODE_LENGTH',
+  verificationMessageTemplate: 'VERIFICATION_MESSAGE_TEMPLATE',
+  verificationCodeSecret: 'VERIFICATION_CODE_SECRET',
+  sidecarUrl: 'SIDECAR_URL',
+  sidecarAllowNonLoopback: 'SIDECAR_ALLOW_NON_LOOPBACK',
+  sidecarTimeoutMs: 'SIDECAR_TIMEOUT_MS',
+  sidecarGraphApiName: 'SIDECAR_GRAPH_API_NAME',
+  acsTeamsClientId: 'ACS_TEAMS_CLIENT_ID',
+  acsIdentityTableName: 'ACS_IDENTITY_TABLE_NAME',
+} as const;
+
+export type EnvKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
+
+/** Keys whose values must never be logged or echoed. */
+export const SECRET_KEYS: readonly EnvKey[] = [
+  ENV_KEYS.storage,
+  ENV_KEYS.twilioAuthToken,
+  ENV_KEYS.acsConnectionString,
+  ENV_KEYS.verificationCodeSecret,
+];
+
+export const DEFAULTS = {
+  verificationTimeoutSeconds: 90,
+  verificationMaxAttempts: 4,
+  verificationCodeLength: 6,
+  verificationMessageTemplate: 'Your verification code is {code}',
+  sidecarUrl: 'http://localhost:5000',
+  sidecarTimeoutMs: 10_000,
+  sidecarGraphApiName: 'graph',
+  acsIdentityTableName: 'AcsIdentities',
+} as const;
+
+/** NIST SP 800-63B asks for at least 20 bits of entropy: 6 decimal digits; 4 is allowed for parity with the seed. */
+export const CODE_LENGTH_RANGE = { min: 4, max: 10 } as const;
+export const MAX_ATTEMPTS_RANGE = { min: 1, max: 10 } as const;
+export const TIMEOUT_SECONDS_RANGE = { min: 10, max: 3600 } as const;
+export const SIDECAR_TIMEOUT_RANGE = { min: 100, max: 120_000 } as const;
+
+/** How the app reaches ACS Identity. */
+export type AcsAccess =
+  | {
+      readonly kind: 'connectionString';
+      readonly connectionString: string;
+      /** Parsed from the connection string; the access key is not kept outside `connectionString`. */
+      readonly endpoint: URL;
+    }
+  | { readonly kind: 'managedIdentity'; readonly endpoint: URL };
+
+export interface TwilioConfig {
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** E.164 sender number. */
+  readonly phoneNumber: string;
+  /** When set, every Twilio API request goes to this origin instead of `https://*.twilio.com`. */
+  readonly apiBaseUrl: URL | undefined;
+}
+
+export interface VerificationConfig {
+  readonly timeoutSeconds: number;
+  readonly maxAttempts: number;
+  readonly codeLength: number;
+  /** Contains `{code}` at least once. */
+  readonly messageTemplate: string;
+  /** HMAC key for code hashes. */
+  readonly codeSecret: string;
+}
+
+export interface SidecarConfig {
+  readonly url: URL;
+  readonly allowNonLoopback: boolean;
+  readonly timeoutMs: number;
+  readonly graphApiName: string;
+}
+
+/** The validated settings of the app. Frozen; secrets are only ever read by the client that needs them. */
+export interface Config {
+  readonly storageConnectionString: string;
+  readonly twilio: TwilioConfig;
+  readonly acs: AcsAccess;
+  readonly acsTeamsClientId: string | undefined;
+  readonly acsIdentityTableName: string;
+  readonly verification: VerificationConfig;
+  readonly sidecar: SidecarConfig;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const E164_PATTERN = /^\+[1-9]\d{7,14}$/;
+const ACCOUNT_SID_PATTERN = /^AC[0-9a-fA-F]{32}$/;
+const GUID_PATTERN =
+  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const TABLE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
+/** Same parse as @azure/communication-common: endpoint first, then accesskey. */
+const ACS_CONNECTION_STRING_PATTERN = /^endpoint=(.+);accesskey=(.+)$/i;
+
+/** True for `localhost`, 127.0.0.0/8 and `::1`: hosts that cannot leave the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * Reads and validates every setting once. Collects all missing or invalid keys into one
+ * {@link ConfigError} (values are never part of the message).
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: FieldProblem[] = [];
+  const reader = new Reader(env, problems);
+
+  const storageConnectionString = reader.required(ENV_KEYS.storage);
+  const workerRuntime = reader.optional(ENV_KEYS.workerRuntime);
+  if (workerRuntime !== undefined && workerRuntime !== 'node') {
+    problems.push({ field: ENV_KEYS.workerRuntime, message: 'must be "node"' });
+  }
+
+  const twilio: TwilioConfig = {
+    accountSid: reader.required(
+      ENV_KEYS.twilioAccountSid,
+      ACCOUNT_SID_PATTERN,
+      'must be AC followed by 32 hex characters',
+    ),
+    authToken: reader.required(ENV_KEYS.twilioAuthToken),
+    phoneNumber: reader.required(
+      ENV_KEYS.twilioPhoneNumber,
+      E164_PATTERN,
+      'must be an E.164 number (+ and 8-15 digits)',
+    ),
+    apiBaseUrl: reader.url(ENV_KEYS.twilioApiBaseUrl),
+  };
+
+  const acs = readAcs(reader, problems);
+  const acsTeamsClientId = reader.optional(ENV_KEYS.acsTeamsClientId);
+  if (acsTeamsClientId !== undefined && !GUID_PATTERN.test(acsTeamsClientId)) {
+    problems.push({ field: ENV_KEYS.acsTeamsClientId, message: 'must be a GUID' });
+  }
+  const acsIdentityTableName =
+    reader.optional(ENV_KEYS.acsIdentityTableName) ?? DEFAULTS.acsIdentityTableName;
+  if (!TABLE_NAME_PATTERN.test(acsIdentityTableName)) {
+    problems.push({
+      field: ENV_KEYS.acsIdentityTableName,
+      message: 'must be 3-63 letters or digits, starting with a letter',
+    });
+  }
+
+  const messageTemplate =
+    reader.optional(ENV_KEYS.verificationMessageTemplate) ?? DEFAULTS.verificationMessageTemplate;
+  if (!messageTemplate.includes('{code}')) {
+    problems.push({ field: ENV_KEYS.verificationMessageTemplate, message: 'must contain {code}' });
+  } else if (messageTemplate.length > 1500) {
+    problems.push({
+      field: ENV_KEYS.verificationMessageTemplate,
+      message: 'must be at most 1500 characters',
+    });
+  }
+  const verification: VerificationConfig = {
+    timeoutSeconds: reader.integer(
+      ENV_KEYS.verificationTimeoutSeconds,
+      DEFAULTS.verificationTimeoutSeconds,
+      TIMEOUT_SECONDS_RANGE,
+    ),
+    maxAttempts: reader.integer(
+      ENV_KEYS.verificationMaxAttempts,
+      DEFAULTS.verificationMaxAttempts,
+      MAX_ATTEMPTS_RANGE,
+    ),
+    codeLength: reader.integer(
+      ENV_KEYS.verificationCodeLength,
+      DEFAULTS.verificationCodeLength,
+      CODE_LENGTH_RANGE,
+    ),
+    messageTemplate,
+    codeSecret: reader.required(ENV_KEYS.verificationCodeSecret),
+  };
+  if (verification.codeSecret.length > 0 && verification.codeSecret.length < 16) {
+    problems.push({
+      field: ENV_KEYS.verificationCodeSecret,
+      message: 'must be at least 16 characters',
+    });
+  }
+
+  const allowNonLoopback = reader.boolean(ENV_KEYS.sidecarAllowNonLoopback, false);
+  const sidecarUrl = reader.url(ENV_KEYS.sidecarUrl) ?? new URL(DEFAULTS.sidecarUrl);
+  if (!allowNonLoopback && !isLoopbackHost(sidecarUrl.hostname)) {
+    problems.push({
+      field: ENV_KEYS.sidecarUrl,
+      message: `must be a loopback URL unless ${ENV_KEYS.sidecarAllowNonLoopback}=true`,
+    });
+  }
+  const sidecar: SidecarConfig = {
+    url: sidecarUrl,
+    allowNonLoopback,
+    timeoutMs: reader.integer(
+      ENV_KEYS.sidecarTimeoutMs,
+      DEFAULTS.sidecarTimeoutMs,
+      SIDECAR_TIMEOUT_RANGE,
+    ),
+    graphApiName: reader.optional(ENV_KEYS.sidecarGraphApiName) ?? DEFAULTS.sidecarGraphApiName,
+  };
+
+  if (problems.length > 0 || acs === undefined) {
+    throw new ConfigError(problems);
+  }
+  return deepFreeze({
+    storageConnectionString,
+    twilio,
+    acs,
+    acsTeamsClientId,
+    acsIdentityTableName,
+    verification,
+    sidecar,
+  });
+}
+
+function readAcs(reader: Reader, problems: FieldProblem[]): AcsAccess | undefined {
+  const connectionString = reader.optional(ENV_KEYS.acsConnectionString);
+  if (connectionString !== undefined) {
+    const match = ACS_CONNECTION_STRING_PATTERN.exec(connectionString);
+    const endpoint = match?.[1] === undefined ? undefined : parseAcsEndpoint(match[1]);
+    if (endpoint === undefined || !match?.[2]) {
+      problems.push({
+        field: ENV_KEYS.acsConnectionString,
+        message:
+          'must look like endpoint=https://<resource>.communication.azure.com/;accesskey=<base64 key>',
+      });
+      return undefined;
+    }
+    if (endpoint.protocol === 'http:' && !isLoopbackHost(endpoint.hostname)) {
+      problems.push({
+        field: ENV_KEYS.acsConnectionString,
+        message: 'endpoint must use https (http only for loopback hosts)',
+      });
+      return undefined;
+    }
+    return { kind: 'connectionString', connectionString, endpoint };
+  }
+  const rawEndpoint = reader.optional(ENV_KEYS.acsEndpoint);
+  if (rawEndpoint === undefined) {
+    problems.push({
+      field: ENV_KEYS.acsConnectionString,
+      message: `required (or set ${ENV_KEYS.acsEndpoint} to use managed identity)`,
+    });
+    return undefined;
+  }
+  const endpoint = parseAcsEndpoint(rawEndpoint);
+  // Bearer tokens are refused by the SDK over plain http, so managed identity needs https.
+  if (endpoint === undefined || endpoint.protocol !== 'https:') {
+    problems.push({ field: ENV_KEYS.acsEndpoint, message: 'must be an https URL without a path' });
+    return undefined;
+  }
+  return { kind: 'managedIdentity', endpoint };
+}
+
+/** The ACS SDK rejects endpoints with a path, so this does too. */
+function parseAcsEndpoint(raw: string): URL | undefined {
+  try {
+    const url = new URL(raw);
+    if (
+      (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+      (url.pathname !== '/' && url.pathname !== '')
+    ) {
+      return undefined;
+    }
+    if (url.username || url.password || url.search || url.hash) {
+      return undefined;
+    }
+    return url;
+  } catch {
+    return undefined;
+  }
+}
+
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: FieldProblem[],
+  ) {}
+
+  /** An unset or blank value is "missing": a secret is never defaulted to ''. */
+  optional(key: EnvKey): string | undefined {
+    const value = this.env[key];
+    if (value === undefined) return undefined;
+    const trimmed = value.trim();
+    return trimmed === '' ? undefined : trimmed;
+  }
+
+  required(key: EnvKey, pattern?: RegExp, patternMessage = 'is invalid'): string {
+    const value = this.optional(key);
+    if (value === undefined) {
+      this.problems.push({ field: key, message: 'required' });
+      return '';
+    }
+    if (pattern !== undefined && !pattern.test(value)) {
+      this.problems.push({ field: key, message: patternMessage });
+    }
+    return value;
+  }
+
+  integer(key: EnvKey, fallback: number, range: { min: number; max: number }): number {
+    const value = this.optional(key);
+    if (value === undefined) return fallback;
+    const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < range.min || parsed > range.max) {
+      this.problems.push({
+        field: key,
+        message: `must be an integer in ${range.min}..${range.max}`,
+      });
+      return fallback;
+    }
+    return parsed;
+  }
+
+  boolean(key: EnvKey, fallback: boolean): boolean {
+    const value = this.optional(key)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    this.problems.push({ field: key, message: 'must be true or false' });
+    return fallback;
+  }
+
+  url(key: EnvKey): URL | undefined {
+    const value = this.optional(key);
+    if (value === undefined) return undefined;
+    try {
+      const url = new URL(value);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+      if (url.username || url.password) throw new Error('userinfo');
+      return url;
+    } catch {
+      this.problems.push({ field: key, message: 'must be an http(s) URL without credentials' });
+      return undefined;
+    }
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !(value instanceof URL)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The keys named in a config error (never values), for start-up logging. */
+export function describeConfigError(error: ConfigError): string {
+  return error.problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+}
