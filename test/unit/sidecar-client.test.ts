@@ -1,0 +1,654 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { Agent } from 'undici';
+
+import {
+  ConfigError,
+  UnauthenticatedError,
+  UpstreamError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+  ValidationError,
+} from '../../src/domain/errors';
+import {
+  DownstreamApiError,
+  SidecarClient,
+  SidecarClientError,
+  SidecarServerError,
+  backoffDelayMs,
+  isLoopbackHost,
+  parseRetryAfterMs,
+  resolveSidecarBaseUrl,
+  splitAuthorizationHeader,
+  DEFAULT_RETRY_POLICY,
+} from '../../src/clients/sidecar';
+import type { SidecarLogEntry } from '../../src/clients/sidecar';
+
+interface Recorded {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+type Reply = (req: Recorded, res: ServerResponse) => void;
+
+const TOKEN = 'eyJhbGciOiJub25lIn0.eyJvaWQiOiJ1c2VyIn0.c2VjcmV0LXNpZ25hdHVyZQ';
+
+let server: Server;
+let baseUrl: string;
+let requests: Recorded[] = [];
+let replies: Reply[] = [];
+let agent: Agent;
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Reply {
+  return (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
+}
+
+function problem(status: number, title: string, detail: string): Reply {
+  return (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/problem+json' });
+    res.end(JSON.stringify({ type: 'about:blank', title, status, detail }));
+  };
+}
+
+function empty(status: number, headers: Record<string, string> = {}): Reply {
+  return (_req, res) => {
+    res.writeHead(status, headers);
+    res.end();
+  };
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const recorded: Recorded = {
+        method: req.method ?? '',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      requests.push(recorded);
+      const reply =
+        replies.shift() ?? json(200, { authorizationHeader: 'Bearer downstream-token' });
+      reply(recorded, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  agent = new Agent({ keepAliveTimeout: 1000 });
+});
+
+afterAll(async () => {
+  await agent.close();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+beforeEach(() => {
+  requests = [];
+  replies = [];
+});
+
+function client(overrides: Partial<ConstructorParameters<typeof SidecarClient>[0]> = {}): {
+  client: SidecarClient;
+  sleeps: number[];
+  logs: SidecarLogEntry[];
+} {
+  const sleeps: number[] = [];
+  const logs: SidecarLogEntry[] = [];
+  const c = new SidecarClient({
+    baseUrl,
+    dispatcher: agent,
+    timeoutMs: 2000,
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
+    random: () => 0.5,
+    log: (e) => logs.push(e),
+    ...overrides,
+  });
+  return { client: c, sleeps, logs };
+}
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('base URL', () => {
+  it('defaults to http://localhost:5000', () => {
+    expect(resolveSidecarBaseUrl(undefined).href).toBe('http://localhost:5000/');
+    expect(resolveSidecarBaseUrl('  ').href).toBe('http://localhost:5000/');
+  });
+
+  it.each([
+    'http://localhost:5000',
+    'http://127.0.0.1:5178',
+    'http://[::1]:8080',
+    'http://127.9.9.9',
+  ])('accepts loopback %s', (url) => {
+    expect(() => resolveSidecarBaseUrl(url)).not.toThrow();
+  });
+
+  it.each([
+    'http://sidecar:5000',
+    'http://10.0.0.4:5000',
+    'http://localhost.evil.example:5000',
+    'http://[::2]:5000',
+  ])('refuses non-loopback %s unless allowed', (url) => {
+    expect(() => resolveSidecarBaseUrl(url)).toThrow(ConfigError);
+    expect(() => resolveSidecarBaseUrl(url, true)).not.toThrow();
+  });
+
+  it.each([
+    'ftp://localhost',
+    'http://user:pw@localhost:5000',
+    'not a url',
+    'http://localhost/?a=1',
+  ])('refuses malformed %s even when non-loopback is allowed', (url) => {
+    expect(() => resolveSidecarBaseUrl(url, true)).toThrow(ConfigError);
+  });
+
+  it('recognises IPv4-mapped loopback and rejects look-alikes', () => {
+    expect(isLoopbackHost('[::ffff:127.0.0.1]')).toBe(true);
+    expect(isLoopbackHost(new URL('http://[::ffff:127.0.0.1]/').hostname)).toBe(true);
+    expect(isLoopbackHost(new URL('http://[::ffff:10.0.0.1]/').hostname)).toBe(false);
+    expect(isLoopbackHost('128.0.0.1')).toBe(false);
+  });
+
+  it('keeps a base path so routes resolve below it', async () => {
+    const { client: c } = client({ baseUrl: `${baseUrl}/sidecar` });
+    await c.getAuthorizationHeaderUnauthenticated('graph');
+    expect(requests[0]!.path).toBe('/sidecar/AuthorizationHeaderUnauthenticated/graph');
+  });
+});
+
+describe('getAuthorizationHeader', () => {
+  it('forwards the caller token and returns the header value', async () => {
+    const { client: c } = client();
+    replies.push(json(200, { authorizationHeader: 'Bearer obo-token' }));
+    await expect(c.getAuthorizationHeader(`Bearer ${TOKEN}`, 'graph')).resolves.toBe(
+      'Bearer obo-token',
+    );
+    expect(requests[0]).toMatchObject({ method: 'GET', path: '/AuthorizationHeader/graph' });
+    expect(requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect([...requests[0]!.query.keys()]).toEqual([]);
+  });
+
+  it('adds the Bearer scheme to a bare token', async () => {
+    const { client: c } = client();
+    await c.getAuthorizationHeader(TOKEN, 'graph');
+    expect(requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it('maps every option to the query parameter the sidecar binds', async () => {
+    const { client: c } = client();
+    await c.getAuthorizationHeader(TOKEN, 'my api', {
+      scopes: ['User.Read', 'Mail.Send'],
+      tenant: 'contoso.onmicrosoft.com',
+      requestAppToken: true,
+      forceRefresh: true,
+      claims: '{"access_token":{"acrs":{"essential":true}}}',
+      correlationId: '0b6f8d4e-1a2b-4c3d-9e8f-001122334455',
+      agentIdentity: 'agent-app-id',
+      agentUserId: '11111111-2222-3333-4444-555555555555',
+    });
+    const r = requests[0]!;
+    expect(r.path).toBe('/AuthorizationHeader/my%20api');
+    expect(r.query.getAll('optionsOverride.Scopes')).toEqual(['User.Read', 'Mail.Send']);
+    expect(r.query.get('optionsOverride.AcquireTokenOptions.Tenant')).toBe(
+      'contoso.onmicrosoft.com',
+    );
+    expect(r.query.get('optionsOverride.RequestAppToken')).toBe('true');
+    expect(r.query.get('optionsOverride.AcquireTokenOptions.ForceRefresh')).toBe('true');
+    expect(r.query.get('optionsOverride.AcquireTokenOptions.Claims')).toBe(
+      '{"access_token":{"acrs":{"essential":true}}}',
+    );
+    expect(r.query.get('optionsOverride.AcquireTokenOptions.CorrelationId')).toBe(
+      '0b6f8d4e-1a2b-4c3d-9e8f-001122334455',
+    );
+    expect(r.query.get('AgentIdentity')).toBe('agent-app-id');
+    expect(r.query.get('AgentUserId')).toBe('11111111-2222-3333-4444-555555555555');
+    expect(r.query.has('AgentUsername')).toBe(false);
+  });
+
+  it('sends AgentUsername with AgentIdentity', async () => {
+    const { client: c } = client();
+    await c.getAuthorizationHeader(TOKEN, 'graph', {
+      agentIdentity: 'agent',
+      agentUsername: 'bot@contoso.com',
+    });
+    expect(requests[0]!.query.get('AgentUsername')).toBe('bot@contoso.com');
+    expect(requests[0]!.query.get('AgentIdentity')).toBe('agent');
+  });
+
+  it('omits false flags (a false RequestAppToken cannot unset a configured true anyway)', async () => {
+    const { client: c } = client();
+    await c.getAuthorizationHeader(TOKEN, 'graph', { requestAppToken: false, forceRefresh: false });
+    expect([...requests[0]!.query.keys()]).toEqual([]);
+  });
+
+  it.each([
+    [
+      {
+        agentIdentity: 'a',
+        agentUsername: 'u@x',
+        agentUserId: '11111111-2222-3333-4444-555555555555',
+      },
+      'agentUserId',
+    ],
+    [{ agentUsername: 'u@x' }, 'agentIdentity'],
+    [{ agentUserId: '11111111-2222-3333-4444-555555555555' }, 'agentIdentity'],
+    [{ agentIdentity: 'a', agentUserId: 'not-a-guid' }, 'agentUserId'],
+    [{ scopes: [''] }, 'scopes'],
+    [{ correlationId: 'nope' }, 'correlationId'],
+  ])('rejects %j client-side without calling the sidecar', async (options, field) => {
+    const { client: c } = client();
+    const error = await caught(c.getAuthorizationHeader(TOKEN, 'graph', options));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).problems.map((p) => p.field)).toContain(field);
+    expect(requests).toHaveLength(0);
+  });
+
+  it('refuses a missing or malformed incoming token without calling the sidecar', async () => {
+    const { client: c } = client();
+    for (const bad of ['', '   ', 'Bearer', 'Bearer a b', 'Bearer tok\r\nX-Evil: 1']) {
+      await expect(c.getAuthorizationHeader(bad, 'graph')).rejects.toBeInstanceOf(
+        UnauthenticatedError,
+      );
+    }
+    expect(requests).toHaveLength(0);
+  });
+
+  it('rejects an API name that would change the route', async () => {
+    const { client: c } = client();
+    await expect(c.getAuthorizationHeader(TOKEN, '../Validate')).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    expect(requests).toHaveLength(0);
+  });
+
+  it('unauthenticated variant sends no Authorization header', async () => {
+    const { client: c } = client();
+    await c.getAuthorizationHeaderUnauthenticated('graph', {
+      requestAppToken: true,
+      agentIdentity: 'agent',
+    });
+    const r = requests[0]!;
+    expect(r.path).toBe('/AuthorizationHeaderUnauthenticated/graph');
+    expect(r.headers.authorization).toBeUndefined();
+    expect(r.query.get('optionsOverride.RequestAppToken')).toBe('true');
+    expect(r.query.get('AgentIdentity')).toBe('agent');
+  });
+
+  it('treats a response without a usable header as an upstream failure', async () => {
+    const { client: c } = client();
+    replies.push(json(200, { authorizationHeader: '' }));
+    await expect(c.getAuthorizationHeader(TOKEN, 'graph')).rejects.toBeInstanceOf(UpstreamError);
+    replies.push((_r, res) => res.end('not json'));
+    await expect(c.getAuthorizationHeader(TOKEN, 'graph')).rejects.toBeInstanceOf(UpstreamError);
+  });
+
+  it('splits a header into scheme and token', () => {
+    expect(splitAuthorizationHeader('Bearer abc.def')).toEqual({
+      scheme: 'Bearer',
+      token: 'abc.def',
+    });
+    expect(() => splitAuthorizationHeader('Bearer')).toThrow(UpstreamError);
+  });
+});
+
+describe('callDownstreamApi', () => {
+  it('POSTs to the sidecar with the downstream verb, path and JSON body', async () => {
+    const { client: c } = client();
+    replies.push(json(200, { statusCode: 202, headers: {}, content: null }));
+    const body = { message: { subject: 'hi' }, saveToSentItems: false };
+    const content = await c.callDownstreamApi(`Bearer ${TOKEN}`, 'graph', 'me/sendMail', {
+      method: 'post',
+      body,
+      scopes: ['Mail.Send'],
+    });
+    expect(content).toBeNull();
+    const r = requests[0]!;
+    expect(r.method).toBe('POST');
+    expect(r.path).toBe('/DownstreamApi/graph');
+    expect(r.query.get('optionsOverride.HttpMethod')).toBe('POST');
+    expect(r.query.get('optionsOverride.RelativePath')).toBe('me/sendMail');
+    expect(r.query.get('optionsOverride.ContentType')).toBe('application/json');
+    expect(r.query.getAll('optionsOverride.Scopes')).toEqual(['Mail.Send']);
+    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(JSON.parse(r.body)).toEqual(body);
+  });
+
+  it('sends no body and no Content-Type when there is no body', async () => {
+    const { client: c } = client();
+    replies.push(json(200, { statusCode: 200, headers: {}, content: null }));
+    await c.callDownstreamApi(TOKEN, 'graph', 'me');
+    expect(requests[0]!.headers['content-type']).toBeUndefined();
+    expect(requests[0]!.body).toBe('');
+    expect(requests[0]!.query.has('optionsOverride.HttpMethod')).toBe(false);
+  });
+
+  it('parses JSON content and keeps the list-valued content headers', async () => {
+    const { client: c } = client();
+    replies.push(
+      json(200, {
+        statusCode: 200,
+        headers: { 'Content-Type': ['application/json; charset=utf-8'], 'Content-Length': ['27'] },
+        content: '{"displayName":"Ada","n":1}',
+      }),
+    );
+    const result = await c.callDownstreamApiForResult(TOKEN, 'graph', 'me', {
+      accept: 'application/json',
+      extraHeaders: { ConsistencyLevel: 'eventual' },
+      extraQueryParameters: { $top: '10' },
+    });
+    expect(result.content).toEqual({ displayName: 'Ada', n: 1 });
+    expect(result.headers['Content-Length']).toEqual(['27']);
+    const q = requests[0]!.query;
+    expect(q.get('optionsOverride.AcceptHeader')).toBe('application/json');
+    expect(q.get('optionsOverride.ExtraHeaderParameters.ConsistencyLevel')).toBe('eventual');
+    expect(q.get('optionsOverride.ExtraQueryParameters.$top')).toBe('10');
+  });
+
+  it('returns non-JSON content as a string', async () => {
+    const { client: c } = client();
+    replies.push(
+      json(200, { statusCode: 200, headers: { 'Content-Type': ['text/plain'] }, content: '{x' }),
+    );
+    await expect(c.callDownstreamApi(TOKEN, 'graph', 'x')).resolves.toBe('{x');
+  });
+
+  it('raises DownstreamApiError with the downstream status and content', async () => {
+    const { client: c } = client();
+    const graphError = { error: { code: 'ErrorItemNotFound', message: 'not found' } };
+    replies.push(
+      json(200, {
+        statusCode: 404,
+        headers: { 'Content-Type': ['application/json'] },
+        content: JSON.stringify(graphError),
+      }),
+    );
+    const error = await caught(c.callDownstreamApi(TOKEN, 'graph', 'me/messages/x'));
+    expect(error).toBeInstanceOf(DownstreamApiError);
+    const e = error as DownstreamApiError;
+    expect(e.downstreamStatus).toBe(404);
+    expect(e.upstreamStatus).toBe(404);
+    expect(e.kind).toBe('client');
+    expect(e.content).toEqual(graphError);
+    expect(e.status).toBe(502);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('classifies a downstream 5xx as a server error and does not retry it (the sidecar answered)', async () => {
+    const { client: c } = client();
+    replies.push(json(200, { statusCode: 503, headers: {}, content: null }));
+    const error = await caught(c.callDownstreamApi(TOKEN, 'graph', 'me'));
+    expect(error).toBeInstanceOf(DownstreamApiError);
+    expect((error as DownstreamApiError).kind).toBe('server');
+    expect(requests).toHaveLength(1);
+  });
+
+  it('uses the unauthenticated route without an Authorization header', async () => {
+    const { client: c } = client();
+    replies.push(json(200, { statusCode: 200, headers: {}, content: null }));
+    await c.callDownstreamApiUnauthenticated('graph', 'users', { requestAppToken: true });
+    expect(requests[0]!.path).toBe('/DownstreamApiUnauthenticated/graph');
+    expect(requests[0]!.method).toBe('POST');
+    expect(requests[0]!.headers.authorization).toBeUndefined();
+  });
+
+  it('rejects a malformed sidecar result', async () => {
+    const { client: c } = client();
+    replies.push(json(200, { headers: {}, content: null }));
+    await expect(c.callDownstreamApi(TOKEN, 'graph', 'me')).rejects.toBeInstanceOf(UpstreamError);
+  });
+});
+
+describe('validate', () => {
+  it('returns the claims and drops the echoed token', async () => {
+    const { client: c } = client();
+    replies.push(
+      json(200, {
+        protocol: 'Bearer',
+        token: TOKEN,
+        claims: { oid: 'o1', tid: 't1', scp: 'access' },
+      }),
+    );
+    const result = await c.validate(TOKEN);
+    expect(result).toEqual({ protocol: 'Bearer', claims: { oid: 'o1', tid: 't1', scp: 'access' } });
+    expect(JSON.stringify(result)).not.toContain(TOKEN);
+    expect(requests[0]).toMatchObject({ method: 'GET', path: '/Validate' });
+    expect(requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it('raises SidecarClientError(401) for a rejected token, without retrying', async () => {
+    const { client: c, sleeps } = client();
+    replies.push(empty(401, { 'www-authenticate': 'Bearer' }));
+    const error = await caught(c.validate(TOKEN));
+    expect(error).toBeInstanceOf(SidecarClientError);
+    expect((error as SidecarClientError).upstreamStatus).toBe(401);
+    expect((error as SidecarClientError).kind).toBe('client');
+    expect(requests).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+});
+
+describe('errors and retries', () => {
+  it('keeps the problem title of a 4xx but never its detail (it can echo a UPN)', async () => {
+    const { client: c } = client();
+    replies.push(
+      problem(400, 'Bad Request', "No scopes found for the API 'nope' (user ada@contoso.com)"),
+    );
+    const error = await caught(c.getAuthorizationHeader(TOKEN, 'nope'));
+    expect(error).toBeInstanceOf(SidecarClientError);
+    const e = error as SidecarClientError;
+    expect(e.upstreamStatus).toBe(400);
+    expect(e.problemTitle).toBe('Bad Request');
+    expect(JSON.stringify({ ...e, message: e.message })).not.toContain('ada@contoso.com');
+    expect(requests).toHaveLength(1);
+  });
+
+  it.each([400, 401, 403, 404, 405, 409])('never retries %i', async (status) => {
+    const { client: c, sleeps } = client();
+    replies.push(empty(status));
+    await expect(c.getAuthorizationHeader(TOKEN, 'graph')).rejects.toBeInstanceOf(
+      SidecarClientError,
+    );
+    expect(requests).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it.each([408, 429, 500, 502, 503, 504])('retries %i and then succeeds', async (status) => {
+    const { client: c, sleeps } = client();
+    replies.push(empty(status), empty(status));
+    await expect(c.getAuthorizationHeader(TOKEN, 'graph')).resolves.toBe('Bearer downstream-token');
+    expect(requests).toHaveLength(3);
+    expect(sleeps).toHaveLength(2);
+  });
+
+  it('gives up after 3 retries on 5xx with a SidecarServerError', async () => {
+    const { client: c, sleeps } = client();
+    replies.push(empty(500), empty(502), empty(503), empty(500), empty(500));
+    const error = await caught(c.getAuthorizationHeader(TOKEN, 'graph'));
+    expect(error).toBeInstanceOf(SidecarServerError);
+    expect((error as SidecarServerError).upstreamStatus).toBe(500);
+    expect((error as SidecarServerError).kind).toBe('server');
+    expect(requests).toHaveLength(4);
+    // Exponential, with random() = 0.5: 3/4 of 200, 400, 800.
+    expect(sleeps).toEqual([150, 300, 600]);
+  });
+
+  it('gives up after 3 retries on 429 with a client error', async () => {
+    const { client: c } = client();
+    replies.push(empty(429), empty(429), empty(429), empty(429));
+    const error = await caught(c.getAuthorizationHeader(TOKEN, 'graph'));
+    expect(error).toBeInstanceOf(SidecarClientError);
+    expect((error as SidecarClientError).upstreamStatus).toBe(429);
+    expect(requests).toHaveLength(4);
+  });
+
+  it('honours Retry-After in seconds and as an HTTP date', async () => {
+    const { client: c, sleeps } = client();
+    replies.push(
+      empty(429, { 'retry-after': '2' }),
+      empty(503, { 'retry-after': new Date(Date.now() + 10_000).toUTCString() }),
+    );
+    await c.getAuthorizationHeader(TOKEN, 'graph');
+    expect(sleeps[0]).toBe(2000);
+    // HTTP dates have one-second resolution.
+    expect(sleeps[1]).toBeGreaterThan(8_000);
+    expect(sleeps[1]).toBeLessThanOrEqual(10_000);
+    expect(sleeps).toHaveLength(2);
+  });
+
+  it('does not wait for a Retry-After beyond the cap', async () => {
+    const { client: c, sleeps } = client({ retry: { maxRetryAfterMs: 1000 } });
+    replies.push(empty(429, { 'retry-after': '120' }));
+    await expect(c.getAuthorizationHeader(TOKEN, 'graph')).rejects.toBeInstanceOf(
+      SidecarClientError,
+    );
+    expect(sleeps).toEqual([]);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('does not retry a 5xx for a non-idempotent downstream call (it may have happened)', async () => {
+    const { client: c, sleeps } = client();
+    replies.push(empty(500));
+    await expect(
+      c.callDownstreamApi(TOKEN, 'graph', 'me/sendMail', { method: 'POST', body: {} }),
+    ).rejects.toBeInstanceOf(SidecarServerError);
+    expect(requests).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('still retries a 429 for a non-idempotent downstream call (the sidecar did nothing)', async () => {
+    const { client: c } = client();
+    replies.push(empty(429), json(200, { statusCode: 202, headers: {}, content: null }));
+    await c.callDownstreamApi(TOKEN, 'graph', 'me/sendMail', { method: 'POST', body: {} });
+    expect(requests).toHaveLength(2);
+  });
+
+  it('retries a 5xx for an idempotent downstream call', async () => {
+    const { client: c } = client();
+    replies.push(empty(503), json(200, { statusCode: 200, headers: {}, content: null }));
+    await c.callDownstreamApi(TOKEN, 'graph', 'me', { method: 'GET' });
+    expect(requests).toHaveLength(2);
+  });
+
+  it('times out a call that does not answer', async () => {
+    const { client: c, logs } = client({ timeoutMs: 100 });
+    replies.push(() => {
+      /* never answers */
+    });
+    const started = Date.now();
+    const error = await caught(c.getAuthorizationHeader(TOKEN, 'graph'));
+    expect(error).toBeInstanceOf(UpstreamTimeoutError);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(requests).toHaveLength(1);
+    expect(logs.at(-1)?.outcome).toBe('timeout');
+  });
+
+  it('reports an unreachable sidecar as UpstreamUnavailableError, without the request in the cause', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { client: c, sleeps } = client({ baseUrl: `http://127.0.0.1:${port}` });
+    const error = await caught(c.validate(TOKEN));
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect(sleeps).toEqual([]);
+    expect(
+      JSON.stringify((error as Error).cause, Object.getOwnPropertyNames((error as Error).cause)),
+    ).not.toContain(TOKEN);
+  });
+
+  it('never logs tokens or query strings', async () => {
+    const { client: c, logs } = client();
+    replies.push(empty(503), json(200, { authorizationHeader: 'Bearer secret-downstream' }));
+    await c.getAuthorizationHeader(TOKEN, 'graph', {
+      agentIdentity: 'a',
+      agentUsername: 'ada@contoso.com',
+    });
+    expect(logs.map((l) => [l.outcome, l.status])).toEqual([
+      ['retry', 503],
+      ['ok', 200],
+    ]);
+    const text = JSON.stringify(logs);
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain('secret-downstream');
+    expect(text).not.toContain('ada@contoso.com');
+    expect(logs[0]!.path).toBe('/AuthorizationHeader/graph');
+  });
+
+  it('reuses one keep-alive connection across calls', async () => {
+    const pool = new Agent({ keepAliveTimeout: 5000 });
+    const { client: c } = client({ dispatcher: pool });
+    const sockets = new Set<unknown>();
+    const listener = (_req: IncomingMessage, res: ServerResponse): void => {
+      sockets.add(res.socket);
+    };
+    server.on('request', listener);
+    try {
+      for (let i = 0; i < 10; i++) await c.getAuthorizationHeader(TOKEN, 'graph');
+    } finally {
+      server.off('request', listener);
+      await pool.close();
+    }
+    // undici may open a second connection while the first one is being released, never one per call.
+    expect(sockets.size).toBeLessThanOrEqual(2);
+  });
+
+  it('refuses a non-loopback base URL at construction', () => {
+    expect(() => new SidecarClient({ baseUrl: 'http://sidecar.internal:5000' })).toThrow(
+      ConfigError,
+    );
+    expect(
+      () =>
+        new SidecarClient({
+          baseUrl: 'http://sidecar.internal:5000',
+          allowNonLoopback: true,
+          dispatcher: agent,
+        }),
+    ).not.toThrow();
+  });
+});
+
+describe('retry helpers', () => {
+  it('backoff doubles, stays within [exp/2, exp] and is capped', () => {
+    const p = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1000 };
+    expect(backoffDelayMs(0, p, () => 0)).toBe(50);
+    expect(backoffDelayMs(0, p, () => 1)).toBe(100);
+    expect(backoffDelayMs(2, p, () => 0)).toBe(200);
+    expect(backoffDelayMs(10, p, () => 1)).toBe(1000);
+  });
+
+  it('parses Retry-After', () => {
+    expect(parseRetryAfterMs('3')).toBe(3000);
+    expect(parseRetryAfterMs(undefined)).toBeUndefined();
+    expect(parseRetryAfterMs('soon')).toBeUndefined();
+    expect(
+      parseRetryAfterMs(
+        'Wed, 21 Oct 2015 07:28:10 GMT',
+        Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'),
+      ),
+    ).toBe(10_000);
+  });
+});
