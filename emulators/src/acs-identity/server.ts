@@ -1,0 +1,494 @@
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import {
+  defaultLog,
+  isRecord,
+  listen,
+  parseJsonBody,
+  pathOf,
+  queryOf,
+  readBody,
+  sendEmpty,
+  sendJson,
+  sendProblem,
+  wrapHandler,
+  type LogFn,
+} from '../common/http';
+import {
+  decodeJwt,
+  generateSigningKey,
+  GUID,
+  numberClaim,
+  publicJwk,
+  sha256Base64Url,
+  signJwt,
+  stringClaim,
+  verifySignature,
+} from '../common/jwt';
+
+/**
+ * Emulator of the ACS Identity REST API (api-version 2023-10-01) as `@azure/communication-identity` 1.3.x
+ * calls it: HMAC-SHA256 request signing, exact success codes, ACS error bodies
+ * `{"error":{"code","message","target?"}}`, RS256 tokens with ACS's claims.
+ */
+
+export const DEFAULT_ACS_ACCESS_KEY = 'bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0';
+export const DEFAULT_ACS_RESOURCE_ID = '00000000-0000-4000-8000-00000000ac50';
+export const ACS_TEAMS_AUDIENCE = 'https://auth.msft.communication.azure.com';
+/** App id of the "Azure Communication Services" first-party app; v2 Entra tokens may carry it as `aud`. */
+export const ACS_TEAMS_AUDIENCE_APP_ID = '1fd5118e-2576-4263-8130-9503064c837a';
+
+export interface AcsIdentityEmulatorOptions {
+  port?: number;
+  host?: string;
+  /** Base64 access key of the emulated resource. */
+  accessKey?: string;
+  /** Immutable resource GUID used in identity ids and tokens. */
+  resourceId?: string;
+  log?: LogFn;
+  /** Clock (ms since epoch) for token times and `x-ms-date` skew; defaults to Date.now. */
+  now?: () => number;
+  /** Allowed distance between `x-ms-date` and the emulator clock. Default 15 minutes. */
+  maxClockSkewMs?: number;
+  /**
+   * Public keys trusted to sign Entra tokens presented to the Teams exchange. When empty (the default)
+   * any well-formed JWT with the right claims is accepted and its signature is not checked; `startEmulators`
+   * trusts the AgentID emulator's key, so only tokens it minted are accepted there.
+   */
+  trustedEntraKeys?: crypto.KeyObject[];
+}
+
+export interface AcsTokenValidation {
+  valid: boolean;
+  /** Why the token is invalid: malformed, bad_signature, unknown_token, expired, revoked, identity_deleted. */
+  reason?: string;
+  identity?: string;
+  scopes?: string[];
+  expiresOn?: string;
+}
+
+export interface AcsIdentityRecord {
+  id: string;
+  createdAt: string;
+  deleted: boolean;
+  tokensIssued: number;
+  revokedAt: string | null;
+}
+
+export interface AcsIdentityEmulator {
+  url: string;
+  port: number;
+  accessKey: string;
+  resourceId: string;
+  /** `endpoint=http://127.0.0.1:PORT/;accesskey=...` (use with `allowInsecureConnection: true`). */
+  connectionString: string;
+  /** The RS256 public key that signs ACS tokens. */
+  publicKey: crypto.KeyObject;
+  validateToken(token: string): AcsTokenValidation;
+  identities(): AcsIdentityRecord[];
+  /** Trust an additional Entra token signer for the Teams exchange. */
+  trustEntraKey(key: crypto.KeyObject): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export const ACS_SCOPES = ['chat', 'voip', 'chat.join', 'chat.join.limited', 'voip.join'] as const;
+const SUPPORTED_API_VERSIONS = ['2021-03-07', '2022-06-01', '2022-10-01', '2023-10-01'];
+const TEAMS_SCOPES: Readonly<Record<string, string>> = { 'Teams.ManageCalls': 'voip', 'Teams.ManageChats': 'chat' };
+
+interface Identity {
+  readonly id: string;
+  readonly createdAt: number;
+  deleted: boolean;
+  revokedAt: number | null;
+  tokensIssued: number;
+}
+
+interface IssuedToken {
+  readonly identity: string;
+  readonly scopes: string[];
+  readonly expMs: number;
+  revoked: boolean;
+}
+
+interface AcsErrorBody {
+  status: number;
+  code: string;
+  message: string;
+  target?: string;
+}
+
+class AcsError extends Error {
+  constructor(readonly body: AcsErrorBody) {
+    super(body.message);
+  }
+}
+
+const fail = (status: number, code: string, message: string, target?: string): never => {
+  throw new AcsError(target === undefined ? { status, code, message } : { status, code, message, target });
+};
+
+/** ACS's `expiresOn` format: 7 fractional digits and an explicit `+00:00` offset. */
+export function formatAcsExpiresOn(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000+00:00');
+}
+
+function sendAcsError(res: http.ServerResponse, e: AcsErrorBody): void {
+  const error: Record<string, unknown> = { code: e.code, message: e.message };
+  if (e.target !== undefined) error['target'] = e.target;
+  sendJson(res, e.status, { error }, {}, 'application/json');
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const ba = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ba.length === bb.length && crypto.timingSafeEqual(ba, bb);
+}
+
+export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions = {}): Promise<AcsIdentityEmulator> {
+  const accessKey = opts.accessKey ?? DEFAULT_ACS_ACCESS_KEY;
+  const resourceId = opts.resourceId ?? DEFAULT_ACS_RESOURCE_ID;
+  const log = opts.log ?? defaultLog;
+  const now = opts.now ?? Date.now;
+  const maxSkew = opts.maxClockSkewMs ?? 15 * 60_000;
+  const trusted: crypto.KeyObject[] = [...(opts.trustedEntraKeys ?? [])];
+  const keyBytes = Buffer.from(accessKey, 'base64');
+  if (keyBytes.length === 0) throw new Error('accessKey must be non-empty base64');
+  if (!GUID.test(resourceId)) throw new Error('resourceId must be a GUID');
+  const signingKey = generateSigningKey();
+
+  let identities = new Map<string, Identity>();
+  let tokens = new Map<string, IssuedToken>();
+  let sequence = 0;
+
+  const verifyHmac = (req: http.IncomingMessage, body: Buffer): void => {
+    const auth = req.headers.authorization;
+    if (auth === undefined || auth === '') fail(401, 'Denied', 'Denied because the request is not authenticated.');
+    const m = /^HMAC-SHA256 SignedHeaders=([^&]+)&Signature=(.+)$/.exec(auth ?? '');
+    if (m === null || m[1] === undefined || m[2] === undefined) {
+      return fail(401, 'Denied', 'Denied because the Authorization header is not a valid HMAC-SHA256 signature.');
+    }
+    const signed = m[1].toLowerCase().split(';');
+    if (signed.join(';') !== 'x-ms-date;host;x-ms-content-sha256') {
+      fail(401, 'Denied', 'SignedHeaders must be x-ms-date;host;x-ms-content-sha256.');
+    }
+    const date = req.headers['x-ms-date'];
+    const host = req.headers.host;
+    const claimedHash = req.headers['x-ms-content-sha256'];
+    if (typeof date !== 'string' || typeof host !== 'string' || typeof claimedHash !== 'string') {
+      return fail(401, 'Denied', 'Denied because a signed header is missing.');
+    }
+    const dateMs = Date.parse(date);
+    if (Number.isNaN(dateMs) || Math.abs(dateMs - now()) > maxSkew) {
+      fail(401, 'Denied', "Request 'x-ms-date' is outside the allowed clock skew.");
+    }
+    const actualHash = crypto.createHash('sha256').update(body).digest('base64');
+    if (!constantTimeEqual(claimedHash, actualHash)) {
+      fail(401, 'Denied', "Request 'x-ms-content-sha256' differs from generated content hash.");
+    }
+    // The signature covers the raw (still percent-encoded) path and the re-serialised query, as the SDK computes it.
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const rawPath = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1)).toString();
+    const pathAndQuery = rawPath + (query === '' ? '' : `?${query}`);
+    const stringToSign = `${(req.method ?? '').toUpperCase()}\n${pathAndQuery}\n${date};${host};${actualHash}`;
+    const expected = crypto.createHmac('sha256', keyBytes).update(stringToSign, 'utf8').digest('base64');
+    if (!constantTimeEqual(m[2], expected)) fail(401, 'Denied', 'Denied because the request signature is invalid.');
+  };
+
+  const newIdentityId = (): string => {
+    sequence += 1;
+    // Real suffixes start with a sequence-like group; exactly one underscore keeps communication-common parsing it as an ACS user.
+    const r = crypto.randomBytes(12).toString('hex');
+    const suffix = `${sequence.toString(16).padStart(8, '0')}-${r.slice(0, 4)}-${r.slice(4, 8)}-${r.slice(8, 12)}-${r.slice(12, 24)}`;
+    return `8:acs:${resourceId}_${suffix}`;
+  };
+
+  /** Resolves an identity of this resource, or answers the way ACS does for foreign, unknown or deleted ids. */
+  const ownedIdentity = (rawId: string): Identity => {
+    const prefix = `8:acs:${resourceId}_`;
+    if (!rawId.startsWith(prefix)) return fail(401, 'IdentityNotOwned', "Provided identity doesn't belong to the resource.");
+    const identity = identities.get(rawId);
+    if (identity === undefined || identity.deleted) return fail(404, 'IdentityNotFound', 'Identity not found.');
+    return identity;
+  };
+
+  const parseScopes = (value: unknown, target: string): string[] => {
+    if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) {
+      return fail(400, 'ValidationError', 'Invalid scopes - Scopes field is required.', target);
+    }
+    if (!Array.isArray(value) || !value.every((s): s is string => typeof s === 'string')) {
+      return fail(400, 'ValidationError', 'Invalid scopes - Scopes must be a list of strings.', target);
+    }
+    for (const s of value) {
+      if (!(ACS_SCOPES as readonly string[]).includes(s)) {
+        fail(400, 'ValidationError', `Invalid scopes - '${s.slice(0, 40)}' is not a valid scope.`, target);
+      }
+    }
+    return [...new Set(value)];
+  };
+
+  const parseExpiry = (value: unknown): number => {
+    if (value === undefined || value === null) return 1440;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 60 || value > 1440) {
+      return fail(400, 'ValidationError', 'Invalid expiresInMinutes - The value must be between 60 and 1440 minutes.', 'expiresInMinutes');
+    }
+    return value;
+  };
+
+  const issueAcsToken = (identity: Identity, scopes: string[], minutes: number): { token: string; expiresOn: string } => {
+    const nowMs = now();
+    const iat = Math.floor(nowMs / 1000);
+    const exp = iat + minutes * 60;
+    const token = signJwt(signingKey, {
+      skypeid: identity.id.slice(2),
+      scp: 1792,
+      csi: String(iat),
+      exp,
+      rgn: 'amer',
+      acsScope: scopes.join(','),
+      resourceId,
+      resourceLocation: 'unitedstates',
+      iat,
+    });
+    identity.tokensIssued += 1;
+    tokens.set(sha256Base64Url(token), { identity: identity.id, scopes, expMs: exp * 1000, revoked: false });
+    return { token, expiresOn: formatAcsExpiresOn(nowMs - (nowMs % 1000) + minutes * 60_000) };
+  };
+
+  const jsonBody = (raw: Buffer): Record<string, unknown> => {
+    let parsed: unknown;
+    try {
+      parsed = parseJsonBody(raw);
+    } catch {
+      return fail(400, 'InvalidRequest', 'The request body is not valid JSON.');
+    }
+    if (parsed === undefined || parsed === null) return {};
+    if (!isRecord(parsed)) return fail(400, 'InvalidRequest', 'The request body must be a JSON object.');
+    return parsed;
+  };
+
+  const invalidEntra = (): never => fail(401, 'InvalidAccessToken', 'Provided access token is not valid.');
+
+  const exchangeTeams = (body: Record<string, unknown>): { token: string; expiresOn: string } => {
+    const { token, appId, userId } = body;
+    if (typeof token !== 'string' || token === '') return invalidEntra();
+    const decoded = decodeJwt(token);
+    if (decoded === undefined) return invalidEntra();
+    if (trusted.length > 0 && !verifySignature(decoded, trusted)) return invalidEntra();
+    const claims = decoded.payload;
+    const exp = numberClaim(claims, 'exp');
+    const nbf = numberClaim(claims, 'nbf');
+    const nowS = now() / 1000;
+    if (exp === undefined || exp <= nowS || (nbf !== undefined && nbf > nowS + 300)) return invalidEntra();
+    const aud = claims['aud'];
+    const audOk = aud === ACS_TEAMS_AUDIENCE || aud === `${ACS_TEAMS_AUDIENCE}/` || aud === ACS_TEAMS_AUDIENCE_APP_ID;
+    const scp = (stringClaim(claims, 'scp') ?? '').split(' ');
+    const acsScopes = scp.map((s) => TEAMS_SCOPES[s]).filter((s): s is string => s !== undefined);
+    const oid = stringClaim(claims, 'oid');
+    const tid = stringClaim(claims, 'tid');
+    if (!audOk || acsScopes.length === 0 || oid === undefined || tid === undefined) return invalidEntra();
+    if (typeof appId !== 'string' || !GUID.test(appId)) return fail(400, 'ValidationError', 'Invalid appId - The value must be a GUID.', 'appId');
+    const tokenApp = stringClaim(claims, 'appid') ?? stringClaim(claims, 'azp');
+    if (tokenApp?.toLowerCase() !== appId.toLowerCase()) {
+      return fail(400, 'ValidationError', "Invalid appId - The value does not match the 'appid' claim of the access token.", 'appId');
+    }
+    if (typeof userId !== 'string' || !GUID.test(userId)) return fail(400, 'ValidationError', 'Invalid userId - The value must be a GUID.', 'userId');
+    if (oid.toLowerCase() !== userId.toLowerCase()) {
+      return fail(400, 'ValidationError', "Invalid userId - The value does not match the 'oid' claim of the access token.", 'userId');
+    }
+    const iat = Math.floor(now() / 1000);
+    const expS = Math.floor(exp);
+    const acsToken = signJwt(signingKey, {
+      skypeid: `orgid:${oid}`,
+      scp: 1024,
+      csi: String(iat),
+      exp: expS,
+      rgn: 'amer',
+      tid,
+      acsScope: acsScopes.join(','),
+      resourceId,
+      aad_iat: String(numberClaim(claims, 'iat') ?? iat),
+      aad_uti: stringClaim(claims, 'uti') ?? crypto.randomBytes(16).toString('base64url'),
+      aad_appid: tokenApp,
+      iat,
+    });
+    tokens.set(sha256Base64Url(acsToken), { identity: `8:orgid:${oid}`, scopes: acsScopes, expMs: expS * 1000, revoked: false });
+    // The Teams token lives exactly as long as the Entra token it was exchanged for.
+    return { token: acsToken, expiresOn: formatAcsExpiresOn(exp * 1000) };
+  };
+
+  const validateToken = (token: string): AcsTokenValidation => {
+    const decoded = decodeJwt(token);
+    if (decoded === undefined) return { valid: false, reason: 'malformed' };
+    if (!verifySignature(decoded, [signingKey.publicKey])) return { valid: false, reason: 'bad_signature' };
+    const issued = tokens.get(sha256Base64Url(token));
+    if (issued === undefined) return { valid: false, reason: 'unknown_token' };
+    const base = { identity: issued.identity, scopes: issued.scopes, expiresOn: formatAcsExpiresOn(issued.expMs) };
+    const identity = identities.get(issued.identity);
+    if (identity?.deleted === true) return { valid: false, reason: 'identity_deleted', ...base };
+    if (issued.revoked) return { valid: false, reason: 'revoked', ...base };
+    if (issued.expMs <= now()) return { valid: false, reason: 'expired', ...base };
+    return { valid: true, ...base };
+  };
+
+  const revokeAll = (identityId: string): void => {
+    for (const t of tokens.values()) if (t.identity === identityId) t.revoked = true;
+  };
+
+  const apiRoutes = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const raw = await readBody(req);
+    const route =
+      path === '/identities'
+        ? { op: 'create' as const }
+        : path === '/teamsUser/:exchangeAccessToken'
+          ? { op: 'exchange' as const }
+          : (() => {
+              const m = /^\/identities\/([^/]+?)(\/:issueAccessToken|\/:revokeAccessTokens)?$/.exec(path);
+              if (m === null || m[1] === undefined) return undefined;
+              const op = m[2] === '/:issueAccessToken' ? ('issue' as const) : m[2] === '/:revokeAccessTokens' ? ('revoke' as const) : ('delete' as const);
+              return { op, encodedId: m[1] };
+            })();
+    const expectedMethod = route === undefined ? undefined : route.op === 'delete' ? 'DELETE' : 'POST';
+    if (route === undefined) return fail(404, 'NotFound', `No HTTP resource was found that matches the request URI '${path}'.`);
+    // A path to an identity also answers GET in the real API (getUserDetail, newer versions); this emulator implements 2023-10-01 only.
+    if (method !== expectedMethod) return fail(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
+
+    verifyHmac(req, raw);
+
+    const apiVersion = queryOf(req).get('api-version');
+    if (apiVersion === null || apiVersion === '') {
+      return fail(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+    }
+    if (!SUPPORTED_API_VERSIONS.includes(apiVersion)) {
+      return fail(400, 'UnsupportedApiVersion', `The HTTP resource that matches the request URI '${path}' does not support the API version '${apiVersion.slice(0, 40)}'.`);
+    }
+
+    if (route.op === 'create') {
+      const body = jsonBody(raw);
+      const scopesRaw = body['createTokenWithScopes'];
+      // Validate everything before creating, so a 400 leaves no orphan identity behind.
+      const scopes = scopesRaw === undefined || scopesRaw === null ? undefined : parseScopes(scopesRaw, 'createTokenWithScopes');
+      const minutes = parseExpiry(body['expiresInMinutes']);
+      const identity: Identity = { id: newIdentityId(), createdAt: now(), deleted: false, revokedAt: null, tokensIssued: 0 };
+      identities.set(identity.id, identity);
+      const result: Record<string, unknown> = { identity: { id: identity.id } };
+      if (scopes !== undefined) result['accessToken'] = issueAcsToken(identity, scopes, minutes);
+      sendJson(res, 201, result);
+      return;
+    }
+    if (route.op === 'exchange') {
+      sendJson(res, 200, exchangeTeams(jsonBody(raw)));
+      return;
+    }
+    let identityId: string;
+    try {
+      identityId = decodeURIComponent(route.encodedId);
+    } catch {
+      return fail(400, 'InvalidRequest', 'The identity id is not correctly percent-encoded.');
+    }
+    if (route.op === 'issue') {
+      const identity = ownedIdentity(identityId);
+      const body = jsonBody(raw);
+      const scopes = parseScopes(body['scopes'], 'scopes');
+      const minutes = parseExpiry(body['expiresInMinutes']);
+      sendJson(res, 200, issueAcsToken(identity, scopes, minutes));
+      return;
+    }
+    if (route.op === 'revoke') {
+      const identity = ownedIdentity(identityId);
+      identity.revokedAt = now();
+      revokeAll(identity.id);
+      sendEmpty(res, 204);
+      return;
+    }
+    // Delete: a repeated delete of an identity this resource created is accepted (idempotent);
+    // ids it never created are not found.
+    const prefix = `8:acs:${resourceId}_`;
+    if (!identityId.startsWith(prefix)) return fail(401, 'IdentityNotOwned', "Provided identity doesn't belong to the resource.");
+    const identity = identities.get(identityId);
+    if (identity === undefined) return fail(404, 'IdentityNotFound', 'Identity not found.');
+    identity.deleted = true;
+    revokeAll(identity.id);
+    sendEmpty(res, 204);
+  };
+
+  const emulatorRoutes = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
+    const method = req.method ?? 'GET';
+    if (path === '/_emulator/tokens/validate' && method === 'POST') {
+      let parsed: unknown;
+      try {
+        parsed = parseJsonBody(await readBody(req));
+      } catch {
+        return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
+      }
+      if (!isRecord(parsed) || typeof parsed['token'] !== 'string' || parsed['token'] === '') {
+        return sendProblem(res, 400, 'Bad Request', 'Expected a JSON object {"token": "<ACS token>"}.', { errors: [{ field: 'token', message: 'required string' }] });
+      }
+      sendJson(res, 200, validateToken(parsed['token']));
+      return;
+    }
+    if (path === '/_emulator/identities' && method === 'GET') {
+      sendJson(res, 200, { identities: api.identities() });
+      return;
+    }
+    if (path === '/_emulator/keys' && method === 'GET') {
+      sendJson(res, 200, { keys: [publicJwk(signingKey)] });
+      return;
+    }
+    if (path === '/_emulator/reset' && method === 'POST') {
+      api.reset();
+      sendEmpty(res, 204);
+      return;
+    }
+    if (path === '/_emulator/health' && method === 'GET') {
+      sendJson(res, 200, { status: 'ok', resourceId });
+      return;
+    }
+    sendProblem(res, 404, 'Not Found', `No emulator endpoint ${method} ${path}.`);
+  };
+
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const path = pathOf(req);
+    if (path.startsWith('/_emulator/')) return emulatorRoutes(req, res, path);
+    try {
+      await apiRoutes(req, res, path);
+    } catch (err) {
+      if (err instanceof AcsError) return sendAcsError(res, err.body);
+      throw err;
+    }
+  };
+
+  const listening = await listen(wrapHandler('acs', handler, log), { port: opts.port, host: opts.host ?? '127.0.0.1' });
+  const url = `http://${listening.urlHost}:${listening.port}`;
+
+  const api: AcsIdentityEmulator = {
+    url,
+    port: listening.port,
+    accessKey,
+    resourceId,
+    connectionString: `endpoint=${url}/;accesskey=${accessKey}`,
+    publicKey: signingKey.publicKey,
+    validateToken,
+    identities: () =>
+      [...identities.values()].map((i) => ({
+        id: i.id,
+        createdAt: new Date(i.createdAt).toISOString(),
+        deleted: i.deleted,
+        tokensIssued: i.tokensIssued,
+        revokedAt: i.revokedAt === null ? null : new Date(i.revokedAt).toISOString(),
+      })),
+    trustEntraKey: (key) => {
+      trusted.push(key);
+    },
+    reset: () => {
+      identities = new Map();
+      tokens = new Map();
+      sequence = 0;
+    },
+    close: () => listening.close(),
+  };
+  return api;
+}

@@ -1,0 +1,366 @@
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import {
+  defaultLog,
+  isRecord,
+  listen,
+  parseJsonBody,
+  pathOf,
+  queryOf,
+  readBody,
+  sendEmpty,
+  sendJson,
+  sendProblem,
+  wrapHandler,
+  type LogFn,
+} from '../common/http';
+
+/**
+ * Emulator of Twilio's Programmable Messaging create/fetch API (2010-04-01), as twilio-node 6.x calls it.
+ * Errors use Twilio's legacy JSON shape (`code`, `message`, `more_info`, `status`) so the SDK raises
+ * `RestException` with the same `status`/`code` as against api.twilio.com.
+ */
+
+export const DEFAULT_TWILIO_ACCOUNT_SID = 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+export const DEFAULT_TWILIO_AUTH_TOKEN = 'local-emulator-auth-token';
+export const DEFAULT_TWILIO_SENDER = '+15005550006';
+export const DEFAULT_MESSAGING_SERVICE_SID = 'MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+
+export interface TwilioEmulatorOptions {
+  port?: number;
+  host?: string;
+  accountSid?: string;
+  authToken?: string;
+  /** Sender numbers owned by the account (`From` must be one of them). */
+  senders?: string[];
+  /** Messaging services owned by the account (`MessagingServiceSid` must be one of them). */
+  messagingServiceSids?: string[];
+  log?: LogFn;
+  /** Also log `SMS to <to>: <body>` for every accepted message, so a person can read the code (used by `npm start`). */
+  printMessages?: boolean;
+  /** Clock for `date_created`; defaults to the system clock. */
+  now?: () => Date;
+}
+
+export interface EmulatedSms {
+  sid: string;
+  to: string;
+  /** Null when sent through a messaging service without `From`. */
+  from: string | null;
+  body: string;
+  /** ISO 8601. */
+  dateCreated: string;
+  status: 'queued' | 'accepted';
+  messagingServiceSid: string | null;
+  statusCallback: string | null;
+}
+
+/** Makes the next `count` create calls fail with this Twilio error (after authentication succeeded). */
+export interface TwilioFault {
+  count?: number;
+  status: number;
+  code: number;
+  message?: string;
+  /** Adds `Retry-After` (seconds), as Twilio does on some 429s. */
+  retryAfterSeconds?: number;
+}
+
+export interface TwilioEmulator {
+  url: string;
+  port: number;
+  accountSid: string;
+  authToken: string;
+  senders: readonly string[];
+  messages(to?: string): EmulatedSms[];
+  /** The most recent message to `to`, if any. */
+  lastMessage(to: string): EmulatedSms | undefined;
+  failNext(fault: TwilioFault): void;
+  /** Number of create requests received (including failed ones), for retry assertions. */
+  requestCount(): number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const E164 = /^\+[1-9]\d{7,14}$/;
+const MAX_BODY_CHARS = 1600;
+
+/**
+ * Twilio's documented magic `To` numbers for test credentials: they make create fail the way a real
+ * unroutable, blocked or landline destination would, so app error paths can be exercised.
+ */
+const MAGIC_TO: Readonly<Record<string, { code: number; message: (to: string) => string }>> = {
+  '+15005550001': { code: 21211, message: (to) => `Invalid 'To' Phone Number: ${to}` },
+  '+15005550002': { code: 21612, message: (to) => `The 'To' phone number: ${to}, is not currently reachable using the 'From' phone number via SMS.` },
+  '+15005550003': { code: 21408, message: (to) => `Permission to send an SMS has not been enabled for the region indicated by the 'To' number: ${to}.` },
+  '+15005550004': { code: 21610, message: () => 'Attempt to send to unsubscribed recipient' },
+  '+15005550009': { code: 21614, message: (to) => `'To' number ${to} is not a valid mobile number` },
+};
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** Twilio's date format: RFC 2822 with a numeric `+0000` zone, e.g. `Thu, 24 Aug 2023 05:01:45 +0000`. */
+export function formatTwilioDate(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${DAYS[d.getUTCDay()]}, ${p(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/** GSM-7 basic charset; anything outside it makes the message UCS-2, which changes segment sizes. */
+const GSM7 =
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€';
+
+export function segmentCount(body: string): number {
+  const gsm = [...body].every((c) => GSM7.includes(c));
+  const len = gsm ? body.length : [...body].length;
+  const single = gsm ? 160 : 70;
+  const multi = gsm ? 153 : 67;
+  if (len <= single) return 1;
+  return Math.ceil(len / multi);
+}
+
+function timingSafeEqualStr(a: string, b: string): boolean {
+  const ha = crypto.createHash('sha256').update(a).digest();
+  const hb = crypto.createHash('sha256').update(b).digest();
+  return crypto.timingSafeEqual(ha, hb);
+}
+
+function twilioError(res: http.ServerResponse, status: number, code: number, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void {
+  sendJson(res, status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status, ...extra }, headers, 'application/json');
+}
+
+interface ActiveFault {
+  count: number;
+  status: number;
+  code: number;
+  message: string | undefined;
+  retryAfterSeconds: number | undefined;
+}
+
+interface StoredMessage extends EmulatedSms {
+  readonly accountSid: string;
+  readonly created: Date;
+}
+
+export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Promise<TwilioEmulator> {
+  const accountSid = opts.accountSid ?? DEFAULT_TWILIO_ACCOUNT_SID;
+  const authToken = opts.authToken ?? DEFAULT_TWILIO_AUTH_TOKEN;
+  const senders = [...(opts.senders ?? [DEFAULT_TWILIO_SENDER])];
+  const services = [...(opts.messagingServiceSids ?? [DEFAULT_MESSAGING_SERVICE_SID])];
+  const log = opts.log ?? defaultLog;
+  const now = opts.now ?? ((): Date => new Date());
+  if (!/^AC[0-9a-zA-Z]{32}$/.test(accountSid)) throw new Error('accountSid must be AC followed by 32 characters');
+
+  let outbox: StoredMessage[] = [];
+  let faults: ActiveFault[] = [];
+  let creates = 0;
+
+  const publicView = (m: StoredMessage): EmulatedSms => ({
+    sid: m.sid,
+    to: m.to,
+    from: m.from,
+    body: m.body,
+    dateCreated: m.dateCreated,
+    status: m.status,
+    messagingServiceSid: m.messagingServiceSid,
+    statusCallback: m.statusCallback,
+  });
+
+  const messageJson = (m: StoredMessage): Record<string, unknown> => {
+    const uri = `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}.json`;
+    const date = formatTwilioDate(m.created);
+    return {
+      account_sid: m.accountSid,
+      api_version: '2010-04-01',
+      body: m.body,
+      date_created: date,
+      date_sent: null,
+      date_updated: date,
+      direction: 'outbound-api',
+      error_code: null,
+      error_message: null,
+      from: m.from,
+      messaging_service_sid: m.messagingServiceSid,
+      num_media: '0',
+      num_segments: String(segmentCount(m.body)),
+      price: null,
+      price_unit: 'USD',
+      sid: m.sid,
+      status: m.status,
+      subresource_uris: { media: `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}/Media.json` },
+      to: m.to,
+      uri,
+    };
+  };
+
+  const authenticated = (req: http.IncomingMessage): boolean => {
+    const header = req.headers.authorization ?? '';
+    const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+    if (m === null || m[1] === undefined) return false;
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    if (i === -1) return false;
+    const user = decoded.slice(0, i);
+    const pass = decoded.slice(i + 1);
+    // Evaluate both comparisons so timing does not reveal which half was wrong.
+    const okUser = timingSafeEqualStr(user, accountSid);
+    const okPass = timingSafeEqualStr(pass, authToken);
+    return okUser && okPass;
+  };
+
+  const notFound = (res: http.ServerResponse, path: string): void =>
+    twilioError(res, 404, 20404, `The requested resource ${path} was not found`);
+
+  const createMessage = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const raw = await readBody(req);
+    creates += 1;
+    const form = new URLSearchParams(raw.toString('utf8'));
+    const fault = faults[0];
+    if (fault !== undefined) {
+      fault.count -= 1;
+      if (fault.count <= 0) faults.shift();
+      const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+      twilioError(res, fault.status, fault.code, fault.message ?? `Emulated failure ${fault.code}`, {}, headers);
+      return;
+    }
+    const to = form.get('To')?.trim() ?? '';
+    const from = form.get('From')?.trim() ?? '';
+    const service = form.get('MessagingServiceSid')?.trim() ?? '';
+    const body = form.get('Body') ?? '';
+    const hasMedia = form.getAll('MediaUrl').length > 0 || (form.get('ContentSid') ?? '') !== '';
+    if (to === '') return twilioError(res, 400, 21604, "A 'To' phone number is required.");
+    if (from === '' && service === '') return twilioError(res, 400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message.");
+    if (body === '' && !hasMedia) return twilioError(res, 400, 21602, 'Message body is required.');
+    if (!E164.test(to)) return twilioError(res, 400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    if (from !== '' && !senders.includes(from)) {
+      return twilioError(res, 400, 21606, `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`);
+    }
+    if (from === '' && !services.includes(service)) {
+      return twilioError(res, 400, 21701, `The Messaging Service Sid ${service} is invalid.`);
+    }
+    if ([...body].length > MAX_BODY_CHARS) return twilioError(res, 400, 21617, 'The concatenated message body exceeds the 1600 character limit.');
+    const magic = MAGIC_TO[to];
+    if (magic !== undefined) return twilioError(res, 400, magic.code, magic.message(to));
+
+    const created = now();
+    const msg: StoredMessage = {
+      sid: `SM${crypto.randomBytes(16).toString('hex')}`,
+      accountSid,
+      to,
+      from: from === '' ? null : from,
+      body,
+      created,
+      dateCreated: created.toISOString(),
+      // Through a messaging service without From, Twilio answers `accepted` and picks the sender later.
+      status: from === '' ? 'accepted' : 'queued',
+      messagingServiceSid: service === '' ? null : service,
+      statusCallback: form.get('StatusCallback'),
+    };
+    outbox.push(msg);
+    if (opts.printMessages === true) log(`SMS to ${to}: ${body}`);
+    sendJson(res, 201, messageJson(msg), {}, 'application/json');
+  };
+
+  const emulatorRoutes = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
+    const method = req.method ?? 'GET';
+    if (path === '/_emulator/messages' && method === 'GET') {
+      const to = queryOf(req).get('to') ?? undefined;
+      sendJson(res, 200, { messages: api.messages(to) });
+      return;
+    }
+    if (path === '/_emulator/messages' && method === 'DELETE') {
+      outbox = [];
+      sendEmpty(res, 204);
+      return;
+    }
+    if (path === '/_emulator/reset' && method === 'POST') {
+      api.reset();
+      sendEmpty(res, 204);
+      return;
+    }
+    if (path === '/_emulator/faults' && method === 'POST') {
+      let parsed: unknown;
+      try {
+        parsed = parseJsonBody(await readBody(req));
+      } catch {
+        return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
+      }
+      const fault = parseFault(parsed);
+      if (typeof fault === 'string') return sendProblem(res, 400, 'Bad Request', fault);
+      api.failNext(fault);
+      sendEmpty(res, 204);
+      return;
+    }
+    if (path === '/_emulator/health' && method === 'GET') {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    sendProblem(res, 404, 'Not Found', `No emulator endpoint ${method} ${path}.`);
+  };
+
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const path = pathOf(req);
+    const method = req.method ?? 'GET';
+    if (path.startsWith('/_emulator/')) return emulatorRoutes(req, res, path);
+    const m = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages(?:\/(SM[0-9a-f]{32}))?\.json$/.exec(path);
+    if (m === null) return notFound(res, path);
+    // Twilio authenticates before anything else, including on unknown resources of the account.
+    if (!authenticated(req)) {
+      return twilioError(res, 401, 20003, 'Authenticate', { detail: 'Your AccountSid or AuthToken was incorrect.' }, { 'www-authenticate': 'Basic realm="Twilio API"' });
+    }
+    if (m[1] !== accountSid) return notFound(res, path);
+    const sid = m[2];
+    if (sid === undefined && method === 'POST') return createMessage(req, res);
+    if (sid !== undefined && method === 'GET') {
+      const found = outbox.find((x) => x.sid === sid);
+      if (found === undefined) return notFound(res, path);
+      sendJson(res, 200, messageJson(found), {}, 'application/json');
+      return;
+    }
+    twilioError(res, 405, 20004, 'Method not allowed');
+  };
+
+  const listening = await listen(wrapHandler('twilio', handler, log), { port: opts.port, host: opts.host ?? '127.0.0.1' });
+  const url = `http://${listening.urlHost}:${listening.port}`;
+
+  const api: TwilioEmulator = {
+    url,
+    port: listening.port,
+    accountSid,
+    authToken,
+    senders,
+    messages: (to) => outbox.filter((m) => to === undefined || m.to === to).map(publicView),
+    lastMessage: (to) => {
+      const all = outbox.filter((m) => m.to === to);
+      const last = all[all.length - 1];
+      return last === undefined ? undefined : publicView(last);
+    },
+    failNext: (fault) => {
+      faults.push({ count: fault.count ?? 1, status: fault.status, code: fault.code, message: fault.message, retryAfterSeconds: fault.retryAfterSeconds });
+    },
+    requestCount: () => creates,
+    reset: () => {
+      outbox = [];
+      faults = [];
+      creates = 0;
+    },
+    close: () => listening.close(),
+  };
+  return api;
+}
+
+function parseFault(value: unknown): TwilioFault | string {
+  if (!isRecord(value)) return 'Expected a JSON object {status, code, count?, message?, retryAfterSeconds?}.';
+  const { status, code, count, message, retryAfterSeconds } = value;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) return '`status` must be an integer 400..599.';
+  if (typeof code !== 'number' || !Number.isInteger(code)) return '`code` must be an integer Twilio error code.';
+  if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000)) return '`count` must be an integer 1..1000.';
+  if (message !== undefined && typeof message !== 'string') return '`message` must be a string.';
+  if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)) return '`retryAfterSeconds` must be a non-negative number.';
+  return {
+    status,
+    code,
+    ...(count === undefined ? {} : { count }),
+    ...(message === undefined ? {} : { message }),
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+  };
+}

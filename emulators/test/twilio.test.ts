@@ -1,0 +1,227 @@
+import twilio from 'twilio';
+import RestException from 'twilio/lib/base/RestException';
+import type RequestClient from 'twilio/lib/base/RequestClient';
+import { startTwilioEmulator, type TwilioEmulator, formatTwilioDate, segmentCount } from '../src/twilio/server';
+
+/** Sends the SDK's requests to the emulator instead of api.twilio.com; the rest of the SDK is unchanged. */
+class EmulatorRequestClient extends twilio.RequestClient {
+  constructor(private readonly base: string) {
+    super();
+  }
+  override request<T>(opts: RequestClient.RequestOptions<T>): ReturnType<RequestClient['request']> {
+    return super.request<T>({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, this.base) });
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<RestException> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RestException) return err;
+    throw err;
+  }
+  throw new Error('expected the SDK call to fail');
+}
+
+describe('Twilio Messages emulator, driven by the twilio SDK', () => {
+  let emu: TwilioEmulator;
+  let client: twilio.Twilio;
+  const lines: string[] = [];
+  const to = '+14255550100';
+
+  beforeAll(async () => {
+    emu = await startTwilioEmulator({ port: 0, log: (l) => lines.push(l) });
+    client = twilio(emu.accountSid, emu.authToken, { httpClient: new EmulatorRequestClient(emu.url) });
+  });
+  afterAll(async () => {
+    await emu.close();
+  });
+  beforeEach(() => {
+    emu.reset();
+    lines.length = 0;
+  });
+
+  it('creates a message: 201, parsed MessageInstance, stored in the outbox', async () => {
+    const msg = await client.messages.create({ to, from: '+15005550006', body: 'Your verification code is 123456', statusCallback: 'https://example.com/cb' });
+    expect(msg.sid).toMatch(/^SM[0-9a-f]{32}$/);
+    expect(msg.status).toBe('queued');
+    expect(msg.to).toBe(to);
+    expect(msg.from).toBe('+15005550006');
+    expect(msg.body).toBe('Your verification code is 123456');
+    expect(msg.accountSid).toBe(emu.accountSid);
+    expect(msg.apiVersion).toBe('2010-04-01');
+    expect(msg.direction).toBe('outbound-api');
+    expect(msg.numSegments).toBe('1');
+    expect(msg.errorCode).toBeNull();
+    expect(msg.dateSent).toBeNull();
+    expect(msg.dateCreated).toBeInstanceOf(Date);
+    expect(Math.abs(msg.dateCreated.getTime() - Date.now())).toBeLessThan(5000);
+    expect(msg.uri).toBe(`/2010-04-01/Accounts/${emu.accountSid}/Messages/${msg.sid}.json`);
+    expect(client.httpClient.lastResponse?.statusCode).toBe(201);
+
+    const out = emu.messages(to);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ sid: msg.sid, to, from: '+15005550006', body: 'Your verification code is 123456', statusCallback: 'https://example.com/cb' });
+    expect(emu.messages('+14255550199')).toHaveLength(0);
+    // The request log carries neither the body nor the credentials.
+    expect(lines.join('\n')).not.toContain('123456');
+    expect(lines.join('\n')).not.toContain(emu.authToken);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\[twilio\] POST \/2010-04-01\/Accounts\/AC\w+\/Messages\.json 201 /);
+  });
+
+  it('fetches a created message', async () => {
+    const created = await client.messages.create({ to, from: '+15005550006', body: 'hi' });
+    const fetched = await client.messages(created.sid).fetch();
+    expect(fetched.sid).toBe(created.sid);
+    expect(fetched.dateCreated.getTime()).toBe(created.dateCreated.getTime());
+    const missing = await rejection(client.messages('SM00000000000000000000000000000000').fetch());
+    expect(missing.status).toBe(404);
+    expect(missing.code).toBe(20404);
+  });
+
+  it('sends through a messaging service: accepted, no From yet', async () => {
+    const msg = await client.messages.create({ to, messagingServiceSid: 'MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', body: 'hi' });
+    expect(msg.status).toBe('accepted');
+    expect(msg.from).toBeNull();
+    expect(msg.messagingServiceSid).toBe('MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+    const bad = await rejection(client.messages.create({ to, messagingServiceSid: 'MGbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', body: 'hi' }));
+    expect([bad.status, bad.code]).toEqual([400, 21701]);
+  });
+
+  it('rejects a wrong auth token with 401 / 20003', async () => {
+    const wrong = twilio(emu.accountSid, 'not-the-token', { httpClient: new EmulatorRequestClient(emu.url) });
+    const err = await rejection(wrong.messages.create({ to, from: '+15005550006', body: 'hi' }));
+    expect(err.status).toBe(401);
+    expect(err.code).toBe(20003);
+    expect(err.moreInfo).toBe('https://www.twilio.com/docs/errors/20003');
+    expect(emu.messages()).toHaveLength(0);
+  });
+
+  it('rejects a wrong account sid with 401 / 20003', async () => {
+    const other = twilio('ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', emu.authToken, { httpClient: new EmulatorRequestClient(emu.url) });
+    const err = await rejection(other.messages.create({ to, from: '+15005550006', body: 'hi' }));
+    expect([err.status, err.code]).toEqual([401, 20003]);
+  });
+
+  it.each([
+    ['not E.164', '4255550100', 21211],
+    ['letters', '+1425abc0100', 21211],
+    ['too short', '+1234', 21211],
+  ])('rejects a To that is %s with 400 / 21211', async (_name, badTo, code) => {
+    const err = await rejection(client.messages.create({ to: badTo, from: '+15005550006', body: 'hi' }));
+    expect(err.status).toBe(400);
+    expect(err.code).toBe(code);
+    expect(err.message).toContain("Invalid 'To' Phone Number");
+  });
+
+  it('rejects a From that is not a configured sender with 400 / 21606', async () => {
+    const err = await rejection(client.messages.create({ to, from: '+15005550007', body: 'hi' }));
+    expect([err.status, err.code]).toEqual([400, 21606]);
+  });
+
+  it('rejects missing From, missing Body and a too-long Body', async () => {
+    const noFrom = await rejection(client.messages.create({ to, body: 'hi' }));
+    expect([noFrom.status, noFrom.code]).toEqual([400, 21603]);
+    const noBody = await rejection(client.messages.create({ to, from: '+15005550006' }));
+    expect([noBody.status, noBody.code]).toEqual([400, 21602]);
+    const long = await rejection(client.messages.create({ to, from: '+15005550006', body: 'x'.repeat(1601) }));
+    expect([long.status, long.code]).toEqual([400, 21617]);
+  });
+
+  it.each([
+    ['+15005550001', 21211],
+    ['+15005550002', 21612],
+    ['+15005550003', 21408],
+    ['+15005550004', 21610],
+    ['+15005550009', 21614],
+  ])('answers Twilio magic test number %s with %d', async (magicTo, code) => {
+    const err = await rejection(client.messages.create({ to: magicTo, from: '+15005550006', body: 'hi' }));
+    expect([err.status, err.code]).toEqual([400, code]);
+  });
+
+  it('injects faults for the next N sends, then recovers', async () => {
+    emu.failNext({ count: 2, status: 503, code: 20503, message: 'Service unavailable' });
+    const e1 = await rejection(client.messages.create({ to, from: '+15005550006', body: 'a' }));
+    const e2 = await rejection(client.messages.create({ to, from: '+15005550006', body: 'b' }));
+    expect([e1.status, e1.code, e1.message]).toEqual([503, 20503, 'Service unavailable']);
+    expect([e2.status, e2.code]).toEqual([503, 20503]);
+    const ok = await client.messages.create({ to, from: '+15005550006', body: 'c' });
+    expect(ok.status).toBe('queued');
+    expect(emu.messages(to).map((m) => m.body)).toEqual(['c']);
+    expect(emu.requestCount()).toBe(3);
+  });
+
+  it('lets the SDK retry a 429 with autoRetry', async () => {
+    const retrying = twilio(emu.accountSid, emu.authToken, {
+      httpClient: new (class extends twilio.RequestClient {
+        constructor() {
+          super({ autoRetry: true, maxRetries: 3, maxRetryDelay: 20 });
+        }
+        override request<T>(opts: RequestClient.RequestOptions<T>): ReturnType<RequestClient['request']> {
+          return super.request<T>({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, emu.url) });
+        }
+      })(),
+    });
+    emu.failNext({ count: 1, status: 429, code: 20429, message: 'Too Many Requests', retryAfterSeconds: 1 });
+    const msg = await retrying.messages.create({ to, from: '+15005550006', body: 'after retry' });
+    expect(msg.body).toBe('after retry');
+    expect(emu.requestCount()).toBe(2);
+  });
+
+  it('works through the Api domain baseUrl mechanism too', async () => {
+    const viaBase = twilio(emu.accountSid, emu.authToken);
+    viaBase.api.baseUrl = emu.url;
+    const msg = await viaBase.messages.create({ to, from: '+15005550006', body: 'base url' });
+    expect(msg.status).toBe('queued');
+    expect(emu.lastMessage(to)?.body).toBe('base url');
+  });
+
+  it('serves the outbox, faults and reset over HTTP', async () => {
+    await client.messages.create({ to, from: '+15005550006', body: 'one' });
+    await client.messages.create({ to: '+14255550199', from: '+15005550006', body: 'two' });
+    const all = (await (await fetch(`${emu.url}/_emulator/messages`)).json()) as { messages: { body: string }[] };
+    expect(all.messages.map((m) => m.body)).toEqual(['one', 'two']);
+    const filtered = (await (await fetch(`${emu.url}/_emulator/messages?to=${encodeURIComponent(to)}`)).json()) as { messages: { body: string }[] };
+    expect(filtered.messages.map((m) => m.body)).toEqual(['one']);
+
+    const badFault = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 200, code: 1 }) });
+    expect(badFault.status).toBe(400);
+    expect(badFault.headers.get('content-type')).toContain('application/problem+json');
+    const notJson = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: '{' });
+    expect(notJson.status).toBe(400);
+    const fault = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 500, code: 20500 }) });
+    expect(fault.status).toBe(204);
+    const err = await rejection(client.messages.create({ to, from: '+15005550006', body: 'x' }));
+    expect([err.status, err.code]).toEqual([500, 20500]);
+
+    expect((await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' })).status).toBe(204);
+    expect(emu.messages()).toHaveLength(0);
+    const unknown = await fetch(`${emu.url}/_emulator/nope`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+    const unknownApi = await fetch(`${emu.url}/2010-04-01/Accounts/${emu.accountSid}/Calls.json`);
+    expect(unknownApi.status).toBe(404);
+    expect(((await unknownApi.json()) as { code: number }).code).toBe(20404);
+  });
+
+  it('prints each SMS only in printMessages mode', async () => {
+    const printed: string[] = [];
+    const loud = await startTwilioEmulator({ port: 0, printMessages: true, log: (l) => printed.push(l) });
+    try {
+      const c = twilio(loud.accountSid, loud.authToken, { httpClient: new EmulatorRequestClient(loud.url) });
+      await c.messages.create({ to, from: '+15005550006', body: 'Your verification code is 654321' });
+      expect(printed).toContain(`SMS to ${to}: Your verification code is 654321`);
+    } finally {
+      await loud.close();
+    }
+  });
+
+  it('formats dates and counts segments like Twilio', () => {
+    expect(formatTwilioDate(new Date(Date.UTC(2023, 7, 24, 5, 1, 45)))).toBe('Thu, 24 Aug 2023 05:01:45 +0000');
+    expect(segmentCount('a'.repeat(160))).toBe(1);
+    expect(segmentCount('a'.repeat(161))).toBe(2);
+    expect(segmentCount('é'.repeat(10))).toBe(1);
+    expect(segmentCount('☃'.repeat(71))).toBe(2);
+  });
+});
