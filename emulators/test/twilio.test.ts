@@ -1,6 +1,7 @@
 import twilio from 'twilio';
 import RestException from 'twilio/lib/base/RestException';
 import type RequestClient from 'twilio/lib/base/RequestClient';
+import type Response from 'twilio/lib/http/response';
 import { startTwilioEmulator, type TwilioEmulator, formatTwilioDate, segmentCount } from '../src/twilio/server';
 
 /** Sends the SDK's requests to the emulator instead of api.twilio.com; the rest of the SDK is unchanged. */
@@ -8,7 +9,7 @@ class EmulatorRequestClient extends twilio.RequestClient {
   constructor(private readonly base: string) {
     super();
   }
-  override request<T>(opts: RequestClient.RequestOptions<T>): ReturnType<RequestClient['request']> {
+  override request<T>(opts: RequestClient.RequestOptions<T>): Promise<Response<T>> {
     return super.request<T>({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, this.base) });
   }
 }
@@ -158,7 +159,7 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
         constructor() {
           super({ autoRetry: true, maxRetries: 3, maxRetryDelay: 20 });
         }
-        override request<T>(opts: RequestClient.RequestOptions<T>): ReturnType<RequestClient['request']> {
+        override request<T>(opts: RequestClient.RequestOptions<T>): Promise<Response<T>> {
           return super.request<T>({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, emu.url) });
         }
       })(),
