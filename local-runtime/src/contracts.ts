@@ -6,6 +6,16 @@
  *   extension's behaviour (replay driving, history, timers, events, activities, management API).
  *
  * Neither half knows anything about the app beyond what the app registers.
+ *
+ * Notes from the engine engineer (value encodings, so both halves agree):
+ * - `invokeOrchestrator` payload: a plain JSON-serialisable object; send it as `{string: JSON.stringify(payload)}`
+ *   typed data (what the extension sends). The engine accepts the result as the decoded object or as JSON text.
+ * - `invokeActivity` input: `string | undefined`. A string is the .NET string the extension hands the worker
+ *   (JSON text of the scheduled input; send it as `{string: input}` typed data so the library's tryJsonParse
+ *   decodes it); `undefined` means no input (send `{}`, which decodes to `undefined`).
+ * - `invokeActivity` result: the decoded return value (typed data `string` → that string *unparsed*, `json` →
+ *   JSON.parse, `int`/`double` → number, `bytes` → Buffer, none → undefined).
+ * - `createDurableEngine` lives in `engine/index.ts`; `whenIdle()` and `rpcBaseUrl` are extra members there.
  */
 
 /** A source of "now" for every timestamp and every timer decision of the runtime. */

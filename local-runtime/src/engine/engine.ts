@@ -1,0 +1,859 @@
+/**
+ * The durable engine: stores instances in SQLite, drives orchestration episodes through the
+ * `durable-functions` executor (via the host's `FunctionInvoker`), runs activities from a persisted
+ * queue, fires persisted timers, and delivers events.
+ *
+ * Every orchestration episode commits atomically (new history, outgoing work, status). Work that is
+ * persisted but not finished when the process dies is picked up again by `start()`.
+ */
+import { randomUUID } from 'node:crypto';
+import { FunctionInvocationError, type Clock, type FunctionInvoker } from '../contracts';
+import {
+  SqliteStore,
+  TERMINAL_STATUSES,
+  type ActivityRow,
+  type InstanceRow,
+  type RuntimeStatus,
+} from '../store/sqlite-store';
+import {
+  EventType,
+  OrchestrationStatusNumber,
+  type HistoryEvent,
+  makeEvent,
+  parseHistoryEvent,
+  parseJsonLenient,
+  toJsonText,
+} from './history';
+import { HTTP_ACTIVITY_NAME, replay, type Decision } from './replay';
+import { TimerHeap } from './timer-heap';
+
+export interface EngineSettings {
+  invoker: FunctionInvoker;
+  clock: Clock;
+  databasePath: string;
+  taskHubName: string;
+  maxConcurrentActivityFunctions: number;
+  maxConcurrentOrchestratorFunctions: number;
+  /** `maximumShortTimerDuration` of the payload, ms (extension default: 6 days). */
+  maximumShortTimerMs: number;
+  /** `longRunningTimerIntervalDuration` of the payload, ms (extension default: 3 days). */
+  longRunningTimerIntervalMs: number;
+  log: (line: string) => void;
+}
+
+/** The instance already exists and is not in a state that can be overwritten. */
+export class InstanceExistsError extends Error {
+  constructor(instanceId: string, status: RuntimeStatus) {
+    super(`An orchestration with instance ID '${instanceId}' already exists and is in the '${status}' state.`);
+    this.name = 'InstanceExistsError';
+  }
+}
+
+/** An operation is not valid in the instance's current state (the extension answers 500). */
+export class InvalidInstanceStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidInstanceStateError';
+  }
+}
+
+const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
+
+/** The .NET TimeSpan "c" format: [d.]hh:mm:ss[.fffffff]. */
+export function formatTimeSpan(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  let rest = ms - days * 86_400_000;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const s = Math.floor(rest / 1000);
+  const frac = rest - s * 1000;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return (
+    (days > 0 ? `${days}.` : '') +
+    `${pad(h)}:${pad(m)}:${pad(s)}` +
+    (frac > 0 ? `.${String(frac * 10_000).padStart(7, '0')}` : '')
+  );
+}
+
+/** How the extension hands an activity input to the worker: the .NET string of the input's JSON value. */
+export function activityInputString(input: unknown): string | null {
+  if (input === undefined || input === null) return null;
+  if (typeof input === 'string') return input;
+  // Newtonsoft's JValue → string conversion yields "True"/"False" for booleans (a real quirk).
+  if (typeof input === 'boolean') return input ? 'True' : 'False';
+  if (typeof input === 'number') return String(input);
+  return JSON.stringify(input);
+}
+
+interface OrchestratorStateLike {
+  isDone: boolean;
+  actions: unknown[];
+  output?: unknown;
+  error?: string;
+  customStatus?: unknown;
+  schemaVersion?: unknown;
+  failureDetails?: unknown;
+}
+
+function asState(value: unknown): OrchestratorStateLike | undefined {
+  let v = value;
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const s = v as Record<string, unknown>;
+  if (typeof s.isDone !== 'boolean' || !Array.isArray(s.actions)) return undefined;
+  return s as unknown as OrchestratorStateLike;
+}
+
+/** V2+ sends `[[a1, a2, …]]`; V1 sends one inner array per yield. Either way: the flat top level. */
+function topLevelActions(state: OrchestratorStateLike): unknown[] {
+  const out: unknown[] = [];
+  for (const group of state.actions) {
+    if (Array.isArray(group)) out.push(...(group as unknown[]));
+    else out.push(group);
+  }
+  return out;
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return typeof e === 'string' ? e : 'Unknown error';
+}
+
+interface EpisodeOutcome {
+  status: RuntimeStatus;
+  output: string | null;
+}
+
+export class DurableEngineCore {
+  readonly store: SqliteStore;
+  private readonly runnable = new Set<string>();
+  private readonly running = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly activityQueue: ActivityRow[] = [];
+  private activitiesRunning = 0;
+  private readonly timers = new TimerHeap();
+  private armed: { at: number; cancel: () => void } | undefined;
+  private dueScheduled = false;
+  private pumpScheduled = false;
+  private started = false;
+  private stopping = false;
+  private readonly inflight = new Set<Promise<void>>();
+  private idleWaiters: (() => void)[] = [];
+  private idleCheckScheduled = false;
+  private readonly statusListeners = new Map<string, Set<() => void>>();
+  private postCommit: (() => void)[] = [];
+
+  constructor(private readonly s: EngineSettings) {
+    this.store = new SqliteStore(s.databasePath);
+  }
+
+  get clock(): Clock {
+    return this.s.clock;
+  }
+
+  get taskHubName(): string {
+    return this.s.taskHubName;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    // Crash recovery: everything persisted but unfinished is dispatched again.
+    for (const a of this.store.allActivities()) this.activityQueue.push(a);
+    for (const t of this.store.allTimers()) this.timers.push({ rowId: t.id, fireAt: t.fireAt });
+    for (const id of this.store.instancesWithInbox()) this.runnable.add(id);
+    this.rearmTimers();
+    this.schedulePump();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.armed?.cancel();
+    this.armed = undefined;
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    this.store.close();
+    this.resolveIdle();
+  }
+
+  /** Resolves once nothing is runnable: only future timers and external waits remain. */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.scheduleIdleCheck();
+    });
+  }
+
+  private isIdle(): boolean {
+    if (this.stopping) return true;
+    if (this.runnable.size > 0 || this.running.size > 0 || this.inflight.size > 0) return false;
+    if (this.activityQueue.length > 0 || this.activitiesRunning > 0) return false;
+    if (this.dueScheduled || this.pumpScheduled) return false;
+    const next = this.timers.peek();
+    return !(next && next.fireAt <= this.s.clock.now().getTime());
+  }
+
+  private scheduleIdleCheck(): void {
+    if (this.idleCheckScheduled || this.idleWaiters.length === 0) return;
+    this.idleCheckScheduled = true;
+    setImmediate(() => {
+      this.idleCheckScheduled = false;
+      if (this.isIdle()) this.resolveIdle();
+      else if (this.timers.peek() && !this.armed && !this.dueScheduled) this.rearmTimers();
+    });
+  }
+
+  private resolveIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Notified whenever the instance's status row changes (used by HTTP waits). */
+  onStatusChange(instanceId: string, listener: () => void): () => void {
+    let set = this.statusListeners.get(instanceId);
+    if (!set) {
+      set = new Set();
+      this.statusListeners.set(instanceId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.statusListeners.delete(instanceId);
+    };
+  }
+
+  private notifyStatus(instanceId: string): void {
+    const set = this.statusListeners.get(instanceId);
+    if (set) for (const l of [...set]) l();
+  }
+
+  /** Runs `fn` in one SQLite transaction, then the in-memory notifications it queued. */
+  tx<T>(fn: () => T): T {
+    this.postCommit = [];
+    let result: T;
+    try {
+      result = this.store.transaction(fn);
+    } catch (e) {
+      this.postCommit = [];
+      throw e;
+    }
+    const after = this.postCommit;
+    this.postCommit = [];
+    for (const f of after) f();
+    return result;
+  }
+
+  private afterCommit(f: () => void): void {
+    this.postCommit.push(f);
+  }
+
+  // ---------------------------------------------------------------- client operations (call inside tx)
+
+  /** Creates (or replaces a finished) instance and queues its ExecutionStarted. */
+  startInstance(args: {
+    name: string;
+    instanceId: string;
+    inputText: string | null;
+    version?: string;
+    parent?: { instanceId: string; executionId: string; taskId: number; name: string };
+  }): void {
+    const existing = this.store.getInstance(args.instanceId);
+    if (existing && !TERMINAL_STATUSES.has(existing.runtimeStatus)) {
+      throw new InstanceExistsError(args.instanceId, existing.runtimeStatus);
+    }
+    if (existing) this.store.clearInstanceWork(args.instanceId);
+    const now = this.s.clock.now();
+    const executionId = randomUUID().replace(/-/g, '');
+    this.store.putInstance({
+      instanceId: args.instanceId,
+      name: args.name,
+      version: args.version ?? null,
+      executionId,
+      runtimeStatus: 'Pending',
+      input: args.inputText,
+      output: null,
+      customStatus: null,
+      createdTime: now.getTime(),
+      lastUpdatedTime: now.getTime(),
+      parentInstanceId: args.parent?.instanceId ?? null,
+      parentExecutionId: args.parent?.executionId ?? null,
+      parentTaskId: args.parent?.taskId ?? null,
+    });
+    const started = makeEvent(EventType.ExecutionStarted, now, {
+      OrchestrationInstance: { InstanceId: args.instanceId, ExecutionId: executionId },
+      ParentInstance: args.parent
+        ? {
+            Name: args.parent.name,
+            Version: '',
+            OrchestrationInstance: { InstanceId: args.parent.instanceId, ExecutionId: args.parent.executionId },
+            TaskScheduleId: args.parent.taskId,
+          }
+        : null,
+      Name: args.name,
+      Version: args.version ?? '',
+      Input: args.inputText,
+      Tags: null,
+      Correlation: null,
+      ParentTraceContext: null,
+      ScheduledStartTime: null,
+      Generation: 0,
+    });
+    this.store.addInbox(args.instanceId, executionId, 'event', JSON.stringify(started));
+    this.afterCommit(() => {
+      this.markRunnable(args.instanceId);
+      this.notifyStatus(args.instanceId);
+    });
+  }
+
+  /** Queues an EventRaised for the current execution (buffered FIFO by name until awaited). */
+  raiseEvent(instanceId: string, eventName: string, inputText: string | null): void {
+    const ev = makeEvent(EventType.EventRaised, this.s.clock.now(), {
+      Name: eventName,
+      Input: inputText,
+      ParentTraceContext: null,
+    });
+    this.store.addInbox(instanceId, null, 'event', JSON.stringify(ev));
+    this.afterCommit(() => this.markRunnable(instanceId));
+  }
+
+  sendControl(instanceId: string, kind: 'terminate' | 'suspend' | 'resume', reason: string | null): void {
+    this.store.addInbox(instanceId, null, kind, JSON.stringify({ reason }));
+    this.afterCommit(() => this.markRunnable(instanceId));
+  }
+
+  /** Deletes an instance and all its pending work. */
+  purge(instanceId: string): boolean {
+    const existing = this.store.getInstance(instanceId);
+    if (!existing) return false;
+    this.store.deleteInstance(instanceId);
+    this.afterCommit(() => this.notifyStatus(instanceId));
+    return true;
+  }
+
+  // ---------------------------------------------------------------- dispatching
+
+  private markRunnable(instanceId: string): void {
+    if (this.running.has(instanceId)) this.dirty.add(instanceId);
+    else this.runnable.add(instanceId);
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.stopping || !this.started) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private track(p: Promise<void>): void {
+    this.inflight.add(p);
+    void p.finally(() => {
+      this.inflight.delete(p);
+      this.schedulePump();
+      this.scheduleIdleCheck();
+    });
+  }
+
+  private pump(): void {
+    if (this.stopping || !this.started || !this.store.isOpen) return;
+    while (this.running.size < this.s.maxConcurrentOrchestratorFunctions && this.runnable.size > 0) {
+      const next = this.runnable.values().next();
+      if (next.done) break;
+      const id = next.value;
+      this.runnable.delete(id);
+      this.running.add(id);
+      this.track(
+        this.runEpisode(id)
+          .catch((e: unknown) => this.s.log(`[durable] episode of '${id}' failed inside the engine: ${errorMessage(e)}`))
+          .finally(() => {
+            this.running.delete(id);
+            if (this.dirty.delete(id)) this.runnable.add(id);
+          }),
+      );
+    }
+    while (this.activitiesRunning < this.s.maxConcurrentActivityFunctions && this.activityQueue.length > 0) {
+      const a = this.activityQueue.shift()!;
+      this.activitiesRunning++;
+      this.track(
+        this.runActivity(a)
+          .catch((e: unknown) =>
+            this.s.log(`[durable] activity '${a.name}' of '${a.instanceId}' failed inside the engine: ${errorMessage(e)}`),
+          )
+          .finally(() => {
+            this.activitiesRunning--;
+          }),
+      );
+    }
+    this.scheduleIdleCheck();
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private rearmTimers(): void {
+    if (this.stopping) return;
+    const next = this.timers.peek();
+    if (!next) {
+      this.armed?.cancel();
+      this.armed = undefined;
+      return;
+    }
+    if (next.fireAt <= this.s.clock.now().getTime()) {
+      this.armed?.cancel();
+      this.armed = undefined;
+      if (!this.dueScheduled) {
+        this.dueScheduled = true;
+        setImmediate(() => {
+          this.dueScheduled = false;
+          this.fireDueTimers();
+        });
+      }
+      return;
+    }
+    if (this.armed && this.armed.at === next.fireAt) return;
+    this.armed?.cancel();
+    const at = next.fireAt;
+    const cancel = this.s.clock.wakeAt(new Date(at), () => {
+      if (this.armed?.at === at) this.armed = undefined;
+      this.fireDueTimers();
+    });
+    this.armed = { at, cancel };
+  }
+
+  private fireDueTimers(): void {
+    if (this.stopping || !this.store.isOpen) return;
+    const now = this.s.clock.now();
+    const due: number[] = [];
+    for (let t = this.timers.peek(); t && t.fireAt <= now.getTime(); t = this.timers.peek()) {
+      this.timers.pop();
+      due.push(t.rowId);
+    }
+    if (due.length > 0) {
+      try {
+        this.tx(() => {
+          for (const rowId of due) this.fireTimer(rowId, now);
+        });
+      } catch (e) {
+        this.s.log(`[durable] firing timers failed: ${errorMessage(e)}`);
+      }
+    }
+    this.rearmTimers();
+    this.scheduleIdleCheck();
+  }
+
+  private fireTimer(rowId: number, now: Date): void {
+    const row = this.store.getTimer(rowId);
+    if (!row || !this.store.takeTimer(rowId)) return; // canceled, purged or restarted meanwhile
+    const ev = makeEvent(EventType.TimerFired, now, { TimerId: row.timerId, FireAt: new Date(row.fireAt).toISOString() });
+    this.store.addInbox(row.instanceId, row.executionId, 'event', JSON.stringify(ev));
+    this.afterCommit(() => this.markRunnable(row.instanceId));
+  }
+
+  // ---------------------------------------------------------------- activities
+
+  private async runActivity(a: ActivityRow): Promise<void> {
+    let ev: HistoryEvent;
+    try {
+      const result =
+        a.name === HTTP_ACTIVITY_NAME
+          ? await runHttpActivity(a.input)
+          : await this.s.invoker.invokeActivity(a.name, a.input ?? undefined, a.instanceId);
+      ev = makeEvent(EventType.TaskCompleted, this.s.clock.now(), {
+        TaskScheduledId: a.taskId,
+        Result: toJsonText(result),
+      });
+    } catch (e) {
+      const message = errorMessage(e);
+      const details =
+        e instanceof FunctionInvocationError ? (e.stackTrace ?? message) : e instanceof Error ? (e.stack ?? message) : message;
+      ev = makeEvent(EventType.TaskFailed, this.s.clock.now(), {
+        TaskScheduledId: a.taskId,
+        Reason: `Activity function '${a.name}' failed: ${message}`,
+        Details: details,
+        FailureDetails: null,
+      });
+    }
+    if (this.stopping && !this.store.isOpen) return;
+    this.tx(() => {
+      if (!this.store.takeActivity(a.id)) return; // the instance was restarted, terminated or purged
+      const inst = this.store.getInstance(a.instanceId);
+      if (!inst || inst.executionId !== a.executionId) return;
+      this.store.addInbox(a.instanceId, a.executionId, 'event', JSON.stringify(ev));
+      this.afterCommit(() => this.markRunnable(a.instanceId));
+    });
+  }
+
+  // ---------------------------------------------------------------- orchestration episodes
+
+  private async runEpisode(instanceId: string): Promise<void> {
+    const inst = this.store.getInstance(instanceId);
+    const inbox = this.store.getInbox(instanceId);
+    if (inbox.length === 0) return;
+    if (!inst || TERMINAL_STATUSES.has(inst.runtimeStatus)) {
+      // Messages for finished or unknown instances are dropped, as the extension drops them.
+      this.tx(() => this.store.deleteInboxRows(inbox.map((m) => m.id)));
+      return;
+    }
+    const now = this.s.clock.now();
+    const fresh: HistoryEvent[] = [makeEvent(EventType.OrchestratorStarted, now)];
+    const consumed: number[] = [];
+    let suspended = inst.runtimeStatus === 'Suspended';
+    let terminateReason: string | null | undefined;
+    for (const m of inbox) {
+      if (m.kind === 'event') continue;
+      consumed.push(m.id);
+      const reason = parseReason(m.payload);
+      if (m.kind === 'terminate') {
+        terminateReason = reason;
+        break;
+      }
+      if (m.kind === 'suspend' && !suspended) {
+        suspended = true;
+        fresh.push(makeEvent(EventType.ExecutionSuspended, now, { Reason: reason }));
+      } else if (m.kind === 'resume' && suspended) {
+        suspended = false;
+        fresh.push(makeEvent(EventType.ExecutionResumed, now, { Reason: reason }));
+      }
+    }
+
+    if (terminateReason !== undefined) {
+      const reasonText = terminateReason ?? '';
+      fresh.push(makeEvent(EventType.ExecutionTerminated, now, { Input: reasonText }));
+      this.tx(() => {
+        if (!this.sameExecution(inst)) return;
+        this.store.deleteInboxRows(inbox.map((m) => m.id));
+        this.complete(inst, fresh, { status: 'Terminated', output: JSON.stringify(reasonText) }, now, null);
+      });
+      return;
+    }
+
+    if (suspended) {
+      // While suspended, events stay queued; only the suspension itself is recorded.
+      this.tx(() => {
+        if (!this.sameExecution(inst)) return;
+        this.store.deleteInboxRows(consumed);
+        if (fresh.length > 1) this.store.appendHistory(instanceId, fresh.slice(1).map((e) => JSON.stringify(e)));
+        this.store.putInstance({ ...inst, runtimeStatus: 'Suspended', lastUpdatedTime: now.getTime() });
+        this.afterCommit(() => this.notifyStatus(instanceId));
+      });
+      return;
+    }
+
+    for (const m of inbox) {
+      if (m.kind !== 'event') continue;
+      consumed.push(m.id);
+      if (m.executionId !== null && m.executionId !== inst.executionId) continue; // from an older execution
+      fresh.push(parseHistoryEvent(m.payload));
+    }
+
+    const past = this.store.getHistory(instanceId).map(parseHistoryEvent);
+    const history: HistoryEvent[] = [
+      ...past.map((e) => ({ ...e, IsPlayed: true })),
+      ...fresh.map((e) => ({ ...e, IsPlayed: false })),
+    ];
+    const started = history.find((e) => e.EventType === EventType.ExecutionStarted);
+    if (!started) {
+      this.tx(() => {
+        if (this.sameExecution(inst)) this.store.deleteInboxRows(consumed);
+      });
+      return;
+    }
+
+    const payload = {
+      history,
+      input: parseJsonLenient(typeof started.Input === 'string' ? started.Input : null),
+      instanceId,
+      isReplaying: past.length > 0,
+      parentInstanceId: inst.parentInstanceId,
+      upperSchemaVersion: 1,
+      upperSchemaVersionNew: 2,
+      longRunningTimerIntervalDuration: formatTimeSpan(this.s.longRunningTimerIntervalMs),
+      maximumShortTimerDuration: formatTimeSpan(this.s.maximumShortTimerMs),
+      defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
+    };
+
+    let state: OrchestratorStateLike | undefined;
+    let failure: string | undefined;
+    try {
+      const result = await this.s.invoker.invokeOrchestrator(inst.name, payload);
+      state = asState(result);
+      if (!state) failure = 'The orchestrator function returned an invalid orchestration state';
+    } catch (e) {
+      const message = errorMessage(e);
+      const at = message.indexOf(OUT_OF_PROC_LABEL);
+      if (at >= 0) {
+        state = asState(message.slice(at + OUT_OF_PROC_LABEL.length));
+        if (state && typeof state.error !== 'string') state.error = message.slice(0, at);
+      }
+      if (!state) failure = message;
+    }
+    if (this.stopping && !this.store.isOpen) return;
+
+    const newEvents = [...fresh];
+    let decisions: Decision[] = [];
+    let outcome: EpisodeOutcome | undefined;
+    let canceledTimerIds: number[] = [];
+    let continueAsNew: { input: unknown } | undefined;
+    const schema = typeof state?.schemaVersion === 'number' ? state.schemaVersion : 1;
+    if (state) {
+      const r = replay({
+        history,
+        actions: topLevelActions(state),
+        instanceId,
+        executionId: inst.executionId,
+        splitLongTimers: schema >= 2,
+        maximumShortTimerMs: this.s.maximumShortTimerMs,
+        longRunningTimerIntervalMs: this.s.longRunningTimerIntervalMs,
+      });
+      decisions = r.decisions;
+      canceledTimerIds = r.canceledTimerIds;
+      if (r.failure) failure = r.failure;
+      else if (typeof state.error === 'string') {
+        if (r.openTasks === 0) failure = state.error;
+      } else if (state.isDone && r.openTasks === 0) {
+        if (r.continueAsNew) continueAsNew = r.continueAsNew;
+        else outcome = { status: 'Completed', output: toJsonText(state.output) };
+      }
+    }
+    if (failure !== undefined) {
+      outcome = {
+        status: 'Failed',
+        output: JSON.stringify(`Orchestrator function '${inst.name}' failed: ${failure}`),
+      };
+    }
+    for (const d of decisions) newEvents.push(schedulingEvent(d, now));
+    const customStatus = state && state.customStatus !== undefined ? toJsonText(state.customStatus) : null;
+
+    this.tx(() => {
+      if (!this.sameExecution(inst)) return;
+      this.store.deleteInboxRows(consumed);
+      const updated: InstanceRow = { ...inst, customStatus, lastUpdatedTime: now.getTime() };
+      if (outcome) {
+        this.complete(updated, newEvents, outcome, now, state?.failureDetails ?? null);
+        return;
+      }
+      this.performDecisions(updated, decisions, now);
+      for (const timerId of canceledTimerIds) this.store.deleteTimer(instanceId, timerId);
+      if (continueAsNew) {
+        this.continueAsNew(updated, continueAsNew.input, now);
+        return;
+      }
+      newEvents.push(makeEvent(EventType.OrchestratorCompleted, now));
+      this.store.appendHistory(instanceId, newEvents.map((e) => JSON.stringify(e)));
+      this.store.putInstance({ ...updated, runtimeStatus: 'Running' });
+      this.afterCommit(() => this.notifyStatus(instanceId));
+    });
+  }
+
+  private sameExecution(inst: InstanceRow): boolean {
+    return this.store.getInstance(inst.instanceId)?.executionId === inst.executionId;
+  }
+
+  private performDecisions(inst: InstanceRow, decisions: readonly Decision[], now: Date): void {
+    for (const d of decisions) {
+      if (d.kind === 'activity') {
+        const input = d.name === HTTP_ACTIVITY_NAME ? toJsonText(d.input) : activityInputString(d.input);
+        const rowId = this.store.addActivity(inst.instanceId, inst.executionId, d.id, d.name, input);
+        const row: ActivityRow = {
+          id: rowId,
+          instanceId: inst.instanceId,
+          executionId: inst.executionId,
+          taskId: d.id,
+          name: d.name,
+          input,
+        };
+        this.afterCommit(() => {
+          this.activityQueue.push(row);
+          this.schedulePump();
+        });
+      } else if (d.kind === 'timer') {
+        if (d.canceled) continue;
+        const fireAt = d.fireAt.getTime();
+        const rowId = this.store.addTimer(inst.instanceId, inst.executionId, d.id, fireAt);
+        this.afterCommit(() => {
+          this.timers.push({ rowId, fireAt });
+          this.rearmTimers();
+        });
+      } else {
+        try {
+          this.startInstance({
+            name: d.name,
+            instanceId: d.instanceId,
+            inputText: toJsonText(d.input),
+            ...(d.version !== undefined ? { version: d.version } : {}),
+            parent: { instanceId: inst.instanceId, executionId: inst.executionId, taskId: d.id, name: inst.name },
+          });
+        } catch (e) {
+          const failed = makeEvent(EventType.SubOrchestrationInstanceFailed, now, {
+            TaskScheduledId: d.id,
+            Reason: errorMessage(e),
+            Details: errorMessage(e),
+            FailureDetails: null,
+          });
+          this.store.addInbox(inst.instanceId, inst.executionId, 'event', JSON.stringify(failed));
+          this.afterCommit(() => this.markRunnable(inst.instanceId));
+        }
+      }
+    }
+  }
+
+  private continueAsNew(inst: InstanceRow, input: unknown, now: Date): void {
+    const executionId = randomUUID().replace(/-/g, '');
+    const inputText = toJsonText(input);
+    this.store.deleteHistory(inst.instanceId);
+    this.store.deleteTimers(inst.instanceId);
+    this.store.deleteActivities(inst.instanceId);
+    this.store.putInstance({
+      ...inst,
+      executionId,
+      input: inputText,
+      output: null,
+      runtimeStatus: 'ContinuedAsNew',
+      lastUpdatedTime: now.getTime(),
+    });
+    const started = makeEvent(EventType.ExecutionStarted, now, {
+      OrchestrationInstance: { InstanceId: inst.instanceId, ExecutionId: executionId },
+      ParentInstance: null,
+      Name: inst.name,
+      Version: inst.version ?? '',
+      Input: inputText,
+      Tags: null,
+      Correlation: null,
+      ParentTraceContext: null,
+      ScheduledStartTime: null,
+      Generation: 0,
+    });
+    this.store.addInbox(inst.instanceId, executionId, 'event', JSON.stringify(started));
+    this.afterCommit(() => {
+      this.markRunnable(inst.instanceId);
+      this.notifyStatus(inst.instanceId);
+    });
+  }
+
+  /** Records the end of an execution (Completed, Failed or Terminated) and tells the parent. */
+  private complete(
+    inst: InstanceRow,
+    events: HistoryEvent[],
+    outcome: EpisodeOutcome,
+    now: Date,
+    failureDetails: unknown,
+  ): void {
+    const all = [
+      ...events,
+      makeEvent(EventType.ExecutionCompleted, now, {
+        OrchestrationStatus: OrchestrationStatusNumber[outcome.status],
+        Result: outcome.output,
+        FailureDetails: failureDetails ?? null,
+      }),
+      makeEvent(EventType.OrchestratorCompleted, now),
+    ];
+    this.store.appendHistory(inst.instanceId, all.map((e) => JSON.stringify(e)));
+    this.store.deleteTimers(inst.instanceId);
+    this.store.deleteActivities(inst.instanceId);
+    this.store.putInstance({
+      ...inst,
+      runtimeStatus: outcome.status,
+      output: outcome.output,
+      lastUpdatedTime: now.getTime(),
+    });
+    if (inst.parentInstanceId !== null && inst.parentExecutionId !== null && inst.parentTaskId !== null) {
+      const parent = this.store.getInstance(inst.parentInstanceId);
+      if (parent && parent.executionId === inst.parentExecutionId) {
+        const message = parseJsonLenient(outcome.output);
+        const ev =
+          outcome.status === 'Completed'
+            ? makeEvent(EventType.SubOrchestrationInstanceCompleted, now, {
+                TaskScheduledId: inst.parentTaskId,
+                Result: outcome.output,
+              })
+            : makeEvent(EventType.SubOrchestrationInstanceFailed, now, {
+                TaskScheduledId: inst.parentTaskId,
+                Reason: typeof message === 'string' ? message : `Sub-orchestration '${inst.name}' ${outcome.status}`,
+                Details: typeof message === 'string' ? message : JSON.stringify(message),
+                FailureDetails: null,
+              });
+        this.store.addInbox(parent.instanceId, parent.executionId, 'event', JSON.stringify(ev));
+        const parentId = parent.instanceId;
+        this.afterCommit(() => this.markRunnable(parentId));
+      }
+    }
+    this.afterCommit(() => this.notifyStatus(inst.instanceId));
+  }
+}
+
+function parseReason(payload: string): string | null {
+  try {
+    const v: unknown = JSON.parse(payload);
+    if (typeof v === 'object' && v !== null && typeof (v as { reason?: unknown }).reason === 'string') {
+      return (v as { reason: string }).reason;
+    }
+  } catch {
+    // a corrupt control message carries no reason
+  }
+  return null;
+}
+
+function schedulingEvent(d: Decision, now: Date): HistoryEvent {
+  switch (d.kind) {
+    case 'activity':
+      return makeEvent(
+        EventType.TaskScheduled,
+        now,
+        { Name: d.name, Version: '', Input: toJsonText(d.input), Tags: null, ParentTraceContext: null },
+        d.id,
+      );
+    case 'timer':
+      return makeEvent(EventType.TimerCreated, now, { FireAt: d.fireAt.toISOString() }, d.id);
+    case 'suborchestration':
+      return makeEvent(
+        EventType.SubOrchestrationInstanceCreated,
+        now,
+        {
+          Name: d.name,
+          Version: d.version ?? '',
+          InstanceId: d.instanceId,
+          Input: toJsonText(d.input),
+          ClientSpanId: null,
+          Tags: null,
+        },
+        d.id,
+      );
+  }
+}
+
+/** The extension's built-in activity behind `callHttp`: one HTTP request, answered as DurableHttpResponse. */
+async function runHttpActivity(inputText: string | null): Promise<unknown> {
+  const req: unknown = inputText ? JSON.parse(inputText) : undefined;
+  if (typeof req !== 'object' || req === null) throw new Error('callHttp: missing request');
+  const r = req as { method?: unknown; uri?: unknown; content?: unknown; headers?: unknown };
+  if (typeof r.uri !== 'string') throw new Error('callHttp: missing uri');
+  const headers: Record<string, string> = {};
+  if (typeof r.headers === 'object' && r.headers !== null) {
+    for (const [k, v] of Object.entries(r.headers as Record<string, unknown>)) {
+      headers[k] = Array.isArray(v) ? v.map(String).join(', ') : String(v);
+    }
+  }
+  const method = typeof r.method === 'string' ? r.method.toUpperCase() : 'GET';
+  const res = await fetch(r.uri, {
+    method,
+    headers,
+    ...(typeof r.content === 'string' && method !== 'GET' && method !== 'HEAD' ? { body: r.content } : {}),
+    signal: AbortSignal.timeout(100_000),
+  });
+  const outHeaders: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    outHeaders[k] = v;
+  });
+  return { statusCode: res.status, headers: outHeaders, content: await res.text() };
+}

@@ -1,0 +1,201 @@
+/**
+ * `createDurableEngine`: the Durable extension's behaviour for the local runtime.
+ *
+ * The host calls `start()` after loading the app, routes everything under
+ * `/runtime/webhooks/durabletask/` to `handleHttp`, hands `clientBinding(origin)` to every
+ * `durableClient` input, and calls `stop()` on shutdown.
+ *
+ * Like the real extension, the engine also listens on a loopback-only RPC port (`rpcBaseUrl` in the
+ * client binding) which `durable-functions`' DurableClient uses for every call; it serves the same
+ * routes without a key, exactly as the extension's local RPC endpoint does.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Clock, DurableExtension, FunctionInvoker, RuntimeHttpRequest, RuntimeHttpResponse } from '../contracts';
+import { DurableEngineCore } from './engine';
+import { DEFAULT_CONNECTION_NAME, ManagementApi, WEBHOOK_PATH, managementLinks } from './http-api';
+
+export { formatTimeSpan, activityInputString, InstanceExistsError } from './engine';
+export { managementLinks, validateInstanceId, WEBHOOK_PATH } from './http-api';
+
+const DAY_MS = 86_400_000;
+/** Upper bound of a request body on the RPC listener (the front door enforces its own limit). */
+const RPC_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export interface DurableEngineOptions {
+  invoker: FunctionInvoker;
+  clock: Clock;
+  /** A file path (created with its folder) or `':memory:'`. */
+  databasePath: string;
+  /** `host.json` `extensions.durableTask.hubName`. */
+  taskHubName: string;
+  /** The `durabletask_extension` system key: put in every URL handed out, required on the webhook path. */
+  systemKey: string;
+  /** Also accepted on the webhook path (the host's master key is valid for every system route). */
+  masterKey?: string;
+  /** `host.json` `extensions.durableTask.maxConcurrentActivityFunctions` (default 10). */
+  maxConcurrentActivityFunctions?: number;
+  /** `host.json` `extensions.durableTask.maxConcurrentOrchestratorFunctions` (default 10). */
+  maxConcurrentOrchestratorFunctions?: number;
+  log?: (line: string) => void;
+  /** Port of the loopback RPC listener: 0 (default) = any free port, `false` = no listener. */
+  rpcPort?: number | false;
+  /** Extension defaults: 6 days / 3 days (Azure Storage provider). */
+  maximumShortTimerMs?: number;
+  longRunningTimerIntervalMs?: number;
+}
+
+export interface DurableEngine extends DurableExtension {
+  /** Resolves once no work is runnable: only future timers and external-event waits remain. */
+  whenIdle(): Promise<void>;
+  /** The loopback RPC base URL (ends with `/`), once `start()` resolved; undefined without a listener. */
+  readonly rpcBaseUrl: string | undefined;
+  readonly taskHubName: string;
+}
+
+export function createDurableEngine(options: DurableEngineOptions): DurableEngine {
+  const log = options.log ?? (() => undefined);
+  const positive = (v: number | undefined, fallback: number): number =>
+    v !== undefined && Number.isInteger(v) && v > 0 ? v : fallback;
+  const core = new DurableEngineCore({
+    invoker: options.invoker,
+    clock: options.clock,
+    databasePath: options.databasePath,
+    taskHubName: options.taskHubName,
+    maxConcurrentActivityFunctions: positive(options.maxConcurrentActivityFunctions, 10),
+    maxConcurrentOrchestratorFunctions: positive(options.maxConcurrentOrchestratorFunctions, 10),
+    maximumShortTimerMs: options.maximumShortTimerMs ?? 6 * DAY_MS,
+    longRunningTimerIntervalMs: options.longRunningTimerIntervalMs ?? 3 * DAY_MS,
+    log,
+  });
+  const api = new ManagementApi({
+    core,
+    taskHubName: options.taskHubName,
+    acceptedKeys: [options.systemKey, ...(options.masterKey ? [options.masterKey] : [])],
+    systemKey: options.systemKey,
+    orchestratorNames: () =>
+      options.invoker
+        .functions()
+        .filter((f) => f.triggerType.toLowerCase() === 'orchestrationtrigger')
+        .map((f) => f.name),
+    log,
+  });
+
+  let rpcServer: http.Server | undefined;
+  let rpcBaseUrl: string | undefined;
+  // The origin clients see; RPC-created check-status URLs point there so they work from outside.
+  let publicOrigin = 'http://localhost:7071';
+  let stopped = false;
+
+  const serveRpc = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > RPC_MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      const send = (r: RuntimeHttpResponse): void => {
+        res.writeHead(r.status, { ...(r.headers ?? {}) });
+        res.end(r.body ?? '');
+      };
+      if (tooLarge) {
+        send({
+          status: 413,
+          headers: { 'content-type': 'application/problem+json' },
+          body: JSON.stringify({ type: 'about:blank', title: 'Payload Too Large', status: 413, detail: 'Request body too large' }),
+        });
+        return;
+      }
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) {
+        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      const request: RuntimeHttpRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers,
+        body: Buffer.concat(chunks),
+        origin: publicOrigin,
+      };
+      if (!url.pathname.toLowerCase().startsWith('/durabletask')) {
+        send({ status: 404 });
+        return;
+      }
+      api.handle(request, false).then(send, () => send({ status: 500 }));
+    });
+    req.on('error', () => res.destroy());
+  };
+
+  const engine: DurableEngine = {
+    get rpcBaseUrl() {
+      return rpcBaseUrl;
+    },
+    taskHubName: options.taskHubName,
+
+    clientBinding(origin: string): Record<string, unknown> {
+      publicOrigin = origin.replace(/\/+$/, '');
+      const base = `${publicOrigin}${WEBHOOK_PATH}`;
+      const code = encodeURIComponent(options.systemKey);
+      const links = managementLinks(publicOrigin, options.taskHubName, options.systemKey, 'INSTANCEID');
+      // The templates keep the literal INSTANCEID placeholder that the JS client substitutes.
+      const managementUrls: Record<string, string> = { ...links };
+      const rewindQuery = `taskHub=${encodeURIComponent(options.taskHubName)}&connection=${DEFAULT_CONNECTION_NAME}&code=${code}`;
+      managementUrls.rewindPostUri = `${base}/instances/INSTANCEID/rewind?reason={text}&${rewindQuery}`;
+      return {
+        taskHubName: options.taskHubName,
+        creationUrls: {
+          createNewInstancePostUri: `${base}/orchestrators/{functionName}[/{instanceId}]?code=${code}`,
+          createAndWaitOnNewInstancePostUri: `${base}/orchestrators/{functionName}[/{instanceId}]?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&code=${code}`,
+        },
+        managementUrls,
+        baseUrl: base,
+        requiredQueryStringParameters: `code=${code}`,
+        ...(rpcBaseUrl ? { rpcBaseUrl } : {}),
+      };
+    },
+
+    handleHttp(request: RuntimeHttpRequest): Promise<RuntimeHttpResponse> {
+      if (stopped) return Promise.resolve({ status: 503 });
+      return api.handle(request, true);
+    },
+
+    async start(): Promise<void> {
+      if (options.rpcPort !== false && !rpcServer) {
+        const server = http.createServer(serveRpc);
+        rpcServer = server;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(options.rpcPort === false ? 0 : (options.rpcPort ?? 0), '127.0.0.1', () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        const { port } = server.address() as AddressInfo;
+        rpcBaseUrl = `http://127.0.0.1:${port}/durabletask/`;
+      }
+      core.start();
+    },
+
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      const server = rpcServer;
+      rpcServer = undefined;
+      if (server) {
+        server.closeIdleConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+      await core.stop();
+    },
+
+    whenIdle(): Promise<void> {
+      return core.whenIdle();
+    },
+  };
+  return engine;
+}
