@@ -5,6 +5,8 @@ const base = {
   // Type checking runs once in `pretest` (tsc); ts-jest only transpiles, which keeps the suite fast.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // The local runtime provides the worker's core API; jest's registry does not see Node's resolver hook.
+  moduleNameMapper: { '^@azure/functions-core$': '<rootDir>/local-runtime/src/host/core-api.ts' },
 };
 
 module.exports = {

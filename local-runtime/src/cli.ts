@@ -1,0 +1,217 @@
+/**
+ * `npm start`: serves the app in the current directory on http://localhost:7071 the way `func start` would,
+ * on the local Durable engine, with embedded service emulators when no real credentials are configured.
+ *
+ * Options: --port <n> (or PORT, or local.settings.json Host.LocalHttpPort; default 7071), --host <interface>,
+ * --app <dir>, --data <dir>, --database <file|:memory:>, --settings-file <file>, --no-settings-file,
+ * --emulators auto|always|never, --clock system|manual, --clock-start <ISO> (manual clock; enables the
+ * admin-only /admin/test/* endpoints), --ready-json (machine-readable ready line, for the child-process mode),
+ * --verbose.
+ */
+import * as path from 'node:path';
+import { ManualClock } from './clock';
+import { consoleLog } from './host/logger';
+import { READY_MARKER } from './host/process-host';
+import type { LocalHost } from './index';
+import { startLocalHost } from './index';
+import { resolveSettings } from './settings';
+
+interface CliArgs {
+  port: number | undefined;
+  host: string;
+  app: string;
+  data: string | undefined;
+  database: string | undefined;
+  settingsFile: string | false | undefined;
+  emulators: 'auto' | 'always' | 'never';
+  clock: 'system' | 'manual';
+  clockStart: string | undefined;
+  readyJson: boolean;
+  verbose: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[]): CliArgs {
+  const args: CliArgs = {
+    port: undefined,
+    host: '127.0.0.1',
+    app: process.cwd(),
+    data: undefined,
+    database: undefined,
+    settingsFile: undefined,
+    emulators: 'auto',
+    clock: 'system',
+    clockStart: undefined,
+    readyJson: false,
+    verbose: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--port': {
+        const port = Number(value());
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0..65535');
+        args.port = port;
+        break;
+      }
+      case '--host':
+        args.host = value();
+        break;
+      case '--app':
+        args.app = path.resolve(value());
+        break;
+      case '--data':
+        args.data = value();
+        break;
+      case '--database':
+        args.database = value();
+        break;
+      case '--settings-file':
+        args.settingsFile = value();
+        break;
+      case '--no-settings-file':
+        args.settingsFile = false;
+        break;
+      case '--emulators': {
+        const v = value();
+        if (v !== 'auto' && v !== 'always' && v !== 'never') throw new UsageError('--emulators must be auto, always or never');
+        args.emulators = v;
+        break;
+      }
+      case '--clock': {
+        const v = value();
+        if (v !== 'system' && v !== 'manual') throw new UsageError('--clock must be system or manual');
+        args.clock = v;
+        break;
+      }
+      case '--clock-start':
+        args.clockStart = value();
+        break;
+      case '--ready-json':
+        args.readyJson = true;
+        break;
+      case '--verbose':
+        args.verbose = true;
+        break;
+      case '--help':
+      case '-h':
+        throw new UsageError('');
+      default:
+        throw new UsageError(`Unknown option ${flag}`);
+    }
+  }
+  return args;
+}
+
+function envSettings(): Record<string, string> {
+  const raw = process.env.LOCAL_RUNTIME_SETTINGS;
+  if (!raw) return {};
+  const parsed: unknown = JSON.parse(raw);
+  if (typeof parsed !== 'object' || parsed === null) throw new UsageError('LOCAL_RUNTIME_SETTINGS must be a JSON object');
+  const result: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v === 'string') result[k] = v;
+  }
+  return result;
+}
+
+function printBanner(host: LocalHost): void {
+  const lines: string[] = ['', 'Azure Functions local runtime (Node.js v4 programming model, Durable engine on SQLite)', ''];
+  if (host.emulators && host.emulators.banner.length > 0) {
+    lines.push('Embedded defaults (no real credentials configured):');
+    for (const line of host.emulators.banner) lines.push(`        ${line}`);
+    lines.push('');
+  }
+  lines.push('Functions:', '');
+  const httpNames = new Set(host.httpFunctions.map((f) => f.name));
+  for (const f of host.httpFunctions) {
+    lines.push(`        ${f.name}: [${f.methods.join(',')}] ${f.url}${f.authLevel === 'anonymous' ? '' : ` (authLevel ${f.authLevel})`}`);
+    lines.push('');
+  }
+  for (const fn of host.app.functions) {
+    if (httpNames.has(fn.metadata.name)) continue;
+    const trigger = Object.values(fn.metadata.bindings).find((b) => /trigger$/i.test(b.type));
+    lines.push(`        ${fn.metadata.name}: ${trigger?.type ?? 'unknown'}`);
+    lines.push('');
+  }
+  lines.push(`Durable management API: ${host.url}/runtime/webhooks/durabletask (task hub ${host.hostJson.hubName})`);
+  lines.push(`Data: ${host.dataDir} (database ${host.databasePath}, keys ${path.join(host.dataDir, 'host-keys.json')})`);
+  lines.push(`Settings: ${host.settingsFile ?? '(none)'}, overridden by the environment`);
+  lines.push('Keys:');
+  lines.push(`        function (default): ${host.keys.functionKey}`);
+  lines.push(`        master:             ${host.keys.masterKey}`);
+  lines.push(`        system (durabletask_extension): ${host.keys.systemKey}`);
+  if (host.clock instanceof ManualClock) {
+    lines.push(`Manual clock at ${host.clock.now().toISOString()}: POST /admin/test/clock/advance?ms=N (master key)`);
+  }
+  lines.push('', 'Press Ctrl+C to stop.', '');
+  console.log(lines.join('\n'));
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = consoleLog(args.verbose ? 'debug' : 'info');
+  const fileSettings = resolveSettings({ appDir: args.app, file: args.settingsFile });
+  const envPort = process.env.PORT ? Number(process.env.PORT) : undefined;
+  const port = args.port ?? (Number.isInteger(envPort) ? envPort : undefined) ?? fileSettings.host.localHttpPort ?? 7071;
+  const manual = args.clock === 'manual';
+  const host = await startLocalHost({
+    appDir: args.app,
+    port,
+    hostname: args.host,
+    clock: manual ? new ManualClock(args.clockStart ? new Date(args.clockStart) : new Date()) : 'system',
+    databasePath: args.database,
+    dataDir: args.data,
+    settings: envSettings(),
+    settingsFile: args.settingsFile,
+    log,
+    emulators: args.emulators === 'always' ? true : args.emulators === 'auto' ? 'auto' : false,
+    testEndpoints: manual,
+  });
+  printBanner(host);
+  if (args.readyJson) {
+    console.log(`${READY_MARKER}${JSON.stringify({ url: host.url, keys: host.keys })}`);
+  }
+
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      log('warn', `Second ${signal}: exiting without waiting (persisted work resumes on the next start).`);
+      process.exit(130);
+    }
+    log('info', `${signal} received: stopping (waiting for in-flight work; press Ctrl+C again to force).`);
+    host.stop().then(
+      () => {
+        log('info', 'Stopped.');
+        process.exit(0);
+      },
+      (e: unknown) => {
+        log('error', `Shutdown failed: ${e instanceof Error ? e.message : String(e)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof UsageError) {
+    if (e.message) console.error(e.message);
+    console.error(
+      'Usage: node dist/local-runtime/src/cli.js [--port 7071] [--host 127.0.0.1] [--app DIR] [--data DIR] [--database FILE|:memory:]\n' +
+        '       [--settings-file FILE | --no-settings-file] [--emulators auto|always|never] [--clock system|manual] [--clock-start ISO]\n' +
+        '       [--ready-json] [--verbose]',
+    );
+    process.exit(2);
+  }
+  console.error(`The local host could not start: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,146 @@
+/**
+ * Embedded defaults for `npm start` without real credentials: the service emulators (emulators/src) and
+ * Azurite's table service run inside the host process and the app's settings point at them.
+ * With real `Twilio*` / `COMMUNICATION_SERVICES_*` settings nothing is started for that service.
+ */
+import * as path from 'node:path';
+import type { HostLog } from './logger';
+
+const DEV_TWILIO_SID = 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+const DEV_TWILIO_TOKEN = 'local-emulator-auth-token';
+const DEV_ACS_KEY = 'bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0';
+
+export interface EmulatorNeeds {
+  readonly twilio: boolean;
+  readonly acs: boolean;
+  readonly storage: boolean;
+}
+
+function blank(value: string | undefined): boolean {
+  return value === undefined || value.trim().length === 0;
+}
+
+export function emulatorNeeds(values: Readonly<Record<string, string>>): EmulatorNeeds {
+  const sid = values.TwilioAccountSid;
+  const token = values.TwilioAuthToken;
+  const twilio =
+    blank(values.TwilioApiBaseUrl) && (blank(sid) || blank(token) || sid === DEV_TWILIO_SID || token === DEV_TWILIO_TOKEN);
+  const connection = values.COMMUNICATION_SERVICES_CONNECTION_STRING;
+  const acs =
+    blank(values.COMMUNICATION_SERVICES_ENDPOINT) &&
+    (blank(connection) || (connection ?? '').includes(DEV_ACS_KEY) || /endpoint=http:\/\/(127\.0\.0\.1|localhost):PORT/i.test(connection ?? ''));
+  const storage = (values.AzureWebJobsStorage ?? '').trim() === 'UseDevelopmentStorage=true';
+  return { twilio, acs, storage };
+}
+
+export function needsEmulators(values: Readonly<Record<string, string>>): boolean {
+  const needs = emulatorNeeds(values);
+  return needs.twilio || needs.acs || needs.storage;
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function loadModule(relative: string): Record<string, unknown> | undefined {
+  try {
+    // Resolved relative to this file, which is `local-runtime/src/host` both in source and under `dist/`.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod: unknown = require(path.join(__dirname, '..', '..', '..', relative));
+    return isRecord(mod) ? mod : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface StartedEmbeddedEmulators {
+  /** Settings to merge into the app's settings. */
+  appSettings(): Record<string, string>;
+  /** Human-readable lines for the start banner. */
+  readonly banner: readonly string[];
+  readonly [name: string]: unknown;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts what `values` lacks. `force` starts every emulator regardless of the settings.
+ * Missing emulator modules are reported in the banner instead of failing the start.
+ */
+export async function startEmbeddedEmulators(
+  values: Readonly<Record<string, string>>,
+  log: HostLog,
+  options: { readonly force?: boolean; readonly dataDir?: string } = {},
+): Promise<StartedEmbeddedEmulators> {
+  const needs = options.force ? { twilio: true, acs: true, storage: true } : emulatorNeeds(values);
+  const settings: Record<string, string> = {};
+  const banner: string[] = [];
+  const closables: Closable[] = [];
+  const handles: Record<string, unknown> = {};
+
+  if (needs.twilio || needs.acs) {
+    const mod = loadModule('emulators/src/index');
+    const start = mod?.startEmulators;
+    if (typeof start === 'function') {
+      const started: unknown = await (start as (opts: unknown) => Promise<unknown>)({
+        twilio: { printMessages: true },
+        printMessages: true,
+        log: (line: string) => log('info', line),
+      });
+      if (isRecord(started) && typeof started.appSettings === 'function' && typeof started.close === 'function') {
+        const all = (started.appSettings as () => Record<string, string>)();
+        for (const [key, value] of Object.entries(all)) {
+          const isTwilio = key.startsWith('Twilio');
+          const isAcs = key.startsWith('COMMUNICATION_SERVICES_');
+          if ((isTwilio && needs.twilio) || (isAcs && needs.acs) || (!isTwilio && !isAcs && blank(values[key]))) {
+            settings[key] = value;
+          }
+        }
+        closables.push({ close: () => (started.close as () => Promise<void>)() });
+        Object.assign(handles, started);
+        const describe = (name: string): string => {
+          const emulator = started[name];
+          return isRecord(emulator) && typeof emulator.url === 'string' ? emulator.url : 'running';
+        };
+        if (needs.twilio) banner.push(`Twilio emulator (SMS bodies are printed here): ${describe('twilio')}`);
+        if (needs.acs) banner.push(`ACS Identity emulator: ${describe('acs')}`);
+      }
+    } else {
+      banner.push('Service emulators are not available (emulators/src/index not built); using the settings as they are.');
+    }
+  }
+
+  if (needs.storage) {
+    const mod = loadModule('emulators/src/azurite');
+    const start = mod?.startAzuriteTable;
+    if (typeof start === 'function') {
+      try {
+        const azurite: unknown = await (start as (opts: unknown) => Promise<unknown>)({
+          location: options.dataDir ? path.join(options.dataDir, 'azurite') : undefined,
+        });
+        if (isRecord(azurite) && typeof azurite.connectionString === 'string' && typeof azurite.close === 'function') {
+          settings.AzureWebJobsStorage = azurite.connectionString;
+          closables.push({ close: () => (azurite.close as () => Promise<void>)() });
+          handles.azurite = azurite;
+          banner.push(`Azurite table service (UseDevelopmentStorage=true): ${String(azurite.url)}`);
+        }
+      } catch (e) {
+        banner.push(`Azurite could not start (${e instanceof Error ? e.message : String(e)}); AzureWebJobsStorage is unchanged.`);
+      }
+    }
+  }
+
+  return {
+    ...handles,
+    banner,
+    appSettings: () => ({ ...settings }),
+    close: async () => {
+      for (const c of closables.reverse()) {
+        await c.close().catch(() => undefined);
+      }
+    },
+  };
+}

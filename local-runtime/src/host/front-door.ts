@@ -1,0 +1,412 @@
+/**
+ * The HTTP front door: the Functions host's routing, method and key checks, body limit and CORS in front of
+ * HTTP-triggered functions, plus the Durable extension's webhooks and a few admin endpoints.
+ */
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { DurableExtension, RuntimeHttpRequest, RuntimeHttpResponse } from '../contracts';
+import type { HostKeys } from '../keys';
+import { keyEquals } from '../keys';
+import type { RegisteredFunction } from './core-api';
+import type { FunctionHost } from './function-host';
+import type { HostLog } from './logger';
+import { sendProblem } from './problem';
+import type { CompiledRoute } from './routes';
+import { compileRoute, comparePrecedence, matchRoute } from './routes';
+import { isTriggerType } from './rpc-types';
+
+export type AuthLevel = 'anonymous' | 'function' | 'admin' | 'system';
+
+export interface HttpRoute {
+  readonly fn: RegisteredFunction;
+  readonly route: CompiledRoute;
+  /** Upper-cased; undefined means every method. */
+  readonly methods: readonly string[] | undefined;
+  readonly authLevel: AuthLevel;
+}
+
+/** Extra endpoints (e.g. the test clock); return undefined to fall through to normal routing. */
+export type ExtraHandler = (
+  request: RuntimeHttpRequest,
+) => Promise<RuntimeHttpResponse | undefined> | RuntimeHttpResponse | undefined;
+
+export interface FrontDoorOptions {
+  readonly host: FunctionHost;
+  readonly engine: DurableExtension | undefined;
+  readonly keys: HostKeys;
+  readonly routePrefix: string;
+  readonly cors: { readonly origins: readonly string[]; readonly credentials: boolean };
+  readonly maxRequestBodyBytes: number;
+  readonly log: HostLog;
+  readonly hostStatus: () => Record<string, unknown>;
+  /** Admin-key protected extra endpoints under `/admin/`. */
+  readonly adminExtras?: ExtraHandler;
+}
+
+const DURABLE_PREFIX = '/runtime/webhooks/durabletask';
+
+class PayloadTooLargeError extends Error {}
+
+function normaliseAuthLevel(value: unknown): AuthLevel {
+  const level = typeof value === 'string' ? value.toLowerCase() : 'anonymous';
+  return level === 'function' || level === 'admin' || level === 'system' ? level : 'anonymous';
+}
+
+export function buildHttpRoutes(functions: readonly RegisteredFunction[]): HttpRoute[] {
+  const routes: HttpRoute[] = [];
+  for (const fn of functions) {
+    const trigger = Object.values(fn.metadata.bindings).find((b) => isTriggerType(b.type));
+    if (!trigger || trigger.type.toLowerCase() !== 'httptrigger') {
+      continue;
+    }
+    const template = typeof trigger.route === 'string' && trigger.route.length > 0 ? trigger.route : fn.metadata.name;
+    const methods = Array.isArray(trigger.methods)
+      ? trigger.methods.filter((m): m is string => typeof m === 'string').map((m) => m.toUpperCase())
+      : undefined;
+    routes.push({
+      fn,
+      route: compileRoute(template),
+      methods: methods && methods.length > 0 ? methods : undefined,
+      authLevel: normaliseAuthLevel(trigger.authLevel),
+    });
+  }
+  // Stable sort: equal precedence keeps registration order.
+  return routes.sort((a, b) => comparePrecedence(a.route, b.route));
+}
+
+function headerRecord(req: http.IncomingMessage): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    const joined = Array.isArray(value) ? value.join(', ') : value;
+    // The worker advertises IgnoreEmptyValuedRpcHttpHeaders.
+    if (joined.length > 0) {
+      result[name.toLowerCase()] = joined;
+    }
+  }
+  return result;
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new PayloadTooLargeError());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(new PayloadTooLargeError());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (e) => {
+      if (!failed) {
+        failed = true;
+        reject(e);
+      }
+    });
+  });
+}
+
+export class FrontDoor {
+  readonly routes: HttpRoute[];
+  private readonly server: http.Server;
+  private readonly sockets = new Set<Socket>();
+  private activeRequests = 0;
+  private readonly drainWaiters: (() => void)[] = [];
+  private closing = false;
+  port = 0;
+
+  constructor(private readonly options: FrontDoorOptions) {
+    this.routes = buildHttpRoutes(options.host.registered);
+    this.server = http.createServer((req, res) => {
+      this.activeRequests++;
+      res.on('close', () => {
+        this.activeRequests--;
+        if (this.activeRequests === 0) {
+          for (const resolve of this.drainWaiters.splice(0)) resolve();
+        }
+      });
+      this.handle(req, res).catch((e: unknown) => {
+        this.options.log('error', `Unhandled front door error: ${e instanceof Error ? e.message : String(e)}`);
+        sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'An unexpected error occurred.' });
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    // Keep-alive must not hold a stopping host open for the default 5 s.
+    this.server.keepAliveTimeout = 5000;
+  }
+
+  listen(port: number, hostname?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(port, hostname, () => {
+        this.server.off('error', onError);
+        this.port = (this.server.address() as AddressInfo).port;
+        resolve(this.port);
+      });
+    });
+  }
+
+  /** Stops accepting connections and waits for in-flight requests to finish. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.activeRequests > 0) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+    for (const socket of this.sockets) {
+      socket.destroy();
+    }
+    await closed;
+  }
+
+  private corsHeaders(req: http.IncomingMessage): Record<string, string> {
+    const origin = req.headers.origin;
+    const { origins, credentials } = this.options.cors;
+    if (!origin || origins.length === 0) {
+      return {};
+    }
+    const wildcard = origins.includes('*');
+    if (!wildcard && !origins.some((o) => o.toLowerCase() === origin.toLowerCase().replace(/\/+$/, ''))) {
+      return {};
+    }
+    const headers: Record<string, string> = {
+      'access-control-allow-origin': wildcard && !credentials ? '*' : origin,
+      vary: 'Origin',
+    };
+    if (credentials) {
+      headers['access-control-allow-credentials'] = 'true';
+    }
+    return headers;
+  }
+
+  private authorised(req: http.IncomingMessage, url: URL, level: AuthLevel): boolean {
+    if (level === 'anonymous') {
+      return true;
+    }
+    const header = req.headers['x-functions-key'];
+    const presented = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('code') ?? undefined;
+    const { keys } = this.options;
+    if (keyEquals(presented, keys.masterKey)) {
+      return true;
+    }
+    if (level === 'function') {
+      return keyEquals(presented, keys.functionKey);
+    }
+    if (level === 'system') {
+      return keyEquals(presented, keys.systemKey);
+    }
+    return false;
+  }
+
+  private send(res: http.ServerResponse, response: RuntimeHttpResponse, extra: Record<string, string>): void {
+    const body = response.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body);
+    res.writeHead(response.status, { ...extra, ...(response.headers ?? {}), 'content-length': body.length });
+    res.end(body);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const origin = `http://${req.headers.host ?? `localhost:${this.port}`}`;
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', origin);
+    } catch {
+      sendProblem(res, { status: 400, title: 'Bad Request', detail: 'The request URL is malformed.' });
+      return;
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const cors = this.corsHeaders(req);
+    if (this.closing) {
+      res.setHeader('connection', 'close');
+    }
+
+    if (method === 'OPTIONS' && req.headers['access-control-request-method'] && this.options.cors.origins.length > 0) {
+      const preflight: Record<string, string> = { ...cors };
+      if (cors['access-control-allow-origin']) {
+        preflight['access-control-allow-methods'] = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+        const requested = req.headers['access-control-request-headers'];
+        if (requested) preflight['access-control-allow-headers'] = requested;
+        preflight['access-control-max-age'] = '600';
+      }
+      res.writeHead(204, preflight);
+      res.end();
+      return;
+    }
+
+    const path = url.pathname.replace(/\/{2,}/g, '/');
+    const lowerPath = path.toLowerCase();
+    const readLimited = async (): Promise<Buffer | undefined> => {
+      try {
+        return await readBody(req, this.options.maxRequestBodyBytes);
+      } catch (e) {
+        if (e instanceof PayloadTooLargeError) {
+          sendProblem(
+            res,
+            {
+              status: 413,
+              title: 'Payload Too Large',
+              detail: `The request body exceeds the limit of ${this.options.maxRequestBodyBytes} bytes.`,
+            },
+            { ...cors, connection: 'close' },
+          );
+          req.resume();
+          return undefined;
+        }
+        throw e;
+      }
+    };
+    const runtimeRequest = (body: Buffer): RuntimeHttpRequest => ({
+      method,
+      path,
+      query: url.searchParams,
+      headers: headerRecord(req),
+      body,
+      origin,
+    });
+
+    if (lowerPath === DURABLE_PREFIX || lowerPath.startsWith(`${DURABLE_PREFIX}/`)) {
+      const engine = this.options.engine;
+      if (!engine) {
+        sendProblem(res, { status: 404, title: 'Not Found', detail: 'The Durable extension is not running.' }, cors);
+        return;
+      }
+      const body = await readLimited();
+      if (!body) return;
+      let response: RuntimeHttpResponse;
+      try {
+        response = await engine.handleHttp(runtimeRequest(body));
+      } catch (e) {
+        this.options.log('error', `Durable webhook failed: ${e instanceof Error ? e.message : String(e)}`);
+        sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'An unexpected error occurred.' }, cors);
+        return;
+      }
+      this.send(res, response, cors);
+      return;
+    }
+
+    if (lowerPath === '/admin/host/ping') {
+      res.writeHead(200, { ...cors, 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (lowerPath.startsWith('/admin/')) {
+      if (!this.authorised(req, url, 'admin')) {
+        sendProblem(res, { status: 401, title: 'Unauthorized', detail: 'This endpoint requires the master key.' }, cors);
+        return;
+      }
+      if (lowerPath === '/admin/host/status' && (method === 'GET' || method === 'HEAD')) {
+        const body = JSON.stringify(this.options.hostStatus());
+        res.writeHead(200, { ...cors, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        res.end(method === 'HEAD' ? undefined : body);
+        return;
+      }
+      if (this.options.adminExtras) {
+        const body = await readLimited();
+        if (!body) return;
+        const response = await this.options.adminExtras(runtimeRequest(body));
+        if (response) {
+          this.send(res, response, cors);
+          return;
+        }
+      }
+      sendProblem(res, { status: 404, title: 'Not Found', detail: `No admin endpoint at ${path}.` }, cors);
+      return;
+    }
+
+    const prefix = this.options.routePrefix.toLowerCase();
+    let relative: string | undefined;
+    if (prefix.length === 0) {
+      relative = path;
+    } else if (lowerPath === `/${prefix}` || lowerPath.startsWith(`/${prefix}/`)) {
+      relative = path.slice(prefix.length + 1);
+    }
+    let matched: { route: HttpRoute; params: Record<string, string> } | undefined;
+    const allowed = new Set<string>();
+    if (relative !== undefined) {
+      for (const route of this.routes) {
+        const params = matchRoute(route.route, relative);
+        if (!params) continue;
+        if (!route.methods || route.methods.includes(method)) {
+          matched = { route, params };
+          break;
+        }
+        route.methods.forEach((m) => allowed.add(m));
+      }
+    }
+    if (!matched) {
+      if (allowed.size > 0) {
+        sendProblem(
+          res,
+          { status: 405, title: 'Method Not Allowed', detail: `${method} is not allowed on ${path}.` },
+          { ...cors, allow: [...allowed].join(', ') },
+        );
+      } else {
+        sendProblem(res, { status: 404, title: 'Not Found', detail: `No function matches ${method} ${path}.` }, cors);
+      }
+      return;
+    }
+
+    const { route, params } = matched;
+    if (!this.authorised(req, url, route.authLevel)) {
+      sendProblem(
+        res,
+        { status: 401, title: 'Unauthorized', detail: 'A valid key is required in the x-functions-key header or the code query parameter.' },
+        cors,
+      );
+      return;
+    }
+    const body = await readLimited();
+    if (!body) return;
+
+    const started = Date.now();
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) {
+      // Like the host: repeated query names are joined with ','.
+      query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+    }
+    const result = await this.options.host.invokeHttp(
+      route.fn,
+      {
+        method,
+        url: url.href,
+        headers: headerRecord(req),
+        query,
+        params,
+        body: method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : body,
+      },
+      origin,
+    );
+    const name = route.fn.metadata.name;
+    if (!result.ok) {
+      this.options.log('error', `Executed 'Functions.${name}' (Failed, Duration=${Date.now() - started}ms): ${result.message}`);
+      sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'The function failed.' }, cors);
+      return;
+    }
+    this.options.log('debug', `Executed 'Functions.${name}' (Succeeded, Duration=${Date.now() - started}ms)`);
+    const headers: Record<string, string | string[]> = { ...cors, ...result.headers };
+    if (result.cookies.length > 0) {
+      headers['set-cookie'] = [...result.cookies];
+    }
+    const noBody = result.status === 204 || result.status === 304 || method === 'HEAD';
+    headers['content-length'] = String(noBody ? 0 : result.body.length);
+    res.writeHead(result.status, headers);
+    res.end(noBody ? undefined : result.body);
+  }
+}

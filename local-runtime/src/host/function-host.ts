@@ -1,0 +1,278 @@
+/**
+ * Turns host-level events (an HTTP request, an orchestration episode, an activity) into worker invocations
+ * with the typed data the real host sends (durable-protocol.md §1.6, §1.7, §2.2, §2.7, §2.8), and turns the
+ * responses back.
+ */
+import type { FunctionInvoker, RegisteredFunctionInfo } from '../contracts';
+import { FunctionInvocationError } from '../contracts';
+import type { RegisteredFunction } from './core-api';
+import type { RpcHttpCookie, RpcHttpData, RpcParameterBinding, RpcTypedData } from './rpc-types';
+import { isTriggerType } from './rpc-types';
+import type { InvocationOutcome, LocalWorker } from './worker';
+import { LocalWorker as Worker } from './worker';
+
+const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
+
+export interface HttpInvocationRequest {
+  readonly method: string;
+  /** Absolute URL, as the host sends it (the library calls `new Request(url)`). */
+  readonly url: string;
+  /** Lower-cased names; multiple values joined with ', '. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  readonly params: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+export type HttpInvocationResult =
+  | {
+      readonly ok: true;
+      readonly status: number;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly cookies: readonly string[];
+      readonly body: Buffer;
+    }
+  | { readonly ok: false; readonly message: string; readonly stackTrace: string | undefined };
+
+/** Decodes typed data the way the extension sees a return value (`{string}` stays a string). */
+export function typedDataToValue(data: RpcTypedData | null | undefined): unknown {
+  if (!data) {
+    return undefined;
+  }
+  if (data.string !== undefined && data.string !== null) {
+    return data.string;
+  }
+  if (data.json !== undefined && data.json !== null) {
+    return JSON.parse(data.json) as unknown;
+  }
+  if (data.bytes) {
+    return Buffer.from(data.bytes).toString('base64');
+  }
+  if (data.stream) {
+    return Buffer.from(data.stream).toString('base64');
+  }
+  if (data.int !== undefined && data.int !== null) {
+    return Number(data.int);
+  }
+  if (data.double !== undefined && data.double !== null) {
+    return data.double;
+  }
+  if (data.collectionString?.string) {
+    return data.collectionString.string;
+  }
+  if (data.collectionDouble?.double) {
+    return data.collectionDouble.double;
+  }
+  if (data.collectionSint64?.sint64) {
+    return data.collectionSint64.sint64.map(Number);
+  }
+  if (data.collectionBytes?.bytes) {
+    return data.collectionBytes.bytes.map((b) => Buffer.from(b).toString('base64'));
+  }
+  return undefined;
+}
+
+/**
+ * The activity input as the real extension sends it: the scheduled input's JSON value converted to a .NET
+ * string, delivered as `{string}` (durable-protocol.md §2.7; including the `true` → `"True"` quirk).
+ */
+export function activityInputToTypedData(input: unknown): RpcTypedData {
+  if (input === null || input === undefined) {
+    return {};
+  }
+  if (typeof input === 'string') {
+    return { string: input };
+  }
+  if (typeof input === 'boolean') {
+    return { string: input ? 'True' : 'False' };
+  }
+  if (typeof input === 'number') {
+    return { string: String(input) };
+  }
+  return { string: JSON.stringify(input) };
+}
+
+function cookieToHeader(cookie: RpcHttpCookie): string | undefined {
+  if (!cookie.name) {
+    return undefined;
+  }
+  const parts = [`${cookie.name}=${cookie.value ?? ''}`];
+  if (cookie.domain?.value) parts.push(`Domain=${cookie.domain.value}`);
+  if (cookie.path?.value) parts.push(`Path=${cookie.path.value}`);
+  const seconds = cookie.expires?.value?.seconds;
+  if (seconds !== undefined && seconds !== null) {
+    parts.push(`Expires=${new Date(Number(seconds) * 1000).toUTCString()}`);
+  }
+  if (cookie.maxAge?.value !== undefined && cookie.maxAge.value !== null) {
+    parts.push(`Max-Age=${Math.trunc(cookie.maxAge.value)}`);
+  }
+  if (cookie.secure?.value) parts.push('Secure');
+  if (cookie.httpOnly?.value) parts.push('HttpOnly');
+  if (cookie.sameSite === 'lax') parts.push('SameSite=Lax');
+  else if (cookie.sameSite === 'strict') parts.push('SameSite=Strict');
+  else if (cookie.sameSite === 'explicitNone') parts.push('SameSite=None');
+  return parts.join('; ');
+}
+
+export type ClientBindingProvider = (origin: string) => Record<string, unknown>;
+
+export class FunctionHost implements FunctionInvoker {
+  private readonly byName = new Map<string, RegisteredFunction>();
+  /** Where `durableClient` bindings point; set by the front door once it listens. */
+  origin = 'http://localhost:7071';
+  clientBinding: ClientBindingProvider | undefined;
+  /** Invocations currently running (the CLI waits for them on shutdown). */
+  private inFlight = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly registered: readonly RegisteredFunction[],
+    private readonly worker: LocalWorker,
+  ) {
+    for (const fn of registered) {
+      this.byName.set(fn.metadata.name.toLowerCase(), fn);
+    }
+  }
+
+  functions(): readonly RegisteredFunctionInfo[] {
+    return this.registered.map((fn) => {
+      const triggerName = Worker.triggerBindingName(fn);
+      const trigger = fn.metadata.bindings[triggerName]!;
+      return { name: fn.metadata.name, triggerType: trigger.type, trigger: { ...trigger, name: triggerName } };
+    });
+  }
+
+  find(name: string): RegisteredFunction | undefined {
+    return this.byName.get(name.toLowerCase());
+  }
+
+  /** Resolves once no invocation is running. */
+  whenNoInvocations(): Promise<void> {
+    if (this.inFlight === 0) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private extraInputs(fn: RegisteredFunction, origin: string): RpcParameterBinding[] {
+    const result: RpcParameterBinding[] = [];
+    for (const [name, binding] of Object.entries(fn.metadata.bindings)) {
+      if (binding.direction !== 'in' || isTriggerType(binding.type)) {
+        continue;
+      }
+      const type = binding.type.toLowerCase();
+      if ((type === 'durableclient' || type === 'orchestrationclient') && this.clientBinding) {
+        result.push({ name, data: { string: JSON.stringify(this.clientBinding(origin)) } });
+      }
+    }
+    return result;
+  }
+
+  private async run(
+    fn: RegisteredFunction,
+    trigger: RpcTypedData,
+    triggerMetadata: Record<string, RpcTypedData>,
+    origin: string = this.origin,
+  ): Promise<InvocationOutcome> {
+    this.inFlight++;
+    try {
+      const triggerName = Worker.triggerBindingName(fn);
+      return await this.worker.invoke(fn, {
+        inputData: [{ name: triggerName, data: trigger }, ...this.extraInputs(fn, origin)],
+        triggerMetadata,
+      });
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) {
+        for (const resolve of this.idleWaiters.splice(0)) {
+          resolve();
+        }
+      }
+    }
+  }
+
+  /** `origin` is the externally visible origin of the request, for the `durableClient` binding's URLs. */
+  async invokeHttp(fn: RegisteredFunction, request: HttpInvocationRequest, origin: string): Promise<HttpInvocationResult> {
+    const http: RpcHttpData = {
+      method: request.method,
+      url: request.url,
+      headers: { ...request.headers },
+      query: { ...request.query },
+      params: { ...request.params },
+      identities: [],
+    };
+    if (request.body.length > 0) {
+      http.body = { bytes: new Uint8Array(request.body) };
+    }
+    const outcome = await this.run(fn, { http }, {}, origin);
+    if (!outcome.ok) {
+      return outcome;
+    }
+    const { response } = outcome;
+    let rpcHttp: RpcHttpData | null | undefined;
+    for (const [name, binding] of Object.entries(fn.metadata.bindings)) {
+      if (binding.direction !== 'out' || binding.type.toLowerCase() !== 'http') {
+        continue;
+      }
+      rpcHttp =
+        name === '$return'
+          ? response.returnValue?.http
+          : response.outputData?.find((o) => o.name === name)?.data?.http;
+      if (rpcHttp) {
+        break;
+      }
+    }
+    if (!rpcHttp) {
+      // A handler that returns nothing: the host answers 204 No Content.
+      return { ok: true, status: 204, headers: {}, cookies: [], body: Buffer.alloc(0) };
+    }
+    const status = Number.parseInt(rpcHttp.statusCode ?? '200', 10);
+    const body = rpcHttp.body?.bytes ?? (rpcHttp.body?.string !== undefined && rpcHttp.body.string !== null
+      ? Buffer.from(rpcHttp.body.string)
+      : undefined);
+    return {
+      ok: true,
+      status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
+      headers: { ...(rpcHttp.headers ?? {}) },
+      cookies: (rpcHttp.cookies ?? []).map(cookieToHeader).filter((c): c is string => c !== undefined),
+      body: body ? Buffer.from(body) : Buffer.alloc(0),
+    };
+  }
+
+  private durableFunction(name: string, triggerType: string): RegisteredFunction {
+    const fn = this.find(name);
+    const trigger = fn ? fn.metadata.bindings[Worker.triggerBindingName(fn)] : undefined;
+    if (!fn || !trigger || trigger.type.toLowerCase() !== triggerType.toLowerCase()) {
+      throw new FunctionInvocationError(`The function '${name}' doesn't exist, is disabled, or is not a ${triggerType} function.`, undefined);
+    }
+    return fn;
+  }
+
+  async invokeOrchestrator(functionName: string, payload: unknown): Promise<unknown> {
+    const fn = this.durableFunction(functionName, 'orchestrationTrigger');
+    // The extension sends the binding info as a JSON string (OrchestrationContextToString).
+    const outcome = await this.run(fn, { string: JSON.stringify(payload) }, {});
+    if (outcome.ok) {
+      const value = typedDataToValue(outcome.response.returnValue);
+      return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+    }
+    const index = outcome.message.indexOf(OUT_OF_PROC_LABEL);
+    if (index >= 0) {
+      try {
+        return JSON.parse(outcome.message.slice(index + OUT_OF_PROC_LABEL.length)) as unknown;
+      } catch {
+        // Fall through: an unparseable state is an ordinary failure.
+      }
+    }
+    throw new FunctionInvocationError(outcome.message, outcome.stackTrace);
+  }
+
+  async invokeActivity(functionName: string, input: unknown, instanceId: string): Promise<unknown> {
+    const fn = this.durableFunction(functionName, 'activityTrigger');
+    const outcome = await this.run(fn, activityInputToTypedData(input), { instanceId: { string: instanceId } });
+    if (!outcome.ok) {
+      throw new FunctionInvocationError(outcome.message, outcome.stackTrace);
+    }
+    return typedDataToValue(outcome.response.returnValue);
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The Node.js worker's invocation pipeline (durable-protocol.md §1.5): every function runs through the
+ * programming model the app registered, so user code takes the same path as in Azure.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CoreRegistry, HookCallback, RegisteredFunction } from './core-api';
+import type { HostLog } from './logger';
+import type {
+  CoreInvocationContext,
+  RpcInvocationRequest,
+  RpcInvocationResponse,
+  RpcLogCategory,
+  RpcLogLevel,
+  RpcParameterBinding,
+  RpcTypedData,
+} from './rpc-types';
+import { isTriggerType } from './rpc-types';
+
+export type InvocationOutcome =
+  | { readonly ok: true; readonly response: RpcInvocationResponse }
+  | { readonly ok: false; readonly message: string; readonly stackTrace: string | undefined };
+
+export interface InvocationInput {
+  readonly inputData: RpcParameterBinding[];
+  readonly triggerMetadata?: Record<string, RpcTypedData>;
+}
+
+function errorParts(error: unknown): { message: string; stackTrace: string | undefined } {
+  if (error instanceof Error) {
+    return { message: error.message, stackTrace: error.stack };
+  }
+  return { message: typeof error === 'string' ? error : 'Unknown error', stackTrace: undefined };
+}
+
+const userLevels: Record<RpcLogLevel, 'debug' | 'info' | 'warn' | 'error' | undefined> = {
+  trace: 'debug',
+  debug: 'debug',
+  information: 'info',
+  warning: 'warn',
+  error: 'error',
+  critical: 'error',
+  none: undefined,
+};
+
+export class LocalWorker {
+  readonly appHookData: Record<string, unknown> = {};
+
+  constructor(
+    private readonly registry: CoreRegistry,
+    private readonly log: HostLog,
+  ) {}
+
+  /** The name of the trigger binding of `fn` (there is exactly one: the library requires it). */
+  static triggerBindingName(fn: RegisteredFunction): string {
+    const entry = Object.entries(fn.metadata.bindings).find(([, b]) => isTriggerType(b.type));
+    if (!entry) {
+      throw new Error(`Function "${fn.metadata.name}" has no trigger binding.`);
+    }
+    return entry[0];
+  }
+
+  private emitLog(fn: RegisteredFunction, invocationId: string, level: RpcLogLevel, category: RpcLogCategory, message: string): void {
+    for (const hook of this.registry.hooks.log) {
+      try {
+        void hook({ level, category, message, hookData: {}, appHookData: this.appHookData });
+      } catch {
+        // A faulty log hook must not break the invocation that logged.
+      }
+    }
+    const hostLevel = userLevels[level];
+    if (!hostLevel || (category === 'system' && (hostLevel === 'debug' || hostLevel === 'info'))) {
+      return;
+    }
+    this.log(hostLevel, `[${fn.metadata.name}] ${message}${hostLevel === 'debug' ? ` (${invocationId})` : ''}`);
+  }
+
+  private async runHooks(hooks: readonly HookCallback[], context: Record<string, unknown>): Promise<void> {
+    for (const hook of [...hooks]) {
+      await hook(context);
+    }
+  }
+
+  async invoke(fn: RegisteredFunction, input: InvocationInput): Promise<InvocationOutcome> {
+    const model = this.registry.programmingModel;
+    if (!model) {
+      return { ok: false, message: 'No programming model was registered by the app.', stackTrace: undefined };
+    }
+    const invocationId = randomUUID();
+    const request: RpcInvocationRequest = {
+      invocationId,
+      functionId: fn.id,
+      inputData: input.inputData,
+      triggerMetadata: input.triggerMetadata ?? {},
+    };
+    const coreCtx: CoreInvocationContext = {
+      invocationId,
+      request,
+      metadata: fn.metadata,
+      state: undefined,
+      log: (level, category, message) => this.emitLog(fn, invocationId, level, category, message),
+    };
+    try {
+      const invocationModel = await model.getInvocationModel(coreCtx);
+      const { context, inputs } = await invocationModel.getArguments();
+      const hookData: Record<string, unknown> = {};
+      const pre: Record<string, unknown> = {
+        hookData,
+        appHookData: this.appHookData,
+        invocationContext: context,
+        inputs,
+        functionCallback: fn.callback,
+      };
+      coreCtx.state = 'preInvocationHooks';
+      try {
+        await this.runHooks(this.registry.hooks.preInvocation, pre);
+      } finally {
+        coreCtx.state = undefined;
+      }
+      const finalInputs = Array.isArray(pre.inputs) ? (pre.inputs as unknown[]) : inputs;
+      const callback = typeof pre.functionCallback === 'function' ? (pre.functionCallback as typeof fn.callback) : fn.callback;
+
+      let result: unknown;
+      let error: unknown;
+      coreCtx.state = 'invocation';
+      try {
+        result = await invocationModel.invokeFunction(context, finalInputs, callback);
+      } catch (e) {
+        error = e;
+      } finally {
+        coreCtx.state = undefined;
+      }
+
+      const post: Record<string, unknown> = {
+        hookData,
+        appHookData: this.appHookData,
+        invocationContext: context,
+        inputs: finalInputs,
+        result,
+        error,
+      };
+      coreCtx.state = 'postInvocationHooks';
+      try {
+        await this.runHooks(this.registry.hooks.postInvocation, post);
+      } finally {
+        coreCtx.state = undefined;
+      }
+      // Post hooks may clear or replace the error, exactly as in the worker.
+      if (post.error !== undefined && post.error !== null) {
+        return { ok: false, ...errorParts(post.error) };
+      }
+      const response = await invocationModel.getResponse(context, post.result);
+      return { ok: true, response };
+    } catch (e) {
+      return { ok: false, ...errorParts(e) };
+    }
+  }
+}

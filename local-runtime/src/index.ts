@@ -1,0 +1,306 @@
+/**
+ * Public API of the local runtime: a Functions host plus the Durable engine, in-process (`startLocalHost`)
+ * or as a child process (`startLocalHostProcess`, in `host/process-host.ts`).
+ *
+ * One app per process (or per jest module registry): `@azure/functions` keeps its registrations in module
+ * state, so a second `startLocalHost` in the same registry is rejected.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ManualClock, SystemClock } from './clock';
+import type { Clock, DurableExtension, FunctionInvoker, RuntimeHttpRequest, RuntimeHttpResponse } from './contracts';
+import type { LoadedApp } from './host/app-loader';
+import { loadApp, terminateApp } from './host/app-loader';
+import { localHostRegistry } from './host/core-api';
+import type { StartedEmbeddedEmulators } from './host/embedded-defaults';
+import { needsEmulators, startEmbeddedEmulators } from './host/embedded-defaults';
+import { FrontDoor } from './host/front-door';
+import { FunctionHost } from './host/function-host';
+import type { HostJsonSettings } from './host/host-json';
+import { readHostJson } from './host/host-json';
+import type { HostLog } from './host/logger';
+import { consoleLog, silentLog } from './host/logger';
+import { LocalWorker } from './host/worker';
+import type { HostKeys } from './keys';
+import { loadOrCreateKeys } from './keys';
+import type { ResolvedSettings } from './settings';
+import { applyToProcessEnv, resolveSettings } from './settings';
+
+export type { HostKeys } from './keys';
+export type { HostLog, HostLogLevel } from './host/logger';
+export { ManualClock, SystemClock } from './clock';
+export { startLocalHostProcess } from './host/process-host';
+export type { LocalHostProcess, LocalHostProcessOptions } from './host/process-host';
+
+/** What `createDurableEngine` (engine/index.ts) receives. */
+export interface DurableEngineOptions {
+  readonly invoker: FunctionInvoker;
+  readonly clock: Clock;
+  readonly databasePath: string;
+  readonly taskHubName: string;
+  readonly systemKey: string;
+  readonly maxConcurrentActivityFunctions: number;
+  readonly maxConcurrentOrchestratorFunctions: number;
+  readonly log?: (message: string) => void;
+}
+
+export interface LocalDurableEngine extends DurableExtension {
+  whenIdle?(): Promise<void>;
+}
+
+export type EngineFactory = (options: DurableEngineOptions) => LocalDurableEngine;
+
+/** Service emulators started in-process when the app has no real credentials (CLI default). */
+export type EmbeddedEmulators = StartedEmbeddedEmulators;
+
+export interface StartLocalHostOptions {
+  /** The app directory (with `package.json`, `host.json`, `local.settings.json`). Default: the current directory. */
+  readonly appDir?: string;
+  /** Default 0 (any free port); the CLI uses 7071. */
+  readonly port?: number;
+  /** Interface to listen on. Default `127.0.0.1`. */
+  readonly hostname?: string;
+  /** `'system'` (default), `'manual'` (a new ManualClock starting now) or a clock instance. */
+  readonly clock?: 'system' | 'manual' | Clock;
+  /** SQLite file or `':memory:'`. Default `<dataDir>/durable.sqlite`. */
+  readonly databasePath?: string;
+  /** Settings that win over `local.settings.json` and the environment. */
+  readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * The settings file, relative to `appDir`, or `false` for none. Default `local.settings.json`, created from
+   * `local.settings.sample.json` when missing.
+   */
+  readonly settingsFile?: string | false;
+  /** Local data (keys, database). Default `<appDir>/.data`. */
+  readonly dataDir?: string;
+  /** `'silent'` (default), `'console'`, or a sink. */
+  readonly log?: HostLog | 'console' | 'silent';
+  /** Request body limit. Default: setting `FUNCTIONS_REQUEST_BODY_SIZE_LIMIT`, else 100 MiB like the host. */
+  readonly maxRequestBodyBytes?: number;
+  /** The durable engine. Default: `createDurableEngine` from `engine/index.ts`; `false` runs without one. */
+  readonly engine?: EngineFactory | false;
+  /** Serve `/admin/test/*` (clock control, idle wait). Only honoured with a ManualClock. */
+  readonly testEndpoints?: boolean;
+  /**
+   * Start the service emulators in-process when settings are missing or the sample's dev values (`'auto'`),
+   * always (`true`) or never (`false`, the default here; the CLI uses `'auto'`).
+   */
+  readonly emulators?: boolean | 'auto';
+}
+
+export interface LocalHost {
+  /** e.g. `http://127.0.0.1:53211` */
+  readonly url: string;
+  readonly port: number;
+  readonly clock: Clock;
+  readonly keys: HostKeys;
+  readonly engine: LocalDurableEngine | undefined;
+  readonly app: LoadedApp;
+  readonly hostJson: HostJsonSettings;
+  readonly settings: Readonly<Record<string, string>>;
+  readonly settingsFile: string | undefined;
+  readonly dataDir: string;
+  readonly databasePath: string;
+  readonly emulators: EmbeddedEmulators | undefined;
+  /** One line per HTTP function: name, methods, URL. */
+  readonly httpFunctions: readonly { name: string; methods: readonly string[]; url: string; authLevel: string }[];
+  /** Stops accepting requests, lets in-flight work finish (or stay persisted), runs appTerminate hooks. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_BODY_LIMIT = 100 * 1024 * 1024;
+
+function resolveLog(log: StartLocalHostOptions['log']): HostLog {
+  if (typeof log === 'function') return log;
+  return log === 'console' ? consoleLog() : silentLog;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The engine engineer's `createDurableEngine`, loaded lazily so the host also runs (without Durable) before it exists. */
+function defaultEngineFactory(): EngineFactory {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod: unknown = require('./engine');
+  if (!isRecord(mod) || typeof mod.createDurableEngine !== 'function') {
+    throw new Error('local-runtime/src/engine does not export createDurableEngine.');
+  }
+  return mod.createDurableEngine as EngineFactory;
+}
+
+function makeClock(option: StartLocalHostOptions['clock']): Clock {
+  if (option === 'manual') return new ManualClock(new Date());
+  if (option === undefined || option === 'system') return new SystemClock();
+  return option;
+}
+
+function testEndpoints(clock: Clock, engine: LocalDurableEngine | undefined) {
+  const json = (status: number, value: unknown): RuntimeHttpResponse => ({
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(value),
+  });
+  return async (request: RuntimeHttpRequest): Promise<RuntimeHttpResponse | undefined> => {
+    if (!(clock instanceof ManualClock)) return undefined;
+    const p = request.path.toLowerCase();
+    if (p === '/admin/test/clock' && request.method === 'GET') {
+      return json(200, { now: clock.now().toISOString() });
+    }
+    if (p === '/admin/test/clock/advance' && request.method === 'POST') {
+      const ms = Number(request.query.get('ms'));
+      if (!Number.isFinite(ms) || ms < 0) {
+        return {
+          status: 400,
+          headers: { 'content-type': 'application/problem+json' },
+          body: JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'ms must be a non-negative number.' }),
+        };
+      }
+      clock.advance(ms);
+      return json(200, { now: clock.now().toISOString() });
+    }
+    if (p === '/admin/test/idle' && request.method === 'POST') {
+      await engine?.whenIdle?.();
+      return json(200, { now: clock.now().toISOString() });
+    }
+    return undefined;
+  };
+}
+
+export async function startLocalHost(options: StartLocalHostOptions = {}): Promise<LocalHost> {
+  const appDir = path.resolve(options.appDir ?? process.cwd());
+  const dataDir = path.resolve(appDir, options.dataDir ?? '.data');
+  const log = resolveLog(options.log);
+  const hostJson = readHostJson(appDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+
+  let settings: ResolvedSettings = resolveSettings({ appDir, file: options.settingsFile, overrides: options.settings });
+  let emulators: EmbeddedEmulators | undefined;
+  if (options.emulators === true || (options.emulators === 'auto' && needsEmulators(settings.values))) {
+    emulators = await startEmbeddedEmulators(settings.values, log, { force: options.emulators === true, dataDir });
+    settings = resolveSettings({
+      appDir,
+      file: options.settingsFile,
+      overrides: { ...emulators.appSettings(), ...(options.settings ?? {}) },
+    });
+  }
+
+  const { keys } = loadOrCreateKeys(dataDir);
+  const clock = makeClock(options.clock);
+  const databasePath =
+    options.databasePath === ':memory:' ? ':memory:' : path.resolve(dataDir, options.databasePath ?? 'durable.sqlite');
+  const bodyLimitSetting = Number(settings.values.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT);
+  const maxRequestBodyBytes =
+    options.maxRequestBodyBytes ?? (Number.isInteger(bodyLimitSetting) && bodyLimitSetting > 0 ? bodyLimitSetting : DEFAULT_BODY_LIMIT);
+
+  const restoreEnv = applyToProcessEnv(settings.values);
+  const registry = localHostRegistry;
+  registry.logSink = (level, category, message) => {
+    if (level === 'error' || level === 'critical') log('error', `[${category}] ${message}`);
+    else if (level === 'warning') log('warn', `[${category}] ${message}`);
+    else log('debug', `[${category}] ${message}`);
+  };
+  const worker = new LocalWorker(registry, log);
+  let frontDoor: FrontDoor | undefined;
+  let engine: LocalDurableEngine | undefined;
+  let restoreHostname: (() => void) | undefined;
+  let app: LoadedApp | undefined;
+  try {
+    app = await loadApp(appDir, registry, worker.appHookData);
+    const functionHost = new FunctionHost(app.functions, worker);
+    const factory = options.engine === false ? undefined : (options.engine ?? defaultEngineFactory());
+    engine = factory?.({
+      invoker: functionHost,
+      clock,
+      databasePath,
+      taskHubName: hostJson.hubName,
+      systemKey: keys.systemKey,
+      maxConcurrentActivityFunctions: hostJson.maxConcurrentActivityFunctions,
+      maxConcurrentOrchestratorFunctions: hostJson.maxConcurrentOrchestratorFunctions,
+      log: (message: string) => log('info', message),
+    });
+    if (engine) {
+      const durable = engine;
+      functionHost.clientBinding = (origin) => durable.clientBinding(origin);
+    }
+    frontDoor = new FrontDoor({
+      host: functionHost,
+      engine,
+      keys,
+      routePrefix: hostJson.routePrefix,
+      cors: { origins: settings.host.cors, credentials: settings.host.corsCredentials },
+      maxRequestBodyBytes,
+      log,
+      hostStatus: () => ({
+        id: 'local-runtime',
+        state: 'Running',
+        version: '4.1037.0',
+        versionDetails: 'local-runtime (Node.js worker emulation)',
+        platformVersion: '',
+        instanceId: `local-${process.pid}`,
+        computerName: 'localhost',
+        processUptime: Math.round(process.uptime() * 1000),
+        functionAppContentEditingState: 'NotAllowed',
+        extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: 'local' },
+      }),
+      adminExtras: options.testEndpoints ? testEndpoints(clock, engine) : undefined,
+    });
+    const hostname = options.hostname ?? '127.0.0.1';
+    const port = await frontDoor.listen(options.port ?? 0, hostname);
+    const displayHost = hostname === '0.0.0.0' || hostname === '::' ? 'localhost' : hostname;
+    const url = `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
+    functionHost.origin = url;
+    // durable-functions rewrites every management URL to localhost:7071 unless WEBSITE_HOSTNAME is set.
+    restoreHostname = applyToProcessEnv({ WEBSITE_HOSTNAME: url.replace(/^http:\/\//, '') });
+    await engine?.start();
+
+    const door = frontDoor;
+    const durable = engine;
+    let stopping: Promise<void> | undefined;
+    const loadedApp = app;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        await door.close();
+        await functionHost.whenNoInvocations();
+        await durable?.stop();
+        try {
+          await terminateApp(registry, worker.appHookData);
+        } catch (e) {
+          log('error', `appTerminate hook failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        restoreHostname?.();
+        restoreEnv();
+        await emulators?.close();
+      })();
+      return stopping;
+    };
+    return {
+      url,
+      port,
+      clock,
+      keys,
+      engine,
+      app: loadedApp,
+      hostJson,
+      settings: settings.values,
+      settingsFile: settings.file,
+      dataDir,
+      databasePath,
+      emulators,
+      httpFunctions: door.routes.map((r) => ({
+        name: r.fn.metadata.name,
+        methods: r.methods ?? ['*'],
+        authLevel: r.authLevel,
+        url: `${url}/${[hostJson.routePrefix, r.route.template].filter((s) => s.length > 0).join('/')}`,
+      })),
+      stop,
+    };
+  } catch (e) {
+    await frontDoor?.close().catch(() => undefined);
+    await engine?.stop().catch(() => undefined);
+    restoreHostname?.();
+    restoreEnv();
+    await emulators?.close().catch(() => undefined);
+    throw e;
+  }
+}
