@@ -140,12 +140,15 @@ export class DurableEngineCore {
   private readonly activityQueue: ActivityRow[] = [];
   private activitiesRunning = 0;
   private readonly timers = new TimerHeap();
+  /** Row ids of timers still pending; heap entries not in here are stale and skipped. */
+  private readonly liveTimers = new Set<number>();
   private armed: { at: number; cancel: () => void } | undefined;
   private dueScheduled = false;
   private pumpScheduled = false;
   private started = false;
   private stopping = false;
   private readonly inflight = new Set<Promise<void>>();
+  private readonly inflightEpisodes = new Set<Promise<void>>();
   private idleWaiters: (() => void)[] = [];
   private idleCheckScheduled = false;
   private readonly statusListeners = new Map<string, Set<() => void>>();
@@ -170,17 +173,32 @@ export class DurableEngineCore {
     this.started = true;
     // Crash recovery: everything persisted but unfinished is dispatched again.
     for (const a of this.store.allActivities()) this.activityQueue.push(a);
-    for (const t of this.store.allTimers()) this.timers.push({ rowId: t.id, fireAt: t.fireAt });
+    for (const t of this.store.allTimers()) this.addTimer(t.id, t.fireAt);
     for (const id of this.store.instancesWithInbox()) this.runnable.add(id);
     this.rearmTimers();
     this.schedulePump();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops dispatching, lets running episodes commit, gives running activities `graceMs` to finish
+   * (an activity still running after that stays persisted and runs again on the next start), then
+   * closes the store.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
     this.armed?.cancel();
     this.armed = undefined;
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    while (this.inflightEpisodes.size > 0) await Promise.allSettled([...this.inflightEpisodes]);
+    if (this.inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.inflight]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      if (timer) clearTimeout(timer);
+    }
     this.store.close();
     this.resolveIdle();
   }
@@ -198,7 +216,7 @@ export class DurableEngineCore {
     if (this.runnable.size > 0 || this.running.size > 0 || this.inflight.size > 0) return false;
     if (this.activityQueue.length > 0 || this.activitiesRunning > 0) return false;
     if (this.dueScheduled || this.pumpScheduled) return false;
-    const next = this.timers.peek();
+    const next = this.nextTimer();
     return !(next && next.fireAt <= this.s.clock.now().getTime());
   }
 
@@ -208,7 +226,7 @@ export class DurableEngineCore {
     setImmediate(() => {
       this.idleCheckScheduled = false;
       if (this.isIdle()) this.resolveIdle();
-      else if (this.timers.peek() && !this.armed && !this.dueScheduled) this.rearmTimers();
+      else if (this.nextTimer() && !this.armed && !this.dueScheduled) this.rearmTimers();
     });
   }
 
@@ -240,15 +258,22 @@ export class DurableEngineCore {
   /** Runs `fn` in one SQLite transaction, then the in-memory notifications it queued. */
   tx<T>(fn: () => T): T {
     this.postCommit = [];
+    this.store.drainDeletedTimers();
     let result: T;
     try {
       result = this.store.transaction(fn);
     } catch (e) {
       this.postCommit = [];
+      this.store.drainDeletedTimers();
       throw e;
     }
     const after = this.postCommit;
     this.postCommit = [];
+    const deleted = this.store.drainDeletedTimers();
+    if (deleted.length > 0) {
+      for (const id of deleted) this.liveTimers.delete(id);
+      this.rearmTimers();
+    }
     for (const f of after) f();
     return result;
   }
@@ -374,14 +399,15 @@ export class DurableEngineCore {
       const id = next.value;
       this.runnable.delete(id);
       this.running.add(id);
-      this.track(
-        this.runEpisode(id)
-          .catch((e: unknown) => this.s.log(`[durable] episode of '${id}' failed inside the engine: ${errorMessage(e)}`))
-          .finally(() => {
-            this.running.delete(id);
-            if (this.dirty.delete(id)) this.runnable.add(id);
-          }),
-      );
+      const episode = this.runEpisode(id)
+        .catch((e: unknown) => this.s.log(`[durable] episode of '${id}' failed inside the engine: ${errorMessage(e)}`))
+        .finally(() => {
+          this.running.delete(id);
+          this.inflightEpisodes.delete(episode);
+          if (this.dirty.delete(id)) this.runnable.add(id);
+        });
+      this.inflightEpisodes.add(episode);
+      this.track(episode);
     }
     while (this.activitiesRunning < this.s.maxConcurrentActivityFunctions && this.activityQueue.length > 0) {
       const a = this.activityQueue.shift()!;
@@ -401,9 +427,23 @@ export class DurableEngineCore {
 
   // ---------------------------------------------------------------- timers
 
+  private addTimer(rowId: number, fireAt: number): void {
+    this.liveTimers.add(rowId);
+    this.timers.push({ rowId, fireAt });
+  }
+
+  /** The earliest pending timer, dropping stale heap entries on the way. */
+  private nextTimer(): { rowId: number; fireAt: number } | undefined {
+    for (let t = this.timers.peek(); t; t = this.timers.peek()) {
+      if (this.liveTimers.has(t.rowId)) return t;
+      this.timers.pop();
+    }
+    return undefined;
+  }
+
   private rearmTimers(): void {
     if (this.stopping) return;
-    const next = this.timers.peek();
+    const next = this.nextTimer();
     if (!next) {
       this.armed?.cancel();
       this.armed = undefined;
@@ -435,8 +475,9 @@ export class DurableEngineCore {
     if (this.stopping || !this.store.isOpen) return;
     const now = this.s.clock.now();
     const due: number[] = [];
-    for (let t = this.timers.peek(); t && t.fireAt <= now.getTime(); t = this.timers.peek()) {
+    for (let t = this.nextTimer(); t && t.fireAt <= now.getTime(); t = this.nextTimer()) {
       this.timers.pop();
+      this.liveTimers.delete(t.rowId);
       due.push(t.rowId);
     }
     if (due.length > 0) {
@@ -682,7 +723,7 @@ export class DurableEngineCore {
         const fireAt = d.fireAt.getTime();
         const rowId = this.store.addTimer(inst.instanceId, inst.executionId, d.id, fireAt);
         this.afterCommit(() => {
-          this.timers.push({ rowId, fireAt });
+          this.addTimer(rowId, fireAt);
           this.rearmTimers();
         });
       } else {

@@ -13,9 +13,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock, DurableExtension, FunctionInvoker, RuntimeHttpRequest, RuntimeHttpResponse } from '../contracts';
 import { DurableEngineCore } from './engine';
+import { type HistoryEvent, parseHistoryEvent } from './history';
 import { DEFAULT_CONNECTION_NAME, ManagementApi, WEBHOOK_PATH, managementLinks } from './http-api';
 
 export { formatTimeSpan, activityInputString, InstanceExistsError } from './engine';
+export type { HistoryEvent } from './history';
 export { managementLinks, validateInstanceId, WEBHOOK_PATH } from './http-api';
 
 const DAY_MS = 86_400_000;
@@ -51,6 +53,8 @@ export interface DurableEngine extends DurableExtension {
   /** The loopback RPC base URL (ends with `/`), once `start()` resolved; undefined without a listener. */
   readonly rpcBaseUrl: string | undefined;
   readonly taskHubName: string;
+  /** The raw history of an instance's current execution (diagnostics and tests). */
+  history(instanceId: string): HistoryEvent[];
 }
 
 export function createDurableEngine(options: DurableEngineOptions): DurableEngine {
@@ -195,6 +199,10 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
 
     whenIdle(): Promise<void> {
       return core.whenIdle();
+    },
+
+    history(instanceId: string): HistoryEvent[] {
+      return core.store.getHistory(instanceId).map(parseHistoryEvent);
     },
   };
   return engine;

@@ -187,6 +187,7 @@ function toInstance(r: RawInstance): InstanceRow {
 
 export class SqliteStore {
   private readonly db: Database.Database;
+  private readonly deletedTimers: number[] = [];
   private readonly stmts;
 
   constructor(databasePath: string) {
@@ -247,8 +248,10 @@ export class SqliteStore {
         { id: number; instance_id: string; execution_id: string; timer_id: number; fire_at: number }
       >('SELECT * FROM timers WHERE id = ?'),
       deleteTimer: db.prepare<[number]>('DELETE FROM timers WHERE id = ?'),
-      deleteTimerById: db.prepare<[string, number]>('DELETE FROM timers WHERE instance_id = ? AND timer_id = ?'),
-      deleteTimers: db.prepare<[string]>('DELETE FROM timers WHERE instance_id = ?'),
+      deleteTimerById: db.prepare<[string, number], { id: number }>(
+        'DELETE FROM timers WHERE instance_id = ? AND timer_id = ? RETURNING id',
+      ),
+      deleteTimers: db.prepare<[string], { id: number }>('DELETE FROM timers WHERE instance_id = ? RETURNING id'),
       allTimers: db.prepare<
         [],
         { id: number; instance_id: string; execution_id: string; timer_id: number; fire_at: number }
@@ -307,7 +310,15 @@ export class SqliteStore {
     this.stmts.deleteHistory.run(instanceId);
     this.stmts.deleteInbox.run(instanceId);
     this.stmts.deleteActivities.run(instanceId);
-    this.stmts.deleteTimers.run(instanceId);
+    this.deleteTimers(instanceId);
+  }
+
+  /**
+   * Row ids of timers deleted since the last call, so the scheduler can forget them once the
+   * transaction committed (or discard the list after a rollback).
+   */
+  drainDeletedTimers(): number[] {
+    return this.deletedTimers.splice(0);
   }
 
   queryInstances(q: InstanceQuery): InstanceRow[] {
@@ -419,11 +430,11 @@ export class SqliteStore {
   }
 
   deleteTimer(instanceId: string, timerId: number): void {
-    this.stmts.deleteTimerById.run(instanceId, timerId);
+    for (const r of this.stmts.deleteTimerById.all(instanceId, timerId)) this.deletedTimers.push(r.id);
   }
 
   deleteTimers(instanceId: string): void {
-    this.stmts.deleteTimers.run(instanceId);
+    for (const r of this.stmts.deleteTimers.all(instanceId)) this.deletedTimers.push(r.id);
   }
 
   allTimers(): TimerRow[] {
