@@ -50,6 +50,11 @@ export class Fields {
     if (this.problems.length > 0) throw new ValidationError(this.problems);
   }
 
+  /** For narrowing after `throwIfAny()`: a value that is undefined without a recorded problem is a bug. */
+  unreachable(): never {
+    throw new Error('validation passed without producing a value');
+  }
+
   /** Fails with the body as the field when the body is not a JSON object. */
   object(value: unknown, field = 'body'): Record<string, unknown> {
     if (!isRecord(value)) {

@@ -1,0 +1,41 @@
+import { loadConfig, type Config } from './config';
+import {
+  CommunicationIdentityService,
+  createCommunicationIdentityClient,
+  type AcsIdentityService,
+} from './clients/acs-identity';
+import type { SmsSender } from './clients/sms-sender';
+import { TwilioSmsSender } from './clients/twilio-sms-sender';
+
+/**
+ * The composition root. Everything is resolved on first use and memoised, so a bad setting never
+ * crashes the host at import time: it surfaces as a ConfigError (logged, generic 500) on the
+ * endpoints that need it, and once at start-up through the appStart hook in index.ts.
+ */
+let config: Config | undefined;
+let smsSender: SmsSender | undefined;
+let acsIdentity: AcsIdentityService | undefined;
+
+export function getConfig(): Config {
+  config ??= loadConfig();
+  return config;
+}
+
+export function getSmsSender(): SmsSender {
+  smsSender ??= new TwilioSmsSender(getConfig().twilio);
+  return smsSender;
+}
+
+export function getAcsIdentityService(): AcsIdentityService {
+  acsIdentity ??= new CommunicationIdentityService(
+    createCommunicationIdentityClient(getConfig().acs),
+  );
+  return acsIdentity;
+}
+
+/** Forgets every memoised dependency (tests that change the environment). */
+export function resetComposition(): void {
+  config = undefined;
+  smsSender = undefined;
+  acsIdentity = undefined;
+}

@@ -1,0 +1,36 @@
+import * as df from 'durable-functions';
+import { createSendSmsChallenge } from './activities/send-sms-challenge';
+import { getConfig, getSmsSender } from './composition';
+import { codeMatches } from './domain/verification';
+import { ACTIVITY, ORCHESTRATION } from './names';
+import { createSmsVerificationOrchestrator } from './orchestrations/sms-verification';
+
+/**
+ * Registers the orchestrator and its activity. Loaded from index.ts, because the host's `main`
+ * glob only picks up index.js and functions/*.js.
+ */
+export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
+  handler: (input: unknown, context) => {
+    const { verification } = getConfig();
+    return createSendSmsChallenge({
+      sms: getSmsSender(),
+      codeSecret: verification.codeSecret,
+      messageTemplate: verification.messageTemplate,
+    })(input, context);
+  },
+});
+
+export const smsPhoneVerification = df.app.orchestration(
+  ORCHESTRATION.SmsPhoneVerification,
+  createSmsVerificationOrchestrator({
+    sendSmsChallenge,
+    codeMatches: (instanceId, expectedHash, submitted, codeLength) =>
+      codeMatches(
+        getConfig().verification.codeSecret,
+        instanceId,
+        expectedHash,
+        submitted,
+        codeLength,
+      ),
+  }),
+);
