@@ -8,7 +8,6 @@ import {
   SidecarClientError,
   splitAuthorizationHeader,
 } from '../clients/sidecar';
-import { ACS_SCOPES, TOKEN_MINUTES_RANGE, isAcsScope } from '../domain/acs';
 import type { AcsScope } from '../domain/acs';
 import {
   ConfigError,
@@ -17,6 +16,7 @@ import {
   RateLimitedError,
   UnauthenticatedError,
 } from '../domain/errors';
+import { readExpiresInMinutes, readScopes } from '../http/acs-input';
 import { Fields, readJson } from '../http/parse';
 import { json, noContent } from '../http/respond';
 import type { Handler } from '../http/respond';
@@ -26,6 +26,12 @@ export const ACS_TEAMS_SCOPES = [
   'https://auth.msft.communication.azure.com/Teams.ManageCalls',
   'https://auth.msft.communication.azure.com/Teams.ManageChats',
 ] as const;
+
+/**
+ * Sidecar API name used for the Teams OBO header. The scopes are always sent as an override, so a sidecar
+ * without a `DownstreamApis__acs-teams` section still works (it only needs scopes, which the override gives).
+ */
+export const ACS_TEAMS_SIDECAR_API = 'acs-teams';
 
 /** Revocation takes up to 15 minutes to reach every ACS service (identity-model docs). */
 const REVOCATION_NOTE =
@@ -123,9 +129,8 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
           { field: 'ACS_TEAMS_CLIENT_ID', message: 'required for the Teams token exchange' },
         ]);
       }
-      // OBO through the sidecar: the scope override makes any configured API name work for the Teams audience.
       const header = await obo(() =>
-        s.sidecar.getAuthorizationHeader(caller.authorization, s.graphApiName, {
+        s.sidecar.getAuthorizationHeader(caller.authorization, ACS_TEAMS_SIDECAR_API, {
           scopes: ACS_TEAMS_SCOPES,
         }),
       );
@@ -148,19 +153,10 @@ export function parseTokenRequest(value: unknown): TokenRequest {
   const f = new Fields();
   const body = f.object(value);
   f.noUnknown(body, ['scopes', 'expiresInMinutes']);
-  const scopes: AcsScope[] = [];
-  const raw = body['scopes'];
-  if (!Array.isArray(raw) || raw.length === 0) {
-    f.add('scopes', `must be a non-empty array of ${ACS_SCOPES.join(', ')}`);
-  } else {
-    for (const scope of raw as unknown[]) {
-      if (!isAcsScope(scope)) f.add('scopes', `must only contain ${ACS_SCOPES.join(', ')}`);
-      else if (!scopes.includes(scope)) scopes.push(scope);
-    }
-  }
-  const expiresInMinutes = f.optionalInteger(body, 'expiresInMinutes', TOKEN_MINUTES_RANGE);
+  const scopes = readScopes(f, body, { required: true });
+  const expiresInMinutes = readExpiresInMinutes(f, body);
   f.throwIfAny();
-  return { scopes, expiresInMinutes };
+  return { scopes: scopes ?? [], expiresInMinutes };
 }
 
 interface SendMail {

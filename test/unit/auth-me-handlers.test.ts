@@ -455,7 +455,7 @@ describe('POST /api/me/acs/teams-token', () => {
     expect(s.sidecar.headers).toEqual([
       {
         authorization: 'Bearer alice-token',
-        api: 'graph',
+        api: 'acs-teams',
         options: {
           scopes: [
             'https://auth.msft.communication.azure.com/Teams.ManageCalls',
