@@ -8,7 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ManualClock, SystemClock } from './clock';
-import type { Clock, DurableExtension, FunctionInvoker, RuntimeHttpRequest, RuntimeHttpResponse } from './contracts';
+import type { Clock, DurableExtension, RuntimeHttpRequest, RuntimeHttpResponse } from './contracts';
+import type { DurableEngine, DurableEngineOptions } from './engine';
+import { createDurableEngine } from './engine';
 import type { LoadedApp } from './host/app-loader';
 import { loadApp, terminateApp } from './host/app-loader';
 import { localHostRegistry } from './host/core-api';
@@ -32,23 +34,10 @@ export { ManualClock, SystemClock } from './clock';
 export { startLocalHostProcess } from './host/process-host';
 export type { LocalHostProcess, LocalHostProcessOptions } from './host/process-host';
 
-/** What `createDurableEngine` (engine/index.ts) receives. */
-export interface DurableEngineOptions {
-  readonly invoker: FunctionInvoker;
-  readonly clock: Clock;
-  readonly databasePath: string;
-  readonly taskHubName: string;
-  readonly systemKey: string;
-  readonly maxConcurrentActivityFunctions: number;
-  readonly maxConcurrentOrchestratorFunctions: number;
-  readonly log?: (message: string) => void;
-}
-
-export interface LocalDurableEngine extends DurableExtension {
-  whenIdle?(): Promise<void>;
-}
+export type LocalDurableEngine = DurableExtension & Partial<Pick<DurableEngine, 'whenIdle' | 'history' | 'rpcBaseUrl'>>;
 
 export type EngineFactory = (options: DurableEngineOptions) => LocalDurableEngine;
+export type { DurableEngine, DurableEngineOptions } from './engine';
 
 /** Service emulators started in-process when the app has no real credentials (CLI default). */
 export type EmbeddedEmulators = StartedEmbeddedEmulators;
@@ -104,6 +93,8 @@ export interface LocalHost {
   readonly emulators: EmbeddedEmulators | undefined;
   /** One line per HTTP function: name, methods, URL. */
   readonly httpFunctions: readonly { name: string; methods: readonly string[]; url: string; authLevel: string }[];
+  /** Resolves once the engine has no runnable work (only future timers and event waits remain). */
+  whenIdle(): Promise<void>;
   /** Stops accepting requests, lets in-flight work finish (or stay persisted), runs appTerminate hooks. */
   stop(): Promise<void>;
 }
@@ -113,20 +104,6 @@ const DEFAULT_BODY_LIMIT = 100 * 1024 * 1024;
 function resolveLog(log: StartLocalHostOptions['log']): HostLog {
   if (typeof log === 'function') return log;
   return log === 'console' ? consoleLog() : silentLog;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
-
-/** The engine engineer's `createDurableEngine`, loaded lazily so the host also runs (without Durable) before it exists. */
-function defaultEngineFactory(): EngineFactory {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod: unknown = require('./engine');
-  if (!isRecord(mod) || typeof mod.createDurableEngine !== 'function') {
-    throw new Error('local-runtime/src/engine does not export createDurableEngine.');
-  }
-  return mod.createDurableEngine as EngineFactory;
 }
 
 function makeClock(option: StartLocalHostOptions['clock']): Clock {
@@ -208,16 +185,18 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   try {
     app = await loadApp(appDir, registry, worker.appHookData);
     const functionHost = new FunctionHost(app.functions, worker);
-    const factory = options.engine === false ? undefined : (options.engine ?? defaultEngineFactory());
+    const factory = options.engine === false ? undefined : (options.engine ?? createDurableEngine);
     engine = factory?.({
       invoker: functionHost,
       clock,
       databasePath,
       taskHubName: hostJson.hubName,
       systemKey: keys.systemKey,
+      masterKey: keys.masterKey,
       maxConcurrentActivityFunctions: hostJson.maxConcurrentActivityFunctions,
       maxConcurrentOrchestratorFunctions: hostJson.maxConcurrentOrchestratorFunctions,
-      log: (message: string) => log('info', message),
+      // The engine only reports its own failures.
+      log: (line: string) => log('error', line),
     });
     if (engine) {
       const durable = engine;
@@ -293,6 +272,9 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
         authLevel: r.authLevel,
         url: `${url}/${[hostJson.routePrefix, r.route.template].filter((s) => s.length > 0).join('/')}`,
       })),
+      whenIdle: async () => {
+        await durable?.whenIdle?.();
+      },
       stop,
     };
   } catch (e) {
