@@ -42,6 +42,8 @@ export interface DurableEngineOptions {
   log?: (line: string) => void;
   /** Port of the loopback RPC listener: 0 (default) = any free port, `false` = no listener. */
   rpcPort?: number | false;
+  /** How long `stop()` waits for running activities before leaving them persisted for the next start (default 10 s). */
+  stopGraceMs?: number;
   /** Extension defaults: 6 days / 3 days (Azure Storage provider). */
   maximumShortTimerMs?: number;
   longRunningTimerIntervalMs?: number;
@@ -194,7 +196,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         server.closeIdleConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
-      await core.stop();
+      await core.stop(options.stopGraceMs ?? 10_000);
     },
 
     whenIdle(): Promise<void> {
