@@ -20,17 +20,20 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
   },
 });
 
+/** Exported so tests can replay exactly what is registered. */
+export const smsPhoneVerificationHandler = createSmsVerificationOrchestrator({
+  sendSmsChallenge,
+  codeMatches: (instanceId, expectedHash, submitted, codeLength) =>
+    codeMatches(
+      getConfig().verification.codeSecret,
+      instanceId,
+      expectedHash,
+      submitted,
+      codeLength,
+    ),
+});
+
 export const smsPhoneVerification = df.app.orchestration(
   ORCHESTRATION.SmsPhoneVerification,
-  createSmsVerificationOrchestrator({
-    sendSmsChallenge,
-    codeMatches: (instanceId, expectedHash, submitted, codeLength) =>
-      codeMatches(
-        getConfig().verification.codeSecret,
-        instanceId,
-        expectedHash,
-        submitted,
-        codeLength,
-      ),
-  }),
+  smsPhoneVerificationHandler,
 );

@@ -72,6 +72,13 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
         report('expired', attemptsRemaining);
         return false;
       }
+      // An idle host can deliver the timer late; an answer stamped at or after the deadline is
+      // still too late, whatever the order in which the two events were processed.
+      if (context.df.currentUtcDateTime.getTime() >= expiresAt.getTime()) {
+        finish(timer);
+        report('expired', attemptsRemaining);
+        return false;
+      }
       attemptsRemaining -= 1;
       if (deps.codeMatches(instanceId, challengeHash, reply.result, input.codeLength)) {
         finish(timer);

@@ -1,0 +1,205 @@
+/**
+ * Drives an orchestrator through durable-functions' own replay machinery (the executor that
+ * `df.app.orchestration` wraps handlers with), episode by episode, the way the Durable extension
+ * does: every episode replays the full history (past events `IsPlayed: true`) plus the new events,
+ * and the scheduling actions it returns become TaskScheduled/TimerCreated events with ids in
+ * call order. Time passes only through `OrchestratorStarted` timestamps, so a 90 s timer costs
+ * nothing.
+ */
+import { InvocationContext } from '@azure/functions';
+import type { OrchestrationHandler } from 'durable-functions';
+// Not part of the typed public surface: the same wrapper df.app.orchestration registers.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const testingUtils = require('durable-functions/lib/src/util/testingUtils') as {
+  createOrchestrator(
+    fn: OrchestrationHandler,
+  ): (trigger: unknown, context: InvocationContext) => Promise<unknown>;
+};
+
+export interface Action {
+  readonly actionType: number;
+  readonly functionName?: string;
+  readonly input?: unknown;
+  readonly fireAt?: string | Date;
+  readonly isCanceled?: boolean;
+  readonly externalEventName?: string;
+  readonly compoundActions?: readonly Action[];
+}
+
+export interface OrchestratorState {
+  readonly isDone: boolean;
+  readonly actions: readonly (readonly Action[])[];
+  readonly output?: unknown;
+  readonly customStatus?: unknown;
+  readonly error?: string;
+  readonly schemaVersion: number;
+}
+
+export const ActionType = {
+  CallActivity: 0,
+  CreateTimer: 5,
+  WaitForExternalEvent: 6,
+  WhenAny: 11,
+} as const;
+
+type HistoryEvent = Record<string, unknown> & { EventType: number; IsPlayed: boolean };
+
+export class OrchestrationHarness {
+  private readonly past: HistoryEvent[] = [];
+  private pending: HistoryEvent[] = [];
+  private scheduled = 0;
+  /** Every state the orchestrator returned, one per episode. */
+  readonly states: OrchestratorState[] = [];
+  /** Everything the orchestrator logged. */
+  readonly logs: string[] = [];
+  private readonly run: (trigger: unknown, context: InvocationContext) => Promise<unknown>;
+
+  constructor(
+    handler: OrchestrationHandler,
+    private readonly name: string,
+    readonly instanceId: string,
+    private readonly input: unknown,
+    private now: Date,
+  ) {
+    this.run = testingUtils.createOrchestrator(handler);
+  }
+
+  /** Every event as the extension would store it (for "no secret in history" checks). */
+  get history(): readonly HistoryEvent[] {
+    return [...this.past, ...this.pending];
+  }
+
+  get last(): OrchestratorState {
+    const state = this.states.at(-1);
+    if (state === undefined) throw new Error('no episode ran yet');
+    return state;
+  }
+
+  /** All actions of the latest episode, compound actions flattened, in call order. */
+  get actions(): Action[] {
+    return flatten(this.last.actions.flat());
+  }
+
+  start(): Promise<OrchestratorState> {
+    this.pending.push(
+      this.event(12, {}),
+      this.event(0, { Name: this.name, Input: JSON.stringify(this.input), Version: '' }),
+    );
+    return this.episode();
+  }
+
+  completeTask(taskId: number, result: unknown, afterMs = 100): Promise<OrchestratorState> {
+    this.advance(afterMs);
+    this.pending.push(
+      this.event(12, {}),
+      this.event(5, { TaskScheduledId: taskId, Result: JSON.stringify(result) }),
+    );
+    return this.episode();
+  }
+
+  failTask(taskId: number, reason: string, afterMs = 100): Promise<OrchestratorState> {
+    this.advance(afterMs);
+    this.pending.push(
+      this.event(12, {}),
+      this.event(6, { TaskScheduledId: taskId, Reason: reason, Details: 'details' }),
+    );
+    return this.episode();
+  }
+
+  raiseEvent(name: string, value: unknown, afterMs = 1000): Promise<OrchestratorState> {
+    this.advance(afterMs);
+    this.pending.push(
+      this.event(12, {}),
+      this.event(15, { Name: name, Input: JSON.stringify(value) }),
+    );
+    return this.episode();
+  }
+
+  fireTimer(timerId: number): Promise<OrchestratorState> {
+    const created = this.past.find((e) => e.EventType === 10 && e.EventId === timerId);
+    if (created === undefined) throw new Error(`timer ${timerId} was never created`);
+    const fireAt = new Date(String(created.FireAt));
+    if (fireAt > this.now) this.now = fireAt;
+    this.pending.push(
+      this.event(12, {}),
+      this.event(11, { TimerId: timerId, FireAt: fireAt.toISOString() }),
+    );
+    return this.episode();
+  }
+
+  private async episode(): Promise<OrchestratorState> {
+    const history = [...this.past.map((e) => ({ ...e, IsPlayed: true })), ...this.pending];
+    const payload = {
+      history,
+      input: this.input,
+      instanceId: this.instanceId,
+      isReplaying: this.past.length > 0,
+      parentInstanceId: null,
+      upperSchemaVersion: 1,
+      upperSchemaVersionNew: 2,
+      longRunningTimerIntervalDuration: '3.00:00:00',
+      maximumShortTimerDuration: '6.00:00:00',
+      defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
+    };
+    const context = new InvocationContext({
+      functionName: this.name,
+      invocationId: `episode-${this.states.length}`,
+      logHandler: (_level, ...args) => this.logs.push(args.map(String).join(' ')),
+    });
+    const state = await this.run(payload, context).then(
+      (value) => value as OrchestratorState,
+      (error: unknown) => failedState(error),
+    );
+    this.states.push(state);
+    this.past.push(...this.pending);
+    this.pending = [];
+    // New scheduling decisions get ids in call order, like DTFx's idCounter.
+    const scheduling = this.actions.filter(
+      (a) => a.actionType === ActionType.CallActivity || a.actionType === ActionType.CreateTimer,
+    );
+    for (const action of scheduling.slice(this.scheduled)) {
+      const id = this.scheduled++;
+      this.past.push(
+        action.actionType === ActionType.CallActivity
+          ? {
+              ...this.event(4, { Name: action.functionName, Input: JSON.stringify(action.input) }),
+              EventId: id,
+            }
+          : { ...this.event(10, { FireAt: toIso(action.fireAt) }), EventId: id },
+      );
+    }
+    this.past.push(this.event(13, {}));
+    return state;
+  }
+
+  private advance(ms: number): void {
+    this.now = new Date(this.now.getTime() + ms);
+  }
+
+  private event(type: number, fields: Record<string, unknown>): HistoryEvent {
+    return {
+      EventType: type,
+      EventId: -1,
+      IsPlayed: false,
+      Timestamp: this.now.toISOString(),
+      ...fields,
+    };
+  }
+}
+
+/** A failing orchestrator throws; its state travels after this marker, as the extension parses it. */
+function failedState(error: unknown): OrchestratorState {
+  const message = error instanceof Error ? error.message : String(error);
+  const marker = '\n\n$OutOfProcData$:';
+  const at = message.indexOf(marker);
+  if (at < 0) throw error;
+  return JSON.parse(message.slice(at + marker.length)) as OrchestratorState;
+}
+
+function toIso(value: unknown): string {
+  return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();
+}
+
+function flatten(actions: readonly Action[]): Action[] {
+  return actions.flatMap((a) => (a.compoundActions ? [a, ...flatten(a.compoundActions)] : [a]));
+}
