@@ -1,0 +1,186 @@
+import { DEFAULTS, ENV_KEYS, isLoopbackHost, loadConfig } from '../../src/config';
+import { ConfigError } from '../../src/domain/errors';
+import { validEnv } from './helpers/env';
+
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const fields = (error: ConfigError): string[] => error.problems.map((p) => p.field);
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to a minimal valid environment', () => {
+    const config = loadConfig(validEnv());
+    expect(config.verification).toEqual({
+      timeoutSeconds: 90,
+      maxAttempts: 4,
+      codeLength: 6,
+      messageTemplate: 'Your verification code is {code}',
+      codeSecret: 'unit-test-verification-secret-0123456789',
+    });
+    expect(config.sidecar.url.href).toBe('http://localhost:5000/');
+    expect(config.sidecar).toMatchObject({
+      allowNonLoopback: false,
+      timeoutMs: 10_000,
+      graphApiName: 'graph',
+    });
+    expect(config.acsIdentityTableName).toBe(DEFAULTS.acsIdentityTableName);
+    expect(config.acsTeamsClientId).toBeUndefined();
+    expect(config.twilio.apiBaseUrl).toBeUndefined();
+    expect(config.acs).toMatchObject({ kind: 'connectionString' });
+    expect(config.acs.endpoint.href).toBe('http://127.0.0.1:7001/');
+  });
+
+  it('lets environment variables override every tunable', () => {
+    const config = loadConfig(
+      validEnv({
+        VERIFICATION_TIMEOUT_SECONDS: '30',
+        VERIFICATION_MAX_ATTEMPTS: '2',
+        VERIFICATION_CODE_LENGTH: '8',
+        VERIFICATION_MESSAGE_TEMPLATE: 'Code: {code}',
+        TwilioApiBaseUrl: 'http://127.0.0.1:4010',
+        SIDECAR_URL: 'http://127.0.0.1:5178',
+        SIDECAR_TIMEOUT_MS: '2500',
+        SIDECAR_GRAPH_API_NAME: 'msgraph',
+        ACS_TEAMS_CLIENT_ID: '00000000-0000-0000-0000-000000000001',
+        ACS_IDENTITY_TABLE_NAME: 'Identities2',
+      }),
+    );
+    expect(config.verification).toMatchObject({
+      timeoutSeconds: 30,
+      maxAttempts: 2,
+      codeLength: 8,
+      messageTemplate: 'Code: {code}',
+    });
+    expect(config.twilio.apiBaseUrl?.origin).toBe('http://127.0.0.1:4010');
+    expect(config.sidecar).toMatchObject({ timeoutMs: 2500, graphApiName: 'msgraph' });
+    expect(config.acsTeamsClientId).toBe('00000000-0000-0000-0000-000000000001');
+    expect(config.acsIdentityTableName).toBe('Identities2');
+  });
+
+  it('reports every missing required setting in one error, treating blank as missing', () => {
+    const error = configError({ TwilioAuthToken: '   ' });
+    expect(fields(error).sort()).toEqual(
+      [
+        ENV_KEYS.storage,
+        ENV_KEYS.twilioAccountSid,
+        ENV_KEYS.twilioAuthToken,
+        ENV_KEYS.twilioPhoneNumber,
+        ENV_KEYS.acsConnectionString,
+        ENV_KEYS.verificationCodeSecret,
+      ].sort(),
+    );
+    expect(error.status).toBe(500);
+  });
+
+  it('reports invalid values by key and never includes a value in the message', () => {
+    const secret = 'short-secret';
+    const error = configError(
+      validEnv({
+        TwilioAccountSid: 'XY123',
+        TwilioPhoneNumber: '5550100',
+        VERIFICATION_CODE_LENGTH: '3',
+        VERIFICATION_MAX_ATTEMPTS: 'four',
+        VERIFICATION_TIMEOUT_SECONDS: '1.5',
+        VERIFICATION_MESSAGE_TEMPLATE: 'no placeholder',
+        VERIFICATION_CODE_SECRET: secret,
+        SIDECAR_ALLOW_NON_LOOPBACK: 'maybe',
+        ACS_TEAMS_CLIENT_ID: 'not-a-guid',
+        ACS_IDENTITY_TABLE_NAME: '1bad',
+        FUNCTIONS_WORKER_RUNTIME: 'dotnet',
+      }),
+    );
+    expect(fields(error).sort()).toEqual(
+      [
+        'TwilioAccountSid',
+        'TwilioPhoneNumber',
+        'VERIFICATION_CODE_LENGTH',
+        'VERIFICATION_MAX_ATTEMPTS',
+        'VERIFICATION_TIMEOUT_SECONDS',
+        'VERIFICATION_MESSAGE_TEMPLATE',
+        'VERIFICATION_CODE_SECRET',
+        'SIDECAR_ALLOW_NON_LOOPBACK',
+        'ACS_TEAMS_CLIENT_ID',
+        'ACS_IDENTITY_TABLE_NAME',
+        'FUNCTIONS_WORKER_RUNTIME',
+      ].sort(),
+    );
+    expect(error.message).not.toContain(secret);
+    expect(error.message).not.toContain('XY123');
+  });
+
+  it('allows code lengths 4..10 only', () => {
+    expect(loadConfig(validEnv({ VERIFICATION_CODE_LENGTH: '4' })).verification.codeLength).toBe(4);
+    expect(loadConfig(validEnv({ VERIFICATION_CODE_LENGTH: '10' })).verification.codeLength).toBe(
+      10,
+    );
+    expect(fields(configError(validEnv({ VERIFICATION_CODE_LENGTH: '11' })))).toEqual([
+      'VERIFICATION_CODE_LENGTH',
+    ]);
+  });
+
+  it('uses managed identity when only the ACS endpoint is set, and requires https for it', () => {
+    const env = validEnv({
+      COMMUNICATION_SERVICES_CONNECTION_STRING: undefined,
+      COMMUNICATION_SERVICES_ENDPOINT: 'https://contoso.communication.azure.com/',
+    });
+    expect(loadConfig(env).acs).toMatchObject({ kind: 'managedIdentity' });
+    expect(
+      fields(configError({ ...env, COMMUNICATION_SERVICES_ENDPOINT: 'http://contoso.example/' })),
+    ).toEqual(['COMMUNICATION_SERVICES_ENDPOINT']);
+  });
+
+  it('rejects malformed connection strings and plain http to non-loopback ACS hosts', () => {
+    for (const cs of [
+      'accesskey=abc;endpoint=https://x/',
+      'endpoint=https://x.example/acs;accesskey=abc',
+      'endpoint=http://acs.example.com/;accesskey=abc',
+    ]) {
+      expect(
+        fields(configError(validEnv({ COMMUNICATION_SERVICES_CONNECTION_STRING: cs }))),
+      ).toEqual(['COMMUNICATION_SERVICES_CONNECTION_STRING']);
+    }
+    const error = configError(
+      validEnv({
+        COMMUNICATION_SERVICES_CONNECTION_STRING:
+          'endpoint=http://acs.example.com/;accesskey=c2VjcmV0LWtleQ==',
+      }),
+    );
+    expect(error.message).not.toContain('c2VjcmV0LWtleQ==');
+  });
+
+  it('keeps the sidecar on loopback unless explicitly allowed', () => {
+    expect(fields(configError(validEnv({ SIDECAR_URL: 'http://sidecar:5000' })))).toEqual([
+      'SIDECAR_URL',
+    ]);
+    const allowed = loadConfig(
+      validEnv({ SIDECAR_URL: 'http://sidecar:5000', SIDECAR_ALLOW_NON_LOOPBACK: 'true' }),
+    );
+    expect(allowed.sidecar).toMatchObject({ allowNonLoopback: true });
+    expect(fields(configError(validEnv({ SIDECAR_URL: 'ftp://localhost/' })))).toEqual([
+      'SIDECAR_URL',
+    ]);
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig(validEnv());
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.verification)).toBe(true);
+    expect(() => {
+      (config.verification as { maxAttempts: number }).maxAttempts = 100;
+    }).toThrow(TypeError);
+  });
+
+  it('recognises loopback hosts', () => {
+    for (const host of ['localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::1'])
+      expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ['10.0.0.1', 'example.com', 'localhost.example.com', '0.0.0.0'])
+      expect(isLoopbackHost(host)).toBe(false);
+  });
+});
