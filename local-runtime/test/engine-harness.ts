@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import { FunctionInvocationError, type FunctionInvoker, type RegisteredFunctionInfo } from '../src/contracts';
+import { FunctionInvocationError, type Clock, type FunctionInvoker, type RegisteredFunctionInfo } from '../src/contracts';
 import { ManualClock } from '../src/clock';
 import { createDurableEngine, type DurableEngine, type DurableEngineOptions } from '../src/engine';
 
@@ -113,17 +113,19 @@ export interface Harness {
 
 export async function createHarness(
   invoker: TestInvoker,
-  options: Partial<DurableEngineOptions> & { clock?: ManualClock } = {},
+  options: Partial<DurableEngineOptions> & { clock?: Clock } = {},
 ): Promise<Harness> {
-  const clock = options.clock ?? new ManualClock('2030-01-01T00:00:00.000Z');
+  const engineClock = options.clock ?? new ManualClock('2030-01-01T00:00:00.000Z');
+  // Tests that pass a real clock never call advance(); a stand-in makes misuse fail loudly.
+  const clock = engineClock instanceof ManualClock ? engineClock : new ManualClock();
   const engine = createDurableEngine({
     invoker,
-    clock,
     databasePath: ':memory:',
     taskHubName: 'TestHub',
     systemKey: SYSTEM_KEY,
     rpcPort: false,
     ...options,
+    clock: engineClock,
   });
   await engine.start();
   const api: Harness['api'] = async (method, pathAndQuery, opts = {}) => {
@@ -179,6 +181,7 @@ export async function createHarness(
       return res.body as Record<string, unknown>;
     },
     async advance(ms) {
+      if (clock !== engineClock) throw new Error('advance() needs the harness to run on a ManualClock');
       clock.advance(ms);
       await engine.whenIdle();
     },
