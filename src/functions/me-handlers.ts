@@ -36,6 +36,11 @@ export const ACS_TEAMS_SIDECAR_API = 'acs-teams';
 /** Revocation takes up to 15 minutes to reach every ACS service (identity-model docs). */
 const REVOCATION_NOTE =
   'Existing tokens can stay usable for up to 15 minutes while revocation propagates.';
+/**
+ * Self-service tokens default to one hour (ACS's minimum) rather than ACS's 24 h: least privilege for tokens
+ * handed straight to end-user devices; callers can still ask for up to 1440 minutes.
+ */
+export const SELF_SERVICE_DEFAULT_TOKEN_MINUTES = 60;
 const MAX_RECIPIENTS = 100;
 const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/;
 
@@ -146,7 +151,7 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
 
 interface TokenRequest {
   readonly scopes: readonly AcsScope[];
-  readonly expiresInMinutes: number | undefined;
+  readonly expiresInMinutes: number;
 }
 
 export function parseTokenRequest(value: unknown): TokenRequest {
@@ -156,7 +161,10 @@ export function parseTokenRequest(value: unknown): TokenRequest {
   const scopes = readScopes(f, body, { required: true });
   const expiresInMinutes = readExpiresInMinutes(f, body);
   f.throwIfAny();
-  return { scopes: scopes ?? [], expiresInMinutes };
+  return {
+    scopes: scopes ?? [],
+    expiresInMinutes: expiresInMinutes ?? SELF_SERVICE_DEFAULT_TOKEN_MINUTES,
+  };
 }
 
 interface SendMail {
