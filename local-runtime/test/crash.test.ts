@@ -1,0 +1,258 @@
+/**
+ * Crash safety end to end: the host runs in a child process on a SQLite file, is killed with SIGKILL while
+ * verifications are in flight (and again while answers are being processed), restarts on the same file, and
+ * every instance still reaches its correct final state. Needs the build output (`pretest` runs the build).
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startTwilioEmulator } from '../../emulators/src/twilio/server';
+import type { TwilioEmulator } from '../../emulators/src/twilio/server';
+import type { LocalHostProcess, LocalHostProcessOptions } from '../src/index';
+import { startLocalHostProcess } from '../src/index';
+
+jest.setTimeout(120_000);
+
+/**
+ * A pass-through proxy in front of the Twilio emulator that can hold requests, so the host can be killed
+ * while its SMS activities are provably in the middle of their call.
+ */
+interface TwilioGate {
+  readonly url: string;
+  /** Holds every later request; the returned promise resolves when the first one is held. */
+  hold(): Promise<void>;
+  /** Forwards the held requests and lets later ones through. */
+  release(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+async function startTwilioGate(target: string): Promise<TwilioGate> {
+  let holding = false;
+  let held: (() => Promise<void>)[] = [];
+  let notifyHeld: () => void = () => undefined;
+  const forward = async (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): Promise<void> => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length') headers[k] = v;
+    }
+    const upstream = await fetch(`${target}${req.url ?? '/'}`, {
+      method: req.method,
+      headers,
+      body: body.length > 0 ? body : undefined,
+    });
+    const text = Buffer.from(await upstream.arrayBuffer());
+    if (!res.destroyed) {
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+      res.end(text);
+    }
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const send = (): Promise<void> => forward(req, body, res).catch(() => undefined);
+      if (holding) {
+        held.push(send);
+        notifyHeld();
+      } else {
+        void send();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hold: () => {
+      holding = true;
+      return new Promise<void>((resolve) => (notifyHeld = resolve));
+    },
+    release: async () => {
+      holding = false;
+      const pending = held;
+      held = [];
+      await Promise.all(pending.map((send) => send()));
+    },
+    shutdown: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+interface Started {
+  phone: string;
+  id: string;
+  statusQueryGetUri: string;
+  sendEventPostUri: string;
+}
+
+interface StatusBody {
+  runtimeStatus: string;
+  output: unknown;
+  customStatus: { state?: string } | null;
+}
+
+let twilio: TwilioEmulator;
+let gate: TwilioGate;
+let dataDir: string;
+let child: LocalHostProcess | undefined;
+
+beforeAll(async () => {
+  twilio = await startTwilioEmulator({ port: 0, log: () => undefined });
+  gate = await startTwilioGate(twilio.url);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crash-test-'));
+});
+
+afterAll(async () => {
+  if (child) {
+    child.kill('SIGKILL');
+    await child.exited;
+  }
+  await gate.shutdown();
+  await twilio.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+function options(): LocalHostProcessOptions {
+  return {
+    appDir: repoRoot,
+    clock: 'manual',
+    // The same start after every restart, so persisted deadlines stay ahead of the restarted clock.
+    clockStart: '2030-01-01T00:00:00.000Z',
+    dataDir,
+    databasePath: path.join(dataDir, 'crash.sqlite'),
+    settingsFile: false,
+    emulators: false,
+    settings: {
+      FUNCTIONS_WORKER_RUNTIME: 'node',
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      TwilioAccountSid: twilio.accountSid,
+      TwilioAuthToken: twilio.authToken,
+      TwilioPhoneNumber: twilio.senders[0] ?? '+15005550006',
+      TwilioApiBaseUrl: gate.url,
+      COMMUNICATION_SERVICES_CONNECTION_STRING:
+        'endpoint=http://127.0.0.1:9/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0',
+      VERIFICATION_TIMEOUT_SECONDS: '90',
+      VERIFICATION_MAX_ATTEMPTS: '4',
+      VERIFICATION_CODE_LENGTH: '6',
+      VERIFICATION_CODE_SECRET: 'crash-test-secret',
+    },
+  };
+}
+
+async function kill(host: LocalHostProcess): Promise<void> {
+  host.kill('SIGKILL');
+  expect(await host.exited).toBeNull();
+}
+
+async function start(host: LocalHostProcess, phone: string): Promise<Started> {
+  const response = await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(phone),
+  });
+  expect(response.status).toBe(202);
+  const body = (await response.json()) as Omit<Started, 'phone'>;
+  return { phone, id: body.id, statusQueryGetUri: body.statusQueryGetUri, sendEventPostUri: body.sendEventPostUri };
+}
+
+/** The management URLs carry the old port; the instance is the same on the restarted host. */
+function onHost(host: LocalHostProcess, url: string): string {
+  const u = new URL(url);
+  return `${host.url}${u.pathname}${u.search}`.replace('%7BeventName%7D', '{eventName}');
+}
+
+async function raise(host: LocalHostProcess, s: Started, code: string): Promise<number> {
+  const url = onHost(host, s.sendEventPostUri).replace('{eventName}', 'SmsChallengeResponse');
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(code) });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+async function status(host: LocalHostProcess, s: Started): Promise<StatusBody> {
+  const response = await fetch(onHost(host, s.statusQueryGetUri));
+  return (await response.json()) as StatusBody;
+}
+
+function lastCode(phone: string): string {
+  const sms = twilio.lastMessage(phone);
+  if (!sms) throw new Error(`no SMS to ${phone}`);
+  const match = /(\d{6})/.exec(sms.body);
+  if (!match) throw new Error('no code in the SMS');
+  return match[1]!;
+}
+
+function wrong(code: string): string {
+  return String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+}
+
+it('every verification reaches its correct final state across SIGKILL and restarts on the same database', async () => {
+  const count = 12;
+  const phones = Array.from({ length: count }, (_, i) => `+1425556${String(1000 + i).padStart(4, '0')}`);
+
+  // 1. Start every verification and kill the host at once: SMS activities are queued or running.
+  let host = await startLocalHostProcess(options());
+  child = host;
+  const firstHeld = gate.hold();
+  const started = await Promise.all(phones.map((p) => start(host, p)));
+  await firstHeld;
+  await kill(host);
+  // Nothing reached Twilio before the kill: every SMS activity was queued or in the middle of its call.
+  expect(twilio.messages()).toHaveLength(0);
+  // The dead host's calls still go out (an SMS delivered whose result was never recorded).
+  await gate.release();
+
+  // 2. Restart on the same file: pending activities run again (at-least-once), so every phone gets a code;
+  //    the last SMS carries the code whose hash was committed.
+  host = await startLocalHostProcess(options());
+  child = host;
+  await host.whenIdle();
+  for (const s of started) {
+    expect((await status(host, s)).runtimeStatus).toBe('Running');
+    expect(twilio.messages(s.phone).length).toBeGreaterThanOrEqual(1);
+  }
+  // The interrupted activities ran again: their phones got a second SMS.
+  expect(twilio.messages().length).toBeGreaterThan(count);
+
+  // 3. Answer a third correctly and a third wrongly four times, then kill while those events are processed.
+  const correct = started.slice(0, count / 3);
+  const wrongFour = started.slice(count / 3, (2 * count) / 3);
+  const silent = started.slice((2 * count) / 3);
+  const raised: Promise<number>[] = [];
+  for (const s of correct) raised.push(raise(host, s, lastCode(s.phone)));
+  for (const s of wrongFour) for (let i = 0; i < 4; i++) raised.push(raise(host, s, wrong(lastCode(s.phone))));
+  expect(new Set(await Promise.all(raised))).toEqual(new Set([202]));
+  await kill(host);
+
+  // 4. Restart again: undelivered events are delivered; then let the silent ones time out.
+  host = await startLocalHostProcess(options());
+  child = host;
+  await host.whenIdle();
+  await host.advanceClock(91_000);
+  await host.whenIdle();
+
+  for (const s of correct) {
+    expect(await status(host, s)).toMatchObject({ runtimeStatus: 'Completed', output: true, customStatus: { state: 'verified' } });
+  }
+  for (const s of wrongFour) {
+    expect(await status(host, s)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: false,
+      customStatus: { state: 'too_many_attempts' },
+    });
+  }
+  for (const s of silent) {
+    expect(await status(host, s)).toMatchObject({ runtimeStatus: 'Completed', output: false, customStatus: { state: 'expired' } });
+  }
+
+  // 5. SIGTERM shuts down cleanly.
+  expect(await host.stop()).toBe(0);
+  child = undefined;
+});
