@@ -160,6 +160,54 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+type SegmentPart = { readonly kind: 'literal' | 'param'; readonly text: string };
+
+/** Splits a segment into literals and `{...}` parameters; `{{` and `}}` are escaped braces (as in ASP.NET). */
+function tokenizeSegment(segment: string, template: string): SegmentPart[] {
+  const parts: SegmentPart[] = [];
+  let literal = '';
+  let i = 0;
+  while (i < segment.length) {
+    const ch = segment[i]!;
+    if ((ch === '{' || ch === '}') && segment[i + 1] === ch) {
+      literal += ch;
+      i += 2;
+      continue;
+    }
+    if (ch === '}') {
+      throw new RouteTemplateError(`Unbalanced "}" in route "${template}".`);
+    }
+    if (ch !== '{') {
+      literal += ch;
+      i++;
+      continue;
+    }
+    if (literal) parts.push({ kind: 'literal', text: literal });
+    literal = '';
+    let body = '';
+    i++;
+    for (;;) {
+      if (i >= segment.length) {
+        throw new RouteTemplateError(`Unbalanced "{" in route "${template}".`);
+      }
+      const c = segment[i]!;
+      if ((c === '{' || c === '}') && segment[i + 1] === c) {
+        body += c;
+        i += 2;
+      } else if (c === '}') {
+        i++;
+        break;
+      } else {
+        body += c;
+        i++;
+      }
+    }
+    parts.push({ kind: 'param', text: body });
+  }
+  if (literal) parts.push({ kind: 'literal', text: literal });
+  return parts;
+}
+
 export function compileRoute(template: string): CompiledRoute {
   const trimmed = template.replace(/^\/+|\/+$/g, '');
   const segments = trimmed.length > 0 ? trimmed.split('/') : [];
@@ -168,9 +216,10 @@ export function compileRoute(template: string): CompiledRoute {
   let source = '^';
   segments.forEach((segment, index) => {
     const isLast = index === segments.length - 1;
-    const whole = /^\{([^{}]+)\}$/.exec(segment);
-    if (whole) {
-      const param = parseParam(whole[1]!, isLast);
+    const parts = tokenizeSegment(segment, template);
+    const only = parts.length === 1 ? parts[0] : undefined;
+    if (only?.kind === 'param') {
+      const param = parseParam(only.text, isLast);
       params.push(param);
       const group = param.catchAll ? `(?<${param.name}>.*)` : `(?<${param.name}>[^/]+)`;
       source += param.optional ? `(?:/${group})?` : `/${group}`;
@@ -179,24 +228,16 @@ export function compileRoute(template: string): CompiledRoute {
     }
     // A segment mixing literals and parameters, e.g. `{name}.{ext}`.
     let segmentSource = '';
-    let rest = segment;
     let hasParam = false;
-    while (rest.length > 0) {
-      const open = rest.indexOf('{');
-      if (open < 0) {
-        segmentSource += escapeRegExp(rest);
-        break;
+    for (const part of parts) {
+      if (part.kind === 'literal') {
+        segmentSource += escapeRegExp(part.text);
+      } else {
+        const param = parseParam(part.text, false);
+        params.push(param);
+        hasParam = true;
+        segmentSource += `(?<${param.name}>[^/]+?)`;
       }
-      const close = rest.indexOf('}', open);
-      if (close < 0) {
-        throw new RouteTemplateError(`Unbalanced "{" in route "${template}".`);
-      }
-      segmentSource += escapeRegExp(rest.slice(0, open));
-      const param = parseParam(rest.slice(open + 1, close), false);
-      params.push(param);
-      hasParam = true;
-      segmentSource += `(?<${param.name}>[^/]+?)`;
-      rest = rest.slice(close + 1);
     }
     source += `/${segmentSource}`;
     precedence.push(hasParam ? 2 : 1);
