@@ -2,10 +2,8 @@ import { HttpRequest, InvocationContext } from '@azure/functions';
 import type { HttpResponseInit } from '@azure/functions';
 import { Agent } from 'undici';
 
-import { startAcsIdentityEmulator } from '../../emulators/src/acs-identity/server';
-import type { AcsIdentityEmulator } from '../../emulators/src/acs-identity/server';
-import { startAgentIdEmulator } from '../../emulators/src/agentid/server';
-import type { AgentIdEmulator } from '../../emulators/src/agentid/server';
+import { startEmulators } from '../../emulators/src';
+import type { AcsIdentityEmulator, AgentIdEmulator, Emulators } from '../../emulators/src';
 import { createMeServices } from '../../src/auth/services';
 import {
   CommunicationIdentityService,
@@ -25,6 +23,7 @@ const OTHER_TENANT = '11111111-86f1-41af-91ab-2d7cd011db47';
 const quiet = (): void => undefined;
 
 let azurite: AzuriteTable;
+let emulators: Emulators;
 let agentId: AgentIdEmulator;
 let acs: AcsIdentityEmulator;
 let config: Config;
@@ -34,24 +33,14 @@ let store: TableIdentityMapStore;
 let userCounter = 0;
 
 beforeAll(async () => {
-  [azurite, agentId, acs] = await Promise.all([
-    startTestAzurite(),
-    startAgentIdEmulator({ port: 0, log: quiet }),
-    startAcsIdentityEmulator({ port: 0, log: quiet }),
-  ]);
-  // Only Entra tokens minted by this sidecar emulator are accepted by the Teams exchange.
-  acs.trustEntraKey(agentId.publicKey);
+  [azurite, emulators] = await Promise.all([startTestAzurite(), startEmulators({ log: quiet })]);
+  ({ agentId, acs } = emulators);
   config = loadConfig({
+    ...emulators.appSettings(),
     AzureWebJobsStorage: azurite.connectionString,
     FUNCTIONS_WORKER_RUNTIME: 'node',
-    TwilioAccountSid: 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
-    TwilioAuthToken: 'local-emulator-auth-token',
-    TwilioPhoneNumber: '+15005550006',
-    COMMUNICATION_SERVICES_CONNECTION_STRING: acs.connectionString,
     VERIFICATION_CODE_SECRET: 'local-dev-verification-secret-change-me',
-    SIDECAR_URL: agentId.url,
     SIDECAR_TIMEOUT_MS: '5000',
-    ACS_TEAMS_CLIENT_ID: agentId.clientId,
     ACS_IDENTITY_TABLE_NAME: 'AcsIdentitiesIt',
   });
   pool = new Agent({ keepAliveTimeout: 1000 });
@@ -73,7 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool.close();
-  await Promise.all([agentId.close(), acs.close()]);
+  await emulators.close();
   await azurite.close();
 });
 
