@@ -244,6 +244,39 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
     expect(unknown.status).toBe(404);
   });
 
+  it('injects faults after authentication; the SDK retries a 429 that carries Retry-After', async () => {
+    const user = await client.createUser();
+    emu.failNext({ status: 503, code: 'ServiceUnavailable', message: 'Try later', operations: ['issue'] });
+    const e = await restError(client.getToken(user, ['chat']));
+    expect([e.statusCode, e.code, e.message]).toEqual([503, 'ServiceUnavailable', 'Try later']);
+    // Faults limited to other operations leave this one alone.
+    emu.failNext({ status: 500, operations: ['delete'] });
+    await expect(client.getToken(user, ['chat'])).resolves.toBeDefined();
+
+    const retrying = new CommunicationIdentityClient(emu.connectionString, { allowInsecureConnection: true, retryOptions: { maxRetries: 2, retryDelayInMs: 1 } });
+    emu.failNext({ status: 429, code: 'TooManyRequests', retryAfterSeconds: 0, operations: ['issue'] });
+    const before = emu.requestCount();
+    await expect(retrying.getToken(user, ['chat'])).resolves.toBeDefined();
+    expect(emu.requestCount() - before).toBe(2);
+
+    const bad = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 200 }) });
+    expect(bad.status).toBe(400);
+    const badOps = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 500, operations: ['nope'] }) });
+    expect(badOps.status).toBe(400);
+    const ok = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 500, code: 'InternalError', operations: ['create'] }) });
+    expect(ok.status).toBe(204);
+    const e500 = await restError(client.createUser());
+    expect([e500.statusCode, e500.code]).toEqual([500, 'InternalError']);
+  });
+
+  it('answers with the service headers (client request id echo, api-supported-versions)', async () => {
+    const res = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', '');
+    expect(res.status).toBe(201);
+    expect(res.headers.get('api-supported-versions')).toContain('2023-10-01');
+    expect(res.headers.get('ms-cv')).toMatch(/\S/);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  });
+
   it('honours the SDK apiVersion override', async () => {
     // `apiVersion` is honoured at runtime (a pipeline policy rewrites the query) but missing from the typed options.
     const options = { allowInsecureConnection: true, apiVersion: '2022-10-01', retryOptions: { maxRetries: 0 } };

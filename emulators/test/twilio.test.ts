@@ -99,6 +99,21 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
     expect(emu.messages()).toHaveLength(0);
   });
 
+  it('accepts a configured API key (SK sid + secret) with the accountSid option', async () => {
+    const keyed = await startTwilioEmulator({ port: 0, log: () => undefined, apiKeys: [{ sid: 'SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', secret: 'key-secret' }] });
+    try {
+      const c = twilio('SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'key-secret', { accountSid: keyed.accountSid, httpClient: new EmulatorRequestClient(keyed.url) });
+      const msg = await c.messages.create({ to, from: '+15005550006', body: 'via key' });
+      expect(msg.accountSid).toBe(keyed.accountSid);
+      expect(c.httpClient.lastResponse?.headers).toBeDefined();
+      const wrong = twilio('SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'nope', { accountSid: keyed.accountSid, httpClient: new EmulatorRequestClient(keyed.url) });
+      const err = await rejection(wrong.messages.create({ to, from: '+15005550006', body: 'x' }));
+      expect([err.status, err.code]).toEqual([401, 20003]);
+    } finally {
+      await keyed.close();
+    }
+  });
+
   it('rejects a wrong account sid with 401 / 20003', async () => {
     const other = twilio('ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', emu.authToken, { httpClient: new EmulatorRequestClient(emu.url) });
     const err = await rejection(other.messages.create({ to, from: '+15005550006', body: 'hi' }));

@@ -58,6 +58,20 @@ export interface AcsIdentityEmulatorOptions {
   trustedEntraKeys?: crypto.KeyObject[];
 }
 
+export type AcsOperationName = 'create' | 'issue' | 'revoke' | 'delete' | 'exchange';
+
+/** Makes the next `count` matching API calls (after authentication) fail with this ACS error. */
+export interface AcsFault {
+  count?: number;
+  status: number;
+  code?: string;
+  message?: string;
+  /** Adds `Retry-After` (seconds): the SDK retries 429/503 only when it is present. */
+  retryAfterSeconds?: number;
+  /** Only these operations fail; default all. */
+  operations?: AcsOperationName[];
+}
+
 export interface AcsTokenValidation {
   valid: boolean;
   /** Why the token is invalid: malformed, bad_signature, unknown_token, expired, revoked, identity_deleted. */
@@ -88,6 +102,9 @@ export interface AcsIdentityEmulator {
   identities(): AcsIdentityRecord[];
   /** Trust an additional Entra token signer for the Teams exchange. */
   trustEntraKey(key: crypto.KeyObject): void;
+  failNext(fault: AcsFault): void;
+  /** Number of authenticated API calls received (including failed ones), for retry assertions. */
+  requestCount(): number;
   reset(): void;
   close(): Promise<void>;
 }
@@ -119,7 +136,10 @@ interface AcsErrorBody {
 }
 
 class AcsError extends Error {
-  constructor(readonly body: AcsErrorBody) {
+  constructor(
+    readonly body: AcsErrorBody,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(body.message);
   }
 }
@@ -133,10 +153,10 @@ export function formatAcsExpiresOn(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000+00:00');
 }
 
-function sendAcsError(res: http.ServerResponse, e: AcsErrorBody): void {
+function sendAcsError(res: http.ServerResponse, e: AcsErrorBody, headers: Record<string, string> = {}): void {
   const error: Record<string, unknown> = { code: e.code, message: e.message };
   if (e.target !== undefined) error['target'] = e.target;
-  sendJson(res, e.status, { error }, {}, 'application/json');
+  sendJson(res, e.status, { error }, headers, 'application/json');
 }
 
 function constantTimeEqual(a: string, b: string): boolean {
@@ -160,6 +180,8 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
   let identities = new Map<string, Identity>();
   let tokens = new Map<string, IssuedToken>();
   let sequence = 0;
+  let faults: (AcsFault & { count: number })[] = [];
+  let calls = 0;
 
   const verifyHmac = (req: http.IncomingMessage, body: Buffer): void => {
     const auth = req.headers.authorization;
@@ -366,6 +388,16 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
       return fail(400, 'UnsupportedApiVersion', `The HTTP resource that matches the request URI '${path}' does not support the API version '${apiVersion.slice(0, 40)}'.`);
     }
 
+    calls += 1;
+    const op: AcsOperationName = route.op;
+    const fault = faults.find((f) => f.operations === undefined || f.operations.includes(op));
+    if (fault !== undefined) {
+      fault.count -= 1;
+      if (fault.count <= 0) faults = faults.filter((f) => f !== fault);
+      const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+      throw new AcsError({ status: fault.status, code: fault.code ?? 'EmulatedFailure', message: fault.message ?? `Emulated failure (HTTP ${fault.status}).` }, headers);
+    }
+
     if (route.op === 'create') {
       const body = jsonBody(raw);
       const scopesRaw = body['createTokenWithScopes'];
@@ -430,6 +462,19 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
       sendJson(res, 200, validateToken(parsed['token']));
       return;
     }
+    if (path === '/_emulator/faults' && method === 'POST') {
+      let parsed: unknown;
+      try {
+        parsed = parseJsonBody(await readBody(req));
+      } catch {
+        return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
+      }
+      const fault = parseFault(parsed);
+      if (typeof fault === 'string') return sendProblem(res, 400, 'Bad Request', fault);
+      api.failNext(fault);
+      sendEmpty(res, 204);
+      return;
+    }
     if (path === '/_emulator/identities' && method === 'GET') {
       sendJson(res, 200, { identities: api.identities() });
       return;
@@ -453,10 +498,15 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const path = pathOf(req);
     if (path.startsWith('/_emulator/')) return emulatorRoutes(req, res, path);
+    // Headers the real service sends on every answer; the SDK reads the request id echo for diagnostics.
+    const clientRequestId = req.headers['x-ms-client-request-id'];
+    if (typeof clientRequestId === 'string' && clientRequestId.length <= 128) res.setHeader('x-ms-client-request-id', clientRequestId);
+    res.setHeader('ms-cv', crypto.randomBytes(16).toString('base64url').slice(0, 22) + '.0');
+    res.setHeader('api-supported-versions', SUPPORTED_API_VERSIONS.join(', '));
     try {
       await apiRoutes(req, res, path);
     } catch (err) {
-      if (err instanceof AcsError) return sendAcsError(res, err.body);
+      if (err instanceof AcsError) return sendAcsError(res, err.body, err.headers);
       throw err;
     }
   };
@@ -483,12 +533,41 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
     trustEntraKey: (key) => {
       trusted.push(key);
     },
+    failNext: (fault) => {
+      faults.push({ ...fault, count: fault.count ?? 1 });
+    },
+    requestCount: () => calls,
     reset: () => {
       identities = new Map();
       tokens = new Map();
       sequence = 0;
+      faults = [];
+      calls = 0;
     },
     close: () => listening.close(),
   };
   return api;
+}
+
+const OPERATIONS: readonly AcsOperationName[] = ['create', 'issue', 'revoke', 'delete', 'exchange'];
+
+function parseFault(value: unknown): AcsFault | string {
+  if (!isRecord(value)) return 'Expected a JSON object {status, code?, message?, count?, retryAfterSeconds?, operations?}.';
+  const { status, code, message, count, retryAfterSeconds, operations } = value;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) return '`status` must be an integer 400..599.';
+  if (code !== undefined && typeof code !== 'string') return '`code` must be a string.';
+  if (message !== undefined && typeof message !== 'string') return '`message` must be a string.';
+  if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000)) return '`count` must be an integer 1..1000.';
+  if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)) return '`retryAfterSeconds` must be a non-negative number.';
+  if (operations !== undefined && (!Array.isArray(operations) || !operations.every((o) => (OPERATIONS as readonly unknown[]).includes(o)))) {
+    return `\`operations\` must be a list of ${OPERATIONS.join(', ')}.`;
+  }
+  return {
+    status,
+    ...(code === undefined ? {} : { code }),
+    ...(message === undefined ? {} : { message }),
+    ...(count === undefined ? {} : { count }),
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+    ...(operations === undefined ? {} : { operations: operations as AcsOperationName[] }),
+  };
 }

@@ -35,6 +35,8 @@ export interface TwilioEmulatorOptions {
   senders?: string[];
   /** Messaging services owned by the account (`MessagingServiceSid` must be one of them). */
   messagingServiceSids?: string[];
+  /** API keys (`SK...` sid + secret) that may authenticate instead of the auth token. */
+  apiKeys?: { sid: string; secret: string }[];
   log?: LogFn;
   /** Also log `SMS to <to>: <body>` for every accepted message, so a person can read the code (used by `npm start`). */
   printMessages?: boolean;
@@ -204,7 +206,12 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     // Evaluate both comparisons so timing does not reveal which half was wrong.
     const okUser = timingSafeEqualStr(user, accountSid);
     const okPass = timingSafeEqualStr(pass, authToken);
-    return okUser && okPass;
+    if (okUser && okPass) return true;
+    return (opts.apiKeys ?? []).some((k) => {
+      const sidOk = timingSafeEqualStr(user, k.sid);
+      const secretOk = timingSafeEqualStr(pass, k.secret);
+      return sidOk && secretOk;
+    });
   };
 
   const notFound = (res: http.ServerResponse, path: string): void =>
@@ -301,6 +308,7 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     const path = pathOf(req);
     const method = req.method ?? 'GET';
     if (path.startsWith('/_emulator/')) return emulatorRoutes(req, res, path);
+    res.setHeader('twilio-request-id', `RQ${crypto.randomBytes(16).toString('hex')}`);
     const m = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages(?:\/(SM[0-9a-f]{32}))?\.json$/.exec(path);
     if (m === null) return notFound(res, path);
     // Twilio authenticates before anything else, including on unknown resources of the account.
