@@ -196,7 +196,9 @@ export class ManagementApi {
         .split('/')
         .filter((s) => s !== '')
         .map((s) => decodeURIComponent(s));
-      return await this.route(req, query, segments);
+      // Links point at the public webhook path even when the call came through the RPC listener.
+      const canonical = { ...req, path: `${WEBHOOK_PATH}${rest.replace(/\/+$/, '')}` };
+      return await this.route(canonical, query, segments);
     } catch (e) {
       if (e instanceof BadRequest) return badRequest(e.message);
       if (e instanceof URIError) return badRequest('Malformed URL encoding');
