@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { startAzuriteTable } from '../../emulators/src/azurite';
 import { startTestAzurite } from '../helpers/azurite';
 import type { AzuriteTable } from '../helpers/azurite';
 import { TableIdentityMapStore } from '../../src/clients/identity-map-table';
@@ -80,5 +85,31 @@ describe('TableIdentityMapStore on Azurite', () => {
     const error = await store.get({ tenantId: TENANT, objectId: USER_A }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'upstream_unavailable', status: 503 });
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('Eby8vdM02x');
+  });
+
+  it('keeps mappings across an Azurite restart when given a location (npm start)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'azurite-'));
+    try {
+      const first = await startAzuriteTable({ location: dir });
+      await TableIdentityMapStore.fromConnectionString(
+        first.connectionString,
+        'Persisted',
+      ).insertIfAbsent(mapping(USER_A, '8:acs:r_kept'));
+      await first.close();
+      const second = await startAzuriteTable({ location: dir });
+      try {
+        const store = TableIdentityMapStore.fromConnectionString(
+          second.connectionString,
+          'Persisted',
+        );
+        await expect(store.get({ tenantId: TENANT, objectId: USER_A })).resolves.toMatchObject({
+          communicationUserId: '8:acs:r_kept',
+        });
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
