@@ -9,6 +9,12 @@ import type { HostLog } from './logger';
 const DEV_TWILIO_SID = 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const DEV_TWILIO_TOKEN = 'local-emulator-auth-token';
 const DEV_ACS_KEY = 'bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0';
+/** The sample's dev values of the other settings the emulators provide; real values are kept. */
+const DEV_DEFAULTS: Readonly<Record<string, string>> = {
+  SIDECAR_URL: 'http://localhost:5000',
+  SIDECAR_GRAPH_API_NAME: 'graph',
+  ACS_TEAMS_CLIENT_ID: '00000000-0000-0000-0000-000000000001',
+};
 
 export interface EmulatorNeeds {
   readonly twilio: boolean;
@@ -86,16 +92,19 @@ export async function startEmbeddedEmulators(
     const start = mod?.startEmulators;
     if (typeof start === 'function') {
       const started: unknown = await (start as (opts: unknown) => Promise<unknown>)({
-        twilio: { printMessages: true },
         printMessages: true,
-        log: (line: string) => log('info', line),
+        // SMS bodies are the point of the console output (the developer reads the code there); request
+        // lines are only for --verbose.
+        log: (line: string) => log(line.startsWith('SMS to') ? 'info' : 'debug', line),
       });
       if (isRecord(started) && typeof started.appSettings === 'function' && typeof started.close === 'function') {
         const all = (started.appSettings as () => Record<string, string>)();
         for (const [key, value] of Object.entries(all)) {
           const isTwilio = key.startsWith('Twilio');
           const isAcs = key.startsWith('COMMUNICATION_SERVICES_');
-          if ((isTwilio && needs.twilio) || (isAcs && needs.acs) || (!isTwilio && !isAcs && blank(values[key]))) {
+          const current = values[key];
+          const otherIsDev = blank(current) || current === DEV_DEFAULTS[key];
+          if ((isTwilio && needs.twilio) || (isAcs && needs.acs) || (!isTwilio && !isAcs && otherIsDev)) {
             settings[key] = value;
           }
         }
@@ -107,6 +116,7 @@ export async function startEmbeddedEmulators(
         };
         if (needs.twilio) banner.push(`Twilio emulator (SMS bodies are printed here): ${describe('twilio')}`);
         if (needs.acs) banner.push(`ACS Identity emulator: ${describe('acs')}`);
+        if (settings.SIDECAR_URL) banner.push(`AgentID sidecar emulator: ${describe('agentId')}`);
       }
     } else {
       banner.push('Service emulators are not available (emulators/src/index not built); using the settings as they are.');
