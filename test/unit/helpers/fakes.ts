@@ -3,6 +3,7 @@ import {
   HttpResponse,
   InvocationContext,
   type HttpRequestInit,
+  type HttpResponseInit,
 } from '@azure/functions';
 import {
   OrchestrationRuntimeStatus,
@@ -19,7 +20,7 @@ import type {
 import type { VerificationClient } from '../../../src/http/durable-client';
 
 export function request(
-  init: Partial<HttpRequestInit> & { body?: unknown; rawBody?: string },
+  init: Omit<Partial<HttpRequestInit>, 'body'> & { body?: unknown; rawBody?: string },
 ): HttpRequest {
   const { body, rawBody, ...rest } = init;
   const text = rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
@@ -159,7 +160,9 @@ export class FakeAcsIdentityService implements AcsIdentityService {
 }
 
 /** Reads a handler result's JSON body whether it is an HttpResponseInit or an HttpResponse. */
-export async function bodyOf(response: { jsonBody?: unknown } | HttpResponse): Promise<unknown> {
+export type HandlerResult = HttpResponseInit | HttpResponse;
+
+export async function bodyOf(response: HandlerResult): Promise<unknown> {
   if (response instanceof HttpResponse) return response.json();
   return response.jsonBody;
 }
@@ -174,6 +177,6 @@ export function headerOf(
   return key === undefined ? undefined : headers[key];
 }
 
-export function statusOf(response: { status?: number } | HttpResponse): number | undefined {
+export function statusOf(response: HandlerResult): number | undefined {
   return response.status;
 }
