@@ -35,49 +35,49 @@ export interface Emulators {
  */
 export async function startEmulators(opts: StartEmulatorsOptions = {}): Promise<Emulators> {
   const log = opts.log ?? defaultLog;
-  const started: { close(): Promise<void> }[] = [];
-  try {
-    const agentId = await startAgentIdEmulator({ log, ...opts.agentId });
-    started.push(agentId);
-    const acs = await startAcsIdentityEmulator({
-      log,
-      ...opts.acs,
-      trustedEntraKeys: [...(opts.acs?.trustedEntraKeys ?? []), agentId.publicKey],
-    });
-    started.push(acs);
-    const twilio = await startTwilioEmulator({
+  const results = await Promise.allSettled([
+    startAgentIdEmulator({ log, ...opts.agentId }),
+    startAcsIdentityEmulator({ log, ...opts.acs }),
+    startTwilioEmulator({
       log,
       ...(opts.printMessages === undefined ? {} : { printMessages: opts.printMessages }),
       ...opts.twilio,
-    });
-    started.push(twilio);
-    return {
-      twilio,
-      acs,
-      agentId,
-      appSettings: () => ({
-        TwilioAccountSid: twilio.accountSid,
-        TwilioAuthToken: twilio.authToken,
-        TwilioPhoneNumber: twilio.senders[0] ?? '',
-        TwilioApiBaseUrl: twilio.url,
-        COMMUNICATION_SERVICES_CONNECTION_STRING: acs.connectionString,
-        SIDECAR_URL: agentId.url,
-        SIDECAR_GRAPH_API_NAME: 'graph',
-        ACS_TEAMS_CLIENT_ID: agentId.clientId,
-      }),
-      reset: () => {
-        twilio.reset();
-        acs.reset();
-        agentId.reset();
-      },
-      close: async () => {
-        await Promise.all([twilio.close(), acs.close(), agentId.close()]);
-      },
-    };
-  } catch (err) {
-    await Promise.all(started.map((s) => s.close().catch(() => undefined)));
-    throw err;
+    }),
+  ]);
+  const [a, b, c] = results;
+  if (a.status === 'rejected' || b.status === 'rejected' || c.status === 'rejected') {
+    await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.close().catch(() => undefined) : Promise.resolve())));
+    const failed = [a, b, c].find((r) => r.status === 'rejected');
+    throw failed?.status === 'rejected' ? failed.reason : new Error('emulators failed to start');
   }
+  const agentId = a.value;
+  const acs = b.value;
+  const twilio = c.value;
+  // Set before anyone has the URLs, so the Teams exchange never sees a request without this trust.
+  acs.trustEntraKey(agentId.publicKey);
+  return {
+    twilio,
+    acs,
+    agentId,
+    appSettings: () => ({
+      TwilioAccountSid: twilio.accountSid,
+      TwilioAuthToken: twilio.authToken,
+      TwilioPhoneNumber: twilio.senders[0] ?? '',
+      TwilioApiBaseUrl: twilio.url,
+      COMMUNICATION_SERVICES_CONNECTION_STRING: acs.connectionString,
+      SIDECAR_URL: agentId.url,
+      SIDECAR_GRAPH_API_NAME: 'graph',
+      ACS_TEAMS_CLIENT_ID: agentId.clientId,
+    }),
+    reset: () => {
+      twilio.reset();
+      acs.reset();
+      agentId.reset();
+    },
+    close: async () => {
+      await Promise.all([twilio.close(), acs.close(), agentId.close()]);
+    },
+  };
 }
 
 /** Settings whose values are secrets: never print them. */

@@ -16,7 +16,7 @@ import {
 } from '../common/http';
 import {
   decodeJwt,
-  generateSigningKey,
+  generateSigningKeyAsync,
   GUID,
   numberClaim,
   publicJwk,
@@ -175,7 +175,7 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
   const keyBytes = Buffer.from(accessKey, 'base64');
   if (keyBytes.length === 0) throw new Error('accessKey must be non-empty base64');
   if (!GUID.test(resourceId)) throw new Error('resourceId must be a GUID');
-  const signingKey = generateSigningKey();
+  const signingKey = await generateSigningKeyAsync();
 
   let identities = new Map<string, Identity>();
   let tokens = new Map<string, IssuedToken>();

@@ -16,7 +16,7 @@ import {
   wrapHandler,
   type LogFn,
 } from '../common/http';
-import { decodeJwt, generateSigningKey, GUID, numberClaim, publicJwk, signJwt, stringClaim, verifySignature } from '../common/jwt';
+import { decodeJwt, generateSigningKeyAsync, GUID, numberClaim, publicJwk, signJwt, stringClaim, verifySignature } from '../common/jwt';
 import { createFakeGraph, GRAPH_RESOURCE, type SentMail } from './fake-graph';
 
 /**
@@ -224,7 +224,7 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
     ...opts.allowOverrides,
   };
   const timeoutMs = opts.downstreamTimeoutMs ?? 30_000;
-  const key = generateSigningKey();
+  const key = await generateSigningKeyAsync();
   const graph = createFakeGraph(key, now);
   let faults: { count: number; status: 401 | 500; detail: string }[] = [];
   let apis: Record<string, DownstreamApiConfig> = {};

@@ -12,6 +12,20 @@ export interface SigningKey {
 
 export function generateSigningKey(): SigningKey {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return toSigningKey(privateKey, publicKey);
+}
+
+/** Same as generateSigningKey, on the libuv thread pool: emulators starting together do not block each other. */
+export function generateSigningKeyAsync(): Promise<SigningKey> {
+  return new Promise((resolve, reject) => {
+    crypto.generateKeyPair('rsa', { modulusLength: 2048 }, (err, publicKey, privateKey) => {
+      if (err !== null) reject(err);
+      else resolve(toSigningKey(privateKey, publicKey));
+    });
+  });
+}
+
+function toSigningKey(privateKey: crypto.KeyObject, publicKey: crypto.KeyObject): SigningKey {
   const der = publicKey.export({ type: 'spki', format: 'der' });
   const sha1 = crypto.createHash('sha1').update(der).digest();
   return { privateKey, publicKey, kid: sha1.toString('hex').toUpperCase(), x5t: sha1.toString('base64url') };
