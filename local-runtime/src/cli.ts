@@ -129,15 +129,17 @@ function printBanner(host: LocalHost): void {
     lines.push('');
   }
   lines.push('Functions:', '');
+  const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name);
   const httpNames = new Set(host.httpFunctions.map((f) => f.name));
-  for (const f of host.httpFunctions) {
+  for (const f of [...host.httpFunctions].sort(byName)) {
     lines.push(`        ${f.name}: [${f.methods.join(',')}] ${f.url}${f.authLevel === 'anonymous' ? '' : ` (authLevel ${f.authLevel})`}`);
     lines.push('');
   }
-  for (const fn of host.app.functions) {
-    if (httpNames.has(fn.metadata.name)) continue;
-    const trigger = Object.values(fn.metadata.bindings).find((b) => /trigger$/i.test(b.type));
-    lines.push(`        ${fn.metadata.name}: ${trigger?.type ?? 'unknown'}`);
+  const others = host.app.functions
+    .filter((fn) => !httpNames.has(fn.metadata.name))
+    .map((fn) => ({ name: fn.metadata.name, trigger: Object.values(fn.metadata.bindings).find((b) => /trigger$/i.test(b.type)) }));
+  for (const fn of others.sort(byName)) {
+    lines.push(`        ${fn.name}: ${fn.trigger?.type ?? 'unknown'}`);
     lines.push('');
   }
   lines.push(`Durable management API: ${host.url}/runtime/webhooks/durabletask (task hub ${host.hostJson.hubName})`);

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ManualClock, SystemClock } from './clock';
-import type { Clock, DurableExtension, RuntimeHttpRequest, RuntimeHttpResponse } from './contracts';
+import type { Clock, DurableExtension, FunctionInvoker, RuntimeHttpRequest, RuntimeHttpResponse } from './contracts';
 import type { DurableEngine, DurableEngineOptions } from './engine';
 import { createDurableEngine } from './engine';
 import type { LoadedApp } from './host/app-loader';
@@ -84,6 +84,8 @@ export interface LocalHost {
   readonly clock: Clock;
   readonly keys: HostKeys;
   readonly engine: LocalDurableEngine | undefined;
+  /** Invokes the app's durable functions exactly as the engine does (for conformance tests and benches). */
+  readonly invoker: FunctionInvoker;
   readonly app: LoadedApp;
   readonly hostJson: HostJsonSettings;
   readonly settings: Readonly<Record<string, string>>;
@@ -209,6 +211,8 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       routePrefix: hostJson.routePrefix,
       cors: { origins: settings.host.cors, credentials: settings.host.corsCredentials },
       maxRequestBodyBytes,
+      maxConcurrentRequests: hostJson.maxConcurrentRequests,
+      maxOutstandingRequests: hostJson.maxOutstandingRequests,
       log,
       hostStatus: () => ({
         id: 'local-runtime',
@@ -259,6 +263,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       clock,
       keys,
       engine,
+      invoker: functionHost,
       app: loadedApp,
       hostJson,
       settings: settings.values,

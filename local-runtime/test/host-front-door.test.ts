@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LocalHost } from '../src/index';
 import { startLocalHost } from '../src/index';
+import { resetSlowGate, slowGate } from './fixtures/front-door-app/index';
 
 const fixtureDir = path.join(__dirname, 'fixtures', 'front-door-app');
 
@@ -55,7 +56,7 @@ describe('loading the app', () => {
   it('registers every function from every entry file of the main glob', () => {
     const names = host.app.functions.map((f) => f.metadata.name).sort();
     expect(names).toEqual(
-      ['DefaultRoute', 'adminOnly', 'echo', 'empty', 'fail', 'files', 'fromSecondEntry', 'hello', 'hooks', 'item', 'itemByName', 'itemsLiteral', 'secure', 'settings'].sort(),
+      ['DefaultRoute', 'adminOnly', 'echo', 'empty', 'fail', 'files', 'fromSecondEntry', 'hello', 'hooks', 'item', 'itemByName', 'itemsLiteral', 'secure', 'settings', 'slow'].sort(),
     );
     expect(host.app.entryFiles.map((f) => path.relative(fixtureDir, f))).toEqual(['index.ts', path.join('more', 'extra-functions.ts')]);
   });
@@ -256,6 +257,21 @@ describe('CORS from Host.CORS', () => {
       headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
     });
     expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('host.json concurrency limits', () => {
+  it('runs at most maxConcurrentRequests functions at once and answers 429 beyond maxOutstandingRequests', async () => {
+    resetSlowGate();
+    const requests = Array.from({ length: 4 }, () => fetch(`${host.url}/api/slow`));
+    // Two run, one waits, so the fourth is the only one that can finish before the gate opens.
+    const first = await Promise.race(requests);
+    expect(first.status).toBe(429);
+    expect(first.headers.get('retry-after')).toBe('1');
+    slowGate.release();
+    const statuses = (await Promise.all(requests)).map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(slowGate.maxRunning).toBe(2);
   });
 });
 

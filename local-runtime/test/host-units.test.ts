@@ -164,6 +164,7 @@ describe('host.json', () => {
       maxConcurrentActivityFunctions: 3,
       maxConcurrentOrchestratorFunctions: 10,
       maxConcurrentRequests: undefined,
+      maxOutstandingRequests: undefined,
     });
     fs.writeFileSync(path.join(tmp, 'host.json'), JSON.stringify({ extensions: { http: { routePrefix: '' } } }));
     expect(readHostJson(tmp).routePrefix).toBe('');

@@ -37,6 +37,10 @@ export interface FrontDoorOptions {
   readonly routePrefix: string;
   readonly cors: { readonly origins: readonly string[]; readonly credentials: boolean };
   readonly maxRequestBodyBytes: number;
+  /** HTTP functions running at once (host.json `maxConcurrentRequests`); undefined = unbounded. */
+  readonly maxConcurrentRequests?: number;
+  /** Running plus waiting HTTP invocations before 429 (host.json `maxOutstandingRequests`). */
+  readonly maxOutstandingRequests?: number;
   readonly log: HostLog;
   readonly hostStatus: () => Record<string, unknown>;
   /** Admin-key protected extra endpoints under `/admin/`. */
@@ -126,6 +130,8 @@ export class FrontDoor {
   private activeRequests = 0;
   private readonly drainWaiters: (() => void)[] = [];
   private closing = false;
+  private runningInvocations = 0;
+  private readonly invocationQueue: (() => void)[] = [];
   port = 0;
 
   constructor(private readonly options: FrontDoorOptions) {
@@ -175,6 +181,25 @@ export class FrontDoor {
       socket.destroy();
     }
     await closed;
+  }
+
+  /** Waits for an invocation slot; false when too many requests are outstanding. */
+  private async acquireSlot(): Promise<boolean> {
+    const { maxConcurrentRequests, maxOutstandingRequests } = this.options;
+    const outstanding = this.runningInvocations + this.invocationQueue.length;
+    if (maxOutstandingRequests !== undefined && outstanding >= maxOutstandingRequests) {
+      return false;
+    }
+    if (maxConcurrentRequests !== undefined && this.runningInvocations >= maxConcurrentRequests) {
+      await new Promise<void>((resolve) => this.invocationQueue.push(resolve));
+    }
+    this.runningInvocations++;
+    return true;
+  }
+
+  private releaseSlot(): void {
+    this.runningInvocations--;
+    this.invocationQueue.shift()?.();
   }
 
   private corsHeaders(req: http.IncomingMessage): Record<string, string> {
@@ -381,18 +406,31 @@ export class FrontDoor {
       // Like the host: repeated query names are joined with ','.
       query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
     }
-    const result = await this.options.host.invokeHttp(
-      route.fn,
-      {
-        method,
-        url: url.href,
-        headers: headerRecord(req),
-        query,
-        params,
-        body: method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : body,
-      },
-      origin,
-    );
+    if (!(await this.acquireSlot())) {
+      sendProblem(
+        res,
+        { status: 429, title: 'Too Many Requests', detail: 'The host has too many outstanding requests; retry later.' },
+        { ...cors, 'retry-after': '1' },
+      );
+      return;
+    }
+    let result: Awaited<ReturnType<FunctionHost['invokeHttp']>>;
+    try {
+      result = await this.options.host.invokeHttp(
+        route.fn,
+        {
+          method,
+          url: url.href,
+          headers: headerRecord(req),
+          query,
+          params,
+          body: method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : body,
+        },
+        origin,
+      );
+    } finally {
+      this.releaseSlot();
+    }
     const name = route.fn.metadata.name;
     if (!result.ok) {
       this.options.log('error', `Executed 'Functions.${name}' (Failed, Duration=${Date.now() - started}ms): ${result.message}`);

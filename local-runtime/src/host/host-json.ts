@@ -7,7 +7,10 @@ export interface HostJsonSettings {
   readonly hubName: string;
   readonly maxConcurrentActivityFunctions: number;
   readonly maxConcurrentOrchestratorFunctions: number;
+  /** `extensions.http.maxConcurrentRequests`: HTTP functions running at once; the rest wait. */
   readonly maxConcurrentRequests: number | undefined;
+  /** `extensions.http.maxOutstandingRequests`: running plus waiting; beyond it the host answers 429. */
+  readonly maxOutstandingRequests: number | undefined;
 }
 
 function record(value: unknown): Record<string, unknown> {
@@ -39,14 +42,15 @@ export function readHostJson(appDir: string): HostJsonSettings {
   const durable = record(prop(extensions, 'durableTask'));
   const prefix = prop(http, 'routePrefix');
   const hub = prop(durable, 'hubName');
-  const maxRequests = prop(http, 'maxConcurrentRequests');
+  const optionalPositive = (value: unknown): number | undefined =>
+    typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
   // The real defaults: 10 × processor count; the local engine runs one process, so 10 is the honest figure.
   return {
     routePrefix: typeof prefix === 'string' ? prefix.replace(/^\/+|\/+$/g, '') : 'api',
     hubName: typeof hub === 'string' && hub.length > 0 ? hub : 'TestHubName',
     maxConcurrentActivityFunctions: positiveInt(prop(durable, 'maxConcurrentActivityFunctions'), 10),
     maxConcurrentOrchestratorFunctions: positiveInt(prop(durable, 'maxConcurrentOrchestratorFunctions'), 10),
-    maxConcurrentRequests:
-      typeof maxRequests === 'number' && Number.isInteger(maxRequests) && maxRequests > 0 ? maxRequests : undefined,
+    maxConcurrentRequests: optionalPositive(prop(http, 'maxConcurrentRequests')),
+    maxOutstandingRequests: optionalPositive(prop(http, 'maxOutstandingRequests')),
   };
 }
