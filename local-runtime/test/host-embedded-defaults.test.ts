@@ -15,7 +15,7 @@ const devValues = {
 
 describe('when the embedded emulators are needed', () => {
   it('starts them for missing settings and for the sample dev values', () => {
-    expect(emulatorNeeds({})).toEqual({ twilio: true, acs: true, storage: false });
+    expect(emulatorNeeds({})).toEqual({ twilio: true, acs: true, storage: true });
     expect(emulatorNeeds(devValues)).toEqual({ twilio: true, acs: true, storage: true });
   });
 

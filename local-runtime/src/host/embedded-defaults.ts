@@ -35,7 +35,7 @@ export function emulatorNeeds(values: Readonly<Record<string, string>>): Emulato
   const acs =
     blank(values.COMMUNICATION_SERVICES_ENDPOINT) &&
     (blank(connection) || (connection ?? '').includes(DEV_ACS_KEY) || /endpoint=http:\/\/(127\.0\.0\.1|localhost):PORT/i.test(connection ?? ''));
-  const storage = (values.AzureWebJobsStorage ?? '').trim() === 'UseDevelopmentStorage=true';
+  const storage = blank(values.AzureWebJobsStorage) || values.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true';
   return { twilio, acs, storage };
 }
 
