@@ -62,6 +62,8 @@ describe('withErrors', () => {
   });
 
   it('handles thrown non-Error values', async () => {
+    // Third-party code can reject with anything; this is the case under test.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     const failing = withErrors(() => Promise.reject('plain string'));
     expect((await failing(request({}), invocation())).status).toBe(500);
   });
