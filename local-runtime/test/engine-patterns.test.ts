@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { OrchestrationContext, TimerTask } from 'durable-functions';
 import { SystemClock } from '../src/clock';
 import { createHarness, TestInvoker, type Harness } from './engine-harness';
@@ -134,5 +136,44 @@ describe('durable engine: verification-style flows and dispatching', () => {
     const lateness = new Date(fired.Timestamp).getTime() - new Date(String(fired.FireAt)).getTime();
     expect(lateness).toBeGreaterThanOrEqual(0);
     expect(lateness).toBeLessThan(50);
+  });
+
+  it('runs callHttp as the built-in HTTP activity, polling 202 + Location through a timer', async () => {
+    const hits: string[] = [];
+    const server = http.createServer((req, res) => {
+      hits.push(`${req.method} ${req.url}`);
+      if (req.url === '/start') {
+        res.writeHead(202, { location: `http://127.0.0.1:${(server.address() as AddressInfo).port}/status`, 'retry-after': '2' });
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"done":true}');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/start`;
+      const invoker = new TestInvoker().orchestration('poller', function* (ctx) {
+        const res = (yield ctx.df.callHttp({ method: 'POST', url, body: { go: 1 } })) as { statusCode: number; content: unknown };
+        return { status: res.statusCode, content: res.content };
+      });
+      h = await createHarness(invoker);
+      const id = await h.start('poller');
+      await h.idle();
+      expect(hits).toEqual(['POST /start']);
+      expect((await h.status(id)).runtimeStatus).toBe('Running');
+      await h.advance(2000);
+      expect(hits).toEqual(['POST /start', 'GET /status']);
+      expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: { status: 200, content: '{"done":true}' } });
+      const raw = h.engine.history(id);
+      expect(raw.filter((e) => [4, 10].includes(e.EventType)).map((e) => [e.EventType, e.EventId])).toEqual([
+        [4, 0],
+        [10, 1],
+        [4, 2],
+      ]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

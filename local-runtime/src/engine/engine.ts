@@ -58,6 +58,8 @@ export class InvalidInstanceStateError extends Error {
 }
 
 const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
+/** The extension's `HttpSettings.DefaultAsyncRequestSleepTimeMilliseconds`. */
+const HTTP_POLLING_INTERVAL_MS = 30_000;
 
 /** The .NET TimeSpan "c" format: [d.]hh:mm:ss[.fffffff]. */
 export function formatTimeSpan(ms: number): string {
@@ -621,7 +623,7 @@ export class DurableEngineCore {
       upperSchemaVersionNew: 2,
       longRunningTimerIntervalDuration: formatTimeSpan(this.s.longRunningTimerIntervalMs),
       maximumShortTimerDuration: formatTimeSpan(this.s.maximumShortTimerMs),
-      defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
+      defaultHttpAsyncRequestSleepTimeMillseconds: HTTP_POLLING_INTERVAL_MS,
     };
 
     let state: OrchestratorStateLike | undefined;
@@ -656,6 +658,8 @@ export class DurableEngineCore {
         splitLongTimers: schema >= 2,
         maximumShortTimerMs: this.s.maximumShortTimerMs,
         longRunningTimerIntervalMs: this.s.longRunningTimerIntervalMs,
+        httpPolling: schema >= 2,
+        httpPollingIntervalMs: HTTP_POLLING_INTERVAL_MS,
       });
       decisions = r.decisions;
       canceledTimerIds = r.canceledTimerIds;

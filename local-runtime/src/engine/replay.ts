@@ -50,6 +50,10 @@ export interface ReplayOptions {
   splitLongTimers: boolean;
   maximumShortTimerMs: number;
   longRunningTimerIntervalMs: number;
+  /** With replay schema V3 and above, `callHttp` polls 202 + Location responses through timers. */
+  httpPolling: boolean;
+  /** Delay between polls when the response has no Retry-After (`defaultHttpAsyncRequestSleepTimeMillseconds`). */
+  httpPollingIntervalMs: number;
 }
 
 export interface ReplayResult {
@@ -245,7 +249,7 @@ class ReplayRun {
         return t;
       }
       case ActionType.CallHttp:
-        return this.schedule('activity', { name: HTTP_ACTIVITY_NAME, input: a.httpRequest });
+        return this.callHttp(rec(a.httpRequest));
       case ActionType.WhenAll:
       case ActionType.WhenAny: {
         const children = Array.isArray(a.compoundActions) ? a.compoundActions.map((c) => this.invoke(c)) : [];
@@ -364,6 +368,45 @@ class ReplayRun {
     return result;
   }
 
+  /**
+   * The extension's callHttp: one built-in HTTP activity; with the asynchronous pattern, a 202 with a
+   * Location header is followed by a timer (Retry-After seconds, else the default interval) and a GET
+   * of the Location, as many times as needed (JS mirrors this with a timer and a request per poll).
+   */
+  private callHttp(request: Record<string, unknown>): SyncTask {
+    if (!this.o.httpPolling || request.asynchronousPatternEnabled !== true) {
+      return this.schedule('activity', { name: HTTP_ACTIVITY_NAME, input: request });
+    }
+    const result = new SyncTask();
+    const attempt = (req: Record<string, unknown>): void => {
+      this.schedule('activity', { name: HTTP_ACTIVITY_NAME, input: req }).then((o) => {
+        if (!o.ok) {
+          result.complete(o);
+          return;
+        }
+        const response = rec(typeof o.value === 'string' ? safeParse(o.value) : o.value);
+        const headers = rec(response.headers);
+        const header = (name: string): string | undefined => {
+          const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+          const v = key === undefined ? undefined : headers[key];
+          return Array.isArray(v) ? (v[0] as string | undefined) : typeof v === 'string' ? v : undefined;
+        };
+        const location = header('location');
+        if (response.statusCode !== 202 || !location) {
+          result.complete(o);
+          return;
+        }
+        const retryAfter = Number(header('retry-after'));
+        const delay = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : this.o.httpPollingIntervalMs;
+        this.singleTimer(new Date(this.now.getTime() + delay), false).then(() =>
+          attempt({ ...request, method: 'GET', uri: location, content: null }),
+        );
+      });
+    };
+    attempt(request);
+    return result;
+  }
+
   private withRetry(rawOptions: unknown, attempt: () => SyncTask): SyncTask {
     const opts = rec(rawOptions);
     const first = Math.max(0, num(opts.firstRetryIntervalInMilliseconds, 0));
@@ -390,6 +433,14 @@ class ReplayRun {
     };
     run();
     return result;
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
   }
 }
 

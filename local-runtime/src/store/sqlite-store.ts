@@ -197,6 +197,8 @@ export class SqliteStore {
     // NORMAL is durable against process crashes (kill -9) in WAL mode; FULL only adds power-loss safety.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('cache_size = -32000');
+    this.db.pragma('temp_store = MEMORY');
     this.migrate();
     const db = this.db;
     this.stmts = {
