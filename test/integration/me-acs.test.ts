@@ -184,6 +184,20 @@ describe('self-service ACS tokens', () => {
     expect(again.body['communicationUserId']).not.toBe(aliceId);
   });
 
+  it('repairs the mapping when the identity was deleted outside the app', async () => {
+    const dave = newUser();
+    const first = await tokenFor(dave);
+    const id = first.body['communicationUserId'] as string;
+    await new CommunicationIdentityService(createCommunicationIdentityClient(config.acs)).deleteIdentity(id);
+    const second = await tokenFor(dave);
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ identityCreated: true });
+    expect(second.body['communicationUserId']).not.toBe(id);
+    await expect(store.get({ tenantId: dave.tid, objectId: dave.oid })).resolves.toMatchObject({
+      communicationUserId: second.body['communicationUserId'],
+    });
+  });
+
   it('never lets user A act on user B identity', async () => {
     const alice = newUser();
     const bob = newUser();

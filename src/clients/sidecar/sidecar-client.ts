@@ -415,8 +415,11 @@ export class SidecarClient implements SidecarApi {
           await this.sleep(backoffDelayMs(attempt - 1, this.retry, this.random));
           continue;
         }
+        if (error instanceof UpstreamError) {
+          this.emit(req, logPath, attempt, 'error', elapsed());
+          throw error;
+        }
         this.emit(req, logPath, attempt, 'unreachable', elapsed());
-        if (error instanceof UpstreamError) throw error;
         throw new UpstreamUnavailableError(
           SIDECAR_SERVICE,
           'The auth sidecar could not be reached.',
