@@ -188,7 +188,9 @@ describe('self-service ACS tokens', () => {
     const dave = newUser();
     const first = await tokenFor(dave);
     const id = first.body['communicationUserId'] as string;
-    await new CommunicationIdentityService(createCommunicationIdentityClient(config.acs)).deleteIdentity(id);
+    await new CommunicationIdentityService(
+      createCommunicationIdentityClient(config.acs),
+    ).deleteIdentity(id);
     const second = await tokenFor(dave);
     expect(second.status).toBe(200);
     expect(second.body).toMatchObject({ identityCreated: true });
