@@ -184,3 +184,16 @@ describe('loadConfig', () => {
       expect(isLoopbackHost(host)).toBe(false);
   });
 });
+
+describe('local.settings.sample.json', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sample = require('../../local.settings.sample.json') as { Values: Record<string, string> };
+
+  it('lists every setting the app reads', () => {
+    expect(Object.keys(sample.Values).sort()).toEqual(Object.values(ENV_KEYS).sort());
+  });
+
+  it('is a valid configuration as it stands', () => {
+    expect(() => loadConfig(sample.Values)).not.toThrow();
+  });
+});
