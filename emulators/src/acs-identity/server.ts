@@ -111,6 +111,8 @@ export interface AcsIdentityEmulator {
 
 export const ACS_SCOPES = ['chat', 'voip', 'chat.join', 'chat.join.limited', 'voip.join'] as const;
 const SUPPORTED_API_VERSIONS = ['2021-03-07', '2022-06-01', '2022-10-01', '2023-10-01'];
+/** Above this many remembered tokens, expired ones are forgotten (they validate as `unknown_token` afterwards). */
+const MAX_TRACKED_TOKENS = 50_000;
 const TEAMS_SCOPES: Readonly<Record<string, string>> = { 'Teams.ManageCalls': 'voip', 'Teams.ManageChats': 'chat' };
 
 interface Identity {
@@ -275,7 +277,7 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
       iat,
     });
     identity.tokensIssued += 1;
-    tokens.set(sha256Base64Url(token), { identity: identity.id, scopes, expMs: exp * 1000, revoked: false });
+    track(token, { identity: identity.id, scopes, expMs: exp * 1000, revoked: false });
     return { token, expiresOn: formatAcsExpiresOn(nowMs - (nowMs % 1000) + minutes * 60_000) };
   };
 
@@ -336,7 +338,7 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
       aad_appid: tokenApp,
       iat,
     });
-    tokens.set(sha256Base64Url(acsToken), { identity: `8:orgid:${oid}`, scopes: acsScopes, expMs: expS * 1000, revoked: false });
+    track(acsToken, { identity: `8:orgid:${oid}`, scopes: acsScopes, expMs: expS * 1000, revoked: false });
     // The Teams token lives exactly as long as the Entra token it was exchanged for.
     return { token: acsToken, expiresOn: formatAcsExpiresOn(exp * 1000) };
   };
@@ -353,6 +355,14 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
     if (issued.revoked) return { valid: false, reason: 'revoked', ...base };
     if (issued.expMs <= now()) return { valid: false, reason: 'expired', ...base };
     return { valid: true, ...base };
+  };
+
+  const track = (token: string, issued: IssuedToken): void => {
+    tokens.set(sha256Base64Url(token), issued);
+    if (tokens.size > MAX_TRACKED_TOKENS) {
+      const t = now();
+      for (const [k, v] of tokens) if (v.expMs <= t) tokens.delete(k);
+    }
   };
 
   const revokeAll = (identityId: string): void => {

@@ -84,6 +84,8 @@ export interface TwilioEmulator {
 }
 
 const E164 = /^\+[1-9]\d{7,14}$/;
+/** Oldest messages are dropped beyond this, so a long `npm start` session cannot grow without bound. */
+const MAX_OUTBOX = 10_000;
 const MAX_BODY_CHARS = 1600;
 
 /**
@@ -263,6 +265,7 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
       statusCallback: form.get('StatusCallback'),
     };
     outbox.push(msg);
+    if (outbox.length > MAX_OUTBOX) outbox.splice(0, outbox.length - MAX_OUTBOX);
     if (opts.printMessages === true) log(`SMS to ${to}: ${body}`);
     sendJson(res, 201, messageJson(msg), {}, 'application/json');
   };
