@@ -10,6 +10,7 @@ const fixtureDir = path.join(__dirname, 'fixtures', 'front-door-app');
 
 let host: LocalHost;
 let dataDir: string;
+const logLines: string[] = [];
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'front-door-'));
@@ -21,6 +22,7 @@ beforeAll(async () => {
     dataDir,
     engine: false,
     maxRequestBodyBytes: 1024,
+    log: (_level, line) => logLines.push(line),
   });
 });
 
@@ -56,7 +58,7 @@ describe('loading the app', () => {
   it('registers every function from every entry file of the main glob', () => {
     const names = host.app.functions.map((f) => f.metadata.name).sort();
     expect(names).toEqual(
-      ['DefaultRoute', 'adminOnly', 'echo', 'empty', 'fail', 'files', 'fromSecondEntry', 'hello', 'hooks', 'item', 'itemByName', 'itemsLiteral', 'secure', 'settings', 'slow'].sort(),
+      ['DefaultRoute', 'adminOnly', 'echo', 'empty', 'fail', 'files', 'fromSecondEntry', 'hello', 'hooks', 'item', 'itemByName', 'itemsLiteral', 'logs', 'secure', 'settings', 'slow'].sort(),
     );
     expect(host.app.entryFiles.map((f) => path.relative(fixtureDir, f))).toEqual(['index.ts', path.join('more', 'extra-functions.ts')]);
   });
@@ -78,6 +80,19 @@ describe('loading the app', () => {
   it('exposes settings as process.env: file values, overridden by the environment, then by explicit settings', async () => {
     const body = (await (await fetch(`${host.url}/api/settings`)).json()) as Record<string, unknown>;
     expect(body).toEqual({ fromFile: 'file', overriddenByEnv: 'env', explicit: 'explicit' });
+  });
+});
+
+describe('logging', () => {
+  it('passes user logs through the app\'s log hooks, which may redact them', async () => {
+    expect((await fetch(`${host.url}/api/logs`)).status).toBe(200);
+    expect(logLines).toContain('[logs] calling upstream with token=[redacted]');
+    expect(logLines.join('\n')).not.toContain('abc123secret');
+  });
+
+  it('logs a failed invocation without the response carrying its details', async () => {
+    await (await fetch(`${host.url}/api/fail`)).arrayBuffer();
+    expect(logLines.some((l) => l.startsWith("Executed 'Functions.fail' (Failed"))).toBe(true);
   });
 });
 

@@ -59,19 +59,37 @@ export class LocalWorker {
     return entry[0];
   }
 
-  private emitLog(fn: RegisteredFunction, invocationId: string, level: RpcLogLevel, category: RpcLogCategory, message: string): void {
+  private emitLog(
+    fn: RegisteredFunction,
+    invocationId: string,
+    invocationContext: unknown,
+    level: RpcLogLevel,
+    category: RpcLogCategory,
+    message: string,
+  ): void {
+    // Log hooks may rewrite the level and message (e.g. to redact), as in the worker.
+    const hookContext: Record<string, unknown> = {
+      level,
+      category,
+      message,
+      invocationContext,
+      hookData: {},
+      appHookData: this.appHookData,
+    };
     for (const hook of this.registry.hooks.log) {
       try {
-        void hook({ level, category, message, hookData: {}, appHookData: this.appHookData });
+        void hook(hookContext);
       } catch {
         // A faulty log hook must not break the invocation that logged.
       }
     }
-    const hostLevel = userLevels[level];
+    const finalLevel = typeof hookContext.level === 'string' ? (hookContext.level as RpcLogLevel) : level;
+    const finalMessage = typeof hookContext.message === 'string' ? hookContext.message : message;
+    const hostLevel = userLevels[finalLevel];
     if (!hostLevel || (category === 'system' && (hostLevel === 'debug' || hostLevel === 'info'))) {
       return;
     }
-    this.log(hostLevel, `[${fn.metadata.name}] ${message}${hostLevel === 'debug' ? ` (${invocationId})` : ''}`);
+    this.log(hostLevel, `[${fn.metadata.name}] ${finalMessage}${hostLevel === 'debug' ? ` (${invocationId})` : ''}`);
   }
 
   private async runHooks(hooks: readonly HookCallback[], context: Record<string, unknown>): Promise<void> {
@@ -92,16 +110,18 @@ export class LocalWorker {
       inputData: input.inputData,
       triggerMetadata: input.triggerMetadata ?? {},
     };
+    let invocationContext: unknown;
     const coreCtx: CoreInvocationContext = {
       invocationId,
       request,
       metadata: fn.metadata,
       state: undefined,
-      log: (level, category, message) => this.emitLog(fn, invocationId, level, category, message),
+      log: (level, category, message) => this.emitLog(fn, invocationId, invocationContext, level, category, message),
     };
     try {
       const invocationModel = await model.getInvocationModel(coreCtx);
       const { context, inputs } = await invocationModel.getArguments();
+      invocationContext = context;
       const hookData: Record<string, unknown> = {};
       const pre: Record<string, unknown> = {
         hookData,
