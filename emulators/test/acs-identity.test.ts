@@ -242,6 +242,8 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
     expect(wrongMethod.status).toBe(405);
     const unknown = await signedFetch(emu, 'POST', '/nothing-here?api-version=2023-10-01', '');
     expect(unknown.status).toBe(404);
+    const badEncoding = await signedFetch(emu, 'POST', '/identities/%E0%A4%A/:issueAccessToken?api-version=2023-10-01', '{"scopes":["chat"]}');
+    expect(badEncoding.status).toBe(400);
   });
 
   it('injects faults after authentication; the SDK retries a 429 that carries Retry-After', async () => {

@@ -336,6 +336,21 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       // RelativePath is an override, ignored on this route by default: the call goes to the bare base URL, which Graph refuses.
       expect(un.statusCode).toBe(400);
     });
+    it('DownstreamApiUnauthenticated: 401 without a user for delegated APIs, 400 for unknown APIs', async () => {
+      const res = await post('/DownstreamApiUnauthenticated/graph');
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as Json)['detail']).toMatch(/^IDW10502/);
+      const unknown = await post('/DownstreamApiUnauthenticated/nope');
+      expect(unknown.status).toBe(400);
+      expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+      expect((await get('/DownstreamApiUnauthenticated/graph-app')).status).toBe(405);
+    });
+    it('survives malformed API names and oversized bodies', async () => {
+      expect((await get('/AuthorizationHeader/%E0%A4%A', userToken)).status).toBe(404);
+      const big = await post('/DownstreamApi/graph', userToken, 'x'.repeat(1024 * 1024 + 1), 'text/plain');
+      expect(big.status).toBe(413);
+      expect((await get('/healthz')).status).toBe(200);
+    });
     it('fake Graph rejects missing, foreign-audience and inbound tokens', async () => {
       const none = await fetch(`${emu.url}/graph/v1.0/me`);
       expect(none.status).toBe(401);

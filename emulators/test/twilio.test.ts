@@ -221,6 +221,17 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
     expect(((await unknownApi.json()) as { code: number }).code).toBe(20404);
   });
 
+  it('refuses an oversized body with 413 and keeps serving', async () => {
+    const auth = Buffer.from(`${emu.accountSid}:${emu.authToken}`).toString('base64');
+    const res = await fetch(`${emu.url}/2010-04-01/Accounts/${emu.accountSid}/Messages.json`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${auth}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `Body=${'x'.repeat(1024 * 1024 + 1)}`,
+    });
+    expect(res.status).toBe(413);
+    await expect(client.messages.create({ to, from: '+15005550006', body: 'still up' })).resolves.toBeDefined();
+  });
+
   it('prints each SMS only in printMessages mode', async () => {
     const printed: string[] = [];
     const loud = await startTwilioEmulator({ port: 0, printMessages: true, log: (l) => printed.push(l) });
