@@ -427,4 +427,57 @@ describe('durable engine: orchestrations (manual clock)', () => {
       expect(await h.status(ids[i]!)).toMatchObject({ runtimeStatus: 'Completed', output: i });
     }
   });
+
+  it('retries a failing sub-orchestration under the same instance id (callSubOrchestratorWithRetry)', async () => {
+    let attempts = 0;
+    const invoker = new TestInvoker()
+      .activity('maybe', () => {
+        attempts++;
+        if (attempts < 2) throw new Error('first attempt fails');
+        return 'child ok';
+      })
+      .orchestration('child', function* (ctx) {
+        return yield ctx.df.callActivity('maybe');
+      })
+      .orchestration('parent', function* (ctx) {
+        return yield ctx.df.callSubOrchestratorWithRetry('child', new df.RetryOptions(1000, 3), undefined, 'the-child');
+      });
+    h = await createHarness(invoker);
+    const id = await h.start('parent');
+    await h.idle();
+    expect((await h.status('the-child')).runtimeStatus).toBe('Failed');
+    await h.advance(1000);
+    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'child ok' });
+    expect(await h.status('the-child')).toMatchObject({ runtimeStatus: 'Completed', output: 'child ok' });
+    const ids = h.engine.history(id).filter((e) => [7, 10].includes(e.EventType)).map((e) => [e.EventType, e.EventId]);
+    expect(ids).toEqual([
+      [7, 0],
+      [10, 1],
+      [7, 2],
+    ]);
+  });
+
+  it('passes the start version through to context.df.version', async () => {
+    const invoker = new TestInvoker().orchestration('versioned', function* (ctx) {
+      yield* [];
+      return ctx.df.version;
+    });
+    h = await createHarness(invoker);
+    const res = await h.api('POST', '/runtime/webhooks/durabletask/orchestrators/versioned/v-1?version=2.1');
+    expect(res.status).toBe(202);
+    await h.idle();
+    expect(await h.status('v-1')).toMatchObject({ runtimeStatus: 'Completed', output: '2.1' });
+  });
+
+  it('fails an orchestration that uses durable entities, with a clear message', async () => {
+    const invoker = new TestInvoker().orchestration('entityUser', function* (ctx) {
+      return yield ctx.df.callEntity(new df.EntityId('counter', 'k'), 'get');
+    });
+    h = await createHarness(invoker);
+    const id = await h.start('entityUser');
+    await h.idle();
+    const status = await h.status(id);
+    expect(status.runtimeStatus).toBe('Failed');
+    expect(String(status.output)).toContain('Durable entities are not supported by the local runtime');
+  });
 });

@@ -600,6 +600,14 @@ export class DurableEngineCore {
       fresh.push(parseHistoryEvent(m.payload));
     }
 
+    if (fresh.length === 1) {
+      // Only stale messages (from an earlier execution): nothing for the orchestrator to see.
+      this.tx(() => {
+        if (this.sameExecution(inst)) this.store.deleteInboxRows(consumed);
+      });
+      return;
+    }
+
     const past = this.store.getHistory(instanceId).map(parseHistoryEvent);
     const history: HistoryEvent[] = [
       ...past.map((e) => ({ ...e, IsPlayed: true })),
