@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LocalHost } from '../src/index';
 import { startLocalHost } from '../src/index';
-import { resetSlowGate, slowGate } from './fixtures/front-door-app/index';
+import { registerFunction } from '../src/host/core-api';
+import { hookCounts, resetSlowGate, slowGate } from './fixtures/front-door-app/index';
 
 const fixtureDir = path.join(__dirname, 'fixtures', 'front-door-app');
 
@@ -61,6 +62,13 @@ describe('loading the app', () => {
       ['DefaultRoute', 'adminOnly', 'echo', 'empty', 'fail', 'files', 'fromSecondEntry', 'hello', 'hooks', 'item', 'itemByName', 'itemsLiteral', 'logs', 'secure', 'settings', 'slow'].sort(),
     );
     expect(host.app.entryFiles.map((f) => path.relative(fixtureDir, f))).toEqual(['index.ts', path.join('more', 'extra-functions.ts')]);
+  });
+
+  it('locks indexing after startup and reports the capabilities', () => {
+    expect(() => registerFunction({ name: 'late', bindings: {} }, () => undefined)).toThrow(
+      'A function can only be registered during app startup.',
+    );
+    expect(host.app.capabilities).toMatchObject({ RawHttpBodyBytes: 'true', UseNullableValueDictionaryForHttp: 'true' });
   });
 
   it('lists HTTP functions with methods and URLs like func start', () => {
@@ -295,5 +303,30 @@ describe('durable webhooks without an engine', () => {
     const response = await fetch(`${host.url}/runtime/webhooks/durabletask/instances`);
     expect(response.status).toBe(404);
     await problemOf(response);
+  });
+});
+
+// Last: stops the host.
+describe('stop', () => {
+  it('lets in-flight requests finish, then runs appTerminate, refuses connections and restores the environment', async () => {
+    resetSlowGate();
+    const inFlight = fetch(`${host.url}/api/slow`);
+    while (slowGate.running === 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    let stopped = false;
+    const stopping = host.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    expect(hookCounts.appTerminate).toBe(0);
+    slowGate.release();
+    expect((await inFlight).status).toBe(200);
+    await stopping;
+    expect(hookCounts.appTerminate).toBe(1);
+    await expect(fetch(`${host.url}/api/hello`)).rejects.toThrow();
+    expect(process.env.FIXTURE_FROM_FILE).toBeUndefined();
+    expect(process.env.WEBSITE_HOSTNAME).toBeUndefined();
   });
 });
