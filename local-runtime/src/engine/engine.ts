@@ -155,6 +155,7 @@ export class DurableEngineCore {
   private idleCheckScheduled = false;
   private readonly statusListeners = new Map<string, Set<() => void>>();
   private postCommit: (() => void)[] = [];
+  private txDepth = 0;
 
   constructor(private readonly s: EngineSettings) {
     this.store = new SqliteStore(s.databasePath);
@@ -259,15 +260,20 @@ export class DurableEngineCore {
 
   /** Runs `fn` in one SQLite transaction, then the in-memory notifications it queued. */
   tx<T>(fn: () => T): T {
+    // Nested calls join the outer transaction; its commit runs their notifications.
+    if (this.txDepth > 0) return fn();
     this.postCommit = [];
     this.store.drainDeletedTimers();
     let result: T;
+    this.txDepth++;
     try {
       result = this.store.transaction(fn);
     } catch (e) {
       this.postCommit = [];
       this.store.drainDeletedTimers();
       throw e;
+    } finally {
+      this.txDepth--;
     }
     const after = this.postCommit;
     this.postCommit = [];
