@@ -81,6 +81,18 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
     expect(missing.code).toBe(20404);
   });
 
+  it('lists messages newest first, filtered, across pages', async () => {
+    for (let i = 1; i <= 5; i += 1) await client.messages.create({ to, from: '+15005550006', body: `m${i}` });
+    await client.messages.create({ to: '+14255550199', from: '+15005550006', body: 'other' });
+    const listed = await client.messages.list({ to, pageSize: 2 });
+    expect(listed.map((m) => m.body)).toEqual(['m5', 'm4', 'm3', 'm2', 'm1']);
+    const limited = await client.messages.list({ limit: 3 });
+    expect(limited.map((m) => m.body)).toEqual(['other', 'm5', 'm4']);
+    const page = await client.messages.page({ pageSize: 4 });
+    expect(page.instances).toHaveLength(4);
+    expect(page.nextPageUrl).toBeDefined();
+  });
+
   it('sends through a messaging service: accepted, no From yet', async () => {
     const msg = await client.messages.create({ to, messagingServiceSid: 'MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', body: 'hi' });
     expect(msg.status).toBe('accepted');

@@ -270,6 +270,48 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     sendJson(res, 201, messageJson(msg), {}, 'application/json');
   };
 
+  /** Twilio's list page: newest first, filtered by To/From, paged by PageSize/Page with Twilio's page metadata. */
+  const listMessages = (req: http.IncomingMessage, res: http.ServerResponse, path: string): void => {
+    const q = queryOf(req);
+    const sizeRaw = q.get('PageSize') ?? '50';
+    const pageRaw = q.get('Page') ?? '0';
+    if (!/^\d+$/.test(sizeRaw) || Number(sizeRaw) < 1 || Number(sizeRaw) > 1000 || !/^\d+$/.test(pageRaw)) {
+      return twilioError(res, 400, 20001, 'Invalid paging parameters: PageSize must be 1..1000 and Page a non-negative integer.');
+    }
+    const size = Number(sizeRaw);
+    const page = Number(pageRaw);
+    const to = q.get('To');
+    const from = q.get('From');
+    const all = outbox.filter((m) => (to === null || m.to === to) && (from === null || m.from === from)).reverse();
+    const items = all.slice(page * size, (page + 1) * size);
+    const pageUri = (n: number): string => {
+      const p = new URLSearchParams();
+      if (to !== null) p.set('To', to);
+      if (from !== null) p.set('From', from);
+      p.set('PageSize', String(size));
+      p.set('Page', String(n));
+      return `${path}?${p.toString()}`;
+    };
+    const more = (page + 1) * size < all.length;
+    sendJson(
+      res,
+      200,
+      {
+        messages: items.map(messageJson),
+        uri: pageUri(page),
+        first_page_uri: pageUri(0),
+        next_page_uri: more ? `${pageUri(page + 1)}&PageToken=PASM${page + 1}` : null,
+        previous_page_uri: page > 0 ? pageUri(page - 1) : null,
+        page,
+        page_size: size,
+        start: page * size,
+        end: page * size + Math.max(items.length - 1, 0),
+      },
+      {},
+      'application/json',
+    );
+  };
+
   const emulatorRoutes = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
     const method = req.method ?? 'GET';
     if (path === '/_emulator/messages' && method === 'GET') {
@@ -321,6 +363,7 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     if (m[1] !== accountSid) return notFound(res, path);
     const sid = m[2];
     if (sid === undefined && method === 'POST') return createMessage(req, res);
+    if (sid === undefined && method === 'GET') return listMessages(req, res, path);
     if (sid !== undefined && method === 'GET') {
       const found = outbox.find((x) => x.sid === sid);
       if (found === undefined) return notFound(res, path);
