@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from './config';
+import { ConfigError } from './domain/errors';
 import {
   CommunicationIdentityService,
   createCommunicationIdentityClient,
@@ -38,4 +39,17 @@ export function resetComposition(): void {
   config = undefined;
   smsSender = undefined;
   acsIdentity = undefined;
+}
+
+/**
+ * For the appStart hook: a one-line description of invalid settings (keys and reasons, never
+ * values), or undefined when the settings are valid.
+ */
+export function describeStartupConfigProblem(): string | undefined {
+  try {
+    getConfig();
+    return undefined;
+  } catch (error: unknown) {
+    return error instanceof ConfigError ? error.message : 'settings could not be read';
+  }
 }

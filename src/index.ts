@@ -1,17 +1,14 @@
 import { app } from '@azure/functions';
-import { getConfig } from './composition';
-import { ConfigError } from './domain/errors';
+import { describeStartupConfigProblem } from './composition';
 // Orchestrations and activities live outside functions/, which is all the `main` glob loads.
 import './durable-registrations';
 
 app.setup({ enableHttpStream: false });
 
 app.hook.appStart(() => {
-  try {
-    getConfig();
-  } catch (error: unknown) {
-    // Keys and reasons only, never values; endpoints that need the settings answer 500 until fixed.
-    const detail = error instanceof ConfigError ? error.message : 'settings could not be read';
-    console.error(`Function app started with invalid settings: ${detail}`);
+  const problem = describeStartupConfigProblem();
+  if (problem !== undefined) {
+    // The host keeps running; endpoints that need the settings answer a generic 500 until fixed.
+    console.error(`Function app started with invalid settings: ${problem}`);
   }
 });

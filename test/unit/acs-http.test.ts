@@ -4,7 +4,12 @@ import { createDeleteAcsIdentity } from '../../src/functions/acs-delete-identity
 import { createIssueAcsToken } from '../../src/functions/acs-issue-token';
 import { createRevokeAcsTokens } from '../../src/functions/acs-revoke-tokens';
 import { createExchangeTeamsToken } from '../../src/functions/acs-teams-token';
-import { NotFoundError, RateLimitedError, UpstreamError } from '../../src/domain/errors';
+import {
+  NotFoundError,
+  RateLimitedError,
+  UpstreamError,
+  ValidationError,
+} from '../../src/domain/errors';
 import { withErrors } from '../../src/http/respond';
 import { FakeAcsIdentityService, bodyOf, headerOf, invocation, request } from './helpers/fakes';
 
@@ -245,6 +250,40 @@ describe('POST /api/acs/teams-token', () => {
       'userObjectId',
     ]);
     expect(JSON.stringify(problem)).not.toContain('not a jwt');
+    expect(acs.calls).toEqual([]);
+  });
+});
+
+describe('POST /api/acs/teams-token upstream failures', () => {
+  const body = { teamsUserAadToken: AAD_TOKEN, clientId: CLIENT_ID, userObjectId: OID };
+
+  it('passes on a rejection of the Teams token as 400 and ACS outages as 502', async () => {
+    const { acs, teams } = setup();
+    acs.failure = new ValidationError({
+      field: 'teamsUserAadToken',
+      message: 'was rejected by Azure Communication Services (invalid or expired)',
+    });
+    const rejected = await teams(request({ body }), invocation());
+    expect(rejected.status).toBe(400);
+    expect(JSON.stringify(await bodyOf(rejected))).not.toContain(AAD_TOKEN);
+    acs.failure = new UpstreamError(
+      'acs-identity',
+      'Azure Communication Services failed with HTTP 500.',
+      500,
+    );
+    expect((await teams(request({ body }), invocation())).status).toBe(502);
+  });
+
+  it('answers 400 when neither the body nor ACS_TEAMS_CLIENT_ID gives a clientId', async () => {
+    const { acs, teams } = setup(undefined);
+    const response = await teams(
+      request({ body: { teamsUserAadToken: AAD_TOKEN, userObjectId: OID } }),
+      invocation(),
+    );
+    expect(response.status).toBe(400);
+    expect((await problemOf(response)).errors).toEqual([
+      { field: 'clientId', message: 'required' },
+    ]);
     expect(acs.calls).toEqual([]);
   });
 });
