@@ -226,4 +226,14 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     // No RPC listener in this harness (rpcPort: false), so no rpcBaseUrl.
     expect(binding).not.toHaveProperty('rpcBaseUrl');
   });
+
+  it('answers a pending create-and-wait with 202 when the engine stops', async () => {
+    const waiting = h.api('POST', `${BASE}/orchestrators/waiter/held?timeout=3600&pollingInterval=1`);
+    await h.idle();
+    await h.close();
+    const res = await waiting;
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ id: 'held' });
+    expect((await h.api('GET', `${BASE}/instances`)).status).toBe(503);
+  });
 });

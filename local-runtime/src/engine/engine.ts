@@ -204,6 +204,8 @@ export class DurableEngineCore {
     }
     this.store.close();
     this.resolveIdle();
+    // Pending HTTP waits answer now instead of holding the process until their timeout.
+    for (const id of [...this.statusListeners.keys()]) this.notifyStatus(id);
   }
 
   /** Resolves once nothing is runnable: only future timers and external waits remain. */

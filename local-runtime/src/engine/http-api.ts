@@ -313,7 +313,7 @@ export class ManagementApi {
         if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
       });
       const cancelWake = core.clock.wakeAt(new Date(core.clock.now().getTime() + timeoutMs), finish);
-      const row = core.store.getInstance(instanceId);
+      const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
       if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
     });
   }
