@@ -22,6 +22,7 @@ import type { HostJsonSettings } from './host/host-json';
 import { readHostJson } from './host/host-json';
 import type { HostLog } from './host/logger';
 import { consoleLog, silentLog } from './host/logger';
+import { TimerTriggers } from './host/timer-triggers';
 import { LocalWorker } from './host/worker';
 import type { HostKeys } from './keys';
 import { loadOrCreateKeys } from './keys';
@@ -146,6 +147,25 @@ function testEndpoints(clock: Clock, engine: LocalDurableEngine | undefined) {
   };
 }
 
+const SUPPORTED_TRIGGERS = new Set(['httptrigger', 'orchestrationtrigger', 'activitytrigger', 'timertrigger']);
+const SUPPORTED_BINDINGS = new Set(['http', 'durableclient', 'orchestrationclient']);
+
+/** The local host runs a subset of the Functions bindings; say so instead of silently not running a function. */
+function warnAboutUnsupported(app: LoadedApp, log: HostLog): void {
+  for (const fn of app.functions) {
+    for (const [name, binding] of Object.entries(fn.metadata.bindings)) {
+      const type = binding.type.toLowerCase();
+      if (/trigger$/.test(type)) {
+        if (!SUPPORTED_TRIGGERS.has(type)) {
+          log('warn', `Function '${fn.metadata.name}': the local runtime does not run ${binding.type} functions.`);
+        }
+      } else if (!SUPPORTED_BINDINGS.has(type)) {
+        log('warn', `Function '${fn.metadata.name}': the ${binding.type} binding '${name}' is not supported locally and stays empty.`);
+      }
+    }
+  }
+}
+
 export async function startLocalHost(options: StartLocalHostOptions = {}): Promise<LocalHost> {
   const appDir = path.resolve(options.appDir ?? process.cwd());
   const dataDir = path.resolve(appDir, options.dataDir ?? '.data');
@@ -184,9 +204,11 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   let engine: LocalDurableEngine | undefined;
   let restoreHostname: (() => void) | undefined;
   let app: LoadedApp | undefined;
+  let timers: TimerTriggers | undefined;
   try {
     app = await loadApp(appDir, registry, worker.appHookData);
     const functionHost = new FunctionHost(app.functions, worker);
+    warnAboutUnsupported(app, log);
     const factory = options.engine === false ? undefined : (options.engine ?? createDurableEngine);
     engine = factory?.({
       invoker: functionHost,
@@ -236,6 +258,9 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     // durable-functions rewrites every management URL to localhost:7071 unless WEBSITE_HOSTNAME is set.
     restoreHostname = applyToProcessEnv({ WEBSITE_HOSTNAME: url.replace(/^http:\/\//, '') });
     await engine?.start();
+    timers = new TimerTriggers(functionHost, clock, log, settings.values);
+    timers.start();
+    const timerTriggers = timers;
 
     const door = frontDoor;
     const durable = engine;
@@ -244,6 +269,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         await door.close();
+        await timerTriggers.stop();
         await functionHost.whenNoInvocations();
         await durable?.stop();
         try {
@@ -283,6 +309,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       stop,
     };
   } catch (e) {
+    await timers?.stop().catch(() => undefined);
     await frontDoor?.close().catch(() => undefined);
     await engine?.stop().catch(() => undefined);
     restoreHostname?.();

@@ -3,14 +3,15 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LocalHost } from '../src/index';
-import { startLocalHost } from '../src/index';
+import { ManualClock, startLocalHost } from '../src/index';
 import { registerFunction } from '../src/host/core-api';
-import { hookCounts, resetSlowGate, slowGate } from './fixtures/front-door-app/index';
+import { hookCounts, resetSlowGate, slowGate, timerCalls } from './fixtures/front-door-app/index';
 
 const fixtureDir = path.join(__dirname, 'fixtures', 'front-door-app');
 
 let host: LocalHost;
 let dataDir: string;
+const clock = new ManualClock('2030-01-01T00:00:03.000Z');
 const logLines: string[] = [];
 
 beforeAll(async () => {
@@ -21,6 +22,7 @@ beforeAll(async () => {
     settingsFile: 'fixture.settings.json',
     settings: { FIXTURE_EXPLICIT: 'explicit' },
     dataDir,
+    clock,
     engine: false,
     maxRequestBodyBytes: 1024,
     log: (_level, line) => logLines.push(line),
@@ -59,7 +61,7 @@ describe('loading the app', () => {
   it('registers every function from every entry file of the main glob', () => {
     const names = host.app.functions.map((f) => f.metadata.name).sort();
     expect(names).toEqual(
-      ['DefaultRoute', 'adminOnly', 'echo', 'empty', 'fail', 'files', 'fromSecondEntry', 'hello', 'hooks', 'item', 'itemByName', 'itemsLiteral', 'logs', 'secure', 'settings', 'slow'].sort(),
+      ['DefaultRoute', 'adminOnly', 'echo', 'empty', 'fail', 'files', 'fromSecondEntry', 'hello', 'hooks', 'item', 'itemByName', 'itemsLiteral', 'logs', 'secure', 'settings', 'slow', 'everyTenSeconds'].sort(),
     );
     expect(host.app.entryFiles.map((f) => path.relative(fixtureDir, f))).toEqual(['index.ts', path.join('more', 'extra-functions.ts')]);
   });
@@ -280,6 +282,20 @@ describe('CORS from Host.CORS', () => {
       headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
     });
     expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('timer triggers', () => {
+  it('run on the runtime clock with the NCRONTAB schedule from a %setting% reference', async () => {
+    expect(timerCalls).toHaveLength(0);
+    clock.advance(6_999);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(timerCalls).toHaveLength(0);
+    clock.advance(1);
+    for (let i = 0; i < 100 && timerCalls.length === 0; i++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(timerCalls).toEqual([{ isPastDue: false, next: '2030-01-01T00:00:20.000Z' }]);
   });
 });
 

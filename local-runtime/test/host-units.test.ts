@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { activityInputToTypedData, typedDataToValue } from '../src/host/function-host';
 import { expandBraces, globFiles } from '../src/host/glob';
 import { readHostJson } from '../src/host/host-json';
+import { nextOccurrence, parseSchedule, ScheduleError } from '../src/host/timer-triggers';
 import { compileRoute, comparePrecedence, matchRoute, RouteTemplateError } from '../src/host/routes';
 import { keyEquals, loadOrCreateKeys } from '../src/keys';
 import { applyToProcessEnv, resolveSettings } from '../src/settings';
@@ -188,5 +189,29 @@ describe('typed data as the extension sends and reads it', () => {
     expect(typedDataToValue({ bytes: new Uint8Array([104, 105]) })).toBe('aGk=');
     expect(typedDataToValue(undefined)).toBeUndefined();
     expect(typedDataToValue({})).toBeUndefined();
+  });
+});
+
+describe('timer schedules', () => {
+  const next = (schedule: string, after: string): string => nextOccurrence(parseSchedule(schedule), new Date(after)).toISOString();
+
+  it('computes NCRONTAB occurrences in UTC', () => {
+    expect(next('0 */5 * * * *', '2030-01-01T00:03:10Z')).toBe('2030-01-01T00:05:00.000Z');
+    expect(next('0 0 9 * * MON-FRI', '2030-01-04T10:00:00Z')).toBe('2030-01-07T09:00:00.000Z'); // Fri → Mon
+    expect(next('30 15 2 1 JAN *', '2030-06-01T00:00:00Z')).toBe('2031-01-01T02:15:30.000Z');
+    expect(next('0 0 0 29 2 *', '2030-03-01T00:00:00Z')).toBe('2032-02-29T00:00:00.000Z');
+    expect(next('5,10 * * * * *', '2030-01-01T00:00:05Z')).toBe('2030-01-01T00:00:10.000Z');
+  });
+
+  it('supports TimeSpan intervals', () => {
+    expect(next('00:00:30', '2030-01-01T00:00:05Z')).toBe('2030-01-01T00:00:35.000Z');
+    expect(next('1.00:00:00', '2030-01-01T00:00:00Z')).toBe('2030-01-02T00:00:00.000Z');
+  });
+
+  it('rejects malformed schedules', () => {
+    expect(() => parseSchedule('* * * * *')).toThrow(ScheduleError);
+    expect(() => parseSchedule('61 * * * * *')).toThrow(ScheduleError);
+    expect(() => parseSchedule('*/0 * * * * *')).toThrow(ScheduleError);
+    expect(() => parseSchedule('00:00:00')).toThrow(ScheduleError);
   });
 });

@@ -239,6 +239,11 @@ export class FunctionHost implements FunctionInvoker {
     };
   }
 
+  /** Invokes a `timerTrigger` function with the host's `TimerInfo` (sent as JSON, as the host does). */
+  invokeTimer(fn: RegisteredFunction, timerInfo: Record<string, unknown>): Promise<InvocationOutcome> {
+    return this.run(fn, { json: JSON.stringify(timerInfo) }, {});
+  }
+
   private durableFunction(name: string, triggerType: string): RegisteredFunction {
     const fn = this.find(name);
     const trigger = fn ? fn.metadata.bindings[Worker.triggerBindingName(fn)] : undefined;
