@@ -104,8 +104,12 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     });
     req.on('end', () => {
       const send = (r: RuntimeHttpResponse): void => {
-        res.writeHead(r.status, { ...(r.headers ?? {}) });
-        res.end(r.body ?? '');
+        try {
+          res.writeHead(r.status, { ...(r.headers ?? {}) });
+          res.end(r.body ?? '');
+        } catch {
+          res.destroy(); // the client went away; nothing else to do
+        }
       };
       if (tooLarge) {
         send({
