@@ -144,7 +144,9 @@ function printBanner(host: LocalHost): void {
   }
   lines.push(`Durable management API: ${host.url}/runtime/webhooks/durabletask (task hub ${host.hostJson.hubName})`);
   lines.push(`Data: ${host.dataDir} (database ${host.databasePath}, keys ${path.join(host.dataDir, 'host-keys.json')})`);
-  lines.push(`Settings: ${host.settingsFile ?? '(none)'}, overridden by the environment`);
+  lines.push(
+    `Settings: ${host.settingsFile ?? '(none)'}${host.settingsCreatedFromSample ? ' (created from local.settings.sample.json)' : ''}, overridden by the environment`,
+  );
   lines.push('Keys:');
   lines.push(`        function (default): ${host.keys.functionKey}`);
   lines.push(`        master:             ${host.keys.masterKey}`);

@@ -91,6 +91,8 @@ export interface LocalHost {
   readonly hostJson: HostJsonSettings;
   readonly settings: Readonly<Record<string, string>>;
   readonly settingsFile: string | undefined;
+  /** True when this start created `local.settings.json` from `local.settings.sample.json`. */
+  readonly settingsCreatedFromSample: boolean;
   readonly dataDir: string;
   readonly databasePath: string;
   readonly emulators: EmbeddedEmulators | undefined;
@@ -174,6 +176,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   fs.mkdirSync(dataDir, { recursive: true });
 
   let settings: ResolvedSettings = resolveSettings({ appDir, file: options.settingsFile, overrides: options.settings });
+  const settingsCreatedFromSample = settings.createdFromSample;
   let emulators: EmbeddedEmulators | undefined;
   if (options.emulators === true || (options.emulators === 'auto' && needsEmulators(settings.values))) {
     emulators = await startEmbeddedEmulators(settings.values, log, { force: options.emulators === true, dataDir });
@@ -294,6 +297,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       hostJson,
       settings: settings.values,
       settingsFile: settings.file,
+      settingsCreatedFromSample,
       dataDir,
       databasePath,
       emulators,

@@ -74,9 +74,15 @@ export async function loadApp(
         // A CommonJS host can still load ESM entry files through a dynamic import.
         await import(pathToFileURL(file).href);
       } else {
-        // The worker `require`s CommonJS entry files; so does the host, so jest's registry sees them too.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require(file);
+        try {
+          // The worker `require`s CommonJS entry files; so does the host, so jest's registry sees them too.
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          require(file);
+        } catch (e) {
+          // A `.js` file of a `"type": "module"` package: load it as ESM, as the worker does.
+          if ((e as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw e;
+          await import(pathToFileURL(file).href);
+        }
       }
     } catch (e) {
       throw new AppLoadError(
