@@ -161,7 +161,8 @@ function printBanner(host: LocalHost): void {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = consoleLog(args.verbose ? 'debug' : 'info');
-  const fileSettings = resolveSettings({ appDir: args.app, file: args.settingsFile });
+  // Only a peek for Host.LocalHttpPort: creating the file from the sample is the host's job (and banner line).
+  const fileSettings = resolveSettings({ appDir: args.app, file: args.settingsFile, createFromSample: false });
   const envPort = process.env.PORT ? Number(process.env.PORT) : undefined;
   const port = args.port ?? (Number.isInteger(envPort) ? envPort : undefined) ?? fileSettings.host.localHttpPort ?? 7071;
   const manual = args.clock === 'manual';

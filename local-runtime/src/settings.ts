@@ -29,6 +29,8 @@ export interface SettingsOptions {
    */
   readonly file?: string | false;
   readonly env?: NodeJS.ProcessEnv;
+  /** Create `local.settings.json` from the sample when it is missing (default true). */
+  readonly createFromSample?: boolean;
   readonly overrides?: Readonly<Record<string, string>>;
 }
 
@@ -58,7 +60,7 @@ export function resolveSettings(options: SettingsOptions): ResolvedSettings {
   let content: Record<string, unknown> = {};
   if (options.file !== false) {
     file = path.resolve(options.appDir, options.file ?? 'local.settings.json');
-    if (!fs.existsSync(file) && options.file === undefined) {
+    if (!fs.existsSync(file) && options.file === undefined && options.createFromSample !== false) {
       const sample = path.join(options.appDir, 'local.settings.sample.json');
       if (fs.existsSync(sample)) {
         fs.copyFileSync(sample, file, fs.constants.COPYFILE_EXCL);
