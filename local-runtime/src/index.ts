@@ -180,11 +180,18 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   let emulators: EmbeddedEmulators | undefined;
   if (options.emulators === true || (options.emulators === 'auto' && needsEmulators(settings.values))) {
     emulators = await startEmbeddedEmulators(settings.values, log, { force: options.emulators === true, dataDir });
-    settings = resolveSettings({
-      appDir,
-      file: options.settingsFile,
-      overrides: { ...emulators.appSettings(), ...(options.settings ?? {}) },
-    });
+    if (emulators.banner.length === 0) {
+      // Everything the settings point at is already running: nothing embedded to mention or close.
+      await emulators.close();
+      emulators = undefined;
+    }
+    if (emulators) {
+      settings = resolveSettings({
+        appDir,
+        file: options.settingsFile,
+        overrides: { ...emulators.appSettings(), ...(options.settings ?? {}) },
+      });
+    }
   }
 
   const { keys } = loadOrCreateKeys(dataDir);

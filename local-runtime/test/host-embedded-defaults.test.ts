@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { emulatorNeeds, needsEmulators, startEmbeddedEmulators } from '../src/host/embedded-defaults';
+import { detectEmulatorNeeds, emulatorNeeds, needsEmulators, startEmbeddedEmulators } from '../src/host/embedded-defaults';
 
 const devValues = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',
@@ -28,8 +29,29 @@ describe('when the embedded emulators are needed', () => {
     };
     expect(needsEmulators(real)).toBe(false);
     expect(emulatorNeeds({ ...real, COMMUNICATION_SERVICES_CONNECTION_STRING: '', COMMUNICATION_SERVICES_ENDPOINT: 'https://x' }).acs).toBe(false);
-    // An explicit Twilio base URL means someone already points the app at a Twilio (e.g. a test's emulator).
-    expect(emulatorNeeds({ ...devValues, TwilioApiBaseUrl: 'http://127.0.0.1:1234' }).twilio).toBe(false);
+    // A non-loopback Twilio base URL is somebody's real service.
+    expect(emulatorNeeds({ ...devValues, TwilioApiBaseUrl: 'https://twilio-proxy.example.com' }).twilio).toBe(false);
+  });
+
+  it('treats the sample\'s loopback URLs as dev values, unless something already listens there', async () => {
+    const server = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const running = { ...devValues, TwilioApiBaseUrl: `http://127.0.0.1:${port}` };
+      expect(emulatorNeeds(running).twilio).toBe(true);
+      expect((await detectEmulatorNeeds(running)).twilio).toBe(false);
+      // Port 9 (discard) is not listening here: the emulator is needed.
+      const stopped = { ...devValues, TwilioApiBaseUrl: 'http://127.0.0.1:9' };
+      expect((await detectEmulatorNeeds(stopped)).twilio).toBe(true);
+      const acsRunning = {
+        ...devValues,
+        COMMUNICATION_SERVICES_CONNECTION_STRING: `endpoint=http://127.0.0.1:${port}/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0`,
+      };
+      expect((await detectEmulatorNeeds(acsRunning)).acs).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 
@@ -45,7 +67,8 @@ describe('starting the embedded emulators', () => {
   it('points dev settings at in-process emulators and Azurite, and keeps real ones', async () => {
     const lines: string[] = [];
     const started = await startEmbeddedEmulators(
-      { ...devValues, SIDECAR_URL: 'http://127.0.0.1:5999' },
+      // Blank storage needs no probe of port 10002, which another local Azurite may hold.
+      { ...devValues, AzureWebJobsStorage: '', SIDECAR_URL: 'http://127.0.0.1:5999' },
       (_level, line) => lines.push(line),
       { dataDir },
     );

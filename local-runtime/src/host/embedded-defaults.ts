@@ -3,6 +3,7 @@
  * Azurite's table service run inside the host process and the app's settings point at them.
  * With real `Twilio*` / `COMMUNICATION_SERVICES_*` settings nothing is started for that service.
  */
+import * as net from 'node:net';
 import * as path from 'node:path';
 import type { HostLog } from './logger';
 
@@ -26,15 +27,36 @@ function blank(value: string | undefined): boolean {
   return value === undefined || value.trim().length === 0;
 }
 
+function loopbackTarget(url: string | undefined): { host: string; port: number } | undefined {
+  if (blank(url)) return undefined;
+  try {
+    const parsed = new URL(url!);
+    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    if (host !== 'localhost' && host !== '::1' && !/^127(\.\d{1,3}){3}$/.test(host)) return undefined;
+    const port = Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
+    return { host: host === 'localhost' ? '127.0.0.1' : host, port };
+  } catch {
+    return undefined;
+  }
+}
+
+function acsEndpoint(connection: string | undefined): string | undefined {
+  return /(?:^|;)\s*endpoint=([^;]+)/i.exec(connection ?? '')?.[1];
+}
+
+/**
+ * What the settings lack, judged from the values alone: missing settings, the sample's dev credentials, and
+ * loopback URLs (the sample points at emulators on 127.0.0.1) count as "no real service".
+ */
 export function emulatorNeeds(values: Readonly<Record<string, string>>): EmulatorNeeds {
   const sid = values.TwilioAccountSid;
   const token = values.TwilioAuthToken;
-  const twilio =
-    blank(values.TwilioApiBaseUrl) && (blank(sid) || blank(token) || sid === DEV_TWILIO_SID || token === DEV_TWILIO_TOKEN);
+  const devTwilio = blank(sid) || blank(token) || sid === DEV_TWILIO_SID || token === DEV_TWILIO_TOKEN;
+  const twilio = devTwilio && (blank(values.TwilioApiBaseUrl) || loopbackTarget(values.TwilioApiBaseUrl) !== undefined);
   const connection = values.COMMUNICATION_SERVICES_CONNECTION_STRING;
   const acs =
     blank(values.COMMUNICATION_SERVICES_ENDPOINT) &&
-    (blank(connection) || (connection ?? '').includes(DEV_ACS_KEY) || /endpoint=http:\/\/(127\.0\.0\.1|localhost):PORT/i.test(connection ?? ''));
+    (blank(connection) || (connection ?? '').includes(DEV_ACS_KEY) || loopbackTarget(acsEndpoint(connection)) !== undefined);
   const storage = blank(values.AzureWebJobsStorage) || values.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true';
   return { twilio, acs, storage };
 }
@@ -42,6 +64,34 @@ export function emulatorNeeds(values: Readonly<Record<string, string>>): Emulato
 export function needsEmulators(values: Readonly<Record<string, string>>): boolean {
   const needs = emulatorNeeds(values);
   return needs.twilio || needs.acs || needs.storage;
+}
+
+function isListening(target: { host: string; port: number } | undefined, timeoutMs = 300): Promise<boolean> {
+  if (!target) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: target.host, port: target.port });
+    const done = (result: boolean): void => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * `emulatorNeeds`, except that a loopback service that is already running (the standalone `npm run emulators`,
+ * an Azurite on 10002, a sidecar on its port) is used as configured instead of being replaced.
+ */
+export async function detectEmulatorNeeds(values: Readonly<Record<string, string>>): Promise<EmulatorNeeds> {
+  const needs = emulatorNeeds(values);
+  const [twilioUp, acsUp, storageUp] = await Promise.all([
+    needs.twilio ? isListening(loopbackTarget(values.TwilioApiBaseUrl)) : false,
+    needs.acs ? isListening(loopbackTarget(acsEndpoint(values.COMMUNICATION_SERVICES_CONNECTION_STRING))) : false,
+    needs.storage && !blank(values.AzureWebJobsStorage) ? isListening({ host: '127.0.0.1', port: 10002 }) : false,
+  ]);
+  return { twilio: needs.twilio && !twilioUp, acs: needs.acs && !acsUp, storage: needs.storage && !storageUp };
 }
 
 interface Closable {
@@ -81,7 +131,8 @@ export async function startEmbeddedEmulators(
   log: HostLog,
   options: { readonly force?: boolean; readonly dataDir?: string } = {},
 ): Promise<StartedEmbeddedEmulators> {
-  const needs = options.force ? { twilio: true, acs: true, storage: true } : emulatorNeeds(values);
+  const needs = options.force ? { twilio: true, acs: true, storage: true } : await detectEmulatorNeeds(values);
+  const sidecarUp = !options.force && (await isListening(loopbackTarget(values.SIDECAR_URL)));
   const settings: Record<string, string> = {};
   const banner: string[] = [];
   const closables: Closable[] = [];
@@ -103,7 +154,8 @@ export async function startEmbeddedEmulators(
           const isTwilio = key.startsWith('Twilio');
           const isAcs = key.startsWith('COMMUNICATION_SERVICES_');
           const current = values[key];
-          const otherIsDev = blank(current) || current === DEV_DEFAULTS[key];
+          const otherIsDev =
+            blank(current) || (current === DEV_DEFAULTS[key] && !(key === 'SIDECAR_URL' && sidecarUp));
           if ((isTwilio && needs.twilio) || (isAcs && needs.acs) || (!isTwilio && !isAcs && otherIsDev)) {
             settings[key] = value;
           }
