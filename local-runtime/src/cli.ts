@@ -205,6 +205,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // A stray promise or callback in app code must not take the whole host (and every other instance) down.
+  process.on('unhandledRejection', (reason: unknown) => {
+    log('error', `Unhandled promise rejection in app code: ${reason instanceof Error ? reason.message : String(reason)}`);
+  });
+  process.on('uncaughtException', (error: Error) => {
+    log('error', `Uncaught exception in app code: ${error.message}`);
+  });
 }
 
 main().catch((e: unknown) => {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { HostKeys } from '../keys';
 
 export const READY_MARKER = '@@local-runtime-ready ';
+const MAX_KEPT_OUTPUT = 1024 * 1024;
 
 export interface LocalHostProcessOptions {
   readonly appDir?: string;
@@ -99,6 +100,8 @@ export async function startLocalHostProcess(options: LocalHostProcessOptions = {
     const onData = (chunk: Buffer): void => {
       const text = chunk.toString('utf8');
       output += text;
+      // Long benchmarks print a lot; keep the most recent part for error messages.
+      if (output.length > MAX_KEPT_OUTPUT) output = output.slice(-MAX_KEPT_OUTPUT / 2);
       pending += text;
       let newline = pending.indexOf('\n');
       while (newline >= 0) {
