@@ -29,6 +29,10 @@ function errorParts(error: unknown): { message: string; stackTrace: string | und
   if (error instanceof Error) {
     return { message: error.message, stackTrace: error.stack };
   }
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+    const { message, stack } = error as { message: string; stack?: unknown };
+    return { message, stackTrace: typeof stack === 'string' ? stack : undefined };
+  }
   return { message: typeof error === 'string' ? error : 'Unknown error', stackTrace: undefined };
 }
 
