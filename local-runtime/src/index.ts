@@ -2,8 +2,21 @@
  * Public API of the local runtime: a Functions host plus the Durable engine, in-process (`startLocalHost`)
  * or as a child process (`startLocalHostProcess`, in `host/process-host.ts`).
  *
+ * ```ts
+ * const clock = new ManualClock();
+ * const host = await startLocalHost({ appDir, clock, databasePath: ':memory:', settingsFile: false, settings });
+ * await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, { method: 'POST', body: '"+14255550100"' });
+ * await host.whenIdle();   // the engine ran everything runnable
+ * clock.advance(90_000);   // durable timers fire
+ * await host.stop();
+ *
+ * const child = await startLocalHostProcess({ appDir, clock: 'manual', databasePath: file, settings });
+ * await child.advanceClock(90_000); await child.whenIdle(); child.kill('SIGKILL'); await child.exited;
+ * ```
+ *
  * One app per process (or per jest module registry): `@azure/functions` keeps its registrations in module
- * state, so a second `startLocalHost` in the same registry is rejected.
+ * state, so a second `startLocalHost` in the same registry is rejected. Under jest, `jest.config.js` maps
+ * `@azure/functions-core` to `host/core-api.ts` (Node's resolver hook is invisible to jest's registry).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
