@@ -231,6 +231,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   try {
     app = await loadApp(appDir, registry, worker.appHookData);
     const functionHost = new FunctionHost(app.functions, worker);
+    functionHost.httpStreamUri = app.capabilities.HttpUri;
     warnAboutUnsupported(app, log);
     const factory = options.engine === false ? undefined : (options.engine ?? createDurableEngine);
     engine = factory?.({
@@ -296,7 +297,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
         await functionHost.whenNoInvocations();
         await durable?.stop();
         try {
-          await terminateApp(registry, worker.appHookData);
+          await terminateApp(registry, worker.appHookData, loadedApp);
         } catch (e) {
           log('error', `appTerminate hook failed: ${e instanceof Error ? e.message : String(e)}`);
         }

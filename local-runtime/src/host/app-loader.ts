@@ -3,6 +3,7 @@
  * from `package.json` `main`, then `appStart` hooks, then indexing is locked and capabilities are queried.
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CoreRegistry, RegisteredFunction } from './core-api';
@@ -33,6 +34,8 @@ export interface LoadedApp {
   readonly entryFiles: readonly string[];
   readonly functions: readonly RegisteredFunction[];
   readonly capabilities: Readonly<Record<string, string>>;
+  /** Servers the programming model started for itself (the HTTP streaming proxy); closed on terminate. */
+  readonly modelServers: readonly http.Server[];
 }
 
 function readMain(appDir: string): string {
@@ -100,14 +103,38 @@ export async function loadApp(
 
   let capabilities: Record<string, string> = { ...WORKER_CAPABILITIES };
   const model = registry.programmingModel;
+  const modelServers: http.Server[] = [];
   if (model?.getCapabilities) {
-    capabilities = await model.getCapabilities(capabilities);
+    // The library starts its streaming proxy here and offers no way to close it; the real worker never needs
+    // to (one app per process), but an in-process host must release it on stop.
+    const serverPrototype = http.Server.prototype as unknown as { listen: (...args: unknown[]) => unknown };
+    const originalListen = serverPrototype.listen;
+    serverPrototype.listen = function (this: http.Server, ...args: unknown[]) {
+      if (!modelServers.includes(this)) modelServers.push(this);
+      return originalListen.apply(this, args);
+    };
+    try {
+      capabilities = await model.getCapabilities(capabilities);
+    } finally {
+      serverPrototype.listen = originalListen;
+    }
   }
-  return { appDir, entryFiles, functions: [...registry.functions.values()], capabilities };
+  return { appDir, entryFiles, functions: [...registry.functions.values()], capabilities, modelServers };
 }
 
-export async function terminateApp(registry: CoreRegistry, appHookData: Record<string, unknown>): Promise<void> {
-  for (const hook of [...registry.hooks.appTerminate]) {
-    await hook({ hookData: {}, appHookData });
+export async function terminateApp(
+  registry: CoreRegistry,
+  appHookData: Record<string, unknown>,
+  app?: LoadedApp,
+): Promise<void> {
+  try {
+    for (const hook of [...registry.hooks.appTerminate]) {
+      await hook({ hookData: {}, appHookData });
+    }
+  } finally {
+    for (const server of app?.modelServers ?? []) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 }

@@ -4,6 +4,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { pipeline } from 'node:stream/promises';
 import type { DurableExtension, RuntimeHttpRequest, RuntimeHttpResponse } from '../contracts';
 import type { HostKeys } from '../keys';
 import { keyEquals } from '../keys';
@@ -443,6 +444,19 @@ export class FrontDoor {
       headers['set-cookie'] = [...result.cookies];
     }
     const noBody = result.status === 204 || result.status === 304 || method === 'HEAD';
+    if (result.stream) {
+      // Streaming mode: relay the function's body as it is produced (chunked).
+      delete headers['transfer-encoding'];
+      delete headers.connection;
+      res.writeHead(result.status, headers);
+      if (noBody) {
+        result.stream.resume();
+        res.end();
+        return;
+      }
+      await pipeline(result.stream, res).catch(() => res.destroy());
+      return;
+    }
     headers['content-length'] = String(noBody ? 0 : result.body.length);
     res.writeHead(result.status, headers);
     res.end(noBody ? undefined : result.body);

@@ -3,6 +3,8 @@
  * with the typed data the real host sends (durable-protocol.md §1.6, §1.7, §2.2, §2.7, §2.8), and turns the
  * responses back.
  */
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
 import type { FunctionInvoker, RegisteredFunctionInfo } from '../contracts';
 import { FunctionInvocationError } from '../contracts';
 import type { RegisteredFunction } from './core-api';
@@ -12,6 +14,12 @@ import type { InvocationOutcome, LocalWorker } from './worker';
 import { LocalWorker as Worker } from './worker';
 
 const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
+/** How long to wait for a streamed response head after the function already completed. */
+const STREAM_RESPONSE_GRACE_MS = 1000;
+
+function proxyFailure(e: unknown): InvocationOutcome {
+  return { ok: false, message: `HTTP streaming proxy failed: ${e instanceof Error ? e.message : String(e)}`, stackTrace: undefined };
+}
 
 export interface HttpInvocationRequest {
   readonly method: string;
@@ -31,6 +39,8 @@ export type HttpInvocationResult =
       readonly headers: Readonly<Record<string, string>>;
       readonly cookies: readonly string[];
       readonly body: Buffer;
+      /** HTTP streaming mode: the function's response as it arrives (status and headers are above). */
+      readonly stream?: http.IncomingMessage;
     }
   | { readonly ok: false; readonly message: string; readonly stackTrace: string | undefined };
 
@@ -120,6 +130,8 @@ export class FunctionHost implements FunctionInvoker {
   private readonly byName = new Map<string, RegisteredFunction>();
   /** Where `durableClient` bindings point; set by the front door once it listens. */
   origin = 'http://localhost:7071';
+  /** The library's HTTP streaming proxy (`capabilities.HttpUri`), when the app enabled streaming. */
+  httpStreamUri: string | undefined;
   clientBinding: ClientBindingProvider | undefined;
   /** Invocations currently running (the CLI waits for them on shutdown). */
   private inFlight = 0;
@@ -193,6 +205,9 @@ export class FunctionHost implements FunctionInvoker {
 
   /** `origin` is the externally visible origin of the request, for the `durableClient` binding's URLs. */
   async invokeHttp(fn: RegisteredFunction, request: HttpInvocationRequest, origin: string): Promise<HttpInvocationResult> {
+    if (this.httpStreamUri) {
+      return this.invokeHttpStreaming(fn, request, origin, this.httpStreamUri);
+    }
     const http: RpcHttpData = {
       method: request.method,
       url: request.url,
@@ -242,6 +257,102 @@ export class FunctionHost implements FunctionInvoker {
   /** Invokes a `timerTrigger` function with the host's `TimerInfo` (sent as JSON, as the host does). */
   invokeTimer(fn: RegisteredFunction, timerInfo: Record<string, unknown>): Promise<InvocationOutcome> {
     return this.run(fn, { json: JSON.stringify(timerInfo) }, {});
+  }
+
+  /**
+   * HTTP streaming (durable-protocol.md §1.7): the raw request goes to the library's proxy, tagged with the
+   * invocation id; the invocation carries headers and route params as trigger metadata; the function's
+   * response comes back on the proxied connection.
+   */
+  private async invokeHttpStreaming(
+    fn: RegisteredFunction,
+    request: HttpInvocationRequest,
+    origin: string,
+    proxyUri: string,
+  ): Promise<HttpInvocationResult> {
+    const invocationId = randomUUID();
+    const target = new URL(request.url);
+    const proxyUrl = new URL(`${target.pathname}${target.search}`, proxyUri);
+    const forwardedHeaders: Record<string, string> = { ...request.headers };
+    delete forwardedHeaders['content-length'];
+    delete forwardedHeaders['transfer-encoding'];
+    delete forwardedHeaders.connection;
+    const proxyRequest = http.request(proxyUrl, {
+      method: request.method,
+      headers: {
+        ...forwardedHeaders,
+        'content-length': String(request.body.length),
+        'x-ms-invocation-id': invocationId,
+        'x-forwarded-host': target.host,
+        'x-forwarded-proto': target.protocol.replace(/:$/, ''),
+      },
+    });
+    const proxyResponse = new Promise<http.IncomingMessage>((resolve, reject) => {
+      proxyRequest.once('response', resolve);
+      proxyRequest.once('error', reject);
+    });
+    // Settled here so that an aborted proxy request never becomes an unhandled rejection.
+    proxyResponse.catch(() => undefined);
+    proxyRequest.end(request.body);
+
+    const triggerMetadata: Record<string, RpcTypedData> = {
+      Headers: { json: JSON.stringify(request.headers) },
+      Query: { json: JSON.stringify(request.query) },
+    };
+    for (const [name, value] of Object.entries(request.params)) {
+      triggerMetadata[name] = { string: value };
+    }
+    const http0: RpcHttpData = { method: request.method, url: request.url, headers: { ...request.headers } };
+    this.inFlight++;
+    const invocation = this.worker
+      .invoke(fn, {
+        invocationId,
+        inputData: [{ name: Worker.triggerBindingName(fn), data: { http: http0 } }, ...this.extraInputs(fn, origin)],
+        triggerMetadata,
+      })
+      .finally(() => {
+        this.inFlight--;
+        if (this.inFlight === 0) {
+          for (const resolve of this.idleWaiters.splice(0)) resolve();
+        }
+      });
+    // The response head arrives as soon as the function starts answering, long before a streamed body ends
+    // (which is when the invocation completes), so relay it as soon as it is there.
+    const first = await Promise.race([
+      proxyResponse.then((r) => ({ kind: 'response' as const, response: r })),
+      invocation.then((o) => ({ kind: 'outcome' as const, outcome: o })),
+    ]).catch((e: unknown) => ({ kind: 'outcome' as const, outcome: proxyFailure(e) }));
+    let response: http.IncomingMessage;
+    if (first.kind === 'response') {
+      response = first.response;
+    } else {
+      if (!first.outcome.ok) {
+        proxyRequest.destroy();
+        return first.outcome;
+      }
+      // The function returned without a response (the library then sends nothing): the host answers 204.
+      const late = await Promise.race([
+        proxyResponse,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), STREAM_RESPONSE_GRACE_MS).unref()),
+      ]).catch(() => undefined);
+      if (!late) {
+        proxyRequest.destroy();
+        return { ok: true, status: 204, headers: {}, cookies: [], body: Buffer.alloc(0) };
+      }
+      response = late;
+    }
+    const headers: Record<string, string> = {};
+    let cookies: string[] = [];
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value === undefined || name === 'x-ms-invocation-id' || name === 'content-length') continue;
+      if (name === 'set-cookie') {
+        cookies = Array.isArray(value) ? value : [value];
+      } else {
+        headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+    }
+    // Without a handler response the library sends nothing back; the worker would answer 204 then too.
+    return { ok: true, status: response.statusCode ?? 200, headers, cookies, body: Buffer.alloc(0), stream: response };
   }
 
   private durableFunction(name: string, triggerType: string): RegisteredFunction {

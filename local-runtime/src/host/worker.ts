@@ -23,6 +23,8 @@ export type InvocationOutcome =
 export interface InvocationInput {
   readonly inputData: RpcParameterBinding[];
   readonly triggerMetadata?: Record<string, RpcTypedData>;
+  /** Chosen by the caller when it must be known up front (HTTP streaming); random otherwise. */
+  readonly invocationId?: string;
 }
 
 function errorParts(error: unknown): { message: string; stackTrace: string | undefined } {
@@ -107,7 +109,7 @@ export class LocalWorker {
     if (!model) {
       return { ok: false, message: 'No programming model was registered by the app.', stackTrace: undefined };
     }
-    const invocationId = randomUUID();
+    const invocationId = input.invocationId ?? randomUUID();
     const request: RpcInvocationRequest = {
       invocationId,
       functionId: fn.id,
