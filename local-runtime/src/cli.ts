@@ -136,11 +136,14 @@ function printBanner(host: LocalHost): void {
     lines.push('');
   }
   const others = host.app.functions
-    .filter((fn) => !httpNames.has(fn.metadata.name))
+    .filter((fn) => !httpNames.has(fn.metadata.name) && !host.disabledFunctions.has(fn.metadata.name))
     .map((fn) => ({ name: fn.metadata.name, trigger: Object.values(fn.metadata.bindings).find((b) => /trigger$/i.test(b.type)) }));
   for (const fn of others.sort(byName)) {
     lines.push(`        ${fn.name}: ${fn.trigger?.type ?? 'unknown'}`);
     lines.push('');
+  }
+  for (const name of [...host.disabledFunctions].sort()) {
+    lines.push(`        ${name}: disabled`, '');
   }
   lines.push(`Durable management API: ${host.url}/runtime/webhooks/durabletask (task hub ${host.hostJson.hubName})`);
   lines.push(`Data: ${host.dataDir} (database ${host.databasePath}, keys ${path.join(host.dataDir, 'host-keys.json')})`);

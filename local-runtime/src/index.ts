@@ -109,6 +109,8 @@ export interface LocalHost {
   readonly dataDir: string;
   readonly databasePath: string;
   readonly emulators: EmbeddedEmulators | undefined;
+  /** Functions disabled through `AzureWebJobs.<name>.Disabled`. */
+  readonly disabledFunctions: ReadonlySet<string>;
   /** One line per HTTP function: name, methods, URL. */
   readonly httpFunctions: readonly { name: string; methods: readonly string[]; url: string; authLevel: string }[];
   /** Resolves once the engine has no runnable work (only future timers and event waits remain). */
@@ -181,6 +183,17 @@ function warnAboutUnsupported(app: LoadedApp, log: HostLog): void {
   }
 }
 
+/** `AzureWebJobs.<FunctionName>.Disabled` = true (setting or environment) disables a trigger, as in the host. */
+function findDisabled(app: LoadedApp, values: Readonly<Record<string, string>>): Set<string> {
+  const disabled = new Set<string>();
+  for (const fn of app.functions) {
+    const key = `AzureWebJobs.${fn.metadata.name}.Disabled`;
+    const value = values[key] ?? process.env[key] ?? process.env[key.replace(/\./g, '__')];
+    if (value !== undefined && /^(true|1)$/i.test(value.trim())) disabled.add(fn.metadata.name);
+  }
+  return disabled;
+}
+
 export async function startLocalHost(options: StartLocalHostOptions = {}): Promise<LocalHost> {
   const appDir = path.resolve(options.appDir ?? process.cwd());
   const dataDir = path.resolve(appDir, options.dataDir ?? '.data');
@@ -232,6 +245,8 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     app = await loadApp(appDir, registry, worker.appHookData);
     const functionHost = new FunctionHost(app.functions, worker);
     functionHost.httpStreamUri = app.capabilities.HttpUri;
+    const disabledFunctions = findDisabled(app, settings.values);
+    for (const name of disabledFunctions) log('info', `Function '${name}' is disabled (AzureWebJobs.${name}.Disabled).`);
     warnAboutUnsupported(app, log);
     const factory = options.engine === false ? undefined : (options.engine ?? createDurableEngine);
     engine = factory?.({
@@ -257,6 +272,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       routePrefix: hostJson.routePrefix,
       cors: { origins: settings.host.cors, credentials: settings.host.corsCredentials },
       maxRequestBodyBytes,
+      disabledFunctions,
       maxConcurrentRequests: hostJson.maxConcurrentRequests,
       maxOutstandingRequests: hostJson.maxOutstandingRequests,
       log,
@@ -282,7 +298,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     // durable-functions rewrites every management URL to localhost:7071 unless WEBSITE_HOSTNAME is set.
     restoreHostname = applyToProcessEnv({ WEBSITE_HOSTNAME: url.replace(/^http:\/\//, '') });
     await engine?.start();
-    timers = new TimerTriggers(functionHost, clock, log, settings.values);
+    timers = new TimerTriggers(functionHost, clock, log, settings.values, disabledFunctions);
     timers.start();
     const timerTriggers = timers;
 
@@ -314,6 +330,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       keys,
       engine,
       invoker: functionHost,
+      disabledFunctions,
       app: loadedApp,
       hostJson,
       settings: settings.values,

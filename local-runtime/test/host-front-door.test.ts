@@ -20,7 +20,7 @@ beforeAll(async () => {
   host = await startLocalHost({
     appDir: fixtureDir,
     settingsFile: 'fixture.settings.json',
-    settings: { FIXTURE_EXPLICIT: 'explicit' },
+    settings: { FIXTURE_EXPLICIT: 'explicit', 'AzureWebJobs.disabledOne.Disabled': 'true' },
     dataDir,
     clock,
     engine: false,
@@ -61,7 +61,7 @@ describe('loading the app', () => {
   it('registers every function from every entry file of the main glob', () => {
     const names = host.app.functions.map((f) => f.metadata.name).sort();
     expect(names).toEqual(
-      ['DefaultRoute', 'adminOnly', 'echo', 'empty', 'fail', 'files', 'fromSecondEntry', 'hello', 'hooks', 'item', 'itemByName', 'itemsLiteral', 'logs', 'secure', 'settings', 'slow', 'everyTenSeconds'].sort(),
+      ['DefaultRoute', 'adminOnly', 'disabledOne', 'echo', 'empty', 'fail', 'files', 'fromSecondEntry', 'hello', 'hooks', 'item', 'itemByName', 'itemsLiteral', 'logs', 'secure', 'settings', 'slow', 'everyTenSeconds'].sort(),
     );
     expect(host.app.entryFiles.map((f) => path.relative(fixtureDir, f))).toEqual(['index.ts', path.join('more', 'extra-functions.ts')]);
   });
@@ -161,6 +161,13 @@ describe('routing', () => {
       expect(problem).toMatchObject({ status: 404, title: 'Not Found' });
       expect(typeof problem.detail).toBe('string');
     }
+  });
+
+  it('does not route functions disabled with AzureWebJobs.<name>.Disabled', async () => {
+    expect([...host.disabledFunctions]).toEqual(['disabledOne']);
+    const response = await fetch(`${host.url}/api/disabled`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).not.toContain('should not run');
   });
 
   it('answers 405 with Allow for a known route and a wrong method', async () => {

@@ -44,6 +44,8 @@ export interface FrontDoorOptions {
   readonly maxOutstandingRequests?: number;
   readonly log: HostLog;
   readonly hostStatus: () => Record<string, unknown>;
+  /** Functions disabled with `AzureWebJobs.<name>.Disabled`: not routed. */
+  readonly disabledFunctions?: ReadonlySet<string>;
   /** Admin-key protected extra endpoints under `/admin/`. */
   readonly adminExtras?: ExtraHandler;
 }
@@ -136,7 +138,8 @@ export class FrontDoor {
   port = 0;
 
   constructor(private readonly options: FrontDoorOptions) {
-    this.routes = buildHttpRoutes(options.host.registered);
+    const disabled = options.disabledFunctions ?? new Set<string>();
+    this.routes = buildHttpRoutes(options.host.registered.filter((fn) => !disabled.has(fn.metadata.name)));
     this.server = http.createServer((req, res) => {
       this.activeRequests++;
       res.on('close', () => {

@@ -173,8 +173,10 @@ export class TimerTriggers {
     private readonly clock: Clock,
     private readonly log: HostLog,
     settings: Readonly<Record<string, string>>,
+    disabled: ReadonlySet<string> = new Set(),
   ) {
     for (const fn of host.registered) {
+      if (disabled.has(fn.metadata.name)) continue;
       const trigger = Object.values(fn.metadata.bindings).find((b) => b.type.toLowerCase() === 'timertrigger');
       if (!trigger) continue;
       const raw = typeof trigger.schedule === 'string' ? trigger.schedule : '';
