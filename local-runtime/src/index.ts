@@ -132,26 +132,42 @@ function makeClock(option: StartLocalHostOptions['clock']): Clock {
   return option;
 }
 
-function testEndpoints(clock: Clock, engine: LocalDurableEngine | undefined) {
+function adminEndpoints(
+  clock: Clock,
+  engine: LocalDurableEngine | undefined,
+  timers: () => TimerTriggers | undefined,
+  testEndpointsEnabled: boolean,
+) {
   const json = (status: number, value: unknown): RuntimeHttpResponse => ({
     status,
     headers: { 'content-type': 'application/json; charset=utf-8' },
     body: JSON.stringify(value),
   });
+  const problem = (status: number, title: string, detail: string): RuntimeHttpResponse => ({
+    status,
+    headers: { 'content-type': 'application/problem+json' },
+    body: JSON.stringify({ type: 'about:blank', title, status, detail }),
+  });
   return async (request: RuntimeHttpRequest): Promise<RuntimeHttpResponse | undefined> => {
-    if (!(clock instanceof ManualClock)) return undefined;
     const p = request.path.toLowerCase();
+    const invoke = /^\/admin\/functions\/([^/]+)$/.exec(request.path);
+    if (invoke && request.method === 'POST') {
+      // As `func start`: run a non-HTTP function on demand (locally: timer functions).
+      const name = decodeURIComponent(invoke[1]!);
+      const result = await timers()?.runNow(name);
+      if (!result) {
+        return problem(404, 'Not Found', `No timer-triggered function named '${name}' is running here.`);
+      }
+      return { status: 202 };
+    }
+    if (!testEndpointsEnabled || !(clock instanceof ManualClock)) return undefined;
     if (p === '/admin/test/clock' && request.method === 'GET') {
       return json(200, { now: clock.now().toISOString() });
     }
     if (p === '/admin/test/clock/advance' && request.method === 'POST') {
       const ms = Number(request.query.get('ms'));
       if (!Number.isFinite(ms) || ms < 0) {
-        return {
-          status: 400,
-          headers: { 'content-type': 'application/problem+json' },
-          body: JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'ms must be a non-negative number.' }),
-        };
+        return problem(400, 'Bad Request', 'ms must be a non-negative number.');
       }
       clock.advance(ms);
       return json(200, { now: clock.now().toISOString() });
@@ -288,7 +304,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
         functionAppContentEditingState: 'NotAllowed',
         extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: 'local' },
       }),
-      adminExtras: options.testEndpoints ? testEndpoints(clock, engine) : undefined,
+      adminExtras: adminEndpoints(clock, engine, () => timers, options.testEndpoints === true),
     });
     const hostname = options.hostname ?? '127.0.0.1';
     const port = await frontDoor.listen(options.port ?? 0, hostname);

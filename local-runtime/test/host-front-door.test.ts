@@ -304,6 +304,18 @@ describe('timer triggers', () => {
     }
     expect(timerCalls).toEqual([{ isPastDue: false, next: '2030-01-01T00:00:20.000Z' }]);
   });
+
+  it('can be run on demand through POST /admin/functions/{name} with the master key', async () => {
+    const url = `${host.url}/admin/functions/everyTenSeconds`;
+    const body = JSON.stringify({ input: '' });
+    expect((await fetch(url, { method: 'POST', body })).status).toBe(401);
+    const accepted = await fetch(url, { method: 'POST', body, headers: { 'x-functions-key': host.keys.masterKey } });
+    expect(accepted.status).toBe(202);
+    expect(timerCalls).toHaveLength(2);
+    const unknown = await fetch(`${host.url}/admin/functions/hello`, { method: 'POST', body, headers: { 'x-functions-key': host.keys.masterKey } });
+    expect(unknown.status).toBe(404);
+    await problemOf(unknown);
+  });
 });
 
 describe('host.json concurrency limits', () => {

@@ -242,6 +242,29 @@ export class TimerTriggers {
       });
   }
 
+  /**
+   * Runs a timer function now, out of schedule (the host's `POST /admin/functions/{name}`); resolves when it
+   * finished. Undefined when `name` is not an active timer function.
+   */
+  async runNow(name: string): Promise<{ ok: boolean } | undefined> {
+    const entry = this.entries.find((e) => e.fn.metadata.name.toLowerCase() === name.toLowerCase());
+    if (!entry || this.stopped) return undefined;
+    const now = this.clock.now();
+    const outcome = await this.host.invokeTimer(entry.fn, {
+      Schedule: { AdjustForDST: entry.adjustForDst },
+      ScheduleStatus: {
+        Last: (entry.last ?? new Date(0)).toISOString(),
+        Next: nextOccurrence(entry.schedule, now).toISOString(),
+        LastUpdated: now.toISOString(),
+      },
+      IsPastDue: false,
+    });
+    if (!outcome.ok) {
+      this.log('error', `Executed 'Functions.${entry.fn.metadata.name}' (Failed): ${outcome.message}`);
+    }
+    return { ok: outcome.ok };
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const entry of this.entries) {
