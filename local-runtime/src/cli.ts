@@ -56,7 +56,8 @@ function parseArgs(argv: readonly string[]): CliArgs {
     switch (flag) {
       case '--port': {
         const port = Number(value());
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0..65535');
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new UsageError('--port must be 0..65535');
         args.port = port;
         break;
       }
@@ -80,13 +81,15 @@ function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case '--emulators': {
         const v = value();
-        if (v !== 'auto' && v !== 'always' && v !== 'never') throw new UsageError('--emulators must be auto, always or never');
+        if (v !== 'auto' && v !== 'always' && v !== 'never')
+          throw new UsageError('--emulators must be auto, always or never');
         args.emulators = v;
         break;
       }
       case '--clock': {
         const v = value();
-        if (v !== 'system' && v !== 'manual') throw new UsageError('--clock must be system or manual');
+        if (v !== 'system' && v !== 'manual')
+          throw new UsageError('--clock must be system or manual');
         args.clock = v;
         break;
       }
@@ -113,7 +116,8 @@ function envSettings(): Record<string, string> {
   const raw = process.env.LOCAL_RUNTIME_SETTINGS;
   if (!raw) return {};
   const parsed: unknown = JSON.parse(raw);
-  if (typeof parsed !== 'object' || parsed === null) throw new UsageError('LOCAL_RUNTIME_SETTINGS must be a JSON object');
+  if (typeof parsed !== 'object' || parsed === null)
+    throw new UsageError('LOCAL_RUNTIME_SETTINGS must be a JSON object');
   const result: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed)) {
     if (typeof v === 'string') result[k] = v;
@@ -122,7 +126,11 @@ function envSettings(): Record<string, string> {
 }
 
 function printBanner(host: LocalHost): void {
-  const lines: string[] = ['', 'Azure Functions local runtime (Node.js v4 programming model, Durable engine on SQLite)', ''];
+  const lines: string[] = [
+    '',
+    'Azure Functions local runtime (Node.js v4 programming model, Durable engine on SQLite)',
+    '',
+  ];
   if (host.emulators && host.emulators.banner.length > 0) {
     lines.push('Embedded defaults (no real credentials configured):');
     for (const line of host.emulators.banner) lines.push(`        ${line}`);
@@ -132,12 +140,19 @@ function printBanner(host: LocalHost): void {
   const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name);
   const httpNames = new Set(host.httpFunctions.map((f) => f.name));
   for (const f of [...host.httpFunctions].sort(byName)) {
-    lines.push(`        ${f.name}: [${f.methods.join(',')}] ${f.url}${f.authLevel === 'anonymous' ? '' : ` (authLevel ${f.authLevel})`}`);
+    lines.push(
+      `        ${f.name}: [${f.methods.join(',')}] ${f.url}${f.authLevel === 'anonymous' ? '' : ` (authLevel ${f.authLevel})`}`,
+    );
     lines.push('');
   }
   const others = host.app.functions
-    .filter((fn) => !httpNames.has(fn.metadata.name) && !host.disabledFunctions.has(fn.metadata.name))
-    .map((fn) => ({ name: fn.metadata.name, trigger: Object.values(fn.metadata.bindings).find((b) => /trigger$/i.test(b.type)) }));
+    .filter(
+      (fn) => !httpNames.has(fn.metadata.name) && !host.disabledFunctions.has(fn.metadata.name),
+    )
+    .map((fn) => ({
+      name: fn.metadata.name,
+      trigger: Object.values(fn.metadata.bindings).find((b) => /trigger$/i.test(b.type)),
+    }));
   for (const fn of others.sort(byName)) {
     lines.push(`        ${fn.name}: ${fn.trigger?.type ?? 'unknown'}`);
     lines.push('');
@@ -145,8 +160,12 @@ function printBanner(host: LocalHost): void {
   for (const name of [...host.disabledFunctions].sort()) {
     lines.push(`        ${name}: disabled`, '');
   }
-  lines.push(`Durable management API: ${host.url}/runtime/webhooks/durabletask (task hub ${host.hostJson.hubName})`);
-  lines.push(`Data: ${host.dataDir} (database ${host.databasePath}, keys ${path.join(host.dataDir, 'host-keys.json')})`);
+  lines.push(
+    `Durable management API: ${host.url}/runtime/webhooks/durabletask (task hub ${host.hostJson.hubName})`,
+  );
+  lines.push(
+    `Data: ${host.dataDir} (database ${host.databasePath}, keys ${path.join(host.dataDir, 'host-keys.json')})`,
+  );
   lines.push(
     `Settings: ${host.settingsFile ?? '(none)'}${host.settingsCreatedFromSample ? ' (created from local.settings.sample.json)' : ''}, overridden by the environment`,
   );
@@ -155,7 +174,9 @@ function printBanner(host: LocalHost): void {
   lines.push(`        master:             ${host.keys.masterKey}`);
   lines.push(`        system (durabletask_extension): ${host.keys.systemKey}`);
   if (host.clock instanceof ManualClock) {
-    lines.push(`Manual clock at ${host.clock.now().toISOString()}: POST /admin/test/clock/advance?ms=N (master key)`);
+    lines.push(
+      `Manual clock at ${host.clock.now().toISOString()}: POST /admin/test/clock/advance?ms=N (master key)`,
+    );
   }
   lines.push('', 'Press Ctrl+C to stop.', '');
   console.log(lines.join('\n'));
@@ -165,15 +186,25 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = consoleLog(args.verbose ? 'debug' : 'info');
   // Only a peek for Host.LocalHttpPort: creating the file from the sample is the host's job (and banner line).
-  const fileSettings = resolveSettings({ appDir: args.app, file: args.settingsFile, createFromSample: false });
+  const fileSettings = resolveSettings({
+    appDir: args.app,
+    file: args.settingsFile,
+    createFromSample: false,
+  });
   const envPort = process.env.PORT ? Number(process.env.PORT) : undefined;
-  const port = args.port ?? (Number.isInteger(envPort) ? envPort : undefined) ?? fileSettings.host.localHttpPort ?? 7071;
+  const port =
+    args.port ??
+    (Number.isInteger(envPort) ? envPort : undefined) ??
+    fileSettings.host.localHttpPort ??
+    7071;
   const manual = args.clock === 'manual';
   const host = await startLocalHost({
     appDir: args.app,
     port,
     hostname: args.host,
-    clock: manual ? new ManualClock(args.clockStart ? new Date(args.clockStart) : new Date()) : 'system',
+    clock: manual
+      ? new ManualClock(args.clockStart ? new Date(args.clockStart) : new Date())
+      : 'system',
     databasePath: args.database,
     dataDir: args.data,
     settings: envSettings(),
@@ -191,10 +222,16 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals > 1) {
-      log('warn', `Second ${signal}: exiting without waiting (persisted work resumes on the next start).`);
+      log(
+        'warn',
+        `Second ${signal}: exiting without waiting (persisted work resumes on the next start).`,
+      );
       process.exit(130);
     }
-    log('info', `${signal} received: stopping (waiting for in-flight work; press Ctrl+C again to force).`);
+    log(
+      'info',
+      `${signal} received: stopping (waiting for in-flight work; press Ctrl+C again to force).`,
+    );
     host.stop().then(
       () => {
         log('info', 'Stopped.');
@@ -210,7 +247,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
   // A stray promise or callback in app code must not take the whole host (and every other instance) down.
   process.on('unhandledRejection', (reason: unknown) => {
-    log('error', `Unhandled promise rejection in app code: ${reason instanceof Error ? reason.message : String(reason)}`);
+    log(
+      'error',
+      `Unhandled promise rejection in app code: ${reason instanceof Error ? reason.message : String(reason)}`,
+    );
   });
   process.on('uncaughtException', (error: Error) => {
     log('error', `Uncaught exception in app code: ${error.message}`);

@@ -21,7 +21,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ManualClock, SystemClock } from './clock';
-import type { Clock, DurableExtension, FunctionInvoker, RuntimeHttpRequest, RuntimeHttpResponse } from './contracts';
+import type {
+  Clock,
+  DurableExtension,
+  FunctionInvoker,
+  RuntimeHttpRequest,
+  RuntimeHttpResponse,
+} from './contracts';
 import type { DurableEngine, DurableEngineOptions } from './engine';
 import { createDurableEngine } from './engine';
 import type { LoadedApp } from './host/app-loader';
@@ -48,7 +54,8 @@ export { ManualClock, SystemClock } from './clock';
 export { startLocalHostProcess } from './host/process-host';
 export type { LocalHostProcess, LocalHostProcessOptions } from './host/process-host';
 
-export type LocalDurableEngine = DurableExtension & Partial<Pick<DurableEngine, 'whenIdle' | 'history' | 'rpcBaseUrl'>>;
+export type LocalDurableEngine = DurableExtension &
+  Partial<Pick<DurableEngine, 'whenIdle' | 'history' | 'rpcBaseUrl'>>;
 
 export type EngineFactory = (options: DurableEngineOptions) => LocalDurableEngine;
 export type { DurableEngine, DurableEngineOptions } from './engine';
@@ -112,7 +119,12 @@ export interface LocalHost {
   /** Functions disabled through `AzureWebJobs.<name>.Disabled`. */
   readonly disabledFunctions: ReadonlySet<string>;
   /** One line per HTTP function: name, methods, URL. */
-  readonly httpFunctions: readonly { name: string; methods: readonly string[]; url: string; authLevel: string }[];
+  readonly httpFunctions: readonly {
+    name: string;
+    methods: readonly string[];
+    url: string;
+    authLevel: string;
+  }[];
   /** Resolves once the engine has no runnable work (only future timers and event waits remain). */
   whenIdle(): Promise<void>;
   /** Stops accepting requests, lets in-flight work finish (or stay persisted), runs appTerminate hooks. */
@@ -156,7 +168,11 @@ function adminEndpoints(
       const name = decodeURIComponent(invoke[1]!);
       const result = await timers()?.runNow(name);
       if (!result) {
-        return problem(404, 'Not Found', `No timer-triggered function named '${name}' is running here.`);
+        return problem(
+          404,
+          'Not Found',
+          `No timer-triggered function named '${name}' is running here.`,
+        );
       }
       return { status: 202 };
     }
@@ -180,7 +196,12 @@ function adminEndpoints(
   };
 }
 
-const SUPPORTED_TRIGGERS = new Set(['httptrigger', 'orchestrationtrigger', 'activitytrigger', 'timertrigger']);
+const SUPPORTED_TRIGGERS = new Set([
+  'httptrigger',
+  'orchestrationtrigger',
+  'activitytrigger',
+  'timertrigger',
+]);
 const SUPPORTED_BINDINGS = new Set(['http', 'durableclient', 'orchestrationclient']);
 
 /** The local host runs a subset of the Functions bindings; say so instead of silently not running a function. */
@@ -190,10 +211,16 @@ function warnAboutUnsupported(app: LoadedApp, log: HostLog): void {
       const type = binding.type.toLowerCase();
       if (/trigger$/.test(type)) {
         if (!SUPPORTED_TRIGGERS.has(type)) {
-          log('warn', `Function '${fn.metadata.name}': the local runtime does not run ${binding.type} functions.`);
+          log(
+            'warn',
+            `Function '${fn.metadata.name}': the local runtime does not run ${binding.type} functions.`,
+          );
         }
       } else if (!SUPPORTED_BINDINGS.has(type)) {
-        log('warn', `Function '${fn.metadata.name}': the ${binding.type} binding '${name}' is not supported locally and stays empty.`);
+        log(
+          'warn',
+          `Function '${fn.metadata.name}': the ${binding.type} binding '${name}' is not supported locally and stays empty.`,
+        );
       }
     }
   }
@@ -217,11 +244,21 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   const hostJson = readHostJson(appDir);
   fs.mkdirSync(dataDir, { recursive: true });
 
-  let settings: ResolvedSettings = resolveSettings({ appDir, file: options.settingsFile, overrides: options.settings });
+  let settings: ResolvedSettings = resolveSettings({
+    appDir,
+    file: options.settingsFile,
+    overrides: options.settings,
+  });
   const settingsCreatedFromSample = settings.createdFromSample;
   let emulators: EmbeddedEmulators | undefined;
-  if (options.emulators === true || (options.emulators === 'auto' && needsEmulators(settings.values))) {
-    emulators = await startEmbeddedEmulators(settings.values, log, { force: options.emulators === true, dataDir });
+  if (
+    options.emulators === true ||
+    (options.emulators === 'auto' && needsEmulators(settings.values))
+  ) {
+    emulators = await startEmbeddedEmulators(settings.values, log, {
+      force: options.emulators === true,
+      dataDir,
+    });
     if (emulators.banner.length === 0) {
       // Everything the settings point at is already running: nothing embedded to mention or close.
       await emulators.close();
@@ -239,10 +276,15 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   const { keys } = loadOrCreateKeys(dataDir);
   const clock = makeClock(options.clock);
   const databasePath =
-    options.databasePath === ':memory:' ? ':memory:' : path.resolve(dataDir, options.databasePath ?? 'durable.sqlite');
+    options.databasePath === ':memory:'
+      ? ':memory:'
+      : path.resolve(dataDir, options.databasePath ?? 'durable.sqlite');
   const bodyLimitSetting = Number(settings.values.FUNCTIONS_REQUEST_BODY_SIZE_LIMIT);
   const maxRequestBodyBytes =
-    options.maxRequestBodyBytes ?? (Number.isInteger(bodyLimitSetting) && bodyLimitSetting > 0 ? bodyLimitSetting : DEFAULT_BODY_LIMIT);
+    options.maxRequestBodyBytes ??
+    (Number.isInteger(bodyLimitSetting) && bodyLimitSetting > 0
+      ? bodyLimitSetting
+      : DEFAULT_BODY_LIMIT);
 
   const restoreEnv = applyToProcessEnv(settings.values);
   const registry = localHostRegistry;
@@ -262,7 +304,8 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     const functionHost = new FunctionHost(app.functions, worker);
     functionHost.httpStreamUri = app.capabilities.HttpUri;
     const disabledFunctions = findDisabled(app, settings.values);
-    for (const name of disabledFunctions) log('info', `Function '${name}' is disabled (AzureWebJobs.${name}.Disabled).`);
+    for (const name of disabledFunctions)
+      log('info', `Function '${name}' is disabled (AzureWebJobs.${name}.Disabled).`);
     warnAboutUnsupported(app, log);
     const factory = options.engine === false ? undefined : (options.engine ?? createDurableEngine);
     engine = factory?.({

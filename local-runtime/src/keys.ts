@@ -22,18 +22,28 @@ function isKeys(value: unknown): value is HostKeys {
     return false;
   }
   const v = value as Record<string, unknown>;
-  return [v.masterKey, v.functionKey, v.systemKey].every((k) => typeof k === 'string' && k.length >= 16);
+  return [v.masterKey, v.functionKey, v.systemKey].every(
+    (k) => typeof k === 'string' && k.length >= 16,
+  );
 }
 
 /** Reads `<dataDir>/host-keys.json`, creating it (mode 0600) with fresh keys when missing or unreadable. */
-export function loadOrCreateKeys(dataDir: string): { keys: HostKeys; file: string; created: boolean } {
+export function loadOrCreateKeys(dataDir: string): {
+  keys: HostKeys;
+  file: string;
+  created: boolean;
+} {
   const file = path.join(dataDir, 'host-keys.json');
   if (fs.existsSync(file)) {
     try {
       const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
       if (isKeys(parsed)) {
         return {
-          keys: { masterKey: parsed.masterKey, functionKey: parsed.functionKey, systemKey: parsed.systemKey },
+          keys: {
+            masterKey: parsed.masterKey,
+            functionKey: parsed.functionKey,
+            systemKey: parsed.systemKey,
+          },
           file,
           created: false,
         };

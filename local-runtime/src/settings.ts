@@ -42,14 +42,18 @@ export class SettingsError extends Error {
 }
 
 function record(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }
 
 function readJson(file: string): Record<string, unknown> {
   try {
     return record(JSON.parse(fs.readFileSync(file, 'utf8')));
   } catch (e) {
-    throw new SettingsError(`${file} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new SettingsError(
+      `${file} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 

@@ -32,10 +32,15 @@ async function startTwilioGate(target: string): Promise<TwilioGate> {
   let holding = false;
   let held: (() => Promise<void>)[] = [];
   let notifyHeld: () => void = () => undefined;
-  const forward = async (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): Promise<void> => {
+  const forward = async (
+    req: http.IncomingMessage,
+    body: Buffer,
+    res: http.ServerResponse,
+  ): Promise<void> => {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
-      if (typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length') headers[k] = v;
+      if (typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length')
+        headers[k] = v;
     }
     const upstream = await fetch(`${target}${req.url ?? '/'}`, {
       method: req.method,
@@ -44,7 +49,9 @@ async function startTwilioGate(target: string): Promise<TwilioGate> {
     });
     const text = Buffer.from(await upstream.arrayBuffer());
     if (!res.destroyed) {
-      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+      res.writeHead(upstream.status, {
+        'content-type': upstream.headers.get('content-type') ?? 'application/json',
+      });
       res.end(text);
     }
   };
@@ -160,7 +167,12 @@ async function start(host: LocalHostProcess, phone: string): Promise<Started> {
   });
   expect(response.status).toBe(202);
   const body = (await response.json()) as Omit<Started, 'phone'>;
-  return { phone, id: body.id, statusQueryGetUri: body.statusQueryGetUri, sendEventPostUri: body.sendEventPostUri };
+  return {
+    phone,
+    id: body.id,
+    statusQueryGetUri: body.statusQueryGetUri,
+    sendEventPostUri: body.sendEventPostUri,
+  };
 }
 
 /** The management URLs carry the old port; the instance is the same on the restarted host. */
@@ -171,7 +183,11 @@ function onHost(host: LocalHostProcess, url: string): string {
 
 async function raise(host: LocalHostProcess, s: Started, code: string): Promise<number> {
   const url = onHost(host, s.sendEventPostUri).replace('{eventName}', 'SmsChallengeResponse');
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(code) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(code),
+  });
   await response.arrayBuffer();
   return response.status;
 }
@@ -195,7 +211,10 @@ function wrong(code: string): string {
 
 it('every verification reaches its correct final state across SIGKILL and restarts on the same database', async () => {
   const count = 12;
-  const phones = Array.from({ length: count }, (_, i) => `+1425556${String(1000 + i).padStart(4, '0')}`);
+  const phones = Array.from(
+    { length: count },
+    (_, i) => `+1425556${String(1000 + i).padStart(4, '0')}`,
+  );
 
   // 1. Start every verification and kill the host at once: SMS activities are queued or running.
   let host = await startLocalHostProcess(options());
@@ -227,7 +246,8 @@ it('every verification reaches its correct final state across SIGKILL and restar
   const silent = started.slice((2 * count) / 3);
   const raised: Promise<number>[] = [];
   for (const s of correct) raised.push(raise(host, s, lastCode(s.phone)));
-  for (const s of wrongFour) for (let i = 0; i < 4; i++) raised.push(raise(host, s, wrong(lastCode(s.phone))));
+  for (const s of wrongFour)
+    for (let i = 0; i < 4; i++) raised.push(raise(host, s, wrong(lastCode(s.phone))));
   expect(new Set(await Promise.all(raised))).toEqual(new Set([202]));
   await kill(host);
 
@@ -239,7 +259,11 @@ it('every verification reaches its correct final state across SIGKILL and restar
   await host.whenIdle();
 
   for (const s of correct) {
-    expect(await status(host, s)).toMatchObject({ runtimeStatus: 'Completed', output: true, customStatus: { state: 'verified' } });
+    expect(await status(host, s)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: true,
+      customStatus: { state: 'verified' },
+    });
   }
   for (const s of wrongFour) {
     expect(await status(host, s)).toMatchObject({
@@ -249,7 +273,11 @@ it('every verification reaches its correct final state across SIGKILL and restar
     });
   }
   for (const s of silent) {
-    expect(await status(host, s)).toMatchObject({ runtimeStatus: 'Completed', output: false, customStatus: { state: 'expired' } });
+    expect(await status(host, s)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: false,
+      customStatus: { state: 'expired' },
+    });
   }
 
   // 5. SIGTERM shuts down cleanly.

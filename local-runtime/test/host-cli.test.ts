@@ -27,16 +27,27 @@ const settings = {
   TwilioAuthToken: 'cli-test-token',
   TwilioPhoneNumber: '+15005550006',
   TwilioApiBaseUrl: 'http://127.0.0.1:9',
-  COMMUNICATION_SERVICES_CONNECTION_STRING: 'endpoint=http://127.0.0.1:9/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0',
+  COMMUNICATION_SERVICES_CONNECTION_STRING:
+    'endpoint=http://127.0.0.1:9/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0',
   VERIFICATION_CODE_SECRET: 'cli-test-secret-cli-test-secret',
 };
 
 it('prints every function with methods and URL, the data location and the keys; Ctrl+C stops cleanly', async () => {
-  const host = await startLocalHostProcess({ appDir: repoRoot, dataDir, settingsFile: false, emulators: false, settings });
+  const host = await startLocalHostProcess({
+    appDir: repoRoot,
+    dataDir,
+    settingsFile: false,
+    emulators: false,
+    settings,
+  });
   const banner = host.output();
   expect(banner).toContain(`httpStart: [POST] ${host.url}/api/orchestrators/{orchestratorName}`);
-  expect(banner).toContain(`submitVerificationCode: [POST] ${host.url}/api/verifications/{id}/code`);
-  expect(banner).toMatch(/createAcsIdentity: \[POST\] .*\/api\/acs\/identities \(authLevel function\)/);
+  expect(banner).toContain(
+    `submitVerificationCode: [POST] ${host.url}/api/verifications/{id}/code`,
+  );
+  expect(banner).toMatch(
+    /createAcsIdentity: \[POST\] .*\/api\/acs\/identities \(authLevel function\)/,
+  );
   expect(banner).toContain('SmsPhoneVerification: orchestrationTrigger');
   expect(banner).toContain('SendSmsChallenge: activityTrigger');
   expect(banner).toContain(`Data: ${dataDir} (database ${path.join(dataDir, 'durable.sqlite')}`);
@@ -48,7 +59,9 @@ it('prints every function with methods and URL, the data location and the keys; 
   expect(banner).not.toContain('cli-test-token');
   expect(banner).not.toContain('cli-test-secret');
 
-  const status = await fetch(`${host.url}/admin/host/status`, { headers: { 'x-functions-key': host.keys.masterKey } });
+  const status = await fetch(`${host.url}/admin/host/status`, {
+    headers: { 'x-functions-key': host.keys.masterKey },
+  });
   expect(status.status).toBe(200);
 
   host.kill('SIGINT');
@@ -68,7 +81,11 @@ it('fails to start with a clear message when the app has no entry files', () => 
   const emptyApp = path.join(dataDir, 'app');
   fs.mkdirSync(emptyApp);
   fs.writeFileSync(path.join(emptyApp, 'package.json'), JSON.stringify({ main: 'dist/*.js' }));
-  const result = spawnSync(process.execPath, [cli, '--app', emptyApp, '--port', '0', '--emulators', 'never'], { encoding: 'utf8' });
+  const result = spawnSync(
+    process.execPath,
+    [cli, '--app', emptyApp, '--port', '0', '--emulators', 'never'],
+    { encoding: 'utf8' },
+  );
   expect(result.status).toBe(1);
   expect(result.stderr).toContain('No entry file matches "main": "dist/*.js"');
 });

@@ -2,7 +2,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { detectEmulatorNeeds, emulatorNeeds, needsEmulators, startEmbeddedEmulators } from '../src/host/embedded-defaults';
+import {
+  detectEmulatorNeeds,
+  emulatorNeeds,
+  needsEmulators,
+  startEmbeddedEmulators,
+} from '../src/host/embedded-defaults';
 
 const devValues = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',
@@ -24,16 +29,26 @@ describe('when the embedded emulators are needed', () => {
     const real = {
       TwilioAccountSid: 'AC0123456789abcdef0123456789abcdef',
       TwilioAuthToken: 'real-token',
-      COMMUNICATION_SERVICES_CONNECTION_STRING: 'endpoint=https://x.communication.azure.com/;accesskey=cmVhbA==',
-      AzureWebJobsStorage: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=b;EndpointSuffix=core.windows.net',
+      COMMUNICATION_SERVICES_CONNECTION_STRING:
+        'endpoint=https://x.communication.azure.com/;accesskey=cmVhbA==',
+      AzureWebJobsStorage:
+        'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=b;EndpointSuffix=core.windows.net',
     };
     expect(needsEmulators(real)).toBe(false);
-    expect(emulatorNeeds({ ...real, COMMUNICATION_SERVICES_CONNECTION_STRING: '', COMMUNICATION_SERVICES_ENDPOINT: 'https://x' }).acs).toBe(false);
+    expect(
+      emulatorNeeds({
+        ...real,
+        COMMUNICATION_SERVICES_CONNECTION_STRING: '',
+        COMMUNICATION_SERVICES_ENDPOINT: 'https://x',
+      }).acs,
+    ).toBe(false);
     // A non-loopback Twilio base URL is somebody's real service.
-    expect(emulatorNeeds({ ...devValues, TwilioApiBaseUrl: 'https://twilio-proxy.example.com' }).twilio).toBe(false);
+    expect(
+      emulatorNeeds({ ...devValues, TwilioApiBaseUrl: 'https://twilio-proxy.example.com' }).twilio,
+    ).toBe(false);
   });
 
-  it('treats the sample\'s loopback URLs as dev values, unless something already listens there', async () => {
+  it("treats the sample's loopback URLs as dev values, unless something already listens there", async () => {
     const server = net.createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
@@ -76,7 +91,9 @@ describe('starting the embedded emulators', () => {
       const settings = started.appSettings();
       expect(settings.TwilioApiBaseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(settings.TwilioAccountSid).toMatch(/^AC[0-9a-f]{32}$/i);
-      expect(settings.COMMUNICATION_SERVICES_CONNECTION_STRING).toMatch(/^endpoint=http:\/\/127\.0\.0\.1:\d+\/;accesskey=/);
+      expect(settings.COMMUNICATION_SERVICES_CONNECTION_STRING).toMatch(
+        /^endpoint=http:\/\/127\.0\.0\.1:\d+\/;accesskey=/,
+      );
       expect(settings.AzureWebJobsStorage).toMatch(/TableEndpoint=http:\/\/127\.0\.0\.1:\d+/);
       // A non-default sidecar URL is a real sidecar: it stays.
       expect(settings.SIDECAR_URL).toBeUndefined();
@@ -84,14 +101,21 @@ describe('starting the embedded emulators', () => {
       expect(started.banner.join('\n')).toContain('Azurite');
 
       // SMS bodies are printed so a developer can read the code.
-      const response = await fetch(`${settings.TwilioApiBaseUrl}/2010-04-01/Accounts/${settings.TwilioAccountSid}/Messages.json`, {
-        method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${settings.TwilioAccountSid}:${settings.TwilioAuthToken}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
+      const response = await fetch(
+        `${settings.TwilioApiBaseUrl}/2010-04-01/Accounts/${settings.TwilioAccountSid}/Messages.json`,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Basic ${Buffer.from(`${settings.TwilioAccountSid}:${settings.TwilioAuthToken}`).toString('base64')}`,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({
+            To: '+14255550100',
+            From: settings.TwilioPhoneNumber ?? '',
+            Body: 'Your verification code is 123456',
+          }).toString(),
         },
-        body: new URLSearchParams({ To: '+14255550100', From: settings.TwilioPhoneNumber ?? '', Body: 'Your verification code is 123456' }).toString(),
-      });
+      );
       expect(response.status).toBe(201);
       expect(lines).toContain('SMS to +14255550100: Your verification code is 123456');
     } finally {

@@ -43,14 +43,22 @@ async function problemOf(response: Response): Promise<Record<string, unknown>> {
 /** Raw request, for bodies without Content-Length. */
 function chunkedPost(url: string, chunks: Buffer[]): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { 'transfer-encoding': 'chunked' } },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', (e) => {
       // The host may close the connection right after answering 413; the answer already arrived.
-      if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET' && (e as NodeJS.ErrnoException).code !== 'EPIPE') reject(e);
+      if (
+        (e as NodeJS.ErrnoException).code !== 'ECONNRESET' &&
+        (e as NodeJS.ErrnoException).code !== 'EPIPE'
+      )
+        reject(e);
     });
     for (const c of chunks) req.write(c);
     req.end();
@@ -61,26 +69,64 @@ describe('loading the app', () => {
   it('registers every function from every entry file of the main glob', () => {
     const names = host.app.functions.map((f) => f.metadata.name).sort();
     expect(names).toEqual(
-      ['DefaultRoute', 'adminOnly', 'disabledOne', 'echo', 'empty', 'fail', 'files', 'fromSecondEntry', 'hello', 'hooks', 'item', 'itemByName', 'itemsLiteral', 'logs', 'secure', 'settings', 'slow', 'everyTenSeconds'].sort(),
+      [
+        'DefaultRoute',
+        'adminOnly',
+        'disabledOne',
+        'echo',
+        'empty',
+        'fail',
+        'files',
+        'fromSecondEntry',
+        'hello',
+        'hooks',
+        'item',
+        'itemByName',
+        'itemsLiteral',
+        'logs',
+        'secure',
+        'settings',
+        'slow',
+        'everyTenSeconds',
+      ].sort(),
     );
-    expect(host.app.entryFiles.map((f) => path.relative(fixtureDir, f))).toEqual(['index.ts', path.join('more', 'extra-functions.ts')]);
+    expect(host.app.entryFiles.map((f) => path.relative(fixtureDir, f))).toEqual([
+      'index.ts',
+      path.join('more', 'extra-functions.ts'),
+    ]);
   });
 
   it('locks indexing after startup and reports the capabilities', () => {
     expect(() => registerFunction({ name: 'late', bindings: {} }, () => undefined)).toThrow(
       'A function can only be registered during app startup.',
     );
-    expect(host.app.capabilities).toMatchObject({ RawHttpBodyBytes: 'true', UseNullableValueDictionaryForHttp: 'true' });
+    expect(host.app.capabilities).toMatchObject({
+      RawHttpBodyBytes: 'true',
+      UseNullableValueDictionaryForHttp: 'true',
+    });
   });
 
   it('lists HTTP functions with methods and URLs like func start', () => {
     const hello = host.httpFunctions.find((f) => f.name === 'hello');
-    expect(hello).toEqual({ name: 'hello', methods: ['GET', 'POST'], authLevel: 'anonymous', url: `${host.url}/api/hello/{name?}` });
+    expect(hello).toEqual({
+      name: 'hello',
+      methods: ['GET', 'POST'],
+      authLevel: 'anonymous',
+      url: `${host.url}/api/hello/{name?}`,
+    });
   });
 
   it('runs appStart once and the invocation hooks around every invocation', async () => {
-    const first = (await (await fetch(`${host.url}/api/hooks`)).json()) as { appStart: number; pre: number; post: number };
-    const second = (await (await fetch(`${host.url}/api/hooks`)).json()) as { appStart: number; pre: number; post: number };
+    const first = (await (await fetch(`${host.url}/api/hooks`)).json()) as {
+      appStart: number;
+      pre: number;
+      post: number;
+    };
+    const second = (await (await fetch(`${host.url}/api/hooks`)).json()) as {
+      appStart: number;
+      pre: number;
+      post: number;
+    };
     expect(first.appStart).toBe(1);
     expect(second.pre).toBe(first.pre + 1);
     // The post hook of the first call ran after its handler built the response.
@@ -88,13 +134,16 @@ describe('loading the app', () => {
   });
 
   it('exposes settings as process.env: file values, overridden by the environment, then by explicit settings', async () => {
-    const body = (await (await fetch(`${host.url}/api/settings`)).json()) as Record<string, unknown>;
+    const body = (await (await fetch(`${host.url}/api/settings`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(body).toEqual({ fromFile: 'file', overriddenByEnv: 'env', explicit: 'explicit' });
   });
 });
 
 describe('logging', () => {
-  it('passes user logs through the app\'s log hooks, which may redact them', async () => {
+  it("passes user logs through the app's log hooks, which may redact them", async () => {
     expect((await fetch(`${host.url}/api/logs`)).status).toBe(200);
     expect(logLines).toContain('[logs] calling upstream with token=[redacted]');
     expect(logLines.join('\n')).not.toContain('abc123secret');
@@ -125,7 +174,9 @@ describe('routing', () => {
   it('accepts a missing optional param and decodes encoded params', async () => {
     const none = (await (await fetch(`${host.url}/api/hello`)).json()) as { name: unknown };
     expect(none.name).toBeNull();
-    const encoded = (await (await fetch(`${host.url}/api/hello/a%20b`)).json()) as { name: unknown };
+    const encoded = (await (await fetch(`${host.url}/api/hello/a%20b`)).json()) as {
+      name: unknown;
+    };
     expect(encoded.name).toBe('a b');
   });
 
@@ -135,15 +186,25 @@ describe('routing', () => {
   });
 
   it('applies constraints and prefers literal segments', async () => {
-    expect(await (await fetch(`${host.url}/api/items/42`)).json()).toEqual({ id: '42', kind: 'int' });
-    expect(await (await fetch(`${host.url}/api/items/abc`)).json()).toEqual({ name: 'abc', kind: 'alpha' });
-    expect(await (await fetch(`${host.url}/api/items/special`)).json()).toEqual({ kind: 'literal' });
+    expect(await (await fetch(`${host.url}/api/items/42`)).json()).toEqual({
+      id: '42',
+      kind: 'int',
+    });
+    expect(await (await fetch(`${host.url}/api/items/abc`)).json()).toEqual({
+      name: 'abc',
+      kind: 'alpha',
+    });
+    expect(await (await fetch(`${host.url}/api/items/special`)).json()).toEqual({
+      kind: 'literal',
+    });
     const neither = await fetch(`${host.url}/api/items/a1`);
     expect(neither.status).toBe(404);
   });
 
   it('captures the rest of the path in a catch-all param', async () => {
-    expect(await (await fetch(`${host.url}/api/files/a/b/c.txt`)).json()).toEqual({ path: 'a/b/c.txt' });
+    expect(await (await fetch(`${host.url}/api/files/a/b/c.txt`)).json()).toEqual({
+      path: 'a/b/c.txt',
+    });
     expect(await (await fetch(`${host.url}/api/files`)).json()).toEqual({ path: null });
   });
 
@@ -211,33 +272,49 @@ describe('authLevel', () => {
     const missing = await fetch(`${host.url}/api/secure`);
     expect(missing.status).toBe(401);
     expect(await problemOf(missing)).toMatchObject({ status: 401 });
-    const wrong = await fetch(`${host.url}/api/secure`, { headers: { 'x-functions-key': 'wrong' } });
+    const wrong = await fetch(`${host.url}/api/secure`, {
+      headers: { 'x-functions-key': 'wrong' },
+    });
     expect(wrong.status).toBe(401);
-    const header = await fetch(`${host.url}/api/secure`, { headers: { 'x-functions-key': host.keys.functionKey } });
+    const header = await fetch(`${host.url}/api/secure`, {
+      headers: { 'x-functions-key': host.keys.functionKey },
+    });
     expect(header.status).toBe(200);
-    const query = await fetch(`${host.url}/api/secure?code=${encodeURIComponent(host.keys.functionKey)}`);
+    const query = await fetch(
+      `${host.url}/api/secure?code=${encodeURIComponent(host.keys.functionKey)}`,
+    );
     expect(query.status).toBe(200);
-    const master = await fetch(`${host.url}/api/secure`, { headers: { 'x-functions-key': host.keys.masterKey } });
+    const master = await fetch(`${host.url}/api/secure`, {
+      headers: { 'x-functions-key': host.keys.masterKey },
+    });
     expect(master.status).toBe(200);
   });
 
   it('requires the master key for admin level', async () => {
-    const withFunctionKey = await fetch(`${host.url}/api/admin-only`, { headers: { 'x-functions-key': host.keys.functionKey } });
+    const withFunctionKey = await fetch(`${host.url}/api/admin-only`, {
+      headers: { 'x-functions-key': host.keys.functionKey },
+    });
     expect(withFunctionKey.status).toBe(401);
-    const withMaster = await fetch(`${host.url}/api/admin-only`, { headers: { 'x-functions-key': host.keys.masterKey } });
+    const withMaster = await fetch(`${host.url}/api/admin-only`, {
+      headers: { 'x-functions-key': host.keys.masterKey },
+    });
     expect(withMaster.status).toBe(200);
     expect(await withMaster.text()).toBe('admin-level ok');
   });
 
   it('generates distinct keys on first start and keeps them under the data folder', () => {
-    const stored = JSON.parse(fs.readFileSync(path.join(dataDir, 'host-keys.json'), 'utf8')) as Record<string, string>;
+    const stored = JSON.parse(
+      fs.readFileSync(path.join(dataDir, 'host-keys.json'), 'utf8'),
+    ) as Record<string, string>;
     expect(stored).toEqual(host.keys);
     expect(new Set([host.keys.functionKey, host.keys.masterKey, host.keys.systemKey]).size).toBe(3);
   });
 
   it('serves /admin/host/status with the master key only', async () => {
     expect((await fetch(`${host.url}/admin/host/status`)).status).toBe(401);
-    const ok = await fetch(`${host.url}/admin/host/status`, { headers: { 'x-functions-key': host.keys.masterKey } });
+    const ok = await fetch(`${host.url}/admin/host/status`, {
+      headers: { 'x-functions-key': host.keys.masterKey },
+    });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ state: 'Running' });
   });
@@ -245,18 +322,27 @@ describe('authLevel', () => {
 
 describe('request body limit', () => {
   it('answers 413 when Content-Length exceeds the limit', async () => {
-    const response = await fetch(`${host.url}/api/echo`, { method: 'POST', body: Buffer.alloc(2048, 1) });
+    const response = await fetch(`${host.url}/api/echo`, {
+      method: 'POST',
+      body: Buffer.alloc(2048, 1),
+    });
     expect(response.status).toBe(413);
     expect(await problemOf(response)).toMatchObject({ status: 413, title: 'Payload Too Large' });
   });
 
   it('answers 413 when a chunked body grows past the limit', async () => {
-    const result = await chunkedPost(`${host.url}/api/echo`, [Buffer.alloc(600, 1), Buffer.alloc(600, 2)]);
+    const result = await chunkedPost(`${host.url}/api/echo`, [
+      Buffer.alloc(600, 1),
+      Buffer.alloc(600, 2),
+    ]);
     expect(result.status).toBe(413);
   });
 
   it('accepts a body at the limit', async () => {
-    const response = await fetch(`${host.url}/api/echo`, { method: 'POST', body: Buffer.alloc(1024, 1) });
+    const response = await fetch(`${host.url}/api/echo`, {
+      method: 'POST',
+      body: Buffer.alloc(1024, 1),
+    });
     expect(response.status).toBe(201);
     expect(response.headers.get('x-length')).toBe('1024');
   });
@@ -264,9 +350,13 @@ describe('request body limit', () => {
 
 describe('CORS from Host.CORS', () => {
   it('adds CORS headers for an allowed origin only', async () => {
-    const allowed = await fetch(`${host.url}/api/hello`, { headers: { origin: 'http://allowed.example' } });
+    const allowed = await fetch(`${host.url}/api/hello`, {
+      headers: { origin: 'http://allowed.example' },
+    });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('http://allowed.example');
-    const other = await fetch(`${host.url}/api/hello`, { headers: { origin: 'http://evil.example' } });
+    const other = await fetch(`${host.url}/api/hello`, {
+      headers: { origin: 'http://evil.example' },
+    });
     expect(other.status).toBe(200);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -309,10 +399,18 @@ describe('timer triggers', () => {
     const url = `${host.url}/admin/functions/everyTenSeconds`;
     const body = JSON.stringify({ input: '' });
     expect((await fetch(url, { method: 'POST', body })).status).toBe(401);
-    const accepted = await fetch(url, { method: 'POST', body, headers: { 'x-functions-key': host.keys.masterKey } });
+    const accepted = await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { 'x-functions-key': host.keys.masterKey },
+    });
     expect(accepted.status).toBe(202);
     expect(timerCalls).toHaveLength(2);
-    const unknown = await fetch(`${host.url}/admin/functions/hello`, { method: 'POST', body, headers: { 'x-functions-key': host.keys.masterKey } });
+    const unknown = await fetch(`${host.url}/admin/functions/hello`, {
+      method: 'POST',
+      body,
+      headers: { 'x-functions-key': host.keys.masterKey },
+    });
     expect(unknown.status).toBe(404);
     await problemOf(unknown);
   });

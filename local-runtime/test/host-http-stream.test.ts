@@ -11,7 +11,12 @@ let dataDir: string;
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'http-stream-'));
-  host = await startLocalHost({ appDir: path.join(__dirname, 'fixtures', 'stream-app'), settingsFile: false, dataDir, engine: false });
+  host = await startLocalHost({
+    appDir: path.join(__dirname, 'fixtures', 'stream-app'),
+    settingsFile: false,
+    dataDir,
+    engine: false,
+  });
 });
 
 afterAll(async () => {
@@ -25,13 +30,15 @@ describe('apps with app.setup({ enableHttpStream: true })', () => {
   });
 
   it('relays the response while the function is still producing it', async () => {
-    const firstChunk = await new Promise<{ res: http.IncomingMessage; text: string }>((resolve, reject) => {
-      http
-        .get(`${host.url}/api/chunks`, (res) => {
-          res.once('data', (chunk: Buffer) => resolve({ res, text: chunk.toString() }));
-        })
-        .on('error', reject);
-    });
+    const firstChunk = await new Promise<{ res: http.IncomingMessage; text: string }>(
+      (resolve, reject) => {
+        http
+          .get(`${host.url}/api/chunks`, (res) => {
+            res.once('data', (chunk: Buffer) => resolve({ res, text: chunk.toString() }));
+          })
+          .on('error', reject);
+      },
+    );
     expect(firstChunk.res.statusCode).toBe(200);
     expect(firstChunk.res.headers['content-type']).toBe('text/plain');
     expect(firstChunk.text).toBe('first;');
@@ -44,10 +51,20 @@ describe('apps with app.setup({ enableHttpStream: true })', () => {
   });
 
   it('passes body, route params, query and headers through the proxy', async () => {
-    const response = await fetch(`${host.url}/api/echo/bob?q=2`, { method: 'POST', body: 'hello', headers: { 'x-test': 'yes' } });
+    const response = await fetch(`${host.url}/api/echo/bob?q=2`, {
+      method: 'POST',
+      body: 'hello',
+      headers: { 'x-test': 'yes' },
+    });
     expect(response.status).toBe(201);
     expect(response.headers.get('set-cookie')).toBe('c=1');
-    expect(await response.json()).toEqual({ name: 'bob', q: '2', header: 'yes', body: 'hello', url: `${host.url}/api/echo/bob?q=2` });
+    expect(await response.json()).toEqual({
+      name: 'bob',
+      q: '2',
+      header: 'yes',
+      body: 'hello',
+      url: `${host.url}/api/echo/bob?q=2`,
+    });
   });
 
   it('answers a generic 500 when the function throws', async () => {

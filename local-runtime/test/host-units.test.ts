@@ -5,7 +5,12 @@ import { activityInputToTypedData, typedDataToValue } from '../src/host/function
 import { expandBraces, globFiles } from '../src/host/glob';
 import { readHostJson } from '../src/host/host-json';
 import { nextOccurrence, parseSchedule, ScheduleError } from '../src/host/timer-triggers';
-import { compileRoute, comparePrecedence, matchRoute, RouteTemplateError } from '../src/host/routes';
+import {
+  compileRoute,
+  comparePrecedence,
+  matchRoute,
+  RouteTemplateError,
+} from '../src/host/routes';
 import { keyEquals, loadOrCreateKeys } from '../src/keys';
 import { applyToProcessEnv, resolveSettings } from '../src/settings';
 
@@ -61,7 +66,10 @@ describe('route templates', () => {
   });
 
   it('matches segments mixing literals and params', () => {
-    expect(matchRoute(compileRoute('img/{name}.{ext}'), '/img/logo.png')).toEqual({ name: 'logo', ext: 'png' });
+    expect(matchRoute(compileRoute('img/{name}.{ext}'), '/img/logo.png')).toEqual({
+      name: 'logo',
+      ext: 'png',
+    });
   });
 
   it('rejects unknown constraints and duplicate names', () => {
@@ -70,7 +78,9 @@ describe('route templates', () => {
   });
 
   it('orders literal segments before params before catch-alls', () => {
-    const routes = ['items/{*rest}', 'items/{id}', 'items/special', 'items/{id:int}'].map(compileRoute);
+    const routes = ['items/{*rest}', 'items/{id}', 'items/special', 'items/{id:int}'].map(
+      compileRoute,
+    );
     expect(routes.sort(comparePrecedence).map((r) => r.template)).toEqual([
       'items/special',
       'items/{id:int}',
@@ -82,19 +92,38 @@ describe('route templates', () => {
 
 describe('main glob', () => {
   it('expands braces, including nested ones', () => {
-    expect(expandBraces('dist/{index.js,functions/*.js}')).toEqual(['dist/index.js', 'dist/functions/*.js']);
+    expect(expandBraces('dist/{index.js,functions/*.js}')).toEqual([
+      'dist/index.js',
+      'dist/functions/*.js',
+    ]);
     expect(expandBraces('{a,b{1,2}}')).toEqual(['a', 'b1', 'b2']);
   });
 
   it('finds files for *, ? and ** relative to the app dir, without duplicates', () => {
-    for (const f of ['dist/index.js', 'dist/functions/a.js', 'dist/functions/b.js', 'dist/functions/b.js.map', 'dist/deep/x/y.js']) {
+    for (const f of [
+      'dist/index.js',
+      'dist/functions/a.js',
+      'dist/functions/b.js',
+      'dist/functions/b.js.map',
+      'dist/deep/x/y.js',
+    ]) {
       fs.mkdirSync(path.dirname(path.join(tmp, f)), { recursive: true });
       fs.writeFileSync(path.join(tmp, f), '');
     }
-    const rel = (pattern: string): string[] => globFiles(tmp, pattern).map((f) => path.relative(tmp, f).split(path.sep).join('/'));
-    expect(rel('dist/{index.js,functions/*.js}')).toEqual(['dist/index.js', 'dist/functions/a.js', 'dist/functions/b.js']);
+    const rel = (pattern: string): string[] =>
+      globFiles(tmp, pattern).map((f) => path.relative(tmp, f).split(path.sep).join('/'));
+    expect(rel('dist/{index.js,functions/*.js}')).toEqual([
+      'dist/index.js',
+      'dist/functions/a.js',
+      'dist/functions/b.js',
+    ]);
     expect(rel('./dist/functions/?.js')).toEqual(['dist/functions/a.js', 'dist/functions/b.js']);
-    expect(rel('dist/**/*.js').sort()).toEqual(['dist/deep/x/y.js', 'dist/functions/a.js', 'dist/functions/b.js', 'dist/index.js']);
+    expect(rel('dist/**/*.js').sort()).toEqual([
+      'dist/deep/x/y.js',
+      'dist/functions/a.js',
+      'dist/functions/b.js',
+      'dist/index.js',
+    ]);
     expect(rel('dist/{index.js,index.js}')).toEqual(['dist/index.js']);
     expect(rel('nothing/*.js')).toEqual([]);
   });
@@ -104,9 +133,16 @@ describe('settings', () => {
   it('creates local.settings.json from the sample, applies env overrides for known names, then explicit ones', () => {
     fs.writeFileSync(
       path.join(tmp, 'local.settings.sample.json'),
-      JSON.stringify({ Values: { A: 'file', B: 'file', C: 'file', N: 5 }, Host: { CORS: '*', LocalHttpPort: 7072 } }),
+      JSON.stringify({
+        Values: { A: 'file', B: 'file', C: 'file', N: 5 },
+        Host: { CORS: '*', LocalHttpPort: 7072 },
+      }),
     );
-    const first = resolveSettings({ appDir: tmp, env: { B: 'env', UNRELATED: 'x' }, overrides: { C: 'explicit' } });
+    const first = resolveSettings({
+      appDir: tmp,
+      env: { B: 'env', UNRELATED: 'x' },
+      overrides: { C: 'explicit' },
+    });
     expect(first.createdFromSample).toBe(true);
     expect(fs.existsSync(path.join(tmp, 'local.settings.json'))).toBe(true);
     expect(first.values).toEqual({ A: 'file', B: 'env', C: 'explicit', N: '5' });
@@ -116,7 +152,9 @@ describe('settings', () => {
   });
 
   it('reads no file when told so and reports invalid JSON', () => {
-    expect(resolveSettings({ appDir: tmp, file: false, overrides: { X: '1' } }).values).toEqual({ X: '1' });
+    expect(resolveSettings({ appDir: tmp, file: false, overrides: { X: '1' } }).values).toEqual({
+      X: '1',
+    });
     fs.writeFileSync(path.join(tmp, 'local.settings.json'), '{ nope');
     expect(() => resolveSettings({ appDir: tmp, env: {} })).toThrow(/not valid JSON/);
   });
@@ -157,7 +195,12 @@ describe('host.json', () => {
   it('reads route prefix, hub and concurrency, with defaults', () => {
     fs.writeFileSync(
       path.join(tmp, 'host.json'),
-      JSON.stringify({ extensions: { http: { routePrefix: '/v1/' }, durableTask: { hubName: 'Hub', maxConcurrentActivityFunctions: 3 } } }),
+      JSON.stringify({
+        extensions: {
+          http: { routePrefix: '/v1/' },
+          durableTask: { hubName: 'Hub', maxConcurrentActivityFunctions: 3 },
+        },
+      }),
     );
     expect(readHostJson(tmp)).toEqual({
       routePrefix: 'v1',
@@ -167,7 +210,10 @@ describe('host.json', () => {
       maxConcurrentRequests: undefined,
       maxOutstandingRequests: undefined,
     });
-    fs.writeFileSync(path.join(tmp, 'host.json'), JSON.stringify({ extensions: { http: { routePrefix: '' } } }));
+    fs.writeFileSync(
+      path.join(tmp, 'host.json'),
+      JSON.stringify({ extensions: { http: { routePrefix: '' } } }),
+    );
     expect(readHostJson(tmp).routePrefix).toBe('');
   });
 });
@@ -193,7 +239,8 @@ describe('typed data as the extension sends and reads it', () => {
 });
 
 describe('timer schedules', () => {
-  const next = (schedule: string, after: string): string => nextOccurrence(parseSchedule(schedule), new Date(after)).toISOString();
+  const next = (schedule: string, after: string): string =>
+    nextOccurrence(parseSchedule(schedule), new Date(after)).toISOString();
 
   it('computes NCRONTAB occurrences in UTC', () => {
     expect(next('0 */5 * * * *', '2030-01-01T00:03:10Z')).toBe('2030-01-01T00:05:00.000Z');

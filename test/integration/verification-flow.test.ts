@@ -82,7 +82,9 @@ async function startVerification(phone: string): Promise<CheckStatusPayload> {
   const payload = (await response.json()) as CheckStatusPayload;
   expect(response.headers.get('location')).toBe(payload.statusQueryGetUri);
   // The URLs point at the front door the request came through.
-  expect(payload.statusQueryGetUri.startsWith(`${host.url}/runtime/webhooks/durabletask/instances/`)).toBe(true);
+  expect(
+    payload.statusQueryGetUri.startsWith(`${host.url}/runtime/webhooks/durabletask/instances/`),
+  ).toBe(true);
   return payload;
 }
 
@@ -152,7 +154,11 @@ describe('phone verification through HTTP on the local runtime', () => {
     const code = await codeSentTo(phone);
     const view = await fetch(`${host.url}/api/verifications/${payload.id}`);
     expect(view.status).toBe(200);
-    expect(await view.json()).toMatchObject({ id: payload.id, state: 'awaiting_code', attemptsRemaining: 4 });
+    expect(await view.json()).toMatchObject({
+      id: payload.id,
+      state: 'awaiting_code',
+      attemptsRemaining: 4,
+    });
     const submitted = await fetch(`${host.url}/api/verifications/${payload.id}/code`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -44,9 +44,14 @@ function readMain(appDir: string): string {
   try {
     parsed = JSON.parse(fs.readFileSync(packageFile, 'utf8'));
   } catch (e) {
-    throw new AppLoadError(`Cannot read ${packageFile}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new AppLoadError(
+      `Cannot read ${packageFile}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
-  const main = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>).main : undefined;
+  const main =
+    typeof parsed === 'object' && parsed !== null
+      ? (parsed as Record<string, unknown>).main
+      : undefined;
   return typeof main === 'string' && main.length > 0 ? main : 'index.js';
 }
 
@@ -107,7 +112,9 @@ export async function loadApp(
   if (model?.getCapabilities) {
     // The library starts its streaming proxy here and offers no way to close it; the real worker never needs
     // to (one app per process), but an in-process host must release it on stop.
-    const serverPrototype = http.Server.prototype as unknown as { listen: (...args: unknown[]) => unknown };
+    const serverPrototype = http.Server.prototype as unknown as {
+      listen: (...args: unknown[]) => unknown;
+    };
     const originalListen = serverPrototype.listen;
     serverPrototype.listen = function (this: http.Server, ...args: unknown[]) {
       if (!modelServers.includes(this)) modelServers.push(this);
@@ -119,7 +126,13 @@ export async function loadApp(
       serverPrototype.listen = originalListen;
     }
   }
-  return { appDir, entryFiles, functions: [...registry.functions.values()], capabilities, modelServers };
+  return {
+    appDir,
+    entryFiles,
+    functions: [...registry.functions.values()],
+    capabilities,
+    modelServers,
+  };
 }
 
 export async function terminateApp(

@@ -7,7 +7,13 @@
  * The registry is module state because `@azure/functions` itself keeps registrations in module state:
  * one app per process (or per jest module registry).
  */
-import type { FunctionCallback, ProgrammingModel, RegisteredFunctionMetadata, RpcLogCategory, RpcLogLevel } from './rpc-types';
+import type {
+  FunctionCallback,
+  ProgrammingModel,
+  RegisteredFunctionMetadata,
+  RpcLogCategory,
+  RpcLogLevel,
+} from './rpc-types';
 
 export const version = '3.10.1';
 export const hostVersion = '4.1037.0';
@@ -87,7 +93,10 @@ export function registerFunction(metadata: unknown, callback: unknown): Disposab
   if (typeof callback !== 'function') {
     throw new TypeError('A function callback is required.');
   }
-  const id = typeof metadata.functionId === 'string' && metadata.functionId ? metadata.functionId : metadata.name;
+  const id =
+    typeof metadata.functionId === 'string' && metadata.functionId
+      ? metadata.functionId
+      : metadata.name;
   if (registry.functions.has(id)) {
     throw new Error(`A function with id "${id}" has already been registered.`);
   }

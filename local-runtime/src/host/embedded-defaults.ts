@@ -32,7 +32,8 @@ function loopbackTarget(url: string | undefined): { host: string; port: number }
   try {
     const parsed = new URL(url!);
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
-    if (host !== 'localhost' && host !== '::1' && !/^127(\.\d{1,3}){3}$/.test(host)) return undefined;
+    if (host !== 'localhost' && host !== '::1' && !/^127(\.\d{1,3}){3}$/.test(host))
+      return undefined;
     const port = Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
     return { host: host === 'localhost' ? '127.0.0.1' : host, port };
   } catch {
@@ -51,13 +52,20 @@ function acsEndpoint(connection: string | undefined): string | undefined {
 export function emulatorNeeds(values: Readonly<Record<string, string>>): EmulatorNeeds {
   const sid = values.TwilioAccountSid;
   const token = values.TwilioAuthToken;
-  const devTwilio = blank(sid) || blank(token) || sid === DEV_TWILIO_SID || token === DEV_TWILIO_TOKEN;
-  const twilio = devTwilio && (blank(values.TwilioApiBaseUrl) || loopbackTarget(values.TwilioApiBaseUrl) !== undefined);
+  const devTwilio =
+    blank(sid) || blank(token) || sid === DEV_TWILIO_SID || token === DEV_TWILIO_TOKEN;
+  const twilio =
+    devTwilio &&
+    (blank(values.TwilioApiBaseUrl) || loopbackTarget(values.TwilioApiBaseUrl) !== undefined);
   const connection = values.COMMUNICATION_SERVICES_CONNECTION_STRING;
   const acs =
     blank(values.COMMUNICATION_SERVICES_ENDPOINT) &&
-    (blank(connection) || (connection ?? '').includes(DEV_ACS_KEY) || loopbackTarget(acsEndpoint(connection)) !== undefined);
-  const storage = blank(values.AzureWebJobsStorage) || values.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true';
+    (blank(connection) ||
+      (connection ?? '').includes(DEV_ACS_KEY) ||
+      loopbackTarget(acsEndpoint(connection)) !== undefined);
+  const storage =
+    blank(values.AzureWebJobsStorage) ||
+    values.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true';
   return { twilio, acs, storage };
 }
 
@@ -66,7 +74,10 @@ export function needsEmulators(values: Readonly<Record<string, string>>): boolea
   return needs.twilio || needs.acs || needs.storage;
 }
 
-function isListening(target: { host: string; port: number } | undefined, timeoutMs = 300): Promise<boolean> {
+function isListening(
+  target: { host: string; port: number } | undefined,
+  timeoutMs = 300,
+): Promise<boolean> {
   if (!target) return Promise.resolve(false);
   return new Promise((resolve) => {
     const socket = net.connect({ host: target.host, port: target.port });
@@ -84,14 +95,24 @@ function isListening(target: { host: string; port: number } | undefined, timeout
  * `emulatorNeeds`, except that a loopback service that is already running (the standalone `npm run emulators`,
  * an Azurite on 10002, a sidecar on its port) is used as configured instead of being replaced.
  */
-export async function detectEmulatorNeeds(values: Readonly<Record<string, string>>): Promise<EmulatorNeeds> {
+export async function detectEmulatorNeeds(
+  values: Readonly<Record<string, string>>,
+): Promise<EmulatorNeeds> {
   const needs = emulatorNeeds(values);
   const [twilioUp, acsUp, storageUp] = await Promise.all([
     needs.twilio ? isListening(loopbackTarget(values.TwilioApiBaseUrl)) : false,
-    needs.acs ? isListening(loopbackTarget(acsEndpoint(values.COMMUNICATION_SERVICES_CONNECTION_STRING))) : false,
-    needs.storage && !blank(values.AzureWebJobsStorage) ? isListening({ host: '127.0.0.1', port: 10002 }) : false,
+    needs.acs
+      ? isListening(loopbackTarget(acsEndpoint(values.COMMUNICATION_SERVICES_CONNECTION_STRING)))
+      : false,
+    needs.storage && !blank(values.AzureWebJobsStorage)
+      ? isListening({ host: '127.0.0.1', port: 10002 })
+      : false,
   ]);
-  return { twilio: needs.twilio && !twilioUp, acs: needs.acs && !acsUp, storage: needs.storage && !storageUp };
+  return {
+    twilio: needs.twilio && !twilioUp,
+    acs: needs.acs && !acsUp,
+    storage: needs.storage && !storageUp,
+  };
 }
 
 interface Closable {
@@ -131,7 +152,9 @@ export async function startEmbeddedEmulators(
   log: HostLog,
   options: { readonly force?: boolean; readonly dataDir?: string } = {},
 ): Promise<StartedEmbeddedEmulators> {
-  const needs = options.force ? { twilio: true, acs: true, storage: true } : await detectEmulatorNeeds(values);
+  const needs = options.force
+    ? { twilio: true, acs: true, storage: true }
+    : await detectEmulatorNeeds(values);
   const sidecarUp = !options.force && (await isListening(loopbackTarget(values.SIDECAR_URL)));
   const settings: Record<string, string> = {};
   const banner: string[] = [];
@@ -148,15 +171,24 @@ export async function startEmbeddedEmulators(
         // lines are only for --verbose.
         log: (line: string) => log(line.startsWith('SMS to') ? 'info' : 'debug', line),
       });
-      if (isRecord(started) && typeof started.appSettings === 'function' && typeof started.close === 'function') {
+      if (
+        isRecord(started) &&
+        typeof started.appSettings === 'function' &&
+        typeof started.close === 'function'
+      ) {
         const all = (started.appSettings as () => Record<string, string>)();
         for (const [key, value] of Object.entries(all)) {
           const isTwilio = key.startsWith('Twilio');
           const isAcs = key.startsWith('COMMUNICATION_SERVICES_');
           const current = values[key];
           const otherIsDev =
-            blank(current) || (current === DEV_DEFAULTS[key] && !(key === 'SIDECAR_URL' && sidecarUp));
-          if ((isTwilio && needs.twilio) || (isAcs && needs.acs) || (!isTwilio && !isAcs && otherIsDev)) {
+            blank(current) ||
+            (current === DEV_DEFAULTS[key] && !(key === 'SIDECAR_URL' && sidecarUp));
+          if (
+            (isTwilio && needs.twilio) ||
+            (isAcs && needs.acs) ||
+            (!isTwilio && !isAcs && otherIsDev)
+          ) {
             settings[key] = value;
           }
         }
@@ -166,12 +198,15 @@ export async function startEmbeddedEmulators(
           const emulator = started[name];
           return isRecord(emulator) && typeof emulator.url === 'string' ? emulator.url : 'running';
         };
-        if (needs.twilio) banner.push(`Twilio emulator (SMS bodies are printed here): ${describe('twilio')}`);
+        if (needs.twilio)
+          banner.push(`Twilio emulator (SMS bodies are printed here): ${describe('twilio')}`);
         if (needs.acs) banner.push(`ACS Identity emulator: ${describe('acs')}`);
         if (settings.SIDECAR_URL) banner.push(`AgentID sidecar emulator: ${describe('agentId')}`);
       }
     } else {
-      banner.push('Service emulators are not available (emulators/src/index not built); using the settings as they are.');
+      banner.push(
+        'Service emulators are not available (emulators/src/index not built); using the settings as they are.',
+      );
     }
   }
 
@@ -183,14 +218,20 @@ export async function startEmbeddedEmulators(
         const azurite: unknown = await (start as (opts: unknown) => Promise<unknown>)({
           location: options.dataDir ? path.join(options.dataDir, 'azurite') : undefined,
         });
-        if (isRecord(azurite) && typeof azurite.connectionString === 'string' && typeof azurite.close === 'function') {
+        if (
+          isRecord(azurite) &&
+          typeof azurite.connectionString === 'string' &&
+          typeof azurite.close === 'function'
+        ) {
           settings.AzureWebJobsStorage = azurite.connectionString;
           closables.push({ close: () => (azurite.close as () => Promise<void>)() });
           handles.azurite = azurite;
           banner.push(`Azurite table service (UseDevelopmentStorage=true): ${String(azurite.url)}`);
         }
       } catch (e) {
-        banner.push(`Azurite could not start (${e instanceof Error ? e.message : String(e)}); AzureWebJobsStorage is unchanged.`);
+        banner.push(
+          `Azurite could not start (${e instanceof Error ? e.message : String(e)}); AzureWebJobsStorage is unchanged.`,
+        );
       }
     }
   }

@@ -66,9 +66,14 @@ export function buildHttpRoutes(functions: readonly RegisteredFunction[]): HttpR
     if (!trigger || trigger.type.toLowerCase() !== 'httptrigger') {
       continue;
     }
-    const template = typeof trigger.route === 'string' && trigger.route.length > 0 ? trigger.route : fn.metadata.name;
+    const template =
+      typeof trigger.route === 'string' && trigger.route.length > 0
+        ? trigger.route
+        : fn.metadata.name;
     const methods = Array.isArray(trigger.methods)
-      ? trigger.methods.filter((m): m is string => typeof m === 'string').map((m) => m.toUpperCase())
+      ? trigger.methods
+          .filter((m): m is string => typeof m === 'string')
+          .map((m) => m.toUpperCase())
       : undefined;
     routes.push({
       fn,
@@ -139,7 +144,9 @@ export class FrontDoor {
 
   constructor(private readonly options: FrontDoorOptions) {
     const disabled = options.disabledFunctions ?? new Set<string>();
-    this.routes = buildHttpRoutes(options.host.registered.filter((fn) => !disabled.has(fn.metadata.name)));
+    this.routes = buildHttpRoutes(
+      options.host.registered.filter((fn) => !disabled.has(fn.metadata.name)),
+    );
     this.server = http.createServer((req, res) => {
       this.activeRequests++;
       res.on('close', () => {
@@ -149,8 +156,15 @@ export class FrontDoor {
         }
       });
       this.handle(req, res).catch((e: unknown) => {
-        this.options.log('error', `Unhandled front door error: ${e instanceof Error ? e.message : String(e)}`);
-        sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'An unexpected error occurred.' });
+        this.options.log(
+          'error',
+          `Unhandled front door error: ${e instanceof Error ? e.message : String(e)}`,
+        );
+        sendProblem(res, {
+          status: 500,
+          title: 'Internal Server Error',
+          detail: 'An unexpected error occurred.',
+        });
       });
     });
     this.server.on('connection', (socket) => {
@@ -213,7 +227,10 @@ export class FrontDoor {
       return {};
     }
     const wildcard = origins.includes('*');
-    if (!wildcard && !origins.some((o) => o.toLowerCase() === origin.toLowerCase().replace(/\/+$/, ''))) {
+    if (
+      !wildcard &&
+      !origins.some((o) => o.toLowerCase() === origin.toLowerCase().replace(/\/+$/, ''))
+    ) {
       return {};
     }
     const headers: Record<string, string> = {
@@ -231,7 +248,8 @@ export class FrontDoor {
       return true;
     }
     const header = req.headers['x-functions-key'];
-    const presented = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('code') ?? undefined;
+    const presented =
+      (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('code') ?? undefined;
     const { keys } = this.options;
     if (keyEquals(presented, keys.masterKey)) {
       return true;
@@ -245,9 +263,22 @@ export class FrontDoor {
     return false;
   }
 
-  private send(res: http.ServerResponse, response: RuntimeHttpResponse, extra: Record<string, string>): void {
-    const body = response.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body);
-    res.writeHead(response.status, { ...extra, ...(response.headers ?? {}), 'content-length': body.length });
+  private send(
+    res: http.ServerResponse,
+    response: RuntimeHttpResponse,
+    extra: Record<string, string>,
+  ): void {
+    const body =
+      response.body === undefined
+        ? Buffer.alloc(0)
+        : Buffer.isBuffer(response.body)
+          ? response.body
+          : Buffer.from(response.body);
+    res.writeHead(response.status, {
+      ...extra,
+      ...(response.headers ?? {}),
+      'content-length': body.length,
+    });
     res.end(body);
   }
 
@@ -257,7 +288,11 @@ export class FrontDoor {
     try {
       url = new URL(req.url ?? '/', origin);
     } catch {
-      sendProblem(res, { status: 400, title: 'Bad Request', detail: 'The request URL is malformed.' });
+      sendProblem(res, {
+        status: 400,
+        title: 'Bad Request',
+        detail: 'The request URL is malformed.',
+      });
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
@@ -266,7 +301,11 @@ export class FrontDoor {
       res.setHeader('connection', 'close');
     }
 
-    if (method === 'OPTIONS' && req.headers['access-control-request-method'] && this.options.cors.origins.length > 0) {
+    if (
+      method === 'OPTIONS' &&
+      req.headers['access-control-request-method'] &&
+      this.options.cors.origins.length > 0
+    ) {
       const preflight: Record<string, string> = { ...cors };
       if (cors['access-control-allow-origin']) {
         preflight['access-control-allow-methods'] = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -313,7 +352,11 @@ export class FrontDoor {
     if (lowerPath === DURABLE_PREFIX || lowerPath.startsWith(`${DURABLE_PREFIX}/`)) {
       const engine = this.options.engine;
       if (!engine) {
-        sendProblem(res, { status: 404, title: 'Not Found', detail: 'The Durable extension is not running.' }, cors);
+        sendProblem(
+          res,
+          { status: 404, title: 'Not Found', detail: 'The Durable extension is not running.' },
+          cors,
+        );
         return;
       }
       const body = await readLimited();
@@ -322,8 +365,15 @@ export class FrontDoor {
       try {
         response = await engine.handleHttp(runtimeRequest(body));
       } catch (e) {
-        this.options.log('error', `Durable webhook failed: ${e instanceof Error ? e.message : String(e)}`);
-        sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'An unexpected error occurred.' }, cors);
+        this.options.log(
+          'error',
+          `Durable webhook failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
+        sendProblem(
+          res,
+          { status: 500, title: 'Internal Server Error', detail: 'An unexpected error occurred.' },
+          cors,
+        );
         return;
       }
       this.send(res, response, cors);
@@ -337,12 +387,20 @@ export class FrontDoor {
     }
     if (lowerPath.startsWith('/admin/')) {
       if (!this.authorised(req, url, 'admin')) {
-        sendProblem(res, { status: 401, title: 'Unauthorized', detail: 'This endpoint requires the master key.' }, cors);
+        sendProblem(
+          res,
+          { status: 401, title: 'Unauthorized', detail: 'This endpoint requires the master key.' },
+          cors,
+        );
         return;
       }
       if (lowerPath === '/admin/host/status' && (method === 'GET' || method === 'HEAD')) {
         const body = JSON.stringify(this.options.hostStatus());
-        res.writeHead(200, { ...cors, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        res.writeHead(200, {
+          ...cors,
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+        });
         res.end(method === 'HEAD' ? undefined : body);
         return;
       }
@@ -355,7 +413,11 @@ export class FrontDoor {
           return;
         }
       }
-      sendProblem(res, { status: 404, title: 'Not Found', detail: `No admin endpoint at ${path}.` }, cors);
+      sendProblem(
+        res,
+        { status: 404, title: 'Not Found', detail: `No admin endpoint at ${path}.` },
+        cors,
+      );
       return;
     }
 
@@ -383,11 +445,19 @@ export class FrontDoor {
       if (allowed.size > 0) {
         sendProblem(
           res,
-          { status: 405, title: 'Method Not Allowed', detail: `${method} is not allowed on ${path}.` },
+          {
+            status: 405,
+            title: 'Method Not Allowed',
+            detail: `${method} is not allowed on ${path}.`,
+          },
           { ...cors, allow: [...allowed].join(', ') },
         );
       } else {
-        sendProblem(res, { status: 404, title: 'Not Found', detail: `No function matches ${method} ${path}.` }, cors);
+        sendProblem(
+          res,
+          { status: 404, title: 'Not Found', detail: `No function matches ${method} ${path}.` },
+          cors,
+        );
       }
       return;
     }
@@ -396,7 +466,12 @@ export class FrontDoor {
     if (!this.authorised(req, url, route.authLevel)) {
       sendProblem(
         res,
-        { status: 401, title: 'Unauthorized', detail: 'A valid key is required in the x-functions-key header or the code query parameter.' },
+        {
+          status: 401,
+          title: 'Unauthorized',
+          detail:
+            'A valid key is required in the x-functions-key header or the code query parameter.',
+        },
         cors,
       );
       return;
@@ -413,7 +488,11 @@ export class FrontDoor {
     if (!(await this.acquireSlot())) {
       sendProblem(
         res,
-        { status: 429, title: 'Too Many Requests', detail: 'The host has too many outstanding requests; retry later.' },
+        {
+          status: 429,
+          title: 'Too Many Requests',
+          detail: 'The host has too many outstanding requests; retry later.',
+        },
         { ...cors, 'retry-after': '1' },
       );
       return;
@@ -437,11 +516,21 @@ export class FrontDoor {
     }
     const name = route.fn.metadata.name;
     if (!result.ok) {
-      this.options.log('error', `Executed 'Functions.${name}' (Failed, Duration=${Date.now() - started}ms): ${result.message}`);
-      sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'The function failed.' }, cors);
+      this.options.log(
+        'error',
+        `Executed 'Functions.${name}' (Failed, Duration=${Date.now() - started}ms): ${result.message}`,
+      );
+      sendProblem(
+        res,
+        { status: 500, title: 'Internal Server Error', detail: 'The function failed.' },
+        cors,
+      );
       return;
     }
-    this.options.log('debug', `Executed 'Functions.${name}' (Succeeded, Duration=${Date.now() - started}ms)`);
+    this.options.log(
+      'debug',
+      `Executed 'Functions.${name}' (Succeeded, Duration=${Date.now() - started}ms)`,
+    );
     const headers: Record<string, string | string[]> = { ...cors, ...result.headers };
     if (result.cookies.length > 0) {
       headers['set-cookie'] = [...result.cookies];

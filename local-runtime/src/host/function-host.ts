@@ -18,7 +18,11 @@ const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
 const STREAM_RESPONSE_GRACE_MS = 1000;
 
 function proxyFailure(e: unknown): InvocationOutcome {
-  return { ok: false, message: `HTTP streaming proxy failed: ${e instanceof Error ? e.message : String(e)}`, stackTrace: undefined };
+  return {
+    ok: false,
+    message: `HTTP streaming proxy failed: ${e instanceof Error ? e.message : String(e)}`,
+    stackTrace: undefined,
+  };
 }
 
 export interface HttpInvocationRequest {
@@ -150,7 +154,11 @@ export class FunctionHost implements FunctionInvoker {
     return this.registered.map((fn) => {
       const triggerName = Worker.triggerBindingName(fn);
       const trigger = fn.metadata.bindings[triggerName]!;
-      return { name: fn.metadata.name, triggerType: trigger.type, trigger: { ...trigger, name: triggerName } };
+      return {
+        name: fn.metadata.name,
+        triggerType: trigger.type,
+        trigger: { ...trigger, name: triggerName },
+      };
     });
   }
 
@@ -204,7 +212,11 @@ export class FunctionHost implements FunctionInvoker {
   }
 
   /** `origin` is the externally visible origin of the request, for the `durableClient` binding's URLs. */
-  async invokeHttp(fn: RegisteredFunction, request: HttpInvocationRequest, origin: string): Promise<HttpInvocationResult> {
+  async invokeHttp(
+    fn: RegisteredFunction,
+    request: HttpInvocationRequest,
+    origin: string,
+  ): Promise<HttpInvocationResult> {
     if (this.httpStreamUri) {
       return this.invokeHttpStreaming(fn, request, origin, this.httpStreamUri);
     }
@@ -242,20 +254,27 @@ export class FunctionHost implements FunctionInvoker {
       return { ok: true, status: 204, headers: {}, cookies: [], body: Buffer.alloc(0) };
     }
     const status = Number.parseInt(rpcHttp.statusCode ?? '200', 10);
-    const body = rpcHttp.body?.bytes ?? (rpcHttp.body?.string !== undefined && rpcHttp.body.string !== null
-      ? Buffer.from(rpcHttp.body.string)
-      : undefined);
+    const body =
+      rpcHttp.body?.bytes ??
+      (rpcHttp.body?.string !== undefined && rpcHttp.body.string !== null
+        ? Buffer.from(rpcHttp.body.string)
+        : undefined);
     return {
       ok: true,
       status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
       headers: { ...(rpcHttp.headers ?? {}) },
-      cookies: (rpcHttp.cookies ?? []).map(cookieToHeader).filter((c): c is string => c !== undefined),
+      cookies: (rpcHttp.cookies ?? [])
+        .map(cookieToHeader)
+        .filter((c): c is string => c !== undefined),
       body: body ? Buffer.from(body) : Buffer.alloc(0),
     };
   }
 
   /** Invokes a `timerTrigger` function with the host's `TimerInfo` (sent as JSON, as the host does). */
-  invokeTimer(fn: RegisteredFunction, timerInfo: Record<string, unknown>): Promise<InvocationOutcome> {
+  invokeTimer(
+    fn: RegisteredFunction,
+    timerInfo: Record<string, unknown>,
+  ): Promise<InvocationOutcome> {
     return this.run(fn, { json: JSON.stringify(timerInfo) }, {});
   }
 
@@ -302,12 +321,19 @@ export class FunctionHost implements FunctionInvoker {
     for (const [name, value] of Object.entries(request.params)) {
       triggerMetadata[name] = { string: value };
     }
-    const http0: RpcHttpData = { method: request.method, url: request.url, headers: { ...request.headers } };
+    const http0: RpcHttpData = {
+      method: request.method,
+      url: request.url,
+      headers: { ...request.headers },
+    };
     this.inFlight++;
     const invocation = this.worker
       .invoke(fn, {
         invocationId,
-        inputData: [{ name: Worker.triggerBindingName(fn), data: { http: http0 } }, ...this.extraInputs(fn, origin)],
+        inputData: [
+          { name: Worker.triggerBindingName(fn), data: { http: http0 } },
+          ...this.extraInputs(fn, origin),
+        ],
         triggerMetadata,
       })
       .finally(() => {
@@ -333,7 +359,9 @@ export class FunctionHost implements FunctionInvoker {
       // The function returned without a response (the library then sends nothing): the host answers 204.
       const late = await Promise.race([
         proxyResponse,
-        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), STREAM_RESPONSE_GRACE_MS).unref()),
+        new Promise<undefined>((resolve) =>
+          setTimeout(() => resolve(undefined), STREAM_RESPONSE_GRACE_MS).unref(),
+        ),
       ]).catch(() => undefined);
       if (!late) {
         proxyRequest.destroy();
@@ -344,7 +372,8 @@ export class FunctionHost implements FunctionInvoker {
     const headers: Record<string, string> = {};
     let cookies: string[] = [];
     for (const [name, value] of Object.entries(response.headers)) {
-      if (value === undefined || name === 'x-ms-invocation-id' || name === 'content-length') continue;
+      if (value === undefined || name === 'x-ms-invocation-id' || name === 'content-length')
+        continue;
       if (name === 'set-cookie') {
         cookies = Array.isArray(value) ? value : [value];
       } else {
@@ -352,14 +381,24 @@ export class FunctionHost implements FunctionInvoker {
       }
     }
     // Without a handler response the library sends nothing back; the worker would answer 204 then too.
-    return { ok: true, status: response.statusCode ?? 200, headers, cookies, body: Buffer.alloc(0), stream: response };
+    return {
+      ok: true,
+      status: response.statusCode ?? 200,
+      headers,
+      cookies,
+      body: Buffer.alloc(0),
+      stream: response,
+    };
   }
 
   private durableFunction(name: string, triggerType: string): RegisteredFunction {
     const fn = this.find(name);
     const trigger = fn ? fn.metadata.bindings[Worker.triggerBindingName(fn)] : undefined;
     if (!fn || !trigger || trigger.type.toLowerCase() !== triggerType.toLowerCase()) {
-      throw new FunctionInvocationError(`The function '${name}' doesn't exist, is disabled, or is not a ${triggerType} function.`, undefined);
+      throw new FunctionInvocationError(
+        `The function '${name}' doesn't exist, is disabled, or is not a ${triggerType} function.`,
+        undefined,
+      );
     }
     return fn;
   }
@@ -385,7 +424,9 @@ export class FunctionHost implements FunctionInvoker {
 
   async invokeActivity(functionName: string, input: unknown, instanceId: string): Promise<unknown> {
     const fn = this.durableFunction(functionName, 'activityTrigger');
-    const outcome = await this.run(fn, activityInputToTypedData(input), { instanceId: { string: instanceId } });
+    const outcome = await this.run(fn, activityInputToTypedData(input), {
+      instanceId: { string: instanceId },
+    });
     if (!outcome.ok) {
       throw new FunctionInvocationError(outcome.message, outcome.stackTrace);
     }

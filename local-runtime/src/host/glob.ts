@@ -98,7 +98,9 @@ function walk(dir: string, segments: readonly string[], out: Set<string>): void 
 
 function safeReadDir(dir: string): fs.Dirent[] {
   try {
-    return fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name));
   } catch {
     return [];
   }

@@ -14,7 +14,9 @@ export interface HostJsonSettings {
 }
 
 function record(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }
 
 /** Property lookup that ignores case, as the host's configuration binder does. */
@@ -48,8 +50,14 @@ export function readHostJson(appDir: string): HostJsonSettings {
   return {
     routePrefix: typeof prefix === 'string' ? prefix.replace(/^\/+|\/+$/g, '') : 'api',
     hubName: typeof hub === 'string' && hub.length > 0 ? hub : 'TestHubName',
-    maxConcurrentActivityFunctions: positiveInt(prop(durable, 'maxConcurrentActivityFunctions'), 10),
-    maxConcurrentOrchestratorFunctions: positiveInt(prop(durable, 'maxConcurrentOrchestratorFunctions'), 10),
+    maxConcurrentActivityFunctions: positiveInt(
+      prop(durable, 'maxConcurrentActivityFunctions'),
+      10,
+    ),
+    maxConcurrentOrchestratorFunctions: positiveInt(
+      prop(durable, 'maxConcurrentOrchestratorFunctions'),
+      10,
+    ),
     maxConcurrentRequests: optionalPositive(prop(http, 'maxConcurrentRequests')),
     maxOutstandingRequests: optionalPositive(prop(http, 'maxOutstandingRequests')),
   };

@@ -23,7 +23,12 @@ export function installCoreModule(): void {
   installed = true;
   const internals = Module as unknown as ModuleInternals;
   const original = internals._resolveFilename;
-  internals._resolveFilename = function (this: unknown, request: string, parent: unknown, ...rest: unknown[]) {
+  internals._resolveFilename = function (
+    this: unknown,
+    request: string,
+    parent: unknown,
+    ...rest: unknown[]
+  ) {
     return request === CORE_MODULE ? CORE_MODULE : original.call(this, request, parent, ...rest);
   };
   const mod = new Module(CORE_MODULE);

@@ -13,7 +13,11 @@ export function problemBody(problem: Problem): string {
   return JSON.stringify({ type: problem.type ?? 'about:blank', ...problem });
 }
 
-export function sendProblem(res: http.ServerResponse, problem: Problem, headers: Record<string, string> = {}): void {
+export function sendProblem(
+  res: http.ServerResponse,
+  problem: Problem,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;

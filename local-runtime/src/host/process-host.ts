@@ -62,10 +62,16 @@ function defaultCliPath(): string {
 function isKeys(value: unknown): value is HostKeys {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.masterKey === 'string' && typeof v.functionKey === 'string' && typeof v.systemKey === 'string';
+  return (
+    typeof v.masterKey === 'string' &&
+    typeof v.functionKey === 'string' &&
+    typeof v.systemKey === 'string'
+  );
 }
 
-export async function startLocalHostProcess(options: LocalHostProcessOptions = {}): Promise<LocalHostProcess> {
+export async function startLocalHostProcess(
+  options: LocalHostProcessOptions = {},
+): Promise<LocalHostProcess> {
   const cliPath = options.cliPath ?? defaultCliPath();
   if (!fs.existsSync(cliPath)) {
     throw new Error(`${cliPath} does not exist: run "npm run build" first.`);
@@ -94,7 +100,11 @@ export async function startLocalHostProcess(options: LocalHostProcessOptions = {
   const ready = new Promise<{ url: string; keys: HostKeys }>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`The local host did not start within ${options.startTimeoutMs ?? 30000} ms.\n${output}`));
+      reject(
+        new Error(
+          `The local host did not start within ${options.startTimeoutMs ?? 30000} ms.\n${output}`,
+        ),
+      );
     }, options.startTimeoutMs ?? 30000);
     let pending = '';
     const onData = (chunk: Buffer): void => {
@@ -110,7 +120,10 @@ export async function startLocalHostProcess(options: LocalHostProcessOptions = {
         options.onOutput?.(line);
         if (line.startsWith(READY_MARKER)) {
           try {
-            const parsed = JSON.parse(line.slice(READY_MARKER.length)) as { url?: unknown; keys?: unknown };
+            const parsed = JSON.parse(line.slice(READY_MARKER.length)) as {
+              url?: unknown;
+              keys?: unknown;
+            };
             if (typeof parsed.url === 'string' && isKeys(parsed.keys)) {
               clearTimeout(timer);
               resolve({ url: parsed.url, keys: parsed.keys });
@@ -126,13 +139,18 @@ export async function startLocalHostProcess(options: LocalHostProcessOptions = {
     child.stderr?.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`The local host exited (code ${String(code)}) before it was ready.\n${output}`));
+      reject(
+        new Error(`The local host exited (code ${String(code)}) before it was ready.\n${output}`),
+      );
     });
   });
   const { url, keys } = await ready;
 
   const admin = async (method: string, pathAndQuery: string): Promise<unknown> => {
-    const response = await fetch(`${url}${pathAndQuery}`, { method, headers: { 'x-functions-key': keys.masterKey } });
+    const response = await fetch(`${url}${pathAndQuery}`, {
+      method,
+      headers: { 'x-functions-key': keys.masterKey },
+    });
     const text = await response.text();
     if (!response.ok) {
       throw new Error(`${method} ${pathAndQuery} answered ${response.status}: ${text}`);
@@ -145,7 +163,8 @@ export async function startLocalHostProcess(options: LocalHostProcessOptions = {
     keys,
     pid: child.pid ?? -1,
     advanceClock: async (ms) => {
-      const result = (await admin('POST', `/admin/test/clock/advance?ms=${ms}`)) as { now?: string } | undefined;
+      const result = (await admin('POST', `/admin/test/clock/advance?ms=${ms}`)) as
+        { now?: string } | undefined;
       return new Date(result?.now ?? Number.NaN);
     },
     whenIdle: async () => {

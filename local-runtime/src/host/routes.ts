@@ -47,13 +47,18 @@ function constraintFor(spec: string): RouteConstraint {
   };
   switch (name) {
     case 'int':
-      return (v) => /^[+-]?\d+$/.test(v) && Math.abs(Number(v)) <= 2147483648 && Number(v) <= 2147483647;
+      return (v) =>
+        /^[+-]?\d+$/.test(v) && Math.abs(Number(v)) <= 2147483648 && Number(v) <= 2147483647;
     case 'long':
-      return (v) => /^[+-]?\d+$/.test(v) && BigInt(v) <= 9223372036854775807n && BigInt(v) >= -9223372036854775808n;
+      return (v) =>
+        /^[+-]?\d+$/.test(v) &&
+        BigInt(v) <= 9223372036854775807n &&
+        BigInt(v) >= -9223372036854775808n;
     case 'bool':
       return (v) => /^(true|false)$/i.test(v);
     case 'guid':
-      return (v) => /^(\{)?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(\})?$/i.test(v);
+      return (v) =>
+        /^(\{)?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(\})?$/i.test(v);
     case 'alpha':
       return (v) => /^[a-z]+$/i.test(v);
     case 'double':
@@ -115,7 +120,9 @@ function parseParam(body: string, isLastSegment: boolean): ParamSpec {
     text = text.slice(1);
   }
   if (catchAll && !isLastSegment) {
-    throw new RouteTemplateError('A catch-all parameter can only appear in the last segment of a route.');
+    throw new RouteTemplateError(
+      'A catch-all parameter can only appear in the last segment of a route.',
+    );
   }
   let optional = false;
   let defaultValue: string | undefined;
@@ -223,7 +230,9 @@ export function compileRoute(template: string): CompiledRoute {
       params.push(param);
       const group = param.catchAll ? `(?<${param.name}>.*)` : `(?<${param.name}>[^/]+)`;
       source += param.optional ? `(?:/${group})?` : `/${group}`;
-      precedence.push(param.catchAll ? 5 : param.optional ? 4 : param.constraints.length > 0 ? 2 : 3);
+      precedence.push(
+        param.catchAll ? 5 : param.optional ? 4 : param.constraints.length > 0 ? 2 : 3,
+      );
       return;
     }
     // A segment mixing literals and parameters, e.g. `{name}.{ext}`.
@@ -246,7 +255,9 @@ export function compileRoute(template: string): CompiledRoute {
   const names = new Set<string>();
   for (const p of params) {
     if (names.has(p.name.toLowerCase())) {
-      throw new RouteTemplateError(`Route parameter "${p.name}" appears more than once in "${template}".`);
+      throw new RouteTemplateError(
+        `Route parameter "${p.name}" appears more than once in "${template}".`,
+      );
     }
     names.add(p.name.toLowerCase());
   }
@@ -274,7 +285,9 @@ export function matchRoute(route: CompiledRoute, path: string): Record<string, s
     }
     let value: string;
     try {
-      value = param.catchAll ? raw.split('/').map(decodeURIComponent).join('/') : decodeURIComponent(raw);
+      value = param.catchAll
+        ? raw.split('/').map(decodeURIComponent).join('/')
+        : decodeURIComponent(raw);
     } catch {
       return undefined;
     }

@@ -80,7 +80,8 @@ export interface RegisteredFunctionMetadata {
   readonly retryOptions?: unknown;
 }
 
-export type RpcLogLevel = 'trace' | 'debug' | 'information' | 'warning' | 'error' | 'critical' | 'none';
+export type RpcLogLevel =
+  'trace' | 'debug' | 'information' | 'warning' | 'error' | 'critical' | 'none';
 export type RpcLogCategory = 'user' | 'system' | 'customMetric';
 
 /** The worker's `CoreInvocationContext`, handed to `ProgrammingModel.getInvocationModel`. */
@@ -109,7 +110,9 @@ export interface ProgrammingModel {
   name: string;
   version: string;
   getInvocationModel(coreCtx: CoreInvocationContext): InvocationModel | Promise<InvocationModel>;
-  getCapabilities?(capabilities: Record<string, string>): Record<string, string> | Promise<Record<string, string>>;
+  getCapabilities?(
+    capabilities: Record<string, string>,
+  ): Record<string, string> | Promise<Record<string, string>>;
 }
 
 export function isTriggerType(type: string): boolean {

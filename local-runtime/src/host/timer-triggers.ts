@@ -32,7 +32,20 @@ interface IntervalSchedule {
 
 export type Schedule = CronSchedule | IntervalSchedule;
 
-const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const MONTH_NAMES = [
+  'JAN',
+  'FEB',
+  'MAR',
+  'APR',
+  'MAY',
+  'JUN',
+  'JUL',
+  'AUG',
+  'SEP',
+  'OCT',
+  'NOV',
+  'DEC',
+];
 const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
 function parseValue(text: string, names: readonly string[] | undefined, offset: number): number {
@@ -47,7 +60,13 @@ function parseValue(text: string, names: readonly string[] | undefined, offset: 
   return Number(text);
 }
 
-function parseField(text: string, min: number, max: number, names?: readonly string[], nameOffset = 0): FieldSet {
+function parseField(
+  text: string,
+  min: number,
+  max: number,
+  names?: readonly string[],
+  nameOffset = 0,
+): FieldSet {
   const values = new Set<number>();
   for (const part of text.split(',')) {
     const [range = '', stepText] = part.split('/');
@@ -177,7 +196,9 @@ export class TimerTriggers {
   ) {
     for (const fn of host.registered) {
       if (disabled.has(fn.metadata.name)) continue;
-      const trigger = Object.values(fn.metadata.bindings).find((b) => b.type.toLowerCase() === 'timertrigger');
+      const trigger = Object.values(fn.metadata.bindings).find(
+        (b) => b.type.toLowerCase() === 'timertrigger',
+      );
       if (!trigger) continue;
       const raw = typeof trigger.schedule === 'string' ? trigger.schedule : '';
       try {
@@ -187,7 +208,10 @@ export class TimerTriggers {
           this.pendingStartup.push(fn.metadata.name);
         }
       } catch (e) {
-        log('error', `The timer function '${fn.metadata.name}' has an invalid schedule "${raw}": ${e instanceof Error ? e.message : String(e)}. It will not run.`);
+        log(
+          'error',
+          `The timer function '${fn.metadata.name}' has an invalid schedule "${raw}": ${e instanceof Error ? e.message : String(e)}. It will not run.`,
+        );
       }
     }
   }
@@ -195,7 +219,10 @@ export class TimerTriggers {
   /** Names and next occurrences, for the banner. */
   describe(): { name: string; next: Date }[] {
     const now = this.clock.now();
-    return this.entries.map((e) => ({ name: e.fn.metadata.name, next: nextOccurrence(e.schedule, now) }));
+    return this.entries.map((e) => ({
+      name: e.fn.metadata.name,
+      next: nextOccurrence(e.schedule, now),
+    }));
   }
 
   start(): void {
@@ -233,7 +260,10 @@ export class TimerTriggers {
       .invokeTimer(entry.fn, timerInfo)
       .then((outcome) => {
         if (!outcome.ok) {
-          this.log('error', `Executed 'Functions.${entry.fn.metadata.name}' (Failed): ${outcome.message}`);
+          this.log(
+            'error',
+            `Executed 'Functions.${entry.fn.metadata.name}' (Failed): ${outcome.message}`,
+          );
         }
       })
       .finally(() => {
@@ -260,7 +290,10 @@ export class TimerTriggers {
       IsPastDue: false,
     });
     if (!outcome.ok) {
-      this.log('error', `Executed 'Functions.${entry.fn.metadata.name}' (Failed): ${outcome.message}`);
+      this.log(
+        'error',
+        `Executed 'Functions.${entry.fn.metadata.name}' (Failed): ${outcome.message}`,
+      );
     }
     return { ok: outcome.ok };
   }

@@ -31,7 +31,11 @@ function errorParts(error: unknown): { message: string; stackTrace: string | und
   if (error instanceof Error) {
     return { message: error.message, stackTrace: error.stack };
   }
-  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+  ) {
     const { message, stack } = error as { message: string; stack?: unknown };
     return { message, stackTrace: typeof stack === 'string' ? stack : undefined };
   }
@@ -89,16 +93,23 @@ export class LocalWorker {
         // A faulty log hook must not break the invocation that logged.
       }
     }
-    const finalLevel = typeof hookContext.level === 'string' ? (hookContext.level as RpcLogLevel) : level;
+    const finalLevel =
+      typeof hookContext.level === 'string' ? (hookContext.level as RpcLogLevel) : level;
     const finalMessage = typeof hookContext.message === 'string' ? hookContext.message : message;
     const hostLevel = userLevels[finalLevel];
     if (!hostLevel || (category === 'system' && (hostLevel === 'debug' || hostLevel === 'info'))) {
       return;
     }
-    this.log(hostLevel, `[${fn.metadata.name}] ${finalMessage}${hostLevel === 'debug' ? ` (${invocationId})` : ''}`);
+    this.log(
+      hostLevel,
+      `[${fn.metadata.name}] ${finalMessage}${hostLevel === 'debug' ? ` (${invocationId})` : ''}`,
+    );
   }
 
-  private async runHooks(hooks: readonly HookCallback[], context: Record<string, unknown>): Promise<void> {
+  private async runHooks(
+    hooks: readonly HookCallback[],
+    context: Record<string, unknown>,
+  ): Promise<void> {
     for (const hook of [...hooks]) {
       await hook(context);
     }
@@ -107,7 +118,11 @@ export class LocalWorker {
   async invoke(fn: RegisteredFunction, input: InvocationInput): Promise<InvocationOutcome> {
     const model = this.registry.programmingModel;
     if (!model) {
-      return { ok: false, message: 'No programming model was registered by the app.', stackTrace: undefined };
+      return {
+        ok: false,
+        message: 'No programming model was registered by the app.',
+        stackTrace: undefined,
+      };
     }
     const invocationId = input.invocationId ?? randomUUID();
     const request: RpcInvocationRequest = {
@@ -122,7 +137,8 @@ export class LocalWorker {
       request,
       metadata: fn.metadata,
       state: undefined,
-      log: (level, category, message) => this.emitLog(fn, invocationId, invocationContext, level, category, message),
+      log: (level, category, message) =>
+        this.emitLog(fn, invocationId, invocationContext, level, category, message),
     };
     try {
       const invocationModel = await model.getInvocationModel(coreCtx);
@@ -143,7 +159,10 @@ export class LocalWorker {
         coreCtx.state = undefined;
       }
       const finalInputs = Array.isArray(pre.inputs) ? (pre.inputs as unknown[]) : inputs;
-      const callback = typeof pre.functionCallback === 'function' ? (pre.functionCallback as typeof fn.callback) : fn.callback;
+      const callback =
+        typeof pre.functionCallback === 'function'
+          ? (pre.functionCallback as typeof fn.callback)
+          : fn.callback;
 
       let result: unknown;
       let error: unknown;
