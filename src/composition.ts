@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from './config';
 import { ConfigError } from './domain/errors';
+import { codeMatches, sealCode } from './domain/verification';
 import {
   CommunicationIdentityService,
   createCommunicationIdentityClient,
@@ -32,6 +33,30 @@ export function getAcsIdentityService(): AcsIdentityService {
     createCommunicationIdentityClient(getConfig().acs),
   );
   return acsIdentity;
+}
+
+/**
+ * Seals a normalised code for the event payload (the code endpoint). The secret stays here; the
+ * HTTP handler and the orchestrator only ever see these two closures.
+ */
+export function sealVerificationCode(instanceId: string, code: string): string {
+  return sealCode(getConfig().verification.codeSecret, instanceId, code);
+}
+
+/** The orchestrator's `codeMatches`: accepts a raw code or `{ sealedCode }`, never throws on input. */
+export function verificationCodeMatches(
+  instanceId: string,
+  expectedHash: string,
+  submitted: unknown,
+  codeLength: number,
+): boolean {
+  return codeMatches(
+    getConfig().verification.codeSecret,
+    instanceId,
+    expectedHash,
+    submitted,
+    codeLength,
+  );
 }
 
 /** Forgets every memoised dependency (tests that change the environment). */

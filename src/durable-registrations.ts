@@ -1,7 +1,6 @@
 import * as df from 'durable-functions';
 import { createSendSmsChallenge } from './activities/send-sms-challenge';
-import { getConfig, getSmsSender } from './composition';
-import { codeMatches } from './domain/verification';
+import { getConfig, getSmsSender, verificationCodeMatches } from './composition';
 import { ACTIVITY, ORCHESTRATION } from './names';
 import { createSmsVerificationOrchestrator } from './orchestrations/sms-verification';
 
@@ -23,14 +22,7 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
 /** Exported so tests can replay exactly what is registered. */
 export const smsPhoneVerificationHandler = createSmsVerificationOrchestrator({
   sendSmsChallenge,
-  codeMatches: (instanceId, expectedHash, submitted, codeLength) =>
-    codeMatches(
-      getConfig().verification.codeSecret,
-      instanceId,
-      expectedHash,
-      submitted,
-      codeLength,
-    ),
+  codeMatches: verificationCodeMatches,
 });
 
 export const smsPhoneVerification = df.app.orchestration(

@@ -1,4 +1,12 @@
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  randomInt,
+  timingSafeEqual,
+} from 'node:crypto';
 
 /** What the orchestration reports in `customStatus.state`, and its final outcome. */
 export type VerificationState = 'awaiting_code' | 'verified' | 'expired' | 'too_many_attempts';
@@ -66,7 +74,88 @@ export function normalizeCode(submitted: unknown, codeLength: number): string | 
   return undefined;
 }
 
-/** Constant-time check of a submitted code against the stored hash. */
+/**
+ * What the app's own code endpoint raises instead of the code: the durable extension stores every
+ * event payload in history, so the endpoint encrypts the code first. Only the raw HMAC would be a
+ * weaker substitute, because the expected HMAC is itself in history and could be raised back.
+ */
+export interface SealedCodePayload {
+  /** base64url of iv (12 bytes) | AES-256-GCM ciphertext | tag (16 bytes). */
+  readonly sealedCode: string;
+}
+
+const SEAL_IV_BYTES = 12;
+const SEAL_TAG_BYTES = 16;
+/** HKDF info: the sealing key must differ from the HMAC key, although both come from one secret. */
+const SEAL_KEY_LABEL = 'sms-verification/sealed-code/aes-256-gcm/v1';
+/** iv + tag + at most 10 digits, base64url; anything longer is not ours and is not decrypted. */
+const SEALED_CODE_PATTERN = /^[A-Za-z0-9_-]{39,51}$/;
+
+function sealingKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), SEAL_KEY_LABEL, 32));
+}
+
+/**
+ * Encrypts a normalised code for one instance. The instance id is the additional authenticated
+ * data, so a sealed code raised at another instance fails to open. `iv` is injectable for tests
+ * only; production must use a fresh random one per call.
+ */
+export function sealCode(
+  secret: string,
+  instanceId: string,
+  code: string,
+  iv: Buffer = randomBytes(SEAL_IV_BYTES),
+): string {
+  if (iv.length !== SEAL_IV_BYTES) throw new RangeError('the IV must be 12 bytes');
+  const cipher = createCipheriv('aes-256-gcm', sealingKey(secret), iv);
+  cipher.setAAD(Buffer.from(instanceId, 'utf8'));
+  const ciphertext = Buffer.concat([cipher.update(code, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, ciphertext, cipher.getAuthTag()]).toString('base64url');
+}
+
+/**
+ * The code inside a sealed value, or undefined for anything that does not authenticate under this
+ * secret and instance. Never throws: the caller treats every failure as a wrong answer, and the
+ * reason (which could hint at the key or the plaintext) is deliberately dropped.
+ */
+export function unsealCode(
+  secret: string,
+  instanceId: string,
+  sealed: unknown,
+): string | undefined {
+  if (typeof sealed !== 'string' || !SEALED_CODE_PATTERN.test(sealed)) return undefined;
+  try {
+    const bytes = Buffer.from(sealed, 'base64url');
+    if (bytes.length <= SEAL_IV_BYTES + SEAL_TAG_BYTES) return undefined;
+    const iv = bytes.subarray(0, SEAL_IV_BYTES);
+    const tag = bytes.subarray(bytes.length - SEAL_TAG_BYTES);
+    const ciphertext = bytes.subarray(SEAL_IV_BYTES, bytes.length - SEAL_TAG_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', sealingKey(secret), iv, {
+      authTagLength: SEAL_TAG_BYTES,
+    });
+    decipher.setAAD(Buffer.from(instanceId, 'utf8'));
+    decipher.setAuthTag(tag);
+    const code = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
+    return /^\d{1,10}$/.test(code) ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Exactly `{ sealedCode: string }`; any other object is a malformed answer. */
+function readSealedPayload(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || keys[0] !== 'sealedCode') return undefined;
+  const { sealedCode } = value as Record<string, unknown>;
+  return typeof sealedCode === 'string' ? sealedCode : undefined;
+}
+
+/**
+ * Constant-time check of a submitted answer against the stored hash. The answer is either a raw
+ * code (the seed's sendEventPostUri path) or a {@link SealedCodePayload} from the app's endpoint;
+ * decryption is deterministic, so this stays replay-safe inside the orchestrator.
+ */
 export function codeMatches(
   secret: string,
   instanceId: string,
@@ -74,7 +163,10 @@ export function codeMatches(
   submitted: unknown,
   codeLength: number,
 ): boolean {
-  const code = normalizeCode(submitted, codeLength);
+  const code =
+    typeof submitted === 'object' && submitted !== null
+      ? unsealCode(secret, instanceId, readSealedPayload(submitted))
+      : normalizeCode(submitted, codeLength);
   if (code === undefined || code.length !== codeLength) return false;
   const actual = Buffer.from(hashCode(secret, instanceId, code), 'hex');
   const expected = Buffer.from(expectedHash, 'hex');

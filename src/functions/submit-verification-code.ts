@@ -1,7 +1,8 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { ConflictError, GoneError, NotFoundError, ValidationError } from '../domain/errors';
-import { isWellFormedCode } from '../domain/verification';
+import { sealVerificationCode } from '../composition';
+import { isWellFormedCode, normalizeCode, type SealedCodePayload } from '../domain/verification';
 import {
   FINISHED_STATUSES,
   findStatus,
@@ -17,12 +18,16 @@ import { EVENT, FUNCTION, ROUTE } from '../names';
 export interface SubmitCodeDeps {
   readonly getClient: GetVerificationClient;
   readonly now: () => Date;
+  /** Encrypts a normalised code for one instance (AES-256-GCM, instance id as AAD). */
+  readonly sealCode: (instanceId: string, code: string) => string;
 }
 
 /**
  * `POST /api/verifications/{id}/code` with `{"code": "012345"}` or `{"code": 12345}`.
  * The durable client's raiseEvent silently accepts events for finished instances, so the status is
  * checked first: unknown → 404, finished or past its deadline → 410.
+ * The event payload is stored in history, so the code is raised sealed (`{ sealedCode }`), never
+ * raw; the orchestrator opens it with the same secret.
  */
 export function createSubmitVerificationCode(deps: SubmitCodeDeps): Handler {
   return async (request: HttpRequest, context: InvocationContext) => {
@@ -55,7 +60,12 @@ export function createSubmitVerificationCode(deps: SubmitCodeDeps): Handler {
       throw new GoneError('This verification no longer accepts codes; start a new one.');
     }
 
-    await client.raiseEvent(id, EVENT.SmsChallengeResponse, code);
+    // Normalised here with the instance's own code length, as the orchestrator does for raw codes:
+    // once sealed, a number could no longer be told from a string.
+    const normalized = normalizeCode(code, readCodeLength(status.input));
+    if (normalized === undefined) throw new ValidationError({ field: 'code', message: 'invalid' });
+    const payload: SealedCodePayload = { sealedCode: deps.sealCode(id, normalized) };
+    await client.raiseEvent(id, EVENT.SmsChallengeResponse, payload);
     return json(
       202,
       { id, status: 'submitted' },
@@ -64,8 +74,27 @@ export function createSubmitVerificationCode(deps: SubmitCodeDeps): Handler {
   };
 }
 
+/**
+ * Once the instance is awaiting a code its input is the starter's, which always carries the code
+ * length; anything else is an instance this endpoint cannot answer for.
+ */
+function readCodeLength(input: unknown): number {
+  const codeLength =
+    typeof input === 'object' && input !== null
+      ? (input as Record<string, unknown>).codeLength
+      : undefined;
+  if (typeof codeLength !== 'number' || !Number.isInteger(codeLength) || codeLength < 1) {
+    throw new ConflictError('This verification cannot accept codes.');
+  }
+  return codeLength;
+}
+
 export const submitVerificationCode = withErrors(
-  createSubmitVerificationCode({ getClient: getDurableClient, now: () => new Date() }),
+  createSubmitVerificationCode({
+    getClient: getDurableClient,
+    now: () => new Date(),
+    sealCode: sealVerificationCode,
+  }),
 );
 
 app.http(FUNCTION.submitVerificationCode, {

@@ -16,8 +16,10 @@ export interface SmsVerificationDeps {
   /** Schedules the activity; production passes the value `df.app.activity()` returned. */
   readonly sendSmsChallenge: (input: SmsChallengeInput) => Task;
   /**
-   * Compares a submitted code with the challenge hash (HMAC, constant time). Deterministic for a
-   * given secret, so it is safe to run inside the orchestrator during replay.
+   * Compares a submitted answer (a raw code from sendEventPostUri, or `{ sealedCode }` from the
+   * app's code endpoint) with the challenge hash (HMAC, constant time). Deterministic for a given
+   * secret, so it is safe to run inside the orchestrator during replay; false, never an exception,
+   * for anything it cannot read.
    */
   readonly codeMatches: (
     instanceId: string,
@@ -30,7 +32,8 @@ export interface SmsVerificationDeps {
 /**
  * SMS challenge: send a code, then accept up to `maxAttempts` answers before one durable timer
  * fires. Returns `true` only for a correct code in time (the seed's output). Expected outcomes are
- * return values and `customStatus`, never exceptions; the raw code never reaches this function.
+ * return values and `customStatus`, never exceptions; the generated code never reaches this function, only the caller's answer does
+ * (sealed when it comes through the app's own code endpoint).
  */
 export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): OrchestrationHandler {
   return function* smsPhoneVerification(

@@ -9,6 +9,7 @@ import * as df from 'durable-functions';
 import { createGetVerification } from '../../src/functions/get-verification';
 import { createHttpStart } from '../../src/functions/http-start';
 import { createSubmitVerificationCode } from '../../src/functions/submit-verification-code';
+import { codeMatches, hashCode, sealCode } from '../../src/domain/verification';
 import { getDurableClient } from '../../src/http/durable-client';
 import { withErrors } from '../../src/http/respond';
 import { bodyOf, headerOf, request } from './helpers/fakes';
@@ -17,6 +18,8 @@ import { StubServer } from './helpers/stub-server';
 const ID = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const WEBHOOK = 'http://localhost:7071/runtime/webhooks/durabletask';
 const QUERY = 'taskHub=SmsVerificationHub&connection=Storage&code=SYSTEMKEY';
+const SECRET = 'wire-test-secret-0123456789';
+const sealWithTestSecret = (instanceId: string, code: string) => sealCode(SECRET, instanceId, code);
 
 let stub: StubServer;
 beforeEach(async () => {
@@ -54,13 +57,15 @@ function durableContext(): InvocationContext {
   return context;
 }
 
+// The extension includes the input unless `showInput=false` is asked for; the code endpoint reads
+// the instance's code length from it.
 const status = (runtimeStatus: string, customStatus: unknown) => ({
   name: 'SmsPhoneVerification',
   instanceId: ID,
   createdTime: '2026-11-22T10:00:00Z',
   lastUpdatedTime: '2026-11-22T10:00:01Z',
   runtimeStatus,
-  input: null,
+  input: { phoneNumber: '+14255550100', timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 },
   output: null,
   customStatus,
 });
@@ -112,7 +117,7 @@ it('answers 404 when the real client reports an unknown instance', async () => {
   expect(stub.requests[0]?.url).toBe(`/durabletask/instances/${ID}`);
 });
 
-it('checks the status, then raises the event with the submitted code', async () => {
+it('checks the status, then raises the event with the submitted code sealed', async () => {
   stub.replies.push(
     {
       status: 200,
@@ -128,6 +133,7 @@ it('checks the status, then raises the event with the submitted code', async () 
     createSubmitVerificationCode({
       getClient: getDurableClient,
       now: () => new Date('2026-11-22T10:00:30Z'),
+      sealCode: sealWithTestSecret,
     }),
   );
   const response = await submit(
@@ -139,7 +145,11 @@ it('checks the status, then raises the event with the submitted code', async () 
     `GET /durabletask/instances/${ID}`,
     `POST /durabletask/instances/${ID}/raiseEvent/SmsChallengeResponse`,
   ]);
-  expect(stub.requests[1]?.body).toBe('2168');
+  const raised = stub.requests[1]?.body ?? '';
+  expect(raised).not.toContain('2168');
+  const payload = JSON.parse(raised) as unknown;
+  expect(Object.keys(payload as object)).toEqual(['sealedCode']);
+  expect(codeMatches(SECRET, ID, hashCode(SECRET, ID, '002168'), payload, 6)).toBe(true);
 });
 
 it('answers 410 for a completed instance without raising the event', async () => {
@@ -155,6 +165,7 @@ it('answers 410 for a completed instance without raising the event', async () =>
     createSubmitVerificationCode({
       getClient: getDurableClient,
       now: () => new Date('2026-11-22T10:00:30Z'),
+      sealCode: sealWithTestSecret,
     }),
   );
   const response = await submit(

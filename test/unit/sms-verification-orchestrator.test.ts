@@ -1,7 +1,7 @@
 import './helpers/quiet-test-mode';
 import { resetComposition } from '../../src/composition';
 import { smsPhoneVerificationHandler } from '../../src/durable-registrations';
-import { hashCode, type VerificationInput } from '../../src/domain/verification';
+import { hashCode, sealCode, type VerificationInput } from '../../src/domain/verification';
 import { ACTIVITY, EVENT, ORCHESTRATION } from '../../src/names';
 import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
 import { ActionType, OrchestrationHarness, type Action } from './helpers/replay';
@@ -199,6 +199,49 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
       const scheduledAndCompleted = h.history.filter((e) => e.EventType !== 15);
       expect(JSON.stringify(scheduledAndCompleted)).not.toContain(code);
     }
+  });
+
+  it('verifies a code sealed by the code endpoint, with nothing of the code in its history', async () => {
+    const code = '583920';
+    const h = await challenged(INPUT, code);
+    const state = await answer(h, { sealedCode: sealCode(TEST_SECRET, INSTANCE, code) });
+    expect(state.output).toBe(true);
+    expect(state.customStatus).toEqual({ state: 'verified', attemptsRemaining: 3, expiresAt });
+    // Unlike the raw-code path, even the EventRaised entry carries only ciphertext.
+    expect(JSON.stringify(h.history)).not.toContain(code);
+    expect(JSON.stringify(h.states)).not.toContain(code);
+  });
+
+  it('counts a wrong sealed code, or one sealed for another instance, as a failed attempt', async () => {
+    const h = await challenged();
+    const wrong = await answer(h, { sealedCode: sealCode(TEST_SECRET, INSTANCE, '999999') });
+    expect(wrong.customStatus).toMatchObject({ state: 'awaiting_code', attemptsRemaining: 3 });
+    const elsewhere = await answer(h, {
+      sealedCode: sealCode(TEST_SECRET, 'another-instance', CODE),
+    });
+    expect(elsewhere.customStatus).toMatchObject({ state: 'awaiting_code', attemptsRemaining: 2 });
+    const right = await answer(h, { sealedCode: sealCode(TEST_SECRET, INSTANCE, CODE) });
+    expect(right.output).toBe(true);
+  });
+
+  it('does not verify when the challenge hash from history is raised back, in any shape', async () => {
+    const h = await challenged();
+    const hash = hashCode(TEST_SECRET, INSTANCE, CODE);
+    const replays: unknown[] = [
+      hash,
+      { sealedCode: hash },
+      { sealedCode: Buffer.from(hash, 'hex').toString('base64url') },
+      { sealedCode: sealCode(TEST_SECRET, INSTANCE, CODE), extra: true },
+    ];
+    for (const [i, replay] of replays.entries()) {
+      const state = await answer(h, replay);
+      expect(state.output).not.toBe(true);
+      expect(state.customStatus).toMatchObject({
+        state: i === replays.length - 1 ? 'too_many_attempts' : 'awaiting_code',
+        attemptsRemaining: INPUT.maxAttempts - 1 - i,
+      });
+    }
+    expect(h.last.output).toBe(false);
   });
 
   it('fails the instance when the SMS cannot be sent, before any timer exists', async () => {

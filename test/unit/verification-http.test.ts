@@ -4,6 +4,7 @@ import { createGetVerification } from '../../src/functions/get-verification';
 import { createHttpStart } from '../../src/functions/http-start';
 import { createSubmitVerificationCode } from '../../src/functions/submit-verification-code';
 import { ConfigError } from '../../src/domain/errors';
+import { sealCode, unsealCode } from '../../src/domain/verification';
 import { withErrors } from '../../src/http/respond';
 import { FakeDurableClient, bodyOf, headerOf, invocation, request } from './helpers/fakes';
 
@@ -15,6 +16,7 @@ const VERIFICATION = {
   codeSecret: 'not-used-here-0123456789',
 };
 const ID = '0123456789abcdef0123456789abcdef';
+const SEAL_SECRET = 'http-test-seal-secret-0123456789';
 const NOW = new Date('2026-11-22T10:00:30Z');
 const EXPIRES = '2026-11-22T10:01:30.000Z';
 
@@ -25,7 +27,13 @@ function setup() {
     client,
     start: withErrors(createHttpStart({ getClient, verification: () => VERIFICATION })),
     get: withErrors(createGetVerification({ getClient })),
-    submit: withErrors(createSubmitVerificationCode({ getClient, now: () => NOW })),
+    submit: withErrors(
+      createSubmitVerificationCode({
+        getClient,
+        now: () => NOW,
+        sealCode: (instanceId, code) => sealCode(SEAL_SECRET, instanceId, code),
+      }),
+    ),
   };
 }
 
@@ -213,18 +221,53 @@ describe('POST /api/verifications/{id}/code', () => {
   const awaiting = { state: 'awaiting_code', attemptsRemaining: 4, expiresAt: EXPIRES };
 
   it.each([
-    ['string', '002168'],
-    ['number', 2168],
-  ])('forwards a %s code as the SmsChallengeResponse event (202)', async (_kind, code) => {
+    ['string', '002168', '002168'],
+    ['number', 2168, '002168'],
+    ['short string (not padded)', '2168', '2168'],
+  ])(
+    'forwards a %s code sealed as the SmsChallengeResponse event (202)',
+    async (_kind, code, normalized) => {
+      const { client, submit } = setup();
+      client.put(ID, { customStatus: awaiting });
+      const response = await submit(submitRequest({ code }), invocation());
+      expect(response.status).toBe(202);
+      expect(await bodyOf(response)).toEqual({ id: ID, status: 'submitted' });
+      expect(headerOf(response, 'location')).toBe(`/api/verifications/${ID}`);
+      expect(client.events).toEqual([
+        {
+          instanceId: ID,
+          eventName: 'SmsChallengeResponse',
+          data: { sealedCode: expect.any(String) as unknown },
+        },
+      ]);
+      // The payload is what lands in history: the digits must appear nowhere in it.
+      const raised = JSON.stringify(client.events[0]?.data);
+      expect(raised).not.toContain('2168');
+      const { sealedCode } = client.events[0]?.data as { sealedCode: string };
+      expect(unsealCode(SEAL_SECRET, ID, sealedCode)).toBe(normalized);
+      expect(unsealCode(SEAL_SECRET, 'another-instance', sealedCode)).toBeUndefined();
+    },
+  );
+
+  it('seals the same code differently on every submission (random IV)', async () => {
     const { client, submit } = setup();
     client.put(ID, { customStatus: awaiting });
-    const response = await submit(submitRequest({ code }), invocation());
-    expect(response.status).toBe(202);
-    expect(await bodyOf(response)).toEqual({ id: ID, status: 'submitted' });
-    expect(headerOf(response, 'location')).toBe(`/api/verifications/${ID}`);
-    expect(client.events).toEqual([
-      { instanceId: ID, eventName: 'SmsChallengeResponse', data: code },
-    ]);
+    for (let i = 0; i < 2; i++) {
+      expect((await submit(submitRequest({ code: '123456' }), invocation())).status).toBe(202);
+    }
+    const [first, second] = client.events.map((e) => JSON.stringify(e.data));
+    expect(first).not.toBe(second);
+  });
+
+  it('answers 409 without raising anything when the instance input has no code length', async () => {
+    const { client, submit } = setup();
+    client.put(ID, { customStatus: awaiting, input: null });
+    const logs: string[] = [];
+    const response = await submit(submitRequest({ code: '123456' }), invocation(logs));
+    expect(response.status).toBe(409);
+    expect(JSON.stringify(await bodyOf(response))).not.toContain('123456');
+    expect(logs.join('\n')).not.toContain('123456');
+    expect(client.events).toEqual([]);
   });
 
   it('answers 404 for an unknown id', async () => {
