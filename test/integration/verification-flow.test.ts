@@ -167,6 +167,13 @@ describe('phone verification through HTTP on the local runtime', () => {
     expect(submitted.status).toBe(202);
     const status = await pollUntilDone(payload);
     expect(status.output).toBe(true);
+    // This endpoint raises the code sealed, so not even the EventRaised entry holds it.
+    const history = await (
+      await fetch(`${payload.statusQueryGetUri}&showHistory=true&showHistoryOutput=true`)
+    ).text();
+    expect(history).toContain('EventRaised');
+    expect(history).toContain('sealedCode');
+    expect(history).not.toContain(code);
     const again = await fetch(`${host.url}/api/verifications/${payload.id}/code`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
