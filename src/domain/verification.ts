@@ -76,8 +76,8 @@ export function normalizeCode(submitted: unknown, codeLength: number): string | 
 
 /**
  * What the app's own code endpoint raises instead of the code: the durable extension stores every
- * event payload in history, so the endpoint encrypts the code first. Only the raw HMAC would be a
- * weaker substitute, because the expected HMAC is itself in history and could be raised back.
+ * event payload in history, so the endpoint encrypts the code first. Raising the code's HMAC
+ * instead would not do: the expected HMAC is itself in history and could be raised back.
  */
 export interface SealedCodePayload {
   /** base64url of iv (12 bytes) | AES-256-GCM ciphertext | tag (16 bytes). */
