@@ -58,16 +58,30 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[index]!;
 }
 
-function summarise(values: readonly number[]): { p50: number; p99: number; max: number; mean: number } {
+function summarise(values: readonly number[]): {
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+} {
   const sorted = [...values].sort((a, b) => a - b);
   const mean = sorted.reduce((sum, v) => sum + v, 0) / Math.max(1, sorted.length);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN, mean };
+  return {
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? Number.NaN,
+    mean,
+  };
 }
 
 const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
 
 /** Runs `count` jobs with at most `limit` in flight. */
-async function pool(count: number, limit: number, job: (index: number) => Promise<void>): Promise<void> {
+async function pool(
+  count: number,
+  limit: number,
+  job: (index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
@@ -186,7 +200,11 @@ async function withHost<T>(
 async function main(): Promise<void> {
   const twilio = await startTwilioEmulator({ port: 0, log: () => undefined });
   const results: Record<string, unknown> = {
-    machine: { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    machine: {
+      cpus: os.cpus().length,
+      node: process.version,
+      platform: `${os.platform()} ${os.arch()}`,
+    },
   };
   try {
     await withHost(twilio, 90, async (bench) => {
@@ -202,7 +220,9 @@ async function main(): Promise<void> {
         seconds: round(seconds, 2),
         flowsPerSecond: round(FLOWS / seconds),
       };
-      console.log(`throughput: ${FLOWS} flows in ${seconds.toFixed(2)} s = ${(FLOWS / seconds).toFixed(1)} flows/s`);
+      console.log(
+        `throughput: ${FLOWS} flows in ${seconds.toFixed(2)} s = ${(FLOWS / seconds).toFixed(1)} flows/s`,
+      );
 
       const latencies: number[] = [];
       for (let i = 0; i < LATENCY_SAMPLES; i++) {
@@ -224,7 +244,9 @@ async function main(): Promise<void> {
         max: round(latency.max),
         note: 'includes the raiseEvent HTTP round trip and 1 ms status polling',
       };
-      console.log(`raiseEvent → Completed: p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms`);
+      console.log(
+        `raiseEvent → Completed: p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms`,
+      );
     });
 
     // 10 s is the shortest timeout the app's configuration allows.
@@ -234,7 +256,8 @@ async function main(): Promise<void> {
         const flow = await bench.start(phoneFor(203, i));
         const done = await bench.untilCompleted(flow, 200, '?showHistory=true');
         const fired = done.historyEvents?.find((e) => e.EventType === 'TimerFired');
-        if (!fired?.Timestamp || !fired.FireAt) throw new Error('no TimerFired event in the history');
+        if (!fired?.Timestamp || !fired.FireAt)
+          throw new Error('no TimerFired event in the history');
         lateness.push(Date.parse(fired.Timestamp) - Date.parse(fired.FireAt));
       });
       const summary = summarise(lateness);
@@ -244,7 +267,9 @@ async function main(): Promise<void> {
         p99: round(summary.p99),
         max: round(summary.max),
       };
-      console.log(`timer lateness: p50 ${summary.p50.toFixed(1)} ms, p99 ${summary.p99.toFixed(1)} ms`);
+      console.log(
+        `timer lateness: p50 ${summary.p50.toFixed(1)} ms, p99 ${summary.p99.toFixed(1)} ms`,
+      );
     });
 
     await withHost(twilio, 3600, async (bench, host) => {
@@ -255,7 +280,8 @@ async function main(): Promise<void> {
         await bench.start(phoneFor(205, i));
       });
       // Waiting means the SMS went out and the instance sits on its event/timer race.
-      while (twilio.messages().filter((m) => m.to.startsWith('+1205')).length < WAITING) await sleep(50);
+      while (twilio.messages().filter((m) => m.to.startsWith('+1205')).length < WAITING)
+        await sleep(50);
       const seconds = (performance.now() - started) / 1000;
       await sleep(1000);
       const rss = rssBytes(host.pid);

@@ -24,10 +24,19 @@ export const USAGE =
   'usage: emulators [--twilio-port N] [--acs-port N] [--agentid-port N] [--host H] [--print-messages] [--settings-file PATH]';
 
 export function parseArgs(argv: readonly string[]): CliOptions | string {
-  const o: CliOptions = { twilioPort: 4010, acsPort: 4020, agentIdPort: 5000, host: undefined, printMessages: false, settingsFile: undefined };
+  const o: CliOptions = {
+    twilioPort: 4010,
+    acsPort: 4020,
+    agentIdPort: 5000,
+    host: undefined,
+    printMessages: false,
+    settingsFile: undefined,
+  };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
-    const [flag, inline] = arg.includes('=') ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? (arg.split(/=(.*)/s, 2) as [string, string])
+      : [arg, undefined];
     const value = (): string | undefined => {
       if (inline !== undefined) return inline;
       i += 1;
@@ -35,7 +44,8 @@ export function parseArgs(argv: readonly string[]): CliOptions | string {
     };
     const port = (): number | string => {
       const v = value();
-      if (v === undefined || !/^\d+$/.test(v) || Number(v) > 65535) return `${flag} needs a port number 0..65535`;
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) > 65535)
+        return `${flag} needs a port number 0..65535`;
       return Number(v);
     };
     switch (flag) {
@@ -74,7 +84,11 @@ export function parseArgs(argv: readonly string[]): CliOptions | string {
   return o;
 }
 
-export async function runCli(options: CliOptions, env: Readonly<Record<string, string | undefined>>, log: LogFn = defaultLog): Promise<Emulators> {
+export async function runCli(
+  options: CliOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  log: LogFn = defaultLog,
+): Promise<Emulators> {
   const host = options.host === undefined ? {} : { host: options.host };
   const emulators = await startEmulators({
     log,
@@ -84,15 +98,23 @@ export async function runCli(options: CliOptions, env: Readonly<Record<string, s
     agentId: { port: options.agentIdPort, ...host, downstreamApis: downstreamApisFromEnv(env) },
   });
   const settings = emulators.appSettings();
-  log(`Twilio Messages emulator: ${emulators.twilio.url} (outbox: ${emulators.twilio.url}/_emulator/messages)`);
+  log(
+    `Twilio Messages emulator: ${emulators.twilio.url} (outbox: ${emulators.twilio.url}/_emulator/messages)`,
+  );
   log(`ACS Identity emulator:    ${emulators.acs.url}`);
-  log(`AgentID sidecar emulator: ${emulators.agentId.url} (fake Graph: ${emulators.agentId.url}/graph/v1.0)`);
+  log(
+    `AgentID sidecar emulator: ${emulators.agentId.url} (fake Graph: ${emulators.agentId.url}/graph/v1.0)`,
+  );
   for (const [k, v] of Object.entries(settings)) {
     if (!SECRET_SETTINGS.includes(k)) log(`  ${k}=${v}`);
   }
   if (options.settingsFile !== undefined) {
     // The full settings (with the emulators' dev secrets) go to a file only its owner can read, never to the console.
-    fs.writeFileSync(options.settingsFile, `${JSON.stringify({ IsEncrypted: false, Values: settings }, null, 2)}\n`, { mode: 0o600 });
+    fs.writeFileSync(
+      options.settingsFile,
+      `${JSON.stringify({ IsEncrypted: false, Values: settings }, null, 2)}\n`,
+      { mode: 0o600 },
+    );
     log(`  all settings (including secrets) written to ${options.settingsFile}`);
   } else {
     log(`  ${SECRET_SETTINGS.join(', ')}: use --settings-file PATH to get them`);
@@ -119,7 +141,9 @@ if (require.main === module) {
         process.once('SIGTERM', stop);
       })
       .catch((err: unknown) => {
-        process.stderr.write(`emulators failed to start: ${err instanceof Error ? err.message : 'unknown error'}\n`);
+        process.stderr.write(
+          `emulators failed to start: ${err instanceof Error ? err.message : 'unknown error'}\n`,
+        );
         process.exitCode = 1;
       });
   }

@@ -1,7 +1,19 @@
-import { startAcsIdentityEmulator, type AcsIdentityEmulator, type AcsIdentityEmulatorOptions } from './acs-identity/server';
-import { startAgentIdEmulator, type AgentIdEmulator, type AgentIdEmulatorOptions } from './agentid/server';
+import {
+  startAcsIdentityEmulator,
+  type AcsIdentityEmulator,
+  type AcsIdentityEmulatorOptions,
+} from './acs-identity/server';
+import {
+  startAgentIdEmulator,
+  type AgentIdEmulator,
+  type AgentIdEmulatorOptions,
+} from './agentid/server';
 import { defaultLog, type LogFn } from './common/http';
-import { startTwilioEmulator, type TwilioEmulator, type TwilioEmulatorOptions } from './twilio/server';
+import {
+  startTwilioEmulator,
+  type TwilioEmulator,
+  type TwilioEmulatorOptions,
+} from './twilio/server';
 
 export * from './twilio/server';
 export * from './acs-identity/server';
@@ -46,7 +58,11 @@ export async function startEmulators(opts: StartEmulatorsOptions = {}): Promise<
   ]);
   const [a, b, c] = results;
   if (a.status === 'rejected' || b.status === 'rejected' || c.status === 'rejected') {
-    await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.close().catch(() => undefined) : Promise.resolve())));
+    await Promise.all(
+      results.map((r) =>
+        r.status === 'fulfilled' ? r.value.close().catch(() => undefined) : Promise.resolve(),
+      ),
+    );
     const failed = [a, b, c].find((r) => r.status === 'rejected');
     throw failed?.status === 'rejected' ? failed.reason : new Error('emulators failed to start');
   }
@@ -81,4 +97,7 @@ export async function startEmulators(opts: StartEmulatorsOptions = {}): Promise<
 }
 
 /** Settings whose values are secrets: never print them. */
-export const SECRET_SETTINGS: readonly string[] = ['TwilioAuthToken', 'COMMUNICATION_SERVICES_CONNECTION_STRING'];
+export const SECRET_SETTINGS: readonly string[] = [
+  'TwilioAuthToken',
+  'COMMUNICATION_SERVICES_CONNECTION_STRING',
+];

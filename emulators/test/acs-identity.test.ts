@@ -1,7 +1,11 @@
 import crypto from 'node:crypto';
 import { CommunicationIdentityClient } from '@azure/communication-identity';
 import { isRestError, type RestError } from '@azure/core-rest-pipeline';
-import { formatAcsExpiresOn, startAcsIdentityEmulator, type AcsIdentityEmulator } from '../src/acs-identity/server';
+import {
+  formatAcsExpiresOn,
+  startAcsIdentityEmulator,
+  type AcsIdentityEmulator,
+} from '../src/acs-identity/server';
 import { decodeJwt, generateSigningKey, signJwt, verifySignature } from '../src/common/jwt';
 
 async function restError(p: Promise<unknown>): Promise<RestError> {
@@ -38,11 +42,25 @@ async function signedFetch(
   const hash = tweak.hash ?? crypto.createHash('sha256').update(body).digest('base64');
   const pq = url.pathname + (url.searchParams.toString() ? `?${url.searchParams.toString()}` : '');
   const toSign = `${method}\n${pq}\n${date};${url.host};${hash}`;
-  const sig = crypto.createHmac('sha256', Buffer.from(tweak.key ?? emu.accessKey, 'base64')).update(toSign).digest('base64');
-  const headers: Record<string, string> = { 'x-ms-date': date, 'x-ms-content-sha256': hash, 'content-type': 'application/json' };
-  const auth = tweak.auth === undefined ? `HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=${sig}` : tweak.auth;
+  const sig = crypto
+    .createHmac('sha256', Buffer.from(tweak.key ?? emu.accessKey, 'base64'))
+    .update(toSign)
+    .digest('base64');
+  const headers: Record<string, string> = {
+    'x-ms-date': date,
+    'x-ms-content-sha256': hash,
+    'content-type': 'application/json',
+  };
+  const auth =
+    tweak.auth === undefined
+      ? `HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=${sig}`
+      : tweak.auth;
   if (auth !== null) headers['authorization'] = auth;
-  return fetch(url, { method, headers, ...(method === 'GET' || method === 'DELETE' ? {} : { body }) });
+  return fetch(url, {
+    method,
+    headers,
+    ...(method === 'GET' || method === 'DELETE' ? {} : { body }),
+  });
 }
 
 const TEAMS_APP = '00000000-0000-0000-0000-000000000001';
@@ -73,7 +91,10 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
 
   beforeAll(async () => {
     emu = await startAcsIdentityEmulator({ port: 0, log: (l) => lines.push(l) });
-    client = new CommunicationIdentityClient(emu.connectionString, { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
+    client = new CommunicationIdentityClient(emu.connectionString, {
+      allowInsecureConnection: true,
+      retryOptions: { maxRetries: 0 },
+    });
   });
   afterAll(async () => {
     await emu.close();
@@ -84,13 +105,21 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
   });
 
   it('exposes a connection string the SDK accepts', () => {
-    expect(emu.connectionString).toBe(`endpoint=http://127.0.0.1:${emu.port}/;accesskey=${emu.accessKey}`);
+    expect(emu.connectionString).toBe(
+      `endpoint=http://127.0.0.1:${emu.port}/;accesskey=${emu.accessKey}`,
+    );
   });
 
   it('createUser: 201 with an 8:acs:{resource}_{suffix} id and no token', async () => {
     const user = await client.createUser();
-    expect(user.communicationUserId).toMatch(new RegExp(`^8:acs:${emu.resourceId}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`));
-    expect(emu.identities()).toEqual([expect.objectContaining({ id: user.communicationUserId, deleted: false, tokensIssued: 0 })]);
+    expect(user.communicationUserId).toMatch(
+      new RegExp(
+        `^8:acs:${emu.resourceId}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`,
+      ),
+    );
+    expect(emu.identities()).toEqual([
+      expect.objectContaining({ id: user.communicationUserId, deleted: false, tokensIssued: 0 }),
+    ]);
   });
 
   it('createUserAndToken: token with ACS claims, expiresOn as a Date', async () => {
@@ -99,7 +128,14 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
     expect(res.user.communicationUserId).toMatch(/^8:acs:/);
     expect(res.expiresOn).toBeInstanceOf(Date);
     const claims = payloadOf(res.token);
-    expect(claims).toMatchObject({ skypeid: res.user.communicationUserId.slice(2), scp: 1792, acsScope: 'chat,voip', resourceId: emu.resourceId, resourceLocation: 'unitedstates', rgn: 'amer' });
+    expect(claims).toMatchObject({
+      skypeid: res.user.communicationUserId.slice(2),
+      scp: 1792,
+      acsScope: 'chat,voip',
+      resourceId: emu.resourceId,
+      resourceLocation: 'unitedstates',
+      rgn: 'amer',
+    });
     expect(claims['exp']).toBe((claims['iat'] as number) + 120 * 60);
     expect(claims['csi']).toBe(String(claims['iat']));
     expect(claims['iat']).toBeGreaterThanOrEqual(before);
@@ -107,12 +143,26 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
     const decoded = decodeJwt(res.token)!;
     expect(decoded.header).toMatchObject({ alg: 'RS256', typ: 'JWT' });
     expect(verifySignature(decoded, [emu.publicKey])).toBe(true);
-    expect(emu.validateToken(res.token)).toMatchObject({ valid: true, identity: res.user.communicationUserId, scopes: ['chat', 'voip'] });
+    expect(emu.validateToken(res.token)).toMatchObject({
+      valid: true,
+      identity: res.user.communicationUserId,
+      scopes: ['chat', 'voip'],
+    });
   });
 
   it('getToken for every scope set the SDK live tests use, default 24h lifetime', async () => {
     const user = await client.createUser();
-    const sets = [['chat'], ['voip'], ['chat.join'], ['chat.join.limited'], ['voip.join'], ['chat', 'voip'], ['chat', 'chat.join', 'chat.join.limited'], ['voip', 'voip.join'], ['chat.join', 'voip.join']];
+    const sets = [
+      ['chat'],
+      ['voip'],
+      ['chat.join'],
+      ['chat.join.limited'],
+      ['voip.join'],
+      ['chat', 'voip'],
+      ['chat', 'chat.join', 'chat.join.limited'],
+      ['voip', 'voip.join'],
+      ['chat.join', 'voip.join'],
+    ];
     for (const scopes of sets) {
       const t = await client.getToken(user, scopes as ('chat' | 'voip')[]);
       const claims = payloadOf(t.token);
@@ -128,12 +178,16 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
     for (const ok of [60, 1440]) {
       const t = await client.getToken(user, ['chat'], { tokenExpiresInMinutes: ok });
       expect(Math.abs(t.expiresOn.getTime() - Date.now() - ok * 60_000)).toBeLessThan(5000);
-      await expect(client.createUserAndToken(['chat'], { tokenExpiresInMinutes: ok })).resolves.toBeDefined();
+      await expect(
+        client.createUserAndToken(['chat'], { tokenExpiresInMinutes: ok }),
+      ).resolves.toBeDefined();
     }
     for (const bad of [59, 1441]) {
       const e1 = await restError(client.getToken(user, ['chat'], { tokenExpiresInMinutes: bad }));
       expect([e1.statusCode, e1.code]).toEqual([400, 'ValidationError']);
-      const e2 = await restError(client.createUserAndToken(['chat'], { tokenExpiresInMinutes: bad }));
+      const e2 = await restError(
+        client.createUserAndToken(['chat'], { tokenExpiresInMinutes: bad }),
+      );
       expect([e2.statusCode, e2.code]).toEqual([400, 'ValidationError']);
     }
     // A failed createUserAndToken must not leave an identity behind.
@@ -153,8 +207,15 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
   });
 
   it('answers 401 IdentityNotOwned for identities of another resource', async () => {
-    const foreign = { communicationUserId: '8:acs:00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000000' };
-    for (const call of [client.getToken(foreign, ['chat']), client.revokeTokens(foreign), client.deleteUser(foreign)]) {
+    const foreign = {
+      communicationUserId:
+        '8:acs:00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000000',
+    };
+    for (const call of [
+      client.getToken(foreign, ['chat']),
+      client.revokeTokens(foreign),
+      client.deleteUser(foreign),
+    ]) {
       const e = await restError(call);
       expect(e.statusCode).toBe(401);
       expect(e.code).toBe('IdentityNotOwned');
@@ -163,8 +224,14 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
   });
 
   it('answers 404 IdentityNotFound for unknown identities of this resource', async () => {
-    const unknown = { communicationUserId: `8:acs:${emu.resourceId}_ffffffff-0000-0000-0000-000000000000` };
-    for (const call of [client.getToken(unknown, ['chat']), client.revokeTokens(unknown), client.deleteUser(unknown)]) {
+    const unknown = {
+      communicationUserId: `8:acs:${emu.resourceId}_ffffffff-0000-0000-0000-000000000000`,
+    };
+    for (const call of [
+      client.getToken(unknown, ['chat']),
+      client.revokeTokens(unknown),
+      client.deleteUser(unknown),
+    ]) {
       const e = await restError(call);
       expect([e.statusCode, e.code]).toEqual([404, 'IdentityNotFound']);
     }
@@ -195,7 +262,10 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
   });
 
   it('rejects a client with the wrong access key: 401 Denied', async () => {
-    const wrong = new CommunicationIdentityClient(`endpoint=${emu.url}/;accesskey=${Buffer.from('wrong-key').toString('base64')}`, { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
+    const wrong = new CommunicationIdentityClient(
+      `endpoint=${emu.url}/;accesskey=${Buffer.from('wrong-key').toString('base64')}`,
+      { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } },
+    );
     const e = await restError(wrong.createUser());
     expect([e.statusCode, e.code]).toEqual([401, 'Denied']);
     expect(emu.identities()).toHaveLength(0);
@@ -203,9 +273,16 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
 
   it('rejects a stale x-ms-date (clock skew) with 401 Denied', async () => {
     let offset = 0;
-    const skewed = await startAcsIdentityEmulator({ port: 0, log: () => undefined, now: () => Date.now() + offset });
+    const skewed = await startAcsIdentityEmulator({
+      port: 0,
+      log: () => undefined,
+      now: () => Date.now() + offset,
+    });
     try {
-      const c = new CommunicationIdentityClient(skewed.connectionString, { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
+      const c = new CommunicationIdentityClient(skewed.connectionString, {
+        allowInsecureConnection: true,
+        retryOptions: { maxRetries: 0 },
+      });
       offset = 14 * 60_000;
       await expect(c.createUser()).resolves.toBeDefined();
       offset = 16 * 60_000;
@@ -221,51 +298,105 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
     const body = JSON.stringify({ createTokenWithScopes: ['chat'] });
     const ok = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body);
     expect(ok.status).toBe(201);
-    const wrongHash = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, { hash: crypto.createHash('sha256').update('other').digest('base64') });
+    const wrongHash = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, {
+      hash: crypto.createHash('sha256').update('other').digest('base64'),
+    });
     expect(wrongHash.status).toBe(401);
-    expect(await wrongHash.json()).toEqual({ error: { code: 'Denied', message: "Request 'x-ms-content-sha256' differs from generated content hash." } });
-    const noAuth = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, { auth: null });
+    expect(await wrongHash.json()).toEqual({
+      error: {
+        code: 'Denied',
+        message: "Request 'x-ms-content-sha256' differs from generated content hash.",
+      },
+    });
+    const noAuth = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, {
+      auth: null,
+    });
     expect(noAuth.status).toBe(401);
-    const bearer = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, { auth: 'Bearer abc' });
+    const bearer = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, {
+      auth: 'Bearer abc',
+    });
     expect(bearer.status).toBe(401);
-    const badDate = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, { date: 'yesterday' });
+    const badDate = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, {
+      date: 'yesterday',
+    });
     expect(badDate.status).toBe(401);
     const noVersion = await signedFetch(emu, 'POST', '/identities', body);
     expect(noVersion.status).toBe(400);
-    expect(((await noVersion.json()) as { error: { code: string } }).error.code).toBe('MissingApiVersionParameter');
-    const oldVersion = await signedFetch(emu, 'POST', '/identities?api-version=2020-07-20-preview2', body);
+    expect(((await noVersion.json()) as { error: { code: string } }).error.code).toBe(
+      'MissingApiVersionParameter',
+    );
+    const oldVersion = await signedFetch(
+      emu,
+      'POST',
+      '/identities?api-version=2020-07-20-preview2',
+      body,
+    );
     expect(oldVersion.status).toBe(400);
-    expect(((await oldVersion.json()) as { error: { code: string } }).error.code).toBe('UnsupportedApiVersion');
-    const badJson = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', '{not json');
+    expect(((await oldVersion.json()) as { error: { code: string } }).error.code).toBe(
+      'UnsupportedApiVersion',
+    );
+    const badJson = await signedFetch(
+      emu,
+      'POST',
+      '/identities?api-version=2023-10-01',
+      '{not json',
+    );
     expect(badJson.status).toBe(400);
     const wrongMethod = await signedFetch(emu, 'GET', '/identities?api-version=2023-10-01', '');
     expect(wrongMethod.status).toBe(405);
     const unknown = await signedFetch(emu, 'POST', '/nothing-here?api-version=2023-10-01', '');
     expect(unknown.status).toBe(404);
-    const badEncoding = await signedFetch(emu, 'POST', '/identities/%E0%A4%A/:issueAccessToken?api-version=2023-10-01', '{"scopes":["chat"]}');
+    const badEncoding = await signedFetch(
+      emu,
+      'POST',
+      '/identities/%E0%A4%A/:issueAccessToken?api-version=2023-10-01',
+      '{"scopes":["chat"]}',
+    );
     expect(badEncoding.status).toBe(400);
   });
 
   it('injects faults after authentication; the SDK retries a 429 that carries Retry-After', async () => {
     const user = await client.createUser();
-    emu.failNext({ status: 503, code: 'ServiceUnavailable', message: 'Try later', operations: ['issue'] });
+    emu.failNext({
+      status: 503,
+      code: 'ServiceUnavailable',
+      message: 'Try later',
+      operations: ['issue'],
+    });
     const e = await restError(client.getToken(user, ['chat']));
     expect([e.statusCode, e.code, e.message]).toEqual([503, 'ServiceUnavailable', 'Try later']);
     // Faults limited to other operations leave this one alone.
     emu.failNext({ status: 500, operations: ['delete'] });
     await expect(client.getToken(user, ['chat'])).resolves.toBeDefined();
 
-    const retrying = new CommunicationIdentityClient(emu.connectionString, { allowInsecureConnection: true, retryOptions: { maxRetries: 2, retryDelayInMs: 1 } });
-    emu.failNext({ status: 429, code: 'TooManyRequests', retryAfterSeconds: 0, operations: ['issue'] });
+    const retrying = new CommunicationIdentityClient(emu.connectionString, {
+      allowInsecureConnection: true,
+      retryOptions: { maxRetries: 2, retryDelayInMs: 1 },
+    });
+    emu.failNext({
+      status: 429,
+      code: 'TooManyRequests',
+      retryAfterSeconds: 0,
+      operations: ['issue'],
+    });
     const before = emu.requestCount();
     await expect(retrying.getToken(user, ['chat'])).resolves.toBeDefined();
     expect(emu.requestCount() - before).toBe(2);
 
-    const bad = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 200 }) });
+    const bad = await fetch(`${emu.url}/_emulator/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 200 }),
+    });
     expect(bad.status).toBe(400);
-    const badOps = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 500, operations: ['nope'] }) });
+    const badOps = await fetch(`${emu.url}/_emulator/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 500, operations: ['nope'] }),
+    });
     expect(badOps.status).toBe(400);
-    const ok = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 500, code: 'InternalError', operations: ['create'] }) });
+    const ok = await fetch(`${emu.url}/_emulator/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 500, code: 'InternalError', operations: ['create'] }),
+    });
     expect(ok.status).toBe(204);
     const e500 = await restError(client.createUser());
     expect([e500.statusCode, e500.code]).toEqual([500, 'InternalError']);
@@ -281,7 +412,11 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
 
   it('honours the SDK apiVersion override', async () => {
     // `apiVersion` is honoured at runtime (a pipeline policy rewrites the query) but missing from the typed options.
-    const options = { allowInsecureConnection: true, apiVersion: '2022-10-01', retryOptions: { maxRetries: 0 } };
+    const options = {
+      allowInsecureConnection: true,
+      apiVersion: '2022-10-01',
+      retryOptions: { maxRetries: 0 },
+    };
     const older = new CommunicationIdentityClient(emu.connectionString, options);
     await expect(older.createUser()).resolves.toBeDefined();
   });
@@ -298,11 +433,26 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
   describe('Teams token exchange (unsigned Entra tokens accepted)', () => {
     it('exchanges a valid Entra token: 200, orgid token whose expiry matches the Entra token', async () => {
       const claims = entraClaims();
-      const res = await client.getTokenForTeamsUser({ teamsUserAadToken: unsignedJwt(claims), clientId: TEAMS_APP, userObjectId: USER_OID });
+      const res = await client.getTokenForTeamsUser({
+        teamsUserAadToken: unsignedJwt(claims),
+        clientId: TEAMS_APP,
+        userObjectId: USER_OID,
+      });
       expect(res.expiresOn.getTime()).toBe((claims['exp'] as number) * 1000);
       const acs = payloadOf(res.token);
-      expect(acs).toMatchObject({ skypeid: `orgid:${USER_OID}`, scp: 1024, tid: TENANT, acsScope: 'voip,chat', aad_appid: TEAMS_APP, resourceId: emu.resourceId, exp: claims['exp'] });
-      expect(emu.validateToken(res.token)).toMatchObject({ valid: true, identity: `8:orgid:${USER_OID}` });
+      expect(acs).toMatchObject({
+        skypeid: `orgid:${USER_OID}`,
+        scp: 1024,
+        tid: TENANT,
+        acsScope: 'voip,chat',
+        aad_appid: TEAMS_APP,
+        resourceId: emu.resourceId,
+        exp: claims['exp'],
+      });
+      expect(emu.validateToken(res.token)).toMatchObject({
+        valid: true,
+        identity: `8:orgid:${USER_OID}`,
+      });
     });
 
     it.each([
@@ -313,7 +463,13 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
       ['without Teams scopes', unsignedJwt(entraClaims({ scp: 'User.Read' }))],
       ['without oid', unsignedJwt(entraClaims({ oid: undefined }))],
     ])('rejects an Entra token that is %s with 401 InvalidAccessToken', async (_name, token) => {
-      const e = await restError(client.getTokenForTeamsUser({ teamsUserAadToken: token, clientId: TEAMS_APP, userObjectId: USER_OID }));
+      const e = await restError(
+        client.getTokenForTeamsUser({
+          teamsUserAadToken: token,
+          clientId: TEAMS_APP,
+          userObjectId: USER_OID,
+        }),
+      );
       expect(e.statusCode).toBe(401);
       expect(e.code).toBe('InvalidAccessToken');
       expect(e.message).toBe('Provided access token is not valid.');
@@ -327,29 +483,59 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
       ['invalid userObjectId', TEAMS_APP, 'nope'],
       ['wrong userObjectId', TEAMS_APP, '00000000-0000-0000-0000-0000000000ff'],
     ])('rejects %s with 400', async (_name, clientId, userObjectId) => {
-      const e = await restError(client.getTokenForTeamsUser({ teamsUserAadToken: unsignedJwt(entraClaims()), clientId, userObjectId }));
+      const e = await restError(
+        client.getTokenForTeamsUser({
+          teamsUserAadToken: unsignedJwt(entraClaims()),
+          clientId,
+          userObjectId,
+        }),
+      );
       expect(e.statusCode).toBe(400);
       expect(e.code).toBe('ValidationError');
     });
 
     it('accepts v2 tokens (azp, ACS app id as audience)', async () => {
-      const token = unsignedJwt(entraClaims({ appid: undefined, azp: TEAMS_APP, aud: '1fd5118e-2576-4263-8130-9503064c837a', scp: 'Teams.ManageCalls' }));
-      const res = await client.getTokenForTeamsUser({ teamsUserAadToken: token, clientId: TEAMS_APP, userObjectId: USER_OID });
+      const token = unsignedJwt(
+        entraClaims({
+          appid: undefined,
+          azp: TEAMS_APP,
+          aud: '1fd5118e-2576-4263-8130-9503064c837a',
+          scp: 'Teams.ManageCalls',
+        }),
+      );
+      const res = await client.getTokenForTeamsUser({
+        teamsUserAadToken: token,
+        clientId: TEAMS_APP,
+        userObjectId: USER_OID,
+      });
       expect(payloadOf(res.token)['acsScope']).toBe('voip');
     });
   });
 
   it('with trusted Entra keys, accepts only tokens those keys signed', async () => {
     const issuer = generateSigningKey();
-    const strict = await startAcsIdentityEmulator({ port: 0, log: () => undefined, trustedEntraKeys: [issuer.publicKey] });
+    const strict = await startAcsIdentityEmulator({
+      port: 0,
+      log: () => undefined,
+      trustedEntraKeys: [issuer.publicKey],
+    });
     try {
-      const c = new CommunicationIdentityClient(strict.connectionString, { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
+      const c = new CommunicationIdentityClient(strict.connectionString, {
+        allowInsecureConnection: true,
+        retryOptions: { maxRetries: 0 },
+      });
       const args = { clientId: TEAMS_APP, userObjectId: USER_OID };
-      await expect(c.getTokenForTeamsUser({ teamsUserAadToken: signJwt(issuer, entraClaims()), ...args })).resolves.toBeDefined();
-      const e = await restError(c.getTokenForTeamsUser({ teamsUserAadToken: unsignedJwt(entraClaims()), ...args }));
+      await expect(
+        c.getTokenForTeamsUser({ teamsUserAadToken: signJwt(issuer, entraClaims()), ...args }),
+      ).resolves.toBeDefined();
+      const e = await restError(
+        c.getTokenForTeamsUser({ teamsUserAadToken: unsignedJwt(entraClaims()), ...args }),
+      );
       expect(e.statusCode).toBe(401);
       const other = generateSigningKey();
-      const e2 = await restError(c.getTokenForTeamsUser({ teamsUserAadToken: signJwt(other, entraClaims()), ...args }));
+      const e2 = await restError(
+        c.getTokenForTeamsUser({ teamsUserAadToken: signJwt(other, entraClaims()), ...args }),
+      );
       expect(e2.statusCode).toBe(401);
     } finally {
       await strict.close();
@@ -360,8 +546,15 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
     it('validates tokens over HTTP', async () => {
       const { user, token } = await client.createUserAndToken(['chat']);
       const check = async (t: unknown): Promise<Response> =>
-        fetch(`${emu.url}/_emulator/tokens/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: t }) });
-      expect(await (await check(token)).json()).toMatchObject({ valid: true, identity: user.communicationUserId });
+        fetch(`${emu.url}/_emulator/tokens/validate`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token: t }),
+        });
+      expect(await (await check(token)).json()).toMatchObject({
+        valid: true,
+        identity: user.communicationUserId,
+      });
       await client.revokeTokens(user);
       expect(await (await check(token)).json()).toMatchObject({ valid: false, reason: 'revoked' });
       expect(await (await check('a.b.c')).json()).toEqual({ valid: false, reason: 'malformed' });
@@ -374,9 +567,16 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
 
     it('reports expired tokens as invalid', async () => {
       let shift = 0;
-      const timed = await startAcsIdentityEmulator({ port: 0, log: () => undefined, now: () => Date.now() + shift });
+      const timed = await startAcsIdentityEmulator({
+        port: 0,
+        log: () => undefined,
+        now: () => Date.now() + shift,
+      });
       try {
-        const c = new CommunicationIdentityClient(timed.connectionString, { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
+        const c = new CommunicationIdentityClient(timed.connectionString, {
+          allowInsecureConnection: true,
+          retryOptions: { maxRetries: 0 },
+        });
         const { token } = await c.createUserAndToken(['chat'], { tokenExpiresInMinutes: 60 });
         shift = 61 * 60_000;
         expect(timed.validateToken(token)).toMatchObject({ valid: false, reason: 'expired' });
@@ -387,9 +587,13 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
 
     it('lists identities and keys, resets', async () => {
       await client.createUser();
-      const listed = (await (await fetch(`${emu.url}/_emulator/identities`)).json()) as { identities: unknown[] };
+      const listed = (await (await fetch(`${emu.url}/_emulator/identities`)).json()) as {
+        identities: unknown[];
+      };
       expect(listed.identities).toHaveLength(1);
-      const keys = (await (await fetch(`${emu.url}/_emulator/keys`)).json()) as { keys: { kty: string; alg: string }[] };
+      const keys = (await (await fetch(`${emu.url}/_emulator/keys`)).json()) as {
+        keys: { kty: string; alg: string }[];
+      };
       expect(keys.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256' });
       expect((await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' })).status).toBe(204);
       expect(emu.identities()).toHaveLength(0);
@@ -398,6 +602,8 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
   });
 
   it('formats expiresOn with 7 fractional digits and +00:00', () => {
-    expect(formatAcsExpiresOn(Date.UTC(2022, 1, 12, 11, 19, 28, 533))).toBe('2022-02-12T11:19:28.5330000+00:00');
+    expect(formatAcsExpiresOn(Date.UTC(2022, 1, 12, 11, 19, 28, 533))).toBe(
+      '2022-02-12T11:19:28.5330000+00:00',
+    );
   });
 });

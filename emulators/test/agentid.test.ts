@@ -2,7 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CommunicationIdentityClient } from '@azure/communication-identity';
 import { startAcsIdentityEmulator } from '../src/acs-identity/server';
-import { DEFAULT_SIDECAR_CLIENT_ID, downstreamApisFromEnv, startAgentIdEmulator, type AgentIdEmulator } from '../src/agentid/server';
+import {
+  DEFAULT_SIDECAR_CLIENT_ID,
+  downstreamApisFromEnv,
+  startAgentIdEmulator,
+  type AgentIdEmulator,
+} from '../src/agentid/server';
 import { decodeJwt, generateSigningKey, signJwt } from '../src/common/jwt';
 
 const OID = '6e8b3f0a-1111-4222-8333-944445555666';
@@ -23,17 +28,29 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
   let emu: AgentIdEmulator;
   let echo: http.Server;
   let echoUrl: string;
-  let lastEcho: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string } | undefined;
+  let lastEcho:
+    { method: string; url: string; headers: http.IncomingHttpHeaders; body: string } | undefined;
   const lines: string[] = [];
   let userToken: string;
 
   const get = (path: string, token?: string): Promise<Response> =>
-    fetch(`${emu.url}${path}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
-  const post = (path: string, token?: string, body?: string, contentType?: string): Promise<Response> => {
+    fetch(`${emu.url}${path}`, {
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    });
+  const post = (
+    path: string,
+    token?: string,
+    body?: string,
+    contentType?: string,
+  ): Promise<Response> => {
     const headers: Record<string, string> = {};
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
     if (contentType !== undefined) headers['content-type'] = contentType;
-    return fetch(`${emu.url}${path}`, { method: 'POST', headers, ...(body === undefined ? {} : { body }) });
+    return fetch(`${emu.url}${path}`, {
+      method: 'POST',
+      headers,
+      ...(body === undefined ? {} : { body }),
+    });
   };
 
   beforeAll(async () => {
@@ -41,7 +58,12 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        lastEcho = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+        lastEcho = {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
         if (req.url?.includes('/chunked') === true) {
           res.writeHead(200, { 'content-type': 'text/plain', 'x-request-id': 'abc' });
           res.write('part1');
@@ -49,7 +71,12 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
           return;
         }
         const text = JSON.stringify({ ok: true });
-        res.writeHead(201, { 'content-type': 'application/json', 'content-length': String(text.length), 'x-request-id': 'abc', location: '/x' });
+        res.writeHead(201, {
+          'content-type': 'application/json',
+          'content-length': String(text.length),
+          'x-request-id': 'abc',
+          location: '/x',
+        });
         res.end(text);
       });
     });
@@ -59,7 +86,11 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       port: 0,
       log: (l) => lines.push(l),
       downstreamApis: {
-        echo: { baseUrl: `${echoUrl}/api`, scopes: ['api://echo-api/access_as_user'], relativePath: 'items' },
+        echo: {
+          baseUrl: `${echoUrl}/api`,
+          scopes: ['api://echo-api/access_as_user'],
+          relativePath: 'items',
+        },
         dead: { baseUrl: 'http://127.0.0.1:1', scopes: ['User.Read'] },
       },
     });
@@ -96,7 +127,14 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       const body = (await res.json()) as Json;
       expect(body['protocol']).toBe('Bearer');
       expect(body['token']).toBe(userToken);
-      expect(body['claims']).toMatchObject({ oid: OID, tid: TID, name: 'Ada Lovelace', scp: 'access_as_user', aud: DEFAULT_SIDECAR_CLIENT_ID, ver: '2.0' });
+      expect(body['claims']).toMatchObject({
+        oid: OID,
+        tid: TID,
+        name: 'Ada Lovelace',
+        scp: 'access_as_user',
+        aud: DEFAULT_SIDECAR_CLIENT_ID,
+        ver: '2.0',
+      });
     });
     it('routes case-insensitively like ASP.NET', async () => {
       expect((await get('/validate', userToken)).status).toBe(200);
@@ -111,7 +149,10 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       ['garbage', (): string => 'not-a-jwt'],
       ['signed by another key', (): string => signJwt(generateSigningKey(), claimsOf(userToken))],
       ['expired', (): string => emu.issueToken({ oid: OID, tid: TID, expiresInSeconds: -600 })],
-      ['for another audience', (): string => emu.issueToken({ oid: OID, tid: TID, aud: 'https://graph.microsoft.com' })],
+      [
+        'for another audience',
+        (): string => emu.issueToken({ oid: OID, tid: TID, aud: 'https://graph.microsoft.com' }),
+      ],
       ['unsigned', (): string => `${userToken.split('.').slice(0, 2).join('.')}.`],
     ])('answers 401 invalid_token for a token that is %s', async (_name, make) => {
       const res = await get('/Validate', make());
@@ -119,16 +160,29 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     });
     it('tolerates 5 minutes of clock skew on expiry', async () => {
-      const res = await get('/Validate', emu.issueToken({ oid: OID, tid: TID, expiresInSeconds: -60 }));
+      const res = await get(
+        '/Validate',
+        emu.issueToken({ oid: OID, tid: TID, expiresInSeconds: -60 }),
+      );
       expect(res.status).toBe(200);
     });
     it('answers 403 in plain text when AzureAd:Scopes is not in scp', async () => {
-      const strict = await startAgentIdEmulator({ port: 0, log: () => undefined, requiredScope: 'Sidecar.Access' });
+      const strict = await startAgentIdEmulator({
+        port: 0,
+        log: () => undefined,
+        requiredScope: 'Sidecar.Access',
+      });
       try {
-        const denied = await fetch(`${strict.url}/Validate`, { headers: { authorization: `Bearer ${strict.issueToken({ oid: OID, tid: TID })}` } });
+        const denied = await fetch(`${strict.url}/Validate`, {
+          headers: { authorization: `Bearer ${strict.issueToken({ oid: OID, tid: TID })}` },
+        });
         expect(denied.status).toBe(403);
         expect(denied.headers.get('content-type')).toContain('text/plain');
-        const ok = await fetch(`${strict.url}/Validate`, { headers: { authorization: `Bearer ${strict.issueToken({ oid: OID, tid: TID, scp: 'Sidecar.Access other' })}` } });
+        const ok = await fetch(`${strict.url}/Validate`, {
+          headers: {
+            authorization: `Bearer ${strict.issueToken({ oid: OID, tid: TID, scp: 'Sidecar.Access other' })}`,
+          },
+        });
         expect(ok.status).toBe(200);
       } finally {
         await strict.close();
@@ -142,10 +196,21 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       expect(res.status).toBe(200);
       const { authorizationHeader } = (await res.json()) as { authorizationHeader: string };
       expect(authorizationHeader).toMatch(/^Bearer ey/);
-      expect(claimsOf(authorizationHeader)).toMatchObject({ aud: 'https://graph.microsoft.com', scp: 'User.Read Mail.Read Mail.Send', oid: OID, tid: TID, appid: DEFAULT_SIDECAR_CLIENT_ID, idtyp: 'user', name: 'Ada Lovelace' });
+      expect(claimsOf(authorizationHeader)).toMatchObject({
+        aud: 'https://graph.microsoft.com',
+        scp: 'User.Read Mail.Read Mail.Send',
+        oid: OID,
+        tid: TID,
+        appid: DEFAULT_SIDECAR_CLIENT_ID,
+        idtyp: 'user',
+        name: 'Ada Lovelace',
+      });
     });
     it('replaces scopes with optionsOverride.Scopes (repeatable, case-insensitive key)', async () => {
-      const res = await get('/AuthorizationHeader/graph?optionsOverride.Scopes=User.Read&OPTIONSOVERRIDE.SCOPES=Mail.Read', userToken);
+      const res = await get(
+        '/AuthorizationHeader/graph?optionsOverride.Scopes=User.Read&OPTIONSOVERRIDE.SCOPES=Mail.Read',
+        userToken,
+      );
       const { authorizationHeader } = (await res.json()) as { authorizationHeader: string };
       expect(claimsOf(authorizationHeader)['scp']).toBe('User.Read Mail.Read');
     });
@@ -158,30 +223,48 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
         type: 'https://tools.ietf.org/html/rfc9110#section-15.5.1',
         title: 'Bad Request',
         status: 400,
-        detail: "No scopes found for the API 'nope' or in optionsOverride. 'scopes' needs to be either a single value or a list of values.",
+        detail:
+          "No scopes found for the API 'nope' or in optionsOverride. 'scopes' needs to be either a single value or a list of values.",
       });
       expect(body['traceId']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
     });
     it('answers 401 with the MSAL message for scopes of more than one resource', async () => {
-      const res = await get('/AuthorizationHeader/graph?optionsOverride.Scopes=User.Read&optionsOverride.Scopes=api://other/x', userToken);
+      const res = await get(
+        '/AuthorizationHeader/graph?optionsOverride.Scopes=User.Read&optionsOverride.Scopes=api://other/x',
+        userToken,
+      );
       expect(res.status).toBe(401);
       expect(((await res.json()) as Json)['detail']).toMatch(/^AADSTS28000/);
     });
     it('answers 401 AADSTS65001 for a permission the tenant never consented', async () => {
-      const res = await get('/AuthorizationHeader/graph?optionsOverride.Scopes=Directory.ReadWrite.All', userToken);
+      const res = await get(
+        '/AuthorizationHeader/graph?optionsOverride.Scopes=Directory.ReadWrite.All',
+        userToken,
+      );
       expect(res.status).toBe(401);
       expect(((await res.json()) as Json)['detail']).toMatch(/^AADSTS65001/);
     });
     it('answers 500 for an app token with a scope that does not end in /.default', async () => {
-      const res = await get('/AuthorizationHeader/graph?optionsOverride.RequestAppToken=true', userToken);
+      const res = await get(
+        '/AuthorizationHeader/graph?optionsOverride.RequestAppToken=true',
+        userToken,
+      );
       expect(res.status).toBe(500);
-      expect(await res.json()).toMatchObject({ status: 500, detail: 'An unexpected error occurred.' });
+      expect(await res.json()).toMatchObject({
+        status: 500,
+        detail: 'An unexpected error occurred.',
+      });
     });
     it('issues app tokens with roles for RequestAppToken APIs', async () => {
       const res = await get('/AuthorizationHeader/graph-app', userToken);
       const { authorizationHeader } = (await res.json()) as { authorizationHeader: string };
       const c = claimsOf(authorizationHeader);
-      expect(c).toMatchObject({ aud: 'https://graph.microsoft.com', idtyp: 'app', appid: DEFAULT_SIDECAR_CLIENT_ID, tid: emu.tenantId });
+      expect(c).toMatchObject({
+        aud: 'https://graph.microsoft.com',
+        idtyp: 'app',
+        appid: DEFAULT_SIDECAR_CLIENT_ID,
+        tid: emu.tenantId,
+      });
       expect(c['scp']).toBeUndefined();
       expect(c['roles']).toEqual(['User.Read.All', 'Mail.Send']);
     });
@@ -194,16 +277,28 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       const claimsFor = async (query: string): Promise<Record<string, unknown>> => {
         const res = await get(`/AuthorizationHeader/graph?${query}`, userToken);
         expect(res.status).toBe(200);
-        return claimsOf(((await res.json()) as { authorizationHeader: string }).authorizationHeader);
+        return claimsOf(
+          ((await res.json()) as { authorizationHeader: string }).authorizationHeader,
+        );
       };
       expect(await claimsFor(`AgentIdentity=${agent}`)).toMatchObject({ appid: agent, oid: OID });
-      const byUpn = await claimsFor(`AgentIdentity=${agent}&AgentUsername=agent@contoso.com&AgentUserId=11111111-1111-1111-1111-111111111111`);
+      const byUpn = await claimsFor(
+        `AgentIdentity=${agent}&AgentUsername=agent@contoso.com&AgentUserId=11111111-1111-1111-1111-111111111111`,
+      );
       expect(byUpn).toMatchObject({ appid: agent, upn: 'agent@contoso.com' });
       expect(byUpn['oid']).not.toBe(OID);
-      expect(await claimsFor(`AgentIdentity=${agent}&AgentUserId=11111111-1111-1111-1111-111111111111`)).toMatchObject({ appid: agent, oid: '11111111-1111-1111-1111-111111111111' });
-      expect(await claimsFor(`AgentIdentity=${agent}&AgentUserId=not-a-guid`)).toMatchObject({ appid: agent, oid: OID });
+      expect(
+        await claimsFor(`AgentIdentity=${agent}&AgentUserId=11111111-1111-1111-1111-111111111111`),
+      ).toMatchObject({ appid: agent, oid: '11111111-1111-1111-1111-111111111111' });
+      expect(await claimsFor(`AgentIdentity=${agent}&AgentUserId=not-a-guid`)).toMatchObject({
+        appid: agent,
+        oid: OID,
+      });
       // Without AgentIdentity the user parameters are ignored.
-      expect(await claimsFor('AgentUsername=agent@contoso.com')).toMatchObject({ appid: DEFAULT_SIDECAR_CLIENT_ID, oid: OID });
+      expect(await claimsFor('AgentUsername=agent@contoso.com')).toMatchObject({
+        appid: DEFAULT_SIDECAR_CLIENT_ID,
+        oid: OID,
+      });
     });
     it('injects MSAL failures for the next acquisitions', async () => {
       emu.failNextTokenAcquisition({ count: 1, detail: 'AADSTS50076: MFA required.' });
@@ -218,7 +313,9 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
     it('issues an app token without an inbound token', async () => {
       const res = await get('/AuthorizationHeaderUnauthenticated/graph-app');
       expect(res.status).toBe(200);
-      expect(claimsOf(((await res.json()) as { authorizationHeader: string }).authorizationHeader)).toMatchObject({ idtyp: 'app', appid: DEFAULT_SIDECAR_CLIENT_ID });
+      expect(
+        claimsOf(((await res.json()) as { authorizationHeader: string }).authorizationHeader),
+      ).toMatchObject({ idtyp: 'app', appid: DEFAULT_SIDECAR_CLIENT_ID });
     });
     it('answers 401 (no user to act for) when the API is not app-only', async () => {
       const res = await get('/AuthorizationHeaderUnauthenticated/graph');
@@ -227,19 +324,39 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
     });
     it('ignores overrides and agent parameters by default (Sidecar:AllowOverrides off)', async () => {
       const agent = '0a9e0a9e-0000-4000-8000-00000000a9e1';
-      const res = await get(`/AuthorizationHeaderUnauthenticated/graph-app?AgentIdentity=${agent}&optionsOverride.AcquireTokenOptions.Tenant=${TID}`);
-      expect(claimsOf(((await res.json()) as { authorizationHeader: string }).authorizationHeader)).toMatchObject({ appid: DEFAULT_SIDECAR_CLIENT_ID, tid: emu.tenantId });
-      const stillUser = await get('/AuthorizationHeaderUnauthenticated/graph?optionsOverride.RequestAppToken=true');
+      const res = await get(
+        `/AuthorizationHeaderUnauthenticated/graph-app?AgentIdentity=${agent}&optionsOverride.AcquireTokenOptions.Tenant=${TID}`,
+      );
+      expect(
+        claimsOf(((await res.json()) as { authorizationHeader: string }).authorizationHeader),
+      ).toMatchObject({ appid: DEFAULT_SIDECAR_CLIENT_ID, tid: emu.tenantId });
+      const stillUser = await get(
+        '/AuthorizationHeaderUnauthenticated/graph?optionsOverride.RequestAppToken=true',
+      );
       expect(stillUser.status).toBe(401);
     });
     it('honours overrides and agents when allowed', async () => {
-      const open = await startAgentIdEmulator({ port: 0, log: () => undefined, allowOverrides: { getAuthorizationHeaderUnauthenticated: true } });
+      const open = await startAgentIdEmulator({
+        port: 0,
+        log: () => undefined,
+        allowOverrides: { getAuthorizationHeaderUnauthenticated: true },
+      });
       try {
         const agent = '0a9e0a9e-0000-4000-8000-00000000a9e1';
-        const auto = await fetch(`${open.url}/AuthorizationHeaderUnauthenticated/graph-app?AgentIdentity=${agent}&optionsOverride.AcquireTokenOptions.Tenant=${TID}`);
-        expect(claimsOf(((await auto.json()) as { authorizationHeader: string }).authorizationHeader)).toMatchObject({ appid: agent, idtyp: 'app', tid: TID });
-        const agentUser = await fetch(`${open.url}/AuthorizationHeaderUnauthenticated/graph?AgentIdentity=${agent}&AgentUsername=bot@contoso.com`);
-        expect(claimsOf(((await agentUser.json()) as { authorizationHeader: string }).authorizationHeader)).toMatchObject({ appid: agent, idtyp: 'user', upn: 'bot@contoso.com' });
+        const auto = await fetch(
+          `${open.url}/AuthorizationHeaderUnauthenticated/graph-app?AgentIdentity=${agent}&optionsOverride.AcquireTokenOptions.Tenant=${TID}`,
+        );
+        expect(
+          claimsOf(((await auto.json()) as { authorizationHeader: string }).authorizationHeader),
+        ).toMatchObject({ appid: agent, idtyp: 'app', tid: TID });
+        const agentUser = await fetch(
+          `${open.url}/AuthorizationHeaderUnauthenticated/graph?AgentIdentity=${agent}&AgentUsername=bot@contoso.com`,
+        );
+        expect(
+          claimsOf(
+            ((await agentUser.json()) as { authorizationHeader: string }).authorizationHeader,
+          ),
+        ).toMatchObject({ appid: agent, idtyp: 'user', upn: 'bot@contoso.com' });
       } finally {
         await open.close();
       }
@@ -250,52 +367,107 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
     it('calls Graph me: downstream result inside a 200, content headers as arrays, content as a string', async () => {
       const res = await post('/DownstreamApi/graph?optionsOverride.RelativePath=me', userToken);
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { statusCode: number; headers: Record<string, string[]>; content: string };
+      const body = (await res.json()) as {
+        statusCode: number;
+        headers: Record<string, string[]>;
+        content: string;
+      };
       expect(body.statusCode).toBe(200);
       expect(body.headers['Content-Type']).toEqual(['application/json; charset=utf-8']);
       expect(body.headers['Content-Length']).toHaveLength(1);
       const me = JSON.parse(body.content) as Json;
-      expect(me).toMatchObject({ id: OID, displayName: 'Ada Lovelace', givenName: 'Ada', surname: 'Lovelace' });
+      expect(me).toMatchObject({
+        id: OID,
+        displayName: 'Ada Lovelace',
+        givenName: 'Ada',
+        surname: 'Lovelace',
+      });
       expect(me['userPrincipalName']).toMatch(/@emulator\.onmicrosoft\.com$/);
     });
     it('pages me/messages with $top', async () => {
-      const res = await post('/DownstreamApi/graph?optionsOverride.RelativePath=me/messages&optionsOverride.ExtraQueryParameters.$top=2', userToken);
+      const res = await post(
+        '/DownstreamApi/graph?optionsOverride.RelativePath=me/messages&optionsOverride.ExtraQueryParameters.$top=2',
+        userToken,
+      );
       const body = (await res.json()) as { statusCode: number; content: string };
-      const page = JSON.parse(body.content) as { value: { subject: string }[]; '@odata.nextLink'?: string };
+      const page = JSON.parse(body.content) as {
+        value: { subject: string }[];
+        '@odata.nextLink'?: string;
+      };
       expect(body.statusCode).toBe(200);
       expect(page.value).toHaveLength(2);
       expect(page['@odata.nextLink']).toContain('$skip=2');
-      const bad = (await (await post('/DownstreamApi/graph?optionsOverride.RelativePath=me/messages%3F%24top%3D0', userToken)).json()) as { statusCode: number; content: string };
+      const bad = (await (
+        await post(
+          '/DownstreamApi/graph?optionsOverride.RelativePath=me/messages%3F%24top%3D0',
+          userToken,
+        )
+      ).json()) as { statusCode: number; content: string };
       expect(bad.statusCode).toBe(400);
-      expect((JSON.parse(bad.content) as { error: { code: string } }).error.code).toBe('BadRequest');
+      expect((JSON.parse(bad.content) as { error: { code: string } }).error.code).toBe(
+        'BadRequest',
+      );
     });
     it('sends mail (202, null content) and the message shows up in the mailbox', async () => {
-      const mail = { message: { subject: 'Hello', body: { contentType: 'Text', content: 'Hi there' }, toRecipients: [{ emailAddress: { address: 'ada@contoso.com' } }] }, saveToSentItems: false };
-      const res = await post('/DownstreamApi/graph?optionsOverride.RelativePath=me/sendMail&optionsOverride.HttpMethod=POST', userToken, JSON.stringify(mail), 'application/json');
+      const mail = {
+        message: {
+          subject: 'Hello',
+          body: { contentType: 'Text', content: 'Hi there' },
+          toRecipients: [{ emailAddress: { address: 'ada@contoso.com' } }],
+        },
+        saveToSentItems: false,
+      };
+      const res = await post(
+        '/DownstreamApi/graph?optionsOverride.RelativePath=me/sendMail&optionsOverride.HttpMethod=POST',
+        userToken,
+        JSON.stringify(mail),
+        'application/json',
+      );
       const body = (await res.json()) as { statusCode: number; content: string | null };
       expect(body.statusCode).toBe(202);
       expect(body.content).toBeNull();
-      expect(emu.sentMail()).toEqual([expect.objectContaining({ subject: 'Hello', to: ['ada@contoso.com'], body: 'Hi there', saveToSentItems: false })]);
-      const sent = (await (await fetch(`${emu.url}/_emulator/graph/sent`)).json()) as { messages: unknown[] };
+      expect(emu.sentMail()).toEqual([
+        expect.objectContaining({
+          subject: 'Hello',
+          to: ['ada@contoso.com'],
+          body: 'Hi there',
+          saveToSentItems: false,
+        }),
+      ]);
+      const sent = (await (await fetch(`${emu.url}/_emulator/graph/sent`)).json()) as {
+        messages: unknown[];
+      };
       expect(sent.messages).toHaveLength(1);
     });
     it('sends no body downstream when the request has no Content-Type', async () => {
-      const res = await fetch(`${emu.url}/DownstreamApi/graph?optionsOverride.RelativePath=me/sendMail&optionsOverride.HttpMethod=POST`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${userToken}` },
-        body: new Blob(['{"message":{}}']),
-      });
+      const res = await fetch(
+        `${emu.url}/DownstreamApi/graph?optionsOverride.RelativePath=me/sendMail&optionsOverride.HttpMethod=POST`,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${userToken}` },
+          body: new Blob(['{"message":{}}']),
+        },
+      );
       const body = (await res.json()) as { statusCode: number; content: string };
       expect(body.statusCode).toBe(400);
       expect(emu.sentMail()).toHaveLength(0);
     });
     it('reports Graph errors inside the 200 (app token on /me, missing permission)', async () => {
-      const app = (await (await post('/DownstreamApi/graph-app?optionsOverride.RelativePath=me', userToken)).json()) as { statusCode: number; content: string };
+      const app = (await (
+        await post('/DownstreamApi/graph-app?optionsOverride.RelativePath=me', userToken)
+      ).json()) as { statusCode: number; content: string };
       expect(app.statusCode).toBe(400);
       expect(app.content).toContain('delegated authentication flow');
-      const noMail = (await (await post('/DownstreamApi/graph?optionsOverride.RelativePath=me/messages&optionsOverride.Scopes=User.Read', userToken)).json()) as { statusCode: number; content: string };
+      const noMail = (await (
+        await post(
+          '/DownstreamApi/graph?optionsOverride.RelativePath=me/messages&optionsOverride.Scopes=User.Read',
+          userToken,
+        )
+      ).json()) as { statusCode: number; content: string };
       expect(noMail.statusCode).toBe(403);
-      expect((JSON.parse(noMail.content) as { error: { code: string } }).error.code).toBe('ErrorAccessDenied');
+      expect((JSON.parse(noMail.content) as { error: { code: string } }).error.code).toBe(
+        'ErrorAccessDenied',
+      );
     });
     it('forwards method, auth, extra headers/query and the body; returns only content headers', async () => {
       const res = await post(
@@ -304,20 +476,30 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
         '{"a":1}',
         'application/json',
       );
-      const body = (await res.json()) as { statusCode: number; headers: Record<string, string[]>; content: string };
+      const body = (await res.json()) as {
+        statusCode: number;
+        headers: Record<string, string[]>;
+        content: string;
+      };
       expect(lastEcho).toBeDefined();
       expect(lastEcho!.method).toBe('PUT');
       expect(lastEcho!.url).toBe('/api/items?q=1');
       expect(lastEcho!.headers['x-custom']).toBe('yes');
       expect(lastEcho!.headers['content-type']).toBe('application/json; charset=utf-8');
       expect(lastEcho!.body).toBe('{"a":1}');
-      expect(claimsOf(lastEcho!.headers.authorization ?? '')).toMatchObject({ aud: 'api://echo-api', scp: 'access_as_user', oid: OID });
+      expect(claimsOf(lastEcho!.headers.authorization ?? '')).toMatchObject({
+        aud: 'api://echo-api',
+        scp: 'access_as_user',
+        oid: OID,
+      });
       expect(body.statusCode).toBe(201);
       expect(Object.keys(body.headers).sort()).toEqual(['Content-Length', 'Content-Type']);
       expect(body.content).toBe('{"ok":true}');
     });
     it('returns null content for a chunked downstream response (no Content-Length)', async () => {
-      const body = (await (await post('/DownstreamApi/echo?optionsOverride.RelativePath=/chunked', userToken)).json()) as { statusCode: number; content: string | null };
+      const body = (await (
+        await post('/DownstreamApi/echo?optionsOverride.RelativePath=/chunked', userToken)
+      ).json()) as { statusCode: number; content: string | null };
       expect(body.statusCode).toBe(200);
       expect(body.content).toBeNull();
     });
@@ -332,7 +514,9 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       expect((await get('/DownstreamApi/graph', userToken)).status).toBe(405);
       expect((await post('/DownstreamApi/graph')).status).toBe(401);
       expect((await post('/DownstreamApi/nope', userToken)).status).toBe(400);
-      const un = (await (await post('/DownstreamApiUnauthenticated/graph-app?optionsOverride.RelativePath=me')).json()) as { statusCode: number };
+      const un = (await (
+        await post('/DownstreamApiUnauthenticated/graph-app?optionsOverride.RelativePath=me')
+      ).json()) as { statusCode: number };
       // RelativePath is an override, ignored on this route by default: the call goes to the bare base URL, which Graph refuses.
       expect(un.statusCode).toBe(400);
     });
@@ -347,33 +531,81 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
     });
     it('survives malformed API names and oversized bodies', async () => {
       expect((await get('/AuthorizationHeader/%E0%A4%A', userToken)).status).toBe(404);
-      const big = await post('/DownstreamApi/graph', userToken, 'x'.repeat(1024 * 1024 + 1), 'text/plain');
+      const big = await post(
+        '/DownstreamApi/graph',
+        userToken,
+        'x'.repeat(1024 * 1024 + 1),
+        'text/plain',
+      );
       expect(big.status).toBe(413);
       expect((await get('/healthz')).status).toBe(200);
     });
     it('fake Graph rejects missing, foreign-audience and inbound tokens', async () => {
       const none = await fetch(`${emu.url}/graph/v1.0/me`);
       expect(none.status).toBe(401);
-      expect(((await none.json()) as { error: { code: string } }).error.code).toBe('InvalidAuthenticationToken');
+      expect(((await none.json()) as { error: { code: string } }).error.code).toBe(
+        'InvalidAuthenticationToken',
+      );
       expect((await get('/graph/v1.0/me', userToken)).status).toBe(401);
-      const acs = ((await (await get('/AuthorizationHeader/acs-teams', userToken)).json()) as { authorizationHeader: string }).authorizationHeader;
-      expect((await fetch(`${emu.url}/graph/v1.0/me`, { headers: { authorization: acs } })).status).toBe(401);
-      const graphHeader = ((await (await get('/AuthorizationHeader/graph', userToken)).json()) as { authorizationHeader: string }).authorizationHeader;
-      const unknown = await fetch(`${emu.url}/graph/v1.0/me/calendars`, { headers: { authorization: graphHeader } });
+      const acs = (
+        (await (await get('/AuthorizationHeader/acs-teams', userToken)).json()) as {
+          authorizationHeader: string;
+        }
+      ).authorizationHeader;
+      expect(
+        (await fetch(`${emu.url}/graph/v1.0/me`, { headers: { authorization: acs } })).status,
+      ).toBe(401);
+      const graphHeader = (
+        (await (await get('/AuthorizationHeader/graph', userToken)).json()) as {
+          authorizationHeader: string;
+        }
+      ).authorizationHeader;
+      const unknown = await fetch(`${emu.url}/graph/v1.0/me/calendars`, {
+        headers: { authorization: graphHeader },
+      });
       expect(unknown.status).toBe(400);
     });
   });
 
   it('mints ACS Teams tokens that the ACS emulator exchanges (end to end)', async () => {
-    const acs = await startAcsIdentityEmulator({ port: 0, log: () => undefined, trustedEntraKeys: [emu.publicKey] });
+    const acs = await startAcsIdentityEmulator({
+      port: 0,
+      log: () => undefined,
+      trustedEntraKeys: [emu.publicKey],
+    });
     try {
-      const header = ((await (await get('/AuthorizationHeader/acs-teams', userToken)).json()) as { authorizationHeader: string }).authorizationHeader;
-      expect(claimsOf(header)).toMatchObject({ aud: 'https://auth.msft.communication.azure.com', scp: 'Teams.ManageCalls Teams.ManageChats', appid: emu.clientId, oid: OID });
-      const client = new CommunicationIdentityClient(acs.connectionString, { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
-      const result = await client.getTokenForTeamsUser({ teamsUserAadToken: header.slice('Bearer '.length), clientId: emu.clientId, userObjectId: OID });
-      expect(acs.validateToken(result.token)).toMatchObject({ valid: true, identity: `8:orgid:${OID}` });
+      const header = (
+        (await (await get('/AuthorizationHeader/acs-teams', userToken)).json()) as {
+          authorizationHeader: string;
+        }
+      ).authorizationHeader;
+      expect(claimsOf(header)).toMatchObject({
+        aud: 'https://auth.msft.communication.azure.com',
+        scp: 'Teams.ManageCalls Teams.ManageChats',
+        appid: emu.clientId,
+        oid: OID,
+      });
+      const client = new CommunicationIdentityClient(acs.connectionString, {
+        allowInsecureConnection: true,
+        retryOptions: { maxRetries: 0 },
+      });
+      const result = await client.getTokenForTeamsUser({
+        teamsUserAadToken: header.slice('Bearer '.length),
+        clientId: emu.clientId,
+        userObjectId: OID,
+      });
+      expect(acs.validateToken(result.token)).toMatchObject({
+        valid: true,
+        identity: `8:orgid:${OID}`,
+      });
       // The user's inbound token is for the sidecar, not for ACS: the exchange refuses it.
-      await expect(client.getTokenForTeamsUser({ teamsUserAadToken: userToken, clientId: emu.clientId, userObjectId: OID })).rejects.toMatchObject({ statusCode: 401 });
+      await expect(
+        client.getTokenForTeamsUser({
+          teamsUserAadToken: userToken,
+          clientId: emu.clientId,
+          userObjectId: OID,
+        }),
+      ).rejects.toMatchObject({ statusCode: 401 });
     } finally {
       await acs.close();
     }
@@ -381,26 +613,62 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
 
   describe('/_emulator endpoints', () => {
     it('issues inbound tokens over HTTP and validates the request', async () => {
-      const res = await post('/_emulator/token', undefined, JSON.stringify({ oid: OID, tid: TID, name: 'Grace', scp: 'access_as_user' }), 'application/json');
+      const res = await post(
+        '/_emulator/token',
+        undefined,
+        JSON.stringify({ oid: OID, tid: TID, name: 'Grace', scp: 'access_as_user' }),
+        'application/json',
+      );
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { token: string; access_token: string; token_type: string; expires_in: number };
+      const body = (await res.json()) as {
+        token: string;
+        access_token: string;
+        token_type: string;
+        expires_in: number;
+      };
       expect(body.token_type).toBe('Bearer');
       expect(body.access_token).toBe(body.token);
       expect(body.expires_in).toBe(3600);
       expect((await get('/Validate', body.token)).status).toBe(200);
-      for (const bad of ['{', JSON.stringify({ oid: 'x', tid: TID }), JSON.stringify({ oid: OID }), JSON.stringify({ oid: OID, tid: TID, expiresInSeconds: 1e9 }), '[]']) {
+      for (const bad of [
+        '{',
+        JSON.stringify({ oid: 'x', tid: TID }),
+        JSON.stringify({ oid: OID }),
+        JSON.stringify({ oid: OID, tid: TID, expiresInSeconds: 1e9 }),
+        '[]',
+      ]) {
         const r = await post('/_emulator/token', undefined, bad, 'application/json');
         expect(r.status).toBe(400);
         expect(r.headers.get('content-type')).toContain('application/problem+json');
       }
     });
     it('configures faults, lists keys and downstream APIs, resets, 404s unknown', async () => {
-      expect((await post('/_emulator/faults', undefined, JSON.stringify({ status: 500 }), 'application/json')).status).toBe(204);
+      expect(
+        (
+          await post(
+            '/_emulator/faults',
+            undefined,
+            JSON.stringify({ status: 500 }),
+            'application/json',
+          )
+        ).status,
+      ).toBe(204);
       expect((await get('/AuthorizationHeader/graph', userToken)).status).toBe(500);
-      expect((await post('/_emulator/faults', undefined, JSON.stringify({ status: 418 }), 'application/json')).status).toBe(400);
+      expect(
+        (
+          await post(
+            '/_emulator/faults',
+            undefined,
+            JSON.stringify({ status: 418 }),
+            'application/json',
+          )
+        ).status,
+      ).toBe(400);
       const keys = (await (await get('/_emulator/keys')).json()) as { keys: { kty: string }[] };
       expect(keys.keys[0]?.kty).toBe('RSA');
-      const apis = (await (await get('/_emulator/downstream-apis')).json()) as { downstreamApis: Record<string, { baseUrl?: string }> };
+      const apis = (await (await get('/_emulator/downstream-apis')).json()) as {
+        downstreamApis: Record<string, { baseUrl?: string }>;
+      };
       expect(apis.downstreamApis['graph']?.baseUrl).toBe(`${emu.url}/graph/v1.0`);
       emu.failNextTokenAcquisition();
       expect((await post('/_emulator/reset')).status).toBe(204);

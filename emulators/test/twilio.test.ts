@@ -2,7 +2,12 @@ import twilio from 'twilio';
 import RestException from 'twilio/lib/base/RestException';
 import type RequestClient from 'twilio/lib/base/RequestClient';
 import type Response from 'twilio/lib/http/response';
-import { startTwilioEmulator, type TwilioEmulator, formatTwilioDate, segmentCount } from '../src/twilio/server';
+import {
+  startTwilioEmulator,
+  type TwilioEmulator,
+  formatTwilioDate,
+  segmentCount,
+} from '../src/twilio/server';
 
 /** Sends the SDK's requests to the emulator instead of api.twilio.com; the rest of the SDK is unchanged. */
 class EmulatorRequestClient extends twilio.RequestClient {
@@ -32,7 +37,9 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
 
   beforeAll(async () => {
     emu = await startTwilioEmulator({ port: 0, log: (l) => lines.push(l) });
-    client = twilio(emu.accountSid, emu.authToken, { httpClient: new EmulatorRequestClient(emu.url) });
+    client = twilio(emu.accountSid, emu.authToken, {
+      httpClient: new EmulatorRequestClient(emu.url),
+    });
   });
   afterAll(async () => {
     await emu.close();
@@ -43,7 +50,12 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
   });
 
   it('creates a message: 201, parsed MessageInstance, stored in the outbox', async () => {
-    const msg = await client.messages.create({ to, from: '+15005550006', body: 'Your verification code is 123456', statusCallback: 'https://example.com/cb' });
+    const msg = await client.messages.create({
+      to,
+      from: '+15005550006',
+      body: 'Your verification code is 123456',
+      statusCallback: 'https://example.com/cb',
+    });
     expect(msg.sid).toMatch(/^SM[0-9a-f]{32}$/);
     expect(msg.status).toBe('queued');
     expect(msg.to).toBe(to);
@@ -62,7 +74,13 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
 
     const out = emu.messages(to);
     expect(out).toHaveLength(1);
-    expect(out[0]).toMatchObject({ sid: msg.sid, to, from: '+15005550006', body: 'Your verification code is 123456', statusCallback: 'https://example.com/cb' });
+    expect(out[0]).toMatchObject({
+      sid: msg.sid,
+      to,
+      from: '+15005550006',
+      body: 'Your verification code is 123456',
+      statusCallback: 'https://example.com/cb',
+    });
     expect(emu.messages('+14255550199')).toHaveLength(0);
     // The request log carries neither the body nor the credentials.
     expect(lines.join('\n')).not.toContain('123456');
@@ -82,7 +100,8 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
   });
 
   it('lists messages newest first, filtered, across pages', async () => {
-    for (let i = 1; i <= 5; i += 1) await client.messages.create({ to, from: '+15005550006', body: `m${i}` });
+    for (let i = 1; i <= 5; i += 1)
+      await client.messages.create({ to, from: '+15005550006', body: `m${i}` });
     await client.messages.create({ to: '+14255550199', from: '+15005550006', body: 'other' });
     const listed = await client.messages.list({ to, pageSize: 2 });
     expect(listed.map((m) => m.body)).toEqual(['m5', 'm4', 'm3', 'm2', 'm1']);
@@ -94,16 +113,28 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
   });
 
   it('sends through a messaging service: accepted, no From yet', async () => {
-    const msg = await client.messages.create({ to, messagingServiceSid: 'MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', body: 'hi' });
+    const msg = await client.messages.create({
+      to,
+      messagingServiceSid: 'MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      body: 'hi',
+    });
     expect(msg.status).toBe('accepted');
     expect(msg.from).toBeNull();
     expect(msg.messagingServiceSid).toBe('MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
-    const bad = await rejection(client.messages.create({ to, messagingServiceSid: 'MGbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', body: 'hi' }));
+    const bad = await rejection(
+      client.messages.create({
+        to,
+        messagingServiceSid: 'MGbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb',
+        body: 'hi',
+      }),
+    );
     expect([bad.status, bad.code]).toEqual([400, 21701]);
   });
 
   it('rejects a wrong auth token with 401 / 20003', async () => {
-    const wrong = twilio(emu.accountSid, 'not-the-token', { httpClient: new EmulatorRequestClient(emu.url) });
+    const wrong = twilio(emu.accountSid, 'not-the-token', {
+      httpClient: new EmulatorRequestClient(emu.url),
+    });
     const err = await rejection(wrong.messages.create({ to, from: '+15005550006', body: 'hi' }));
     expect(err.status).toBe(401);
     expect(err.code).toBe(20003);
@@ -112,13 +143,23 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
   });
 
   it('accepts a configured API key (SK sid + secret) with the accountSid option', async () => {
-    const keyed = await startTwilioEmulator({ port: 0, log: () => undefined, apiKeys: [{ sid: 'SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', secret: 'key-secret' }] });
+    const keyed = await startTwilioEmulator({
+      port: 0,
+      log: () => undefined,
+      apiKeys: [{ sid: 'SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', secret: 'key-secret' }],
+    });
     try {
-      const c = twilio('SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'key-secret', { accountSid: keyed.accountSid, httpClient: new EmulatorRequestClient(keyed.url) });
+      const c = twilio('SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'key-secret', {
+        accountSid: keyed.accountSid,
+        httpClient: new EmulatorRequestClient(keyed.url),
+      });
       const msg = await c.messages.create({ to, from: '+15005550006', body: 'via key' });
       expect(msg.accountSid).toBe(keyed.accountSid);
       expect(c.httpClient.lastResponse?.headers).toBeDefined();
-      const wrong = twilio('SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'nope', { accountSid: keyed.accountSid, httpClient: new EmulatorRequestClient(keyed.url) });
+      const wrong = twilio('SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'nope', {
+        accountSid: keyed.accountSid,
+        httpClient: new EmulatorRequestClient(keyed.url),
+      });
       const err = await rejection(wrong.messages.create({ to, from: '+15005550006', body: 'x' }));
       expect([err.status, err.code]).toEqual([401, 20003]);
     } finally {
@@ -127,7 +168,9 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
   });
 
   it('rejects a wrong account sid with 401 / 20003', async () => {
-    const other = twilio('ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', emu.authToken, { httpClient: new EmulatorRequestClient(emu.url) });
+    const other = twilio('ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', emu.authToken, {
+      httpClient: new EmulatorRequestClient(emu.url),
+    });
     const err = await rejection(other.messages.create({ to, from: '+15005550006', body: 'hi' }));
     expect([err.status, err.code]).toEqual([401, 20003]);
   });
@@ -137,7 +180,9 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
     ['letters', '+1425abc0100', 21211],
     ['too short', '+1234', 21211],
   ])('rejects a To that is %s with 400 / 21211', async (_name, badTo, code) => {
-    const err = await rejection(client.messages.create({ to: badTo, from: '+15005550006', body: 'hi' }));
+    const err = await rejection(
+      client.messages.create({ to: badTo, from: '+15005550006', body: 'hi' }),
+    );
     expect(err.status).toBe(400);
     expect(err.code).toBe(code);
     expect(err.message).toContain("Invalid 'To' Phone Number");
@@ -153,7 +198,9 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
     expect([noFrom.status, noFrom.code]).toEqual([400, 21603]);
     const noBody = await rejection(client.messages.create({ to, from: '+15005550006' }));
     expect([noBody.status, noBody.code]).toEqual([400, 21602]);
-    const long = await rejection(client.messages.create({ to, from: '+15005550006', body: 'x'.repeat(1601) }));
+    const long = await rejection(
+      client.messages.create({ to, from: '+15005550006', body: 'x'.repeat(1601) }),
+    );
     expect([long.status, long.code]).toEqual([400, 21617]);
   });
 
@@ -164,7 +211,9 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
     ['+15005550004', 21610],
     ['+15005550009', 21614],
   ])('answers Twilio magic test number %s with %d', async (magicTo, code) => {
-    const err = await rejection(client.messages.create({ to: magicTo, from: '+15005550006', body: 'hi' }));
+    const err = await rejection(
+      client.messages.create({ to: magicTo, from: '+15005550006', body: 'hi' }),
+    );
     expect([err.status, err.code]).toEqual([400, code]);
   });
 
@@ -191,7 +240,13 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
         }
       })(),
     });
-    emu.failNext({ count: 1, status: 429, code: 20429, message: 'Too Many Requests', retryAfterSeconds: 1 });
+    emu.failNext({
+      count: 1,
+      status: 429,
+      code: 20429,
+      message: 'Too Many Requests',
+      retryAfterSeconds: 1,
+    });
     const msg = await retrying.messages.create({ to, from: '+15005550006', body: 'after retry' });
     expect(msg.body).toBe('after retry');
     expect(emu.requestCount()).toBe(2);
@@ -208,17 +263,27 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
   it('serves the outbox, faults and reset over HTTP', async () => {
     await client.messages.create({ to, from: '+15005550006', body: 'one' });
     await client.messages.create({ to: '+14255550199', from: '+15005550006', body: 'two' });
-    const all = (await (await fetch(`${emu.url}/_emulator/messages`)).json()) as { messages: { body: string }[] };
+    const all = (await (await fetch(`${emu.url}/_emulator/messages`)).json()) as {
+      messages: { body: string }[];
+    };
     expect(all.messages.map((m) => m.body)).toEqual(['one', 'two']);
-    const filtered = (await (await fetch(`${emu.url}/_emulator/messages?to=${encodeURIComponent(to)}`)).json()) as { messages: { body: string }[] };
+    const filtered = (await (
+      await fetch(`${emu.url}/_emulator/messages?to=${encodeURIComponent(to)}`)
+    ).json()) as { messages: { body: string }[] };
     expect(filtered.messages.map((m) => m.body)).toEqual(['one']);
 
-    const badFault = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 200, code: 1 }) });
+    const badFault = await fetch(`${emu.url}/_emulator/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 200, code: 1 }),
+    });
     expect(badFault.status).toBe(400);
     expect(badFault.headers.get('content-type')).toContain('application/problem+json');
     const notJson = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: '{' });
     expect(notJson.status).toBe(400);
-    const fault = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ status: 500, code: 20500 }) });
+    const fault = await fetch(`${emu.url}/_emulator/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 500, code: 20500 }),
+    });
     expect(fault.status).toBe(204);
     const err = await rejection(client.messages.create({ to, from: '+15005550006', body: 'x' }));
     expect([err.status, err.code]).toEqual([500, 20500]);
@@ -237,19 +302,34 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
     const auth = Buffer.from(`${emu.accountSid}:${emu.authToken}`).toString('base64');
     const res = await fetch(`${emu.url}/2010-04-01/Accounts/${emu.accountSid}/Messages.json`, {
       method: 'POST',
-      headers: { authorization: `Basic ${auth}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${auth}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: `Body=${'x'.repeat(1024 * 1024 + 1)}`,
     });
     expect(res.status).toBe(413);
-    await expect(client.messages.create({ to, from: '+15005550006', body: 'still up' })).resolves.toBeDefined();
+    await expect(
+      client.messages.create({ to, from: '+15005550006', body: 'still up' }),
+    ).resolves.toBeDefined();
   });
 
   it('prints each SMS only in printMessages mode', async () => {
     const printed: string[] = [];
-    const loud = await startTwilioEmulator({ port: 0, printMessages: true, log: (l) => printed.push(l) });
+    const loud = await startTwilioEmulator({
+      port: 0,
+      printMessages: true,
+      log: (l) => printed.push(l),
+    });
     try {
-      const c = twilio(loud.accountSid, loud.authToken, { httpClient: new EmulatorRequestClient(loud.url) });
-      await c.messages.create({ to, from: '+15005550006', body: 'Your verification code is 654321' });
+      const c = twilio(loud.accountSid, loud.authToken, {
+        httpClient: new EmulatorRequestClient(loud.url),
+      });
+      await c.messages.create({
+        to,
+        from: '+15005550006',
+        body: 'Your verification code is 654321',
+      });
       expect(printed).toContain(`SMS to ${to}: Your verification code is 654321`);
     } finally {
       await loud.close();
@@ -257,7 +337,9 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
   });
 
   it('formats dates and counts segments like Twilio', () => {
-    expect(formatTwilioDate(new Date(Date.UTC(2023, 7, 24, 5, 1, 45)))).toBe('Thu, 24 Aug 2023 05:01:45 +0000');
+    expect(formatTwilioDate(new Date(Date.UTC(2023, 7, 24, 5, 1, 45)))).toBe(
+      'Thu, 24 Aug 2023 05:01:45 +0000',
+    );
     expect(segmentCount('a'.repeat(160))).toBe(1);
     expect(segmentCount('a'.repeat(161))).toBe(2);
     expect(segmentCount('é'.repeat(10))).toBe(1);

@@ -72,7 +72,8 @@ export class ManualClock implements Clock {
 
   /** Moves the clock forward by `ms` and fires every wake-up that became due, in order. */
   advance(ms: number): void {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError('ManualClock.advance: ms must be >= 0');
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RangeError('ManualClock.advance: ms must be >= 0');
     this.moveTo(this.current + ms);
   }
 
@@ -80,7 +81,8 @@ export class ManualClock implements Clock {
   set(date: Date): void {
     const target = date.getTime();
     if (Number.isNaN(target)) throw new RangeError('ManualClock.set: invalid date');
-    if (target < this.current) throw new RangeError('ManualClock.set: the clock cannot go backwards');
+    if (target < this.current)
+      throw new RangeError('ManualClock.set: the clock cannot go backwards');
     this.moveTo(target);
   }
 
@@ -94,7 +96,10 @@ export class ManualClock implements Clock {
       this.wakeUps = this.wakeUps.filter((w) => !w.cancelled);
       let next: ManualWakeUp | undefined;
       for (const w of this.wakeUps) {
-        if (w.at <= target && (next === undefined || w.at < next.at || (w.at === next.at && w.seq < next.seq))) {
+        if (
+          w.at <= target &&
+          (next === undefined || w.at < next.at || (w.at === next.at && w.seq < next.seq))
+        ) {
           next = w;
         }
       }

@@ -44,11 +44,21 @@ describe('durable-functions DurableClient against the local engine', () => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
         h.engine
-          .handleHttp({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: Buffer.concat(chunks), origin })
-          .then((r) => {
-            res.writeHead(r.status, { ...(r.headers ?? {}) });
-            res.end(r.body ?? '');
-          }, () => res.writeHead(500).end());
+          .handleHttp({
+            method: req.method ?? 'GET',
+            path: url.pathname,
+            query: url.searchParams,
+            headers,
+            body: Buffer.concat(chunks),
+            origin,
+          })
+          .then(
+            (r) => {
+              res.writeHead(r.status, { ...(r.headers ?? {}) });
+              res.end(r.body ?? '');
+            },
+            () => res.writeHead(500).end(),
+          );
       });
     });
     await new Promise<void>((resolve) => frontDoor.listen(0, '127.0.0.1', resolve));
@@ -57,9 +67,15 @@ describe('durable-functions DurableClient against the local engine', () => {
     // Without it, getClient rewrites every management URL to localhost:7071 (as the host must set it).
     process.env.WEBSITE_HOSTNAME = `127.0.0.1:${port}`;
     const clientInput = df.input.durableClient();
-    const context = new InvocationContext({ functionName: 'client', options: { extraInputs: [clientInput] } });
+    const context = new InvocationContext({
+      functionName: 'client',
+      options: { extraInputs: [clientInput] },
+    });
     // The host delivers the binding as `{string: JSON}`, which the library parses.
-    context.extraInputs.set(clientInput, JSON.parse(JSON.stringify(h.engine.clientBinding(origin))));
+    context.extraInputs.set(
+      clientInput,
+      JSON.parse(JSON.stringify(h.engine.clientBinding(origin))),
+    );
     client = df.getClient(context);
   });
 
@@ -77,12 +93,19 @@ describe('durable-functions DurableClient against the local engine', () => {
   });
 
   it('startNew + getStatus (with history and input options)', async () => {
-    const id = await client.startNew('echoOrchestrator', { input: { city: 'Tokyo' }, instanceId: 'c-start' });
+    const id = await client.startNew('echoOrchestrator', {
+      input: { city: 'Tokyo' },
+      instanceId: 'c-start',
+    });
     expect(id).toBe('c-start');
     const generated = await client.startNew('echoOrchestrator', { input: 'plain' });
     expect(generated).toMatch(/^[0-9a-f]{32}$/);
     await h.idle();
-    const status = await client.getStatus('c-start', { showHistory: true, showHistoryOutput: true, showInput: true });
+    const status = await client.getStatus('c-start', {
+      showHistory: true,
+      showHistoryOutput: true,
+      showInput: true,
+    });
     expect(status.name).toBe('echoOrchestrator');
     expect(status.instanceId).toBe('c-start');
     expect(status.runtimeStatus).toBe(df.OrchestrationRuntimeStatus.Completed);
@@ -101,7 +124,9 @@ describe('durable-functions DurableClient against the local engine', () => {
     await h.idle();
     expect((await client.getStatus('c-raise')).output).toEqual({ got: { value: 7 } });
     await expect(client.raiseEvent('c-raise', 'go', 1)).resolves.toBeUndefined();
-    await expect(client.raiseEvent('nobody', 'go', 1)).rejects.toThrow("No instance with ID 'nobody' found.");
+    await expect(client.raiseEvent('nobody', 'go', 1)).rejects.toThrow(
+      "No instance with ID 'nobody' found.",
+    );
   });
 
   it('terminate, suspend and resume', async () => {
@@ -125,12 +150,15 @@ describe('durable-functions DurableClient against the local engine', () => {
     const all = await client.getStatusAll();
     const ids = all.map((s) => s.instanceId);
     expect(ids).toEqual(expect.arrayContaining(['c-start', 'c-term', 'c-susp']));
-    const terminated = await client.getStatusBy({ runtimeStatus: [df.OrchestrationRuntimeStatus.Terminated] });
+    const terminated = await client.getStatusBy({
+      runtimeStatus: [df.OrchestrationRuntimeStatus.Terminated],
+    });
     expect(terminated.map((s) => s.instanceId)).toEqual(['c-term']);
     const none = await client.getStatusBy({ createdTimeFrom: new Date('2031-01-01T00:00:00Z') });
     expect(none).toEqual([]);
     // More than one page (top defaults to 100): the client follows x-ms-continuation-token.
-    for (let i = 0; i < 120; i++) await client.startNew('echoOrchestrator', { instanceId: `bulk-${i}`, input: i });
+    for (let i = 0; i < 120; i++)
+      await client.startNew('echoOrchestrator', { instanceId: `bulk-${i}`, input: i });
     await h.idle();
     const everything = await client.getStatusAll();
     expect(everything.filter((s) => s.instanceId.startsWith('bulk-'))).toHaveLength(120);
@@ -167,7 +195,11 @@ describe('durable-functions DurableClient against the local engine', () => {
     expect(response.status).toBe(202);
     const payload = (await response.json()) as Record<string, string>;
     expect(response.headers.get('location')).toBe(payload.statusQueryGetUri);
-    expect(payload.statusQueryGetUri!.startsWith(`${origin}/runtime/webhooks/durabletask/instances/c-check?`)).toBe(true);
+    expect(
+      payload.statusQueryGetUri!.startsWith(
+        `${origin}/runtime/webhooks/durabletask/instances/c-check?`,
+      ),
+    ).toBe(true);
     const status = await fetch(payload.statusQueryGetUri!);
     expect(status.status).toBe(202);
     const send = await fetch(payload.sendEventPostUri!.replace('{eventName}', 'go'), {
@@ -179,7 +211,10 @@ describe('durable-functions DurableClient against the local engine', () => {
     await h.idle();
     const done = await fetch(payload.statusQueryGetUri!);
     expect(done.status).toBe(200);
-    expect(await done.json()).toMatchObject({ runtimeStatus: 'Completed', output: { got: 'via-url' } });
+    expect(await done.json()).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { got: 'via-url' },
+    });
     // Without the key the webhook refuses.
     const noKey = new URL(payload.statusQueryGetUri!);
     noKey.searchParams.delete('code');
@@ -189,7 +224,9 @@ describe('durable-functions DurableClient against the local engine', () => {
   it('createHttpManagementPayload', () => {
     const payload = client.createHttpManagementPayload('abc');
     expect(payload.id).toBe('abc');
-    expect(payload.statusQueryGetUri).toContain('/runtime/webhooks/durabletask/instances/abc?taskHub=TestHub');
+    expect(payload.statusQueryGetUri).toContain(
+      '/runtime/webhooks/durabletask/instances/abc?taskHub=TestHub',
+    );
     expect(payload.terminatePostUri).toContain('/instances/abc/terminate?reason={text}');
   });
 

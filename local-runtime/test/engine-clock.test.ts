@@ -46,7 +46,9 @@ describe('clocks', () => {
   it('SystemClock wakes up at (not before) the requested time and can be canceled', async () => {
     const clock = new SystemClock();
     const at = new Date(Date.now() + 60);
-    const firedAt = await new Promise<number>((resolve) => clock.wakeAt(at, () => resolve(Date.now())));
+    const firedAt = await new Promise<number>((resolve) =>
+      clock.wakeAt(at, () => resolve(Date.now())),
+    );
     expect(firedAt).toBeGreaterThanOrEqual(at.getTime());
     expect(firedAt - at.getTime()).toBeLessThan(50);
     let fired = false;

@@ -6,16 +6,26 @@
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import { FunctionInvocationError, type Clock, type FunctionInvoker, type RegisteredFunctionInfo } from '../src/contracts';
+import {
+  FunctionInvocationError,
+  type Clock,
+  type FunctionInvoker,
+  type RegisteredFunctionInfo,
+} from '../src/contracts';
 import { ManualClock } from '../src/clock';
 import { createDurableEngine, type DurableEngine, type DurableEngineOptions } from '../src/engine';
 
-type OrchestratorTriggerHandler = (trigger: unknown, context: InvocationContext) => Promise<unknown>;
+type OrchestratorTriggerHandler = (
+  trigger: unknown,
+  context: InvocationContext,
+) => Promise<unknown>;
 interface OrchestratorModule {
   Orchestrator: new (fn: OrchestrationHandler) => { listen(): OrchestratorTriggerHandler };
 }
+// The Orchestrator class is internal to durable-functions (no typings), hence the typed require.
+const orchestratorModulePath = 'durable-functions/lib/src/orchestrations/Orchestrator';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Orchestrator } = require('durable-functions/lib/src/orchestrations/Orchestrator') as OrchestratorModule;
+const { Orchestrator } = require(orchestratorModulePath) as OrchestratorModule;
 
 export type ActivityFn = (input: unknown, context: InvocationContext) => unknown;
 
@@ -33,7 +43,10 @@ export class TestInvoker implements FunctionInvoker {
   readonly activityCalls: { name: string; input: string | undefined; instanceId: string }[] = [];
   orchestratorInvocations = 0;
 
-  orchestration(name: string, fn: (context: OrchestrationContext) => Generator<unknown, unknown, unknown>): this {
+  orchestration(
+    name: string,
+    fn: (context: OrchestrationContext) => Generator<unknown, unknown, unknown>,
+  ): this {
     this.orchestrators.set(name, new Orchestrator(fn as OrchestrationHandler).listen());
     return this;
   }
@@ -77,7 +90,8 @@ export class TestInvoker implements FunctionInvoker {
   async invokeActivity(functionName: string, input: unknown, instanceId: string): Promise<unknown> {
     const fn = this.activities.get(functionName);
     if (!fn) throw new FunctionInvocationError(`No activity '${functionName}'`, undefined);
-    if (input !== undefined && typeof input !== 'string') throw new Error('activity input must be a string');
+    if (input !== undefined && typeof input !== 'string')
+      throw new Error('activity input must be a string');
     this.activityCalls.push({ name: functionName, input, instanceId });
     const context = new InvocationContext({ functionName, invocationId: randomUUID() });
     try {
@@ -100,7 +114,12 @@ export interface Harness {
   api(
     method: string,
     pathAndQuery: string,
-    opts?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null },
+    opts?: {
+      body?: unknown;
+      rawBody?: string;
+      headers?: Record<string, string>;
+      key?: string | null;
+    },
   ): Promise<{ status: number; headers: Record<string, string>; body: unknown; text: string }>;
   start(name: string, input?: unknown, instanceId?: string): Promise<string>;
   raise(instanceId: string, eventName: string, data?: unknown): Promise<number>;
@@ -163,25 +182,37 @@ export async function createHarness(
     invoker,
     api,
     async start(name, input, instanceId) {
-      const res = await api('POST', `/runtime/webhooks/durabletask/orchestrators/${name}${instanceId ? `/${instanceId}` : ''}`, {
-        ...(input !== undefined ? { body: input } : {}),
-      });
+      const res = await api(
+        'POST',
+        `/runtime/webhooks/durabletask/orchestrators/${name}${instanceId ? `/${instanceId}` : ''}`,
+        {
+          ...(input !== undefined ? { body: input } : {}),
+        },
+      );
       if (res.status !== 202) throw new Error(`start failed: ${res.status} ${res.text}`);
       return (res.body as { id: string }).id;
     },
     async raise(instanceId, eventName, data) {
-      const res = await api('POST', `/runtime/webhooks/durabletask/instances/${instanceId}/raiseEvent/${eventName}`, {
-        ...(data !== undefined ? { body: data } : {}),
-      });
+      const res = await api(
+        'POST',
+        `/runtime/webhooks/durabletask/instances/${instanceId}/raiseEvent/${eventName}`,
+        {
+          ...(data !== undefined ? { body: data } : {}),
+        },
+      );
       return res.status;
     },
     async status(instanceId, query = '') {
-      const res = await api('GET', `/runtime/webhooks/durabletask/instances/${instanceId}${query ? `?${query}` : ''}`);
+      const res = await api(
+        'GET',
+        `/runtime/webhooks/durabletask/instances/${instanceId}${query ? `?${query}` : ''}`,
+      );
       if (res.status === 404) throw new Error(`no instance ${instanceId}`);
       return res.body as Record<string, unknown>;
     },
     async advance(ms) {
-      if (clock !== engineClock) throw new Error('advance() needs the harness to run on a ManualClock');
+      if (clock !== engineClock)
+        throw new Error('advance() needs the harness to run on a ManualClock');
       clock.advance(ms);
       await engine.whenIdle();
     },

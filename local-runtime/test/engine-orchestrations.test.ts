@@ -41,8 +41,14 @@ describe('durable engine: orchestrations (manual clock)', () => {
     expect(completed).toHaveLength(3);
     expect(completed[0]).toMatchObject({ FunctionName: 'hello', Result: 'Hello Tokyo!' });
     expect(completed[0]).not.toHaveProperty('TaskScheduledId');
-    expect(historyOf(status)[0]).toMatchObject({ EventType: 'ExecutionStarted', FunctionName: 'chain' });
-    expect(historyOf(status).at(-1)).toMatchObject({ EventType: 'ExecutionCompleted', OrchestrationStatus: 'Completed' });
+    expect(historyOf(status)[0]).toMatchObject({
+      EventType: 'ExecutionStarted',
+      FunctionName: 'chain',
+    });
+    expect(historyOf(status).at(-1)).toMatchObject({
+      EventType: 'ExecutionCompleted',
+      OrchestrationStatus: 'Completed',
+    });
   });
 
   it('fans out and in with Task.all, numbering tasks in order', async () => {
@@ -58,7 +64,12 @@ describe('durable engine: orchestrations (manual clock)', () => {
     await h.idle();
     const status = await h.status(id);
     expect(status.output).toBe(55);
-    expect(h.engine.history(id).filter((e) => e.EventType === 4).map((e) => e.EventId)).toEqual([0, 1, 2, 3, 4]);
+    expect(
+      h.engine
+        .history(id)
+        .filter((e) => e.EventType === 4)
+        .map((e) => e.EventId),
+    ).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('fires a durable timer only when the clock reaches it', async () => {
@@ -95,7 +106,9 @@ describe('durable engine: orchestrations (manual clock)', () => {
     const created = raw.filter((e) => e.EventType === 10);
     expect(created.map((e) => e.EventId)).toEqual([0, 1, 2]);
     const start = new Date('2030-01-01T00:00:00.000Z').getTime();
-    expect(created.map((e) => (new Date(String(e.FireAt)).getTime() - start) / DAY)).toEqual([3, 6, 8]);
+    expect(created.map((e) => (new Date(String(e.FireAt)).getTime() - start) / DAY)).toEqual([
+      3, 6, 8,
+    ]);
     expect(raw.filter((e) => e.EventType === 11).map((e) => e.TimerId)).toEqual([0, 1, 2]);
   });
 
@@ -158,7 +171,10 @@ describe('durable engine: orchestrations (manual clock)', () => {
     expect(await h.raise(id, 'e', 'second')).toBe(202);
     release!();
     await h.idle();
-    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: ['first', 'second'] });
+    expect(await h.status(id)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: ['first', 'second'],
+    });
   });
 
   it('answers 410 for events to finished instances and 404 for unknown ones', async () => {
@@ -181,12 +197,17 @@ describe('durable engine: orchestrations (manual clock)', () => {
     h = await createHarness(invoker);
     const id = await h.start('wait');
     await h.idle();
-    const res = await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/terminate?reason=stop%20it`);
+    const res = await h.api(
+      'POST',
+      `/runtime/webhooks/durabletask/instances/${id}/terminate?reason=stop%20it`,
+    );
     expect(res.status).toBe(202);
     await h.idle();
     expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'stop it' });
     expect(await h.raise(id, 'never', 1)).toBe(410);
-    expect((await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/terminate`)).status).toBe(410);
+    expect(
+      (await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/terminate`)).status,
+    ).toBe(410);
   });
 
   it('suspends (events stay queued) and resumes', async () => {
@@ -196,17 +217,27 @@ describe('durable engine: orchestrations (manual clock)', () => {
     h = await createHarness(invoker);
     const id = await h.start('wait');
     await h.idle();
-    expect((await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/suspend?reason=pause`)).status).toBe(202);
+    expect(
+      (await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/suspend?reason=pause`))
+        .status,
+    ).toBe(202);
     await h.idle();
     expect((await h.status(id)).runtimeStatus).toBe('Suspended');
-    expect((await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/suspend`)).status).toBe(500);
+    expect(
+      (await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/suspend`)).status,
+    ).toBe(500);
     expect(await h.raise(id, 'go', 'payload')).toBe(202);
     await h.idle();
     expect((await h.status(id)).runtimeStatus).toBe('Suspended');
-    expect((await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/resume?reason=continue`)).status).toBe(202);
+    expect(
+      (await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/resume?reason=continue`))
+        .status,
+    ).toBe(202);
     await h.idle();
     expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'payload' });
-    expect((await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/resume`)).status).toBe(410);
+    expect(
+      (await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/resume`)).status,
+    ).toBe(410);
   });
 
   it('restarts a finished instance under the same id, and refuses to overwrite a running one', async () => {
@@ -217,17 +248,29 @@ describe('durable engine: orchestrations (manual clock)', () => {
     h = await createHarness(invoker);
     await h.start('echo', { n: 1 }, 'fixed-id');
     await h.idle();
-    const again = await h.api('POST', '/runtime/webhooks/durabletask/orchestrators/echo/fixed-id', { body: { n: 2 } });
+    const again = await h.api('POST', '/runtime/webhooks/durabletask/orchestrators/echo/fixed-id', {
+      body: { n: 2 },
+    });
     expect(again.status).toBe(500);
     await h.raise('fixed-id', 'stop', 'a');
     await h.idle();
-    expect(await h.status('fixed-id')).toMatchObject({ runtimeStatus: 'Completed', output: { input: { n: 1 }, stop: 'a' } });
+    expect(await h.status('fixed-id')).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { input: { n: 1 }, stop: 'a' },
+    });
     await h.start('echo', { n: 2 }, 'fixed-id');
     await h.idle();
-    expect(await h.status('fixed-id')).toMatchObject({ runtimeStatus: 'Running', input: { n: 2 }, output: null });
+    expect(await h.status('fixed-id')).toMatchObject({
+      runtimeStatus: 'Running',
+      input: { n: 2 },
+      output: null,
+    });
     await h.raise('fixed-id', 'stop', 'b');
     await h.idle();
-    expect(await h.status('fixed-id')).toMatchObject({ runtimeStatus: 'Completed', output: { input: { n: 2 }, stop: 'b' } });
+    expect(await h.status('fixed-id')).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { input: { n: 2 }, stop: 'b' },
+    });
     // The old execution's history was replaced.
     expect(h.engine.history('fixed-id').filter((e) => e.EventType === 0)).toHaveLength(1);
   });
@@ -245,13 +288,21 @@ describe('durable engine: orchestrations (manual clock)', () => {
     const del = await h.api('DELETE', `/runtime/webhooks/durabletask/instances/${a}`);
     expect(del).toMatchObject({ status: 200, body: { instancesDeleted: 1 } });
     expect((await h.api('GET', `/runtime/webhooks/durabletask/instances/${a}`)).status).toBe(404);
-    expect((await h.api('DELETE', `/runtime/webhooks/durabletask/instances/${a}`)).status).toBe(404);
+    expect((await h.api('DELETE', `/runtime/webhooks/durabletask/instances/${a}`)).status).toBe(
+      404,
+    );
     const from = encodeURIComponent('2029-12-31T00:00:00Z');
-    const byFilter = await h.api('DELETE', `/runtime/webhooks/durabletask/instances?createdTimeFrom=${from}&runtimeStatus=Completed`);
+    const byFilter = await h.api(
+      'DELETE',
+      `/runtime/webhooks/durabletask/instances?createdTimeFrom=${from}&runtimeStatus=Completed`,
+    );
     expect(byFilter).toMatchObject({ status: 200, body: { instancesDeleted: 2 } });
     expect((await h.api('GET', `/runtime/webhooks/durabletask/instances/${b}`)).status).toBe(404);
     expect((await h.api('GET', `/runtime/webhooks/durabletask/instances/${c}`)).status).toBe(404);
-    expect((await h.api('DELETE', `/runtime/webhooks/durabletask/instances?createdTimeFrom=${from}`)).status).toBe(404);
+    expect(
+      (await h.api('DELETE', `/runtime/webhooks/durabletask/instances?createdTimeFrom=${from}`))
+        .status,
+    ).toBe(404);
   });
 
   it('continues as new until done, with a fresh history per generation', async () => {
@@ -295,13 +346,21 @@ describe('durable engine: orchestrations (manual clock)', () => {
     h = await createHarness(invoker);
     const id = await h.start('parent');
     await h.idle();
-    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: { a: 4, b: 10, failed: true } });
+    expect(await h.status(id)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { a: 4, b: 10, failed: true },
+    });
     const created = h.engine.history(id).filter((e) => e.EventType === 7);
     expect(created.map((e) => e.EventId)).toEqual([0, 1, 2]);
     expect(created[1]!.InstanceId).toBe('child-explicit');
     expect(String(created[0]!.InstanceId)).toMatch(/^[0-9a-f]{32}:0$/);
-    expect(await h.status('child-explicit')).toMatchObject({ runtimeStatus: 'Completed', output: 10 });
-    expect(await h.status(String(created[2]!.InstanceId))).toMatchObject({ runtimeStatus: 'Failed' });
+    expect(await h.status('child-explicit')).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: 10,
+    });
+    expect(await h.status(String(created[2]!.InstanceId))).toMatchObject({
+      runtimeStatus: 'Failed',
+    });
   });
 
   it('retries a failing activity with timers between attempts (callActivityWithRetry)', async () => {
@@ -327,7 +386,9 @@ describe('durable engine: orchestrations (manual clock)', () => {
     expect(calls).toBe(3);
     expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'finally' });
     const raw = h.engine.history(id);
-    expect(raw.filter((e) => [4, 10].includes(e.EventType)).map((e) => [e.EventType, e.EventId])).toEqual([
+    expect(
+      raw.filter((e) => [4, 10].includes(e.EventType)).map((e) => [e.EventType, e.EventId]),
+    ).toEqual([
       [4, 0],
       [10, 1],
       [4, 2],
@@ -355,7 +416,10 @@ describe('durable engine: orchestrations (manual clock)', () => {
     expect(status.runtimeStatus).toBe('Failed');
     expect(String(status.output)).toContain("Orchestrator function 'retry' failed:");
     expect(String(status.output)).toContain("Activity function 'broken' failed: always");
-    const ids = h.engine.history(id).filter((e) => [4, 10].includes(e.EventType)).map((e) => e.EventId);
+    const ids = h.engine
+      .history(id)
+      .filter((e) => [4, 10].includes(e.EventType))
+      .map((e) => e.EventId);
     expect(ids).toEqual([0, 1, 2, 3]);
   });
 
@@ -375,7 +439,10 @@ describe('durable engine: orchestrations (manual clock)', () => {
     h = await createHarness(invoker);
     const id = await h.start('catcher');
     await h.idle();
-    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: "Activity function 'broken' failed: kaput" });
+    expect(await h.status(id)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: "Activity function 'broken' failed: kaput",
+    });
   });
 
   it('fails an orchestrator that throws, with the extension-style output', async () => {
@@ -418,9 +485,14 @@ describe('durable engine: orchestrations (manual clock)', () => {
         return r;
       });
     h = await createHarness(invoker);
-    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => h!.start('many', undefined, `m-${i}`)));
+    const ids = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => h!.start('many', undefined, `m-${i}`)),
+    );
     await h.idle();
-    expect(await h.status('m-7')).toMatchObject({ runtimeStatus: 'Running', customStatus: { stage: 'waiting' } });
+    expect(await h.status('m-7')).toMatchObject({
+      runtimeStatus: 'Running',
+      customStatus: { stage: 'waiting' },
+    });
     await Promise.all(ids.map((id, i) => h!.raise(id, 'v', i)));
     await h.idle();
     for (let i = 0; i < ids.length; i++) {
@@ -440,7 +512,12 @@ describe('durable engine: orchestrations (manual clock)', () => {
         return yield ctx.df.callActivity('maybe');
       })
       .orchestration('parent', function* (ctx) {
-        return yield ctx.df.callSubOrchestratorWithRetry('child', new df.RetryOptions(1000, 3), undefined, 'the-child');
+        return yield ctx.df.callSubOrchestratorWithRetry(
+          'child',
+          new df.RetryOptions(1000, 3),
+          undefined,
+          'the-child',
+        );
       });
     h = await createHarness(invoker);
     const id = await h.start('parent');
@@ -448,8 +525,14 @@ describe('durable engine: orchestrations (manual clock)', () => {
     expect((await h.status('the-child')).runtimeStatus).toBe('Failed');
     await h.advance(1000);
     expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'child ok' });
-    expect(await h.status('the-child')).toMatchObject({ runtimeStatus: 'Completed', output: 'child ok' });
-    const ids = h.engine.history(id).filter((e) => [7, 10].includes(e.EventType)).map((e) => [e.EventType, e.EventId]);
+    expect(await h.status('the-child')).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: 'child ok',
+    });
+    const ids = h.engine
+      .history(id)
+      .filter((e) => [7, 10].includes(e.EventType))
+      .map((e) => [e.EventType, e.EventId]);
     expect(ids).toEqual([
       [7, 0],
       [10, 1],
@@ -463,7 +546,10 @@ describe('durable engine: orchestrations (manual clock)', () => {
       return ctx.df.version;
     });
     h = await createHarness(invoker);
-    const res = await h.api('POST', '/runtime/webhooks/durabletask/orchestrators/versioned/v-1?version=2.1');
+    const res = await h.api(
+      'POST',
+      '/runtime/webhooks/durabletask/orchestrators/versioned/v-1?version=2.1',
+    );
     expect(res.status).toBe(202);
     await h.idle();
     expect(await h.status('v-1')).toMatchObject({ runtimeStatus: 'Completed', output: '2.1' });
@@ -478,6 +564,8 @@ describe('durable engine: orchestrations (manual clock)', () => {
     await h.idle();
     const status = await h.status(id);
     expect(status.runtimeStatus).toBe('Failed');
-    expect(String(status.output)).toContain('Durable entities are not supported by the local runtime');
+    expect(String(status.output)).toContain(
+      'Durable entities are not supported by the local runtime',
+    );
   });
 });

@@ -7,7 +7,9 @@ import { createHarness, TestInvoker, type Harness } from './engine-harness';
 /** The phone-verification shape: one deadline timer reused across a Task.any per attempt. */
 function* verification(ctx: OrchestrationContext): Generator<unknown, unknown, unknown> {
   const expected: unknown = yield ctx.df.callActivity('send', ctx.df.getInput());
-  const timer: TimerTask = ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + 90_000));
+  const timer: TimerTask = ctx.df.createTimer(
+    new Date(ctx.df.currentUtcDateTime.getTime() + 90_000),
+  );
   let remaining = 4;
   while (remaining > 0) {
     const reply = ctx.df.waitForExternalEvent('code');
@@ -31,7 +33,8 @@ describe('durable engine: verification-style flows and dispatching', () => {
     h = undefined;
   });
 
-  const makeInvoker = (): TestInvoker => new TestInvoker().activity('send', () => '123456').orchestration('verify', verification);
+  const makeInvoker = (): TestInvoker =>
+    new TestInvoker().activity('send', () => '123456').orchestration('verify', verification);
 
   it('verifies after a wrong code', async () => {
     h = await createHarness(makeInvoker());
@@ -39,7 +42,10 @@ describe('durable engine: verification-style flows and dispatching', () => {
     await h.idle();
     await h.raise(id, 'code', '000000');
     await h.idle();
-    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Running', customStatus: { remaining: 3 } });
+    expect(await h.status(id)).toMatchObject({
+      runtimeStatus: 'Running',
+      customStatus: { remaining: 3 },
+    });
     await h.raise(id, 'code', '123456');
     await h.idle();
     expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'verified' });
@@ -64,7 +70,10 @@ describe('durable engine: verification-style flows and dispatching', () => {
       await h.raise(id, 'code', code);
       await h.idle();
     }
-    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'too_many_attempts' });
+    expect(await h.status(id)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: 'too_many_attempts',
+    });
     expect(await h.raise(id, 'code', '123456')).toBe(410);
   });
 
@@ -80,7 +89,9 @@ describe('durable engine: verification-style flows and dispatching', () => {
         return 1;
       })
       .orchestration('fan', function* (ctx) {
-        const results = (yield ctx.df.Task.all(Array.from({ length: 12 }, () => ctx.df.callActivity('slow')))) as number[];
+        const results = (yield ctx.df.Task.all(
+          Array.from({ length: 12 }, () => ctx.df.callActivity('slow')),
+        )) as number[];
         return results.length;
       });
     h = await createHarness(invoker, { maxConcurrentActivityFunctions: 3 });
@@ -112,10 +123,19 @@ describe('durable engine: verification-style flows and dispatching', () => {
       }
     };
     h = await createHarness(invoker, { maxConcurrentOrchestratorFunctions: 4 });
-    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => h!.start('verify', `+1555000${i}`, `v-${i}`)));
-    await Promise.all(ids.flatMap((id) => [h!.raise(id, 'code', 'x'), h!.raise(id, 'code', 'y'), h!.raise(id, 'code', '123456')]));
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => h!.start('verify', `+1555000${i}`, `v-${i}`)),
+    );
+    await Promise.all(
+      ids.flatMap((id) => [
+        h!.raise(id, 'code', 'x'),
+        h!.raise(id, 'code', 'y'),
+        h!.raise(id, 'code', '123456'),
+      ]),
+    );
     await h.idle();
-    for (const id of ids) expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'verified' });
+    for (const id of ids)
+      expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'verified' });
     expect(overlapping).toBe(false);
     expect(peak).toBeLessThanOrEqual(4);
     expect(peak).toBeGreaterThan(1);
@@ -143,7 +163,10 @@ describe('durable engine: verification-style flows and dispatching', () => {
     const server = http.createServer((req, res) => {
       hits.push(`${req.method} ${req.url}`);
       if (req.url === '/start') {
-        res.writeHead(202, { location: `http://127.0.0.1:${(server.address() as AddressInfo).port}/status`, 'retry-after': '2' });
+        res.writeHead(202, {
+          location: `http://127.0.0.1:${(server.address() as AddressInfo).port}/status`,
+          'retry-after': '2',
+        });
         res.end();
       } else {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -154,7 +177,10 @@ describe('durable engine: verification-style flows and dispatching', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/start`;
       const invoker = new TestInvoker().orchestration('poller', function* (ctx) {
-        const res = (yield ctx.df.callHttp({ method: 'POST', url, body: { go: 1 } })) as { statusCode: number; content: unknown };
+        const res = (yield ctx.df.callHttp({ method: 'POST', url, body: { go: 1 } })) as {
+          statusCode: number;
+          content: unknown;
+        };
         return { status: res.statusCode, content: res.content };
       });
       h = await createHarness(invoker);
@@ -164,9 +190,14 @@ describe('durable engine: verification-style flows and dispatching', () => {
       expect((await h.status(id)).runtimeStatus).toBe('Running');
       await h.advance(2000);
       expect(hits).toEqual(['POST /start', 'GET /status']);
-      expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: { status: 200, content: '{"done":true}' } });
+      expect(await h.status(id)).toMatchObject({
+        runtimeStatus: 'Completed',
+        output: { status: 200, content: '{"done":true}' },
+      });
       const raw = h.engine.history(id);
-      expect(raw.filter((e) => [4, 10].includes(e.EventType)).map((e) => [e.EventType, e.EventId])).toEqual([
+      expect(
+        raw.filter((e) => [4, 10].includes(e.EventType)).map((e) => [e.EventType, e.EventId]),
+      ).toEqual([
         [4, 0],
         [10, 1],
         [4, 2],

@@ -26,7 +26,10 @@ describe('durable engine: persistence across reopen of the same database file', 
 
   it('continues a waiting instance after a restart, in WAL mode', async () => {
     const clock = new ManualClock();
-    const first = await createHarness(invokerWith((x) => `did ${String(x)}`), { databasePath, clock });
+    const first = await createHarness(
+      invokerWith((x) => `did ${String(x)}`),
+      { databasePath, clock },
+    );
     const id = await first.start('flow', 'job');
     await first.idle();
     expect((await first.status(id)).runtimeStatus).toBe('Running');
@@ -36,10 +39,16 @@ describe('durable engine: persistence across reopen of the same database file', 
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
 
-    const second = await createHarness(invokerWith(() => 'must not run again'), { databasePath, clock });
+    const second = await createHarness(
+      invokerWith(() => 'must not run again'),
+      { databasePath, clock },
+    );
     expect(await second.raise(id, 'go', 42)).toBe(202);
     await second.idle();
-    expect(await second.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: { a: 'did job', ev: 42 } });
+    expect(await second.status(id)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { a: 'did job', ev: 42 },
+    });
     expect(second.invoker.activityCalls).toHaveLength(0);
     await second.close();
   });
@@ -47,19 +56,31 @@ describe('durable engine: persistence across reopen of the same database file', 
   it('re-runs an activity that was in flight when the engine went away (at-least-once)', async () => {
     const clock = new ManualClock();
     const never = new Promise<never>(() => undefined);
-    const first = await createHarness(invokerWith(() => never), { databasePath, clock, stopGraceMs: 0 });
+    const first = await createHarness(
+      invokerWith(() => never),
+      { databasePath, clock, stopGraceMs: 0 },
+    );
     const id = await first.start('flow', 'job');
     // Wait until the activity has been handed to the worker, then stop without letting it finish.
-    for (let i = 0; i < 50 && first.invoker.activityCalls.length === 0; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 50 && first.invoker.activityCalls.length === 0; i++)
+      await new Promise((r) => setImmediate(r));
     expect(first.invoker.activityCalls).toHaveLength(1);
     await first.close();
 
-    const second = await createHarness(invokerWith((x) => `redo ${String(x)}`), { databasePath, clock });
+    const second = await createHarness(
+      invokerWith((x) => `redo ${String(x)}`),
+      { databasePath, clock },
+    );
     await second.idle();
-    expect(second.invoker.activityCalls).toEqual([{ name: 'work', input: '"job"', instanceId: id }]);
+    expect(second.invoker.activityCalls).toEqual([
+      { name: 'work', input: '"job"', instanceId: id },
+    ]);
     await second.raise(id, 'go', true);
     await second.idle();
-    expect(await second.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: { a: 'redo job', ev: true } });
+    expect(await second.status(id)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { a: 'redo job', ev: true },
+    });
     await second.close();
   });
 
@@ -83,7 +104,10 @@ describe('durable engine: persistence across reopen of the same database file', 
 
   it('delivers an event that was accepted but not yet processed before the stop', async () => {
     const clock = new ManualClock();
-    const first = await createHarness(invokerWith((x) => x), { databasePath, clock });
+    const first = await createHarness(
+      invokerWith((x) => x),
+      { databasePath, clock },
+    );
     const id = await first.start('flow', 'j');
     await first.idle();
     // Accepted (202, persisted) and immediately stopped: no episode got to run.
@@ -91,9 +115,15 @@ describe('durable engine: persistence across reopen of the same database file', 
     const closing = first.close();
     expect(await accepted).toBe(202);
     await closing;
-    const second = await createHarness(invokerWith((x) => x), { databasePath, clock });
+    const second = await createHarness(
+      invokerWith((x) => x),
+      { databasePath, clock },
+    );
     await second.idle();
-    expect(await second.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: { a: 'j', ev: 'late' } });
+    expect(await second.status(id)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { a: 'j', ev: 'late' },
+    });
     await second.close();
   });
 });

@@ -32,7 +32,10 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     expect(noKey.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(noKey.body).toMatchObject({ status: 401, title: 'Unauthorized' });
     expect((await h.api('GET', `${BASE}/instances`, { key: 'wrong' })).status).toBe(401);
-    const viaHeader = await h.api('GET', `${BASE}/instances`, { key: null, headers: { 'x-functions-key': SYSTEM_KEY } });
+    const viaHeader = await h.api('GET', `${BASE}/instances`, {
+      key: null,
+      headers: { 'x-functions-key': SYSTEM_KEY },
+    });
     expect(viaHeader.status).toBe(200);
   });
 
@@ -61,8 +64,12 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     expect(body.id).toBe('my-id');
     const q = `taskHub=TestHub&connection=Storage&code=${SYSTEM_KEY}`;
     expect(body.statusQueryGetUri).toBe(`${ORIGIN}${BASE}/instances/my-id?${q}`);
-    expect(body.sendEventPostUri).toBe(`${ORIGIN}${BASE}/instances/my-id/raiseEvent/{eventName}?${q}`);
-    expect(body.terminatePostUri).toBe(`${ORIGIN}${BASE}/instances/my-id/terminate?reason={text}&${q}`);
+    expect(body.sendEventPostUri).toBe(
+      `${ORIGIN}${BASE}/instances/my-id/raiseEvent/{eventName}?${q}`,
+    );
+    expect(body.terminatePostUri).toBe(
+      `${ORIGIN}${BASE}/instances/my-id/terminate?reason={text}&${q}`,
+    );
     expect(body.restartPostUri).toBe(`${ORIGIN}${BASE}/instances/my-id/restart?${q}`);
     expect(res.headers.location).toBe(body.statusQueryGetUri);
     expect(res.headers['retry-after']).toBe('10');
@@ -73,11 +80,18 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
   it('validates starts: unknown function, bad JSON, bad instance ids', async () => {
     const unknown = await h.api('POST', `${BASE}/orchestrators/nope`);
     expect(unknown.status).toBe(400);
-    expect(unknown.body).toMatchObject({ status: 400, Message: 'One or more of the arguments submitted is incorrect' });
-    expect((await h.api('POST', `${BASE}/orchestrators/quick`, { rawBody: '{not json' })).status).toBe(400);
+    expect(unknown.body).toMatchObject({
+      status: 400,
+      Message: 'One or more of the arguments submitted is incorrect',
+    });
+    expect(
+      (await h.api('POST', `${BASE}/orchestrators/quick`, { rawBody: '{not json' })).status,
+    ).toBe(400);
     expect((await h.api('POST', `${BASE}/orchestrators/quick/%40entity`)).status).toBe(400);
     expect((await h.api('POST', `${BASE}/orchestrators/quick/a%5Cb`)).status).toBe(400);
-    expect((await h.api('POST', `${BASE}/orchestrators/quick/${'x'.repeat(257)}`)).status).toBe(400);
+    expect((await h.api('POST', `${BASE}/orchestrators/quick/${'x'.repeat(257)}`)).status).toBe(
+      400,
+    );
   });
 
   it('reports status: 202 while running (Location, Retry-After 5), 200 when done, 404 unknown', async () => {
@@ -104,7 +118,11 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     const done = await h.api('GET', `${BASE}/instances/w1?showHistory=true&showHistoryOutput=true`);
     expect(done.status).toBe(200);
     const events = (done.body as { historyEvents: Record<string, unknown>[] }).historyEvents;
-    expect(events.map((e) => e.EventType)).toEqual(['ExecutionStarted', 'EventRaised', 'ExecutionCompleted']);
+    expect(events.map((e) => e.EventType)).toEqual([
+      'ExecutionStarted',
+      'EventRaised',
+      'ExecutionCompleted',
+    ]);
     expect(events[2]).toMatchObject({ OrchestrationStatus: 'Completed', Result: 'x' });
     expect((await h.api('GET', `${BASE}/instances/unknown`)).status).toBe(404);
   });
@@ -115,7 +133,9 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     const plain = await h.api('GET', `${BASE}/instances/f1`);
     expect(plain.status).toBe(200);
     expect(plain.body).toMatchObject({ runtimeStatus: 'Failed' });
-    expect((await h.api('GET', `${BASE}/instances/f1?returnInternalServerErrorOnFailure=TRUE`)).status).toBe(500);
+    expect(
+      (await h.api('GET', `${BASE}/instances/f1?returnInternalServerErrorOnFailure=TRUE`)).status,
+    ).toBe(500);
   });
 
   it('lists instances with filters and x-ms-continuation-token paging', async () => {
@@ -140,15 +160,23 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     expect(pages).toBe(3);
     expect(seen).toEqual(['list-0', 'list-1', 'list-2', 'list-3', 'list-4']);
     const completed = await h.api('GET', `${BASE}/instances?runtimeStatus=Completed,Failed`);
-    expect((completed.body as { instanceId: string }[]).map((s) => s.instanceId)).toEqual(['other-1']);
+    expect((completed.body as { instanceId: string }[]).map((s) => s.instanceId)).toEqual([
+      'other-1',
+    ]);
     const from = encodeURIComponent('2030-01-01T00:00:02Z');
     const to = encodeURIComponent('2030-01-01T00:00:03Z');
-    const byTime = await h.api('GET', `${BASE}/instances?createdTimeFrom=${from}&createdTimeTo=${to}&showInput=false`);
+    const byTime = await h.api(
+      'GET',
+      `${BASE}/instances?createdTimeFrom=${from}&createdTimeTo=${to}&showInput=false`,
+    );
     expect(byTime.body).toEqual([
       expect.objectContaining({ instanceId: 'list-2', input: null }),
       expect.objectContaining({ instanceId: 'list-3', input: null }),
     ]);
-    expect((await h.api('GET', `${BASE}/instances`, { headers: { 'x-ms-continuation-token': '%%%' } })).status).toBe(400);
+    expect(
+      (await h.api('GET', `${BASE}/instances`, { headers: { 'x-ms-continuation-token': '%%%' } }))
+        .status,
+    ).toBe(400);
     expect((await h.api('GET', `${BASE}/instances?createdTimeFrom=yesterday`)).status).toBe(400);
   });
 
@@ -160,17 +188,28 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
       headers: { 'content-type': 'text/plain' },
     });
     expect(wrongType.status).toBe(400);
-    expect(wrongType.body).toMatchObject({ Message: 'Only application/json request content is supported' });
-    expect((await h.api('POST', `${BASE}/instances/w2/raiseEvent/go`, { rawBody: '{' })).status).toBe(400);
-    expect((await h.api('POST', `${BASE}/instances/w2/raiseEvent/go`, { body: { ok: true } })).status).toBe(202);
+    expect(wrongType.body).toMatchObject({
+      Message: 'Only application/json request content is supported',
+    });
+    expect(
+      (await h.api('POST', `${BASE}/instances/w2/raiseEvent/go`, { rawBody: '{' })).status,
+    ).toBe(400);
+    expect(
+      (await h.api('POST', `${BASE}/instances/w2/raiseEvent/go`, { body: { ok: true } })).status,
+    ).toBe(202);
     await h.idle();
-    expect(await h.status('w2')).toMatchObject({ runtimeStatus: 'Completed', output: { ok: true } });
+    expect(await h.status('w2')).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { ok: true },
+    });
   });
 
   it('purge by filter requires createdTimeFrom', async () => {
     const res = await h.api('DELETE', `${BASE}/instances`);
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ detail: "Please provide value for 'createdTimeFrom' parameter." });
+    expect(res.body).toMatchObject({
+      detail: "Please provide value for 'createdTimeFrom' parameter.",
+    });
   });
 
   it('rewind answers 501 (404 for unknown ids); entities answer 501', async () => {
@@ -190,7 +229,12 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     const newId = (res.body as { id: string }).id;
     expect(newId).not.toBe('r1');
     await h.idle();
-    expect(await h.status(newId)).toMatchObject({ name: 'quick', runtimeStatus: 'Completed', input: 'again', output: 'again' });
+    expect(await h.status(newId)).toMatchObject({
+      name: 'quick',
+      runtimeStatus: 'Completed',
+      input: 'again',
+      output: 'again',
+    });
     const same = await h.api('POST', `${BASE}/instances/r1/restart?restartWithNewInstanceId=false`);
     expect((same.body as { id: string }).id).toBe('r1');
     await h.idle();
@@ -198,7 +242,9 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
   });
 
   it('create-and-wait: 200 with the output when done in time, 202 when the (engine-clock) timeout passes', async () => {
-    const done = await h.api('POST', `${BASE}/orchestrators/quick?timeout=5&pollingInterval=1`, { body: [1, 2] });
+    const done = await h.api('POST', `${BASE}/orchestrators/quick?timeout=5&pollingInterval=1`, {
+      body: [1, 2],
+    });
     expect(done.status).toBe(200);
     expect(done.body).toEqual([1, 2]);
     const waiting = h.api('POST', `${BASE}/orchestrators/waiter/slow?timeout=10&pollingInterval=1`);
@@ -228,7 +274,10 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
   });
 
   it('answers a pending create-and-wait with 202 when the engine stops', async () => {
-    const waiting = h.api('POST', `${BASE}/orchestrators/waiter/held?timeout=3600&pollingInterval=1`);
+    const waiting = h.api(
+      'POST',
+      `${BASE}/orchestrators/waiter/held?timeout=3600&pollingInterval=1`,
+    );
     await h.idle();
     await h.close();
     const res = await waiting;

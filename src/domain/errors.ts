@@ -120,7 +120,10 @@ export class RateLimitedError extends AppError {
       headers:
         retryAfterSeconds === undefined
           ? (options.headers ?? {})
-          : { ...(options.headers ?? {}), 'Retry-After': String(Math.max(0, Math.ceil(retryAfterSeconds))) },
+          : {
+              ...(options.headers ?? {}),
+              'Retry-After': String(Math.max(0, Math.ceil(retryAfterSeconds))),
+            },
     });
   }
 }
@@ -189,9 +192,7 @@ export class ConfigError extends AppError {
   readonly title = 'Server misconfigured';
 
   constructor(readonly problems: readonly FieldProblem[]) {
-    super(
-      `Invalid configuration: ${problems.map((p) => `${p.field} (${p.message})`).join(', ')}`,
-    );
+    super(`Invalid configuration: ${problems.map((p) => `${p.field} (${p.message})`).join(', ')}`);
   }
 }
 

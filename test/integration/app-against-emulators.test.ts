@@ -2,7 +2,10 @@ import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/fu
 import { startEmulators, type Emulators } from '../../emulators/src/index';
 import { startTwilioEmulator } from '../../emulators/src/twilio/server';
 import { createSendSmsChallenge } from '../../src/activities/send-sms-challenge';
-import { CommunicationIdentityService, createCommunicationIdentityClient } from '../../src/clients/acs-identity';
+import {
+  CommunicationIdentityService,
+  createCommunicationIdentityClient,
+} from '../../src/clients/acs-identity';
 import { TwilioSmsSender } from '../../src/clients/twilio-sms-sender';
 import { loadConfig, type Config } from '../../src/config';
 import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/domain/errors';
@@ -45,7 +48,12 @@ function context(logs: string[]): InvocationContext {
 }
 
 beforeAll(async () => {
-  emus = await startEmulators({ log: (l) => emulatorLog.push(l), twilio: { port: 0 }, acs: { port: 0 }, agentId: { port: 0 } });
+  emus = await startEmulators({
+    log: (l) => emulatorLog.push(l),
+    twilio: { port: 0 },
+    acs: { port: 0 },
+    agentId: { port: 0 },
+  });
   config = configFor();
 });
 afterAll(async () => {
@@ -57,11 +65,18 @@ beforeEach(() => {
 
 describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emulator', () => {
   const activity = (cfg: Config = config): ReturnType<typeof createSendSmsChallenge> =>
-    createSendSmsChallenge({ sms: new TwilioSmsSender(cfg.twilio, { timeoutMs: 5000 }), codeSecret: SECRET, messageTemplate: cfg.verification.messageTemplate });
+    createSendSmsChallenge({
+      sms: new TwilioSmsSender(cfg.twilio, { timeoutMs: 5000 }),
+      codeSecret: SECRET,
+      messageTemplate: cfg.verification.messageTemplate,
+    });
 
   it('texts a 6-digit code and returns only its HMAC; nothing logs the code', async () => {
     const logs: string[] = [];
-    const hash = await activity()({ phoneNumber: PHONE, instanceId: 'inst-1', codeLength: 6 }, context(logs));
+    const hash = await activity()(
+      { phoneNumber: PHONE, instanceId: 'inst-1', codeLength: 6 },
+      context(logs),
+    );
     const sms = emus.twilio.messages(PHONE);
     expect(sms).toHaveLength(1);
     expect(sms[0]?.from).toBe('+15005550006');
@@ -77,7 +92,10 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
   });
 
   it('maps an unroutable destination (Twilio 21612) to UpstreamError without sending', async () => {
-    const err: unknown = await activity()({ phoneNumber: '+15005550002', instanceId: 'inst-2', codeLength: 6 }, context([])).catch((e: unknown) => e);
+    const err: unknown = await activity()(
+      { phoneNumber: '+15005550002', instanceId: 'inst-2', codeLength: 6 },
+      context([]),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as UpstreamError).upstreamStatus).toBe(400);
     expect((err as Error).message).toContain('21612');
@@ -85,7 +103,10 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
   });
 
   it('maps wrong credentials (401/20003) to UpstreamError', async () => {
-    const err: unknown = await activity(configFor({ TwilioAuthToken: 'wrong-token' }))({ phoneNumber: PHONE, instanceId: 'i', codeLength: 6 }, context([])).catch((e: unknown) => e);
+    const err: unknown = await activity(configFor({ TwilioAuthToken: 'wrong-token' }))(
+      { phoneNumber: PHONE, instanceId: 'i', codeLength: 6 },
+      context([]),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect((err as UpstreamError).upstreamStatus).toBe(401);
     expect((err as Error).message).toContain('20003');
@@ -93,9 +114,14 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
 
   it('maps Twilio throttling (429) to RateLimitedError and recovers', async () => {
     emus.twilio.failNext({ status: 429, code: 20429, message: 'Too Many Requests' });
-    const err: unknown = await activity()({ phoneNumber: PHONE, instanceId: 'i', codeLength: 6 }, context([])).catch((e: unknown) => e);
+    const err: unknown = await activity()(
+      { phoneNumber: PHONE, instanceId: 'i', codeLength: 6 },
+      context([]),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitedError);
-    await expect(activity()({ phoneNumber: PHONE, instanceId: 'i', codeLength: 6 }, context([]))).resolves.toMatch(/\S/);
+    await expect(
+      activity()({ phoneNumber: PHONE, instanceId: 'i', codeLength: 6 }, context([])),
+    ).resolves.toMatch(/\S/);
     expect(emus.twilio.messages(PHONE)).toHaveLength(1);
   });
 
@@ -103,16 +129,29 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
     const gone = await startTwilioEmulator({ port: 0, log: () => undefined });
     const deadUrl = gone.url;
     await gone.close();
-    const err: unknown = await activity(configFor({ TwilioApiBaseUrl: deadUrl }))({ phoneNumber: PHONE, instanceId: 'i', codeLength: 6 }, context([])).catch((e: unknown) => e);
+    const err: unknown = await activity(configFor({ TwilioApiBaseUrl: deadUrl }))(
+      { phoneNumber: PHONE, instanceId: 'i', codeLength: 6 },
+      context([]),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
   });
 });
 
 describe('ACS token HTTP handlers with @azure/communication-identity against the ACS emulator', () => {
   let deps: AcsDeps;
-  let handlers: { create: Handler; issue: Handler; revoke: Handler; remove: Handler; teams: Handler };
+  let handlers: {
+    create: Handler;
+    issue: Handler;
+    revoke: Handler;
+    remove: Handler;
+    teams: Handler;
+  };
 
-  const call = async (handler: Handler, body: unknown, params: Record<string, string> = {}): Promise<HttpResponseInit> =>
+  const call = async (
+    handler: Handler,
+    body: unknown,
+    params: Record<string, string> = {},
+  ): Promise<HttpResponseInit> =>
     handler(
       new HttpRequest({
         method: 'POST',
@@ -123,30 +162,42 @@ describe('ACS token HTTP handlers with @azure/communication-identity against the
       }),
       context([]),
     );
-  const bodyOf = (res: HttpResponseInit): Record<string, unknown> => res.jsonBody as Record<string, unknown>;
+  const bodyOf = (res: HttpResponseInit): Record<string, unknown> =>
+    res.jsonBody as Record<string, unknown>;
 
   beforeAll(() => {
-    const service = new CommunicationIdentityService(createCommunicationIdentityClient(config.acs, { retryOptions: { maxRetries: 0 } }));
+    const service = new CommunicationIdentityService(
+      createCommunicationIdentityClient(config.acs, { retryOptions: { maxRetries: 0 } }),
+    );
     deps = { acs: () => service };
     handlers = {
       create: withErrors(createCreateAcsIdentity(deps)),
       issue: withErrors(createIssueAcsToken(deps)),
       revoke: withErrors(createRevokeAcsTokens(deps)),
       remove: withErrors(createDeleteAcsIdentity(deps)),
-      teams: withErrors(createExchangeTeamsToken({ ...deps, defaultClientId: () => config.acsTeamsClientId })),
+      teams: withErrors(
+        createExchangeTeamsToken({ ...deps, defaultClientId: () => config.acsTeamsClientId }),
+      ),
     };
   });
 
   it('creates identities with and without a token', async () => {
     const plain = await call(handlers.create, undefined);
     expect(plain.status).toBe(201);
-    expect(bodyOf(plain)['communicationUserId']).toMatch(new RegExp(`^8:acs:${emus.acs.resourceId}_`));
+    expect(bodyOf(plain)['communicationUserId']).toMatch(
+      new RegExp(`^8:acs:${emus.acs.resourceId}_`),
+    );
     expect(bodyOf(plain)['token']).toBeUndefined();
-    const withToken = await call(handlers.create, { scopes: ['chat', 'voip'], expiresInMinutes: 60 });
+    const withToken = await call(handlers.create, {
+      scopes: ['chat', 'voip'],
+      expiresInMinutes: 60,
+    });
     expect(withToken.status).toBe(201);
     const token = bodyOf(withToken)['token'] as string;
     expect(emus.acs.validateToken(token)).toMatchObject({ valid: true, scopes: ['chat', 'voip'] });
-    expect(Date.parse(bodyOf(withToken)['expiresOn'] as string) - Date.now()).toBeGreaterThan(59 * 60_000);
+    expect(Date.parse(bodyOf(withToken)['expiresOn'] as string) - Date.now()).toBeGreaterThan(
+      59 * 60_000,
+    );
   });
 
   it('issues, revokes and deletes: tokens stop being valid for real', async () => {
@@ -158,24 +209,42 @@ describe('ACS token HTTP handlers with @azure/communication-identity against the
 
     expect((await call(handlers.revoke, undefined, { communicationUserId: id })).status).toBe(204);
     expect(emus.acs.validateToken(first)).toMatchObject({ valid: false, reason: 'revoked' });
-    const second = bodyOf(await call(handlers.issue, { scopes: ['voip'] }, { communicationUserId: id }))['token'] as string;
+    const second = bodyOf(
+      await call(handlers.issue, { scopes: ['voip'] }, { communicationUserId: id }),
+    )['token'] as string;
     expect(emus.acs.validateToken(second).valid).toBe(true);
 
     expect((await call(handlers.remove, undefined, { communicationUserId: id })).status).toBe(204);
-    expect(emus.acs.validateToken(second)).toMatchObject({ valid: false, reason: 'identity_deleted' });
-    const afterDelete = await call(handlers.issue, { scopes: ['chat'] }, { communicationUserId: id });
+    expect(emus.acs.validateToken(second)).toMatchObject({
+      valid: false,
+      reason: 'identity_deleted',
+    });
+    const afterDelete = await call(
+      handlers.issue,
+      { scopes: ['chat'] },
+      { communicationUserId: id },
+    );
     expect(afterDelete.status).toBe(404);
   });
 
   it('answers 404 for an identity of another resource (ACS 401 IdentityNotOwned)', async () => {
-    const foreign = '8:acs:00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000000';
-    expect((await call(handlers.issue, { scopes: ['chat'] }, { communicationUserId: foreign })).status).toBe(404);
-    expect((await call(handlers.revoke, undefined, { communicationUserId: foreign })).status).toBe(404);
+    const foreign =
+      '8:acs:00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000000';
+    expect(
+      (await call(handlers.issue, { scopes: ['chat'] }, { communicationUserId: foreign })).status,
+    ).toBe(404);
+    expect((await call(handlers.revoke, undefined, { communicationUserId: foreign })).status).toBe(
+      404,
+    );
   });
 
   it('answers 5xx problem+json when the ACS access key is wrong, without leaking it', async () => {
-    const wrong = configFor({ COMMUNICATION_SERVICES_CONNECTION_STRING: `endpoint=${emus.acs.url}/;accesskey=${Buffer.from('nope').toString('base64')}` });
-    const service = new CommunicationIdentityService(createCommunicationIdentityClient(wrong.acs, { retryOptions: { maxRetries: 0 } }));
+    const wrong = configFor({
+      COMMUNICATION_SERVICES_CONNECTION_STRING: `endpoint=${emus.acs.url}/;accesskey=${Buffer.from('nope').toString('base64')}`,
+    });
+    const service = new CommunicationIdentityService(
+      createCommunicationIdentityClient(wrong.acs, { retryOptions: { maxRetries: 0 } }),
+    );
     const res = (await withErrors(createCreateAcsIdentity({ acs: () => service }))(
       new HttpRequest({ method: 'POST', url: 'http://localhost:7071/api/acs/identities' }),
       context([]),
@@ -187,13 +256,25 @@ describe('ACS token HTTP handlers with @azure/communication-identity against the
   it('exchanges a Teams token obtained from the sidecar emulator (OBO acs-teams)', async () => {
     const oid = '5b7a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
     const user = emus.agentId.issueToken({ oid, tid: '5b7a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2e' });
-    const header = ((await (await fetch(`${config.sidecar.url.href.replace(/\/$/, '')}/AuthorizationHeader/acs-teams`, { headers: { authorization: `Bearer ${user}` } })).json()) as { authorizationHeader: string }).authorizationHeader;
+    const header = (
+      (await (
+        await fetch(`${config.sidecar.url.href.replace(/\/$/, '')}/AuthorizationHeader/acs-teams`, {
+          headers: { authorization: `Bearer ${user}` },
+        })
+      ).json()) as { authorizationHeader: string }
+    ).authorizationHeader;
     const teamsUserAadToken = header.slice('Bearer '.length);
     const ok = await call(handlers.teams, { teamsUserAadToken, userObjectId: oid });
     expect(ok.status).toBe(200);
-    expect(emus.acs.validateToken(bodyOf(ok)['token'] as string)).toMatchObject({ valid: true, identity: `8:orgid:${oid}` });
+    expect(emus.acs.validateToken(bodyOf(ok)['token'] as string)).toMatchObject({
+      valid: true,
+      identity: `8:orgid:${oid}`,
+    });
 
-    const mismatch = await call(handlers.teams, { teamsUserAadToken, userObjectId: '00000000-0000-0000-0000-0000000000ff' });
+    const mismatch = await call(handlers.teams, {
+      teamsUserAadToken,
+      userObjectId: '00000000-0000-0000-0000-0000000000ff',
+    });
     expect(mismatch.status).toBe(400);
     // The caller's own sidecar token is not an ACS Teams token: ACS refuses it (401), the app reports a 400.
     const wrongToken = await call(handlers.teams, { teamsUserAadToken: user, userObjectId: oid });

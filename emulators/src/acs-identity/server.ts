@@ -113,7 +113,10 @@ export const ACS_SCOPES = ['chat', 'voip', 'chat.join', 'chat.join.limited', 'vo
 const SUPPORTED_API_VERSIONS = ['2021-03-07', '2022-06-01', '2022-10-01', '2023-10-01'];
 /** Above this many remembered tokens, expired ones are forgotten (they validate as `unknown_token` afterwards). */
 const MAX_TRACKED_TOKENS = 50_000;
-const TEAMS_SCOPES: Readonly<Record<string, string>> = { 'Teams.ManageCalls': 'voip', 'Teams.ManageChats': 'chat' };
+const TEAMS_SCOPES: Readonly<Record<string, string>> = {
+  'Teams.ManageCalls': 'voip',
+  'Teams.ManageChats': 'chat',
+};
 
 interface Identity {
   readonly id: string;
@@ -147,7 +150,9 @@ class AcsError extends Error {
 }
 
 const fail = (status: number, code: string, message: string, target?: string): never => {
-  throw new AcsError(target === undefined ? { status, code, message } : { status, code, message, target });
+  throw new AcsError(
+    target === undefined ? { status, code, message } : { status, code, message, target },
+  );
 };
 
 /** ACS's `expiresOn` format: 7 fractional digits and an explicit `+00:00` offset. */
@@ -155,7 +160,11 @@ export function formatAcsExpiresOn(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000+00:00');
 }
 
-function sendAcsError(res: http.ServerResponse, e: AcsErrorBody, headers: Record<string, string> = {}): void {
+function sendAcsError(
+  res: http.ServerResponse,
+  e: AcsErrorBody,
+  headers: Record<string, string> = {},
+): void {
   const error: Record<string, unknown> = { code: e.code, message: e.message };
   if (e.target !== undefined) error['target'] = e.target;
   sendJson(res, e.status, { error }, headers, 'application/json');
@@ -167,7 +176,9 @@ function constantTimeEqual(a: string, b: string): boolean {
   return ba.length === bb.length && crypto.timingSafeEqual(ba, bb);
 }
 
-export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions = {}): Promise<AcsIdentityEmulator> {
+export async function startAcsIdentityEmulator(
+  opts: AcsIdentityEmulatorOptions = {},
+): Promise<AcsIdentityEmulator> {
   const accessKey = opts.accessKey ?? DEFAULT_ACS_ACCESS_KEY;
   const resourceId = opts.resourceId ?? DEFAULT_ACS_RESOURCE_ID;
   const log = opts.log ?? defaultLog;
@@ -187,10 +198,15 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
 
   const verifyHmac = (req: http.IncomingMessage, body: Buffer): void => {
     const auth = req.headers.authorization;
-    if (auth === undefined || auth === '') fail(401, 'Denied', 'Denied because the request is not authenticated.');
+    if (auth === undefined || auth === '')
+      fail(401, 'Denied', 'Denied because the request is not authenticated.');
     const m = /^HMAC-SHA256 SignedHeaders=([^&]+)&Signature=(.+)$/.exec(auth ?? '');
     if (m === null || m[1] === undefined || m[2] === undefined) {
-      return fail(401, 'Denied', 'Denied because the Authorization header is not a valid HMAC-SHA256 signature.');
+      return fail(
+        401,
+        'Denied',
+        'Denied because the Authorization header is not a valid HMAC-SHA256 signature.',
+      );
     }
     const signed = m[1].toLowerCase().split(';');
     if (signed.join(';') !== 'x-ms-date;host;x-ms-content-sha256') {
@@ -217,8 +233,12 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
     const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1)).toString();
     const pathAndQuery = rawPath + (query === '' ? '' : `?${query}`);
     const stringToSign = `${(req.method ?? '').toUpperCase()}\n${pathAndQuery}\n${date};${host};${actualHash}`;
-    const expected = crypto.createHmac('sha256', keyBytes).update(stringToSign, 'utf8').digest('base64');
-    if (!constantTimeEqual(m[2], expected)) fail(401, 'Denied', 'Denied because the request signature is invalid.');
+    const expected = crypto
+      .createHmac('sha256', keyBytes)
+      .update(stringToSign, 'utf8')
+      .digest('base64');
+    if (!constantTimeEqual(m[2], expected))
+      fail(401, 'Denied', 'Denied because the request signature is invalid.');
   };
 
   const newIdentityId = (): string => {
@@ -232,9 +252,11 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
   /** Resolves an identity of this resource, or answers the way ACS does for foreign, unknown or deleted ids. */
   const ownedIdentity = (rawId: string): Identity => {
     const prefix = `8:acs:${resourceId}_`;
-    if (!rawId.startsWith(prefix)) return fail(401, 'IdentityNotOwned', "Provided identity doesn't belong to the resource.");
+    if (!rawId.startsWith(prefix))
+      return fail(401, 'IdentityNotOwned', "Provided identity doesn't belong to the resource.");
     const identity = identities.get(rawId);
-    if (identity === undefined || identity.deleted) return fail(404, 'IdentityNotFound', 'Identity not found.');
+    if (identity === undefined || identity.deleted)
+      return fail(404, 'IdentityNotFound', 'Identity not found.');
     return identity;
   };
 
@@ -243,11 +265,21 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
       return fail(400, 'ValidationError', 'Invalid scopes - Scopes field is required.', target);
     }
     if (!Array.isArray(value) || !value.every((s): s is string => typeof s === 'string')) {
-      return fail(400, 'ValidationError', 'Invalid scopes - Scopes must be a list of strings.', target);
+      return fail(
+        400,
+        'ValidationError',
+        'Invalid scopes - Scopes must be a list of strings.',
+        target,
+      );
     }
     for (const s of value) {
       if (!(ACS_SCOPES as readonly string[]).includes(s)) {
-        fail(400, 'ValidationError', `Invalid scopes - '${s.slice(0, 40)}' is not a valid scope.`, target);
+        fail(
+          400,
+          'ValidationError',
+          `Invalid scopes - '${s.slice(0, 40)}' is not a valid scope.`,
+          target,
+        );
       }
     }
     return [...new Set(value)];
@@ -256,12 +288,21 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
   const parseExpiry = (value: unknown): number => {
     if (value === undefined || value === null) return 1440;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 60 || value > 1440) {
-      return fail(400, 'ValidationError', 'Invalid expiresInMinutes - The value must be between 60 and 1440 minutes.', 'expiresInMinutes');
+      return fail(
+        400,
+        'ValidationError',
+        'Invalid expiresInMinutes - The value must be between 60 and 1440 minutes.',
+        'expiresInMinutes',
+      );
     }
     return value;
   };
 
-  const issueAcsToken = (identity: Identity, scopes: string[], minutes: number): { token: string; expiresOn: string } => {
+  const issueAcsToken = (
+    identity: Identity,
+    scopes: string[],
+    minutes: number,
+  ): { token: string; expiresOn: string } => {
     const nowMs = now();
     const iat = Math.floor(nowMs / 1000);
     const exp = iat + minutes * 60;
@@ -289,11 +330,13 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
       return fail(400, 'InvalidRequest', 'The request body is not valid JSON.');
     }
     if (parsed === undefined || parsed === null) return {};
-    if (!isRecord(parsed)) return fail(400, 'InvalidRequest', 'The request body must be a JSON object.');
+    if (!isRecord(parsed))
+      return fail(400, 'InvalidRequest', 'The request body must be a JSON object.');
     return parsed;
   };
 
-  const invalidEntra = (): never => fail(401, 'InvalidAccessToken', 'Provided access token is not valid.');
+  const invalidEntra = (): never =>
+    fail(401, 'InvalidAccessToken', 'Provided access token is not valid.');
 
   const exchangeTeams = (body: Record<string, unknown>): { token: string; expiresOn: string } => {
     const { token, appId, userId } = body;
@@ -305,22 +348,39 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
     const exp = numberClaim(claims, 'exp');
     const nbf = numberClaim(claims, 'nbf');
     const nowS = now() / 1000;
-    if (exp === undefined || exp <= nowS || (nbf !== undefined && nbf > nowS + 300)) return invalidEntra();
+    if (exp === undefined || exp <= nowS || (nbf !== undefined && nbf > nowS + 300))
+      return invalidEntra();
     const aud = claims['aud'];
-    const audOk = aud === ACS_TEAMS_AUDIENCE || aud === `${ACS_TEAMS_AUDIENCE}/` || aud === ACS_TEAMS_AUDIENCE_APP_ID;
+    const audOk =
+      aud === ACS_TEAMS_AUDIENCE ||
+      aud === `${ACS_TEAMS_AUDIENCE}/` ||
+      aud === ACS_TEAMS_AUDIENCE_APP_ID;
     const scp = (stringClaim(claims, 'scp') ?? '').split(' ');
     const acsScopes = scp.map((s) => TEAMS_SCOPES[s]).filter((s): s is string => s !== undefined);
     const oid = stringClaim(claims, 'oid');
     const tid = stringClaim(claims, 'tid');
-    if (!audOk || acsScopes.length === 0 || oid === undefined || tid === undefined) return invalidEntra();
-    if (typeof appId !== 'string' || !GUID.test(appId)) return fail(400, 'ValidationError', 'Invalid appId - The value must be a GUID.', 'appId');
+    if (!audOk || acsScopes.length === 0 || oid === undefined || tid === undefined)
+      return invalidEntra();
+    if (typeof appId !== 'string' || !GUID.test(appId))
+      return fail(400, 'ValidationError', 'Invalid appId - The value must be a GUID.', 'appId');
     const tokenApp = stringClaim(claims, 'appid') ?? stringClaim(claims, 'azp');
     if (tokenApp?.toLowerCase() !== appId.toLowerCase()) {
-      return fail(400, 'ValidationError', "Invalid appId - The value does not match the 'appid' claim of the access token.", 'appId');
+      return fail(
+        400,
+        'ValidationError',
+        "Invalid appId - The value does not match the 'appid' claim of the access token.",
+        'appId',
+      );
     }
-    if (typeof userId !== 'string' || !GUID.test(userId)) return fail(400, 'ValidationError', 'Invalid userId - The value must be a GUID.', 'userId');
+    if (typeof userId !== 'string' || !GUID.test(userId))
+      return fail(400, 'ValidationError', 'Invalid userId - The value must be a GUID.', 'userId');
     if (oid.toLowerCase() !== userId.toLowerCase()) {
-      return fail(400, 'ValidationError', "Invalid userId - The value does not match the 'oid' claim of the access token.", 'userId');
+      return fail(
+        400,
+        'ValidationError',
+        "Invalid userId - The value does not match the 'oid' claim of the access token.",
+        'userId',
+      );
     }
     const iat = Math.floor(now() / 1000);
     const expS = Math.floor(exp);
@@ -338,7 +398,12 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
       aad_appid: tokenApp,
       iat,
     });
-    track(acsToken, { identity: `8:orgid:${oid}`, scopes: acsScopes, expMs: expS * 1000, revoked: false });
+    track(acsToken, {
+      identity: `8:orgid:${oid}`,
+      scopes: acsScopes,
+      expMs: expS * 1000,
+      revoked: false,
+    });
     // The Teams token lives exactly as long as the Entra token it was exchanged for.
     return { token: acsToken, expiresOn: formatAcsExpiresOn(exp * 1000) };
   };
@@ -346,10 +411,15 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
   const validateToken = (token: string): AcsTokenValidation => {
     const decoded = decodeJwt(token);
     if (decoded === undefined) return { valid: false, reason: 'malformed' };
-    if (!verifySignature(decoded, [signingKey.publicKey])) return { valid: false, reason: 'bad_signature' };
+    if (!verifySignature(decoded, [signingKey.publicKey]))
+      return { valid: false, reason: 'bad_signature' };
     const issued = tokens.get(sha256Base64Url(token));
     if (issued === undefined) return { valid: false, reason: 'unknown_token' };
-    const base = { identity: issued.identity, scopes: issued.scopes, expiresOn: formatAcsExpiresOn(issued.expMs) };
+    const base = {
+      identity: issued.identity,
+      scopes: issued.scopes,
+      expiresOn: formatAcsExpiresOn(issued.expMs),
+    };
     const identity = identities.get(issued.identity);
     if (identity?.deleted === true) return { valid: false, reason: 'identity_deleted', ...base };
     if (issued.revoked) return { valid: false, reason: 'revoked', ...base };
@@ -369,7 +439,11 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
     for (const t of tokens.values()) if (t.identity === identityId) t.revoked = true;
   };
 
-  const apiRoutes = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
+  const apiRoutes = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): Promise<void> => {
     const method = req.method ?? 'GET';
     const raw = await readBody(req);
     const route =
@@ -378,24 +452,50 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
         : path === '/teamsUser/:exchangeAccessToken'
           ? { op: 'exchange' as const }
           : (() => {
-              const m = /^\/identities\/([^/]+?)(\/:issueAccessToken|\/:revokeAccessTokens)?$/.exec(path);
+              const m = /^\/identities\/([^/]+?)(\/:issueAccessToken|\/:revokeAccessTokens)?$/.exec(
+                path,
+              );
               if (m === null || m[1] === undefined) return undefined;
-              const op = m[2] === '/:issueAccessToken' ? ('issue' as const) : m[2] === '/:revokeAccessTokens' ? ('revoke' as const) : ('delete' as const);
+              const op =
+                m[2] === '/:issueAccessToken'
+                  ? ('issue' as const)
+                  : m[2] === '/:revokeAccessTokens'
+                    ? ('revoke' as const)
+                    : ('delete' as const);
               return { op, encodedId: m[1] };
             })();
-    const expectedMethod = route === undefined ? undefined : route.op === 'delete' ? 'DELETE' : 'POST';
-    if (route === undefined) return fail(404, 'NotFound', `No HTTP resource was found that matches the request URI '${path}'.`);
+    const expectedMethod =
+      route === undefined ? undefined : route.op === 'delete' ? 'DELETE' : 'POST';
+    if (route === undefined)
+      return fail(
+        404,
+        'NotFound',
+        `No HTTP resource was found that matches the request URI '${path}'.`,
+      );
     // A path to an identity also answers GET in the real API (getUserDetail, newer versions); this emulator implements 2023-10-01 only.
-    if (method !== expectedMethod) return fail(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
+    if (method !== expectedMethod)
+      return fail(
+        405,
+        'MethodNotAllowed',
+        `The requested resource does not support http method '${method}'.`,
+      );
 
     verifyHmac(req, raw);
 
     const apiVersion = queryOf(req).get('api-version');
     if (apiVersion === null || apiVersion === '') {
-      return fail(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+      return fail(
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
     }
     if (!SUPPORTED_API_VERSIONS.includes(apiVersion)) {
-      return fail(400, 'UnsupportedApiVersion', `The HTTP resource that matches the request URI '${path}' does not support the API version '${apiVersion.slice(0, 40)}'.`);
+      return fail(
+        400,
+        'UnsupportedApiVersion',
+        `The HTTP resource that matches the request URI '${path}' does not support the API version '${apiVersion.slice(0, 40)}'.`,
+      );
     }
 
     calls += 1;
@@ -404,17 +504,36 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
     if (fault !== undefined) {
       fault.count -= 1;
       if (fault.count <= 0) faults = faults.filter((f) => f !== fault);
-      const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
-      throw new AcsError({ status: fault.status, code: fault.code ?? 'EmulatedFailure', message: fault.message ?? `Emulated failure (HTTP ${fault.status}).` }, headers);
+      const headers: Record<string, string> =
+        fault.retryAfterSeconds === undefined
+          ? {}
+          : { 'retry-after': String(fault.retryAfterSeconds) };
+      throw new AcsError(
+        {
+          status: fault.status,
+          code: fault.code ?? 'EmulatedFailure',
+          message: fault.message ?? `Emulated failure (HTTP ${fault.status}).`,
+        },
+        headers,
+      );
     }
 
     if (route.op === 'create') {
       const body = jsonBody(raw);
       const scopesRaw = body['createTokenWithScopes'];
       // Validate everything before creating, so a 400 leaves no orphan identity behind.
-      const scopes = scopesRaw === undefined || scopesRaw === null ? undefined : parseScopes(scopesRaw, 'createTokenWithScopes');
+      const scopes =
+        scopesRaw === undefined || scopesRaw === null
+          ? undefined
+          : parseScopes(scopesRaw, 'createTokenWithScopes');
       const minutes = parseExpiry(body['expiresInMinutes']);
-      const identity: Identity = { id: newIdentityId(), createdAt: now(), deleted: false, revokedAt: null, tokensIssued: 0 };
+      const identity: Identity = {
+        id: newIdentityId(),
+        createdAt: now(),
+        deleted: false,
+        revokedAt: null,
+        tokensIssued: 0,
+      };
       identities.set(identity.id, identity);
       const result: Record<string, unknown> = { identity: { id: identity.id } };
       if (scopes !== undefined) result['accessToken'] = issueAcsToken(identity, scopes, minutes);
@@ -449,7 +568,8 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
     // Delete: a repeated delete of an identity this resource created is accepted (idempotent);
     // ids it never created are not found.
     const prefix = `8:acs:${resourceId}_`;
-    if (!identityId.startsWith(prefix)) return fail(401, 'IdentityNotOwned', "Provided identity doesn't belong to the resource.");
+    if (!identityId.startsWith(prefix))
+      return fail(401, 'IdentityNotOwned', "Provided identity doesn't belong to the resource.");
     const identity = identities.get(identityId);
     if (identity === undefined) return fail(404, 'IdentityNotFound', 'Identity not found.');
     identity.deleted = true;
@@ -457,7 +577,11 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
     sendEmpty(res, 204);
   };
 
-  const emulatorRoutes = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
+  const emulatorRoutes = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): Promise<void> => {
     const method = req.method ?? 'GET';
     if (path === '/_emulator/tokens/validate' && method === 'POST') {
       let parsed: unknown;
@@ -467,7 +591,13 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
         return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
       }
       if (!isRecord(parsed) || typeof parsed['token'] !== 'string' || parsed['token'] === '') {
-        return sendProblem(res, 400, 'Bad Request', 'Expected a JSON object {"token": "<ACS token>"}.', { errors: [{ field: 'token', message: 'required string' }] });
+        return sendProblem(
+          res,
+          400,
+          'Bad Request',
+          'Expected a JSON object {"token": "<ACS token>"}.',
+          { errors: [{ field: 'token', message: 'required string' }] },
+        );
       }
       sendJson(res, 200, validateToken(parsed['token']));
       return;
@@ -510,7 +640,8 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
     if (path.startsWith('/_emulator/')) return emulatorRoutes(req, res, path);
     // Headers the real service sends on every answer; the SDK reads the request id echo for diagnostics.
     const clientRequestId = req.headers['x-ms-client-request-id'];
-    if (typeof clientRequestId === 'string' && clientRequestId.length <= 128) res.setHeader('x-ms-client-request-id', clientRequestId);
+    if (typeof clientRequestId === 'string' && clientRequestId.length <= 128)
+      res.setHeader('x-ms-client-request-id', clientRequestId);
     res.setHeader('ms-cv', crypto.randomBytes(16).toString('base64url').slice(0, 22) + '.0');
     res.setHeader('api-supported-versions', SUPPORTED_API_VERSIONS.join(', '));
     try {
@@ -521,7 +652,10 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
     }
   };
 
-  const listening = await listen(wrapHandler('acs', handler, log), { port: opts.port, host: opts.host ?? '127.0.0.1' });
+  const listening = await listen(wrapHandler('acs', handler, log), {
+    port: opts.port,
+    host: opts.host ?? '127.0.0.1',
+  });
   const url = `http://${listening.urlHost}:${listening.port}`;
 
   const api: AcsIdentityEmulator = {
@@ -562,14 +696,28 @@ export async function startAcsIdentityEmulator(opts: AcsIdentityEmulatorOptions 
 const OPERATIONS: readonly AcsOperationName[] = ['create', 'issue', 'revoke', 'delete', 'exchange'];
 
 function parseFault(value: unknown): AcsFault | string {
-  if (!isRecord(value)) return 'Expected a JSON object {status, code?, message?, count?, retryAfterSeconds?, operations?}.';
+  if (!isRecord(value))
+    return 'Expected a JSON object {status, code?, message?, count?, retryAfterSeconds?, operations?}.';
   const { status, code, message, count, retryAfterSeconds, operations } = value;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) return '`status` must be an integer 400..599.';
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599)
+    return '`status` must be an integer 400..599.';
   if (code !== undefined && typeof code !== 'string') return '`code` must be a string.';
   if (message !== undefined && typeof message !== 'string') return '`message` must be a string.';
-  if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000)) return '`count` must be an integer 1..1000.';
-  if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)) return '`retryAfterSeconds` must be a non-negative number.';
-  if (operations !== undefined && (!Array.isArray(operations) || !operations.every((o) => (OPERATIONS as readonly unknown[]).includes(o)))) {
+  if (
+    count !== undefined &&
+    (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000)
+  )
+    return '`count` must be an integer 1..1000.';
+  if (
+    retryAfterSeconds !== undefined &&
+    (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)
+  )
+    return '`retryAfterSeconds` must be a non-negative number.';
+  if (
+    operations !== undefined &&
+    (!Array.isArray(operations) ||
+      !operations.every((o) => (OPERATIONS as readonly unknown[]).includes(o)))
+  ) {
     return `\`operations\` must be a list of ${OPERATIONS.join(', ')}.`;
   }
   return {

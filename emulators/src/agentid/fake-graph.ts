@@ -1,7 +1,13 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { isRecord, parseJsonBody, queryOf, readBody, sendEmpty, sendJson } from '../common/http';
-import { decodeJwt, numberClaim, stringClaim, verifySignature, type SigningKey } from '../common/jwt';
+import {
+  decodeJwt,
+  numberClaim,
+  stringClaim,
+  verifySignature,
+  type SigningKey,
+} from '../common/jwt';
 
 /**
  * A small stand-in for Microsoft Graph v1.0 (`me`, `me/messages`, `me/sendMail`), reached through the sidecar
@@ -39,19 +45,43 @@ export interface FakeGraph {
   reset(): void;
 }
 
-function graphError(res: http.ServerResponse, status: number, code: string, message: string, now: () => number): void {
+function graphError(
+  res: http.ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  now: () => number,
+): void {
   const requestId = crypto.randomUUID();
   sendJson(res, status, {
-    error: { code, message, innerError: { date: new Date(now()).toISOString().replace(/\.\d{3}Z$/, ''), 'request-id': requestId, 'client-request-id': requestId } },
+    error: {
+      code,
+      message,
+      innerError: {
+        date: new Date(now()).toISOString().replace(/\.\d{3}Z$/, ''),
+        'request-id': requestId,
+        'client-request-id': requestId,
+      },
+    },
   });
 }
 
-const READ_USER = ['User.Read', 'User.ReadWrite', 'User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All'];
+const READ_USER = [
+  'User.Read',
+  'User.ReadWrite',
+  'User.ReadBasic.All',
+  'User.Read.All',
+  'User.ReadWrite.All',
+  'Directory.Read.All',
+];
 const READ_MAIL = ['Mail.Read', 'Mail.ReadBasic', 'Mail.ReadWrite'];
 const SEND_MAIL = ['Mail.Send'];
 
 function addressOf(claims: Record<string, unknown>): string {
-  const upn = stringClaim(claims, 'upn') ?? stringClaim(claims, 'unique_name') ?? stringClaim(claims, 'preferred_username');
+  const upn =
+    stringClaim(claims, 'upn') ??
+    stringClaim(claims, 'unique_name') ??
+    stringClaim(claims, 'preferred_username');
   if (upn !== undefined) return upn;
   const oid = stringClaim(claims, 'oid') ?? 'unknown';
   return `user-${oid.slice(0, 8)}@emulator.onmicrosoft.com`;
@@ -70,7 +100,10 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
       box = [1, 2, 3].map((n) => ({
         id: `AAMkAGemu${crypto.randomBytes(12).toString('base64url')}`,
         subject: `Welcome message ${n}`,
-        body: { contentType: 'text', content: `This is seeded message ${n} in the emulated mailbox.` },
+        body: {
+          contentType: 'text',
+          content: `This is seeded message ${n} in the emulated mailbox.`,
+        },
         from: { emailAddress: { name: 'Emulator', address: 'noreply@emulator.onmicrosoft.com' } },
         toRecipients: [{ emailAddress: { name: address, address } }],
         receivedDateTime: new Date(base - n * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -82,7 +115,10 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
   };
 
   /** Returns the token claims, or answers 401 the way Graph does and returns undefined. */
-  const authenticate = (req: http.IncomingMessage, res: http.ServerResponse): Record<string, unknown> | undefined => {
+  const authenticate = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Record<string, unknown> | undefined => {
     const auth = req.headers.authorization ?? '';
     const m = /^Bearer (\S+)$/i.exec(auth);
     if (m === null || m[1] === undefined) {
@@ -95,28 +131,59 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
       return undefined;
     }
     if (!verifySignature(decoded, [key.publicKey])) {
-      graphError(res, 401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid signature.', now);
+      graphError(
+        res,
+        401,
+        'InvalidAuthenticationToken',
+        'Access token validation failure. Invalid signature.',
+        now,
+      );
       return undefined;
     }
     const claims = decoded.payload;
     const aud = claims['aud'];
     if (aud !== GRAPH_RESOURCE && aud !== `${GRAPH_RESOURCE}/` && aud !== GRAPH_APP_ID) {
-      graphError(res, 401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.', now);
+      graphError(
+        res,
+        401,
+        'InvalidAuthenticationToken',
+        'Access token validation failure. Invalid audience.',
+        now,
+      );
       return undefined;
     }
     const exp = numberClaim(claims, 'exp');
     if (exp === undefined || exp * 1000 <= now()) {
-      graphError(res, 401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.', now);
+      graphError(
+        res,
+        401,
+        'InvalidAuthenticationToken',
+        'Lifetime validation failed, the token is expired.',
+        now,
+      );
       return undefined;
     }
     return claims;
   };
 
-  const scopesOf = (claims: Record<string, unknown>): string[] => (stringClaim(claims, 'scp') ?? '').split(' ').filter((s) => s !== '');
+  const scopesOf = (claims: Record<string, unknown>): string[] =>
+    (stringClaim(claims, 'scp') ?? '').split(' ').filter((s) => s !== '');
 
-  const requireDelegated = (claims: Record<string, unknown>, res: http.ServerResponse, accepted: readonly string[], code: string, message: string): boolean => {
+  const requireDelegated = (
+    claims: Record<string, unknown>,
+    res: http.ServerResponse,
+    accepted: readonly string[],
+    code: string,
+    message: string,
+  ): boolean => {
     if (stringClaim(claims, 'scp') === undefined) {
-      graphError(res, 400, 'BadRequest', '/me request is only valid with delegated authentication flow.', now);
+      graphError(
+        res,
+        400,
+        'BadRequest',
+        '/me request is only valid with delegated authentication flow.',
+        now,
+      );
       return false;
     }
     if (!scopesOf(claims).some((s) => accepted.includes(s))) {
@@ -146,18 +213,30 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
     });
   };
 
-  const messages = (claims: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const messages = (
+    claims: Record<string, unknown>,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): void => {
     const q = queryOf(req);
     const topRaw = q.get('$top') ?? q.get('top');
     let top = 10;
     if (topRaw !== null) {
       if (!/^\d+$/.test(topRaw) || Number(topRaw) < 1 || Number(topRaw) > 1000) {
-        graphError(res, 400, 'BadRequest', `Invalid value '${topRaw.slice(0, 20)}' for query option $top; it must be an integer between 1 and 1000.`, now);
+        graphError(
+          res,
+          400,
+          'BadRequest',
+          `Invalid value '${topRaw.slice(0, 20)}' for query option $top; it must be an integer between 1 and 1000.`,
+          now,
+        );
         return;
       }
       top = Number(topRaw);
     }
-    const box = [...mailbox(addressOf(claims))].sort((a, b) => b.receivedDateTime.localeCompare(a.receivedDateTime));
+    const box = [...mailbox(addressOf(claims))].sort((a, b) =>
+      b.receivedDateTime.localeCompare(a.receivedDateTime),
+    );
     const page = box.slice(0, top);
     const body: Record<string, unknown> = {
       '@odata.context': "https://graph.microsoft.com/v1.0/$metadata#users('me')/messages",
@@ -175,16 +254,28 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
         toRecipients: m.toRecipients,
       })),
     };
-    if (box.length > top) body['@odata.nextLink'] = `https://graph.microsoft.com/v1.0/me/messages?$top=${top}&$skip=${top}`;
+    if (box.length > top)
+      body['@odata.nextLink'] =
+        `https://graph.microsoft.com/v1.0/me/messages?$top=${top}&$skip=${top}`;
     sendJson(res, 200, body);
   };
 
-  const sendMail = async (claims: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+  const sendMail = async (
+    claims: Record<string, unknown>,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<void> => {
     let parsed: unknown;
     try {
       parsed = parseJsonBody(await readBody(req));
     } catch {
-      graphError(res, 400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.', now);
+      graphError(
+        res,
+        400,
+        'BadRequest',
+        'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+        now,
+      );
       return;
     }
     const message = isRecord(parsed) ? parsed['message'] : undefined;
@@ -194,10 +285,21 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
     }
     const recipients = message['toRecipients'];
     const to = Array.isArray(recipients)
-      ? recipients.map((r) => (isRecord(r) && isRecord(r['emailAddress']) ? r['emailAddress']['address'] : undefined))
+      ? recipients.map((r) =>
+          isRecord(r) && isRecord(r['emailAddress']) ? r['emailAddress']['address'] : undefined,
+        )
       : [];
-    if (to.length === 0 || !to.every((a): a is string => typeof a === 'string' && /^[^@\s]+@[^@\s]+$/.test(a))) {
-      graphError(res, 400, 'ErrorInvalidRecipients', "At least one recipient isn't valid., A message can't be sent because it contains no recipients.", now);
+    if (
+      to.length === 0 ||
+      !to.every((a): a is string => typeof a === 'string' && /^[^@\s]+@[^@\s]+$/.test(a))
+    ) {
+      graphError(
+        res,
+        400,
+        'ErrorInvalidRecipients',
+        "At least one recipient isn't valid., A message can't be sent because it contains no recipients.",
+        now,
+      );
       return;
     }
     const body = isRecord(message['body']) ? message['body'] : {};
@@ -235,23 +337,66 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
       const method = req.method ?? 'GET';
       const path = subPath.replace(/\/+$/, '').toLowerCase();
       if (path === '/me' && method === 'GET') {
-        if (requireDelegated(claims, res, READ_USER, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.')) me(claims, res);
+        if (
+          requireDelegated(
+            claims,
+            res,
+            READ_USER,
+            'Authorization_RequestDenied',
+            'Insufficient privileges to complete the operation.',
+          )
+        )
+          me(claims, res);
         return;
       }
       if (path === '/me/messages' && method === 'GET') {
-        if (requireDelegated(claims, res, READ_MAIL, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')) messages(claims, req, res);
+        if (
+          requireDelegated(
+            claims,
+            res,
+            READ_MAIL,
+            'ErrorAccessDenied',
+            'Access is denied. Check credentials and try again.',
+          )
+        )
+          messages(claims, req, res);
         return;
       }
       if (path === '/me/sendmail' && method === 'POST') {
-        if (requireDelegated(claims, res, SEND_MAIL, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')) await sendMail(claims, req, res);
+        if (
+          requireDelegated(
+            claims,
+            res,
+            SEND_MAIL,
+            'ErrorAccessDenied',
+            'Access is denied. Check credentials and try again.',
+          )
+        )
+          await sendMail(claims, req, res);
         return;
       }
       if (path === '/me' || path === '/me/messages' || path === '/me/sendmail') {
-        graphError(res, 405, 'Request_BadRequest', `Specified HTTP method is not allowed for the request uri.`, now);
+        graphError(
+          res,
+          405,
+          'Request_BadRequest',
+          `Specified HTTP method is not allowed for the request uri.`,
+          now,
+        );
         return;
       }
-      const segment = subPath.split('/').filter((s) => s !== '').pop() ?? '';
-      graphError(res, 400, 'BadRequest', `Resource not found for the segment '${segment.slice(0, 60)}'.`, now);
+      const segment =
+        subPath
+          .split('/')
+          .filter((s) => s !== '')
+          .pop() ?? '';
+      graphError(
+        res,
+        400,
+        'BadRequest',
+        `Resource not found for the segment '${segment.slice(0, 60)}'.`,
+        now,
+      );
     },
     sent: () => sent.map((m) => ({ ...m, to: [...m.to] })),
     reset: () => {

@@ -16,7 +16,16 @@ import {
   wrapHandler,
   type LogFn,
 } from '../common/http';
-import { decodeJwt, generateSigningKeyAsync, GUID, numberClaim, publicJwk, signJwt, stringClaim, verifySignature } from '../common/jwt';
+import {
+  decodeJwt,
+  generateSigningKeyAsync,
+  GUID,
+  numberClaim,
+  publicJwk,
+  signJwt,
+  stringClaim,
+  verifySignature,
+} from '../common/jwt';
 import { createFakeGraph, GRAPH_RESOURCE, type SentMail } from './fake-graph';
 
 /**
@@ -122,7 +131,14 @@ const PROBLEM_TITLES: Readonly<Record<number, string>> = {
 /** ASP.NET's `TypedResults.Problem`: RFC 9110 `type`, standard title and a W3C `traceId` extension. */
 function aspnetProblem(res: http.ServerResponse, status: 400 | 401 | 500, detail: string): void {
   const traceId = `00-${crypto.randomBytes(16).toString('hex')}-${crypto.randomBytes(8).toString('hex')}-00`;
-  sendProblem(res, status, PROBLEM_TITLES[status] ?? 'Error', detail, { traceId }, PROBLEM_TYPES[status]);
+  sendProblem(
+    res,
+    status,
+    PROBLEM_TITLES[status] ?? 'Error',
+    detail,
+    { traceId },
+    PROBLEM_TYPES[status],
+  );
 }
 
 class ProblemError extends Error {
@@ -134,11 +150,18 @@ class ProblemError extends Error {
   }
 }
 
-const NO_CACHE = { 'cache-control': 'no-cache, no-store, must-revalidate', expires: '0', pragma: 'no-cache' };
+const NO_CACHE = {
+  'cache-control': 'no-cache, no-store, must-revalidate',
+  expires: '0',
+  pragma: 'no-cache',
+};
 
 /** Permissions the emulated tenant has consented per resource: what `.default` expands to, and what may be requested. */
 const CONSENTED: Readonly<Record<string, { delegated: string[]; application: string[] }>> = {
-  [GRAPH_RESOURCE]: { delegated: ['User.Read', 'Mail.Read', 'Mail.Send', 'openid', 'profile', 'offline_access'], application: ['User.Read.All', 'Mail.Send'] },
+  [GRAPH_RESOURCE]: {
+    delegated: ['User.Read', 'Mail.Read', 'Mail.Send', 'openid', 'profile', 'offline_access'],
+    application: ['User.Read.All', 'Mail.Send'],
+  },
   [ACS_TEAMS_RESOURCE]: { delegated: ['Teams.ManageCalls', 'Teams.ManageChats'], application: [] },
 };
 const OIDC_SCOPES = ['openid', 'profile', 'offline_access', 'email'];
@@ -176,15 +199,22 @@ interface AgentParams {
   agentUserId?: string;
 }
 
-type RouteName = 'getAuthorizationHeader' | 'getAuthorizationHeaderUnauthenticated' | 'callDownstreamApi' | 'callDownstreamApiUnauthenticated';
+type RouteName =
+  | 'getAuthorizationHeader'
+  | 'getAuthorizationHeaderUnauthenticated'
+  | 'callDownstreamApi'
+  | 'callDownstreamApiUnauthenticated';
 
 /** Reads `DownstreamApis__{name}__BaseUrl/Scopes/...` app settings, as the sidecar's configuration binder does. */
-export function downstreamApisFromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, DownstreamApiConfig> {
+export function downstreamApisFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, DownstreamApiConfig> {
   const out: Record<string, DownstreamApiConfig> = {};
   const indexed = new Map<string, Map<number, string>>();
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) continue;
-    const m = /^DownstreamApis(?:__|:)([^_:]+(?:[_-][^_:]+)*?)(?:__|:)(\w+?)(?:(?:__|:)(\d+))?$/i.exec(key);
+    const m =
+      /^DownstreamApis(?:__|:)([^_:]+(?:[_-][^_:]+)*?)(?:__|:)(\w+?)(?:(?:__|:)(\d+))?$/i.exec(key);
     if (m === null || m[1] === undefined || m[2] === undefined) continue;
     const name = m[1];
     const field = m[2].toLowerCase();
@@ -206,12 +236,15 @@ export function downstreamApisFromEnv(env: Readonly<Record<string, string | unde
   }
   for (const [name, map] of indexed) {
     const api = out[name];
-    if (api !== undefined) api.scopes = [...map.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+    if (api !== undefined)
+      api.scopes = [...map.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
   }
   return out;
 }
 
-export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): Promise<AgentIdEmulator> {
+export async function startAgentIdEmulator(
+  opts: AgentIdEmulatorOptions = {},
+): Promise<AgentIdEmulator> {
   const log = opts.log ?? defaultLog;
   const now = opts.now ?? Date.now;
   const clientId = opts.clientId ?? DEFAULT_SIDECAR_CLIENT_ID;
@@ -243,7 +276,8 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
       azpacr: '0',
       name: claims.name ?? 'Emulated User',
       oid: claims.oid,
-      preferred_username: claims.preferred_username ?? `user-${claims.oid.slice(0, 8)}@emulator.onmicrosoft.com`,
+      preferred_username:
+        claims.preferred_username ?? `user-${claims.oid.slice(0, 8)}@emulator.onmicrosoft.com`,
       scp: claims.scp ?? 'access_as_user',
       sub: guidFrom(`sub:${claims.oid}:${clientId}`).replace(/-/g, ''),
       tid: claims.tid,
@@ -254,7 +288,9 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
   };
 
   /** JwtBearer: RS256 by our key, audience = our client id, issuer matching the token's tenant, lifetime with 5 min skew. */
-  const validateInbound = (req: http.IncomingMessage): { token: string; claims: Record<string, unknown> } | 'missing' | 'invalid' => {
+  const validateInbound = (
+    req: http.IncomingMessage,
+  ): { token: string; claims: Record<string, unknown> } | 'missing' | 'invalid' => {
     const header = req.headers.authorization;
     if (header === undefined || header.trim() === '') return 'missing';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -265,21 +301,33 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
     const skew = 300;
     const exp = numberClaim(c, 'exp');
     const nbf = numberClaim(c, 'nbf');
-    if (exp === undefined || exp + skew <= nowS() || (nbf !== undefined && nbf - skew > nowS())) return 'invalid';
+    if (exp === undefined || exp + skew <= nowS() || (nbf !== undefined && nbf - skew > nowS()))
+      return 'invalid';
     const aud = c['aud'];
     if (aud !== clientId && aud !== `api://${clientId}`) return 'invalid';
     const tid = stringClaim(c, 'tid');
     const iss = c['iss'];
-    if (tid === undefined || (iss !== `https://login.microsoftonline.com/${tid}/v2.0` && iss !== `https://sts.windows.net/${tid}/`)) return 'invalid';
+    if (
+      tid === undefined ||
+      (iss !== `https://login.microsoftonline.com/${tid}/v2.0` &&
+        iss !== `https://sts.windows.net/${tid}/`)
+    )
+      return 'invalid';
     return { token: m[1], claims: c };
   };
 
   const unauthorized = (res: http.ServerResponse, kind: 'missing' | 'invalid'): void => {
-    sendEmpty(res, 401, { 'www-authenticate': kind === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"' });
+    sendEmpty(res, 401, {
+      'www-authenticate': kind === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"',
+    });
   };
 
   /** Binds `optionsOverride.*` (case-insensitive keys) over the configured options, like BindableDownstreamApiOptions. */
-  const resolveOptions = (apiName: string, q: URLSearchParams, overridesAllowed: boolean): ResolvedOptions => {
+  const resolveOptions = (
+    apiName: string,
+    q: URLSearchParams,
+    overridesAllowed: boolean,
+  ): ResolvedOptions => {
     const cfg = apis[apiName];
     const o: ResolvedOptions = {
       scopes: [...(cfg?.scopes ?? [])],
@@ -304,14 +352,17 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
       }
       const name = k.slice('optionsoverride.'.length);
       if (name === 'scopes') overrideScopes.push(...value.split(' ').filter((s) => s !== ''));
-      else if (name === 'requestapptoken' && value.toLowerCase() === 'true') o.requestAppToken = true;
+      else if (name === 'requestapptoken' && value.toLowerCase() === 'true')
+        o.requestAppToken = true;
       else if (name === 'relativepath') o.relativePath = value;
       else if (name === 'httpmethod') o.httpMethod = value.toUpperCase();
       else if (name === 'acceptheader') o.acceptHeader = value;
       else if (name === 'contenttype') o.contentType = value;
       else if (name === 'acquiretokenoptions.tenant') o.tenant = value;
-      else if (name.startsWith('extraheaderparameters.')) o.extraHeaders.push([rawKey.slice('optionsOverride.ExtraHeaderParameters.'.length), value]);
-      else if (name.startsWith('extraqueryparameters.')) o.extraQuery.push([rawKey.slice('optionsOverride.ExtraQueryParameters.'.length), value]);
+      else if (name.startsWith('extraheaderparameters.'))
+        o.extraHeaders.push([rawKey.slice('optionsOverride.ExtraHeaderParameters.'.length), value]);
+      else if (name.startsWith('extraqueryparameters.'))
+        o.extraQuery.push([rawKey.slice('optionsOverride.ExtraQueryParameters.'.length), value]);
       // BaseUrl is ignored since 1.1.0 (it comes only from configuration); the other AcquireTokenOptions keys have no effect on an emulator.
     }
     if (overrideScopes.length > 0) o.scopes = overrideScopes;
@@ -339,9 +390,17 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
   };
 
   /** "Acquires" a token the way Microsoft.Identity.Web would for these options, or throws the sidecar's error. */
-  const acquireToken = (apiName: string, o: ResolvedOptions, user: Record<string, unknown> | undefined, agent: AgentParams): string => {
+  const acquireToken = (
+    apiName: string,
+    o: ResolvedOptions,
+    user: Record<string, unknown> | undefined,
+    agent: AgentParams,
+  ): string => {
     if (o.scopes.length === 0) {
-      throw new ProblemError(400, `No scopes found for the API '${apiName}' or in optionsOverride. 'scopes' needs to be either a single value or a list of values.`);
+      throw new ProblemError(
+        400,
+        `No scopes found for the API '${apiName}' or in optionsOverride. 'scopes' needs to be either a single value or a list of values.`,
+      );
     }
     const fault = faults[0];
     if (fault !== undefined) {
@@ -351,7 +410,14 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
     }
     const appId = agent.agentIdentity ?? clientId;
     const iat = nowS();
-    const base = { iat, nbf: iat, exp: iat + 3600, uti: crypto.randomBytes(16).toString('base64url'), ver: '1.0', appidacr: '2' };
+    const base = {
+      iat,
+      nbf: iat,
+      exp: iat + 3600,
+      uti: crypto.randomBytes(16).toString('base64url'),
+      ver: '1.0',
+      appidacr: '2',
+    };
 
     const agentUser = agent.agentUsername !== undefined || agent.agentUserId !== undefined;
     if (o.requestAppToken || (user === undefined && !agentUser)) {
@@ -414,7 +480,8 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
       oid = stringClaim(u, 'oid') ?? guidFrom('anonymous');
       tid = o.tenant ?? stringClaim(u, 'tid') ?? tenantId;
       name = stringClaim(u, 'name') ?? 'Emulated User';
-      upn = stringClaim(u, 'preferred_username') ?? `user-${oid.slice(0, 8)}@emulator.onmicrosoft.com`;
+      upn =
+        stringClaim(u, 'preferred_username') ?? `user-${oid.slice(0, 8)}@emulator.onmicrosoft.com`;
     }
     return signJwt(key, {
       aud: resource,
@@ -448,9 +515,18 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
     allow: 'Allow',
   };
 
-  const callDownstream = (o: ResolvedOptions, token: string, body: Buffer | undefined, inboundContentType: string | undefined): Promise<Record<string, unknown>> => {
-    if (o.baseUrl === undefined || o.baseUrl === '') throw new ProblemError(500, 'An unexpected error occurred.');
-    const joined = o.relativePath === '' ? o.baseUrl : `${o.baseUrl.replace(/\/+$/, '')}/${o.relativePath.replace(/^\/+/, '')}`;
+  const callDownstream = (
+    o: ResolvedOptions,
+    token: string,
+    body: Buffer | undefined,
+    inboundContentType: string | undefined,
+  ): Promise<Record<string, unknown>> => {
+    if (o.baseUrl === undefined || o.baseUrl === '')
+      throw new ProblemError(500, 'An unexpected error occurred.');
+    const joined =
+      o.relativePath === ''
+        ? o.baseUrl
+        : `${o.baseUrl.replace(/\/+$/, '')}/${o.relativePath.replace(/^\/+/, '')}`;
     let target: URL;
     try {
       target = new URL(joined);
@@ -458,34 +534,46 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
       throw new ProblemError(500, 'An unexpected error occurred.');
     }
     for (const [k, v] of o.extraQuery) target.searchParams.append(k, v);
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: o.acceptHeader };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      accept: o.acceptHeader,
+    };
     for (const [k, v] of o.extraHeaders) headers[k] = v;
     let payload: Buffer | undefined;
     if (body !== undefined && inboundContentType !== undefined) {
       payload = body;
-      const mediaType = (o.contentType ?? inboundContentType).split(';')[0]?.trim() ?? 'application/json';
+      const mediaType =
+        (o.contentType ?? inboundContentType).split(';')[0]?.trim() ?? 'application/json';
       headers['content-type'] = `${mediaType}; charset=utf-8`;
       headers['content-length'] = String(body.length);
     }
     const transport = target.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const req = transport.request(target, { method: o.httpMethod, headers, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', () => reject(new ProblemError(500, 'An unexpected error occurred.')));
-        res.on('end', () => {
-          const out: Record<string, string[]> = {};
-          for (const [name, value] of Object.entries(res.headers)) {
-            const canonical = CONTENT_HEADERS[name];
-            if (canonical === undefined || value === undefined) continue;
-            out[canonical] = Array.isArray(value) ? value : [value];
-          }
-          const length = Number(res.headers['content-length'] ?? '0');
-          const text = Buffer.concat(chunks).toString('utf8');
-          // The sidecar returns content only when the downstream response declared a positive Content-Length.
-          resolve({ statusCode: res.statusCode ?? 0, headers: out, content: length > 0 ? text : null });
-        });
-      });
+      const req = transport.request(
+        target,
+        { method: o.httpMethod, headers, timeout: timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', () => reject(new ProblemError(500, 'An unexpected error occurred.')));
+          res.on('end', () => {
+            const out: Record<string, string[]> = {};
+            for (const [name, value] of Object.entries(res.headers)) {
+              const canonical = CONTENT_HEADERS[name];
+              if (canonical === undefined || value === undefined) continue;
+              out[canonical] = Array.isArray(value) ? value : [value];
+            }
+            const length = Number(res.headers['content-length'] ?? '0');
+            const text = Buffer.concat(chunks).toString('utf8');
+            // The sidecar returns content only when the downstream response declared a positive Content-Length.
+            resolve({
+              statusCode: res.statusCode ?? 0,
+              headers: out,
+              content: length > 0 ? text : null,
+            });
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', () => reject(new ProblemError(500, 'An unexpected error occurred.')));
       if (payload !== undefined) req.write(payload);
@@ -493,7 +581,13 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
     });
   };
 
-  const sidecarRoute = async (req: http.IncomingMessage, res: http.ServerResponse, kind: 'header' | 'downstream', authenticated: boolean, apiName: string): Promise<void> => {
+  const sidecarRoute = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    kind: 'header' | 'downstream',
+    authenticated: boolean,
+    apiName: string,
+  ): Promise<void> => {
     const body = kind === 'downstream' ? await readBody(req) : undefined;
     let user: Record<string, unknown> | undefined;
     if (authenticated) {
@@ -519,7 +613,12 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
         return;
       }
       const ct = req.headers['content-type'];
-      const result = await callDownstream(o, token, body, typeof ct === 'string' && ct !== '' ? ct : undefined);
+      const result = await callDownstream(
+        o,
+        token,
+        body,
+        typeof ct === 'string' && ct !== '' ? ct : undefined,
+      );
       sendJson(res, 200, result, NO_CACHE);
     } catch (err) {
       if (err instanceof ProblemError) return aspnetProblem(res, err.status, err.detail);
@@ -527,7 +626,11 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
     }
   };
 
-  const emulatorRoutes = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
+  const emulatorRoutes = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): Promise<void> => {
     const method = req.method ?? 'GET';
     const readJson = async (): Promise<unknown> => {
       try {
@@ -542,7 +645,12 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
       if (typeof claims === 'string') return sendProblem(res, 400, 'Bad Request', claims);
       const token = issueToken(claims);
       const expiresIn = claims.expiresInSeconds ?? 3600;
-      sendJson(res, 200, { token, access_token: token, token_type: 'Bearer', expires_in: expiresIn }, NO_CACHE);
+      sendJson(
+        res,
+        200,
+        { token, access_token: token, token_type: 'Bearer', expires_in: expiresIn },
+        NO_CACHE,
+      );
       return;
     }
     if (path === '/_emulator/faults' && method === 'POST') {
@@ -581,10 +689,14 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
     const path = pathOf(req);
     const method = req.method ?? 'GET';
     if (path.startsWith('/_emulator/')) return emulatorRoutes(req, res, path);
-    if (path === '/graph/v1.0' || path.startsWith('/graph/v1.0/')) return graph.handle(req, res, path.slice('/graph/v1.0'.length));
+    if (path === '/graph/v1.0' || path.startsWith('/graph/v1.0/'))
+      return graph.handle(req, res, path.slice('/graph/v1.0'.length));
     const lower = path.toLowerCase();
     // ASP.NET routing is case-insensitive for the literal segments; the API name is matched exactly.
-    const m = /^\/(authorizationheader|authorizationheaderunauthenticated|downstreamapi|downstreamapiunauthenticated)\/([^/]+)\/?$/.exec(lower);
+    const m =
+      /^\/(authorizationheader|authorizationheaderunauthenticated|downstreamapi|downstreamapiunauthenticated)\/([^/]+)\/?$/.exec(
+        lower,
+      );
     if (lower === '/healthz') {
       if (method !== 'GET' && method !== 'HEAD') return sendEmpty(res, 405, { allow: 'GET, HEAD' });
       return sendText(res, 200, 'Healthy', NO_CACHE);
@@ -596,10 +708,19 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
       if (opts.requiredScope !== undefined) {
         const scp = (stringClaim(inbound.claims, 'scp') ?? '').split(' ');
         if (!scp.includes(opts.requiredScope)) {
-          return sendText(res, 403, `IDW10203: The 'scope' or 'scp' claim does not contain scopes '${opts.requiredScope}' or was not found. `);
+          return sendText(
+            res,
+            403,
+            `IDW10203: The 'scope' or 'scp' claim does not contain scopes '${opts.requiredScope}' or was not found. `,
+          );
         }
       }
-      sendJson(res, 200, { protocol: 'Bearer', token: inbound.token, claims: inbound.claims }, NO_CACHE);
+      sendJson(
+        res,
+        200,
+        { protocol: 'Bearer', token: inbound.token, claims: inbound.claims },
+        NO_CACHE,
+      );
       return;
     }
     if (m === null || m[1] === undefined) return sendEmpty(res, 404);
@@ -612,21 +733,40 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
     const isHeader = m[1].startsWith('authorizationheader');
     if (isHeader && method !== 'GET') return sendEmpty(res, 405, { allow: 'GET' });
     if (!isHeader && method !== 'POST') return sendEmpty(res, 405, { allow: 'POST' });
-    return sidecarRoute(req, res, isHeader ? 'header' : 'downstream', !m[1].endsWith('unauthenticated'), apiName);
+    return sidecarRoute(
+      req,
+      res,
+      isHeader ? 'header' : 'downstream',
+      !m[1].endsWith('unauthenticated'),
+      apiName,
+    );
   };
 
-  const listening = await listen(wrapHandler('agentid', handler, log), { port: opts.port, host: opts.host ?? 'localhost' });
+  const listening = await listen(wrapHandler('agentid', handler, log), {
+    port: opts.port,
+    host: opts.host ?? 'localhost',
+  });
   const hostForUrl = (opts.host ?? 'localhost') === 'localhost' ? 'localhost' : listening.urlHost;
   const url = `http://${hostForUrl}:${listening.port}`;
   const defaults = (): Record<string, DownstreamApiConfig> => ({
     graph: { baseUrl: `${url}/graph/v1.0`, scopes: ['User.Read', 'Mail.Read', 'Mail.Send'] },
-    'graph-app': { baseUrl: `${url}/graph/v1.0`, scopes: ['https://graph.microsoft.com/.default'], requestAppToken: true },
-    'acs-teams': { scopes: [`${ACS_TEAMS_RESOURCE}/Teams.ManageCalls`, `${ACS_TEAMS_RESOURCE}/Teams.ManageChats`] },
+    'graph-app': {
+      baseUrl: `${url}/graph/v1.0`,
+      scopes: ['https://graph.microsoft.com/.default'],
+      requestAppToken: true,
+    },
+    'acs-teams': {
+      scopes: [
+        `${ACS_TEAMS_RESOURCE}/Teams.ManageCalls`,
+        `${ACS_TEAMS_RESOURCE}/Teams.ManageChats`,
+      ],
+    },
   });
   const configured = opts.downstreamApis ?? {};
   apis = { ...defaults(), ...structuredClone(configured) };
   const graphApi = apis['graph'];
-  if (graphApi !== undefined && graphApi.baseUrl === undefined) graphApi.baseUrl = `${url}/graph/v1.0`;
+  if (graphApi !== undefined && graphApi.baseUrl === undefined)
+    graphApi.baseUrl = `${url}/graph/v1.0`;
 
   const api: AgentIdEmulator = {
     url,
@@ -642,7 +782,7 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
         status: fault.status ?? 401,
         detail:
           fault.detail ??
-          "AADSTS65001: The user or administrator has not consented to use the application. Send an interactive authorization request for this user and resource.",
+          'AADSTS65001: The user or administrator has not consented to use the application. Send an interactive authorization request for this user and resource.',
       });
     },
     sentMail: () => graph.sent(),
@@ -656,15 +796,26 @@ export async function startAgentIdEmulator(opts: AgentIdEmulatorOptions = {}): P
 }
 
 function parseTokenRequest(value: unknown): InboundTokenClaims | string {
-  if (!isRecord(value)) return 'Expected a JSON object {oid, tid, name?, scp?, preferred_username?, expiresInSeconds?}.';
+  if (!isRecord(value))
+    return 'Expected a JSON object {oid, tid, name?, scp?, preferred_username?, expiresInSeconds?}.';
   const { oid, tid, name, scp, preferred_username: upn, expiresInSeconds, aud } = value;
   if (typeof oid !== 'string' || !GUID.test(oid)) return '`oid` must be a GUID.';
   if (typeof tid !== 'string' || !GUID.test(tid)) return '`tid` must be a GUID.';
-  if (name !== undefined && (typeof name !== 'string' || name.length > 256)) return '`name` must be a string of at most 256 characters.';
-  if (scp !== undefined && (typeof scp !== 'string' || scp.length > 1024)) return '`scp` must be a space-separated string.';
-  if (upn !== undefined && (typeof upn !== 'string' || upn.length > 256)) return '`preferred_username` must be a string.';
-  if (aud !== undefined && (typeof aud !== 'string' || aud.length > 256)) return '`aud` must be a string.';
-  if (expiresInSeconds !== undefined && (typeof expiresInSeconds !== 'number' || !Number.isInteger(expiresInSeconds) || expiresInSeconds < -86400 || expiresInSeconds > 86400)) {
+  if (name !== undefined && (typeof name !== 'string' || name.length > 256))
+    return '`name` must be a string of at most 256 characters.';
+  if (scp !== undefined && (typeof scp !== 'string' || scp.length > 1024))
+    return '`scp` must be a space-separated string.';
+  if (upn !== undefined && (typeof upn !== 'string' || upn.length > 256))
+    return '`preferred_username` must be a string.';
+  if (aud !== undefined && (typeof aud !== 'string' || aud.length > 256))
+    return '`aud` must be a string.';
+  if (
+    expiresInSeconds !== undefined &&
+    (typeof expiresInSeconds !== 'number' ||
+      !Number.isInteger(expiresInSeconds) ||
+      expiresInSeconds < -86400 ||
+      expiresInSeconds > 86400)
+  ) {
     return '`expiresInSeconds` must be an integer between -86400 and 86400.';
   }
   return {
@@ -682,8 +833,17 @@ function parseFault(value: unknown): TokenFault | string {
   if (value === undefined) return {};
   if (!isRecord(value)) return 'Expected a JSON object {count?, status?: 401|500, detail?}.';
   const { count, status, detail } = value;
-  if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000)) return '`count` must be an integer 1..1000.';
-  if (status !== undefined && status !== 401 && status !== 500) return '`status` must be 401 or 500.';
+  if (
+    count !== undefined &&
+    (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000)
+  )
+    return '`count` must be an integer 1..1000.';
+  if (status !== undefined && status !== 401 && status !== 500)
+    return '`status` must be 401 or 500.';
   if (detail !== undefined && typeof detail !== 'string') return '`detail` must be a string.';
-  return { ...(count === undefined ? {} : { count }), ...(status === undefined ? {} : { status }), ...(detail === undefined ? {} : { detail }) };
+  return {
+    ...(count === undefined ? {} : { count }),
+    ...(status === undefined ? {} : { status }),
+    ...(detail === undefined ? {} : { detail }),
+  };
 }

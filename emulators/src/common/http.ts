@@ -60,12 +60,21 @@ export function sendJson(
   res.end(text);
 }
 
-export function sendEmpty(res: http.ServerResponse, status: number, headers: Record<string, string> = {}): void {
+export function sendEmpty(
+  res: http.ServerResponse,
+  status: number,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-length': '0', ...headers });
   res.end();
 }
 
-export function sendText(res: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+export function sendText(
+  res: http.ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': String(Buffer.byteLength(text)),
@@ -122,7 +131,12 @@ export function wrapHandler(name: string, handler: Handler, log: LogFn): http.Re
         return;
       }
       if (err instanceof BodyTooLargeError) {
-        sendProblem(res, 413, 'Payload Too Large', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+        sendProblem(
+          res,
+          413,
+          'Payload Too Large',
+          `The request body exceeds ${MAX_BODY_BYTES} bytes.`,
+        );
         return;
       }
       log(`[${name}] unexpected error: ${err instanceof Error ? err.name : 'unknown'}`);
@@ -159,7 +173,10 @@ function closeServer(server: http.Server): Promise<void> {
   });
 }
 
-export async function listen(listener: http.RequestListener, opts: ListenOptions): Promise<Listening> {
+export async function listen(
+  listener: http.RequestListener,
+  opts: ListenOptions,
+): Promise<Listening> {
   const host = opts.host ?? 'localhost';
   const primary = http.createServer(listener);
   primary.keepAliveTimeout = 5000;
@@ -178,7 +195,12 @@ export async function listen(listener: http.RequestListener, opts: ListenOptions
     await listenOne(primary, opts.port ?? 0, host);
   }
   const port = (primary.address() as AddressInfo).port;
-  const urlHost = host === 'localhost' || host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const urlHost =
+    host === 'localhost' || host === '0.0.0.0'
+      ? '127.0.0.1'
+      : host.includes(':')
+        ? `[${host}]`
+        : host;
   return {
     port,
     urlHost,

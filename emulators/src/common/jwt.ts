@@ -28,21 +28,38 @@ export function generateSigningKeyAsync(): Promise<SigningKey> {
 function toSigningKey(privateKey: crypto.KeyObject, publicKey: crypto.KeyObject): SigningKey {
   const der = publicKey.export({ type: 'spki', format: 'der' });
   const sha1 = crypto.createHash('sha1').update(der).digest();
-  return { privateKey, publicKey, kid: sha1.toString('hex').toUpperCase(), x5t: sha1.toString('base64url') };
+  return {
+    privateKey,
+    publicKey,
+    kid: sha1.toString('hex').toUpperCase(),
+    x5t: sha1.toString('base64url'),
+  };
 }
 
 export function publicJwk(key: SigningKey): Record<string, unknown> {
-  return { ...key.publicKey.export({ format: 'jwk' }), kid: key.kid, x5t: key.x5t, use: 'sig', alg: 'RS256' };
+  return {
+    ...key.publicKey.export({ format: 'jwk' }),
+    kid: key.kid,
+    x5t: key.x5t,
+    use: 'sig',
+    alg: 'RS256',
+  };
 }
 
 function b64urlJson(value: unknown): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
-export function signJwt(key: SigningKey, payload: Record<string, unknown>, header: Record<string, unknown> = {}): string {
+export function signJwt(
+  key: SigningKey,
+  payload: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+): string {
   const head = b64urlJson({ alg: 'RS256', kid: key.kid, x5t: key.x5t, typ: 'JWT', ...header });
   const body = b64urlJson(payload);
-  const signature = crypto.sign('sha256', Buffer.from(`${head}.${body}`), key.privateKey).toString('base64url');
+  const signature = crypto
+    .sign('sha256', Buffer.from(`${head}.${body}`), key.privateKey)
+    .toString('base64url');
   return `${head}.${body}.${signature}`;
 }
 

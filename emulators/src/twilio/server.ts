@@ -94,10 +94,21 @@ const MAX_BODY_CHARS = 1600;
  */
 const MAGIC_TO: Readonly<Record<string, { code: number; message: (to: string) => string }>> = {
   '+15005550001': { code: 21211, message: (to) => `Invalid 'To' Phone Number: ${to}` },
-  '+15005550002': { code: 21612, message: (to) => `The 'To' phone number: ${to}, is not currently reachable using the 'From' phone number via SMS.` },
-  '+15005550003': { code: 21408, message: (to) => `Permission to send an SMS has not been enabled for the region indicated by the 'To' number: ${to}.` },
+  '+15005550002': {
+    code: 21612,
+    message: (to) =>
+      `The 'To' phone number: ${to}, is not currently reachable using the 'From' phone number via SMS.`,
+  },
+  '+15005550003': {
+    code: 21408,
+    message: (to) =>
+      `Permission to send an SMS has not been enabled for the region indicated by the 'To' number: ${to}.`,
+  },
   '+15005550004': { code: 21610, message: () => 'Attempt to send to unsubscribed recipient' },
-  '+15005550009': { code: 21614, message: (to) => `'To' number ${to} is not a valid mobile number` },
+  '+15005550009': {
+    code: 21614,
+    message: (to) => `'To' number ${to} is not a valid mobile number`,
+  },
 };
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -128,8 +139,21 @@ function timingSafeEqualStr(a: string, b: string): boolean {
   return crypto.timingSafeEqual(ha, hb);
 }
 
-function twilioError(res: http.ServerResponse, status: number, code: number, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void {
-  sendJson(res, status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status, ...extra }, headers, 'application/json');
+function twilioError(
+  res: http.ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): void {
+  sendJson(
+    res,
+    status,
+    { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status, ...extra },
+    headers,
+    'application/json',
+  );
 }
 
 interface ActiveFault {
@@ -145,14 +169,17 @@ interface StoredMessage extends EmulatedSms {
   readonly created: Date;
 }
 
-export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Promise<TwilioEmulator> {
+export async function startTwilioEmulator(
+  opts: TwilioEmulatorOptions = {},
+): Promise<TwilioEmulator> {
   const accountSid = opts.accountSid ?? DEFAULT_TWILIO_ACCOUNT_SID;
   const authToken = opts.authToken ?? DEFAULT_TWILIO_AUTH_TOKEN;
   const senders = [...(opts.senders ?? [DEFAULT_TWILIO_SENDER])];
   const services = [...(opts.messagingServiceSids ?? [DEFAULT_MESSAGING_SERVICE_SID])];
   const log = opts.log ?? defaultLog;
   const now = opts.now ?? ((): Date => new Date());
-  if (!/^AC[0-9a-zA-Z]{32}$/.test(accountSid)) throw new Error('accountSid must be AC followed by 32 characters');
+  if (!/^AC[0-9a-zA-Z]{32}$/.test(accountSid))
+    throw new Error('accountSid must be AC followed by 32 characters');
 
   let outbox: StoredMessage[] = [];
   let faults: ActiveFault[] = [];
@@ -190,7 +217,9 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
       price_unit: 'USD',
       sid: m.sid,
       status: m.status,
-      subresource_uris: { media: `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}/Media.json` },
+      subresource_uris: {
+        media: `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}/Media.json`,
+      },
       to: m.to,
       uri,
     };
@@ -219,7 +248,10 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
   const notFound = (res: http.ServerResponse, path: string): void =>
     twilioError(res, 404, 20404, `The requested resource ${path} was not found`);
 
-  const createMessage = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+  const createMessage = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<void> => {
     const raw = await readBody(req);
     creates += 1;
     const form = new URLSearchParams(raw.toString('utf8'));
@@ -227,8 +259,18 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     if (fault !== undefined) {
       fault.count -= 1;
       if (fault.count <= 0) faults.shift();
-      const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
-      twilioError(res, fault.status, fault.code, fault.message ?? `Emulated failure ${fault.code}`, {}, headers);
+      const headers: Record<string, string> =
+        fault.retryAfterSeconds === undefined
+          ? {}
+          : { 'retry-after': String(fault.retryAfterSeconds) };
+      twilioError(
+        res,
+        fault.status,
+        fault.code,
+        fault.message ?? `Emulated failure ${fault.code}`,
+        {},
+        headers,
+      );
       return;
     }
     const to = form.get('To')?.trim() ?? '';
@@ -237,16 +279,33 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     const body = form.get('Body') ?? '';
     const hasMedia = form.getAll('MediaUrl').length > 0 || (form.get('ContentSid') ?? '') !== '';
     if (to === '') return twilioError(res, 400, 21604, "A 'To' phone number is required.");
-    if (from === '' && service === '') return twilioError(res, 400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message.");
+    if (from === '' && service === '')
+      return twilioError(
+        res,
+        400,
+        21603,
+        "A 'From' or 'MessagingServiceSid' parameter is required to send a message.",
+      );
     if (body === '' && !hasMedia) return twilioError(res, 400, 21602, 'Message body is required.');
     if (!E164.test(to)) return twilioError(res, 400, 21211, `Invalid 'To' Phone Number: ${to}`);
     if (from !== '' && !senders.includes(from)) {
-      return twilioError(res, 400, 21606, `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`);
+      return twilioError(
+        res,
+        400,
+        21606,
+        `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`,
+      );
     }
     if (from === '' && !services.includes(service)) {
       return twilioError(res, 400, 21701, `The Messaging Service Sid ${service} is invalid.`);
     }
-    if ([...body].length > MAX_BODY_CHARS) return twilioError(res, 400, 21617, 'The concatenated message body exceeds the 1600 character limit.');
+    if ([...body].length > MAX_BODY_CHARS)
+      return twilioError(
+        res,
+        400,
+        21617,
+        'The concatenated message body exceeds the 1600 character limit.',
+      );
     const magic = MAGIC_TO[to];
     if (magic !== undefined) return twilioError(res, 400, magic.code, magic.message(to));
 
@@ -271,18 +330,34 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
   };
 
   /** Twilio's list page: newest first, filtered by To/From, paged by PageSize/Page with Twilio's page metadata. */
-  const listMessages = (req: http.IncomingMessage, res: http.ServerResponse, path: string): void => {
+  const listMessages = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): void => {
     const q = queryOf(req);
     const sizeRaw = q.get('PageSize') ?? '50';
     const pageRaw = q.get('Page') ?? '0';
-    if (!/^\d+$/.test(sizeRaw) || Number(sizeRaw) < 1 || Number(sizeRaw) > 1000 || !/^\d+$/.test(pageRaw)) {
-      return twilioError(res, 400, 20001, 'Invalid paging parameters: PageSize must be 1..1000 and Page a non-negative integer.');
+    if (
+      !/^\d+$/.test(sizeRaw) ||
+      Number(sizeRaw) < 1 ||
+      Number(sizeRaw) > 1000 ||
+      !/^\d+$/.test(pageRaw)
+    ) {
+      return twilioError(
+        res,
+        400,
+        20001,
+        'Invalid paging parameters: PageSize must be 1..1000 and Page a non-negative integer.',
+      );
     }
     const size = Number(sizeRaw);
     const page = Number(pageRaw);
     const to = q.get('To');
     const from = q.get('From');
-    const all = outbox.filter((m) => (to === null || m.to === to) && (from === null || m.from === from)).reverse();
+    const all = outbox
+      .filter((m) => (to === null || m.to === to) && (from === null || m.from === from))
+      .reverse();
     const items = all.slice(page * size, (page + 1) * size);
     const pageUri = (n: number): string => {
       const p = new URLSearchParams();
@@ -312,7 +387,11 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     );
   };
 
-  const emulatorRoutes = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
+  const emulatorRoutes = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): Promise<void> => {
     const method = req.method ?? 'GET';
     if (path === '/_emulator/messages' && method === 'GET') {
       const to = queryOf(req).get('to') ?? undefined;
@@ -358,7 +437,14 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     if (m === null) return notFound(res, path);
     // Twilio authenticates before anything else, including on unknown resources of the account.
     if (!authenticated(req)) {
-      return twilioError(res, 401, 20003, 'Authenticate', { detail: 'Your AccountSid or AuthToken was incorrect.' }, { 'www-authenticate': 'Basic realm="Twilio API"' });
+      return twilioError(
+        res,
+        401,
+        20003,
+        'Authenticate',
+        { detail: 'Your AccountSid or AuthToken was incorrect.' },
+        { 'www-authenticate': 'Basic realm="Twilio API"' },
+      );
     }
     if (m[1] !== accountSid) return notFound(res, path);
     const sid = m[2];
@@ -373,7 +459,10 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     twilioError(res, 405, 20004, 'Method not allowed');
   };
 
-  const listening = await listen(wrapHandler('twilio', handler, log), { port: opts.port, host: opts.host ?? '127.0.0.1' });
+  const listening = await listen(wrapHandler('twilio', handler, log), {
+    port: opts.port,
+    host: opts.host ?? '127.0.0.1',
+  });
   const url = `http://${listening.urlHost}:${listening.port}`;
 
   const api: TwilioEmulator = {
@@ -389,7 +478,13 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
       return last === undefined ? undefined : publicView(last);
     },
     failNext: (fault) => {
-      faults.push({ count: fault.count ?? 1, status: fault.status, code: fault.code, message: fault.message, retryAfterSeconds: fault.retryAfterSeconds });
+      faults.push({
+        count: fault.count ?? 1,
+        status: fault.status,
+        code: fault.code,
+        message: fault.message,
+        retryAfterSeconds: fault.retryAfterSeconds,
+      });
     },
     requestCount: () => creates,
     reset: () => {
@@ -403,13 +498,24 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
 }
 
 function parseFault(value: unknown): TwilioFault | string {
-  if (!isRecord(value)) return 'Expected a JSON object {status, code, count?, message?, retryAfterSeconds?}.';
+  if (!isRecord(value))
+    return 'Expected a JSON object {status, code, count?, message?, retryAfterSeconds?}.';
   const { status, code, count, message, retryAfterSeconds } = value;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) return '`status` must be an integer 400..599.';
-  if (typeof code !== 'number' || !Number.isInteger(code)) return '`code` must be an integer Twilio error code.';
-  if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000)) return '`count` must be an integer 1..1000.';
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599)
+    return '`status` must be an integer 400..599.';
+  if (typeof code !== 'number' || !Number.isInteger(code))
+    return '`code` must be an integer Twilio error code.';
+  if (
+    count !== undefined &&
+    (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000)
+  )
+    return '`count` must be an integer 1..1000.';
   if (message !== undefined && typeof message !== 'string') return '`message` must be a string.';
-  if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)) return '`retryAfterSeconds` must be a non-negative number.';
+  if (
+    retryAfterSeconds !== undefined &&
+    (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)
+  )
+    return '`retryAfterSeconds` must be a non-negative number.';
   return {
     status,
     code,

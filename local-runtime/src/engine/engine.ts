@@ -44,7 +44,9 @@ export interface EngineSettings {
 /** The instance already exists and is not in a state that can be overwritten. */
 export class InstanceExistsError extends Error {
   constructor(instanceId: string, status: RuntimeStatus) {
-    super(`An orchestration with instance ID '${instanceId}' already exists and is in the '${status}' state.`);
+    super(
+      `An orchestration with instance ID '${instanceId}' already exists and is in the '${status}' state.`,
+    );
     this.name = 'InstanceExistsError';
   }
 }
@@ -330,7 +332,10 @@ export class DurableEngineCore {
         ? {
             Name: args.parent.name,
             Version: '',
-            OrchestrationInstance: { InstanceId: args.parent.instanceId, ExecutionId: args.parent.executionId },
+            OrchestrationInstance: {
+              InstanceId: args.parent.instanceId,
+              ExecutionId: args.parent.executionId,
+            },
             TaskScheduleId: args.parent.taskId,
           }
         : null,
@@ -361,7 +366,11 @@ export class DurableEngineCore {
     this.afterCommit(() => this.markRunnable(instanceId));
   }
 
-  sendControl(instanceId: string, kind: 'terminate' | 'suspend' | 'resume', reason: string | null): void {
+  sendControl(
+    instanceId: string,
+    kind: 'terminate' | 'suspend' | 'resume',
+    reason: string | null,
+  ): void {
     this.store.addInbox(instanceId, null, kind, JSON.stringify({ reason }));
     this.afterCommit(() => this.markRunnable(instanceId));
   }
@@ -403,14 +412,19 @@ export class DurableEngineCore {
 
   private pump(): void {
     if (this.stopping || !this.started || !this.store.isOpen) return;
-    while (this.running.size < this.s.maxConcurrentOrchestratorFunctions && this.runnable.size > 0) {
+    while (
+      this.running.size < this.s.maxConcurrentOrchestratorFunctions &&
+      this.runnable.size > 0
+    ) {
       const next = this.runnable.values().next();
       if (next.done) break;
       const id = next.value;
       this.runnable.delete(id);
       this.running.add(id);
       const episode = this.runEpisode(id)
-        .catch((e: unknown) => this.s.log(`[durable] episode of '${id}' failed inside the engine: ${errorMessage(e)}`))
+        .catch((e: unknown) =>
+          this.s.log(`[durable] episode of '${id}' failed inside the engine: ${errorMessage(e)}`),
+        )
         .finally(() => {
           this.running.delete(id);
           this.inflightEpisodes.delete(episode);
@@ -419,13 +433,18 @@ export class DurableEngineCore {
       this.inflightEpisodes.add(episode);
       this.track(episode);
     }
-    while (this.activitiesRunning < this.s.maxConcurrentActivityFunctions && this.activityQueue.length > 0) {
+    while (
+      this.activitiesRunning < this.s.maxConcurrentActivityFunctions &&
+      this.activityQueue.length > 0
+    ) {
       const a = this.activityQueue.shift()!;
       this.activitiesRunning++;
       this.track(
         this.runActivity(a)
           .catch((e: unknown) =>
-            this.s.log(`[durable] activity '${a.name}' of '${a.instanceId}' failed inside the engine: ${errorMessage(e)}`),
+            this.s.log(
+              `[durable] activity '${a.name}' of '${a.instanceId}' failed inside the engine: ${errorMessage(e)}`,
+            ),
           )
           .finally(() => {
             this.activitiesRunning--;
@@ -506,7 +525,10 @@ export class DurableEngineCore {
   private fireTimer(rowId: number, now: Date): void {
     const row = this.store.getTimer(rowId);
     if (!row || !this.store.takeTimer(rowId)) return; // canceled, purged or restarted meanwhile
-    const ev = makeEvent(EventType.TimerFired, now, { TimerId: row.timerId, FireAt: new Date(row.fireAt).toISOString() });
+    const ev = makeEvent(EventType.TimerFired, now, {
+      TimerId: row.timerId,
+      FireAt: new Date(row.fireAt).toISOString(),
+    });
     this.store.addInbox(row.instanceId, row.executionId, 'event', JSON.stringify(ev));
     this.afterCommit(() => this.markRunnable(row.instanceId));
   }
@@ -527,7 +549,11 @@ export class DurableEngineCore {
     } catch (e) {
       const message = errorMessage(e);
       const details =
-        e instanceof FunctionInvocationError ? (e.stackTrace ?? message) : e instanceof Error ? (e.stack ?? message) : message;
+        e instanceof FunctionInvocationError
+          ? (e.stackTrace ?? message)
+          : e instanceof Error
+            ? (e.stack ?? message)
+            : message;
       ev = makeEvent(EventType.TaskFailed, this.s.clock.now(), {
         TaskScheduledId: a.taskId,
         Reason: `Activity function '${a.name}' failed: ${message}`,
@@ -584,7 +610,13 @@ export class DurableEngineCore {
       this.tx(() => {
         if (!this.sameExecution(inst)) return;
         this.store.deleteInboxRows(inbox.map((m) => m.id));
-        this.complete(inst, fresh, { status: 'Terminated', output: JSON.stringify(reasonText) }, now, null);
+        this.complete(
+          inst,
+          fresh,
+          { status: 'Terminated', output: JSON.stringify(reasonText) },
+          now,
+          null,
+        );
       });
       return;
     }
@@ -594,8 +626,16 @@ export class DurableEngineCore {
       this.tx(() => {
         if (!this.sameExecution(inst)) return;
         this.store.deleteInboxRows(consumed);
-        if (fresh.length > 1) this.store.appendHistory(instanceId, fresh.slice(1).map((e) => JSON.stringify(e)));
-        this.store.putInstance({ ...inst, runtimeStatus: 'Suspended', lastUpdatedTime: now.getTime() });
+        if (fresh.length > 1)
+          this.store.appendHistory(
+            instanceId,
+            fresh.slice(1).map((e) => JSON.stringify(e)),
+          );
+        this.store.putInstance({
+          ...inst,
+          runtimeStatus: 'Suspended',
+          lastUpdatedTime: now.getTime(),
+        });
         this.afterCommit(() => this.notifyStatus(instanceId));
       });
       return;
@@ -694,7 +734,8 @@ export class DurableEngineCore {
       };
     }
     for (const d of decisions) newEvents.push(schedulingEvent(d, now));
-    const customStatus = state && state.customStatus !== undefined ? toJsonText(state.customStatus) : null;
+    const customStatus =
+      state && state.customStatus !== undefined ? toJsonText(state.customStatus) : null;
 
     this.tx(() => {
       if (!this.sameExecution(inst)) return;
@@ -711,7 +752,10 @@ export class DurableEngineCore {
         return;
       }
       newEvents.push(makeEvent(EventType.OrchestratorCompleted, now));
-      this.store.appendHistory(instanceId, newEvents.map((e) => JSON.stringify(e)));
+      this.store.appendHistory(
+        instanceId,
+        newEvents.map((e) => JSON.stringify(e)),
+      );
       this.store.putInstance({ ...updated, runtimeStatus: 'Running' });
       this.afterCommit(() => this.notifyStatus(instanceId));
     });
@@ -724,8 +768,15 @@ export class DurableEngineCore {
   private performDecisions(inst: InstanceRow, decisions: readonly Decision[], now: Date): void {
     for (const d of decisions) {
       if (d.kind === 'activity') {
-        const input = d.name === HTTP_ACTIVITY_NAME ? toJsonText(d.input) : activityInputString(d.input);
-        const rowId = this.store.addActivity(inst.instanceId, inst.executionId, d.id, d.name, input);
+        const input =
+          d.name === HTTP_ACTIVITY_NAME ? toJsonText(d.input) : activityInputString(d.input);
+        const rowId = this.store.addActivity(
+          inst.instanceId,
+          inst.executionId,
+          d.id,
+          d.name,
+          input,
+        );
         const row: ActivityRow = {
           id: rowId,
           instanceId: inst.instanceId,
@@ -753,7 +804,12 @@ export class DurableEngineCore {
             instanceId: d.instanceId,
             inputText: toJsonText(d.input),
             ...(d.version !== undefined ? { version: d.version } : {}),
-            parent: { instanceId: inst.instanceId, executionId: inst.executionId, taskId: d.id, name: inst.name },
+            parent: {
+              instanceId: inst.instanceId,
+              executionId: inst.executionId,
+              taskId: d.id,
+              name: inst.name,
+            },
           });
         } catch (e) {
           const failed = makeEvent(EventType.SubOrchestrationInstanceFailed, now, {
@@ -819,7 +875,10 @@ export class DurableEngineCore {
       }),
       makeEvent(EventType.OrchestratorCompleted, now),
     ];
-    this.store.appendHistory(inst.instanceId, all.map((e) => JSON.stringify(e)));
+    this.store.appendHistory(
+      inst.instanceId,
+      all.map((e) => JSON.stringify(e)),
+    );
     this.store.deleteTimers(inst.instanceId);
     this.store.deleteActivities(inst.instanceId);
     this.store.putInstance({
@@ -828,7 +887,11 @@ export class DurableEngineCore {
       output: outcome.output,
       lastUpdatedTime: now.getTime(),
     });
-    if (inst.parentInstanceId !== null && inst.parentExecutionId !== null && inst.parentTaskId !== null) {
+    if (
+      inst.parentInstanceId !== null &&
+      inst.parentExecutionId !== null &&
+      inst.parentTaskId !== null
+    ) {
       const parent = this.store.getInstance(inst.parentInstanceId);
       if (parent && parent.executionId === inst.parentExecutionId) {
         const message = parseJsonLenient(outcome.output);
@@ -840,7 +903,10 @@ export class DurableEngineCore {
               })
             : makeEvent(EventType.SubOrchestrationInstanceFailed, now, {
                 TaskScheduledId: inst.parentTaskId,
-                Reason: typeof message === 'string' ? message : `Sub-orchestration '${inst.name}' ${outcome.status}`,
+                Reason:
+                  typeof message === 'string'
+                    ? message
+                    : `Sub-orchestration '${inst.name}' ${outcome.status}`,
                 Details: typeof message === 'string' ? message : JSON.stringify(message),
                 FailureDetails: null,
               });
@@ -856,7 +922,11 @@ export class DurableEngineCore {
 function parseReason(payload: string): string | null {
   try {
     const v: unknown = JSON.parse(payload);
-    if (typeof v === 'object' && v !== null && typeof (v as { reason?: unknown }).reason === 'string') {
+    if (
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as { reason?: unknown }).reason === 'string'
+    ) {
       return (v as { reason: string }).reason;
     }
   } catch {
@@ -871,7 +941,13 @@ function schedulingEvent(d: Decision, now: Date): HistoryEvent {
       return makeEvent(
         EventType.TaskScheduled,
         now,
-        { Name: d.name, Version: '', Input: toJsonText(d.input), Tags: null, ParentTraceContext: null },
+        {
+          Name: d.name,
+          Version: '',
+          Input: toJsonText(d.input),
+          Tags: null,
+          ParentTraceContext: null,
+        },
         d.id,
       );
     case 'timer':
@@ -909,7 +985,9 @@ async function runHttpActivity(inputText: string | null): Promise<unknown> {
   const res = await fetch(r.uri, {
     method,
     headers,
-    ...(typeof r.content === 'string' && method !== 'GET' && method !== 'HEAD' ? { body: r.content } : {}),
+    ...(typeof r.content === 'string' && method !== 'GET' && method !== 'HEAD'
+      ? { body: r.content }
+      : {}),
     signal: AbortSignal.timeout(100_000),
   });
   const outHeaders: Record<string, string> = {};

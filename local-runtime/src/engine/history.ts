@@ -54,7 +54,11 @@ export interface HistoryEvent {
 export function isHistoryEvent(value: unknown): value is HistoryEvent {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.EventType === 'number' && typeof v.EventId === 'number' && typeof v.Timestamp === 'string';
+  return (
+    typeof v.EventType === 'number' &&
+    typeof v.EventId === 'number' &&
+    typeof v.Timestamp === 'string'
+  );
 }
 
 export function parseHistoryEvent(text: string): HistoryEvent {
@@ -63,7 +67,12 @@ export function parseHistoryEvent(text: string): HistoryEvent {
   return v;
 }
 
-export function makeEvent(type: number, at: Date, fields: Record<string, unknown> = {}, eventId = -1): HistoryEvent {
+export function makeEvent(
+  type: number,
+  at: Date,
+  fields: Record<string, unknown> = {},
+  eventId = -1,
+): HistoryEvent {
   return { EventType: type, EventId: eventId, Timestamp: at.toISOString(), ...fields };
 }
 

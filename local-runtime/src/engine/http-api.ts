@@ -7,7 +7,12 @@
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { RuntimeHttpRequest, RuntimeHttpResponse } from '../contracts';
-import { RUNTIME_STATUSES, TERMINAL_STATUSES, type InstanceRow, type RuntimeStatus } from '../store/sqlite-store';
+import {
+  RUNTIME_STATUSES,
+  TERMINAL_STATUSES,
+  type InstanceRow,
+  type RuntimeStatus,
+} from '../store/sqlite-store';
 import { type DurableEngineCore, InstanceExistsError, InvalidInstanceStateError } from './engine';
 import { parseHistoryEvent } from './history';
 import { toStatusObject } from './status';
@@ -29,9 +34,18 @@ export interface ApiContext {
 
 class BadRequest extends Error {}
 
-const ACTIVE_STATUSES: ReadonlySet<RuntimeStatus> = new Set(['Running', 'Pending', 'ContinuedAsNew', 'Suspended']);
+const ACTIVE_STATUSES: ReadonlySet<RuntimeStatus> = new Set([
+  'Running',
+  'Pending',
+  'ContinuedAsNew',
+  'Suspended',
+]);
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): RuntimeHttpResponse {
+function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): RuntimeHttpResponse {
   return {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
@@ -39,7 +53,12 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   };
 }
 
-function problem(status: number, title: string, detail: string, extra: Record<string, unknown> = {}): RuntimeHttpResponse {
+function problem(
+  status: number,
+  title: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): RuntimeHttpResponse {
   return {
     status,
     headers: { 'content-type': 'application/problem+json; charset=utf-8' },
@@ -61,7 +80,9 @@ function invalidState(detail: string): RuntimeHttpResponse {
   });
 }
 
-function notFound(detail = 'No orchestration instance or route matches this request.'): RuntimeHttpResponse {
+function notFound(
+  detail = 'No orchestration instance or route matches this request.',
+): RuntimeHttpResponse {
   return problem(404, 'Not Found', detail);
 }
 
@@ -97,7 +118,8 @@ class Query {
     const v = this.get(name);
     if (v === undefined || v === '') return undefined;
     const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new BadRequest(`'${name}' must be a non-negative number of seconds`);
+    if (!Number.isFinite(n) || n < 0)
+      throw new BadRequest(`'${name}' must be a non-negative number of seconds`);
     return n;
   }
   statuses(): RuntimeStatus[] {
@@ -187,8 +209,15 @@ export class ManagementApi {
   async handle(req: RuntimeHttpRequest, requireKey: boolean): Promise<RuntimeHttpResponse> {
     try {
       const query = new Query(req.query);
-      if (requireKey && !keyMatches(query.get('code') ?? req.headers['x-functions-key'], this.c.acceptedKeys)) {
-        return problem(401, 'Unauthorized', 'A valid system key is required (x-functions-key header or code query parameter).');
+      if (
+        requireKey &&
+        !keyMatches(query.get('code') ?? req.headers['x-functions-key'], this.c.acceptedKeys)
+      ) {
+        return problem(
+          401,
+          'Unauthorized',
+          'A valid system key is required (x-functions-key header or code query parameter).',
+        );
       }
       const at = req.path.toLowerCase().indexOf('durabletask');
       const rest = at >= 0 ? req.path.slice(at + 'durabletask'.length) : req.path;
@@ -203,11 +232,19 @@ export class ManagementApi {
       if (e instanceof BadRequest) return badRequest(e.message);
       if (e instanceof URIError) return badRequest('Malformed URL encoding');
       this.c.log(`[durable] management API error: ${e instanceof Error ? e.message : String(e)}`);
-      return problem(500, 'Internal Server Error', 'Something went wrong while processing your request.');
+      return problem(
+        500,
+        'Internal Server Error',
+        'Something went wrong while processing your request.',
+      );
     }
   }
 
-  private async route(req: RuntimeHttpRequest, q: Query, seg: string[]): Promise<RuntimeHttpResponse> {
+  private async route(
+    req: RuntimeHttpRequest,
+    q: Query,
+    seg: string[],
+  ): Promise<RuntimeHttpResponse> {
     const method = req.method.toUpperCase();
     const [first, id, op, arg] = seg;
     const head = first?.toLowerCase();
@@ -227,7 +264,8 @@ export class ManagementApi {
       }
       if (method !== 'POST') return notFound();
       const opName = op.toLowerCase();
-      if (opName === 'raiseevent' && arg !== undefined && seg.length === 4) return this.raise(req, id, arg);
+      if (opName === 'raiseevent' && arg !== undefined && seg.length === 4)
+        return this.raise(req, id, arg);
       if (seg.length !== 3) return notFound();
       if (opName === 'terminate' || opName === 'suspend' || opName === 'resume') {
         return this.control(opName, id, q.get('reason') ?? null);
@@ -237,7 +275,11 @@ export class ManagementApi {
       return notFound();
     }
     if (head === 'entities') {
-      return problem(501, 'Not Implemented', 'Durable entities are not supported by the local runtime.');
+      return problem(
+        501,
+        'Not Implemented',
+        'Durable entities are not supported by the local runtime.',
+      );
     }
     if (head === 'makeprimary' && method === 'POST' && seg.length === 1) return { status: 200 };
     return notFound();
@@ -258,7 +300,12 @@ export class ManagementApi {
     return json(202, body, { location: links.statusQueryGetUri!, 'retry-after': '10' });
   }
 
-  private startInstance(name: string, instanceId: string, inputText: string | null, version?: string): RuntimeHttpResponse | undefined {
+  private startInstance(
+    name: string,
+    instanceId: string,
+    inputText: string | null,
+    version?: string,
+  ): RuntimeHttpResponse | undefined {
     try {
       this.c.core.tx(() =>
         this.c.core.startInstance({ name, instanceId, inputText, ...(version ? { version } : {}) }),
@@ -270,9 +317,19 @@ export class ManagementApi {
     }
   }
 
-  private async start(req: RuntimeHttpRequest, q: Query, functionName: string, instanceIdArg?: string): Promise<RuntimeHttpResponse> {
-    const name = this.c.orchestratorNames().find((n) => n.toLowerCase() === functionName.toLowerCase());
-    if (!name) return badRequest(`The function '${functionName}' doesn't exist, is disabled, or is not an orchestrator function.`);
+  private async start(
+    req: RuntimeHttpRequest,
+    q: Query,
+    functionName: string,
+    instanceIdArg?: string,
+  ): Promise<RuntimeHttpResponse> {
+    const name = this.c
+      .orchestratorNames()
+      .find((n) => n.toLowerCase() === functionName.toLowerCase());
+    if (!name)
+      return badRequest(
+        `The function '${functionName}' doesn't exist, is disabled, or is not an orchestrator function.`,
+      );
     const instanceId = instanceIdArg ?? randomUUID().replace(/-/g, '');
     const invalid = validateInstanceId(instanceId);
     if (invalid) return badRequest(invalid);
@@ -281,17 +338,29 @@ export class ManagementApi {
     const polling = q.seconds('pollingInterval');
     const failed = this.startInstance(name, instanceId, inputText, q.get('version'));
     if (failed) return failed;
-    if (timeout !== undefined && polling !== undefined) return this.waitResponse(req, instanceId, timeout);
+    if (timeout !== undefined && polling !== undefined)
+      return this.waitResponse(req, instanceId, timeout);
     return this.checkStatusResponse(req.origin, instanceId);
   }
 
-  private async waitResponse(req: RuntimeHttpRequest, instanceId: string, timeoutSeconds: number): Promise<RuntimeHttpResponse> {
+  private async waitResponse(
+    req: RuntimeHttpRequest,
+    instanceId: string,
+    timeoutSeconds: number,
+  ): Promise<RuntimeHttpResponse> {
     const row = await this.waitForTerminal(instanceId, timeoutSeconds * 1000);
     if (row?.runtimeStatus === 'Completed') {
-      return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: row.output ?? 'null' };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: row.output ?? 'null',
+      };
     }
     if (row && TERMINAL_STATUSES.has(row.runtimeStatus)) {
-      return json(200, toStatusObject(row, { showInput: true, showHistory: false, showHistoryOutput: false }));
+      return json(
+        200,
+        toStatusObject(row, { showInput: true, showHistory: false, showHistoryOutput: false }),
+      );
     }
     return this.checkStatusResponse(req.origin, instanceId);
   }
@@ -312,7 +381,10 @@ export class ManagementApi {
         const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
         if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
       });
-      const cancelWake = core.clock.wakeAt(new Date(core.clock.now().getTime() + timeoutMs), finish);
+      const cancelWake = core.clock.wakeAt(
+        new Date(core.clock.now().getTime() + timeoutMs),
+        finish,
+      );
       const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
       if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
     });
@@ -322,8 +394,14 @@ export class ManagementApi {
     const row = this.c.core.store.getInstance(instanceId);
     if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
     const showHistory = q.bool('showHistory', false);
-    const opts = { showHistory, showHistoryOutput: q.bool('showHistoryOutput', false), showInput: q.bool('showInput', true) };
-    const history = showHistory ? this.c.core.store.getHistory(instanceId).map(parseHistoryEvent) : undefined;
+    const opts = {
+      showHistory,
+      showHistoryOutput: q.bool('showHistoryOutput', false),
+      showInput: q.bool('showInput', true),
+    };
+    const history = showHistory
+      ? this.c.core.store.getHistory(instanceId).map(parseHistoryEvent)
+      : undefined;
     const body = toStatusObject(row, opts, history);
     if (ACTIVE_STATUSES.has(row.runtimeStatus)) {
       const search = req.query.toString();
@@ -332,14 +410,16 @@ export class ManagementApi {
         'retry-after': '5',
       });
     }
-    if (row.runtimeStatus === 'Failed' && q.bool('returnInternalServerErrorOnFailure', false)) return json(500, body);
+    if (row.runtimeStatus === 'Failed' && q.bool('returnInternalServerErrorOnFailure', false))
+      return json(500, body);
     return json(200, body);
   }
 
   private list(req: RuntimeHttpRequest, q: Query): RuntimeHttpResponse {
     const topRaw = q.get('top');
     const top = topRaw === undefined || topRaw === '' ? 100 : Number(topRaw);
-    if (!Number.isInteger(top) || top <= 0) throw new BadRequest("'top' must be a positive integer");
+    if (!Number.isInteger(top) || top <= 0)
+      throw new BadRequest("'top' must be a positive integer");
     const offset = decodeToken(req.headers['x-ms-continuation-token']);
     const createdTimeFrom = q.date('createdTimeFrom');
     const createdTimeTo = q.date('createdTimeTo');
@@ -354,9 +434,15 @@ export class ManagementApi {
     });
     const page = rows.slice(0, top);
     const showInput = q.bool('showInput', true);
-    const body = page.map((r) => toStatusObject(r, { showInput, showHistory: false, showHistoryOutput: false }));
+    const body = page.map((r) =>
+      toStatusObject(r, { showInput, showHistory: false, showHistoryOutput: false }),
+    );
     // The last page carries no token: the JS client loops while the header is non-empty.
-    return json(200, body, rows.length > top ? { 'x-ms-continuation-token': encodeToken(offset + top) } : {});
+    return json(
+      200,
+      body,
+      rows.length > top ? { 'x-ms-continuation-token': encodeToken(offset + top) } : {},
+    );
   }
 
   private purge(instanceId: string): RuntimeHttpResponse {
@@ -367,12 +453,17 @@ export class ManagementApi {
 
   private purgeBy(q: Query): RuntimeHttpResponse {
     const from = q.date('createdTimeFrom');
-    if (from === undefined) throw new BadRequest("Please provide value for 'createdTimeFrom' parameter.");
+    if (from === undefined)
+      throw new BadRequest("Please provide value for 'createdTimeFrom' parameter.");
     const to = q.date('createdTimeTo') ?? this.c.core.clock.now().getTime();
     const statuses = q.statuses();
     const core = this.c.core;
     const count = core.tx(() => {
-      const rows = core.store.queryInstances({ createdTimeFrom: from, createdTimeTo: to, runtimeStatus: statuses });
+      const rows = core.store.queryInstances({
+        createdTimeFrom: from,
+        createdTimeTo: to,
+        runtimeStatus: statuses,
+      });
       for (const r of rows) core.purge(r.instanceId);
       return rows.length;
     });
@@ -380,7 +471,11 @@ export class ManagementApi {
     return json(200, { instancesDeleted: count });
   }
 
-  private raise(req: RuntimeHttpRequest, instanceId: string, eventName: string): RuntimeHttpResponse {
+  private raise(
+    req: RuntimeHttpRequest,
+    instanceId: string,
+    eventName: string,
+  ): RuntimeHttpResponse {
     const contentType = (req.headers['content-type'] ?? '').toLowerCase();
     if (!contentType.startsWith('application/json')) {
       return problem(400, 'Bad Request', 'Only application/json request content is supported', {
@@ -393,27 +488,43 @@ export class ManagementApi {
       const row = core.store.getInstance(instanceId);
       if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
       if (TERMINAL_STATUSES.has(row.runtimeStatus)) {
-        return problem(410, 'Gone', `The instance '${instanceId}' has already finished (${row.runtimeStatus}).`);
+        return problem(
+          410,
+          'Gone',
+          `The instance '${instanceId}' has already finished (${row.runtimeStatus}).`,
+        );
       }
       core.raiseEvent(instanceId, eventName, inputText);
       return { status: 202 };
     });
   }
 
-  private control(op: 'terminate' | 'suspend' | 'resume', instanceId: string, reason: string | null): RuntimeHttpResponse {
+  private control(
+    op: 'terminate' | 'suspend' | 'resume',
+    instanceId: string,
+    reason: string | null,
+  ): RuntimeHttpResponse {
     const core = this.c.core;
     try {
       return core.tx(() => {
         const row = core.store.getInstance(instanceId);
         if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
         if (TERMINAL_STATUSES.has(row.runtimeStatus)) {
-          return problem(410, 'Gone', `The instance '${instanceId}' has already finished (${row.runtimeStatus}).`);
+          return problem(
+            410,
+            'Gone',
+            `The instance '${instanceId}' has already finished (${row.runtimeStatus}).`,
+          );
         }
         if (op === 'suspend' && row.runtimeStatus === 'Suspended') {
-          throw new InvalidInstanceStateError(`Cannot suspend instance '${instanceId}': it is already suspended.`);
+          throw new InvalidInstanceStateError(
+            `Cannot suspend instance '${instanceId}': it is already suspended.`,
+          );
         }
         if (op === 'resume' && row.runtimeStatus !== 'Suspended') {
-          throw new InvalidInstanceStateError(`Cannot resume instance '${instanceId}': it is not suspended.`);
+          throw new InvalidInstanceStateError(
+            `Cannot resume instance '${instanceId}': it is not suspended.`,
+          );
         }
         core.sendControl(instanceId, op, reason);
         return { status: 202 };
@@ -427,18 +538,29 @@ export class ManagementApi {
   private rewind(instanceId: string): RuntimeHttpResponse {
     const row = this.c.core.store.getInstance(instanceId);
     if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
-    return problem(501, 'Not Implemented', 'The rewind operation is not supported by the underlying storage provider.');
+    return problem(
+      501,
+      'Not Implemented',
+      'The rewind operation is not supported by the underlying storage provider.',
+    );
   }
 
-  private async restart(req: RuntimeHttpRequest, q: Query, instanceId: string): Promise<RuntimeHttpResponse> {
+  private async restart(
+    req: RuntimeHttpRequest,
+    q: Query,
+    instanceId: string,
+  ): Promise<RuntimeHttpResponse> {
     const row = this.c.core.store.getInstance(instanceId);
     if (!row) return badRequest('InstanceId does not match a valid orchestration instance.');
-    const newId = q.bool('restartWithNewInstanceId', true) ? randomUUID().replace(/-/g, '') : instanceId;
+    const newId = q.bool('restartWithNewInstanceId', true)
+      ? randomUUID().replace(/-/g, '')
+      : instanceId;
     const timeout = q.seconds('timeout');
     const polling = q.seconds('pollingInterval');
     const failed = this.startInstance(row.name, newId, row.input, row.version ?? undefined);
     if (failed) return failed;
-    if (timeout !== undefined && polling !== undefined) return this.waitResponse(req, newId, timeout);
+    if (timeout !== undefined && polling !== undefined)
+      return this.waitResponse(req, newId, timeout);
     return this.checkStatusResponse(req.origin, newId);
   }
 }

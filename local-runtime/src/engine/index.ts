@@ -11,7 +11,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock, DurableExtension, FunctionInvoker, RuntimeHttpRequest, RuntimeHttpResponse } from '../contracts';
+import type {
+  Clock,
+  DurableExtension,
+  FunctionInvoker,
+  RuntimeHttpRequest,
+  RuntimeHttpResponse,
+} from '../contracts';
 import { DurableEngineCore } from './engine';
 import { type HistoryEvent, parseHistoryEvent } from './history';
 import { DEFAULT_CONNECTION_NAME, ManagementApi, WEBHOOK_PATH, managementLinks } from './http-api';
@@ -115,7 +121,12 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         send({
           status: 413,
           headers: { 'content-type': 'application/problem+json' },
-          body: JSON.stringify({ type: 'about:blank', title: 'Payload Too Large', status: 413, detail: 'Request body too large' }),
+          body: JSON.stringify({
+            type: 'about:blank',
+            title: 'Payload Too Large',
+            status: 413,
+            detail: 'Request body too large',
+          }),
         });
         return;
       }
@@ -151,7 +162,12 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
       publicOrigin = origin.replace(/\/+$/, '');
       const base = `${publicOrigin}${WEBHOOK_PATH}`;
       const code = encodeURIComponent(options.systemKey);
-      const links = managementLinks(publicOrigin, options.taskHubName, options.systemKey, 'INSTANCEID');
+      const links = managementLinks(
+        publicOrigin,
+        options.taskHubName,
+        options.systemKey,
+        'INSTANCEID',
+      );
       // The templates keep the literal INSTANCEID placeholder that the JS client substitutes.
       const managementUrls: Record<string, string> = { ...links };
       const rewindQuery = `taskHub=${encodeURIComponent(options.taskHubName)}&connection=${DEFAULT_CONNECTION_NAME}&code=${code}`;

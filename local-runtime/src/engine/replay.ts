@@ -38,7 +38,14 @@ export const HTTP_ACTIVITY_NAME = 'BuiltIn::HttpActivity';
 export type Decision =
   | { kind: 'activity'; id: number; name: string; input: unknown }
   | { kind: 'timer'; id: number; fireAt: Date; canceled: boolean }
-  | { kind: 'suborchestration'; id: number; name: string; instanceId: string; input: unknown; version?: string };
+  | {
+      kind: 'suborchestration';
+      id: number;
+      name: string;
+      instanceId: string;
+      input: unknown;
+      version?: string;
+    };
 
 export interface ReplayOptions {
   history: readonly HistoryEvent[];
@@ -165,7 +172,10 @@ class ReplayRun {
         break;
       case EventType.TaskFailed:
       case EventType.SubOrchestrationInstanceFailed:
-        this.finish(e.TaskScheduledId, { ok: false, error: typeof e.Reason === 'string' ? e.Reason : 'failed' });
+        this.finish(e.TaskScheduledId, {
+          ok: false,
+          error: typeof e.Reason === 'string' ? e.Reason : 'failed',
+        });
         break;
       case EventType.TimerFired:
         this.finish(e.TimerId, { ok: true, value: undefined });
@@ -230,8 +240,11 @@ class ReplayRun {
         return t;
       }
       case ActionType.CreateTimer: {
-        const fireAt = new Date(typeof a.fireAt === 'string' || a.fireAt instanceof Date ? a.fireAt : NaN);
-        if (Number.isNaN(fireAt.getTime())) return this.fail('CreateTimer action without a valid fireAt');
+        const fireAt = new Date(
+          typeof a.fireAt === 'string' || a.fireAt instanceof Date ? a.fireAt : NaN,
+        );
+        if (Number.isNaN(fireAt.getTime()))
+          return this.fail('CreateTimer action without a valid fireAt');
         return this.createTimer(fireAt, a.isCanceled === true);
       }
       case ActionType.WaitForExternalEvent: {
@@ -252,7 +265,9 @@ class ReplayRun {
         return this.callHttp(rec(a.httpRequest));
       case ActionType.WhenAll:
       case ActionType.WhenAny: {
-        const children = Array.isArray(a.compoundActions) ? a.compoundActions.map((c) => this.invoke(c)) : [];
+        const children = Array.isArray(a.compoundActions)
+          ? a.compoundActions.map((c) => this.invoke(c))
+          : [];
         const t = new SyncTask();
         if (children.length === 0) t.complete({ ok: true, value: undefined });
         let remaining = children.length;
@@ -275,10 +290,17 @@ class ReplayRun {
     }
   }
 
-  private subOrchestrationData(a: Record<string, unknown>): { name: string; instanceId?: string; input: unknown; version?: string } {
+  private subOrchestrationData(a: Record<string, unknown>): {
+    name: string;
+    instanceId?: string;
+    input: unknown;
+    version?: string;
+  } {
     return {
       name: String(a.functionName),
-      ...(typeof a.instanceId === 'string' && a.instanceId !== '' ? { instanceId: a.instanceId } : {}),
+      ...(typeof a.instanceId === 'string' && a.instanceId !== ''
+        ? { instanceId: a.instanceId }
+        : {}),
       input: a.input,
       ...(typeof a.version === 'string' && a.version !== '' ? { version: a.version } : {}),
     };
@@ -347,7 +369,11 @@ class ReplayRun {
 
   private createTimer(fireAt: Date, canceled: boolean): SyncTask {
     const { splitLongTimers, maximumShortTimerMs, longRunningTimerIntervalMs } = this.o;
-    if (!splitLongTimers || canceled || fireAt.getTime() - this.now.getTime() <= maximumShortTimerMs) {
+    if (
+      !splitLongTimers ||
+      canceled ||
+      fireAt.getTime() - this.now.getTime() <= maximumShortTimerMs
+    ) {
       return this.singleTimer(fireAt, canceled);
     }
     // The extension's long-timer loop: sub-timers of at most the interval until the final time.
@@ -389,7 +415,11 @@ class ReplayRun {
         const header = (name: string): string | undefined => {
           const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
           const v = key === undefined ? undefined : headers[key];
-          return Array.isArray(v) ? (v[0] as string | undefined) : typeof v === 'string' ? v : undefined;
+          return Array.isArray(v)
+            ? (v[0] as string | undefined)
+            : typeof v === 'string'
+              ? v
+              : undefined;
         };
         const location = header('location');
         if (response.statusCode !== 202 || !location) {
@@ -397,7 +427,10 @@ class ReplayRun {
           return;
         }
         const retryAfter = Number(header('retry-after'));
-        const delay = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : this.o.httpPollingIntervalMs;
+        const delay =
+          Number.isFinite(retryAfter) && retryAfter >= 0
+            ? retryAfter * 1000
+            : this.o.httpPollingIntervalMs;
         this.singleTimer(new Date(this.now.getTime() + delay), false).then(() =>
           attempt({ ...request, method: 'GET', uri: location, content: null }),
         );

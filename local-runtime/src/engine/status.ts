@@ -44,11 +44,17 @@ export function toStatusObject(
 }
 
 /** The extension's transformation of raw history for `showHistory=true` (DurableClient.cs). */
-export function toHistoryView(history: readonly HistoryEvent[], opts: StatusOptions): Record<string, unknown>[] {
+export function toHistoryView(
+  history: readonly HistoryEvent[],
+  opts: StatusOptions,
+): Record<string, unknown>[] {
   const scheduledById = new Map<number, HistoryEvent>();
   const completedIds = new Set<number>();
   for (const e of history) {
-    if (e.EventType === EventType.TaskScheduled || e.EventType === EventType.SubOrchestrationInstanceCreated) {
+    if (
+      e.EventType === EventType.TaskScheduled ||
+      e.EventType === EventType.SubOrchestrationInstanceCreated
+    ) {
       scheduledById.set(e.EventId, e);
     }
     if (
@@ -65,7 +71,10 @@ export function toHistoryView(history: readonly HistoryEvent[], opts: StatusOpti
   for (const e of history) {
     const t = e.EventType;
     if (t === EventType.OrchestratorStarted || t === EventType.OrchestratorCompleted) continue;
-    if ((t === EventType.TaskScheduled || t === EventType.SubOrchestrationInstanceCreated) && completedIds.has(e.EventId)) {
+    if (
+      (t === EventType.TaskScheduled || t === EventType.SubOrchestrationInstanceCreated) &&
+      completedIds.has(e.EventId)
+    ) {
       continue;
     }
     const v: Record<string, unknown> = { ...e, EventType: EVENT_TYPE_NAMES[t] ?? String(t) };
@@ -77,7 +86,8 @@ export function toHistoryView(history: readonly HistoryEvent[], opts: StatusOpti
       t === EventType.SubOrchestrationInstanceCompleted ||
       t === EventType.SubOrchestrationInstanceFailed
     ) {
-      const scheduled = typeof e.TaskScheduledId === 'number' ? scheduledById.get(e.TaskScheduledId) : undefined;
+      const scheduled =
+        typeof e.TaskScheduledId === 'number' ? scheduledById.get(e.TaskScheduledId) : undefined;
       if (scheduled) {
         v.FunctionName = scheduled.Name;
         v.ScheduledTime = scheduled.Timestamp;
@@ -94,11 +104,13 @@ export function toHistoryView(history: readonly HistoryEvent[], opts: StatusOpti
       delete v.Tags;
     }
     if (t === EventType.ExecutionCompleted && typeof e.OrchestrationStatus === 'number') {
-      v.OrchestrationStatus = ORCHESTRATION_STATUS_NAMES[e.OrchestrationStatus] ?? e.OrchestrationStatus;
+      v.OrchestrationStatus =
+        ORCHESTRATION_STATUS_NAMES[e.OrchestrationStatus] ?? e.OrchestrationStatus;
     }
     if (t === EventType.TimerFired) delete v.TimerId;
     if ('Result' in v) {
-      if (opts.showHistoryOutput) v.Result = parseJsonLenient(typeof v.Result === 'string' ? v.Result : null);
+      if (opts.showHistoryOutput)
+        v.Result = parseJsonLenient(typeof v.Result === 'string' ? v.Result : null);
       else delete v.Result;
     }
     if ('Input' in v) {

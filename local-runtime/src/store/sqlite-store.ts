@@ -191,7 +191,8 @@ export class SqliteStore {
   private readonly stmts;
 
   constructor(databasePath: string) {
-    if (databasePath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(databasePath)), { recursive: true });
+    if (databasePath !== ':memory:')
+      fs.mkdirSync(path.dirname(path.resolve(databasePath)), { recursive: true });
     this.db = new Database(databasePath);
     this.db.pragma('journal_mode = WAL');
     // NORMAL is durable against process crashes (kill -9) in WAL mode; FULL only adds power-loss safety.
@@ -202,7 +203,9 @@ export class SqliteStore {
     this.migrate();
     const db = this.db;
     this.stmts = {
-      getInstance: db.prepare<[string], RawInstance>('SELECT * FROM instances WHERE instance_id = ?'),
+      getInstance: db.prepare<[string], RawInstance>(
+        'SELECT * FROM instances WHERE instance_id = ?',
+      ),
       upsertInstance: db.prepare(
         `INSERT INTO instances (instance_id, name, version, execution_id, runtime_status, input, output, custom_status,
            created_time, last_updated_time, parent_instance_id, parent_execution_id, parent_task_id)
@@ -218,21 +221,31 @@ export class SqliteStore {
       getHistory: db.prepare<[string], { event: string }>(
         'SELECT event FROM history WHERE instance_id = ? ORDER BY seq',
       ),
-      maxSeq: db.prepare<[string], { m: number | null }>('SELECT MAX(seq) AS m FROM history WHERE instance_id = ?'),
+      maxSeq: db.prepare<[string], { m: number | null }>(
+        'SELECT MAX(seq) AS m FROM history WHERE instance_id = ?',
+      ),
       insertHistory: db.prepare<[string, number, string]>(
         'INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)',
       ),
       deleteHistory: db.prepare<[string]>('DELETE FROM history WHERE instance_id = ?'),
       getInbox: db.prepare<
         [string],
-        { id: number; instance_id: string; execution_id: string | null; kind: string; payload: string }
+        {
+          id: number;
+          instance_id: string;
+          execution_id: string | null;
+          kind: string;
+          payload: string;
+        }
       >('SELECT * FROM inbox WHERE instance_id = ? ORDER BY id'),
       insertInbox: db.prepare<[string, string | null, string, string]>(
         'INSERT INTO inbox (instance_id, execution_id, kind, payload) VALUES (?, ?, ?, ?)',
       ),
       deleteInboxRow: db.prepare<[number]>('DELETE FROM inbox WHERE id = ?'),
       deleteInbox: db.prepare<[string]>('DELETE FROM inbox WHERE instance_id = ?'),
-      inboxInstances: db.prepare<[], { instance_id: string }>('SELECT DISTINCT instance_id FROM inbox'),
+      inboxInstances: db.prepare<[], { instance_id: string }>(
+        'SELECT DISTINCT instance_id FROM inbox',
+      ),
       insertActivity: db.prepare<[string, string, number, string, string | null]>(
         'INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -240,7 +253,14 @@ export class SqliteStore {
       deleteActivities: db.prepare<[string]>('DELETE FROM activities WHERE instance_id = ?'),
       allActivities: db.prepare<
         [],
-        { id: number; instance_id: string; execution_id: string; task_id: number; name: string; input: string | null }
+        {
+          id: number;
+          instance_id: string;
+          execution_id: string;
+          task_id: number;
+          name: string;
+          input: string | null;
+        }
       >('SELECT * FROM activities ORDER BY id'),
       insertTimer: db.prepare<[string, string, number, number]>(
         'INSERT INTO timers (instance_id, execution_id, timer_id, fire_at) VALUES (?, ?, ?, ?)',
@@ -253,7 +273,9 @@ export class SqliteStore {
       deleteTimerById: db.prepare<[string, number], { id: number }>(
         'DELETE FROM timers WHERE instance_id = ? AND timer_id = ? RETURNING id',
       ),
-      deleteTimers: db.prepare<[string], { id: number }>('DELETE FROM timers WHERE instance_id = ? RETURNING id'),
+      deleteTimers: db.prepare<[string], { id: number }>(
+        'DELETE FROM timers WHERE instance_id = ? RETURNING id',
+      ),
       allTimers: db.prepare<
         [],
         { id: number; instance_id: string; execution_id: string; timer_id: number; fire_at: number }
@@ -263,10 +285,14 @@ export class SqliteStore {
 
   private migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-    const row = this.db.prepare<[], { version: number }>('SELECT version FROM schema_version').get();
+    const row = this.db
+      .prepare<[], { version: number }>('SELECT version FROM schema_version')
+      .get();
     let version = row?.version ?? 0;
     if (version > MIGRATIONS.length) {
-      throw new Error(`Database schema version ${version} is newer than this runtime supports (${MIGRATIONS.length})`);
+      throw new Error(
+        `Database schema version ${version} is newer than this runtime supports (${MIGRATIONS.length})`,
+      );
     }
     while (version < MIGRATIONS.length) {
       const sql = MIGRATIONS[version]!;
@@ -339,7 +365,7 @@ export class SqliteStore {
       args.push(...q.runtimeStatus);
     }
     if (q.instanceIdPrefix) {
-      where.push("instance_id >= ? AND instance_id < ?");
+      where.push('instance_id >= ? AND instance_id < ?');
       args.push(q.instanceIdPrefix, q.instanceIdPrefix + '\uffff');
     }
     let sql = 'SELECT * FROM instances';
@@ -349,7 +375,10 @@ export class SqliteStore {
       sql += ' LIMIT ? OFFSET ?';
       args.push(q.limit, q.offset ?? 0);
     }
-    return this.db.prepare<(string | number)[], RawInstance>(sql).all(...args).map(toInstance);
+    return this.db
+      .prepare<(string | number)[], RawInstance>(sql)
+      .all(...args)
+      .map(toInstance);
   }
 
   getHistory(instanceId: string): string[] {
@@ -391,8 +420,16 @@ export class SqliteStore {
     return this.stmts.inboxInstances.all().map((r) => r.instance_id);
   }
 
-  addActivity(instanceId: string, executionId: string, taskId: number, name: string, input: string | null): number {
-    return Number(this.stmts.insertActivity.run(instanceId, executionId, taskId, name, input).lastInsertRowid);
+  addActivity(
+    instanceId: string,
+    executionId: string,
+    taskId: number,
+    name: string,
+    input: string | null,
+  ): number {
+    return Number(
+      this.stmts.insertActivity.run(instanceId, executionId, taskId, name, input).lastInsertRowid,
+    );
   }
 
   /** Deletes a pending activity; false when it was already gone (instance restarted, terminated or purged). */
@@ -416,13 +453,21 @@ export class SqliteStore {
   }
 
   addTimer(instanceId: string, executionId: string, timerId: number, fireAt: number): number {
-    return Number(this.stmts.insertTimer.run(instanceId, executionId, timerId, fireAt).lastInsertRowid);
+    return Number(
+      this.stmts.insertTimer.run(instanceId, executionId, timerId, fireAt).lastInsertRowid,
+    );
   }
 
   getTimer(id: number): TimerRow | undefined {
     const r = this.stmts.getTimer.get(id);
     return r
-      ? { id: r.id, instanceId: r.instance_id, executionId: r.execution_id, timerId: r.timer_id, fireAt: r.fire_at }
+      ? {
+          id: r.id,
+          instanceId: r.instance_id,
+          executionId: r.execution_id,
+          timerId: r.timer_id,
+          fireAt: r.fire_at,
+        }
       : undefined;
   }
 
@@ -432,7 +477,8 @@ export class SqliteStore {
   }
 
   deleteTimer(instanceId: string, timerId: number): void {
-    for (const r of this.stmts.deleteTimerById.all(instanceId, timerId)) this.deletedTimers.push(r.id);
+    for (const r of this.stmts.deleteTimerById.all(instanceId, timerId))
+      this.deletedTimers.push(r.id);
   }
 
   deleteTimers(instanceId: string): void {
