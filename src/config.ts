@@ -2,7 +2,7 @@ import { ConfigError, type FieldProblem } from './domain/errors';
 
 /**
  * Every setting the app reads. Nothing outside this module touches `process.env`: the rest of the
- * app receives a validated, frozen {@link Config}.
+ * app receives validated, frozen settings: one section per feature, or the whole {@link Config}.
  */
 export const ENV_KEYS = {
   storage: 'AzureWebJobsStorage',
@@ -116,21 +116,76 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/** How the app reaches ACS Identity, and the Entra app used for Teams token exchanges. */
+export interface AcsConfig {
+  readonly access: AcsAccess;
+  /** Unset disables the default client id of the Teams exchange. */
+  readonly teamsClientId: string | undefined;
+}
+
+/** Where the user→ACS identity map lives. */
+export interface IdentityMapConfig {
+  readonly storageConnectionString: string;
+  readonly tableName: string;
+}
+
+/** Settings of the Functions host itself, checked only for the start-up report. */
+export interface HostConfig {
+  readonly workerRuntime: 'node' | undefined;
+}
+
 /**
- * Reads and validates every setting once. Collects all missing or invalid keys into one
- * {@link ConfigError} (values are never part of the message).
+ * Reads and validates every setting once, built from the section loaders below. Collects the
+ * missing or invalid keys of every section into one {@link ConfigError} (values are never part
+ * of the message), so the start-up report names everything at once.
  */
 export function loadConfig(env: Env = process.env): Config {
+  const [identityMap, , twilio, acs, verification, sidecar] = loadSections(
+    () => loadIdentityMapConfig(env),
+    () => loadHostConfig(env),
+    () => loadTwilioConfig(env),
+    () => loadAcsConfig(env),
+    () => loadVerificationConfig(env),
+    () => loadSidecarConfig(env),
+  );
+  return deepFreeze({
+    storageConnectionString: identityMap.storageConnectionString,
+    twilio,
+    acs: acs.access,
+    acsTeamsClientId: acs.teamsClientId,
+    acsIdentityTableName: identityMap.tableName,
+    verification,
+    sidecar,
+  });
+}
+
+/**
+ * Runs several section loaders and throws one {@link ConfigError} naming the problems of all of
+ * them, rather than only those of the first that fails.
+ */
+export function loadSections<T extends readonly unknown[]>(
+  ...loaders: { readonly [K in keyof T]: () => T[K] }
+): T {
   const problems: FieldProblem[] = [];
-  const reader = new Reader(env, problems);
+  let failed = false;
+  const values = loaders.map((load: () => unknown): unknown => {
+    try {
+      return load();
+    } catch (error: unknown) {
+      if (!(error instanceof ConfigError)) throw error;
+      failed = true;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  });
+  if (failed) throw new ConfigError(problems);
+  // Every loader returned, in order, so the values match the tuple of their return types.
+  return values as unknown as T;
+}
 
-  const storageConnectionString = reader.required(ENV_KEYS.storage);
-  const workerRuntime = reader.optional(ENV_KEYS.workerRuntime);
-  if (workerRuntime !== undefined && workerRuntime !== 'node') {
-    problems.push({ field: ENV_KEYS.workerRuntime, message: 'must be "node"' });
-  }
-
-  const twilio: TwilioConfig = {
+/** `TwilioAccountSid`, `TwilioAuthToken`, `TwilioPhoneNumber`, `TwilioApiBaseUrl`. */
+export function loadTwilioConfig(env: Env = process.env): TwilioConfig {
+  return loadSection(env, (reader) => ({
     accountSid: reader.required(
       ENV_KEYS.twilioAccountSid,
       ACCOUNT_SID_PATTERN,
@@ -143,125 +198,154 @@ export function loadConfig(env: Env = process.env): Config {
       'must be an E.164 number (+ and 8-15 digits)',
     ),
     apiBaseUrl: reader.url(ENV_KEYS.twilioApiBaseUrl),
-  };
+  }));
+}
 
-  const acs = readAcs(reader, problems);
-  const acsTeamsClientId = reader.optional(ENV_KEYS.acsTeamsClientId);
-  if (acsTeamsClientId !== undefined && !GUID_PATTERN.test(acsTeamsClientId)) {
-    problems.push({ field: ENV_KEYS.acsTeamsClientId, message: 'must be a GUID' });
-  }
-  const acsIdentityTableName =
-    reader.optional(ENV_KEYS.acsIdentityTableName) ?? DEFAULTS.acsIdentityTableName;
-  if (!TABLE_NAME_PATTERN.test(acsIdentityTableName)) {
-    problems.push({
-      field: ENV_KEYS.acsIdentityTableName,
-      message: 'must be 3-63 letters or digits, starting with a letter',
-    });
-  }
-
-  const messageTemplate =
-    reader.optional(ENV_KEYS.verificationMessageTemplate) ?? DEFAULTS.verificationMessageTemplate;
-  if (!messageTemplate.includes('{code}')) {
-    problems.push({ field: ENV_KEYS.verificationMessageTemplate, message: 'must contain {code}' });
-  } else if (messageTemplate.length > 1500) {
-    problems.push({
-      field: ENV_KEYS.verificationMessageTemplate,
-      message: 'must be at most 1500 characters',
-    });
-  }
-  const verification: VerificationConfig = {
-    timeoutSeconds: reader.integer(
-      ENV_KEYS.verificationTimeoutSeconds,
-      DEFAULTS.verificationTimeoutSeconds,
-      TIMEOUT_SECONDS_RANGE,
-    ),
-    maxAttempts: reader.integer(
-      ENV_KEYS.verificationMaxAttempts,
-      DEFAULTS.verificationMaxAttempts,
-      MAX_ATTEMPTS_RANGE,
-    ),
-    codeLength: reader.integer(
-      ENV_KEYS.verificationCodeLength,
-      DEFAULTS.verificationCodeLength,
-      CODE_LENGTH_RANGE,
-    ),
-    messageTemplate,
-    codeSecret: reader.required(ENV_KEYS.verificationCodeSecret),
-  };
-  if (verification.codeSecret.length > 0 && verification.codeSecret.length < 16) {
-    problems.push({
-      field: ENV_KEYS.verificationCodeSecret,
-      message: 'must be at least 16 characters',
-    });
-  }
-
-  const allowNonLoopback = reader.boolean(ENV_KEYS.sidecarAllowNonLoopback, false);
-  const sidecarUrl = reader.url(ENV_KEYS.sidecarUrl) ?? new URL(DEFAULTS.sidecarUrl);
-  if (!allowNonLoopback && !isLoopbackHost(sidecarUrl.hostname)) {
-    problems.push({
-      field: ENV_KEYS.sidecarUrl,
-      message: `must be a loopback URL unless ${ENV_KEYS.sidecarAllowNonLoopback}=true`,
-    });
-  }
-  const sidecar: SidecarConfig = {
-    url: sidecarUrl,
-    allowNonLoopback,
-    timeoutMs: reader.integer(
-      ENV_KEYS.sidecarTimeoutMs,
-      DEFAULTS.sidecarTimeoutMs,
-      SIDECAR_TIMEOUT_RANGE,
-    ),
-    graphApiName: reader.optional(ENV_KEYS.sidecarGraphApiName) ?? DEFAULTS.sidecarGraphApiName,
-  };
-
-  if (problems.length > 0 || acs === undefined) {
-    throw new ConfigError(problems);
-  }
-  return deepFreeze({
-    storageConnectionString,
-    twilio,
-    acs,
-    acsTeamsClientId,
-    acsIdentityTableName,
-    verification,
-    sidecar,
+/** The `VERIFICATION_*` settings. */
+export function loadVerificationConfig(env: Env = process.env): VerificationConfig {
+  return loadSection(env, (reader) => {
+    const messageTemplate =
+      reader.optional(ENV_KEYS.verificationMessageTemplate) ?? DEFAULTS.verificationMessageTemplate;
+    if (!messageTemplate.includes('{code}')) {
+      reader.report(ENV_KEYS.verificationMessageTemplate, 'must contain {code}');
+    } else if (messageTemplate.length > 1500) {
+      reader.report(ENV_KEYS.verificationMessageTemplate, 'must be at most 1500 characters');
+    }
+    const verification: VerificationConfig = {
+      timeoutSeconds: reader.integer(
+        ENV_KEYS.verificationTimeoutSeconds,
+        DEFAULTS.verificationTimeoutSeconds,
+        TIMEOUT_SECONDS_RANGE,
+      ),
+      maxAttempts: reader.integer(
+        ENV_KEYS.verificationMaxAttempts,
+        DEFAULTS.verificationMaxAttempts,
+        MAX_ATTEMPTS_RANGE,
+      ),
+      codeLength: reader.integer(
+        ENV_KEYS.verificationCodeLength,
+        DEFAULTS.verificationCodeLength,
+        CODE_LENGTH_RANGE,
+      ),
+      messageTemplate,
+      codeSecret: reader.required(ENV_KEYS.verificationCodeSecret),
+    };
+    if (verification.codeSecret.length > 0 && verification.codeSecret.length < 16) {
+      reader.report(ENV_KEYS.verificationCodeSecret, 'must be at least 16 characters');
+    }
+    return verification;
   });
 }
 
-function readAcs(reader: Reader, problems: FieldProblem[]): AcsAccess | undefined {
+/** `COMMUNICATION_SERVICES_CONNECTION_STRING` or `COMMUNICATION_SERVICES_ENDPOINT`, and `ACS_TEAMS_CLIENT_ID`. */
+export function loadAcsConfig(env: Env = process.env): AcsConfig {
+  return loadSection(env, (reader) => {
+    const access = readAcs(reader);
+    const teamsClientId = reader.optional(ENV_KEYS.acsTeamsClientId);
+    if (teamsClientId !== undefined && !GUID_PATTERN.test(teamsClientId)) {
+      reader.report(ENV_KEYS.acsTeamsClientId, 'must be a GUID');
+    }
+    return access === undefined ? undefined : { access, teamsClientId };
+  });
+}
+
+/** The `SIDECAR_*` settings. */
+export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
+  return loadSection(env, (reader) => {
+    const allowNonLoopback = reader.boolean(ENV_KEYS.sidecarAllowNonLoopback, false);
+    const url = reader.url(ENV_KEYS.sidecarUrl) ?? new URL(DEFAULTS.sidecarUrl);
+    if (!allowNonLoopback && !isLoopbackHost(url.hostname)) {
+      reader.report(
+        ENV_KEYS.sidecarUrl,
+        `must be a loopback URL unless ${ENV_KEYS.sidecarAllowNonLoopback}=true`,
+      );
+    }
+    return {
+      url,
+      allowNonLoopback,
+      timeoutMs: reader.integer(
+        ENV_KEYS.sidecarTimeoutMs,
+        DEFAULTS.sidecarTimeoutMs,
+        SIDECAR_TIMEOUT_RANGE,
+      ),
+      graphApiName: reader.optional(ENV_KEYS.sidecarGraphApiName) ?? DEFAULTS.sidecarGraphApiName,
+    };
+  });
+}
+
+/** `AzureWebJobsStorage` and `ACS_IDENTITY_TABLE_NAME`. */
+export function loadIdentityMapConfig(env: Env = process.env): IdentityMapConfig {
+  return loadSection(env, (reader) => {
+    const storageConnectionString = reader.required(ENV_KEYS.storage);
+    const tableName =
+      reader.optional(ENV_KEYS.acsIdentityTableName) ?? DEFAULTS.acsIdentityTableName;
+    if (!TABLE_NAME_PATTERN.test(tableName)) {
+      reader.report(
+        ENV_KEYS.acsIdentityTableName,
+        'must be 3-63 letters or digits, starting with a letter',
+      );
+    }
+    return { storageConnectionString, tableName };
+  });
+}
+
+/** `FUNCTIONS_WORKER_RUNTIME`: no feature reads it, so only {@link loadConfig} checks it. */
+export function loadHostConfig(env: Env = process.env): HostConfig {
+  return loadSection(env, (reader) => {
+    const workerRuntime = reader.optional(ENV_KEYS.workerRuntime);
+    if (workerRuntime === undefined) return { workerRuntime };
+    if (workerRuntime !== 'node') {
+      reader.report(ENV_KEYS.workerRuntime, 'must be "node"');
+      return undefined;
+    }
+    return { workerRuntime };
+  });
+}
+
+/**
+ * Reads one section; throws a {@link ConfigError} naming only that section's keys. `read`
+ * returns undefined only after reporting a problem.
+ */
+function loadSection<T>(env: Env, read: (reader: Reader) => T | undefined): T {
+  const problems: FieldProblem[] = [];
+  const value = read(new Reader(env, problems));
+  if (problems.length > 0 || value === undefined) throw new ConfigError(problems);
+  return deepFreeze(value);
+}
+
+function readAcs(reader: Reader): AcsAccess | undefined {
   const connectionString = reader.optional(ENV_KEYS.acsConnectionString);
   if (connectionString !== undefined) {
     const match = ACS_CONNECTION_STRING_PATTERN.exec(connectionString);
     const endpoint = match?.[1] === undefined ? undefined : parseAcsEndpoint(match[1]);
     if (endpoint === undefined || !match?.[2]) {
-      problems.push({
-        field: ENV_KEYS.acsConnectionString,
-        message:
-          'must look like endpoint=https://<resource>.communication.azure.com/;accesskey=<base64 key>',
-      });
+      reader.report(
+        ENV_KEYS.acsConnectionString,
+        'must look like endpoint=https://<resource>.communication.azure.com/;accesskey=<base64 key>',
+      );
       return undefined;
     }
     if (endpoint.protocol === 'http:' && !isLoopbackHost(endpoint.hostname)) {
-      problems.push({
-        field: ENV_KEYS.acsConnectionString,
-        message: 'endpoint must use https (http only for loopback hosts)',
-      });
+      reader.report(
+        ENV_KEYS.acsConnectionString,
+        'endpoint must use https (http only for loopback hosts)',
+      );
       return undefined;
     }
     return { kind: 'connectionString', connectionString, endpoint };
   }
   const rawEndpoint = reader.optional(ENV_KEYS.acsEndpoint);
   if (rawEndpoint === undefined) {
-    problems.push({
-      field: ENV_KEYS.acsConnectionString,
-      message: `required (or set ${ENV_KEYS.acsEndpoint} to use managed identity)`,
-    });
+    reader.report(
+      ENV_KEYS.acsConnectionString,
+      `required (or set ${ENV_KEYS.acsEndpoint} to use managed identity)`,
+    );
     return undefined;
   }
   const endpoint = parseAcsEndpoint(rawEndpoint);
   // Bearer tokens are refused by the SDK over plain http, so managed identity needs https.
   if (endpoint === undefined || endpoint.protocol !== 'https:') {
-    problems.push({ field: ENV_KEYS.acsEndpoint, message: 'must be an https URL without a path' });
+    reader.report(ENV_KEYS.acsEndpoint, 'must be an https URL without a path');
     return undefined;
   }
   return { kind: 'managedIdentity', endpoint };
@@ -291,6 +375,10 @@ class Reader {
     private readonly env: Env,
     private readonly problems: FieldProblem[],
   ) {}
+
+  report(field: EnvKey, message: string): void {
+    this.problems.push({ field, message });
+  }
 
   /** An unset or blank value is "missing": a secret is never defaulted to ''. */
   optional(key: EnvKey): string | undefined {

@@ -1,6 +1,6 @@
 import * as df from 'durable-functions';
 import { createSendSmsChallenge } from './activities/send-sms-challenge';
-import { getConfig, getSmsSender, verificationCodeMatches } from './composition';
+import { getSmsSender, getVerificationConfig, verificationCodeMatches } from './composition';
 import { ACTIVITY, ORCHESTRATION } from './names';
 import { createSmsVerificationOrchestrator } from './orchestrations/sms-verification';
 
@@ -10,7 +10,7 @@ import { createSmsVerificationOrchestrator } from './orchestrations/sms-verifica
  */
 export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
   handler: (input: unknown, context) => {
-    const { verification } = getConfig();
+    const verification = getVerificationConfig();
     return createSendSmsChallenge({
       sms: getSmsSender(),
       codeSecret: verification.codeSecret,

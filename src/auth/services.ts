@@ -4,8 +4,14 @@ import type { IdentityMapStore } from '../clients/identity-map';
 import { TableIdentityMapStore } from '../clients/identity-map-table';
 import { getSharedSidecarClient } from '../clients/sidecar';
 import type { SidecarApi } from '../clients/sidecar';
-import { getAcsIdentityService, getConfig } from '../composition';
-import type { Config } from '../config';
+import {
+  getAcsConfig,
+  getAcsIdentityService,
+  getIdentityMapConfig,
+  getSidecarConfig,
+  onResetComposition,
+} from '../composition';
+import { loadSections, type Config } from '../config';
 
 /** Everything the `/api/me...` handlers depend on. */
 export interface MeServices {
@@ -19,7 +25,8 @@ export interface MeServices {
 }
 
 export interface MeServiceParts {
-  readonly config: Config;
+  /** Only the settings these services read, so a full {@link Config} also fits. */
+  readonly config: Pick<Config, 'sidecar' | 'acsTeamsClientId'>;
   readonly sidecar: SidecarApi;
   readonly store: IdentityMapStore;
   readonly acs: AcsIdentityService;
@@ -40,20 +47,27 @@ export function createMeServices(parts: MeServiceParts): MeServices {
 
 let services: MeServices | undefined;
 
-/** The process-wide services, built on first use from the validated settings (see `composition.ts`). */
+/**
+ * The process-wide services, built on first use from the sidecar, identity-map and ACS settings
+ * only (see `composition.ts`); a ConfigError names the bad keys of all three.
+ */
 export function getMeServices(): MeServices {
   if (services === undefined) {
-    const config = getConfig();
+    const [sidecar, identityMap, acs] = loadSections(
+      getSidecarConfig,
+      getIdentityMapConfig,
+      getAcsConfig,
+    );
     services = createMeServices({
-      config,
+      config: { sidecar, acsTeamsClientId: acs.teamsClientId },
       sidecar: getSharedSidecarClient({
-        url: config.sidecar.url.href,
-        allowNonLoopback: config.sidecar.allowNonLoopback,
-        timeoutMs: config.sidecar.timeoutMs,
+        url: sidecar.url.href,
+        allowNonLoopback: sidecar.allowNonLoopback,
+        timeoutMs: sidecar.timeoutMs,
       }),
       store: TableIdentityMapStore.fromConnectionString(
-        config.storageConnectionString,
-        config.acsIdentityTableName,
+        identityMap.storageConnectionString,
+        identityMap.tableName,
       ),
       acs: getAcsIdentityService(),
       onOrphan: (communicationUserId) => {
@@ -69,3 +83,5 @@ export function getMeServices(): MeServices {
 export function resetMeServices(): void {
   services = undefined;
 }
+
+onResetComposition(resetMeServices);

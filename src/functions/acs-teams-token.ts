@@ -1,6 +1,6 @@
 import { app, type HttpRequest } from '@azure/functions';
 import type { AcsIdentityService } from '../clients/acs-identity';
-import { getAcsIdentityService, getConfig } from '../composition';
+import { getAcsConfig, getAcsIdentityService } from '../composition';
 import { Fields, readJson } from '../http/parse';
 import { json, withErrors, type Handler } from '../http/respond';
 import { FUNCTION, ROUTE } from '../names';
@@ -46,7 +46,7 @@ export function createExchangeTeamsToken(deps: TeamsTokenDeps): Handler {
 export const exchangeTeamsToken = withErrors(
   createExchangeTeamsToken({
     acs: getAcsIdentityService,
-    defaultClientId: () => getConfig().acsTeamsClientId,
+    defaultClientId: () => getAcsConfig().teamsClientId,
   }),
 );
 

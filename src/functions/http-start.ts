@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { getConfig } from '../composition';
+import { getVerificationConfig } from '../composition';
 import { E164_PATTERN, type VerificationConfig } from '../config';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import type { VerificationInput } from '../domain/verification';
@@ -58,7 +58,7 @@ function parsePhoneNumber(body: unknown): string {
 }
 
 export const httpStart = withErrors(
-  createHttpStart({ getClient: getDurableClient, verification: () => getConfig().verification }),
+  createHttpStart({ getClient: getDurableClient, verification: getVerificationConfig }),
 );
 
 app.http(FUNCTION.httpStart, {

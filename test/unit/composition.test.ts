@@ -1,12 +1,35 @@
 import {
   describeStartupConfigProblem,
+  getAcsConfig,
   getAcsIdentityService,
   getConfig,
+  getSidecarConfig,
   getSmsSender,
+  getTwilioConfig,
+  getVerificationConfig,
   resetComposition,
+  sealVerificationCode,
+  verificationCodeMatches,
 } from '../../src/composition';
+import { getMeServices } from '../../src/auth/services';
 import { ConfigError } from '../../src/domain/errors';
-import { useEnv, validEnv } from './helpers/env';
+import { hashCode } from '../../src/domain/verification';
+import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
+
+const ACS_CONNECTION_STRING =
+  'endpoint=http://127.0.0.1:7001/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0';
+
+function configErrorOf(resolve: () => unknown): ConfigError {
+  try {
+    resolve();
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const fields = (error: ConfigError): string[] => error.problems.map((p) => p.field).sort();
 
 describe('composition root', () => {
   let restore: () => void;
@@ -22,6 +45,11 @@ describe('composition root', () => {
     expect(getSmsSender()).toBe(getSmsSender());
     expect(getAcsIdentityService()).toBe(getAcsIdentityService());
     expect(getConfig()).toBe(getConfig());
+    expect(getTwilioConfig()).toBe(getTwilioConfig());
+    expect(getVerificationConfig()).toBe(getVerificationConfig());
+    expect(getAcsConfig()).toBe(getAcsConfig());
+    expect(getSidecarConfig()).toBe(getSidecarConfig());
+    expect(getMeServices()).toBe(getMeServices());
   });
 
   it('reports bad settings by key only, and throws ConfigError on use instead of at import', () => {
@@ -32,6 +60,98 @@ describe('composition root', () => {
     expect(problem).toContain('VERIFICATION_CODE_SECRET');
     expect(problem).not.toContain('tiny');
     expect(() => getSmsSender()).toThrow(ConfigError);
-    expect(() => getAcsIdentityService()).toThrow(ConfigError);
+    expect(() => sealVerificationCode('instance', '123456')).toThrow(ConfigError);
+    // Neither bad setting belongs to ACS, so its endpoints keep working.
+    expect(getAcsIdentityService()).toBeDefined();
+  });
+
+  it('serves ACS with only the ACS setting, and names only Twilio keys for the SMS sender', () => {
+    restore = useEnv({ COMMUNICATION_SERVICES_CONNECTION_STRING: ACS_CONNECTION_STRING });
+    resetComposition();
+    expect(getAcsIdentityService()).toBe(getAcsIdentityService());
+    expect(getAcsConfig().teamsClientId).toBeUndefined();
+
+    expect(fields(configErrorOf(getSmsSender))).toEqual(
+      ['TwilioAccountSid', 'TwilioAuthToken', 'TwilioPhoneNumber'].sort(),
+    );
+    expect(fields(configErrorOf(() => sealVerificationCode('instance', '123456')))).toEqual([
+      'VERIFICATION_CODE_SECRET',
+    ]);
+    expect(fields(configErrorOf(getVerificationConfig))).toEqual(['VERIFICATION_CODE_SECRET']);
+    // The start-up report still names every missing setting of every feature.
+    const problem = describeStartupConfigProblem();
+    for (const key of ['AzureWebJobsStorage', 'TwilioAuthToken', 'VERIFICATION_CODE_SECRET']) {
+      expect(problem).toContain(key);
+    }
+    expect(problem).not.toContain('COMMUNICATION_SERVICES_CONNECTION_STRING');
+  });
+
+  it('keeps ACS, verification and /api/me working when a Twilio setting is invalid', () => {
+    restore = useEnv(validEnv({ TwilioAccountSid: 'XY123', TwilioPhoneNumber: '5550100' }));
+    resetComposition();
+    const error = configErrorOf(getSmsSender);
+    expect(fields(error)).toEqual(['TwilioAccountSid', 'TwilioPhoneNumber']);
+    expect(error.message).not.toContain('XY123');
+
+    expect(getAcsIdentityService()).toBeDefined();
+    expect(getMeServices().graphApiName).toBe('graph');
+    const expected = hashCode(TEST_SECRET, 'instance', '123456');
+    const sealedCode = sealVerificationCode('instance', '123456');
+    expect(verificationCodeMatches('instance', expected, { sealedCode }, 6)).toBe(true);
+    expect(verificationCodeMatches('instance', expected, '654321', 6)).toBe(false);
+  });
+
+  it('builds the /api/me services from the sidecar, identity-map and ACS settings only', () => {
+    restore = useEnv({
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      COMMUNICATION_SERVICES_CONNECTION_STRING: ACS_CONNECTION_STRING,
+      ACS_TEAMS_CLIENT_ID: '00000000-0000-0000-0000-000000000001',
+    });
+    resetComposition();
+    const services = getMeServices();
+    expect(services.teamsClientId).toBe('00000000-0000-0000-0000-000000000001');
+    expect(services.acs).toBe(getAcsIdentityService());
+    expect(() => getSmsSender()).toThrow(ConfigError);
+  });
+
+  it('names the bad keys of every section /api/me needs, and none of the others', () => {
+    restore = useEnv({ SIDECAR_URL: 'http://sidecar.example:5000', TwilioAuthToken: undefined });
+    resetComposition();
+    expect(fields(configErrorOf(getMeServices))).toEqual(
+      ['AzureWebJobsStorage', 'COMMUNICATION_SERVICES_CONNECTION_STRING', 'SIDECAR_URL'].sort(),
+    );
+  });
+
+  it('forgets every section and dependency on reset', () => {
+    restore = useEnv(validEnv());
+    resetComposition();
+    const before = {
+      sms: getSmsSender(),
+      acs: getAcsIdentityService(),
+      me: getMeServices(),
+      verification: getVerificationConfig(),
+      sidecar: getSidecarConfig(),
+    };
+    restore();
+    restore = useEnv(
+      validEnv({
+        VERIFICATION_CODE_LENGTH: '8',
+        SIDECAR_GRAPH_API_NAME: 'msgraph',
+        ACS_TEAMS_CLIENT_ID: '00000000-0000-0000-0000-000000000002',
+      }),
+    );
+    // Memoised until reset, even though the environment changed.
+    expect(getVerificationConfig()).toBe(before.verification);
+    expect(getMeServices()).toBe(before.me);
+    resetComposition();
+    expect(getSmsSender()).not.toBe(before.sms);
+    expect(getAcsIdentityService()).not.toBe(before.acs);
+    expect(getVerificationConfig().codeLength).toBe(8);
+    expect(getSidecarConfig()).not.toBe(before.sidecar);
+    expect(getAcsConfig().teamsClientId).toBe('00000000-0000-0000-0000-000000000002');
+    const me = getMeServices();
+    expect(me).not.toBe(before.me);
+    expect(me.graphApiName).toBe('msgraph');
+    expect(getConfig().verification.codeLength).toBe(8);
   });
 });

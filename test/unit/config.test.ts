@@ -1,10 +1,25 @@
-import { DEFAULTS, ENV_KEYS, isLoopbackHost, loadConfig } from '../../src/config';
+import {
+  DEFAULTS,
+  ENV_KEYS,
+  isLoopbackHost,
+  loadAcsConfig,
+  loadConfig,
+  loadHostConfig,
+  loadIdentityMapConfig,
+  loadSidecarConfig,
+  loadTwilioConfig,
+  loadVerificationConfig,
+  type Env,
+} from '../../src/config';
 import { ConfigError } from '../../src/domain/errors';
 import { validEnv } from './helpers/env';
 
-function configError(env: Record<string, string | undefined>): ConfigError {
+function configError(
+  env: Record<string, string | undefined>,
+  load: (env: Env) => unknown = loadConfig,
+): ConfigError {
   try {
-    loadConfig(env);
+    load(env);
   } catch (error: unknown) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -182,6 +197,89 @@ describe('loadConfig', () => {
       expect(isLoopbackHost(host)).toBe(true);
     for (const host of ['10.0.0.1', 'example.com', 'localhost.example.com', '0.0.0.0'])
       expect(isLoopbackHost(host)).toBe(false);
+  });
+});
+
+describe('section loaders', () => {
+  const SECTIONS = {
+    twilio: loadTwilioConfig,
+    verification: loadVerificationConfig,
+    acs: loadAcsConfig,
+    sidecar: loadSidecarConfig,
+    identityMap: loadIdentityMapConfig,
+    host: loadHostConfig,
+  } as const;
+
+  it('each names only its own missing settings', () => {
+    expect(fields(configError({}, loadTwilioConfig)).sort()).toEqual(
+      [ENV_KEYS.twilioAccountSid, ENV_KEYS.twilioAuthToken, ENV_KEYS.twilioPhoneNumber].sort(),
+    );
+    expect(fields(configError({}, loadVerificationConfig))).toEqual([
+      ENV_KEYS.verificationCodeSecret,
+    ]);
+    expect(fields(configError({}, loadAcsConfig))).toEqual([ENV_KEYS.acsConnectionString]);
+    expect(fields(configError({}, loadIdentityMapConfig))).toEqual([ENV_KEYS.storage]);
+    // Everything in these two has a default.
+    expect(loadSidecarConfig({}).url.href).toBe('http://localhost:5000/');
+    expect(loadHostConfig({})).toEqual({ workerRuntime: undefined });
+  });
+
+  it('each reads only its own settings', () => {
+    const acs = loadAcsConfig({
+      COMMUNICATION_SERVICES_CONNECTION_STRING: validEnv().COMMUNICATION_SERVICES_CONNECTION_STRING,
+      ACS_TEAMS_CLIENT_ID: '00000000-0000-0000-0000-000000000001',
+    });
+    expect(acs.access).toMatchObject({ kind: 'connectionString' });
+    expect(acs.teamsClientId).toBe('00000000-0000-0000-0000-000000000001');
+    expect(Object.isFrozen(acs)).toBe(true);
+    expect(Object.isFrozen(acs.access)).toBe(true);
+
+    const twilio = loadTwilioConfig({
+      TwilioAccountSid: `AC${'b'.repeat(32)}`,
+      TwilioAuthToken: 'token',
+      TwilioPhoneNumber: '+15005550006',
+    });
+    expect(twilio).toMatchObject({ accountSid: `AC${'b'.repeat(32)}`, apiBaseUrl: undefined });
+    expect(loadVerificationConfig({ VERIFICATION_CODE_SECRET: 'x'.repeat(16) }).codeLength).toBe(6);
+    expect(loadIdentityMapConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' })).toEqual({
+      storageConnectionString: 'UseDevelopmentStorage=true',
+      tableName: DEFAULTS.acsIdentityTableName,
+    });
+  });
+
+  it('each reports its own invalid values, ignoring the rest of a broken environment', () => {
+    const env = validEnv({
+      TwilioAccountSid: 'XY123',
+      VERIFICATION_CODE_LENGTH: '3',
+      ACS_TEAMS_CLIENT_ID: 'not-a-guid',
+      SIDECAR_URL: 'http://sidecar:5000',
+      ACS_IDENTITY_TABLE_NAME: '1bad',
+      FUNCTIONS_WORKER_RUNTIME: 'dotnet',
+    });
+    const perSection = Object.fromEntries(
+      Object.entries(SECTIONS).map(([name, load]) => [name, fields(configError(env, load))]),
+    );
+    expect(perSection).toEqual({
+      twilio: ['TwilioAccountSid'],
+      verification: ['VERIFICATION_CODE_LENGTH'],
+      acs: ['ACS_TEAMS_CLIENT_ID'],
+      sidecar: ['SIDECAR_URL'],
+      identityMap: ['ACS_IDENTITY_TABLE_NAME'],
+      host: ['FUNCTIONS_WORKER_RUNTIME'],
+    });
+    // loadConfig is built from the sections: exactly their problems, all in one error.
+    expect(fields(configError(env)).sort()).toEqual(Object.values(perSection).flat().sort());
+  });
+
+  it('report an unusable ACS access and a bad Teams client id together', () => {
+    expect(
+      fields(
+        configError(
+          { COMMUNICATION_SERVICES_ENDPOINT: 'http://x.example/', ACS_TEAMS_CLIENT_ID: 'nope' },
+          loadAcsConfig,
+        ),
+      ).sort(),
+    ).toEqual([ENV_KEYS.acsEndpoint, ENV_KEYS.acsTeamsClientId].sort());
   });
 });
 
