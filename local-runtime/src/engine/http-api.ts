@@ -487,13 +487,8 @@ export class ManagementApi {
     return core.tx(() => {
       const row = core.store.getInstance(instanceId);
       if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
-      if (TERMINAL_STATUSES.has(row.runtimeStatus)) {
-        return problem(
-          410,
-          'Gone',
-          `The instance '${instanceId}' has already finished (${row.runtimeStatus}).`,
-        );
-      }
+      const finished = goneIfFinished(row);
+      if (finished) return finished;
       core.raiseEvent(instanceId, eventName, inputText);
       return { status: 202 };
     });
@@ -509,13 +504,8 @@ export class ManagementApi {
       return core.tx(() => {
         const row = core.store.getInstance(instanceId);
         if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
-        if (TERMINAL_STATUSES.has(row.runtimeStatus)) {
-          return problem(
-            410,
-            'Gone',
-            `The instance '${instanceId}' has already finished (${row.runtimeStatus}).`,
-          );
-        }
+        const finished = goneIfFinished(row);
+        if (finished) return finished;
         if (op === 'suspend' && row.runtimeStatus === 'Suspended') {
           throw new InvalidInstanceStateError(
             `Cannot suspend instance '${instanceId}': it is already suspended.`,
@@ -563,4 +553,14 @@ export class ManagementApi {
       return this.waitResponse(req, newId, timeout);
     return this.checkStatusResponse(req.origin, newId);
   }
+}
+
+/** Events and control operations on a finished instance answer 410, as the extension does. */
+function goneIfFinished(row: InstanceRow): RuntimeHttpResponse | undefined {
+  if (!TERMINAL_STATUSES.has(row.runtimeStatus)) return undefined;
+  return problem(
+    410,
+    'Gone',
+    `The instance '${row.instanceId}' has already finished (${row.runtimeStatus}).`,
+  );
 }

@@ -1,6 +1,6 @@
 /** The status object of the Durable HTTP API (EXT StatusResponsePayload) and its history view. */
 import { EVENT_TYPE_NAMES, EventType, type HistoryEvent, parseJsonLenient } from './history';
-import type { InstanceRow } from '../store/sqlite-store';
+import { RUNTIME_STATUSES, type InstanceRow } from '../store/sqlite-store';
 
 /** `DateTime.ToString("s") + "Z"`: whole seconds, UTC. */
 export function formatStatusTime(ms: number): string {
@@ -12,17 +12,6 @@ export interface StatusOptions {
   showHistory: boolean;
   showHistoryOutput: boolean;
 }
-
-const ORCHESTRATION_STATUS_NAMES = [
-  'Running',
-  'Completed',
-  'ContinuedAsNew',
-  'Failed',
-  'Canceled',
-  'Terminated',
-  'Pending',
-  'Suspended',
-];
 
 export function toStatusObject(
   row: InstanceRow,
@@ -104,8 +93,7 @@ export function toHistoryView(
       delete v.Tags;
     }
     if (t === EventType.ExecutionCompleted && typeof e.OrchestrationStatus === 'number') {
-      v.OrchestrationStatus =
-        ORCHESTRATION_STATUS_NAMES[e.OrchestrationStatus] ?? e.OrchestrationStatus;
+      v.OrchestrationStatus = RUNTIME_STATUSES[e.OrchestrationStatus] ?? e.OrchestrationStatus;
     }
     if (t === EventType.TimerFired) delete v.TimerId;
     if ('Result' in v) {

@@ -25,6 +25,7 @@ export type RuntimeStatus =
   | 'Pending'
   | 'Suspended';
 
+/** In the order of DTFx's OrchestrationStatus enum, so a history event's numeric status indexes it. */
 export const RUNTIME_STATUSES: readonly RuntimeStatus[] = [
   'Running',
   'Completed',
