@@ -190,14 +190,8 @@ async function withHost<T>(
     emulators: false,
     settings: {
       FUNCTIONS_WORKER_RUNTIME: 'node',
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      TwilioAccountSid: twilio.accountSid,
-      TwilioAuthToken: twilio.authToken,
-      TwilioPhoneNumber: twilio.senders[0] ?? '+15005550006',
-      TwilioApiBaseUrl: twilio.url,
-      // Not used by the verification flow; a loopback endpoint keeps the configuration valid.
-      COMMUNICATION_SERVICES_CONNECTION_STRING:
-        'endpoint=http://127.0.0.1:9/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0',
+      // Only the verification feature's settings: each feature validates its own.
+      ...twilio.appSettings(),
       VERIFICATION_TIMEOUT_SECONDS: String(timeoutSeconds),
       VERIFICATION_CODE_SECRET: 'bench-secret-not-for-production',
     },
@@ -288,6 +282,8 @@ async function main(): Promise<void> {
 
     await withHost(twilio, 3600, async (bench, host) => {
       await pool(10, 2, (i) => bench.flow(phoneFor(204, i)));
+      // The emulator's outbox is bounded; start the count from empty.
+      twilio.reset();
       const baseline = rssBytes(host.pid);
       const started = performance.now();
       await pool(WAITING, 32, async (i) => {

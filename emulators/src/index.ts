@@ -76,10 +76,7 @@ export async function startEmulators(opts: StartEmulatorsOptions = {}): Promise<
     acs,
     agentId,
     appSettings: () => ({
-      TwilioAccountSid: twilio.accountSid,
-      TwilioAuthToken: twilio.authToken,
-      TwilioPhoneNumber: twilio.senders[0] ?? '',
-      TwilioApiBaseUrl: twilio.url,
+      ...twilio.appSettings(),
       COMMUNICATION_SERVICES_CONNECTION_STRING: acs.connectionString,
       SIDECAR_URL: agentId.url,
       SIDECAR_GRAPH_API_NAME: 'graph',

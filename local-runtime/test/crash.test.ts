@@ -139,13 +139,9 @@ function options(): LocalHostProcessOptions {
     emulators: false,
     settings: {
       FUNCTIONS_WORKER_RUNTIME: 'node',
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      TwilioAccountSid: twilio.accountSid,
-      TwilioAuthToken: twilio.authToken,
-      TwilioPhoneNumber: twilio.senders[0] ?? '+15005550006',
+      ...twilio.appSettings(),
+      // Through the gate, which holds SMS requests in flight while the host is killed.
       TwilioApiBaseUrl: gate.url,
-      COMMUNICATION_SERVICES_CONNECTION_STRING:
-        'endpoint=http://127.0.0.1:9/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0',
       VERIFICATION_TIMEOUT_SECONDS: '90',
       VERIFICATION_MAX_ATTEMPTS: '4',
       VERIFICATION_CODE_LENGTH: '6',

@@ -45,13 +45,8 @@ beforeAll(async () => {
     clock,
     settings: {
       FUNCTIONS_WORKER_RUNTIME: 'node',
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      TwilioAccountSid: twilio.accountSid,
-      TwilioAuthToken: twilio.authToken,
-      TwilioPhoneNumber: twilio.senders[0] ?? '+15005550006',
-      TwilioApiBaseUrl: twilio.url,
-      COMMUNICATION_SERVICES_CONNECTION_STRING:
-        'endpoint=http://127.0.0.1:9/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0',
+      // Only the verification feature's settings: each feature validates its own.
+      ...twilio.appSettings(),
       VERIFICATION_TIMEOUT_SECONDS: '90',
       VERIFICATION_MAX_ATTEMPTS: '4',
       VERIFICATION_CODE_LENGTH: '6',

@@ -79,6 +79,8 @@ export interface TwilioEmulator {
   failNext(fault: TwilioFault): void;
   /** Number of create requests received (including failed ones), for retry assertions. */
   requestCount(): number;
+  /** The app settings (`Twilio*`) that point the app's Twilio SDK at this emulator. */
+  appSettings(): Record<string, string>;
   reset(): void;
   close(): Promise<void>;
 }
@@ -487,6 +489,12 @@ export async function startTwilioEmulator(
       });
     },
     requestCount: () => creates,
+    appSettings: () => ({
+      TwilioAccountSid: accountSid,
+      TwilioAuthToken: authToken,
+      TwilioPhoneNumber: senders[0] ?? '',
+      TwilioApiBaseUrl: url,
+    }),
     reset: () => {
       outbox = [];
       faults = [];
