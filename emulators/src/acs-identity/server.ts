@@ -4,15 +4,16 @@ import {
   defaultLog,
   isRecord,
   listen,
+  type LogFn,
   parseJsonBody,
   pathOf,
   queryOf,
   readBody,
+  sendCommonEmulatorRoute,
   sendEmpty,
   sendJson,
   sendProblem,
   wrapHandler,
-  type LogFn,
 } from '../common/http';
 import {
   decodeJwt,
@@ -623,16 +624,10 @@ export async function startAcsIdentityEmulator(
       sendJson(res, 200, { keys: [publicJwk(signingKey)] });
       return;
     }
-    if (path === '/_emulator/reset' && method === 'POST') {
-      api.reset();
-      sendEmpty(res, 204);
-      return;
-    }
-    if (path === '/_emulator/health' && method === 'GET') {
-      sendJson(res, 200, { status: 'ok', resourceId });
-      return;
-    }
-    sendProblem(res, 404, 'Not Found', `No emulator endpoint ${method} ${path}.`);
+    sendCommonEmulatorRoute(res, method, path, {
+      reset: () => api.reset(),
+      health: { resourceId },
+    });
   };
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {

@@ -5,16 +5,17 @@ import {
   defaultLog,
   isRecord,
   listen,
+  type LogFn,
   parseJsonBody,
   pathOf,
   queryOf,
   readBody,
+  sendCommonEmulatorRoute,
   sendEmpty,
   sendJson,
   sendProblem,
   sendText,
   wrapHandler,
-  type LogFn,
 } from '../common/http';
 import {
   decodeJwt,
@@ -673,16 +674,7 @@ export async function startAgentIdEmulator(
       sendJson(res, 200, { messages: graph.sent() });
       return;
     }
-    if (path === '/_emulator/reset' && method === 'POST') {
-      api.reset();
-      sendEmpty(res, 204);
-      return;
-    }
-    if (path === '/_emulator/health' && method === 'GET') {
-      sendJson(res, 200, { status: 'ok' });
-      return;
-    }
-    sendProblem(res, 404, 'Not Found', `No emulator endpoint ${method} ${path}.`);
+    sendCommonEmulatorRoute(res, method, path, api);
   };
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {

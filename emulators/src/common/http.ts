@@ -97,6 +97,28 @@ export function sendProblem(
   sendJson(res, status, { ...body, ...extensions }, {}, 'application/problem+json; charset=utf-8');
 }
 
+/**
+ * The `/_emulator/` routes every emulator has (`POST reset`, `GET health`), and the 404 for anything
+ * else under `/_emulator/`. Each emulator calls it after its own inspection routes.
+ */
+export function sendCommonEmulatorRoute(
+  res: http.ServerResponse,
+  method: string,
+  path: string,
+  emulator: { reset(): void; health?: Record<string, unknown> },
+): void {
+  if (path === '/_emulator/reset' && method === 'POST') {
+    emulator.reset();
+    sendEmpty(res, 204);
+    return;
+  }
+  if (path === '/_emulator/health' && method === 'GET') {
+    sendJson(res, 200, { status: 'ok', ...emulator.health });
+    return;
+  }
+  sendProblem(res, 404, 'Not Found', `No emulator endpoint ${method} ${path}.`);
+}
+
 /** Parses a JSON body; empty body gives `undefined`. Throws SyntaxError on malformed JSON. */
 export function parseJsonBody(raw: Buffer): unknown {
   if (raw.length === 0) return undefined;

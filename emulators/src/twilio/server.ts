@@ -4,15 +4,16 @@ import {
   defaultLog,
   isRecord,
   listen,
+  type LogFn,
   parseJsonBody,
   pathOf,
   queryOf,
   readBody,
+  sendCommonEmulatorRoute,
   sendEmpty,
   sendJson,
   sendProblem,
   wrapHandler,
-  type LogFn,
 } from '../common/http';
 
 /**
@@ -405,11 +406,6 @@ export async function startTwilioEmulator(
       sendEmpty(res, 204);
       return;
     }
-    if (path === '/_emulator/reset' && method === 'POST') {
-      api.reset();
-      sendEmpty(res, 204);
-      return;
-    }
     if (path === '/_emulator/faults' && method === 'POST') {
       let parsed: unknown;
       try {
@@ -423,11 +419,7 @@ export async function startTwilioEmulator(
       sendEmpty(res, 204);
       return;
     }
-    if (path === '/_emulator/health' && method === 'GET') {
-      sendJson(res, 200, { status: 'ok' });
-      return;
-    }
-    sendProblem(res, 404, 'Not Found', `No emulator endpoint ${method} ${path}.`);
+    sendCommonEmulatorRoute(res, method, path, api);
   };
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
