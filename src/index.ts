@@ -2,6 +2,7 @@ import { app } from '@azure/functions';
 import { describeStartupConfigProblem } from './composition';
 // Orchestrations and activities live outside functions/, which is all the `main` glob loads.
 import './durable-registrations';
+import './openapi/openapi-functions';
 
 app.setup({ enableHttpStream: false });
 

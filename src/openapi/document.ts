@@ -1,0 +1,567 @@
+/**
+ * The OpenAPI 3.1 description of every route of the app. Each route is one `Operation` in `OPERATIONS`;
+ * `buildOpenApiDocument` groups them into paths. To document a new route, add one entry (the contract
+ * test fails until every registered HTTP function has one and its real answers match it).
+ */
+import { FUNCTION, ROUTE } from '../names';
+import { ref, SCHEMAS, type Schema } from './schemas';
+
+type Method = 'get' | 'post' | 'delete';
+type Security = 'functionKey' | 'bearer' | 'none';
+
+interface Example {
+  readonly summary: string;
+  readonly value: unknown;
+}
+
+export interface Operation {
+  readonly operationId: string;
+  readonly method: Method;
+  /** Below the host's route prefix, as registered (`verifications/{id}`). */
+  readonly route: string;
+  readonly tag: 'Verification' | 'ACS tokens' | 'Me' | 'API description';
+  readonly summary: string;
+  readonly description?: string;
+  readonly security: Security;
+  readonly requestBody?: {
+    readonly schema: Schema;
+    readonly examples: Record<string, Example>;
+    /** The body may be left out (`POST /api/acs/identities`). */
+    readonly optional?: true;
+  };
+  /** Success answers; the error answers come from `errors`. */
+  readonly responses: Readonly<Record<number, SuccessResponse>>;
+  readonly errors: readonly ErrorStatus[];
+}
+
+interface SuccessResponse {
+  readonly description: string;
+  readonly contentType?: string;
+  readonly schema?: Schema;
+  readonly example?: unknown;
+  readonly headers?: Readonly<Record<string, { description: string; schema: Schema }>>;
+}
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 413 | 429 | 500 | 502 | 503 | 504;
+
+const ERROR_DESCRIPTIONS: Readonly<Record<ErrorStatus, string>> = {
+  400: 'The request is invalid; `errors` lists every bad field.',
+  401: 'Authentication is missing or invalid (function key, or bearer token on /me routes).',
+  403: 'Authenticated, but not allowed.',
+  404: 'No such resource, or no route for this path.',
+  405: 'The route exists but not for this method (`Allow` lists the methods).',
+  409: 'The resource is not in a state that allows this yet.',
+  410: 'The resource has finished and accepts nothing more.',
+  413: 'The request body is too large.',
+  429: 'Too many requests; see `Retry-After`.',
+  500: 'Unexpected error; the answer carries no internals.',
+  502: 'An upstream service (Twilio, ACS, Microsoft Graph) failed.',
+  503: 'An upstream service could not be reached; see `Retry-After`.',
+  504: 'An upstream service timed out.',
+};
+
+const PROBLEM_EXAMPLES: Partial<Record<ErrorStatus, unknown>> = {
+  400: {
+    type: 'urn:sms-verification:problem:validation-failed',
+    title: 'Invalid request',
+    status: 400,
+    detail: 'phoneNumber: must be E.164: + and 8-15 digits',
+    code: 'validation_failed',
+    errors: [{ field: 'phoneNumber', message: 'must be E.164: + and 8-15 digits' }],
+  },
+  401: {
+    type: 'about:blank',
+    title: 'Unauthorized',
+    status: 401,
+    detail: 'A valid key is required in the x-functions-key header or the code query parameter.',
+  },
+  404: {
+    type: 'urn:sms-verification:problem:not-found',
+    title: 'Not found',
+    status: 404,
+    detail: 'No such verification.',
+    code: 'not_found',
+  },
+  500: {
+    type: 'about:blank',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: 'An unexpected error occurred.',
+  },
+};
+
+const FUNCTION_ERRORS: readonly ErrorStatus[] = [401, 413, 429, 500];
+const UPSTREAM_ERRORS: readonly ErrorStatus[] = [502, 503, 504];
+const JSON_TYPE = 'application/json';
+const PROBLEM_TYPE = 'application/problem+json';
+
+const idParam = 'id';
+const TOKEN_EXAMPLE = 'eyJhbGciOiJSUzI1NiJ9.eyJza3lwZWlkIjoiYWNzOi4uLiJ9.c2lnbmF0dXJl';
+const EXPIRES_EXAMPLE = '2026-12-02T10:00:00.000Z';
+const USER_EXAMPLE =
+  '8:acs:00000000-0000-4000-8000-00000000ac50_00000001-aaaa-bbbb-cccc-0123456789ab';
+
+export const OPERATIONS: readonly Operation[] = [
+  {
+    operationId: FUNCTION.httpStart,
+    method: 'post',
+    route: ROUTE.httpStart,
+    tag: 'Verification',
+    summary: 'Start a phone verification',
+    description:
+      'Texts a one-time code to the number and answers with the Durable Functions management payload. `orchestratorName` is `SmsPhoneVerification`.',
+    security: 'none',
+    requestBody: {
+      schema: ref('StartVerificationRequest'),
+      examples: {
+        string: { summary: 'The number as a JSON string', value: '+14255550100' },
+        object: { summary: 'The number in an object', value: { phoneNumber: '+14255550100' } },
+      },
+    },
+    responses: {
+      202: {
+        description: 'Started; the SMS is on its way.',
+        schema: ref('CheckStatus'),
+        headers: {
+          Location: { description: 'The status query URL.', schema: { type: 'string' } },
+        },
+        example: {
+          id: 'c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41',
+          statusQueryGetUri:
+            'http://localhost:7071/runtime/webhooks/durabletask/instances/c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41?taskHub=SmsVerificationHub&connection=Storage&code=SYSTEM_KEY',
+          sendEventPostUri:
+            'http://localhost:7071/runtime/webhooks/durabletask/instances/c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41/raiseEvent/{eventName}?taskHub=SmsVerificationHub&connection=Storage&code=SYSTEM_KEY',
+          terminatePostUri:
+            'http://localhost:7071/runtime/webhooks/durabletask/instances/c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41/terminate?reason={text}&taskHub=SmsVerificationHub&connection=Storage&code=SYSTEM_KEY',
+        },
+      },
+    },
+    errors: [400, 404, 413, 429, 500],
+  },
+  {
+    operationId: FUNCTION.getVerification,
+    method: 'get',
+    route: ROUTE.getVerification,
+    tag: 'Verification',
+    summary: 'Read the state of a verification',
+    security: 'none',
+    responses: {
+      200: {
+        description: 'The verification.',
+        schema: ref('Verification'),
+        example: {
+          id: 'c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41',
+          state: 'awaiting_code',
+          attemptsRemaining: 4,
+          expiresAt: EXPIRES_EXAMPLE,
+        },
+      },
+    },
+    errors: [400, 404, 429, 500],
+  },
+  {
+    operationId: FUNCTION.submitVerificationCode,
+    method: 'post',
+    route: ROUTE.submitVerificationCode,
+    tag: 'Verification',
+    summary: 'Submit the code from the SMS',
+    description:
+      'The code is sealed before it is raised, so it never appears in the instance history. Poll the `Location` for the outcome.',
+    security: 'none',
+    requestBody: {
+      schema: ref('SubmitCodeRequest'),
+      examples: { code: { summary: 'A six-digit code', value: { code: '012345' } } },
+    },
+    responses: {
+      202: {
+        description: 'Submitted; the verification checks it.',
+        schema: ref('SubmitCodeAccepted'),
+        headers: {
+          Location: { description: 'The verification to poll.', schema: { type: 'string' } },
+        },
+        example: { id: 'c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41', status: 'submitted' },
+      },
+    },
+    errors: [400, 404, 409, 410, 413, 429, 500],
+  },
+  {
+    operationId: FUNCTION.createAcsIdentity,
+    method: 'post',
+    route: ROUTE.createAcsIdentity,
+    tag: 'ACS tokens',
+    summary: 'Create an ACS identity, optionally with a token',
+    security: 'functionKey',
+    requestBody: {
+      schema: ref('CreateAcsIdentityRequest'),
+      optional: true,
+      examples: {
+        plain: { summary: 'Identity only', value: {} },
+        token: { summary: 'With a chat token', value: { scopes: ['chat'], expiresInMinutes: 60 } },
+      },
+    },
+    responses: {
+      201: {
+        description: 'Created.',
+        schema: ref('AcsIdentity'),
+        example: {
+          communicationUserId: USER_EXAMPLE,
+          token: TOKEN_EXAMPLE,
+          expiresOn: EXPIRES_EXAMPLE,
+        },
+      },
+    },
+    errors: [400, ...FUNCTION_ERRORS, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: FUNCTION.issueAcsToken,
+    method: 'post',
+    route: ROUTE.issueAcsToken,
+    tag: 'ACS tokens',
+    summary: 'Issue a token for an ACS identity',
+    security: 'functionKey',
+    requestBody: {
+      schema: ref('IssueAcsTokenRequest'),
+      examples: { voip: { summary: 'A VoIP token', value: { scopes: ['voip'] } } },
+    },
+    responses: {
+      200: {
+        description: 'The token.',
+        schema: ref('AcsToken'),
+        example: { token: TOKEN_EXAMPLE, expiresOn: EXPIRES_EXAMPLE },
+      },
+    },
+    errors: [400, 404, ...FUNCTION_ERRORS, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: FUNCTION.revokeAcsTokens,
+    method: 'post',
+    route: ROUTE.revokeAcsTokens,
+    tag: 'ACS tokens',
+    summary: "Revoke an ACS identity's tokens",
+    description: 'ACS may take up to 15 minutes to stop accepting tokens everywhere.',
+    security: 'functionKey',
+    responses: { 204: { description: 'Revoked.' } },
+    errors: [400, 404, ...FUNCTION_ERRORS, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: FUNCTION.deleteAcsIdentity,
+    method: 'delete',
+    route: ROUTE.deleteAcsIdentity,
+    tag: 'ACS tokens',
+    summary: 'Delete an ACS identity (and revoke its tokens)',
+    security: 'functionKey',
+    responses: { 204: { description: 'Deleted.' } },
+    errors: [400, 404, ...FUNCTION_ERRORS, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: FUNCTION.exchangeTeamsToken,
+    method: 'post',
+    route: ROUTE.exchangeTeamsToken,
+    tag: 'ACS tokens',
+    summary: 'Exchange a Teams user’s Entra ID token for an ACS token',
+    security: 'functionKey',
+    requestBody: {
+      schema: ref('TeamsTokenRequest'),
+      examples: {
+        exchange: {
+          summary: 'Exchange',
+          value: {
+            teamsUserAadToken: TOKEN_EXAMPLE,
+            userObjectId: '00000000-0000-4000-8000-000000000001',
+          },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: 'The ACS token for the Teams user.',
+        schema: ref('AcsToken'),
+        example: { token: TOKEN_EXAMPLE, expiresOn: EXPIRES_EXAMPLE },
+      },
+    },
+    errors: [400, ...FUNCTION_ERRORS, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: 'getMe',
+    method: 'get',
+    route: 'me',
+    tag: 'Me',
+    summary: 'Your Microsoft Graph profile (on your behalf)',
+    security: 'bearer',
+    responses: {
+      200: {
+        description: 'Graph `/me`.',
+        schema: ref('GraphResource'),
+        example: { id: '00000000-0000-4000-8000-000000000001', displayName: 'Test User' },
+      },
+    },
+    errors: [401, 403, 404, 429, 500, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: 'listMyMessages',
+    method: 'get',
+    route: 'me/messages',
+    tag: 'Me',
+    summary: 'Your ten most recent mails (Graph)',
+    security: 'bearer',
+    responses: {
+      200: {
+        description: 'Graph `/me/messages?$top=10`.',
+        schema: ref('GraphResource'),
+        example: { value: [{ id: 'AAMk...', subject: 'Hello' }] },
+      },
+    },
+    errors: [401, 403, 404, 429, 500, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: 'sendMyMail',
+    method: 'post',
+    route: 'me/messages/send',
+    tag: 'Me',
+    summary: 'Send a mail as you (Graph)',
+    security: 'bearer',
+    requestBody: {
+      schema: ref('SendMailRequest'),
+      examples: {
+        mail: {
+          summary: 'A text mail',
+          value: { to: 'someone@example.com', subject: 'Hi', body: 'Hello there' },
+        },
+      },
+    },
+    responses: {
+      202: {
+        description: 'Graph accepted the mail.',
+        schema: ref('SendMailAccepted'),
+        example: { status: 'accepted', recipients: 1 },
+      },
+    },
+    errors: [400, 401, 403, 404, 413, 429, 500, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: 'issueMyAcsToken',
+    method: 'post',
+    route: 'me/acs/token',
+    tag: 'Me',
+    summary: 'An ACS token for your own identity (created on first use)',
+    security: 'bearer',
+    requestBody: {
+      schema: ref('IssueAcsTokenRequest'),
+      examples: { chat: { summary: 'A chat token for one hour', value: { scopes: ['chat'] } } },
+    },
+    responses: {
+      200: {
+        description: 'The token (default lifetime 60 minutes).',
+        schema: ref('MyAcsToken'),
+        example: {
+          communicationUserId: USER_EXAMPLE,
+          token: TOKEN_EXAMPLE,
+          expiresOn: EXPIRES_EXAMPLE,
+          identityCreated: true,
+        },
+      },
+    },
+    errors: [400, 401, 403, 413, 429, 500, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: 'revokeMyAcsTokens',
+    method: 'post',
+    route: 'me/acs/revoke',
+    tag: 'Me',
+    summary: "Revoke your ACS identity's tokens",
+    security: 'bearer',
+    responses: {
+      200: {
+        description: 'Revoked.',
+        schema: ref('MyAcsRevoked'),
+        example: {
+          communicationUserId: USER_EXAMPLE,
+          revoked: true,
+          note: 'Existing tokens can stay usable for up to 15 minutes while revocation propagates.',
+        },
+      },
+    },
+    errors: [401, 403, 404, 429, 500, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: 'deleteMyAcsIdentity',
+    method: 'delete',
+    route: 'me/acs/identity',
+    tag: 'Me',
+    summary: 'Delete your ACS identity',
+    security: 'bearer',
+    responses: { 204: { description: 'Deleted.' } },
+    errors: [401, 403, 404, 429, 500, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: 'exchangeMyTeamsToken',
+    method: 'post',
+    route: 'me/acs/teams-token',
+    tag: 'Me',
+    summary: 'An ACS token for you as a Teams user (on-behalf-of exchange)',
+    security: 'bearer',
+    responses: {
+      200: {
+        description: 'The ACS token.',
+        schema: ref('AcsToken'),
+        example: { token: TOKEN_EXAMPLE, expiresOn: EXPIRES_EXAMPLE },
+      },
+    },
+    errors: [401, 403, 429, 500, ...UPSTREAM_ERRORS],
+  },
+  {
+    operationId: 'getOpenApiDocument',
+    method: 'get',
+    route: 'openapi.json',
+    tag: 'API description',
+    summary: 'This document',
+    security: 'none',
+    responses: {
+      200: { description: 'The OpenAPI 3.1 document.', schema: { type: 'object' } },
+    },
+    errors: [],
+  },
+  {
+    operationId: 'getApiReference',
+    method: 'get',
+    route: 'docs',
+    tag: 'API description',
+    summary: 'This document as a readable page',
+    security: 'none',
+    responses: {
+      200: { description: 'HTML.', contentType: 'text/html', schema: { type: 'string' } },
+    },
+    errors: [],
+  },
+];
+
+const SECURITY: Readonly<Record<Security, readonly Record<string, string[]>[]>> = {
+  // Either header or query parameter carries the function key, as the Functions host accepts both.
+  functionKey: [{ functionKeyHeader: [] }, { functionKeyQuery: [] }],
+  bearer: [{ bearer: [] }],
+  none: [],
+};
+
+function pathParameters(route: string): Record<string, unknown>[] {
+  return [...route.matchAll(/\{([^}:]+)[^}]*\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema:
+      name === 'communicationUserId'
+        ? SCHEMAS.AcsIdentity.properties.communicationUserId
+        : name === idParam
+          ? { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' }
+          : { type: 'string' },
+  }));
+}
+
+function errorResponse(status: ErrorStatus): Record<string, unknown> {
+  const example = PROBLEM_EXAMPLES[status];
+  return {
+    description: ERROR_DESCRIPTIONS[status],
+    content: {
+      [PROBLEM_TYPE]: {
+        schema: ref('Problem'),
+        ...(example === undefined ? {} : { example }),
+      },
+    },
+  };
+}
+
+function successResponse(r: SuccessResponse): Record<string, unknown> {
+  return {
+    description: r.description,
+    ...(r.headers ? { headers: r.headers } : {}),
+    ...(r.schema
+      ? {
+          content: {
+            [r.contentType ?? JSON_TYPE]: {
+              schema: r.schema,
+              ...(r.example === undefined ? {} : { example: r.example }),
+            },
+          },
+        }
+      : {}),
+  };
+}
+
+function operationObject(op: Operation): Record<string, unknown> {
+  const responses: Record<string, unknown> = {};
+  for (const [status, r] of Object.entries(op.responses)) responses[status] = successResponse(r);
+  for (const status of op.errors) responses[String(status)] = errorResponse(status);
+  const parameters = pathParameters(op.route);
+  return {
+    operationId: op.operationId,
+    tags: [op.tag],
+    summary: op.summary,
+    ...(op.description ? { description: op.description } : {}),
+    security: SECURITY[op.security],
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(op.requestBody
+      ? {
+          requestBody: {
+            required: op.requestBody.optional !== true,
+            content: {
+              [JSON_TYPE]: { schema: op.requestBody.schema, examples: op.requestBody.examples },
+            },
+          },
+        }
+      : {}),
+    responses,
+  };
+}
+
+/** `verifications/{id}` → `/api/verifications/{id}` (route constraints such as `{id:int}` dropped). */
+export function openApiPath(route: string, routePrefix = 'api'): string {
+  return `/${routePrefix}/${route}`.replace(/\{([^}:]+)[^}]*\}/g, '{$1}');
+}
+
+export function buildOpenApiDocument(serverUrl = '/'): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const path = openApiPath(op.route);
+    paths[path] = { ...(paths[path] ?? {}), [op.method]: operationObject(op) };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'SMS verification and ACS token API',
+      version: '0.1.0',
+      description:
+        'Phone verification over SMS (Twilio), Azure Communication Services identities and tokens, and self-service routes for signed-in users (Microsoft Entra ID through the auth sidecar). Errors are RFC 9457 `application/problem+json`.',
+    },
+    servers: [{ url: serverUrl }],
+    tags: [
+      { name: 'Verification', description: 'Anonymous: the first thing an unknown user does.' },
+      { name: 'ACS tokens', description: 'For trusted back ends: function key.' },
+      { name: 'Me', description: 'For signed-in users: Entra ID bearer token.' },
+      { name: 'API description' },
+    ],
+    paths,
+    components: {
+      schemas: SCHEMAS,
+      securitySchemes: {
+        functionKeyHeader: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'x-functions-key',
+          description: 'The function key of the Functions host.',
+        },
+        functionKeyQuery: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'code',
+          description: 'The function key as a query parameter.',
+        },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'A Microsoft Entra ID access token for this API, validated by the auth sidecar.',
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * JSON Schemas (2020-12, as OpenAPI 3.1 uses them) of the bodies the app's routes send and accept.
+ * Rules that exist in code are imported, not restated: the E.164 pattern, the ACS scopes and token
+ * lifetimes, the verification states.
+ */
+import { E164_PATTERN } from '../config';
+import { ACS_SCOPES, TOKEN_MINUTES_RANGE } from '../domain/acs';
+import type { AppErrorCode } from '../domain/errors';
+
+/** A JSON Schema object; kept open because OpenAPI allows every JSON Schema keyword. */
+export type Schema = { readonly [keyword: string]: unknown };
+
+/** A reference to one of `SCHEMAS` (the document validation in the tests catches a dangling one). */
+export const ref = (name: string): Schema => ({
+  $ref: `#/components/schemas/${name}`,
+});
+
+/** The app's machine-readable error codes (`code` member of problem documents). */
+const APP_ERROR_CODES: readonly AppErrorCode[] = [
+  'validation_failed',
+  'unauthenticated',
+  'forbidden',
+  'not_found',
+  'gone',
+  'conflict',
+  'payload_too_large',
+  'rate_limited',
+  'upstream_failed',
+  'upstream_unavailable',
+  'upstream_timeout',
+  'config_invalid',
+];
+
+const ISO_DATE_TIME: Schema = { type: 'string', format: 'date-time' };
+const ACS_USER_ID: Schema = {
+  type: 'string',
+  pattern: '^8:acs:[A-Za-z0-9-]{1,64}_[A-Za-z0-9-]{1,64}$',
+  examples: ['8:acs:00000000-0000-4000-8000-00000000ac50_00000001-aaaa-bbbb-cccc-0123456789ab'],
+};
+const ACS_SCOPE_LIST: Schema = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: 'string', enum: [...ACS_SCOPES] },
+};
+const EXPIRES_IN_MINUTES: Schema = {
+  type: 'integer',
+  minimum: TOKEN_MINUTES_RANGE.min,
+  maximum: TOKEN_MINUTES_RANGE.max,
+};
+const JWT: Schema = { type: 'string', pattern: '^[\\w-]+\\.[\\w-]+\\.[\\w-]*$' };
+
+export const SCHEMAS = {
+  Problem: {
+    type: 'object',
+    description:
+      'RFC 9457 problem details. Errors of the app carry a stable `code`; the host (missing key, unknown route, body too large, overload) answers with `type: about:blank` and no `code`.',
+    required: ['type', 'title', 'status'],
+    properties: {
+      type: { type: 'string', examples: ['urn:sms-verification:problem:not-found'] },
+      title: { type: 'string' },
+      status: { type: 'integer', minimum: 400, maximum: 599 },
+      detail: { type: 'string' },
+      code: { type: 'string', enum: [...APP_ERROR_CODES] },
+      instance: { type: 'string' },
+      errors: {
+        type: 'array',
+        description: 'One entry per invalid field (validation_failed).',
+        items: {
+          type: 'object',
+          required: ['field', 'message'],
+          properties: { field: { type: 'string' }, message: { type: 'string' } },
+        },
+      },
+      service: { type: 'string', description: 'The upstream service that failed (5xx).' },
+      invocationId: { type: 'string', description: 'Correlates a 500 with the host log.' },
+    },
+  },
+  PhoneNumber: {
+    type: 'string',
+    pattern: E164_PATTERN.source,
+    description: 'E.164: + and 8 to 15 digits.',
+    examples: ['+14255550100'],
+  },
+  StartVerificationRequest: {
+    description: 'The phone number as a JSON string, or an object with `phoneNumber`.',
+    oneOf: [
+      ref('PhoneNumber'),
+      {
+        type: 'object',
+        required: ['phoneNumber'],
+        properties: { phoneNumber: ref('PhoneNumber') },
+      },
+    ],
+  },
+  CheckStatus: {
+    type: 'object',
+    description:
+      'The Durable Functions management payload: URLs to query and control the instance. They carry the system key, so hand them only to trusted callers.',
+    required: ['id', 'statusQueryGetUri', 'sendEventPostUri', 'terminatePostUri'],
+    properties: {
+      id: { type: 'string' },
+      statusQueryGetUri: { type: 'string', format: 'uri' },
+      sendEventPostUri: { type: 'string' },
+      terminatePostUri: { type: 'string' },
+      rewindPostUri: { type: 'string' },
+      purgeHistoryDeleteUri: { type: 'string', format: 'uri' },
+      restartPostUri: { type: 'string', format: 'uri' },
+      suspendPostUri: { type: 'string' },
+      resumePostUri: { type: 'string' },
+    },
+  },
+  Verification: {
+    type: 'object',
+    description: 'What a caller may know of a verification: never the code, input or history.',
+    required: ['id', 'state', 'attemptsRemaining', 'expiresAt'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      state: {
+        type: 'string',
+        enum: [
+          'pending',
+          'awaiting_code',
+          'verified',
+          'expired',
+          'too_many_attempts',
+          'failed',
+          'terminated',
+        ],
+      },
+      attemptsRemaining: { type: ['integer', 'null'], minimum: 0 },
+      expiresAt: { oneOf: [ISO_DATE_TIME, { type: 'null' }] },
+    },
+  },
+  SubmitCodeRequest: {
+    type: 'object',
+    required: ['code'],
+    additionalProperties: false,
+    properties: {
+      code: {
+        oneOf: [
+          { type: 'string', pattern: '^\\d{4,10}$' },
+          { type: 'integer', minimum: 0 },
+        ],
+      },
+    },
+  },
+  SubmitCodeAccepted: {
+    type: 'object',
+    required: ['id', 'status'],
+    additionalProperties: false,
+    properties: { id: { type: 'string' }, status: { const: 'submitted' } },
+  },
+  CreateAcsIdentityRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { scopes: ACS_SCOPE_LIST, expiresInMinutes: EXPIRES_IN_MINUTES },
+  },
+  AcsIdentity: {
+    type: 'object',
+    required: ['communicationUserId'],
+    additionalProperties: false,
+    properties: {
+      communicationUserId: ACS_USER_ID,
+      token: { ...JWT, description: 'Only when scopes were requested.' },
+      expiresOn: ISO_DATE_TIME,
+    },
+  },
+  IssueAcsTokenRequest: {
+    type: 'object',
+    required: ['scopes'],
+    additionalProperties: false,
+    properties: { scopes: ACS_SCOPE_LIST, expiresInMinutes: EXPIRES_IN_MINUTES },
+  },
+  AcsToken: {
+    type: 'object',
+    required: ['token', 'expiresOn'],
+    additionalProperties: false,
+    properties: { token: JWT, expiresOn: ISO_DATE_TIME },
+  },
+  TeamsTokenRequest: {
+    type: 'object',
+    required: ['teamsUserAadToken', 'userObjectId'],
+    additionalProperties: false,
+    properties: {
+      teamsUserAadToken: { ...JWT, maxLength: 8192 },
+      clientId: {
+        type: 'string',
+        format: 'uuid',
+        description: 'Defaults to the ACS_TEAMS_CLIENT_ID setting.',
+      },
+      userObjectId: { type: 'string', format: 'uuid' },
+    },
+  },
+  GraphResource: {
+    type: 'object',
+    description: 'Microsoft Graph JSON, relayed as Graph answered it.',
+  },
+  SendMailRequest: {
+    type: 'object',
+    required: ['to', 'subject', 'body'],
+    additionalProperties: false,
+    properties: {
+      to: {
+        oneOf: [
+          { type: 'string', format: 'email' },
+          {
+            type: 'array',
+            minItems: 1,
+            maxItems: 100,
+            items: { type: 'string', format: 'email' },
+          },
+        ],
+      },
+      subject: { type: 'string', minLength: 1, maxLength: 255 },
+      body: { type: 'string', minLength: 1, maxLength: 10000 },
+      contentType: { type: 'string', enum: ['Text', 'HTML'], default: 'Text' },
+      saveToSentItems: { type: 'boolean', default: true },
+    },
+  },
+  SendMailAccepted: {
+    type: 'object',
+    required: ['status', 'recipients'],
+    additionalProperties: false,
+    properties: { status: { const: 'accepted' }, recipients: { type: 'integer', minimum: 1 } },
+  },
+  MyAcsToken: {
+    type: 'object',
+    required: ['communicationUserId', 'token', 'expiresOn', 'identityCreated'],
+    additionalProperties: false,
+    properties: {
+      communicationUserId: ACS_USER_ID,
+      token: JWT,
+      expiresOn: ISO_DATE_TIME,
+      identityCreated: {
+        type: 'boolean',
+        description: 'True when this call created your ACS identity.',
+      },
+    },
+  },
+  MyAcsRevoked: {
+    type: 'object',
+    required: ['communicationUserId', 'revoked', 'note'],
+    additionalProperties: false,
+    properties: {
+      communicationUserId: ACS_USER_ID,
+      revoked: { const: true },
+      note: { type: 'string' },
+    },
+  },
+} as const satisfies Record<string, Schema>;
