@@ -39,6 +39,20 @@ export default tseslint.config(
     },
   },
   {
+    // The local dashboard's browser script: plain JS served as is, so no type information.
+    files: ['local-runtime/src/dashboard/assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'URLSearchParams', 'FormData', 'Node']
+          .concat(['setInterval', 'clearInterval'])
+          .map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['**/test/**/*.ts', '**/*.test.ts'],
     rules: {
       '@typescript-eslint/unbound-method': 'off',

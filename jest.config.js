@@ -20,5 +20,10 @@ module.exports = {
     },
     { ...base, displayName: 'emulators', testMatch: ['<rootDir>/emulators/test/**/*.test.ts'] },
     { ...base, displayName: 'runtime', testMatch: ['<rootDir>/local-runtime/test/**/*.test.ts'] },
+    // Headless Chromium against the dashboard, only when asked for by name:
+    // `npm run test:browser` (= `jest --selectProjects browser`); `npm test` never starts a browser.
+    ...(process.argv.includes('browser')
+      ? [{ ...base, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] }]
+      : []),
   ],
 };

@@ -163,6 +163,7 @@ function printBanner(host: LocalHost): void {
   lines.push(
     `Durable management API: ${host.url}/runtime/webhooks/durabletask (task hub ${host.hostJson.hubName})`,
   );
+  lines.push(`Dashboard: ${host.dashboardUrl} (this machine only)`);
   lines.push(
     `Data: ${host.dataDir} (database ${host.databasePath}, keys ${path.join(host.dataDir, 'host-keys.json')})`,
   );

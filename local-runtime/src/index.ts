@@ -30,6 +30,8 @@ import type {
 } from './contracts';
 import type { DurableEngine, DurableEngineOptions } from './engine';
 import { createDurableEngine } from './engine';
+import { ActivityWindows } from './dashboard/activity-windows';
+import { createDashboard, DASHBOARD_PATH, isDashboardPath } from './dashboard/server';
 import type { LoadedApp } from './host/app-loader';
 import { loadApp, terminateApp } from './host/app-loader';
 import { localHostRegistry } from './host/core-api';
@@ -115,6 +117,8 @@ export interface LocalHost {
   readonly settingsCreatedFromSample: boolean;
   readonly dataDir: string;
   readonly databasePath: string;
+  /** The local dashboard, e.g. `http://127.0.0.1:7071/_dashboard`. */
+  readonly dashboardUrl: string;
   readonly emulators: EmbeddedEmulators | undefined;
   /** Functions disabled through `AzureWebJobs.<name>.Disabled`. */
   readonly disabledFunctions: ReadonlySet<string>;
@@ -308,8 +312,9 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       log('info', `Function '${name}' is disabled (AzureWebJobs.${name}.Disabled).`);
     warnAboutUnsupported(app, log);
     const factory = options.engine === false ? undefined : (options.engine ?? createDurableEngine);
+    const activityWindows = new ActivityWindows();
     engine = factory?.({
-      invoker: functionHost,
+      invoker: activityWindows.observe(functionHost),
       clock,
       databasePath,
       taskHubName: hostJson.hubName,
@@ -348,6 +353,17 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
         extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: 'local' },
       }),
       adminExtras: adminEndpoints(clock, engine, () => timers, options.testEndpoints === true),
+      dashboard: {
+        matches: isDashboardPath,
+        handle: createDashboard({
+          engine,
+          systemKey: keys.systemKey,
+          masterKey: keys.masterKey,
+          taskHubName: hostJson.hubName,
+          settings: settings.values,
+          activityWindows,
+        }),
+      },
     });
     const hostname = options.hostname ?? '127.0.0.1';
     const port = await frontDoor.listen(options.port ?? 0, hostname);
@@ -397,6 +413,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       settingsCreatedFromSample,
       dataDir,
       databasePath,
+      dashboardUrl: `${url}${DASHBOARD_PATH}`,
       emulators,
       httpFunctions: door.routes.map((r) => ({
         name: r.fn.metadata.name,

@@ -48,6 +48,15 @@ export interface FrontDoorOptions {
   readonly disabledFunctions?: ReadonlySet<string>;
   /** Admin-key protected extra endpoints under `/admin/`. */
   readonly adminExtras?: ExtraHandler;
+  /** The local dashboard (`/_dashboard*`, local-runtime/src/dashboard); it does its own access checks. */
+  readonly dashboard?: {
+    readonly matches: (pathname: string) => boolean;
+    readonly handle: (
+      req: http.IncomingMessage,
+      res: http.ServerResponse,
+      url: URL,
+    ) => Promise<void>;
+  };
 }
 
 const DURABLE_PREFIX = '/runtime/webhooks/durabletask';
@@ -293,6 +302,11 @@ export class FrontDoor {
         title: 'Bad Request',
         detail: 'The request URL is malformed.',
       });
+      return;
+    }
+    // Before CORS: the dashboard grants no cross-origin access at all.
+    if (this.options.dashboard?.matches(url.pathname)) {
+      await this.options.dashboard.handle(req, res, url);
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();

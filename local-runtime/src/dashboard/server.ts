@@ -1,0 +1,463 @@
+/**
+ * The local runtime's dashboard at `/_dashboard`: static pages plus a small same-origin API under
+ * `/_dashboard/api/`. Every instance operation goes through the Durable management API; the dashboard adds
+ * the system key on the server, so the browser never holds it, and strips the key-bearing URLs from what
+ * the management API answers. See `access.ts` for who may call it and `redact.ts` for what it never shows.
+ */
+import * as fs from 'node:fs';
+import type * as http from 'node:http';
+import * as path from 'node:path';
+import type { DurableExtension, RuntimeHttpResponse } from '../contracts';
+import { DEFAULT_CONNECTION_NAME, WEBHOOK_PATH } from '../engine/http-api';
+import { RUNTIME_STATUSES } from '../store/sqlite-store';
+import { decideAccess } from './access';
+import { mentions, type ActivityWindows } from './activity-windows';
+import { LocalServices, serviceUrls } from './local-services';
+import { maskDigits, maskPhoneNumber, redactHistoryEvent, redactValue } from './redact';
+import { buildTimeline } from './timeline';
+
+export const DASHBOARD_PATH = '/_dashboard';
+const API = `${DASHBOARD_PATH}/api`;
+/** Request bodies of the dashboard API are small forms. */
+const MAX_BODY_BYTES = 64 * 1024;
+/** Instances read per management API page while counting or filtering by name. */
+const PAGE = 500;
+/** Counting stops here, so a huge store cannot keep one request busy. */
+const MAX_COUNTED = 100_000;
+const CONTROL_OPERATIONS = ['terminate', 'suspend', 'resume', 'restart', 'rewind'] as const;
+
+export interface DashboardOptions {
+  readonly engine: DurableExtension | undefined;
+  readonly systemKey: string;
+  readonly masterKey: string;
+  readonly taskHubName: string;
+  /** The app's resolved settings: where the emulators are, and `LOCAL_DASHBOARD_ALLOW_REMOTE`. */
+  readonly settings: Readonly<Record<string, string>>;
+  readonly activityWindows: ActivityWindows;
+}
+
+export type DashboardHandler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+) => Promise<void>;
+
+export function isDashboardPath(pathname: string): boolean {
+  const p = pathname.toLowerCase();
+  return p === DASHBOARD_PATH || p.startsWith(`${DASHBOARD_PATH}/`);
+}
+
+class DashboardError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Asset {
+  readonly type: string;
+  readonly body: Buffer;
+}
+
+const ASSET_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+
+/** `assets/` sits next to this file in the sources; the tsc build (dist/) does not copy it. */
+function loadAssets(): Map<string, Asset> {
+  const candidates = [
+    path.join(__dirname, 'assets'),
+    path.resolve(__dirname, '..', '..', '..', '..', 'local-runtime', 'src', 'dashboard', 'assets'),
+  ];
+  const dir = candidates.find((d) => fs.existsSync(path.join(d, 'index.html')));
+  const assets = new Map<string, Asset>();
+  if (!dir) return assets;
+  for (const name of fs.readdirSync(dir)) {
+    const type = ASSET_TYPES[path.extname(name)];
+    if (type) assets.set(name, { type, body: fs.readFileSync(path.join(dir, name)) });
+  }
+  return assets;
+}
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
+  const buffer = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': type,
+    'content-length': buffer.length,
+  });
+  res.end(buffer);
+}
+
+function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+function sendProblem(res: http.ServerResponse, status: number, detail: string): void {
+  const title = status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Error';
+  send(
+    res,
+    status,
+    'application/problem+json',
+    JSON.stringify({ type: 'about:blank', title, status, detail }),
+  );
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new DashboardError(413, 'The request body is too large.');
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readForm(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const text = (await readBody(req)).toString('utf8');
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new DashboardError(400, 'The body must be JSON.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new DashboardError(400, 'The body must be a JSON object.');
+  return value as Record<string, unknown>;
+}
+
+const optionalText = (form: Record<string, unknown>, name: string): string | undefined => {
+  const v = form[name];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new DashboardError(400, `'${name}' must be a string.`);
+  return v;
+};
+
+interface ManagementAnswer {
+  readonly status: number;
+  readonly body: unknown;
+  readonly continuationToken: string | undefined;
+}
+
+export function createDashboard(options: DashboardOptions): DashboardHandler {
+  const assets = loadAssets();
+  const services = new LocalServices(serviceUrls(options.settings));
+  const allowRemote = /^(true|1)$/i.test(options.settings.LOCAL_DASHBOARD_ALLOW_REMOTE ?? '');
+
+  /** One call to the management API with the system key, as the front door would pass it. */
+  const management = async (
+    method: string,
+    subPath: string,
+    query: Record<string, string | readonly string[]> = {},
+    body?: unknown,
+    continuationToken?: string,
+  ): Promise<ManagementAnswer> => {
+    const engine = options.engine;
+    if (!engine) throw new DashboardError(404, 'The Durable extension is not running.');
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) {
+      for (const one of typeof v === 'string' ? [v] : v) search.append(k, one);
+    }
+    search.set('taskHub', options.taskHubName);
+    search.set('connection', DEFAULT_CONNECTION_NAME);
+    search.set('code', options.systemKey);
+    const response: RuntimeHttpResponse = await engine.handleHttp({
+      method,
+      path: `${WEBHOOK_PATH}${subPath}`,
+      query: search,
+      headers: {
+        'content-type': 'application/json',
+        ...(continuationToken ? { 'x-ms-continuation-token': continuationToken } : {}),
+      },
+      body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
+      origin: 'http://localhost',
+    });
+    const text = response.body === undefined ? '' : response.body.toString();
+    let parsed: unknown = null;
+    try {
+      parsed = text === '' ? null : JSON.parse(text);
+    } catch {
+      parsed = { detail: 'The management API answered something that is not JSON.' };
+    }
+    return {
+      status: response.status,
+      body: withoutKeyedUrls(parsed, options.systemKey),
+      continuationToken: response.headers?.['x-ms-continuation-token'],
+    };
+  };
+
+  const instancePath = (id: string): string => `/instances/${encodeURIComponent(id)}`;
+
+  const summary = (s: Record<string, unknown>): Record<string, unknown> => ({
+    instanceId: s.instanceId,
+    name: s.name,
+    runtimeStatus: s.runtimeStatus,
+    createdTime: s.createdTime,
+    lastUpdatedTime: s.lastUpdatedTime,
+    customStatus: redactValue(s.customStatus),
+  });
+
+  const listInstances = async (q: URLSearchParams): Promise<unknown> => {
+    const top = Math.min(Math.max(Number(q.get('top') ?? '20') || 20, 1), 200);
+    const name = q.get('name')?.trim().toLowerCase() ?? '';
+    const filter: Record<string, string | string[]> = {
+      showInput: 'false',
+      top: String(name ? PAGE : top),
+    };
+    const statuses = q.getAll('status').filter((s) => s !== '');
+    if (statuses.length > 0) filter.runtimeStatus = statuses.join(',');
+    for (const [param, target] of [
+      ['from', 'createdTimeFrom'],
+      ['to', 'createdTimeTo'],
+      ['prefix', 'instanceIdPrefix'],
+    ] as const) {
+      const v = q.get(param);
+      if (v) filter[target] = v;
+    }
+    let token = q.get('continuationToken') ?? undefined;
+    const found: Record<string, unknown>[] = [];
+    // Without a name filter one page is one page; with one, pages are read until `top` match.
+    do {
+      const answer = await management('GET', '/instances', filter, undefined, token);
+      if (answer.status !== 200) return answerOrThrow(answer);
+      const page = Array.isArray(answer.body) ? (answer.body as Record<string, unknown>[]) : [];
+      found.push(...page.filter((s) => !name || String(s.name).toLowerCase() === name));
+      token = answer.continuationToken;
+    } while (name && token && found.length < top);
+    return { instances: found.slice(0, top).map(summary), continuationToken: token ?? null };
+  };
+
+  const countByStatus = async (): Promise<Record<string, number>> => {
+    const counts: Record<string, number> = {};
+    let token: string | undefined;
+    let seen = 0;
+    do {
+      const answer = await management(
+        'GET',
+        '/instances',
+        { showInput: 'false', top: String(PAGE) },
+        undefined,
+        token,
+      );
+      if (answer.status !== 200) break;
+      const page = Array.isArray(answer.body) ? (answer.body as Record<string, unknown>[]) : [];
+      for (const s of page)
+        counts[String(s.runtimeStatus)] = (counts[String(s.runtimeStatus)] ?? 0) + 1;
+      seen += page.length;
+      token = answer.continuationToken;
+    } while (token && seen < MAX_COUNTED);
+    return counts;
+  };
+
+  const instanceDetail = async (id: string): Promise<unknown> => {
+    const answer = await management('GET', instancePath(id), {
+      showHistory: 'true',
+      showHistoryOutput: 'true',
+      showInput: 'true',
+    });
+    if (answer.status !== 200 && answer.status !== 202) return answerOrThrow(answer);
+    const s = answer.body as Record<string, unknown>;
+    const history = Array.isArray(s.historyEvents)
+      ? (s.historyEvents as Record<string, unknown>[])
+      : [];
+    return {
+      ...summary(s),
+      input: redactValue(s.input),
+      output: redactValue(s.output),
+      history: history.map(redactHistoryEvent),
+      timeline: buildTimeline(history),
+    };
+  };
+
+  /** SMS newest first, each with the instances it belongs to (see activity-windows.ts). */
+  const smsWithInstances = async (): Promise<unknown> => {
+    const sms = await services.sms().catch(() => undefined);
+    if (sms === undefined) return null;
+    const inputs = new Map<string, unknown>();
+    const inputOf = async (id: string): Promise<unknown> => {
+      if (!inputs.has(id)) {
+        const answer = await management('GET', instancePath(id), { showInput: 'true' });
+        inputs.set(
+          id,
+          answer.status < 300 ? (answer.body as Record<string, unknown>).input : undefined,
+        );
+      }
+      return inputs.get(id);
+    };
+    const out = [];
+    for (const m of sms) {
+      const candidates = options.activityWindows.instancesActiveAt(Date.parse(m.dateCreated));
+      const instances: string[] = [];
+      for (const id of candidates) if (mentions(await inputOf(id), m.to)) instances.push(id);
+      out.push({
+        sid: m.sid,
+        to: maskPhoneNumber(m.to),
+        from: m.from,
+        body: maskDigits(m.body),
+        dateCreated: m.dateCreated,
+        status: m.status,
+        instances,
+      });
+    }
+    return out;
+  };
+
+  const api = async (req: http.IncomingMessage, url: URL): Promise<unknown> => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const route = url.pathname.slice(API.length).replace(/\/+$/, '');
+    const segments = route
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
+    const [head, id, op, arg] = segments;
+    if (head === 'instances' && id === undefined && method === 'GET')
+      return listInstances(url.searchParams);
+    if (head === 'counts' && method === 'GET')
+      return { statuses: RUNTIME_STATUSES, counts: await countByStatus() };
+    if (head === 'instances' && id !== undefined && op === undefined) {
+      if (method === 'GET') return instanceDetail(id);
+      if (method === 'DELETE') return answerOrThrow(await management('DELETE', instancePath(id)));
+    }
+    if (head === 'instances' && id !== undefined && method === 'POST') {
+      const form = await readForm(req);
+      if (op === 'raise-event' && arg === undefined) {
+        const eventName = optionalText(form, 'eventName');
+        if (!eventName || !/^[\w.-]{1,100}$/.test(eventName))
+          throw new DashboardError(400, 'eventName: 1-100 letters, digits, _ . or -');
+        return answerOrThrow(
+          await management(
+            'POST',
+            `${instancePath(id)}/raiseEvent/${encodeURIComponent(eventName)}`,
+            {},
+            form.data ?? null,
+          ),
+        );
+      }
+      const control = CONTROL_OPERATIONS.find((c) => c === op);
+      if (control && arg === undefined) {
+        const reason = optionalText(form, 'reason');
+        const answer = await management(
+          'POST',
+          `${instancePath(id)}/${control}`,
+          reason ? { reason } : {},
+        );
+        return answerOrThrow(answer);
+      }
+    }
+    if (head === 'purge' && id === undefined && method === 'POST') {
+      const form = await readForm(req);
+      const from = optionalText(form, 'from');
+      if (!from)
+        throw new DashboardError(400, "'from' (created from) is required to purge by filter.");
+      const to = optionalText(form, 'to');
+      const statuses = Array.isArray(form.statuses) ? form.statuses.map(String) : [];
+      const answer = await management('DELETE', '/instances', {
+        createdTimeFrom: from,
+        ...(to ? { createdTimeTo: to } : {}),
+        ...(statuses.length > 0 ? { runtimeStatus: statuses.join(',') } : {}),
+      });
+      // The API answers 404 when nothing matched: for a filter that is simply zero.
+      return answer.status === 404 ? { instancesDeleted: 0 } : answerOrThrow(answer);
+    }
+    if (head === 'entities' && id === undefined && method === 'GET') {
+      const answer = await management('GET', '/entities');
+      if (answer.status === 501 || answer.status === 404)
+        return {
+          supported: false,
+          detail: 'Durable entities are not supported by the local runtime yet.',
+        };
+      return { supported: true, entities: redactValue(answerOrThrow(answer)) };
+    }
+    if (head === 'services' && id === undefined && method === 'GET') {
+      const [health, sms, identities] = await Promise.all([
+        services.health(),
+        smsWithInstances(),
+        services.acsIdentities().catch(() => undefined),
+      ]);
+      return { health, sms, acsIdentities: identities ?? null };
+    }
+    throw new DashboardError(404, `No dashboard API at ${method} ${url.pathname}.`);
+  };
+
+  return async (req, res, url) => {
+    const isApi = url.pathname.toLowerCase().startsWith(`${API}/`);
+    const access = decideAccess(req, isApi, { allowRemote, masterKey: options.masterKey });
+    if (!access.allowed) {
+      req.resume();
+      sendProblem(res, access.status, access.detail);
+      return;
+    }
+    if (!isApi) {
+      const rest = url.pathname.slice(DASHBOARD_PATH.length).replace(/^\/+/, '');
+      const name = rest === '' ? 'index.html' : rest.replace(/^assets\//, '');
+      const asset = assets.get(name);
+      if (!asset || (req.method !== 'GET' && req.method !== 'HEAD')) {
+        sendProblem(
+          res,
+          404,
+          assets.size === 0 ? 'The dashboard assets are missing.' : 'No such page.',
+        );
+        return;
+      }
+      send(res, 200, asset.type, asset.body);
+      return;
+    }
+    try {
+      sendJson(res, 200, await api(req, url));
+    } catch (e) {
+      if (e instanceof ManagementError) {
+        send(res, e.status, 'application/problem+json', JSON.stringify(e.body));
+      } else if (e instanceof DashboardError) {
+        sendProblem(res, e.status, e.message);
+      } else if (e instanceof URIError) {
+        sendProblem(res, 400, 'Malformed URL encoding.');
+      } else {
+        sendProblem(res, 500, 'The dashboard could not answer.');
+      }
+    }
+  };
+}
+
+/** A management API error answer, passed through (its problem+json is safe: no key, no secrets). */
+class ManagementError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`management API answered ${status}`);
+  }
+}
+
+function answerOrThrow(answer: ManagementAnswer): unknown {
+  if (answer.status >= 400) throw new ManagementError(answer.status, answer.body);
+  return answer.body ?? { status: answer.status };
+}
+
+/** The management API's answers may carry URLs with the system key (restart): the browser gets none. */
+export function withoutKeyedUrls(value: unknown, systemKey: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => withoutKeyedUrls(v, systemKey));
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (/Uri$/.test(k) || (typeof v === 'string' && v.includes(systemKey))) continue;
+      out[k] = withoutKeyedUrls(v, systemKey);
+    }
+    return out;
+  }
+  return value;
+}
