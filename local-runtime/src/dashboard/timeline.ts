@@ -98,9 +98,9 @@ export function buildTimeline(history: readonly Event[]): TimelineItem[] {
       case 'TimerCreated': {
         const fireAt = text(e.FireAt) ?? null;
         const fired = fireAt !== null && firedTimers.has(fireAt);
-        items.push(
-          span('timer', `timer until ${fireAt ?? '?'}`, at, fireAt, fired ? 'fired' : 'pending'),
-        );
+        // A timer that never fired in a finished orchestration was abandoned (e.g. the code came first).
+        const outcome = fired ? 'fired' : finished ? 'cancelled' : 'pending';
+        items.push(span('timer', `timer until ${fireAt ?? '?'}`, at, fireAt, outcome));
         break;
       }
       case 'EventRaised':

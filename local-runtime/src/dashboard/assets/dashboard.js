@@ -612,7 +612,17 @@ function actionsPanel(id, feedback) {
       simple('Rewind', 'rewind'),
       h(
         'button',
-        { type: 'button', className: 'danger', onclick: () => run('Purge', '') },
+        {
+          type: 'button',
+          className: 'danger',
+          onclick: () =>
+            run(
+              'Purge',
+              '',
+              undefined,
+              `Purge instance ${id} and its history? This cannot be undone.`,
+            ),
+        },
         'Purge…',
       ),
     ),
