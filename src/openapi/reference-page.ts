@@ -34,6 +34,14 @@ function schemaHtml(schema: unknown): string {
     const name = ref.slice('#/components/schemas/'.length);
     return `<a href="#schema-${escapeHtml(name)}">${escapeHtml(name)}</a>`;
   }
+  const simple = obj(schema);
+  if (Object.keys(simple).every((k) => ['type', 'pattern', 'examples', 'format'].includes(k))) {
+    const format = str(simple.format) ? ` (${escapeHtml(str(simple.format))})` : '';
+    const pattern = str(simple.pattern)
+      ? `, pattern <code>${escapeHtml(str(simple.pattern))}</code>`
+      : '';
+    return `<code>${escapeHtml(JSON.stringify(simple.type))}</code>${format}${pattern}`;
+  }
   return `<pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre>`;
 }
 
@@ -83,14 +91,14 @@ ${
 
 const STYLE = `body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;background:#fff}
 header{background:#0b3d91;color:#fff;padding:1rem 2rem}header a{color:#cfe0ff}
-main{display:grid;grid-template-columns:16rem 1fr;gap:2rem;padding:1rem 2rem}
-nav ul{list-style:none;padding:0}nav li{margin:.2rem 0}nav a{text-decoration:none}
+main{display:grid;grid-template-columns:minmax(12rem,20rem) minmax(0,1fr);gap:2rem;padding:1rem 2rem}
+nav ul{list-style:none;padding:0}nav li{margin:.3rem 0;font-size:.9rem}nav a{text-decoration:none;overflow-wrap:anywhere}
 .op{border:1px solid #d0d7de;border-radius:6px;padding:0 1rem 1rem;margin:1rem 0}
 .method{display:inline-block;min-width:4.5rem;text-align:center;border-radius:4px;color:#fff;font-size:.85rem;padding:.1rem .4rem}
 .get{background:#1a7f37}.post{background:#0969da}.delete{background:#cf222e}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
 .status{font-weight:600}.s2{color:#1a7f37}.s4{color:#9a6700}.s5{color:#cf222e}
-pre{background:#f6f8fa;padding:.5rem;overflow:auto;font-size:.85rem}a:focus,summary:focus{outline:2px solid #0969da}`;
+pre{background:#f6f8fa;padding:.5rem;overflow:auto;font-size:.85rem;white-space:pre-wrap}code{overflow-wrap:anywhere}a:focus,summary:focus{outline:2px solid #0969da}`;
 
 export function renderReferencePage(doc: Json, documentUrl: string): string {
   const info = obj(doc.info);
