@@ -22,7 +22,7 @@ const API = `${DASHBOARD_PATH}/api`;
 const MAX_BODY_BYTES = 64 * 1024;
 /** Instances read per management API page while counting or filtering by name. */
 const PAGE = 500;
-/** Counting stops here, so a huge store cannot keep one request busy. */
+/** Counting and name filtering stop here, so a huge store cannot keep one request busy. */
 const MAX_COUNTED = 100_000;
 const CONTROL_OPERATIONS = ['terminate', 'suspend', 'resume', 'restart', 'rewind'] as const;
 
@@ -231,14 +231,16 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     }
     let token = q.get('continuationToken') ?? undefined;
     const found: Record<string, unknown>[] = [];
+    let scanned = 0;
     // Without a name filter one page is one page; with one, pages are read until `top` match.
     do {
       const answer = await management('GET', '/instances', filter, undefined, token);
       if (answer.status !== 200) return answerOrThrow(answer);
       const page = Array.isArray(answer.body) ? (answer.body as Record<string, unknown>[]) : [];
       found.push(...page.filter((s) => !name || String(s.name).toLowerCase() === name));
+      scanned += page.length;
       token = answer.continuationToken;
-    } while (name && token && found.length < top);
+    } while (name && token && found.length < top && scanned < MAX_COUNTED);
     return { instances: found.slice(0, top).map(summary), continuationToken: token ?? null };
   };
 
