@@ -300,7 +300,7 @@ describe('redaction', () => {
 });
 
 describe('timeline', () => {
-  it('spans activities, timers (fired, cancelled) and points for events', () => {
+  it('spans activities, sub-orchestrations, timers (fired, cancelled) and points for events', () => {
     const items = buildTimeline([
       {
         EventType: 'ExecutionStarted',
@@ -330,6 +330,12 @@ describe('timeline', () => {
       },
       { EventType: 'EventRaised', Timestamp: '2030-01-01T00:00:20.000Z', Name: 'go' },
       {
+        EventType: 'SubOrchestrationInstanceCompleted',
+        Timestamp: '2030-01-01T00:00:20.500Z',
+        ScheduledTime: '2030-01-01T00:00:20.000Z',
+        FunctionName: 'child',
+      },
+      {
         EventType: 'ExecutionCompleted',
         Timestamp: '2030-01-01T00:00:21.000Z',
         OrchestrationStatus: 'Completed',
@@ -341,6 +347,7 @@ describe('timeline', () => {
       ['timer', 'cancelled', 58_000],
       ['timer', 'fired', 8_000],
       ['event', 'raised', 0],
+      ['suborchestration', 'completed', 500],
     ]);
   });
 });

@@ -163,7 +163,13 @@ describe('the dashboard in Chromium', () => {
     await shot('dashboard-instance-completed');
   });
 
-  it('purges the instance after a confirmation', async () => {
+  it('cancels with Escape (keyboard), then purges the instance after a confirmation', async () => {
+    await page.getByRole('button', { name: 'Purge…' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    await page.locator('#runtime-status').getByText('Completed').waitFor();
     await page.getByRole('button', { name: 'Purge…' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Purge' }).click();
     await page.waitForURL(/#\/instances$/);
