@@ -5,20 +5,19 @@
  * Screenshots of each page land in `test-artifacts/` (git-ignored). Run with `npm run test:browser`.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { TwilioEmulator } from '../../emulators/src/index';
-import { ManualClock } from '../../local-runtime/src/clock';
-import { startLocalHost, type LocalHost } from '../../local-runtime/src/index';
+import type { LocalHost } from '../../local-runtime/src/index';
+import { startAppWithEmulators, type AppStack } from '../helpers/app-on-local-runtime';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const artifacts = path.join(repoRoot, 'test-artifacts');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PHONE = '+14255550177';
 
+let stack: AppStack;
 let host: LocalHost;
-let dataDir: string;
 let browser: Browser;
 let page: Page;
 let twilio: TwilioEmulator;
@@ -37,24 +36,8 @@ beforeAll(async () => {
     );
   }
   fs.mkdirSync(artifacts, { recursive: true });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-browser-'));
-  host = await startLocalHost({
-    appDir: repoRoot,
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock: new ManualClock(),
-    emulators: true,
-    settings: {
-      FUNCTIONS_WORKER_RUNTIME: 'node',
-      VERIFICATION_TIMEOUT_SECONDS: '90',
-      VERIFICATION_MAX_ATTEMPTS: '4',
-      VERIFICATION_CODE_LENGTH: '6',
-      VERIFICATION_MESSAGE_TEMPLATE: 'Your verification code is {code}',
-      VERIFICATION_CODE_SECRET: 'dashboard-browser-secret',
-    },
-  });
-  twilio = host.emulators!.twilio as TwilioEmulator;
+  stack = await startAppWithEmulators('dashboard-browser');
+  ({ host, twilio } = stack);
   // Running as root (CI containers) needs --no-sandbox.
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -70,8 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await host?.stop();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 function pageUrl(hash = ''): string {

@@ -4,22 +4,18 @@
  * emulators: Twilio, ACS, the AgentID sidecar, Azurite) match the documented status, content type and
  * schema (ajv). Needs the built app (`npm run build`, run by `pretest`).
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { AgentIdEmulator, TwilioEmulator } from '../../emulators/src/index';
-import { ManualClock } from '../../local-runtime/src/clock';
-import { startLocalHost, type LocalHost } from '../../local-runtime/src/index';
+import type { LocalHost } from '../../local-runtime/src/index';
 import { buildOpenApiDocument } from '../../src/openapi/document';
+import { startAppWithEmulators, type AppStack } from '../helpers/app-on-local-runtime';
 
-const repoRoot = path.resolve(__dirname, '..', '..');
 type Json = Record<string, unknown>;
 
+let stack: AppStack;
 let host: LocalHost;
-let dataDir: string;
 let twilio: TwilioEmulator;
 let agentId: AgentIdEmulator;
 const doc = buildOpenApiDocument();
@@ -29,31 +25,12 @@ addFormats(ajv);
 const checked = new Set<string>();
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-contract-'));
-  host = await startLocalHost({
-    appDir: repoRoot,
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock: new ManualClock(),
-    emulators: true,
-    settings: {
-      FUNCTIONS_WORKER_RUNTIME: 'node',
-      VERIFICATION_TIMEOUT_SECONDS: '90',
-      VERIFICATION_MAX_ATTEMPTS: '4',
-      VERIFICATION_CODE_LENGTH: '6',
-      VERIFICATION_MESSAGE_TEMPLATE: 'Your verification code is {code}',
-      VERIFICATION_CODE_SECRET: 'openapi-contract-secret',
-      ACS_IDENTITY_TABLE_NAME: 'AcsIdentitiesContract',
-    },
-  });
-  twilio = host.emulators!.twilio as TwilioEmulator;
-  agentId = host.emulators!.agentId as AgentIdEmulator;
+  stack = await startAppWithEmulators('openapi-contract');
+  ({ host, twilio, agentId } = stack);
 }, 60_000);
 
 afterAll(async () => {
-  await host?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 function operation(method: string, template: string): Json {

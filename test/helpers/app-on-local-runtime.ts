@@ -1,0 +1,49 @@
+/**
+ * The built app on the in-process local runtime with every embedded emulator (Twilio, ACS, the AgentID
+ * sidecar, Azurite) and a manual clock: the whole stack `npm start` serves, for tests that drive it over
+ * HTTP. Needs `npm run build` (the runtime loads the app from `dist/`).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AgentIdEmulator, TwilioEmulator } from '../../emulators/src/index';
+import { ManualClock } from '../../local-runtime/src/clock';
+import { startLocalHost, type LocalHost } from '../../local-runtime/src/index';
+
+export interface AppStack {
+  readonly host: LocalHost;
+  readonly twilio: TwilioEmulator;
+  readonly agentId: AgentIdEmulator;
+  stop(): Promise<void>;
+}
+
+export async function startAppWithEmulators(name: string): Promise<AppStack> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
+  const host = await startLocalHost({
+    appDir: path.resolve(__dirname, '..', '..'),
+    settingsFile: false,
+    dataDir,
+    databasePath: ':memory:',
+    clock: new ManualClock(),
+    emulators: true,
+    settings: {
+      FUNCTIONS_WORKER_RUNTIME: 'node',
+      VERIFICATION_TIMEOUT_SECONDS: '90',
+      VERIFICATION_MAX_ATTEMPTS: '4',
+      VERIFICATION_CODE_LENGTH: '6',
+      VERIFICATION_MESSAGE_TEMPLATE: 'Your verification code is {code}',
+      VERIFICATION_CODE_SECRET: `${name}-verification-secret`,
+      ACS_IDENTITY_TABLE_NAME: `Acs${name.replace(/[^A-Za-z0-9]/g, '')}`,
+    },
+  });
+  return {
+    host,
+    // The embedded emulators are typed loosely by the runtime (it loads them dynamically).
+    twilio: host.emulators!.twilio as TwilioEmulator,
+    agentId: host.emulators!.agentId as AgentIdEmulator,
+    stop: async () => {
+      await host.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
