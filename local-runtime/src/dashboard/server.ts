@@ -7,12 +7,12 @@
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
 import * as path from 'node:path';
-import type { DurableExtension, RuntimeHttpResponse } from '../contracts';
-import { DEFAULT_CONNECTION_NAME, WEBHOOK_PATH } from '../engine/http-api';
+import type { DurableExtension } from '../contracts';
 import { RUNTIME_STATUSES } from '../store/sqlite-store';
 import { decideAccess } from './access';
 import { mentions, type ActivityWindows } from './activity-windows';
 import { LocalServices, serviceUrls } from './local-services';
+import { answerOrThrow, ManagementClient, ManagementError } from './management-client';
 import { maskDigits, maskPhoneNumber, redactHistoryEvent, redactValue } from './redact';
 import { buildTimeline } from './timeline';
 
@@ -148,58 +148,13 @@ const optionalText = (form: Record<string, unknown>, name: string): string | und
   return v;
 };
 
-interface ManagementAnswer {
-  readonly status: number;
-  readonly body: unknown;
-  readonly continuationToken: string | undefined;
-}
-
 export function createDashboard(options: DashboardOptions): DashboardHandler {
   const assets = loadAssets();
   const services = new LocalServices(serviceUrls(options.settings));
   const allowRemote = /^(true|1)$/i.test(options.settings.LOCAL_DASHBOARD_ALLOW_REMOTE ?? '');
 
-  /** One call to the management API with the system key, as the front door would pass it. */
-  const management = async (
-    method: string,
-    subPath: string,
-    query: Record<string, string | readonly string[]> = {},
-    body?: unknown,
-    continuationToken?: string,
-  ): Promise<ManagementAnswer> => {
-    const engine = options.engine;
-    if (!engine) throw new DashboardError(404, 'The Durable extension is not running.');
-    const search = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) {
-      for (const one of typeof v === 'string' ? [v] : v) search.append(k, one);
-    }
-    search.set('taskHub', options.taskHubName);
-    search.set('connection', DEFAULT_CONNECTION_NAME);
-    search.set('code', options.systemKey);
-    const response: RuntimeHttpResponse = await engine.handleHttp({
-      method,
-      path: `${WEBHOOK_PATH}${subPath}`,
-      query: search,
-      headers: {
-        'content-type': 'application/json',
-        ...(continuationToken ? { 'x-ms-continuation-token': continuationToken } : {}),
-      },
-      body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
-      origin: 'http://localhost',
-    });
-    const text = response.body === undefined ? '' : response.body.toString();
-    let parsed: unknown = null;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      parsed = { detail: 'The management API answered something that is not JSON.' };
-    }
-    return {
-      status: response.status,
-      body: withoutKeyedUrls(parsed, options.systemKey),
-      continuationToken: response.headers?.['x-ms-continuation-token'],
-    };
-  };
+  const client = new ManagementClient(options);
+  const management = client.call.bind(client);
 
   const instancePath = (id: string): string => `/instances/${encodeURIComponent(id)}`;
 
@@ -433,33 +388,4 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       }
     }
   };
-}
-
-/** A management API error answer, passed through (its problem+json is safe: no key, no secrets). */
-class ManagementError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-  ) {
-    super(`management API answered ${status}`);
-  }
-}
-
-function answerOrThrow(answer: ManagementAnswer): unknown {
-  if (answer.status >= 400) throw new ManagementError(answer.status, answer.body);
-  return answer.body ?? { status: answer.status };
-}
-
-/** The management API's answers may carry URLs with the system key (restart): the browser gets none. */
-export function withoutKeyedUrls(value: unknown, systemKey: string): unknown {
-  if (Array.isArray(value)) return value.map((v) => withoutKeyedUrls(v, systemKey));
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (/Uri$/.test(k) || (typeof v === 'string' && v.includes(systemKey))) continue;
-      out[k] = withoutKeyedUrls(v, systemKey);
-    }
-    return out;
-  }
-  return value;
 }
