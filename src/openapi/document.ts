@@ -442,8 +442,11 @@ const SECURITY: Readonly<Record<Security, readonly Record<string, string[]>[]>> 
   none: [],
 };
 
+/** A route parameter with its constraints, `?`, default or catch-all stars: `{id:int}`, `{*rest}`. */
+const ROUTE_PARAM = /\{\*{0,2}(\w+)[^}]*\}/g;
+
 function pathParameters(route: string): Record<string, unknown>[] {
-  return [...route.matchAll(/\{([^}:]+)[^}]*\}/g)].map(([, name]) => ({
+  return [...route.matchAll(ROUTE_PARAM)].map(([, name]) => ({
     name,
     in: 'path',
     required: true,
@@ -514,7 +517,7 @@ function operationObject(op: Operation): Record<string, unknown> {
 
 /** `verifications/{id}` → `/api/verifications/{id}` (route constraints such as `{id:int}` dropped). */
 export function openApiPath(route: string, routePrefix = 'api'): string {
-  return `/${routePrefix}/${route}`.replace(/\{([^}:]+)[^}]*\}/g, '{$1}');
+  return `/${routePrefix}/${route}`.replace(ROUTE_PARAM, '{$1}');
 }
 
 export function buildOpenApiDocument(serverUrl = '/'): Record<string, unknown> {
