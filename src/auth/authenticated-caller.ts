@@ -15,7 +15,7 @@ import {
   UpstreamError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
-} from '../domain/errors';
+} from '../errors';
 import { withErrors } from '../http/respond';
 import type { Handler } from '../http/respond';
 

@@ -1,17 +1,8 @@
 import type { AcsIdentityService } from '../clients/acs-identity';
 import { CallerAcsIdentities } from '../clients/identity-map-service';
 import type { IdentityMapStore } from '../clients/identity-map';
-import { TableIdentityMapStore } from '../clients/identity-map-table';
-import { getSharedSidecarClient } from '../clients/sidecar';
 import type { SidecarApi } from '../clients/sidecar';
-import {
-  getAcsConfig,
-  getAcsIdentityService,
-  getIdentityMapConfig,
-  getSidecarConfig,
-  onResetComposition,
-} from '../composition';
-import { loadSections, type Config } from '../config';
+import type { Config } from '../config';
 
 /** Everything the `/api/me...` handlers depend on. */
 export interface MeServices {
@@ -26,7 +17,7 @@ export interface MeServices {
 
 export interface MeServiceParts {
   /** Only the settings these services read, so a full {@link Config} also fits. */
-  readonly config: Pick<Config, 'sidecar' | 'acsTeamsClientId'>;
+  readonly config: Pick<Config, 'sidecar' | 'acs'>;
   readonly sidecar: SidecarApi;
   readonly store: IdentityMapStore;
   readonly acs: AcsIdentityService;
@@ -41,47 +32,6 @@ export function createMeServices(parts: MeServiceParts): MeServices {
     }),
     acs: parts.acs,
     graphApiName: parts.config.sidecar.graphApiName,
-    teamsClientId: parts.config.acsTeamsClientId,
+    teamsClientId: parts.config.acs.teamsClientId,
   };
 }
-
-let services: MeServices | undefined;
-
-/**
- * The process-wide services, built on first use from the sidecar, identity-map and ACS settings
- * only (see `composition.ts`); a ConfigError names the bad keys of all three.
- */
-export function getMeServices(): MeServices {
-  if (services === undefined) {
-    const [sidecar, identityMap, acs] = loadSections(
-      getSidecarConfig,
-      getIdentityMapConfig,
-      getAcsConfig,
-    );
-    services = createMeServices({
-      config: { sidecar, acsTeamsClientId: acs.teamsClientId },
-      sidecar: getSharedSidecarClient({
-        url: sidecar.url.href,
-        allowNonLoopback: sidecar.allowNonLoopback,
-        timeoutMs: sidecar.timeoutMs,
-      }),
-      store: TableIdentityMapStore.fromConnectionString(
-        identityMap.storageConnectionString,
-        identityMap.tableName,
-      ),
-      acs: getAcsIdentityService(),
-      onOrphan: (communicationUserId) => {
-        // The id is not a secret; it lets an operator delete the identity by hand.
-        console.warn(`Could not delete surplus ACS identity ${communicationUserId}`);
-      },
-    });
-  }
-  return services;
-}
-
-/** Forgets the memoised services (tests that change settings). */
-export function resetMeServices(): void {
-  services = undefined;
-}
-
-onResetComposition(resetMeServices);

@@ -3,8 +3,8 @@ import {
   type CommunicationIdentityClientOptions,
 } from '@azure/communication-identity';
 import { DefaultAzureCredential } from '@azure/identity';
-import type { AcsAccess } from '../config';
-import { isLoopbackHost } from '../config';
+import type { AcsConfig } from '../config';
+import { isLoopbackHost } from '../loopback';
 import type { AcsIdentityWithToken, AcsScope, AcsToken, TeamsTokenRequest } from '../domain/acs';
 import {
   NotFoundError,
@@ -12,7 +12,7 @@ import {
   UpstreamError,
   ValidationError,
   type AppError,
-} from '../domain/errors';
+} from '../errors';
 
 /**
  * ACS Identity operations the app needs. Inputs are already validated. Failures are AppErrors:
@@ -42,7 +42,7 @@ const DEFAULT_RETRY_AFTER_SECONDS = 10;
  * identity. Plain http is allowed only towards loopback hosts (the local emulator).
  */
 export function createCommunicationIdentityClient(
-  access: AcsAccess,
+  { access }: Pick<AcsConfig, 'access'>,
   options: CommunicationIdentityClientOptions = {},
 ): CommunicationIdentityClient {
   const insecureLoopback =

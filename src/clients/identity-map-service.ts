@@ -1,5 +1,5 @@
 import type { AcsScope, AcsToken } from '../domain/acs';
-import { NotFoundError, UpstreamError } from '../domain/errors';
+import { NotFoundError, UpstreamError } from '../errors';
 import type { AcsIdentityService } from './acs-identity';
 import type { AcsIdentityMapping, CallerKey, IdentityMapStore } from './identity-map';
 

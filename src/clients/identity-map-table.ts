@@ -1,7 +1,8 @@
 import { TableClient } from '@azure/data-tables';
 import type { TableServiceClientOptions as TableClientOptions } from '@azure/data-tables';
 
-import { UpstreamError, UpstreamUnavailableError } from '../domain/errors';
+import { UpstreamError, UpstreamUnavailableError } from '../errors';
+import { isLoopbackHost } from '../loopback';
 import type { AcsIdentityMapping, CallerKey, IdentityMapStore, InsertResult } from './identity-map';
 
 const SERVICE = 'table-storage';
@@ -134,16 +135,14 @@ function storageError(error: unknown): Error {
   return new UpstreamError(SERVICE, `Table storage failed (HTTP ${status}).`, status);
 }
 
-function isLoopbackHttpEndpoint(connectionString: string): boolean {
+/** Whether the Table endpoint may be used over plain http: only Azurite on a loopback host. */
+export function isLoopbackHttpEndpoint(connectionString: string): boolean {
   if (/usedevelopmentstorage=true/i.test(connectionString)) return true;
   const endpoint = /(?:^|;)\s*TableEndpoint=([^;]+)/i.exec(connectionString)?.[1];
   if (endpoint === undefined) return false;
   try {
     const url = new URL(endpoint);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    return (
-      url.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127\./.test(host))
-    );
+    return url.protocol === 'http:' && isLoopbackHost(url.hostname);
   } catch {
     return false;
   }

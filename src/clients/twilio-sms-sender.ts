@@ -7,7 +7,7 @@ import {
   UpstreamError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
-} from '../domain/errors';
+} from '../errors';
 import type { SmsMessage, SmsReceipt, SmsSender } from './sms-sender';
 
 const SERVICE = 'twilio';

@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { NotFoundError } from '../domain/errors';
+import { NotFoundError } from '../errors';
 import {
   findStatus,
   getDurableClient,

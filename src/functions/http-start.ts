@@ -2,7 +2,7 @@ import { app, type HttpRequest, type InvocationContext } from '@azure/functions'
 import * as df from 'durable-functions';
 import { getVerificationConfig } from '../composition';
 import { E164_PATTERN, type VerificationConfig } from '../config';
-import { NotFoundError, ValidationError } from '../domain/errors';
+import { NotFoundError, ValidationError } from '../errors';
 import type { VerificationInput } from '../domain/verification';
 import { getDurableClient, type GetVerificationClient } from '../http/durable-client';
 import { isRecord, readJson, routeParam } from '../http/parse';

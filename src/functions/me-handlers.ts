@@ -15,7 +15,7 @@ import {
   NotFoundError,
   RateLimitedError,
   UnauthenticatedError,
-} from '../domain/errors';
+} from '../errors';
 import { readExpiresInMinutes, readScopes } from '../http/acs-input';
 import { Fields, readJson } from '../http/parse';
 import { json, noContent } from '../http/respond';

@@ -1,6 +1,6 @@
 import { app } from '@azure/functions';
 
-import { getMeServices } from '../auth/services';
+import { getMeServices } from '../composition';
 import { createMeHandlers } from './me-handlers';
 
 /**

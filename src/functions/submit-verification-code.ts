@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { ConflictError, GoneError, NotFoundError, ValidationError } from '../domain/errors';
+import { ConflictError, GoneError, NotFoundError, ValidationError } from '../errors';
 import { sealVerificationCode } from '../composition';
 import { isWellFormedCode, normalizeCode, type SealedCodePayload } from '../domain/verification';
 import {

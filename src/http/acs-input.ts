@@ -1,4 +1,4 @@
-import { ValidationError } from '../domain/errors';
+import { ValidationError } from '../errors';
 import {
   ACS_SCOPES,
   ACS_USER_ID_PATTERN,

@@ -5,7 +5,7 @@ import {
   type DurableClient,
   type DurableOrchestrationStatus,
 } from 'durable-functions';
-import { ValidationError } from '../domain/errors';
+import { ValidationError } from '../errors';
 
 /** The part of the durable client the HTTP functions use; tests pass a fake. */
 export type VerificationClient = Pick<

@@ -1,5 +1,5 @@
 import type { HttpRequest } from '@azure/functions';
-import { PayloadTooLargeError, ValidationError, type FieldProblem } from '../domain/errors';
+import { PayloadTooLargeError, ValidationError, type FieldProblem } from '../errors';
 
 /** Bodies of this API are tiny; anything larger is refused before parsing. */
 export const MAX_BODY_BYTES = 16 * 1024;

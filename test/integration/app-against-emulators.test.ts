@@ -8,7 +8,7 @@ import {
 } from '../../src/clients/acs-identity';
 import { TwilioSmsSender } from '../../src/clients/twilio-sms-sender';
 import { loadConfig, type Config } from '../../src/config';
-import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/domain/errors';
+import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/errors';
 import { hashCode } from '../../src/domain/verification';
 import { createCreateAcsIdentity, type AcsDeps } from '../../src/functions/acs-create-identity';
 import { createDeleteAcsIdentity } from '../../src/functions/acs-delete-identity';
@@ -176,7 +176,7 @@ describe('ACS token HTTP handlers with @azure/communication-identity against the
       revoke: withErrors(createRevokeAcsTokens(deps)),
       remove: withErrors(createDeleteAcsIdentity(deps)),
       teams: withErrors(
-        createExchangeTeamsToken({ ...deps, defaultClientId: () => config.acsTeamsClientId }),
+        createExchangeTeamsToken({ ...deps, defaultClientId: () => config.acs.teamsClientId }),
       ),
     };
   });

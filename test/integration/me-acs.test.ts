@@ -45,8 +45,8 @@ beforeAll(async () => {
   });
   pool = new Agent({ keepAliveTimeout: 1000 });
   store = TableIdentityMapStore.fromConnectionString(
-    config.storageConnectionString,
-    config.acsIdentityTableName,
+    config.identityMap.storageConnectionString,
+    config.identityMap.tableName,
   );
   const sidecar = new SidecarClient({
     baseUrl: config.sidecar.url.href,

@@ -4,12 +4,7 @@ import { createDeleteAcsIdentity } from '../../src/functions/acs-delete-identity
 import { createIssueAcsToken } from '../../src/functions/acs-issue-token';
 import { createRevokeAcsTokens } from '../../src/functions/acs-revoke-tokens';
 import { createExchangeTeamsToken } from '../../src/functions/acs-teams-token';
-import {
-  NotFoundError,
-  RateLimitedError,
-  UpstreamError,
-  ValidationError,
-} from '../../src/domain/errors';
+import { NotFoundError, RateLimitedError, UpstreamError, ValidationError } from '../../src/errors';
 import { withErrors } from '../../src/http/respond';
 import { FakeAcsIdentityService, bodyOf, headerOf, invocation, request } from './helpers/fakes';
 

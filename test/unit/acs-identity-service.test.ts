@@ -4,12 +4,7 @@ import {
   mapAcsError,
 } from '../../src/clients/acs-identity';
 import { loadConfig } from '../../src/config';
-import {
-  NotFoundError,
-  RateLimitedError,
-  UpstreamError,
-  ValidationError,
-} from '../../src/domain/errors';
+import { NotFoundError, RateLimitedError, UpstreamError, ValidationError } from '../../src/errors';
 import { validEnv } from './helpers/env';
 import { StubServer } from './helpers/stub-server';
 

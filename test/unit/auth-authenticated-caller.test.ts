@@ -4,7 +4,7 @@ import { withAuthenticatedCaller } from '../../src/auth/authenticated-caller';
 import type { AuthenticatedCaller } from '../../src/auth/authenticated-caller';
 import { SidecarClientError, SidecarServerError } from '../../src/clients/sidecar';
 import type { SidecarApi, ValidatedToken } from '../../src/clients/sidecar';
-import { UpstreamTimeoutError, UpstreamUnavailableError } from '../../src/domain/errors';
+import { UpstreamTimeoutError, UpstreamUnavailableError } from '../../src/errors';
 
 const TOKEN = 'eyJhbGciOiJub25lIn0.eyJvaWQiOiJ1c2VyIn0.c2lnbmF0dXJl';
 const CLAIMS = {

@@ -9,7 +9,7 @@ import type { AcsIdentityMapping, IdentityMapStore } from '../../src/clients/ide
 import { DownstreamApiError, SidecarClientError } from '../../src/clients/sidecar';
 import type { DownstreamCallOptions, SidecarApi, TokenOptions } from '../../src/clients/sidecar';
 import type { AcsScope, TeamsTokenRequest } from '../../src/domain/acs';
-import { NotFoundError, UpstreamError } from '../../src/domain/errors';
+import { NotFoundError, UpstreamError } from '../../src/errors';
 import { createMeHandlers } from '../../src/functions/me-handlers';
 import type { MeHandlers } from '../../src/functions/me-handlers';
 

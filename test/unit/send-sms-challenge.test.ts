@@ -1,7 +1,7 @@
 import { InvocationContext } from '@azure/functions';
 import { createSendSmsChallenge } from '../../src/activities/send-sms-challenge';
 import { InMemorySmsSender, maskPhoneNumber } from '../../src/clients/sms-sender';
-import { UpstreamError } from '../../src/domain/errors';
+import { UpstreamError } from '../../src/errors';
 import { codeMatches, hashCode } from '../../src/domain/verification';
 
 const SECRET = 'activity-test-secret-0123456789';

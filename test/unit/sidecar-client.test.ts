@@ -11,7 +11,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
   ValidationError,
-} from '../../src/domain/errors';
+} from '../../src/errors';
 import {
   DownstreamApiError,
   SidecarClient,

@@ -1,5 +1,5 @@
 import { getSharedSidecarClient, sharedSidecarDispatcher } from '../../src/clients/sidecar';
-import { ConfigError } from '../../src/domain/errors';
+import { ConfigError } from '../../src/errors';
 
 describe('getSharedSidecarClient', () => {
   it('returns one client per setting set, all on the process-wide keep-alive pool', () => {

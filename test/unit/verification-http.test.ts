@@ -3,7 +3,7 @@ import { OrchestrationRuntimeStatus } from 'durable-functions';
 import { createGetVerification } from '../../src/functions/get-verification';
 import { createHttpStart } from '../../src/functions/http-start';
 import { createSubmitVerificationCode } from '../../src/functions/submit-verification-code';
-import { ConfigError } from '../../src/domain/errors';
+import { ConfigError } from '../../src/errors';
 import { sealCode, unsealCode } from '../../src/domain/verification';
 import { withErrors } from '../../src/http/respond';
 import { FakeDurableClient, bodyOf, headerOf, invocation, request } from './helpers/fakes';

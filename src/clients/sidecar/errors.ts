@@ -1,5 +1,5 @@
-import { UpstreamError } from '../../domain/errors';
-import type { AppErrorOptions } from '../../domain/errors';
+import { UpstreamError } from '../../errors';
+import type { AppErrorOptions } from '../../errors';
 
 /** The service name carried by every sidecar error (`service` extension of the problem document). */
 export const SIDECAR_SERVICE = 'auth-sidecar';

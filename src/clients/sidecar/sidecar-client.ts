@@ -7,8 +7,8 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
   ValidationError,
-} from '../../domain/errors';
-import type { FieldProblem } from '../../domain/errors';
+} from '../../errors';
+import type { FieldProblem } from '../../errors';
 import { resolveSidecarBaseUrl } from './base-url';
 import {
   DownstreamApiError,

@@ -1,8 +1,8 @@
 /**
  * The one error hierarchy of the app. Every error that should reach an HTTP caller is an AppError:
  * it carries its HTTP status, a stable machine-readable `code` and a message that is safe to show
- * (never a secret, token or upstream body). Anything that is not an AppError is answered with a
- * generic 500 by the HTTP layer.
+ * (never a secret, token or upstream body). Anything that is not an AppError (a ConfigError
+ * included) is answered with a generic 500 by the HTTP layer.
  */
 export type AppErrorCode =
   | 'validation_failed'
@@ -15,8 +15,7 @@ export type AppErrorCode =
   | 'rate_limited'
   | 'upstream_failed'
   | 'upstream_unavailable'
-  | 'upstream_timeout'
-  | 'config_invalid';
+  | 'upstream_timeout';
 
 /** One problem with one input field, reported in the problem+json `errors` array. */
 export interface FieldProblem {
@@ -128,19 +127,39 @@ export class RateLimitedError extends AppError {
   }
 }
 
-/** An upstream service (Twilio, ACS, the auth sidecar, ...) failed or answered something unusable. */
+/** How an upstream call failed; each kind has its own status, code and title. */
+export type UpstreamFailure = 'failed' | 'unavailable' | 'timeout';
+
+const UPSTREAM_FAILURES = {
+  failed: { code: 'upstream_failed', status: 502, title: 'Upstream service failed' },
+  unavailable: { code: 'upstream_unavailable', status: 503, title: 'Upstream service unavailable' },
+  timeout: { code: 'upstream_timeout', status: 504, title: 'Upstream service timed out' },
+} as const satisfies Record<UpstreamFailure, { code: AppErrorCode; status: number; title: string }>;
+
+export interface UpstreamErrorOptions extends AppErrorOptions {
+  /** Default `failed` (502): the service answered something unusable. */
+  readonly failure?: UpstreamFailure;
+}
+
+/**
+ * An upstream service (Twilio, ACS, the auth sidecar, Table storage, ...) failed (502), could not be
+ * reached (503) or did not answer in time (504). `service` names it in the problem document.
+ */
 export class UpstreamError extends AppError {
-  readonly code = 'upstream_failed';
-  readonly status = 502;
-  readonly title = 'Upstream service failed';
+  readonly code: AppErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly failure: UpstreamFailure;
 
   constructor(
     readonly service: string,
     message: string,
     readonly upstreamStatus?: number,
-    options: AppErrorOptions = {},
+    options: UpstreamErrorOptions = {},
   ) {
     super(message, options);
+    this.failure = options.failure ?? 'failed';
+    ({ code: this.code, status: this.status, title: this.title } = UPSTREAM_FAILURES[this.failure]);
   }
 
   override extensions(): Record<string, unknown> {
@@ -148,51 +167,28 @@ export class UpstreamError extends AppError {
   }
 }
 
-/** An upstream service could not be reached at all. */
-export class UpstreamUnavailableError extends AppError {
-  readonly code = 'upstream_unavailable';
-  readonly status = 503;
-  readonly title = 'Upstream service unavailable';
-
-  constructor(
-    readonly service: string,
-    message: string,
-    options: AppErrorOptions = {},
-  ) {
-    super(message, options);
-  }
-
-  override extensions(): Record<string, unknown> {
-    return { service: this.service };
+/** The service could not be reached at all (503). */
+export class UpstreamUnavailableError extends UpstreamError {
+  constructor(service: string, message: string, options: AppErrorOptions = {}) {
+    super(service, message, undefined, { ...options, failure: 'unavailable' });
   }
 }
 
-export class UpstreamTimeoutError extends AppError {
-  readonly code = 'upstream_timeout';
-  readonly status = 504;
-  readonly title = 'Upstream service timed out';
-
-  constructor(
-    readonly service: string,
-    message: string,
-    options: AppErrorOptions = {},
-  ) {
-    super(message, options);
-  }
-
-  override extensions(): Record<string, unknown> {
-    return { service: this.service };
+/** The service did not answer in time (504). */
+export class UpstreamTimeoutError extends UpstreamError {
+  constructor(service: string, message: string, options: AppErrorOptions = {}) {
+    super(service, message, undefined, { ...options, failure: 'timeout' });
   }
 }
 
-/** Settings are missing or invalid. Lists every bad key at once; never includes a value. */
-export class ConfigError extends AppError {
-  readonly code = 'config_invalid';
-  readonly status = 500;
-  readonly title = 'Server misconfigured';
-
+/**
+ * Settings are missing or invalid. Lists every bad key at once; never includes a value. Deliberately
+ * not an {@link AppError}: its message names settings, so it can only ever become a generic 500.
+ */
+export class ConfigError extends Error {
   constructor(readonly problems: readonly FieldProblem[]) {
     super(`Invalid configuration: ${problems.map((p) => `${p.field} (${p.message})`).join(', ')}`);
+    this.name = 'ConfigError';
   }
 }
 
