@@ -1,15 +1,15 @@
-import { createMeServices, type MeServices } from './auth/services';
+import { createMeServices, type MeServices } from './me/services';
 import {
   CommunicationIdentityService,
   createCommunicationIdentityClient,
   type AcsIdentityService,
-} from './clients/acs-identity';
-import { TableIdentityMapStore } from './clients/identity-map-table';
-import { getSharedSidecarClient } from './clients/sidecar';
-import type { SmsSender } from './clients/sms-sender';
-import { TwilioSmsSender } from './clients/twilio-sms-sender';
+} from './acs/identity-service';
+import { TableIdentityMapStore } from './me/identity-map-table';
+import { getSharedSidecarClient } from './me/sidecar';
+import type { SmsSender } from './verification/sms-sender';
+import { TwilioSmsSender } from './verification/twilio-sms-sender';
 import { ENV_KEYS, SECTION_LOADERS, loadSections, type Config, type EnvKey } from './config';
-import { codeMatches, sealCode } from './domain/verification';
+import { codeMatches, sealCode } from './verification/codes';
 import { ConfigError, type FieldProblem } from './errors';
 
 /**

@@ -1,5 +1,6 @@
 import { ConfigError, type FieldProblem } from './errors';
 import { isLoopbackHost } from './loopback';
+import { CODE_LENGTH_RANGE, E164_PATTERN } from './verification/rules';
 
 /**
  * Every setting the app reads. Nothing outside this module touches `process.env`: the rest of the
@@ -40,8 +41,6 @@ export const DEFAULTS = {
   acsIdentityTableName: 'AcsIdentities',
 } as const;
 
-/** NIST SP 800-63B asks for at least 20 bits of entropy: 6 decimal digits; 4 is allowed for parity with the seed. */
-export const CODE_LENGTH_RANGE = { min: 4, max: 10 } as const;
 export const MAX_ATTEMPTS_RANGE = { min: 1, max: 10 } as const;
 export const TIMEOUT_SECONDS_RANGE = { min: 10, max: 3600 } as const;
 export const SIDECAR_TIMEOUT_RANGE = { min: 100, max: 120_000 } as const;
@@ -97,7 +96,6 @@ export interface Config {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export const E164_PATTERN = /^\+[1-9]\d{7,14}$/;
 const ACCOUNT_SID_PATTERN = /^AC[0-9a-fA-F]{32}$/;
 const GUID_PATTERN =
   /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;

@@ -1,7 +1,9 @@
 import { app } from '@azure/functions';
 import { describeStartup } from './composition';
-// Orchestrations and activities live outside functions/, which is all the `main` glob loads.
-import './durable-registrations';
+// One registration module per feature: its orchestrations, activities and HTTP routes.
+import './verification/register';
+import './acs/register';
+import './me/register';
 
 app.setup({ enableHttpStream: false });
 

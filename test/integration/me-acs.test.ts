@@ -4,17 +4,17 @@ import { Agent } from 'undici';
 
 import { startEmulators } from '../../emulators/src';
 import type { AcsIdentityEmulator, AgentIdEmulator, Emulators } from '../../emulators/src';
-import { createMeServices } from '../../src/auth/services';
+import { createMeServices } from '../../src/me/services';
 import {
   CommunicationIdentityService,
   createCommunicationIdentityClient,
-} from '../../src/clients/acs-identity';
-import { TableIdentityMapStore } from '../../src/clients/identity-map-table';
-import { SidecarClient } from '../../src/clients/sidecar';
+} from '../../src/acs/identity-service';
+import { TableIdentityMapStore } from '../../src/me/identity-map-table';
+import { SidecarClient } from '../../src/me/sidecar';
 import { loadConfig } from '../../src/config';
 import type { Config } from '../../src/config';
-import { createMeHandlers } from '../../src/functions/me-handlers';
-import type { MeHandlers } from '../../src/functions/me-handlers';
+import { createMeHandlers } from '../../src/me/handlers';
+import type { MeHandlers } from '../../src/me/handlers';
 import { startTestAzurite } from '../helpers/azurite';
 import type { AzuriteTable } from '../helpers/azurite';
 

@@ -2,7 +2,7 @@ import {
   CommunicationIdentityService,
   createCommunicationIdentityClient,
   mapAcsError,
-} from '../../src/clients/acs-identity';
+} from '../../src/acs/identity-service';
 import { loadConfig } from '../../src/config';
 import { NotFoundError, RateLimitedError, UpstreamError, ValidationError } from '../../src/errors';
 import { validEnv } from './helpers/env';

@@ -14,7 +14,7 @@ import {
   getMeServices,
 } from '../../src/composition';
 import { ConfigError } from '../../src/errors';
-import { hashCode } from '../../src/domain/verification';
+import { hashCode } from '../../src/verification/codes';
 import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
 
 const ACS_CONNECTION_STRING =

@@ -23,8 +23,8 @@ import {
   resolveSidecarBaseUrl,
   splitAuthorizationHeader,
   DEFAULT_RETRY_POLICY,
-} from '../../src/clients/sidecar';
-import type { SidecarLogEntry } from '../../src/clients/sidecar';
+} from '../../src/me/sidecar';
+import type { SidecarLogEntry } from '../../src/me/sidecar';
 
 interface Recorded {
   method: string;

@@ -1,4 +1,4 @@
-import { getSharedSidecarClient, sharedSidecarDispatcher } from '../../src/clients/sidecar';
+import { getSharedSidecarClient, sharedSidecarDispatcher } from '../../src/me/sidecar';
 import { ConfigError } from '../../src/errors';
 
 describe('getSharedSidecarClient', () => {

@@ -1,4 +1,4 @@
-import { TwilioSmsSender, mapTwilioError } from '../../src/clients/twilio-sms-sender';
+import { TwilioSmsSender, mapTwilioError } from '../../src/verification/twilio-sms-sender';
 import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/errors';
 import { StubServer } from './helpers/stub-server';
 

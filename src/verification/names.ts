@@ -1,5 +1,5 @@
 /**
- * Every name the Functions host sees, in one place. Orchestrations and activities are called
+ * Every name of the verification feature the Functions host sees, in one place. Orchestrations and activities are called
  * through the values `df.app.orchestration()` / `df.app.activity()` return; these constants exist
  * for registration and for the HTTP layer, which addresses them by name.
  */
@@ -21,11 +21,6 @@ export const FUNCTION = {
   httpStart: 'httpStart',
   submitVerificationCode: 'submitVerificationCode',
   getVerification: 'getVerification',
-  createAcsIdentity: 'createAcsIdentity',
-  issueAcsToken: 'issueAcsToken',
-  revokeAcsTokens: 'revokeAcsTokens',
-  deleteAcsIdentity: 'deleteAcsIdentity',
-  exchangeTeamsToken: 'exchangeTeamsToken',
 } as const;
 
 /** Routes below the host's `routePrefix` (`api`, see host.json). */
@@ -33,11 +28,6 @@ export const ROUTE = {
   httpStart: 'orchestrators/{orchestratorName}',
   submitVerificationCode: 'verifications/{id}/code',
   getVerification: 'verifications/{id}',
-  createAcsIdentity: 'acs/identities',
-  issueAcsToken: 'acs/identities/{communicationUserId}/token',
-  revokeAcsTokens: 'acs/identities/{communicationUserId}/revoke',
-  deleteAcsIdentity: 'acs/identities/{communicationUserId}',
-  exchangeTeamsToken: 'acs/teams-token',
 } as const;
 
 /**

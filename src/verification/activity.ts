@@ -1,13 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
-import { E164_PATTERN } from '../config';
-import {
-  generateCode,
-  hashCode,
-  renderMessage,
-  type RandomInt,
-  type SmsChallengeInput,
-} from '../domain/verification';
-import { maskPhoneNumber, type SmsSender } from '../clients/sms-sender';
+import { generateCode, hashCode, renderMessage, type RandomInt } from './codes';
+import { E164_PATTERN, isCodeLength, type SmsChallengeInput } from './rules';
+import { maskPhoneNumber, type SmsSender } from './sms-sender';
 
 export interface SendSmsChallengeDeps {
   readonly sms: SmsSender;
@@ -52,12 +46,7 @@ function readInput(raw: unknown): SmsChallengeInput {
   if (typeof instanceId !== 'string' || instanceId === '') {
     throw new TypeError('SendSmsChallenge input.instanceId is required');
   }
-  if (
-    typeof codeLength !== 'number' ||
-    !Number.isInteger(codeLength) ||
-    codeLength < 4 ||
-    codeLength > 10
-  ) {
+  if (!isCodeLength(codeLength)) {
     throw new TypeError('SendSmsChallenge input.codeLength must be an integer in 4..10');
   }
   return { phoneNumber, instanceId, codeLength };

@@ -1,14 +1,11 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 
-import { withAuthenticatedCaller } from '../auth/authenticated-caller';
-import type { AuthenticatedCaller } from '../auth/authenticated-caller';
-import type { MeServices } from '../auth/services';
-import {
-  DownstreamApiError,
-  SidecarClientError,
-  splitAuthorizationHeader,
-} from '../clients/sidecar';
-import type { AcsScope } from '../domain/acs';
+import { ENV_KEYS } from '../config';
+
+import { withAuthenticatedCaller } from './authenticated-caller';
+import type { AuthenticatedCaller } from './authenticated-caller';
+import type { MeServices } from './services';
+import { DownstreamApiError, SidecarClientError, splitAuthorizationHeader } from './sidecar';
 import {
   ConfigError,
   ForbiddenError,
@@ -16,7 +13,7 @@ import {
   RateLimitedError,
   UnauthenticatedError,
 } from '../errors';
-import { readExpiresInMinutes, readScopes } from '../http/acs-input';
+import { parseTokenRequest } from '../acs/parse';
 import { Fields, readJson } from '../http/parse';
 import { json, noContent } from '../http/respond';
 import type { Handler } from '../http/respond';
@@ -103,7 +100,9 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
     }),
 
     issueMyAcsToken: auth(async (request, caller) => {
-      const { scopes, expiresInMinutes } = parseTokenRequest(await readJson(request));
+      const { scopes, expiresInMinutes = SELF_SERVICE_DEFAULT_TOKEN_MINUTES } = parseTokenRequest(
+        await readJson(request),
+      );
       const token = await services().identities.issueToken(caller, scopes, expiresInMinutes);
       return json(200, {
         communicationUserId: token.communicationUserId,
@@ -131,7 +130,7 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
       const s = services();
       if (s.teamsClientId === undefined) {
         throw new ConfigError([
-          { field: 'ACS_TEAMS_CLIENT_ID', message: 'required for the Teams token exchange' },
+          { field: ENV_KEYS.acsTeamsClientId, message: 'required for the Teams token exchange' },
         ]);
       }
       const header = await obo(() =>
@@ -146,24 +145,6 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
       });
       return json(200, { token: token.token, expiresOn: token.expiresOn });
     }),
-  };
-}
-
-interface TokenRequest {
-  readonly scopes: readonly AcsScope[];
-  readonly expiresInMinutes: number;
-}
-
-export function parseTokenRequest(value: unknown): TokenRequest {
-  const f = new Fields();
-  const body = f.object(value);
-  f.noUnknown(body, ['scopes', 'expiresInMinutes']);
-  const scopes = readScopes(f, body, { required: true });
-  const expiresInMinutes = readExpiresInMinutes(f, body);
-  f.throwIfAny();
-  return {
-    scopes: scopes ?? [],
-    expiresInMinutes: expiresInMinutes ?? SELF_SERVICE_DEFAULT_TOKEN_MINUTES,
   };
 }
 
@@ -193,8 +174,8 @@ export function parseSendMail(value: unknown): SendMail {
     }
     to.push(address);
   }
-  const subject = f.requiredString(body, 'subject', { maxLength: 255 }) ?? '';
-  const content = f.requiredString(body, 'body', { maxLength: 10_000 }) ?? '';
+  const subject = f.requiredString(body, 'subject', { maxLength: 255 });
+  const content = f.requiredString(body, 'body', { maxLength: 10_000 });
   const contentType = f.optionalString(body, 'contentType', {
     pattern: /^(Text|HTML)$/,
     patternMessage: 'must be Text or HTML',

@@ -7,31 +7,11 @@ import {
   randomInt,
   timingSafeEqual,
 } from 'node:crypto';
+import { CODE_LENGTH_RANGE, isCodeLength } from './rules';
 
-/** What the orchestration reports in `customStatus.state`, and its final outcome. */
-export type VerificationState = 'awaiting_code' | 'verified' | 'expired' | 'too_many_attempts';
-
-export interface VerificationStatus {
-  readonly state: VerificationState;
-  readonly attemptsRemaining: number;
-  /** ISO-8601 deadline for submitting a code. */
-  readonly expiresAt: string;
-}
-
-/** The orchestration input: the rules are fixed when the instance starts. */
-export interface VerificationInput {
-  readonly phoneNumber: string;
-  readonly timeoutSeconds: number;
-  readonly maxAttempts: number;
-  readonly codeLength: number;
-}
-
-/** The activity input. The instance id binds the code hash to this one verification. */
-export interface SmsChallengeInput {
-  readonly phoneNumber: string;
-  readonly instanceId: string;
-  readonly codeLength: number;
-}
+const WELL_FORMED_CODE = new RegExp(`^\\d{${CODE_LENGTH_RANGE.min},${CODE_LENGTH_RANGE.max}}$`);
+/** At most the longest code: anything longer cannot match and is not worth hashing. */
+const DIGITS = new RegExp(`^\\d{1,${CODE_LENGTH_RANGE.max}}$`);
 
 /** Returns an integer in [min, max). `crypto.randomInt` in production, a fixed sequence in tests. */
 export type RandomInt = (min: number, max: number) => number;
@@ -57,15 +37,21 @@ export function hashCode(secret: string, instanceId: string, code: string): stri
   return createHmac('sha256', secret).update(`${instanceId}\n${code}`, 'utf8').digest('hex');
 }
 
+declare const wellFormed: unique symbol;
+/** A submitted code that passed {@link isWellFormedCode}: normalising it cannot fail. */
+export type WellFormedCode = (string | number) & { readonly [wellFormed]: true };
+
 /**
  * Normalises a submitted code: a string of digits is taken as is, a non-negative integer is
  * left-padded with zeros to the code length (the seed sends `2168` as a JSON number). Anything
  * else is not a code.
  */
+export function normalizeCode(submitted: WellFormedCode, codeLength: number): string;
+export function normalizeCode(submitted: unknown, codeLength: number): string | undefined;
 export function normalizeCode(submitted: unknown, codeLength: number): string | undefined {
   if (typeof submitted === 'string') {
     const trimmed = submitted.trim();
-    return /^\d{1,10}$/.test(trimmed) ? trimmed : undefined;
+    return DIGITS.test(trimmed) ? trimmed : undefined;
   }
   if (typeof submitted === 'number' && Number.isSafeInteger(submitted) && submitted >= 0) {
     const digits = String(submitted);
@@ -136,7 +122,7 @@ export function unsealCode(
     decipher.setAAD(Buffer.from(instanceId, 'utf8'));
     decipher.setAuthTag(tag);
     const code = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
-    return /^\d{1,10}$/.test(code) ? code : undefined;
+    return DIGITS.test(code) ? code : undefined;
   } catch {
     return undefined;
   }
@@ -173,14 +159,24 @@ export function codeMatches(
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-/** Syntactic check for the HTTP endpoint: 4–10 digit string, or a non-negative integer. */
-export function isWellFormedCode(value: unknown): value is string | number {
-  if (typeof value === 'string') return /^\d{4,10}$/.test(value);
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value < 1e10;
+/**
+ * Syntactic check for the HTTP endpoint: a string of code-length digits, or a non-negative integer
+ * of at most as many digits (leading zeros are restored by {@link normalizeCode}).
+ */
+export function isWellFormedCode(value: unknown): value is WellFormedCode {
+  if (typeof value === 'string') return WELL_FORMED_CODE.test(value);
+  return (
+    typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    value >= 0 &&
+    value < 10 ** CODE_LENGTH_RANGE.max
+  );
 }
 
 function assertCodeLength(length: number): void {
-  if (!Number.isInteger(length) || length < 4 || length > 10) {
-    throw new RangeError('code length must be an integer in 4..10');
+  if (!isCodeLength(length)) {
+    throw new RangeError(
+      `code length must be an integer in ${CODE_LENGTH_RANGE.min}..${CODE_LENGTH_RANGE.max}`,
+    );
   }
 }

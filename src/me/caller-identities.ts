@@ -1,6 +1,6 @@
-import type { AcsScope, AcsToken } from '../domain/acs';
+import type { AcsScope, AcsToken } from '../acs/model';
 import { NotFoundError, UpstreamError } from '../errors';
-import type { AcsIdentityService } from './acs-identity';
+import type { AcsIdentityService } from '../acs/identity-service';
 import type { AcsIdentityMapping, CallerKey, IdentityMapStore } from './identity-map';
 
 /** A token for the caller's own ACS identity. */

@@ -1,19 +1,17 @@
-import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
-import * as df from 'durable-functions';
-import { ConflictError, GoneError, NotFoundError, ValidationError } from '../errors';
-import { sealVerificationCode } from '../composition';
-import { isWellFormedCode, normalizeCode, type SealedCodePayload } from '../domain/verification';
+import type { HttpRequest, InvocationContext } from '@azure/functions';
+import { ConflictError, GoneError, NotFoundError } from '../errors';
+import { readJson, routeParam } from '../http/parse';
+import { json, type Handler } from '../http/respond';
+import { normalizeCode, type SealedCodePayload } from './codes';
 import {
   FINISHED_STATUSES,
   findStatus,
-  getDurableClient,
   parseInstanceId,
   type GetVerificationClient,
-} from '../http/durable-client';
-import { Fields, readJson, routeParam } from '../http/parse';
-import { json, withErrors, type Handler } from '../http/respond';
-import { isVerificationInstance, readCustomStatus } from '../http/verification-view';
-import { EVENT, FUNCTION, ROUTE } from '../names';
+} from './durable-client';
+import { EVENT, ROUTE } from './names';
+import { parseCodeSubmission } from './parse';
+import { isVerificationInstance, readCustomStatus } from './view';
 
 export interface SubmitCodeDeps {
   readonly getClient: GetVerificationClient;
@@ -32,17 +30,7 @@ export interface SubmitCodeDeps {
 export function createSubmitVerificationCode(deps: SubmitCodeDeps): Handler {
   return async (request: HttpRequest, context: InvocationContext) => {
     const id = parseInstanceId(routeParam(request, 'id'));
-    const fields = new Fields();
-    const body = fields.object(await readJson(request));
-    fields.noUnknown(body, ['code']);
-    const code = body.code;
-    if (code === undefined || code === null) {
-      fields.add('code', 'required');
-    } else if (!isWellFormedCode(code)) {
-      fields.add('code', 'must be a string of 4-10 digits or a non-negative integer');
-    }
-    fields.throwIfAny();
-    if (!isWellFormedCode(code)) throw new ValidationError({ field: 'code', message: 'invalid' });
+    const code = parseCodeSubmission(await readJson(request));
 
     const client = deps.getClient(context);
     const status = await findStatus(client, id);
@@ -63,7 +51,6 @@ export function createSubmitVerificationCode(deps: SubmitCodeDeps): Handler {
     // Normalised here with the instance's own code length, as the orchestrator does for raw codes:
     // once sealed, a number could no longer be told from a string.
     const normalized = normalizeCode(code, readCodeLength(status.input));
-    if (normalized === undefined) throw new ValidationError({ field: 'code', message: 'invalid' });
     const payload: SealedCodePayload = { sealedCode: deps.sealCode(id, normalized) };
     await client.raiseEvent(id, EVENT.SmsChallengeResponse, payload);
     return json(
@@ -88,19 +75,3 @@ function readCodeLength(input: unknown): number {
   }
   return codeLength;
 }
-
-export const submitVerificationCode = withErrors(
-  createSubmitVerificationCode({
-    getClient: getDurableClient,
-    now: () => new Date(),
-    sealCode: sealVerificationCode,
-  }),
-);
-
-app.http(FUNCTION.submitVerificationCode, {
-  route: ROUTE.submitVerificationCode,
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  extraInputs: [df.input.durableClient()],
-  handler: submitVerificationCode,
-});

@@ -1,7 +1,7 @@
-import type { AcsIdentityService } from '../clients/acs-identity';
-import { CallerAcsIdentities } from '../clients/identity-map-service';
-import type { IdentityMapStore } from '../clients/identity-map';
-import type { SidecarApi } from '../clients/sidecar';
+import type { AcsIdentityService } from '../acs/identity-service';
+import { CallerAcsIdentities } from './caller-identities';
+import type { IdentityMapStore } from './identity-map';
+import type { SidecarApi } from './sidecar';
 import type { Config } from '../config';
 
 /** Everything the `/api/me...` handlers depend on. */

@@ -5,10 +5,10 @@ import type {
   InvocationContext,
 } from '@azure/functions';
 
-import type { SidecarApi } from '../clients/sidecar';
-import { SidecarClientError } from '../clients/sidecar';
-import { isValidCallerKeyPart } from '../clients/identity-map';
-import type { CallerKey } from '../clients/identity-map';
+import type { SidecarApi } from './sidecar';
+import { SidecarClientError } from './sidecar';
+import { isValidCallerKeyPart } from './identity-map';
+import type { CallerKey } from './identity-map';
 import {
   ForbiddenError,
   UnauthenticatedError,

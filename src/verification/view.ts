@@ -1,6 +1,6 @@
 import { OrchestrationRuntimeStatus, type DurableOrchestrationStatus } from 'durable-functions';
-import type { VerificationState } from '../domain/verification';
-import { ORCHESTRATION } from '../names';
+import { ORCHESTRATION } from './names';
+import { VERIFICATION_STATES, type VerificationState, type VerificationStatus } from './rules';
 
 /** What end users see of a verification: never the input, output, history or management URLs. */
 export interface VerificationView {
@@ -9,8 +9,6 @@ export interface VerificationView {
   readonly attemptsRemaining: number | null;
   readonly expiresAt: string | null;
 }
-
-const STATES: readonly string[] = ['awaiting_code', 'verified', 'expired', 'too_many_attempts'];
 
 export function isVerificationInstance(status: DurableOrchestrationStatus): boolean {
   return status.name.toLowerCase() === ORCHESTRATION.SmsPhoneVerification.toLowerCase();
@@ -32,14 +30,8 @@ export function toVerificationView(status: DurableOrchestrationStatus): Verifica
   return { id: status.instanceId, ...custom };
 }
 
-interface CustomStatus {
-  readonly state: VerificationState;
-  readonly attemptsRemaining: number;
-  readonly expiresAt: string;
-}
-
 function partial(
-  custom: CustomStatus | undefined,
+  custom: VerificationStatus | undefined,
 ): Pick<VerificationView, 'attemptsRemaining' | 'expiresAt'> {
   return {
     attemptsRemaining: custom?.attemptsRemaining ?? null,
@@ -47,16 +39,20 @@ function partial(
   };
 }
 
-export function readCustomStatus(value: unknown): CustomStatus | undefined {
+export function readCustomStatus(value: unknown): VerificationStatus | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const { state, attemptsRemaining, expiresAt } = value as Record<string, unknown>;
   if (
     typeof state !== 'string' ||
-    !STATES.includes(state) ||
+    !isVerificationState(state) ||
     typeof attemptsRemaining !== 'number' ||
     typeof expiresAt !== 'string'
   ) {
     return undefined;
   }
-  return { state: state as VerificationState, attemptsRemaining, expiresAt };
+  return { state, attemptsRemaining, expiresAt };
+}
+
+function isVerificationState(value: string): value is VerificationState {
+  return (VERIFICATION_STATES as readonly string[]).includes(value);
 }

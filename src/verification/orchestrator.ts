@@ -9,8 +9,8 @@ import type {
   VerificationInput,
   VerificationState,
   VerificationStatus,
-} from '../domain/verification';
-import { EVENT } from '../names';
+} from './rules';
+import { EVENT } from './names';
 
 export interface SmsVerificationDeps {
   /** Schedules the activity; production passes the value `df.app.activity()` returned. */
@@ -75,8 +75,9 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
         report('expired', attemptsRemaining);
         return false;
       }
-      // An idle host can deliver the timer late; an answer stamped at or after the deadline is
-      // still too late, whatever the order in which the two events were processed.
+      // An idle host can deliver the timer late; an answer processed at or after the deadline (the
+      // episode's replay-safe time, not the event's own timestamp) is still too late, whatever the
+      // order in which the two events arrived.
       if (context.df.currentUtcDateTime.getTime() >= expiresAt.getTime()) {
         finish(timer);
         report('expired', attemptsRemaining);

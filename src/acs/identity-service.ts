@@ -5,7 +5,7 @@ import {
 import { DefaultAzureCredential } from '@azure/identity';
 import type { AcsConfig } from '../config';
 import { isLoopbackHost } from '../loopback';
-import type { AcsIdentityWithToken, AcsScope, AcsToken, TeamsTokenRequest } from '../domain/acs';
+import type { AcsIdentityWithToken, AcsScope, AcsToken, TeamsTokenRequest } from './model';
 import {
   NotFoundError,
   RateLimitedError,
