@@ -5,7 +5,7 @@ import {
   type AcsIdentityService,
 } from './acs/identity-service';
 import { TableIdentityMapStore } from './me/identity-map-table';
-import { getSharedSidecarClient } from './me/sidecar';
+import { SidecarClient, type SidecarLogEntry } from './me/sidecar';
 import type { SmsSender } from './verification/sms-sender';
 import { TwilioSmsSender } from './verification/twilio-sms-sender';
 import { ENV_KEYS, SECTION_LOADERS, loadSections, type Config, type EnvKey } from './config';
@@ -64,6 +64,21 @@ export const getAcsIdentityService = lazy(
     new CommunicationIdentityService(createCommunicationIdentityClient(getAcsConfig())),
 );
 
+/** One client, on the process-wide keep-alive pool, for every invocation. */
+export const getSidecarClient = lazy((): SidecarClient => {
+  const { url, timeoutMs } = getSidecarConfig();
+  return new SidecarClient({ baseUrl: url, timeoutMs, log: logSidecarTrouble });
+});
+
+/** Retries, timeouts and failures of sidecar calls reach the host log (path without query, never a token). */
+function logSidecarTrouble(entry: SidecarLogEntry): void {
+  if (entry.outcome === 'ok') return;
+  const status = entry.status === undefined ? '' : ` HTTP ${entry.status}`;
+  console.warn(
+    `auth-sidecar ${entry.operation} ${entry.path}: ${entry.outcome}${status} (attempt ${entry.attempt}, ${entry.durationMs} ms)`,
+  );
+}
+
 /** The `/api/me` services; a ConfigError names the bad keys of all three sections they read. */
 export const getMeServices = lazy((): MeServices => {
   const { sidecar, identityMap, acs } = loadSections({
@@ -73,11 +88,7 @@ export const getMeServices = lazy((): MeServices => {
   });
   return createMeServices({
     config: { sidecar, acs },
-    sidecar: getSharedSidecarClient({
-      url: sidecar.url.href,
-      allowNonLoopback: sidecar.allowNonLoopback,
-      timeoutMs: sidecar.timeoutMs,
-    }),
+    sidecar: getSidecarClient(),
     store: TableIdentityMapStore.fromConnectionString(
       identityMap.storageConnectionString,
       identityMap.tableName,

@@ -102,10 +102,6 @@ class FakeSidecar implements SidecarApi {
     return this.headerResult();
   }
 
-  getAuthorizationHeaderUnauthenticated(): Promise<string> {
-    return Promise.reject(new Error('unused'));
-  }
-
   callDownstreamApi(
     authorization: string,
     api: string,
