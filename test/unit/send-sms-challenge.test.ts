@@ -1,6 +1,7 @@
 import { InvocationContext } from '@azure/functions';
 import { createSendSmsChallenge } from '../../src/verification/activity';
-import { InMemorySmsSender, maskPhoneNumber } from '../../src/verification/sms-sender';
+import { maskPhoneNumber } from '../../src/verification/sms-sender';
+import { InMemorySmsSender } from './helpers/in-memory';
 import { UpstreamError } from '../../src/errors';
 import { codeMatches, hashCode } from '../../src/verification/codes';
 
