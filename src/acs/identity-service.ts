@@ -38,7 +38,7 @@ export interface AcsIdentityService {
 
 const SERVICE = 'acs-identity';
 const DEFAULT_RETRY_AFTER_SECONDS = 10;
-/** Per attempt. The core pipeline has no timeout of its own, so a hung connection would hold the invocation. */
+/** Per call. The core pipeline has no timeout of its own, so a hung connection would hold the invocation. */
 const ACS_TIMEOUT_MS = 10_000;
 /** Like the Table client: a couple of quick retries of throttling, 5xx and dropped connections. */
 const ACS_RETRY_OPTIONS = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 } as const;
@@ -47,19 +47,26 @@ type PipelinePolicy = NonNullable<
   CommunicationIdentityClientOptions['additionalPolicies']
 >[number]['policy'];
 
-/** Gives every request of the client a timeout (the pipeline aborts it with an AbortError). */
+/**
+ * Bounds every call, retries included: the pipeline aborts it with an AbortError. An abort signal
+ * rather than the request's `timeout`, whose timer the SDK's Node client leaves running after a
+ * failed connection; `AbortSignal.timeout`'s timer never holds the process open.
+ */
 function timeoutPolicy(timeoutMs: number): PipelinePolicy {
   return {
-    name: 'acsRequestTimeout',
+    name: 'acsCallTimeout',
     sendRequest: (request, next) => {
-      if (request.timeout === 0) request.timeout = timeoutMs;
+      const deadline = AbortSignal.timeout(timeoutMs);
+      const caller = request.abortSignal;
+      request.abortSignal =
+        caller === undefined ? deadline : AbortSignal.any([caller as AbortSignal, deadline]);
       return next(request);
     },
   };
 }
 
 export interface AcsClientOptions extends CommunicationIdentityClientOptions {
-  /** Per attempt; default 10 s. */
+  /** Per call, retries included; default 10 s. */
   readonly timeoutMs?: number;
 }
 
@@ -78,7 +85,7 @@ export function createCommunicationIdentityClient(
     retryOptions: ACS_RETRY_OPTIONS,
     ...options,
     additionalPolicies: [
-      { policy: timeoutPolicy(timeoutMs), position: 'perRetry' },
+      { policy: timeoutPolicy(timeoutMs), position: 'perCall' },
       ...(options.additionalPolicies ?? []),
     ],
     ...(insecureLoopback ? { allowInsecureConnection: true } : {}),
