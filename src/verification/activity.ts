@@ -1,6 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import { generateCode, hashCode, renderMessage, type RandomInt } from './codes';
-import { E164_PATTERN, isCodeLength, type SmsChallengeInput } from './rules';
+import { CODE_LENGTH_RANGE, E164_PATTERN, isCodeLength, type SmsChallengeInput } from './rules';
 import { maskPhoneNumber, type SmsSender } from './sms-sender';
 
 export interface SendSmsChallengeDeps {
@@ -47,7 +47,9 @@ function readInput(raw: unknown): SmsChallengeInput {
     throw new TypeError('SendSmsChallenge input.instanceId is required');
   }
   if (!isCodeLength(codeLength)) {
-    throw new TypeError('SendSmsChallenge input.codeLength must be an integer in 4..10');
+    throw new TypeError(
+      `SendSmsChallenge input.codeLength must be an integer in ${CODE_LENGTH_RANGE.min}..${CODE_LENGTH_RANGE.max}`,
+    );
   }
   return { phoneNumber, instanceId, codeLength };
 }
