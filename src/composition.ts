@@ -1,91 +1,105 @@
-import {
-  loadAcsConfig,
-  loadConfig,
-  loadIdentityMapConfig,
-  loadSidecarConfig,
-  loadTwilioConfig,
-  loadVerificationConfig,
-  type AcsConfig,
-  type Config,
-  type IdentityMapConfig,
-  type SidecarConfig,
-  type TwilioConfig,
-  type VerificationConfig,
-} from './config';
-import { ConfigError } from './domain/errors';
-import { codeMatches, sealCode } from './domain/verification';
+import { createMeServices, type MeServices } from './me/services';
 import {
   CommunicationIdentityService,
   createCommunicationIdentityClient,
   type AcsIdentityService,
-} from './clients/acs-identity';
-import type { SmsSender } from './clients/sms-sender';
-import { TwilioSmsSender } from './clients/twilio-sms-sender';
+} from './acs/identity-service';
+import { TableIdentityMapStore } from './me/identity-map-table';
+import { SidecarClient, type SidecarLogEntry } from './me/sidecar';
+import type { SmsSender } from './verification/sms-sender';
+import { TwilioSmsSender } from './verification/twilio-sms-sender';
+import { ENV_KEYS, SECTION_LOADERS, loadSections, type Config, type EnvKey } from './config';
+import { codeMatches, sealCode } from './verification/codes';
+import { ConfigError, type FieldProblem } from './errors';
 
 /**
- * The composition root. Everything is resolved on first use and memoised, so a bad setting never
- * crashes the host at import time: it surfaces as a ConfigError (logged, generic 500) on the
- * endpoints that need it, and once at start-up through the appStart hook in index.ts.
+ * The composition root, and the only one. Everything is resolved on first use and memoised, so a
+ * bad setting never crashes the host at import time: it surfaces as a ConfigError (logged, generic
+ * 500) on the endpoints that need it, and once at start-up through the appStart hook in index.ts.
  *
  * Settings are memoised per section and each dependency reads only the sections it needs, so a
  * deployment that uses only some features sets only their settings, and a bad setting of one
  * feature leaves the others' endpoints working.
  */
-let config: Config | undefined;
-let twilioConfig: TwilioConfig | undefined;
-let verificationConfig: VerificationConfig | undefined;
-let acsConfig: AcsConfig | undefined;
-let sidecarConfig: SidecarConfig | undefined;
-let identityMapConfig: IdentityMapConfig | undefined;
-let smsSender: SmsSender | undefined;
-let acsIdentity: AcsIdentityService | undefined;
-const resetHooks = new Set<() => void>();
 
-/**
- * Every section at once, for the start-up report. Features use the section getters instead, so
- * that they don't depend on settings of features they don't use.
- */
-export function getConfig(): Config {
-  config ??= loadConfig();
-  return config;
+const resets: (() => void)[] = [];
+
+/** Memoises `create` until {@link resetComposition}; a throw is not memoised (the next call retries). */
+function lazy<T>(create: () => T): () => T {
+  let memo: { readonly value: T } | undefined;
+  resets.push(() => {
+    memo = undefined;
+  });
+  return () => (memo ??= { value: create() }).value;
 }
 
-export function getTwilioConfig(): TwilioConfig {
-  twilioConfig ??= loadTwilioConfig();
-  return twilioConfig;
+/** Forgets every memoised section and dependency (tests that change the environment). */
+export function resetComposition(): void {
+  for (const reset of resets) reset();
 }
 
-export function getVerificationConfig(): VerificationConfig {
-  verificationConfig ??= loadVerificationConfig();
-  return verificationConfig;
-}
+export const getTwilioConfig = lazy(() => SECTION_LOADERS.twilio(process.env));
+export const getVerificationConfig = lazy(() => SECTION_LOADERS.verification(process.env));
+export const getAcsConfig = lazy(() => SECTION_LOADERS.acs(process.env));
+export const getSidecarConfig = lazy(() => SECTION_LOADERS.sidecar(process.env));
+export const getIdentityMapConfig = lazy(() => SECTION_LOADERS.identityMap(process.env));
+export const getHostConfig = lazy(() => SECTION_LOADERS.host(process.env));
 
-export function getAcsConfig(): AcsConfig {
-  acsConfig ??= loadAcsConfig();
-  return acsConfig;
-}
+const SECTION_GETTERS: { readonly [K in keyof Config]: () => Config[K] } = {
+  twilio: getTwilioConfig,
+  verification: getVerificationConfig,
+  acs: getAcsConfig,
+  sidecar: getSidecarConfig,
+  identityMap: getIdentityMapConfig,
+  host: getHostConfig,
+};
 
-export function getSidecarConfig(): SidecarConfig {
-  sidecarConfig ??= loadSidecarConfig();
-  return sidecarConfig;
-}
+/** Every section at once, the same objects the section getters return. */
+export const getConfig = lazy((): Config => Object.freeze(loadSections(SECTION_GETTERS)));
 
-export function getIdentityMapConfig(): IdentityMapConfig {
-  identityMapConfig ??= loadIdentityMapConfig();
-  return identityMapConfig;
-}
+export const getSmsSender = lazy((): SmsSender => new TwilioSmsSender(getTwilioConfig()));
 
-export function getSmsSender(): SmsSender {
-  smsSender ??= new TwilioSmsSender(getTwilioConfig());
-  return smsSender;
-}
+export const getAcsIdentityService = lazy(
+  (): AcsIdentityService =>
+    new CommunicationIdentityService(createCommunicationIdentityClient(getAcsConfig())),
+);
 
-export function getAcsIdentityService(): AcsIdentityService {
-  acsIdentity ??= new CommunicationIdentityService(
-    createCommunicationIdentityClient(getAcsConfig().access),
+/** One client, on the process-wide keep-alive pool, for every invocation. */
+export const getSidecarClient = lazy((): SidecarClient => {
+  const { url, timeoutMs } = getSidecarConfig();
+  return new SidecarClient({ baseUrl: url, timeoutMs, log: logSidecarTrouble });
+});
+
+/** Retries, timeouts and failures of sidecar calls reach the host log (path without query, never a token). */
+function logSidecarTrouble(entry: SidecarLogEntry): void {
+  if (entry.outcome === 'ok') return;
+  const status = entry.status === undefined ? '' : ` HTTP ${entry.status}`;
+  console.warn(
+    `auth-sidecar ${entry.operation} ${entry.path}: ${entry.outcome}${status} (attempt ${entry.attempt}, ${entry.durationMs} ms)`,
   );
-  return acsIdentity;
 }
+
+/** The `/api/me` services; a ConfigError names the bad keys of all three sections they read. */
+export const getMeServices = lazy((): MeServices => {
+  const { sidecar, identityMap, acs } = loadSections({
+    sidecar: getSidecarConfig,
+    identityMap: getIdentityMapConfig,
+    acs: getAcsConfig,
+  });
+  return createMeServices({
+    config: { sidecar, acs },
+    sidecar: getSidecarClient(),
+    store: TableIdentityMapStore.fromConnectionString(
+      identityMap.storageConnectionString,
+      identityMap.tableName,
+    ),
+    acs: getAcsIdentityService(),
+    onOrphan: (communicationUserId) => {
+      // The id is not a secret; it lets an operator delete the identity by hand.
+      console.warn(`Could not delete surplus ACS identity ${communicationUserId}`);
+    },
+  });
+});
 
 /**
  * Seals a normalised code for the event payload (the code endpoint). The secret stays here; the
@@ -111,36 +125,98 @@ export function verificationCodeMatches(
   );
 }
 
-/** Forgets every memoised dependency (tests that change the environment). */
-export function resetComposition(): void {
-  config = undefined;
-  twilioConfig = undefined;
-  verificationConfig = undefined;
-  acsConfig = undefined;
-  sidecarConfig = undefined;
-  identityMapConfig = undefined;
-  smsSender = undefined;
-  acsIdentity = undefined;
-  for (const reset of resetHooks) reset();
+/**
+ * The features of the app, judged one by one at start-up: the sections each needs, and the keys only
+ * it reads. A feature none of whose own keys is set and whose only problems are missing settings is
+ * simply not deployed; anything else wrong with it is a misconfiguration.
+ */
+const FEATURES: readonly {
+  readonly name: string;
+  readonly sections: readonly (keyof Config)[];
+  readonly ownKeys: readonly EnvKey[];
+}[] = [
+  {
+    name: 'verification',
+    sections: ['twilio', 'verification'],
+    ownKeys: [
+      ENV_KEYS.twilioAccountSid,
+      ENV_KEYS.twilioAuthToken,
+      ENV_KEYS.twilioPhoneNumber,
+      ENV_KEYS.twilioApiBaseUrl,
+      ENV_KEYS.verificationTimeoutSeconds,
+      ENV_KEYS.verificationMaxAttempts,
+      ENV_KEYS.verificationCodeLength,
+      ENV_KEYS.verificationMessageTemplate,
+      ENV_KEYS.verificationCodeSecret,
+    ],
+  },
+  {
+    name: 'acs',
+    sections: ['acs'],
+    ownKeys: [ENV_KEYS.acsConnectionString, ENV_KEYS.acsEndpoint, ENV_KEYS.acsTeamsClientId],
+  },
+  {
+    name: 'me',
+    sections: ['sidecar', 'identityMap', 'acs'],
+    ownKeys: [
+      ENV_KEYS.sidecarUrl,
+      ENV_KEYS.sidecarAllowNonLoopback,
+      ENV_KEYS.sidecarTimeoutMs,
+      ENV_KEYS.sidecarGraphApiName,
+      ENV_KEYS.acsIdentityTableName,
+    ],
+  },
+  { name: 'host', sections: ['host'], ownKeys: [ENV_KEYS.workerRuntime] },
+];
+
+export interface StartupReport {
+  /** Keys and reasons (never values) of every deployed feature with bad settings; empty when fine. */
+  readonly invalid: readonly string[];
+  /** Features left out of this deployment: none of their own settings is set. */
+  readonly notDeployed: readonly string[];
 }
 
-/**
- * Lets a module that memoises its own dependencies (the `/api/me` services) be reset with the
- * rest; it can't be reset from here directly because it imports this module.
- */
-export function onResetComposition(reset: () => void): void {
-  resetHooks.add(reset);
-}
-
-/**
- * For the appStart hook: a one-line description of invalid settings (keys and reasons, never
- * values), or undefined when the settings are valid.
- */
-export function describeStartupConfigProblem(): string | undefined {
-  try {
-    getConfig();
-    return undefined;
-  } catch (error: unknown) {
-    return error instanceof ConfigError ? error.message : 'settings could not be read';
+/** For the appStart hook: which features are misconfigured, and which are simply not deployed. */
+export function describeStartup(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): StartupReport {
+  const invalid: string[] = [];
+  const notDeployed: string[] = [];
+  for (const feature of FEATURES) {
+    const problems = featureProblems(feature.sections);
+    if (problems.length === 0) continue;
+    const deployed =
+      feature.ownKeys.some((key) => (env[key] ?? '').trim() !== '') ||
+      problems.some((p) => !p.message.startsWith('required'));
+    if (deployed) {
+      invalid.push(
+        `${feature.name}: ${problems.map((p) => `${p.field} (${p.message})`).join(', ')}`,
+      );
+    } else {
+      notDeployed.push(feature.name);
+    }
   }
+  return { invalid, notDeployed };
+}
+
+/** A one-line description of the misconfigured features, or undefined when every deployed one is fine. */
+export function describeStartupConfigProblem(): string | undefined {
+  const { invalid } = describeStartup();
+  return invalid.length === 0 ? undefined : invalid.join('; ');
+}
+
+function featureProblems(sections: readonly (keyof Config)[]): readonly FieldProblem[] {
+  const problems = new Map<string, FieldProblem>();
+  for (const section of sections) {
+    try {
+      SECTION_GETTERS[section]();
+    } catch (error: unknown) {
+      const list =
+        error instanceof ConfigError
+          ? error.problems
+          : [{ field: section, message: 'settings could not be read' }];
+      for (const p of list) problems.set(`${p.field}\n${p.message}`, p);
+    }
+  }
+  return [...problems.values()];
 }

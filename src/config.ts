@@ -1,4 +1,6 @@
-import { ConfigError, type FieldProblem } from './domain/errors';
+import { ConfigError, type FieldProblem } from './errors';
+import { isLoopbackHost } from './loopback';
+import { CODE_LENGTH_RANGE, E164_PATTERN } from './verification/rules';
 
 /**
  * Every setting the app reads. Nothing outside this module touches `process.env`: the rest of the
@@ -28,14 +30,6 @@ export const ENV_KEYS = {
 
 export type EnvKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
 
-/** Keys whose values must never be logged or echoed. */
-export const SECRET_KEYS: readonly EnvKey[] = [
-  ENV_KEYS.storage,
-  ENV_KEYS.twilioAuthToken,
-  ENV_KEYS.acsConnectionString,
-  ENV_KEYS.verificationCodeSecret,
-];
-
 export const DEFAULTS = {
   verificationTimeoutSeconds: 90,
   verificationMaxAttempts: 4,
@@ -47,8 +41,6 @@ export const DEFAULTS = {
   acsIdentityTableName: 'AcsIdentities',
 } as const;
 
-/** NIST SP 800-63B asks for at least 20 bits of entropy: 6 decimal digits; 4 is allowed for parity with the seed. */
-export const CODE_LENGTH_RANGE = { min: 4, max: 10 } as const;
 export const MAX_ATTEMPTS_RANGE = { min: 1, max: 10 } as const;
 export const TIMEOUT_SECONDS_RANGE = { min: 10, max: 3600 } as const;
 export const SIDECAR_TIMEOUT_RANGE = { min: 100, max: 120_000 } as const;
@@ -89,32 +81,29 @@ export interface SidecarConfig {
   readonly graphApiName: string;
 }
 
-/** The validated settings of the app. Frozen; secrets are only ever read by the client that needs them. */
+/**
+ * The validated settings of the app: exactly one section per feature, each frozen. Secrets are only
+ * ever read by the client that needs them.
+ */
 export interface Config {
-  readonly storageConnectionString: string;
   readonly twilio: TwilioConfig;
-  readonly acs: AcsAccess;
-  readonly acsTeamsClientId: string | undefined;
-  readonly acsIdentityTableName: string;
   readonly verification: VerificationConfig;
+  readonly acs: AcsConfig;
   readonly sidecar: SidecarConfig;
+  readonly identityMap: IdentityMapConfig;
+  readonly host: HostConfig;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export const E164_PATTERN = /^\+[1-9]\d{7,14}$/;
 const ACCOUNT_SID_PATTERN = /^AC[0-9a-fA-F]{32}$/;
 const GUID_PATTERN =
   /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** A `DownstreamApis__<name>` section of the sidecar: becomes one path segment of its routes. */
+const SIDECAR_API_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const TABLE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
 /** Same parse as @azure/communication-common: endpoint first, then accesskey. */
 const ACS_CONNECTION_STRING_PATTERN = /^endpoint=(.+);accesskey=(.+)$/i;
-
-/** True for `localhost`, 127.0.0.0/8 and `::1`: hosts that cannot leave the machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
-}
 
 /** How the app reaches ACS Identity, and the Entra app used for Teams token exchanges. */
 export interface AcsConfig {
@@ -134,53 +123,54 @@ export interface HostConfig {
   readonly workerRuntime: 'node' | undefined;
 }
 
+/** One loader per {@link Config} section, by name. */
+export const SECTION_LOADERS: { readonly [K in keyof Config]: (env: Env) => Config[K] } = {
+  twilio: (env) => loadTwilioConfig(env),
+  verification: (env) => loadVerificationConfig(env),
+  acs: (env) => loadAcsConfig(env),
+  sidecar: (env) => loadSidecarConfig(env),
+  identityMap: (env) => loadIdentityMapConfig(env),
+  host: (env) => loadHostConfig(env),
+};
+
 /**
- * Reads and validates every setting once, built from the section loaders below. Collects the
- * missing or invalid keys of every section into one {@link ConfigError} (values are never part
- * of the message), so the start-up report names everything at once.
+ * Reads and validates every setting once, with the section loaders. Collects the missing or
+ * invalid keys of every section into one {@link ConfigError} (values are never part of the
+ * message), so the start-up report names everything at once.
  */
 export function loadConfig(env: Env = process.env): Config {
-  const [identityMap, , twilio, acs, verification, sidecar] = loadSections(
-    () => loadIdentityMapConfig(env),
-    () => loadHostConfig(env),
-    () => loadTwilioConfig(env),
-    () => loadAcsConfig(env),
-    () => loadVerificationConfig(env),
-    () => loadSidecarConfig(env),
+  return Object.freeze(
+    loadSections({
+      twilio: () => SECTION_LOADERS.twilio(env),
+      verification: () => SECTION_LOADERS.verification(env),
+      acs: () => SECTION_LOADERS.acs(env),
+      sidecar: () => SECTION_LOADERS.sidecar(env),
+      identityMap: () => SECTION_LOADERS.identityMap(env),
+      host: () => SECTION_LOADERS.host(env),
+    }),
   );
-  return deepFreeze({
-    storageConnectionString: identityMap.storageConnectionString,
-    twilio,
-    acs: acs.access,
-    acsTeamsClientId: acs.teamsClientId,
-    acsIdentityTableName: identityMap.tableName,
-    verification,
-    sidecar,
-  });
 }
 
 /**
- * Runs several section loaders and throws one {@link ConfigError} naming the problems of all of
- * them, rather than only those of the first that fails.
+ * Runs named section loaders and returns their sections under the same names, or throws one
+ * {@link ConfigError} naming the problems of all of them rather than only those of the first.
  */
-export function loadSections<T extends readonly unknown[]>(
-  ...loaders: { readonly [K in keyof T]: () => T[K] }
-): T {
+export function loadSections<T extends object>(loaders: {
+  readonly [K in keyof T]: () => T[K];
+}): T {
   const problems: FieldProblem[] = [];
-  let failed = false;
-  const values = loaders.map((load: () => unknown): unknown => {
+  const sections: Partial<T> = {};
+  for (const name of Object.keys(loaders) as (keyof T)[]) {
     try {
-      return load();
+      sections[name] = loaders[name]();
     } catch (error: unknown) {
       if (!(error instanceof ConfigError)) throw error;
-      failed = true;
       problems.push(...error.problems);
-      return undefined;
     }
-  });
-  if (failed) throw new ConfigError(problems);
-  // Every loader returned, in order, so the values match the tuple of their return types.
-  return values as unknown as T;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  // Every loader returned, so every name holds its section.
+  return sections as T;
 }
 
 /** `TwilioAccountSid`, `TwilioAuthToken`, `TwilioPhoneNumber`, `TwilioApiBaseUrl`. */
@@ -249,15 +239,31 @@ export function loadAcsConfig(env: Env = process.env): AcsConfig {
   });
 }
 
-/** The `SIDECAR_*` settings. */
+/**
+ * The `SIDECAR_*` settings. Every app in the sidecar's trust boundary can mint tokens with it, so a
+ * non-loopback URL is refused unless explicitly allowed (a sidecar reached over a private network).
+ * The URL is the client's base: routes resolve below its path, so it gets a trailing `/` and may
+ * carry no query or fragment.
+ */
 export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
   return loadSection(env, (reader) => {
     const allowNonLoopback = reader.boolean(ENV_KEYS.sidecarAllowNonLoopback, false);
     const url = reader.url(ENV_KEYS.sidecarUrl) ?? new URL(DEFAULTS.sidecarUrl);
-    if (!allowNonLoopback && !isLoopbackHost(url.hostname)) {
+    if (url.search !== '' || url.hash !== '') {
+      reader.report(ENV_KEYS.sidecarUrl, 'must not contain a query or fragment');
+    } else if (!allowNonLoopback && !isLoopbackHost(url.hostname)) {
       reader.report(
         ENV_KEYS.sidecarUrl,
         `must be a loopback URL unless ${ENV_KEYS.sidecarAllowNonLoopback}=true`,
+      );
+    }
+    if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
+    const graphApiName =
+      reader.optional(ENV_KEYS.sidecarGraphApiName) ?? DEFAULTS.sidecarGraphApiName;
+    if (!SIDECAR_API_NAME_PATTERN.test(graphApiName)) {
+      reader.report(
+        ENV_KEYS.sidecarGraphApiName,
+        'must be a sidecar API name: 1-64 letters, digits, ".", "_" or "-"',
       );
     }
     return {
@@ -268,7 +274,7 @@ export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
         DEFAULTS.sidecarTimeoutMs,
         SIDECAR_TIMEOUT_RANGE,
       ),
-      graphApiName: reader.optional(ENV_KEYS.sidecarGraphApiName) ?? DEFAULTS.sidecarGraphApiName,
+      graphApiName,
     };
   });
 }
@@ -289,7 +295,7 @@ export function loadIdentityMapConfig(env: Env = process.env): IdentityMapConfig
   });
 }
 
-/** `FUNCTIONS_WORKER_RUNTIME`: no feature reads it, so only {@link loadConfig} checks it. */
+/** `FUNCTIONS_WORKER_RUNTIME`: no feature reads it, so only the start-up report checks it. */
 export function loadHostConfig(env: Env = process.env): HostConfig {
   return loadSection(env, (reader) => {
     const workerRuntime = reader.optional(ENV_KEYS.workerRuntime);
@@ -444,9 +450,4 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
-}
-
-/** The keys named in a config error (never values), for start-up logging. */
-export function describeConfigError(error: ConfigError): string {
-  return error.problems.map((p) => `${p.field}: ${p.message}`).join('; ');
 }

@@ -1,15 +1,22 @@
 import { app } from '@azure/functions';
-import { describeStartupConfigProblem } from './composition';
-// Orchestrations and activities live outside functions/, which is all the `main` glob loads.
-import './durable-registrations';
+import { describeStartup } from './composition';
+// One registration module per feature: its orchestrations, activities and HTTP routes.
+import './verification/register';
+import './acs/register';
+import './me/register';
 import './openapi/openapi-functions';
 
 app.setup({ enableHttpStream: false });
 
 app.hook.appStart(() => {
-  const problem = describeStartupConfigProblem();
-  if (problem !== undefined) {
+  const { invalid, notDeployed } = describeStartup();
+  if (notDeployed.length > 0) {
+    console.info(
+      `Features without settings (their endpoints answer 500): ${notDeployed.join(', ')}`,
+    );
+  }
+  if (invalid.length > 0) {
     // The host keeps running; endpoints that need the settings answer a generic 500 until fixed.
-    console.error(`Function app started with invalid settings: ${problem}`);
+    console.error(`Function app started with invalid settings: ${invalid.join('; ')}`);
   }
 });

@@ -1,5 +1,5 @@
 import type { HttpRequest } from '@azure/functions';
-import { PayloadTooLargeError, ValidationError, type FieldProblem } from '../domain/errors';
+import { PayloadTooLargeError, ValidationError, type FieldProblem } from '../errors';
 
 /** Bodies of this API are tiny; anything larger is refused before parsing. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -36,8 +36,10 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Collects field problems so one response lists all of them.
- * Usage: `const f = new Fields(); const x = f.check(...); f.throwIfAny();`
+ * Collects field problems so one response lists all of them: the building block of the body
+ * parsers (`parseX(value): X`). Usage: `const f = new Fields(); const x = f.requiredString(...);
+ * f.throwIfAny(); return { x };`. A required field that fails reads as `''` after recording its
+ * problem, so `throwIfAny()` always throws before such a placeholder could be used.
  */
 export class Fields {
   readonly problems: FieldProblem[] = [];
@@ -48,11 +50,6 @@ export class Fields {
 
   throwIfAny(): void {
     if (this.problems.length > 0) throw new ValidationError(this.problems);
-  }
-
-  /** For narrowing after `throwIfAny()`: a value that is undefined without a recorded problem is a bug. */
-  unreachable(): never {
-    throw new Error('validation passed without producing a value');
   }
 
   /** Fails with the body as the field when the body is not a JSON object. */
@@ -67,13 +64,13 @@ export class Fields {
     source: Record<string, unknown>,
     field: string,
     opts: { maxLength?: number; pattern?: RegExp; patternMessage?: string } = {},
-  ): string | undefined {
+  ): string {
     const value = source[field];
     if (value === undefined || value === null) {
       this.add(field, 'required');
-      return undefined;
+      return '';
     }
-    return this.checkString(value, field, opts);
+    return this.checkString(value, field, opts) ?? '';
   }
 
   optionalString(

@@ -1,5 +1,5 @@
 import type { HttpResponseInit } from '@azure/functions';
-import type { AppError } from '../domain/errors';
+import type { AppError } from '../errors';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 

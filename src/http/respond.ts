@@ -4,7 +4,7 @@ import type {
   HttpResponseInit,
   InvocationContext,
 } from '@azure/functions';
-import { ConfigError, isAppError } from '../domain/errors';
+import { isAppError } from '../errors';
 import { appErrorResponse, internalErrorResponse } from './problem';
 
 export type Handler = (
@@ -30,14 +30,10 @@ export function noContent(): HttpResponseInit {
 
 /**
  * Turns any thrown error into a response. AppErrors become problem+json (their messages are safe by
- * contract). A ConfigError and anything unexpected are logged without values or secrets and answered
+ * contract). Anything else, a ConfigError included, is logged without values or secrets and answered
  * with a generic 500, so a misconfiguration never leaks which secret is missing to callers.
  */
-export function toHttpResponse(error: unknown, context: InvocationContext): HttpResponseInit {
-  if (error instanceof ConfigError) {
-    context.error(`${context.functionName}: ${error.message}`);
-    return internalErrorResponse(context.invocationId);
-  }
+function toHttpResponse(error: unknown, context: InvocationContext): HttpResponseInit {
   if (isAppError(error)) {
     if (error.status >= 500) {
       context.warn(

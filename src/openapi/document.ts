@@ -3,7 +3,9 @@
  * `buildOpenApiDocument` groups them into paths. To document a new route, add one entry (the contract
  * test fails until every registered HTTP function has one and its real answers match it).
  */
-import { FUNCTION, ROUTE } from '../names';
+import { ACS_FUNCTIONS } from '../acs/names';
+import { ME_FUNCTIONS } from '../me/names';
+import { FUNCTION, ROUTE } from '../verification/names';
 import { ref, SCHEMAS, type Schema } from './schemas';
 
 type Method = 'get' | 'post' | 'delete';
@@ -185,9 +187,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [400, 404, 409, 410, 413, 429, 500],
   },
   {
-    operationId: FUNCTION.createAcsIdentity,
+    operationId: 'createAcsIdentity' satisfies keyof typeof ACS_FUNCTIONS,
     method: 'post',
-    route: ROUTE.createAcsIdentity,
+    route: ACS_FUNCTIONS.createAcsIdentity.route,
     tag: 'ACS tokens',
     summary: 'Create an ACS identity, optionally with a token',
     security: 'functionKey',
@@ -213,9 +215,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [400, ...FUNCTION_ERRORS, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: FUNCTION.issueAcsToken,
+    operationId: 'issueAcsToken' satisfies keyof typeof ACS_FUNCTIONS,
     method: 'post',
-    route: ROUTE.issueAcsToken,
+    route: ACS_FUNCTIONS.issueAcsToken.route,
     tag: 'ACS tokens',
     summary: 'Issue a token for an ACS identity',
     security: 'functionKey',
@@ -233,9 +235,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [400, 404, ...FUNCTION_ERRORS, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: FUNCTION.revokeAcsTokens,
+    operationId: 'revokeAcsTokens' satisfies keyof typeof ACS_FUNCTIONS,
     method: 'post',
-    route: ROUTE.revokeAcsTokens,
+    route: ACS_FUNCTIONS.revokeAcsTokens.route,
     tag: 'ACS tokens',
     summary: "Revoke an ACS identity's tokens",
     description: 'ACS may take up to 15 minutes to stop accepting tokens everywhere.',
@@ -244,9 +246,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [400, 404, ...FUNCTION_ERRORS, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: FUNCTION.deleteAcsIdentity,
+    operationId: 'deleteAcsIdentity' satisfies keyof typeof ACS_FUNCTIONS,
     method: 'delete',
-    route: ROUTE.deleteAcsIdentity,
+    route: ACS_FUNCTIONS.deleteAcsIdentity.route,
     tag: 'ACS tokens',
     summary: 'Delete an ACS identity (and revoke its tokens)',
     security: 'functionKey',
@@ -254,9 +256,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [400, 404, ...FUNCTION_ERRORS, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: FUNCTION.exchangeTeamsToken,
+    operationId: 'exchangeTeamsToken' satisfies keyof typeof ACS_FUNCTIONS,
     method: 'post',
-    route: ROUTE.exchangeTeamsToken,
+    route: ACS_FUNCTIONS.exchangeTeamsToken.route,
     tag: 'ACS tokens',
     summary: 'Exchange a Teams user’s Entra ID token for an ACS token',
     security: 'functionKey',
@@ -282,9 +284,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [400, ...FUNCTION_ERRORS, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: 'getMe',
+    operationId: 'getMe' satisfies keyof typeof ME_FUNCTIONS,
     method: 'get',
-    route: 'me',
+    route: ME_FUNCTIONS.getMe.route,
     tag: 'Me',
     summary: 'Your Microsoft Graph profile (on your behalf)',
     security: 'bearer',
@@ -298,9 +300,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [401, 403, 404, 429, 500, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: 'listMyMessages',
+    operationId: 'listMyMessages' satisfies keyof typeof ME_FUNCTIONS,
     method: 'get',
-    route: 'me/messages',
+    route: ME_FUNCTIONS.listMyMessages.route,
     tag: 'Me',
     summary: 'Your ten most recent mails (Graph)',
     security: 'bearer',
@@ -314,9 +316,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [401, 403, 404, 429, 500, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: 'sendMyMail',
+    operationId: 'sendMyMail' satisfies keyof typeof ME_FUNCTIONS,
     method: 'post',
-    route: 'me/messages/send',
+    route: ME_FUNCTIONS.sendMyMail.route,
     tag: 'Me',
     summary: 'Send a mail as you (Graph)',
     security: 'bearer',
@@ -339,9 +341,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [400, 401, 403, 404, 413, 429, 500, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: 'issueMyAcsToken',
+    operationId: 'issueMyAcsToken' satisfies keyof typeof ME_FUNCTIONS,
     method: 'post',
-    route: 'me/acs/token',
+    route: ME_FUNCTIONS.issueMyAcsToken.route,
     tag: 'Me',
     summary: 'An ACS token for your own identity (created on first use)',
     security: 'bearer',
@@ -364,9 +366,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [400, 401, 403, 413, 429, 500, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: 'revokeMyAcsTokens',
+    operationId: 'revokeMyAcsTokens' satisfies keyof typeof ME_FUNCTIONS,
     method: 'post',
-    route: 'me/acs/revoke',
+    route: ME_FUNCTIONS.revokeMyAcsTokens.route,
     tag: 'Me',
     summary: "Revoke your ACS identity's tokens",
     security: 'bearer',
@@ -384,9 +386,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [401, 403, 404, 429, 500, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: 'deleteMyAcsIdentity',
+    operationId: 'deleteMyAcsIdentity' satisfies keyof typeof ME_FUNCTIONS,
     method: 'delete',
-    route: 'me/acs/identity',
+    route: ME_FUNCTIONS.deleteMyAcsIdentity.route,
     tag: 'Me',
     summary: 'Delete your ACS identity',
     security: 'bearer',
@@ -394,9 +396,9 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [401, 403, 404, 429, 500, ...UPSTREAM_ERRORS],
   },
   {
-    operationId: 'exchangeMyTeamsToken',
+    operationId: 'exchangeMyTeamsToken' satisfies keyof typeof ME_FUNCTIONS,
     method: 'post',
-    route: 'me/acs/teams-token',
+    route: ME_FUNCTIONS.exchangeMyTeamsToken.route,
     tag: 'Me',
     summary: 'An ACS token for you as a Teams user (on-behalf-of exchange)',
     security: 'bearer',

@@ -3,9 +3,9 @@
  * Rules that exist in code are imported, not restated: the E.164 pattern, the ACS scopes and token
  * lifetimes, the verification states.
  */
-import { E164_PATTERN } from '../config';
-import { ACS_SCOPES, TOKEN_MINUTES_RANGE } from '../domain/acs';
-import type { AppErrorCode } from '../domain/errors';
+import { E164_PATTERN } from '../verification/rules';
+import { ACS_SCOPES, TOKEN_MINUTES_RANGE } from '../acs/model';
+import type { AppErrorCode } from '../errors';
 
 /** A JSON Schema object; kept open because OpenAPI allows every JSON Schema keyword. */
 export type Schema = { readonly [keyword: string]: unknown };
@@ -28,7 +28,6 @@ const APP_ERROR_CODES: readonly AppErrorCode[] = [
   'upstream_failed',
   'upstream_unavailable',
   'upstream_timeout',
-  'config_invalid',
 ];
 
 const ISO_DATE_TIME: Schema = { type: 'string', format: 'date-time' };

@@ -1,20 +1,20 @@
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { startEmulators, type Emulators } from '../../emulators/src/index';
 import { startTwilioEmulator } from '../../emulators/src/twilio/server';
-import { createSendSmsChallenge } from '../../src/activities/send-sms-challenge';
+import { createSendSmsChallenge } from '../../src/verification/activity';
 import {
   CommunicationIdentityService,
   createCommunicationIdentityClient,
-} from '../../src/clients/acs-identity';
-import { TwilioSmsSender } from '../../src/clients/twilio-sms-sender';
+} from '../../src/acs/identity-service';
+import { TwilioSmsSender } from '../../src/verification/twilio-sms-sender';
 import { loadConfig, type Config } from '../../src/config';
-import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/domain/errors';
-import { hashCode } from '../../src/domain/verification';
-import { createCreateAcsIdentity, type AcsDeps } from '../../src/functions/acs-create-identity';
-import { createDeleteAcsIdentity } from '../../src/functions/acs-delete-identity';
-import { createIssueAcsToken } from '../../src/functions/acs-issue-token';
-import { createRevokeAcsTokens } from '../../src/functions/acs-revoke-tokens';
-import { createExchangeTeamsToken } from '../../src/functions/acs-teams-token';
+import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/errors';
+import { hashCode } from '../../src/verification/codes';
+import { createCreateAcsIdentity, type AcsDeps } from '../../src/acs/handlers';
+import { createDeleteAcsIdentity } from '../../src/acs/handlers';
+import { createIssueAcsToken } from '../../src/acs/handlers';
+import { createRevokeAcsTokens } from '../../src/acs/handlers';
+import { createExchangeTeamsToken } from '../../src/acs/handlers';
 import { withErrors, type Handler } from '../../src/http/respond';
 
 /**
@@ -176,7 +176,7 @@ describe('ACS token HTTP handlers with @azure/communication-identity against the
       revoke: withErrors(createRevokeAcsTokens(deps)),
       remove: withErrors(createDeleteAcsIdentity(deps)),
       teams: withErrors(
-        createExchangeTeamsToken({ ...deps, defaultClientId: () => config.acsTeamsClientId }),
+        createExchangeTeamsToken({ ...deps, defaultClientId: () => config.acs.teamsClientId }),
       ),
     };
   });

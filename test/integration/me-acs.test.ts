@@ -4,17 +4,17 @@ import { Agent } from 'undici';
 
 import { startEmulators } from '../../emulators/src';
 import type { AcsIdentityEmulator, AgentIdEmulator, Emulators } from '../../emulators/src';
-import { createMeServices } from '../../src/auth/services';
+import { createMeServices } from '../../src/me/services';
 import {
   CommunicationIdentityService,
   createCommunicationIdentityClient,
-} from '../../src/clients/acs-identity';
-import { TableIdentityMapStore } from '../../src/clients/identity-map-table';
-import { SidecarClient } from '../../src/clients/sidecar';
+} from '../../src/acs/identity-service';
+import { TableIdentityMapStore } from '../../src/me/identity-map-table';
+import { SidecarClient } from '../../src/me/sidecar';
 import { loadConfig } from '../../src/config';
 import type { Config } from '../../src/config';
-import { createMeHandlers } from '../../src/functions/me-handlers';
-import type { MeHandlers } from '../../src/functions/me-handlers';
+import { createMeHandlers } from '../../src/me/handlers';
+import type { MeHandlers } from '../../src/me/handlers';
 import { startTestAzurite } from '../helpers/azurite';
 import type { AzuriteTable } from '../helpers/azurite';
 
@@ -45,11 +45,11 @@ beforeAll(async () => {
   });
   pool = new Agent({ keepAliveTimeout: 1000 });
   store = TableIdentityMapStore.fromConnectionString(
-    config.storageConnectionString,
-    config.acsIdentityTableName,
+    config.identityMap.storageConnectionString,
+    config.identityMap.tableName,
   );
   const sidecar = new SidecarClient({
-    baseUrl: config.sidecar.url.href,
+    baseUrl: config.sidecar.url,
     timeoutMs: config.sidecar.timeoutMs,
     dispatcher: pool,
   });
@@ -299,7 +299,7 @@ describe('authentication', () => {
 
   it('answers 503 when the sidecar is down', async () => {
     const down = new SidecarClient({
-      baseUrl: 'http://127.0.0.1:1',
+      baseUrl: new URL('http://127.0.0.1:1/'),
       dispatcher: pool,
       timeoutMs: 1000,
     });

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { startAzuriteTable } from '../../emulators/src/azurite';
 import { startTestAzurite } from '../helpers/azurite';
 import type { AzuriteTable } from '../helpers/azurite';
-import { TableIdentityMapStore } from '../../src/clients/identity-map-table';
-import type { AcsIdentityMapping } from '../../src/clients/identity-map';
+import { TableIdentityMapStore } from '../../src/me/identity-map-table';
+import type { AcsIdentityMapping } from '../../src/me/identity-map';
 
 let azurite: AzuriteTable;
 

@@ -1,15 +1,10 @@
 import './helpers/quiet-test-mode';
-import { createCreateAcsIdentity } from '../../src/functions/acs-create-identity';
-import { createDeleteAcsIdentity } from '../../src/functions/acs-delete-identity';
-import { createIssueAcsToken } from '../../src/functions/acs-issue-token';
-import { createRevokeAcsTokens } from '../../src/functions/acs-revoke-tokens';
-import { createExchangeTeamsToken } from '../../src/functions/acs-teams-token';
-import {
-  NotFoundError,
-  RateLimitedError,
-  UpstreamError,
-  ValidationError,
-} from '../../src/domain/errors';
+import { createCreateAcsIdentity } from '../../src/acs/handlers';
+import { createDeleteAcsIdentity } from '../../src/acs/handlers';
+import { createIssueAcsToken } from '../../src/acs/handlers';
+import { createRevokeAcsTokens } from '../../src/acs/handlers';
+import { createExchangeTeamsToken } from '../../src/acs/handlers';
+import { NotFoundError, RateLimitedError, UpstreamError, ValidationError } from '../../src/errors';
 import { withErrors } from '../../src/http/respond';
 import { FakeAcsIdentityService, bodyOf, headerOf, invocation, request } from './helpers/fakes';
 

@@ -1,10 +1,10 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 
-import { withAuthenticatedCaller } from '../../src/auth/authenticated-caller';
-import type { AuthenticatedCaller } from '../../src/auth/authenticated-caller';
-import { SidecarClientError, SidecarServerError } from '../../src/clients/sidecar';
-import type { SidecarApi, ValidatedToken } from '../../src/clients/sidecar';
-import { UpstreamTimeoutError, UpstreamUnavailableError } from '../../src/domain/errors';
+import { withAuthenticatedCaller } from '../../src/me/authenticated-caller';
+import type { AuthenticatedCaller } from '../../src/me/authenticated-caller';
+import { SidecarClientError, SidecarServerError } from '../../src/me/sidecar';
+import type { SidecarApi, ValidatedToken } from '../../src/me/sidecar';
+import { UpstreamTimeoutError, UpstreamUnavailableError } from '../../src/errors';
 
 const TOKEN = 'eyJhbGciOiJub25lIn0.eyJvaWQiOiJ1c2VyIn0.c2lnbmF0dXJl';
 const CLAIMS = {
@@ -24,7 +24,6 @@ function fakeSidecar(
       return validate(token);
     },
     getAuthorizationHeader: () => Promise.reject(new Error('unused')),
-    getAuthorizationHeaderUnauthenticated: () => Promise.reject(new Error('unused')),
     callDownstreamApi: () => Promise.reject(new Error('unused')),
   };
 }

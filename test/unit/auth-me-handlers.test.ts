@@ -1,17 +1,17 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import type { HttpResponseInit } from '@azure/functions';
 
-import type { MeServices } from '../../src/auth/services';
-import type { CallerAcsOperations } from '../../src/clients/identity-map-service';
-import { CallerAcsIdentities } from '../../src/clients/identity-map-service';
-import { InMemoryIdentityMapStore } from '../../src/clients/identity-map';
-import type { AcsIdentityMapping, IdentityMapStore } from '../../src/clients/identity-map';
-import { DownstreamApiError, SidecarClientError } from '../../src/clients/sidecar';
-import type { DownstreamCallOptions, SidecarApi, TokenOptions } from '../../src/clients/sidecar';
-import type { AcsScope, TeamsTokenRequest } from '../../src/domain/acs';
-import { NotFoundError, UpstreamError } from '../../src/domain/errors';
-import { createMeHandlers } from '../../src/functions/me-handlers';
-import type { MeHandlers } from '../../src/functions/me-handlers';
+import type { MeServices } from '../../src/me/services';
+import type { CallerAcsOperations } from '../../src/me/caller-identities';
+import { CallerAcsIdentities } from '../../src/me/caller-identities';
+import { InMemoryIdentityMapStore } from './helpers/in-memory';
+import type { AcsIdentityMapping, IdentityMapStore } from '../../src/me/identity-map';
+import { DownstreamApiError, SidecarClientError } from '../../src/me/sidecar';
+import type { DownstreamCallOptions, SidecarApi, TokenOptions } from '../../src/me/sidecar';
+import type { AcsScope, TeamsTokenRequest } from '../../src/acs/model';
+import { NotFoundError, UpstreamError } from '../../src/errors';
+import { createMeHandlers } from '../../src/me/handlers';
+import type { MeHandlers } from '../../src/me/handlers';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const USERS = {
@@ -100,10 +100,6 @@ class FakeSidecar implements SidecarApi {
   getAuthorizationHeader(authorization: string, api: string, options?: TokenOptions) {
     this.headers.push({ authorization, api, options });
     return this.headerResult();
-  }
-
-  getAuthorizationHeaderUnauthenticated(): Promise<string> {
-    return Promise.reject(new Error('unused'));
   }
 
   callDownstreamApi(

@@ -1,8 +1,10 @@
 import {
+  describeStartup,
   describeStartupConfigProblem,
   getAcsConfig,
   getAcsIdentityService,
   getConfig,
+  getSidecarClient,
   getSidecarConfig,
   getSmsSender,
   getTwilioConfig,
@@ -10,10 +12,11 @@ import {
   resetComposition,
   sealVerificationCode,
   verificationCodeMatches,
+  getMeServices,
 } from '../../src/composition';
-import { getMeServices } from '../../src/auth/services';
-import { ConfigError } from '../../src/domain/errors';
-import { hashCode } from '../../src/domain/verification';
+import { ConfigError } from '../../src/errors';
+import { sharedSidecarDispatcher } from '../../src/me/sidecar';
+import { hashCode } from '../../src/verification/codes';
 import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
 
 const ACS_CONNECTION_STRING =
@@ -78,12 +81,9 @@ describe('composition root', () => {
       'VERIFICATION_CODE_SECRET',
     ]);
     expect(fields(configErrorOf(getVerificationConfig))).toEqual(['VERIFICATION_CODE_SECRET']);
-    // The start-up report still names every missing setting of every feature.
-    const problem = describeStartupConfigProblem();
-    for (const key of ['AzureWebJobsStorage', 'TwilioAuthToken', 'VERIFICATION_CODE_SECRET']) {
-      expect(problem).toContain(key);
-    }
-    expect(problem).not.toContain('COMMUNICATION_SERVICES_CONNECTION_STRING');
+    // The start-up report judges each feature on its own: the ones without settings are not deployed.
+    expect(describeStartupConfigProblem()).toBeUndefined();
+    expect(describeStartup().notDeployed).toEqual(['verification', 'me']);
   });
 
   it('keeps ACS, verification and /api/me working when a Twilio setting is invalid', () => {
@@ -120,6 +120,43 @@ describe('composition root', () => {
     expect(fields(configErrorOf(getMeServices))).toEqual(
       ['AzureWebJobsStorage', 'COMMUNICATION_SERVICES_CONNECTION_STRING', 'SIDECAR_URL'].sort(),
     );
+  });
+
+  it('builds one sidecar client from the validated settings, on the process-wide pool', () => {
+    restore = useEnv(
+      validEnv({ SIDECAR_URL: 'http://127.0.0.1:5178', SIDECAR_TIMEOUT_MS: '1234' }),
+    );
+    resetComposition();
+    const client = getSidecarClient();
+    expect(getSidecarClient()).toBe(client);
+    expect(client.baseUrl.href).toBe('http://127.0.0.1:5178/');
+    expect(client.timeoutMs).toBe(1234);
+    expect(sharedSidecarDispatcher()).toBe(sharedSidecarDispatcher());
+    expect(getMeServices().sidecar).toBe(client);
+  });
+
+  it('does not report a verification-only deployment as misconfigured', () => {
+    const env = validEnv({ COMMUNICATION_SERVICES_CONNECTION_STRING: undefined });
+    restore = useEnv(env);
+    resetComposition();
+    expect(describeStartupConfigProblem()).toBeUndefined();
+    expect(describeStartup()).toEqual({ invalid: [], notDeployed: ['acs', 'me'] });
+  });
+
+  it('reports a feature whose own settings are set but incomplete, naming only that feature', () => {
+    restore = useEnv(
+      validEnv({
+        COMMUNICATION_SERVICES_CONNECTION_STRING: undefined,
+        SIDECAR_URL: 'http://localhost:5000/?x=1',
+      }),
+    );
+    resetComposition();
+    expect(describeStartup()).toEqual({
+      invalid: [
+        'me: SIDECAR_URL (must not contain a query or fragment), COMMUNICATION_SERVICES_CONNECTION_STRING (required (or set COMMUNICATION_SERVICES_ENDPOINT to use managed identity))',
+      ],
+      notDeployed: ['acs'],
+    });
   });
 
   it('forgets every section and dependency on reset', () => {

@@ -1,7 +1,6 @@
 import {
   DEFAULTS,
   ENV_KEYS,
-  isLoopbackHost,
   loadAcsConfig,
   loadConfig,
   loadHostConfig,
@@ -11,7 +10,8 @@ import {
   loadVerificationConfig,
   type Env,
 } from '../../src/config';
-import { ConfigError } from '../../src/domain/errors';
+import { ConfigError, isAppError } from '../../src/errors';
+import { isLoopbackHost } from '../../src/loopback';
 import { validEnv } from './helpers/env';
 
 function configError(
@@ -45,11 +45,11 @@ describe('loadConfig', () => {
       timeoutMs: 10_000,
       graphApiName: 'graph',
     });
-    expect(config.acsIdentityTableName).toBe(DEFAULTS.acsIdentityTableName);
-    expect(config.acsTeamsClientId).toBeUndefined();
+    expect(config.identityMap.tableName).toBe(DEFAULTS.acsIdentityTableName);
+    expect(config.acs.teamsClientId).toBeUndefined();
     expect(config.twilio.apiBaseUrl).toBeUndefined();
-    expect(config.acs).toMatchObject({ kind: 'connectionString' });
-    expect(config.acs.endpoint.href).toBe('http://127.0.0.1:7001/');
+    expect(config.acs.access).toMatchObject({ kind: 'connectionString' });
+    expect(config.acs.access.endpoint.href).toBe('http://127.0.0.1:7001/');
   });
 
   it('lets environment variables override every tunable', () => {
@@ -75,8 +75,8 @@ describe('loadConfig', () => {
     });
     expect(config.twilio.apiBaseUrl?.origin).toBe('http://127.0.0.1:4010');
     expect(config.sidecar).toMatchObject({ timeoutMs: 2500, graphApiName: 'msgraph' });
-    expect(config.acsTeamsClientId).toBe('00000000-0000-0000-0000-000000000001');
-    expect(config.acsIdentityTableName).toBe('Identities2');
+    expect(config.acs.teamsClientId).toBe('00000000-0000-0000-0000-000000000001');
+    expect(config.identityMap.tableName).toBe('Identities2');
   });
 
   it('reports every missing required setting in one error, treating blank as missing', () => {
@@ -91,7 +91,8 @@ describe('loadConfig', () => {
         ENV_KEYS.verificationCodeSecret,
       ].sort(),
     );
-    expect(error.status).toBe(500);
+    // Never rendered as problem+json: it can only become a generic 500.
+    expect(isAppError(error)).toBe(false);
   });
 
   it('reports invalid values by key and never includes a value in the message', () => {
@@ -145,7 +146,7 @@ describe('loadConfig', () => {
       COMMUNICATION_SERVICES_CONNECTION_STRING: undefined,
       COMMUNICATION_SERVICES_ENDPOINT: 'https://contoso.communication.azure.com/',
     });
-    expect(loadConfig(env).acs).toMatchObject({ kind: 'managedIdentity' });
+    expect(loadConfig(env).acs.access).toMatchObject({ kind: 'managedIdentity' });
     expect(
       fields(configError({ ...env, COMMUNICATION_SERVICES_ENDPOINT: 'http://contoso.example/' })),
     ).toEqual(['COMMUNICATION_SERVICES_ENDPOINT']);
@@ -198,6 +199,85 @@ describe('loadConfig', () => {
     for (const host of ['10.0.0.1', 'example.com', 'localhost.example.com', '0.0.0.0'])
       expect(isLoopbackHost(host)).toBe(false);
   });
+});
+
+describe('one validation per setting (review section 5)', () => {
+  it('rejects a sidecar URL with a query or fragment at start-up, not on every request', () => {
+    for (const url of ['http://localhost:5000/?x=1', 'http://localhost:5000/#top']) {
+      expect(fields(configError({ SIDECAR_URL: url }, loadSidecarConfig))).toEqual(['SIDECAR_URL']);
+    }
+  });
+
+  it.each([
+    'http://localhost:5000',
+    'http://127.0.0.1:5178',
+    'http://[::1]:8080',
+    'http://127.9.9.9',
+  ])('accepts the loopback sidecar URL %s', (url) => {
+    expect(() => loadSidecarConfig({ SIDECAR_URL: url })).not.toThrow();
+  });
+
+  it.each([
+    'http://sidecar:5000',
+    'http://10.0.0.4:5000',
+    'http://localhost.evil.example:5000',
+    'http://[::2]:5000',
+  ])('refuses the non-loopback sidecar URL %s unless allowed', (url) => {
+    expect(fields(configError({ SIDECAR_URL: url }, loadSidecarConfig))).toEqual(['SIDECAR_URL']);
+    expect(() =>
+      loadSidecarConfig({ SIDECAR_URL: url, SIDECAR_ALLOW_NON_LOOPBACK: 'true' }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    'ftp://localhost',
+    'http://user:pw@localhost:5000',
+    'not a url',
+    'http://localhost/?a=1',
+  ])('refuses the malformed sidecar URL %s even when non-loopback is allowed', (url) => {
+    const env = { SIDECAR_URL: url, SIDECAR_ALLOW_NON_LOOPBACK: 'true' };
+    expect(fields(configError(env, loadSidecarConfig))).toEqual(['SIDECAR_URL']);
+  });
+
+  it('gives the sidecar URL the trailing slash its routes resolve below', () => {
+    expect(loadSidecarConfig({ SIDECAR_URL: 'http://localhost:5000/sidecar' }).url.href).toBe(
+      'http://localhost:5000/sidecar/',
+    );
+  });
+
+  it('accepts every loopback form the one loopback rule knows', () => {
+    for (const url of ['http://sidecar.localhost:5000', 'http://[::ffff:127.0.0.1]:5000']) {
+      expect(loadSidecarConfig({ SIDECAR_URL: url }).url.port).toBe('5000');
+    }
+  });
+
+  it('validates SIDECAR_GRAPH_API_NAME instead of blaming the caller later', () => {
+    for (const name of ['graph/me', 'a b', 'x'.repeat(65)]) {
+      expect(fields(configError({ SIDECAR_GRAPH_API_NAME: name }, loadSidecarConfig))).toEqual([
+        'SIDECAR_GRAPH_API_NAME',
+      ]);
+    }
+    expect(loadSidecarConfig({ SIDECAR_GRAPH_API_NAME: 'ms-graph.v1' }).graphApiName).toBe(
+      'ms-graph.v1',
+    );
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it.each(['localhost', 'sidecar.localhost', '127.9.9.9', '[::1]', '[::ffff:127.0.0.1]'])(
+    'counts %s as loopback',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(true);
+      expect(isLoopbackHost(new URL(`http://${host}:1/`).hostname)).toBe(true);
+    },
+  );
+
+  it.each(['127.0.0.1.nip.io', '127.attacker.example', '[::ffff:10.0.0.1]', '128.0.0.1', '[::2]'])(
+    'does not count %s as loopback',
+    (host) => {
+      expect(isLoopbackHost(new URL(`http://${host}:1/`).hostname)).toBe(false);
+    },
+  );
 });
 
 describe('section loaders', () => {

@@ -6,11 +6,11 @@
 import './helpers/quiet-test-mode';
 import { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { createGetVerification } from '../../src/functions/get-verification';
-import { createHttpStart } from '../../src/functions/http-start';
-import { createSubmitVerificationCode } from '../../src/functions/submit-verification-code';
-import { codeMatches, hashCode, sealCode } from '../../src/domain/verification';
-import { getDurableClient } from '../../src/http/durable-client';
+import { createGetVerification } from '../../src/verification/get';
+import { createHttpStart } from '../../src/verification/start';
+import { createSubmitVerificationCode } from '../../src/verification/submit-code';
+import { codeMatches, hashCode, sealCode } from '../../src/verification/codes';
+import { getDurableClient } from '../../src/verification/durable-client';
 import { withErrors } from '../../src/http/respond';
 import { bodyOf, headerOf, request } from './helpers/fakes';
 import { StubServer } from './helpers/stub-server';

@@ -1,4 +1,4 @@
-import { RateLimitedError, ValidationError } from '../../src/domain/errors';
+import { RateLimitedError, ValidationError } from '../../src/errors';
 
 describe('AppError hierarchy', () => {
   it('lists every field problem of a validation error', () => {

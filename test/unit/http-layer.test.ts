@@ -4,7 +4,7 @@ import {
   PayloadTooLargeError,
   RateLimitedError,
   ValidationError,
-} from '../../src/domain/errors';
+} from '../../src/errors';
 import { appErrorResponse } from '../../src/http/problem';
 import { Fields, MAX_BODY_BYTES, readJson, routeParam } from '../../src/http/parse';
 import { redact, withErrors } from '../../src/http/respond';

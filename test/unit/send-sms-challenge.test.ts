@@ -1,8 +1,9 @@
 import { InvocationContext } from '@azure/functions';
-import { createSendSmsChallenge } from '../../src/activities/send-sms-challenge';
-import { InMemorySmsSender, maskPhoneNumber } from '../../src/clients/sms-sender';
-import { UpstreamError } from '../../src/domain/errors';
-import { codeMatches, hashCode } from '../../src/domain/verification';
+import { createSendSmsChallenge } from '../../src/verification/activity';
+import { maskPhoneNumber } from '../../src/verification/sms-sender';
+import { InMemorySmsSender } from './helpers/in-memory';
+import { UpstreamError } from '../../src/errors';
+import { codeMatches, hashCode } from '../../src/verification/codes';
 
 const SECRET = 'activity-test-secret-0123456789';
 const INPUT = { phoneNumber: '+14255550100', instanceId: 'abc123', codeLength: 6 };

@@ -1,8 +1,9 @@
 import './helpers/quiet-test-mode';
 import { resetComposition } from '../../src/composition';
-import { smsPhoneVerificationHandler } from '../../src/durable-registrations';
-import { hashCode, sealCode, type VerificationInput } from '../../src/domain/verification';
-import { ACTIVITY, EVENT, ORCHESTRATION } from '../../src/names';
+import { smsPhoneVerificationHandler } from '../../src/verification/register';
+import { hashCode, sealCode } from '../../src/verification/codes';
+import type { VerificationInput } from '../../src/verification/rules';
+import { ACTIVITY, EVENT, ORCHESTRATION } from '../../src/verification/names';
 import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
 import { ActionType, OrchestrationHarness, type Action } from './helpers/replay';
 

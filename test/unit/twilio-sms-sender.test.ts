@@ -1,5 +1,5 @@
-import { TwilioSmsSender, mapTwilioError } from '../../src/clients/twilio-sms-sender';
-import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/domain/errors';
+import { TwilioSmsSender, mapTwilioError } from '../../src/verification/twilio-sms-sender';
+import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/errors';
 import { StubServer } from './helpers/stub-server';
 
 const SID = `AC${'a'.repeat(32)}`;

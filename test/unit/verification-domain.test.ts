@@ -8,7 +8,7 @@ import {
   renderMessage,
   sealCode,
   unsealCode,
-} from '../../src/domain/verification';
+} from '../../src/verification/codes';
 
 const SECRET = 'domain-test-secret-0123456789';
 

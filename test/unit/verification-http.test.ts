@@ -1,10 +1,10 @@
 import './helpers/quiet-test-mode';
 import { OrchestrationRuntimeStatus } from 'durable-functions';
-import { createGetVerification } from '../../src/functions/get-verification';
-import { createHttpStart } from '../../src/functions/http-start';
-import { createSubmitVerificationCode } from '../../src/functions/submit-verification-code';
-import { ConfigError } from '../../src/domain/errors';
-import { sealCode, unsealCode } from '../../src/domain/verification';
+import { createGetVerification } from '../../src/verification/get';
+import { createHttpStart } from '../../src/verification/start';
+import { createSubmitVerificationCode } from '../../src/verification/submit-code';
+import { ConfigError } from '../../src/errors';
+import { sealCode, unsealCode } from '../../src/verification/codes';
 import { withErrors } from '../../src/http/respond';
 import { FakeDurableClient, bodyOf, headerOf, invocation, request } from './helpers/fakes';
 

@@ -10,14 +10,14 @@ import {
   type DurableOrchestrationStatus,
   type StartNewOptions,
 } from 'durable-functions';
-import type { AcsIdentityService } from '../../../src/clients/acs-identity';
+import type { AcsIdentityService } from '../../../src/acs/identity-service';
 import type {
   AcsIdentityWithToken,
   AcsScope,
   AcsToken,
   TeamsTokenRequest,
-} from '../../../src/domain/acs';
-import type { VerificationClient } from '../../../src/http/durable-client';
+} from '../../../src/acs/model';
+import type { VerificationClient } from '../../../src/verification/durable-client';
 
 export function request(
   init: Omit<Partial<HttpRequestInit>, 'body'> & { body?: unknown; rawBody?: string },

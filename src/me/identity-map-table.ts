@@ -1,0 +1,149 @@
+import { TableClient } from '@azure/data-tables';
+import type { TableServiceClientOptions as TableClientOptions } from '@azure/data-tables';
+
+import { UpstreamError, UpstreamUnavailableError } from '../errors';
+import { isLoopbackHost } from '../loopback';
+import type { AcsIdentityMapping, CallerKey, IdentityMapStore, InsertResult } from './identity-map';
+
+const SERVICE = 'table-storage';
+
+interface MappingEntity {
+  readonly partitionKey: string;
+  readonly rowKey: string;
+  readonly communicationUserId: string;
+  readonly createdAt: string;
+}
+
+/**
+ * The user → ACS identity map in Azure Table Storage: partition key = tenant id, row key = object id.
+ * `insertIfAbsent` relies on Insert Entity failing with 409 when the row exists, which makes it atomic.
+ */
+export class TableIdentityMapStore implements IdentityMapStore {
+  private ready: Promise<void> | undefined;
+
+  constructor(private readonly table: TableClient) {}
+
+  /** `connectionString` is the app's `AzureWebJobsStorage` (Azurite locally). */
+  static fromConnectionString(connectionString: string, tableName: string): TableIdentityMapStore {
+    const options: TableClientOptions = {
+      // Azurite speaks plain http on loopback; the SDK refuses shared-key auth over http otherwise.
+      allowInsecureConnection: isLoopbackHttpEndpoint(connectionString),
+      retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
+    };
+    return new TableIdentityMapStore(
+      TableClient.fromConnectionString(connectionString, tableName, options),
+    );
+  }
+
+  async get(key: CallerKey): Promise<AcsIdentityMapping | undefined> {
+    await this.ensureTable();
+    try {
+      const entity = await this.table.getEntity<MappingEntity>(key.tenantId, key.objectId);
+      return toMapping(entity);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw storageError(error);
+    }
+  }
+
+  async insertIfAbsent(mapping: AcsIdentityMapping): Promise<InsertResult> {
+    await this.ensureTable();
+    const entity: MappingEntity = {
+      partitionKey: mapping.tenantId,
+      rowKey: mapping.objectId,
+      communicationUserId: mapping.communicationUserId,
+      createdAt: mapping.createdAt,
+    };
+    try {
+      await this.table.createEntity(entity);
+      return { created: true, mapping };
+    } catch (error) {
+      if (statusOf(error) !== 409) throw storageError(error);
+    }
+    const winner = await this.get(mapping);
+    // The winner was deleted between our 409 and this read: rare enough to report rather than loop.
+    if (winner === undefined) {
+      throw new UpstreamError(
+        SERVICE,
+        'The identity mapping changed concurrently; retry the request.',
+      );
+    }
+    return { created: false, mapping: winner };
+  }
+
+  async delete(key: CallerKey, communicationUserId?: string): Promise<boolean> {
+    await this.ensureTable();
+    let etag = '*';
+    if (communicationUserId !== undefined) {
+      let entity;
+      try {
+        entity = await this.table.getEntity<MappingEntity>(key.tenantId, key.objectId);
+      } catch (error) {
+        if (statusOf(error) === 404) return false;
+        throw storageError(error);
+      }
+      if (entity.communicationUserId !== communicationUserId) return false;
+      etag = entity.etag;
+    }
+    try {
+      await this.table.deleteEntity(key.tenantId, key.objectId, { etag });
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      // 404: already gone; 412: replaced since we read it, so it is no longer ours to delete.
+      if (status === 404 || status === 412) return false;
+      throw storageError(error);
+    }
+  }
+
+  private ensureTable(): Promise<void> {
+    this.ready ??= this.table.createTable().catch((error: unknown) => {
+      this.ready = undefined;
+      throw storageError(error);
+    });
+    return this.ready;
+  }
+}
+
+function toMapping(entity: MappingEntity): AcsIdentityMapping | undefined {
+  if (typeof entity.communicationUserId !== 'string' || entity.communicationUserId === '')
+    return undefined;
+  return {
+    tenantId: entity.partitionKey,
+    objectId: entity.rowKey,
+    communicationUserId: entity.communicationUserId,
+    createdAt: typeof entity.createdAt === 'string' ? entity.createdAt : '',
+  };
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const status = (error as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** SDK errors carry the request (with its signed headers), so only the status and code survive. */
+function storageError(error: unknown): Error {
+  const status = statusOf(error);
+  if (status === undefined) {
+    const code =
+      typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+    return new UpstreamUnavailableError(SERVICE, 'Table storage could not be reached.', {
+      cause: new Error(typeof code === 'string' ? code : 'network error'),
+    });
+  }
+  return new UpstreamError(SERVICE, `Table storage failed (HTTP ${status}).`, status);
+}
+
+/** Whether the Table endpoint may be used over plain http: only Azurite on a loopback host. */
+export function isLoopbackHttpEndpoint(connectionString: string): boolean {
+  if (/usedevelopmentstorage=true/i.test(connectionString)) return true;
+  const endpoint = /(?:^|;)\s*TableEndpoint=([^;]+)/i.exec(connectionString)?.[1];
+  if (endpoint === undefined) return false;
+  try {
+    const url = new URL(endpoint);
+    return url.protocol === 'http:' && isLoopbackHost(url.hostname);
+  } catch {
+    return false;
+  }
+}

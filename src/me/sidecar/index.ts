@@ -1,0 +1,5 @@
+export * from './client';
+export * from './errors';
+export * from './models';
+export * from './retry';
+export { sharedSidecarDispatcher } from './transport';

@@ -1,0 +1,52 @@
+import type { InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import {
+  OrchestrationRuntimeStatus,
+  type DurableClient,
+  type DurableOrchestrationStatus,
+} from 'durable-functions';
+import { ValidationError } from '../errors';
+
+/** The part of the durable client the HTTP functions use; tests pass a fake. */
+export type VerificationClient = Pick<
+  DurableClient,
+  'startNew' | 'getStatus' | 'raiseEvent' | 'createCheckStatusResponse'
+>;
+
+export type GetVerificationClient = (context: InvocationContext) => VerificationClient;
+
+export const getDurableClient: GetVerificationClient = (context) => df.getClient(context);
+
+/**
+ * Instance ids are placed into management URLs unencoded by the durable client, so anything but
+ * a plain token (e.g. `x/terminate?`) could address another operation. Generated ids are hex.
+ */
+const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
+
+export function parseInstanceId(raw: string, field = 'id'): string {
+  if (!INSTANCE_ID_PATTERN.test(raw)) {
+    throw new ValidationError({ field, message: 'must be 1-100 letters, digits, - or _' });
+  }
+  return raw;
+}
+
+/** `getStatus` without exceptions for "no such instance": the client throws on HTTP 404. */
+export async function findStatus(
+  client: VerificationClient,
+  instanceId: string,
+): Promise<DurableOrchestrationStatus | undefined> {
+  try {
+    return await client.getStatus(instanceId);
+  } catch (error: unknown) {
+    if (error instanceof Error && /\bHTTP 404\b/.test(error.message)) return undefined;
+    throw error;
+  }
+}
+
+/** Runtime states after which the instance will never read another event. */
+export const FINISHED_STATUSES: readonly OrchestrationRuntimeStatus[] = [
+  OrchestrationRuntimeStatus.Completed,
+  OrchestrationRuntimeStatus.Failed,
+  OrchestrationRuntimeStatus.Terminated,
+  OrchestrationRuntimeStatus.Canceled,
+];

@@ -1,0 +1,117 @@
+import twilio from 'twilio';
+import type TwilioRequestClient from 'twilio/lib/base/RequestClient';
+import type TwilioResponse from 'twilio/lib/http/response';
+import type { TwilioConfig } from '../config';
+import {
+  RateLimitedError,
+  UpstreamError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+} from '../errors';
+import type { SmsMessage, SmsReceipt, SmsSender } from './sms-sender';
+
+const SERVICE = 'twilio';
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+/**
+ * Sends every Twilio request to another origin (the local emulator). The SDK builds absolute
+ * `https://api.twilio.com/...` URLs and may rewrite the host for edge/region first, so this rewrites
+ * any `*.twilio.com` origin at the last moment.
+ */
+class RebasingRequestClient extends twilio.RequestClient {
+  private readonly base: string;
+
+  constructor(base: URL, timeoutMs: number) {
+    super({ timeout: timeoutMs });
+    this.base = base.href.replace(/\/+$/, '');
+  }
+
+  override request<TData>(
+    opts: TwilioRequestClient.RequestOptions<TData>,
+  ): Promise<TwilioResponse<TData>> {
+    return super.request<TData>({
+      ...opts,
+      uri: opts.uri.replace(/^https:\/\/([a-z0-9-]+\.)*twilio\.com(?=\/|$)/i, this.base),
+    });
+  }
+}
+
+export interface TwilioSmsSenderOptions {
+  readonly timeoutMs?: number;
+}
+
+/** {@link SmsSender} on the official `twilio` SDK (Messages API). */
+export class TwilioSmsSender implements SmsSender {
+  private readonly client: twilio.Twilio;
+  private readonly from: string;
+
+  constructor(config: TwilioConfig, options: TwilioSmsSenderOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.client = twilio(config.accountSid, config.authToken, {
+      // Settings come from our Config only; an empty env stops the SDK reading TWILIO_* itself.
+      env: {},
+      timeout: timeoutMs,
+      ...(config.apiBaseUrl === undefined
+        ? {}
+        : { httpClient: new RebasingRequestClient(config.apiBaseUrl, timeoutMs) }),
+    });
+    this.from = config.phoneNumber;
+  }
+
+  async send(message: SmsMessage): Promise<SmsReceipt> {
+    try {
+      const created = await this.client.messages.create({
+        to: message.to,
+        from: this.from,
+        body: message.body,
+      });
+      return { sid: created.sid };
+    } catch (error: unknown) {
+      // The SDK's errors can carry the request (and with it the body holding the code), so the
+      // cause is deliberately not attached.
+      throw mapTwilioError(error);
+    }
+  }
+}
+
+export function mapTwilioError(error: unknown): Error {
+  if (error instanceof twilio.RestException || hasNumericStatus(error)) {
+    const { status } = error;
+    const code = typeof error.code === 'number' ? error.code : undefined;
+    const suffix = code === undefined ? '' : ` (Twilio error ${code})`;
+    if (status === 429) return new RateLimitedError(`Twilio throttled the request${suffix}.`);
+    if (status === 401 || status === 403) {
+      return new UpstreamError(
+        SERVICE,
+        `Twilio rejected the account credentials${suffix}.`,
+        status,
+      );
+    }
+    if (status >= 400 && status < 500) {
+      return new UpstreamError(SERVICE, `Twilio rejected the message${suffix}.`, status);
+    }
+    return new UpstreamError(SERVICE, `Twilio failed with HTTP ${status}${suffix}.`, status);
+  }
+  const code = networkCode(error);
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return new UpstreamTimeoutError(SERVICE, 'Twilio did not answer in time.');
+  }
+  if (code !== undefined) {
+    return new UpstreamUnavailableError(SERVICE, `Twilio could not be reached (${code}).`);
+  }
+  return new UpstreamError(SERVICE, 'Sending the SMS failed.');
+}
+
+function hasNumericStatus(error: unknown): error is { status: number; code?: unknown } {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { status?: unknown }).status === 'number'
+  );
+}
+
+function networkCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^E[A-Z_]+$/.test(code) ? code : undefined;
+}
