@@ -20,6 +20,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { OutputBindings, SUPPORTED_OUTPUT_BINDING_TYPES } from './bindings';
 import { ManualClock, SystemClock } from './clock';
 import type {
   Clock,
@@ -216,7 +217,10 @@ function warnAboutUnsupported(app: LoadedApp, log: HostLog): void {
             `Function '${fn.metadata.name}': the local runtime does not run ${binding.type} functions.`,
           );
         }
-      } else if (!SUPPORTED_BINDINGS.has(type)) {
+      } else if (
+        !SUPPORTED_BINDINGS.has(type) &&
+        !(binding.direction === 'out' && SUPPORTED_OUTPUT_BINDING_TYPES.includes(type))
+      ) {
         log(
           'warn',
           `Function '${fn.metadata.name}': the ${binding.type} binding '${name}' is not supported locally and stays empty.`,
@@ -303,6 +307,11 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     app = await loadApp(appDir, registry, worker.appHookData);
     const functionHost = new FunctionHost(app.functions, worker);
     functionHost.httpStreamUri = app.capabilities.HttpUri;
+    const appSettings = settings.values;
+    functionHost.outputBindings = new OutputBindings(
+      () => appSettings,
+      () => clock.now(),
+    );
     const disabledFunctions = findDisabled(app, settings.values);
     for (const name of disabledFunctions)
       log('info', `Function '${name}' is disabled (AzureWebJobs.${name}.Disabled).`);

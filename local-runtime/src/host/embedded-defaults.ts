@@ -1,6 +1,6 @@
 /**
  * Embedded defaults for `npm start` without real credentials: the service emulators (emulators/src) and
- * Azurite's table service run inside the host process and the app's settings point at them.
+ * Azurite's table and blob services run inside the host process and the app's settings point at them.
  * With real `Twilio*` / `COMMUNICATION_SERVICES_*` settings nothing is started for that service.
  */
 import * as net from 'node:net';
@@ -212,7 +212,7 @@ export async function startEmbeddedEmulators(
 
   if (needs.storage) {
     const mod = loadModule('emulators/src/azurite');
-    const start = mod?.startAzuriteTable;
+    const start = mod?.startAzurite;
     if (typeof start === 'function') {
       try {
         const azurite: unknown = await (start as (opts: unknown) => Promise<unknown>)({
@@ -224,9 +224,19 @@ export async function startEmbeddedEmulators(
           typeof azurite.close === 'function'
         ) {
           settings.AzureWebJobsStorage = azurite.connectionString;
+          // Every connection the app points at development storage (a blob output's `connection`, say) means
+          // this Azurite, whose ports are not the well-known ones.
+          for (const [key, value] of Object.entries(values)) {
+            if (value.trim() === 'UseDevelopmentStorage=true')
+              settings[key] = azurite.connectionString;
+          }
           closables.push({ close: () => (azurite.close as () => Promise<void>)() });
           handles.azurite = azurite;
-          banner.push(`Azurite table service (UseDevelopmentStorage=true): ${String(azurite.url)}`);
+          const urlOf = (service: unknown): string =>
+            isRecord(service) && typeof service.url === 'string' ? service.url : 'running';
+          banner.push(
+            `Azurite table and blob services (UseDevelopmentStorage=true): ${urlOf(azurite.table)}, ${urlOf(azurite.blob)}`,
+          );
         }
       } catch (e) {
         banner.push(
