@@ -36,7 +36,8 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
   const to = '+14255550100';
 
   beforeAll(async () => {
-    emu = await startTwilioEmulator({ port: 0, log: (l) => lines.push(l) });
+    // The lifecycle (and its callbacks to the example URL) is covered in twilio-lifecycle.test.ts.
+    emu = await startTwilioEmulator({ port: 0, log: (l) => lines.push(l), lifecycle: false });
     client = twilio(emu.accountSid, emu.authToken, {
       httpClient: new EmulatorRequestClient(emu.url),
     });

@@ -254,6 +254,8 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     overrides: options.settings,
   });
   const settingsCreatedFromSample = settings.createdFromSample;
+  // Made first so the embedded emulators (the Twilio message lifecycle) run on the runtime's clock too.
+  const clock = makeClock(options.clock);
   let emulators: EmbeddedEmulators | undefined;
   if (
     options.emulators === true ||
@@ -262,6 +264,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     emulators = await startEmbeddedEmulators(settings.values, log, {
       force: options.emulators === true,
       dataDir,
+      clock,
     });
     if (emulators.banner.length === 0) {
       // Everything the settings point at is already running: nothing embedded to mention or close.
@@ -278,7 +281,6 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   }
 
   const { keys } = loadOrCreateKeys(dataDir);
-  const clock = makeClock(options.clock);
   const databasePath =
     options.databasePath === ':memory:'
       ? ':memory:'

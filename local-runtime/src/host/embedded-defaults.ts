@@ -5,6 +5,7 @@
  */
 import * as net from 'node:net';
 import * as path from 'node:path';
+import type { Clock } from '../contracts';
 import type { HostLog } from './logger';
 
 const DEV_TWILIO_SID = 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
@@ -150,7 +151,7 @@ export interface StartedEmbeddedEmulators {
 export async function startEmbeddedEmulators(
   values: Readonly<Record<string, string>>,
   log: HostLog,
-  options: { readonly force?: boolean; readonly dataDir?: string } = {},
+  options: { readonly force?: boolean; readonly dataDir?: string; readonly clock?: Clock } = {},
 ): Promise<StartedEmbeddedEmulators> {
   const needs = options.force
     ? { twilio: true, acs: true, storage: true }
@@ -167,6 +168,8 @@ export async function startEmbeddedEmulators(
     if (typeof start === 'function') {
       const started: unknown = await (start as (opts: unknown) => Promise<unknown>)({
         printMessages: true,
+        // The Twilio message lifecycle follows the runtime's clock (a ManualClock in tests).
+        ...(options.clock ? { twilio: { clock: options.clock } } : {}),
         // SMS bodies are the point of the console output (the developer reads the code there); request
         // lines are only for --verbose.
         log: (line: string) => log(line.startsWith('SMS to') ? 'info' : 'debug', line),
