@@ -46,6 +46,14 @@ function acsEndpoint(connection: string | undefined): string | undefined {
   return /(?:^|;)\s*endpoint=([^;]+)/i.exec(connection ?? '')?.[1];
 }
 
+/** `COMMUNICATION_SERVICES_ENDPOINT` on loopback: the app's endpoint + DefaultAzureCredential path, locally. */
+function acsViaIdentity(values: Readonly<Record<string, string>>): boolean {
+  return (
+    blank(values.COMMUNICATION_SERVICES_CONNECTION_STRING) &&
+    loopbackTarget(values.COMMUNICATION_SERVICES_ENDPOINT) !== undefined
+  );
+}
+
 /**
  * What the settings lack, judged from the values alone: missing settings, the sample's dev credentials, and
  * loopback URLs (the sample points at emulators on 127.0.0.1) count as "no real service".
@@ -59,11 +67,13 @@ export function emulatorNeeds(values: Readonly<Record<string, string>>): Emulato
     devTwilio &&
     (blank(values.TwilioApiBaseUrl) || loopbackTarget(values.TwilioApiBaseUrl) !== undefined);
   const connection = values.COMMUNICATION_SERVICES_CONNECTION_STRING;
+  const devConnection =
+    blank(connection) ||
+    (connection ?? '').includes(DEV_ACS_KEY) ||
+    loopbackTarget(acsEndpoint(connection)) !== undefined;
+  // A loopback endpoint asks for the managed-identity path against the emulator.
   const acs =
-    blank(values.COMMUNICATION_SERVICES_ENDPOINT) &&
-    (blank(connection) ||
-      (connection ?? '').includes(DEV_ACS_KEY) ||
-      loopbackTarget(acsEndpoint(connection)) !== undefined);
+    devConnection && (blank(values.COMMUNICATION_SERVICES_ENDPOINT) || acsViaIdentity(values));
   const storage =
     blank(values.AzureWebJobsStorage) ||
     values.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true';
@@ -103,7 +113,13 @@ export async function detectEmulatorNeeds(
   const [twilioUp, acsUp, storageUp] = await Promise.all([
     needs.twilio ? isListening(loopbackTarget(values.TwilioApiBaseUrl)) : false,
     needs.acs
-      ? isListening(loopbackTarget(acsEndpoint(values.COMMUNICATION_SERVICES_CONNECTION_STRING)))
+      ? isListening(
+          loopbackTarget(
+            acsViaIdentity(values)
+              ? values.COMMUNICATION_SERVICES_ENDPOINT
+              : acsEndpoint(values.COMMUNICATION_SERVICES_CONNECTION_STRING),
+          ),
+        )
       : false,
     needs.storage && !blank(values.AzureWebJobsStorage)
       ? isListening({ host: '127.0.0.1', port: 10002 })
@@ -195,6 +211,33 @@ export async function startEmbeddedEmulators(
             settings[key] = value;
           }
         }
+        if (needs.acs && acsViaIdentity(values)) {
+          // The SDK sends bearer tokens over https only: the endpoint is the emulator's https one, whose
+          // certificate this process trusts for loopback connections (DefaultAzureCredential gets its token
+          // from the embedded managed-identity endpoint).
+          delete settings.COMMUNICATION_SERVICES_CONNECTION_STRING;
+          const acs = started.acs;
+          const certificate = started.certificate;
+          const trust = mod?.trustLoopbackCertificate;
+          if (
+            isRecord(acs) &&
+            typeof acs.httpsUrl === 'string' &&
+            isRecord(certificate) &&
+            typeof certificate.cert === 'string' &&
+            typeof trust === 'function'
+          ) {
+            settings.COMMUNICATION_SERVICES_ENDPOINT = acs.httpsUrl;
+            const untrust: unknown = (trust as (cert: string) => unknown)(certificate.cert);
+            if (typeof untrust === 'function') {
+              closables.push({
+                close: () => {
+                  (untrust as () => void)();
+                  return Promise.resolve();
+                },
+              });
+            }
+          }
+        }
         closables.push({ close: () => (started.close as () => Promise<void>)() });
         Object.assign(handles, started);
         const describe = (name: string): string => {
@@ -203,7 +246,17 @@ export async function startEmbeddedEmulators(
         };
         if (needs.twilio)
           banner.push(`Twilio emulator (SMS bodies are printed here): ${describe('twilio')}`);
-        if (needs.acs) banner.push(`ACS Identity emulator: ${describe('acs')}`);
+        if (needs.acs) {
+          banner.push(
+            settings.COMMUNICATION_SERVICES_ENDPOINT
+              ? `ACS Identity emulator (managed identity, https): ${settings.COMMUNICATION_SERVICES_ENDPOINT}`
+              : `ACS Identity emulator: ${describe('acs')}`,
+          );
+        }
+        if (settings.IDENTITY_ENDPOINT)
+          banner.push(
+            `Managed identity endpoint (IDENTITY_ENDPOINT): ${settings.IDENTITY_ENDPOINT}`,
+          );
         if (settings.SIDECAR_URL) banner.push(`AgentID sidecar emulator: ${describe('agentId')}`);
       }
     } else {
