@@ -61,7 +61,21 @@ export async function startAzuriteTable(options: AzuriteTableOptions = {}): Prom
     false,
     inMemory,
   );
-  const server = new TableServer(config);
+  return serve(new TableServer(config), host, 'TableEndpoint');
+}
+
+interface AzuriteServer {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  getHttpServerAddress(): string;
+}
+
+/** Starts one Azurite service and describes it; `endpoint` names its connection-string key. */
+async function serve(
+  server: AzuriteServer,
+  host: string,
+  endpoint: 'TableEndpoint' | 'BlobEndpoint',
+): Promise<AzuriteTable> {
   await server.start();
   const port = portOf(server.getHttpServerAddress());
   if (port === undefined) {
@@ -73,7 +87,7 @@ export async function startAzuriteTable(options: AzuriteTableOptions = {}): Prom
   return {
     url,
     port,
-    connectionString: accountConnectionString({ TableEndpoint: url }),
+    connectionString: accountConnectionString({ [endpoint]: url }),
     async close() {
       if (closed) return;
       closed = true;
@@ -131,25 +145,7 @@ export async function startAzuriteBlob(options: AzuriteTableOptions = {}): Promi
     false,
     inMemory,
   );
-  const server = new BlobServer(config);
-  await server.start();
-  const port = portOf(server.getHttpServerAddress());
-  if (port === undefined) {
-    await server.close();
-    throw new Error('Azurite did not report its listening port');
-  }
-  const url = `http://${urlHostOf(host)}:${port}`;
-  let closed = false;
-  return {
-    url,
-    port,
-    connectionString: accountConnectionString({ BlobEndpoint: url }),
-    async close() {
-      if (closed) return;
-      closed = true;
-      await server.close();
-    },
-  };
+  return serve(new BlobServer(config), host, 'BlobEndpoint');
 }
 
 export interface AzuriteServices {

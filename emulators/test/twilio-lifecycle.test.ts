@@ -6,9 +6,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
-import RestException from 'twilio/lib/base/RestException';
-import type RequestClient from 'twilio/lib/base/RequestClient';
-import type Response from 'twilio/lib/http/response';
 import { ManualClock } from '../../local-runtime/src/clock';
 import {
   DEFAULT_MESSAGING_SERVICE_SID,
@@ -16,25 +13,7 @@ import {
   startTwilioEmulator,
   type TwilioEmulator,
 } from '../src/twilio/server';
-
-class EmulatorRequestClient extends twilio.RequestClient {
-  constructor(private readonly base: string) {
-    super();
-  }
-  override request<T>(opts: RequestClient.RequestOptions<T>): Promise<Response<T>> {
-    return super.request<T>({ ...opts, uri: opts.uri.replace(/^https:\/\/[^/]+/, this.base) });
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<RestException> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RestException) return err;
-    throw err;
-  }
-  throw new Error('expected the SDK call to fail');
-}
+import { EmulatorRequestClient, rejection } from './twilio-sdk';
 
 interface Callback {
   url: string;
