@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import BlobConfiguration from 'azurite/dist/src/blob/BlobConfiguration';
+import BlobServer from 'azurite/dist/src/blob/BlobServer';
 import TableConfiguration from 'azurite/dist/src/table/TableConfiguration';
 import TableServer from 'azurite/dist/src/table/TableServer';
 
@@ -59,27 +61,117 @@ export async function startAzuriteTable(options: AzuriteTableOptions = {}): Prom
     false,
     inMemory,
   );
-  const server = new TableServer(config);
+  return serve(new TableServer(config), host, 'TableEndpoint');
+}
+
+interface AzuriteServer {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  getHttpServerAddress(): string;
+}
+
+/** Starts one Azurite service and describes it; `endpoint` names its connection-string key. */
+async function serve(
+  server: AzuriteServer,
+  host: string,
+  endpoint: 'TableEndpoint' | 'BlobEndpoint',
+): Promise<AzuriteTable> {
   await server.start();
-  const address = server.getHttpServerAddress();
-  const port = Number(/:(\d+)$/.exec(address)?.[1]);
-  if (!Number.isInteger(port) || port <= 0) {
+  const port = portOf(server.getHttpServerAddress());
+  if (port === undefined) {
     await server.close();
     throw new Error('Azurite did not report its listening port');
   }
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  const url = `http://${urlHost}:${port}`;
+  const url = `http://${urlHostOf(host)}:${port}`;
   let closed = false;
   return {
     url,
     port,
-    connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT_NAME};` +
-      `AccountKey=${AZURITE_ACCOUNT_KEY};TableEndpoint=${url}/${AZURITE_ACCOUNT_NAME};`,
+    connectionString: accountConnectionString({ [endpoint]: url }),
     async close() {
       if (closed) return;
       closed = true;
       await server.close();
+    },
+  };
+}
+
+function urlHostOf(host: string): string {
+  return host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+}
+
+function portOf(address: string): number | undefined {
+  const port = Number(/:(\d+)$/.exec(address)?.[1]);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+/** The development account's connection string with explicit endpoints (path-style, so any port works). */
+function accountConnectionString(endpoints: Readonly<Record<string, string>>): string {
+  let text =
+    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT_NAME};` +
+    `AccountKey=${AZURITE_ACCOUNT_KEY};`;
+  for (const [name, url] of Object.entries(endpoints)) {
+    text += `${name}=${url}/${AZURITE_ACCOUNT_NAME};`;
+  }
+  return text;
+}
+
+export type AzuriteBlob = AzuriteTable;
+
+/** Starts Azurite's Blob service inside this process, in memory by default, on a free port by default. */
+export async function startAzuriteBlob(options: AzuriteTableOptions = {}): Promise<AzuriteBlob> {
+  const host = options.host ?? '127.0.0.1';
+  const inMemory = options.location === undefined;
+  const dir = options.location ?? '.';
+  if (options.location !== undefined) mkdirSync(options.location, { recursive: true });
+  const config = new BlobConfiguration(
+    host,
+    options.port ?? 0,
+    5,
+    join(dir, '__azurite_db_blob__.json'),
+    join(dir, '__azurite_db_blob_extent__.json'),
+    [{ locationId: 'Default', locationPath: join(dir, '__blobstorage__'), maxConcurrency: 10 }],
+    false,
+    undefined,
+    false,
+    undefined,
+    false,
+    // Newer SDKs send API versions this Azurite may not know yet.
+    true,
+    '',
+    '',
+    '',
+    undefined,
+    false,
+    inMemory,
+  );
+  return serve(new BlobServer(config), host, 'BlobEndpoint');
+}
+
+export interface AzuriteServices {
+  readonly table: AzuriteTable;
+  readonly blob: AzuriteBlob;
+  /** One connection string for both services (what `AzureWebJobsStorage` gets). */
+  readonly connectionString: string;
+  close(): Promise<void>;
+}
+
+/** Azurite's Table and Blob services, the two `UseDevelopmentStorage=true` stands for here. */
+export async function startAzurite(options: AzuriteTableOptions = {}): Promise<AzuriteServices> {
+  const table = await startAzuriteTable(options);
+  let blob: AzuriteBlob;
+  try {
+    blob = await startAzuriteBlob({ ...options, port: 0 });
+  } catch (e) {
+    await table.close();
+    throw e;
+  }
+  return {
+    table,
+    blob,
+    connectionString: accountConnectionString({ BlobEndpoint: blob.url, TableEndpoint: table.url }),
+    close: async () => {
+      await Promise.all([table.close(), blob.close()]);
     },
   };
 }

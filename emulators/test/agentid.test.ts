@@ -439,6 +439,61 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       };
       expect(sent.messages).toHaveLength(1);
     });
+    it('keeps one mailbox per user (tid and whole oid), even when the ids share a prefix', async () => {
+      // Same first 8 characters (and more) as OID: a prefix key would hand Ada's mailbox to Bob.
+      const bobOid = `${OID.slice(0, 24)}777777777777`;
+      const bobToken = emu.issueToken({
+        oid: bobOid,
+        tid: TID,
+        name: 'Bob',
+        scp: 'access_as_user',
+      });
+      const otherTenantToken = emu.issueToken({
+        oid: OID,
+        tid: '72f988bf-0000-4000-8000-000000000099',
+        name: 'Ada Elsewhere',
+        scp: 'access_as_user',
+      });
+      const graph = async (token: string, relativePath: string, body?: unknown): Promise<Json> => {
+        const res = await post(
+          `/DownstreamApi/graph?optionsOverride.RelativePath=${relativePath}` +
+            (body === undefined ? '' : '&optionsOverride.HttpMethod=POST'),
+          token,
+          body === undefined ? undefined : JSON.stringify(body),
+          body === undefined ? undefined : 'application/json',
+        );
+        const wrapped = (await res.json()) as { statusCode: number; content: string | null };
+        expect(wrapped.statusCode).toBeLessThan(300);
+        return wrapped.content === null ? {} : (JSON.parse(wrapped.content) as Json);
+      };
+      const subjects = async (token: string): Promise<string[]> =>
+        ((await graph(token, 'me/messages')).value as { subject: string }[]).map((m) => m.subject);
+
+      const adaAddress = String((await graph(userToken, 'me')).userPrincipalName);
+      const bobAddress = String((await graph(bobToken, 'me')).userPrincipalName);
+      expect(bobAddress).not.toBe(adaAddress);
+      await graph(bobToken, 'me/sendMail', {
+        message: {
+          subject: 'For Bob only',
+          body: { contentType: 'Text', content: 'private' },
+          toRecipients: [{ emailAddress: { address: bobAddress } }],
+        },
+      });
+
+      expect(await subjects(bobToken)).toContain('For Bob only');
+      expect(await subjects(userToken)).not.toContain('For Bob only');
+      expect(await subjects(otherTenantToken)).not.toContain('For Bob only');
+      // Mail to Ada's address reaches Ada, not Bob.
+      await graph(bobToken, 'me/sendMail', {
+        message: {
+          subject: 'For Ada',
+          body: { contentType: 'Text', content: 'hello' },
+          toRecipients: [{ emailAddress: { address: adaAddress } }],
+        },
+      });
+      expect(await subjects(userToken)).toContain('For Ada');
+      expect(await subjects(bobToken)).not.toContain('For Ada');
+    });
     it('sends no body downstream when the request has no Content-Type', async () => {
       const res = await fetch(
         `${emu.url}/DownstreamApi/graph?optionsOverride.RelativePath=me/sendMail&optionsOverride.HttpMethod=POST`,

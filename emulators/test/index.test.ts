@@ -33,6 +33,8 @@ describe('startEmulators', () => {
       SIDECAR_URL: emus.agentId.url,
       SIDECAR_GRAPH_API_NAME: 'graph',
       ACS_TEAMS_CLIENT_ID: '00000000-0000-0000-0000-000000000001',
+      IDENTITY_ENDPOINT: `${emus.managedIdentity.url}/msi/token`,
+      IDENTITY_HEADER: emus.managedIdentity.identityHeader,
     });
   });
 

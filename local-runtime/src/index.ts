@@ -20,6 +20,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { OutputBindings, SUPPORTED_OUTPUT_BINDING_TYPES } from './bindings';
 import { ManualClock, SystemClock } from './clock';
 import type {
   Clock,
@@ -220,7 +221,10 @@ function warnAboutUnsupported(app: LoadedApp, log: HostLog): void {
             `Function '${fn.metadata.name}': the local runtime does not run ${binding.type} functions.`,
           );
         }
-      } else if (!SUPPORTED_BINDINGS.has(type)) {
+      } else if (
+        !SUPPORTED_BINDINGS.has(type) &&
+        !(binding.direction === 'out' && SUPPORTED_OUTPUT_BINDING_TYPES.includes(type))
+      ) {
         log(
           'warn',
           `Function '${fn.metadata.name}': the ${binding.type} binding '${name}' is not supported locally and stays empty.`,
@@ -254,6 +258,8 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     overrides: options.settings,
   });
   const settingsCreatedFromSample = settings.createdFromSample;
+  // Made first so the embedded emulators (the Twilio message lifecycle) run on the runtime's clock too.
+  const clock = makeClock(options.clock);
   let emulators: EmbeddedEmulators | undefined;
   if (
     options.emulators === true ||
@@ -262,6 +268,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     emulators = await startEmbeddedEmulators(settings.values, log, {
       force: options.emulators === true,
       dataDir,
+      clock,
     });
     if (emulators.banner.length === 0) {
       // Everything the settings point at is already running: nothing embedded to mention or close.
@@ -278,7 +285,6 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   }
 
   const { keys } = loadOrCreateKeys(dataDir);
-  const clock = makeClock(options.clock);
   const databasePath =
     options.databasePath === ':memory:'
       ? ':memory:'
@@ -307,6 +313,11 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     app = await loadApp(appDir, registry, worker.appHookData);
     const functionHost = new FunctionHost(app.functions, worker);
     functionHost.httpStreamUri = app.capabilities.HttpUri;
+    const appSettings = settings.values;
+    functionHost.outputBindings = new OutputBindings(
+      () => appSettings,
+      () => clock.now(),
+    );
     const disabledFunctions = findDisabled(app, settings.values);
     for (const name of disabledFunctions)
       log('info', `Function '${name}' is disabled (AzureWebJobs.${name}.Disabled).`);

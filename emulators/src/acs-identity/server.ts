@@ -26,10 +26,12 @@ import {
   stringClaim,
   verifySignature,
 } from '../common/jwt';
+import type { LocalCertificate } from '../common/tls';
 
 /**
  * Emulator of the ACS Identity REST API (api-version 2023-10-01) as `@azure/communication-identity` 1.3.x
- * calls it: HMAC-SHA256 request signing, exact success codes, ACS error bodies
+ * calls it: HMAC-SHA256 request signing (connection string) or Entra bearer tokens (endpoint + credential,
+ * over https: the SDK sends bearer tokens over TLS only), exact success codes, ACS error bodies
  * `{"error":{"code","message","target?"}}`, RS256 tokens with ACS's claims.
  */
 
@@ -38,6 +40,8 @@ export const DEFAULT_ACS_RESOURCE_ID = '00000000-0000-4000-8000-00000000ac50';
 export const ACS_TEAMS_AUDIENCE = 'https://auth.msft.communication.azure.com';
 /** App id of the "Azure Communication Services" first-party app; v2 Entra tokens may carry it as `aud`. */
 export const ACS_TEAMS_AUDIENCE_APP_ID = '1fd5118e-2576-4263-8130-9503064c837a';
+/** The audience of Entra tokens for the ACS data plane (`https://communication.azure.com//.default`). */
+export const ACS_DATA_PLANE_AUDIENCE = 'https://communication.azure.com';
 
 export interface AcsIdentityEmulatorOptions {
   port?: number;
@@ -57,6 +61,13 @@ export interface AcsIdentityEmulatorOptions {
    * trusts the AgentID emulator's key, so only tokens it minted are accepted there.
    */
   trustedEntraKeys?: crypto.KeyObject[];
+  /**
+   * Public keys trusted to sign bearer tokens for the API itself (a managed identity's tokens). Empty (the
+   * default): every bearer request is refused, as for an identity without a role on the resource.
+   */
+  trustedBearerKeys?: crypto.KeyObject[];
+  /** Also serve the API over https with this certificate (`httpsUrl`), which the bearer path needs. */
+  tls?: LocalCertificate;
 }
 
 export type AcsOperationName = 'create' | 'issue' | 'revoke' | 'delete' | 'exchange';
@@ -97,12 +108,16 @@ export interface AcsIdentityEmulator {
   resourceId: string;
   /** `endpoint=http://127.0.0.1:PORT/;accesskey=...` (use with `allowInsecureConnection: true`). */
   connectionString: string;
+  /** `https://127.0.0.1:PORT` when started with `tls`: the endpoint for `new CommunicationIdentityClient(endpoint, credential)`. */
+  httpsUrl: string | undefined;
   /** The RS256 public key that signs ACS tokens. */
   publicKey: crypto.KeyObject;
   validateToken(token: string): AcsTokenValidation;
   identities(): AcsIdentityRecord[];
   /** Trust an additional Entra token signer for the Teams exchange. */
   trustEntraKey(key: crypto.KeyObject): void;
+  /** Trust an additional signer of bearer tokens for the API (the managed-identity endpoint's key). */
+  trustBearerKey(key: crypto.KeyObject): void;
   failNext(fault: AcsFault): void;
   /** Number of authenticated API calls received (including failed ones), for retry assertions. */
   requestCount(): number;
@@ -186,6 +201,7 @@ export async function startAcsIdentityEmulator(
   const now = opts.now ?? Date.now;
   const maxSkew = opts.maxClockSkewMs ?? 15 * 60_000;
   const trusted: crypto.KeyObject[] = [...(opts.trustedEntraKeys ?? [])];
+  const trustedBearer: crypto.KeyObject[] = [...(opts.trustedBearerKeys ?? [])];
   const keyBytes = Buffer.from(accessKey, 'base64');
   if (keyBytes.length === 0) throw new Error('accessKey must be non-empty base64');
   if (!GUID.test(resourceId)) throw new Error('resourceId must be a GUID');
@@ -196,6 +212,27 @@ export async function startAcsIdentityEmulator(
   let sequence = 0;
   let faults: (AcsFault & { count: number })[] = [];
   let calls = 0;
+
+  /** A bearer token for this resource: signed by a trusted identity, for the ACS audience, in its lifetime. */
+  const verifyBearer = (token: string): void => {
+    const denied = (): never =>
+      fail(401, 'Denied', 'Denied because the bearer token is not valid for this resource.');
+    const decoded = decodeJwt(token);
+    if (decoded === undefined || !verifySignature(decoded, trustedBearer)) return denied();
+    const claims = decoded.payload;
+    const aud = claims['aud'];
+    if (aud !== ACS_DATA_PLANE_AUDIENCE && aud !== `${ACS_DATA_PLANE_AUDIENCE}/`) return denied();
+    const exp = numberClaim(claims, 'exp');
+    const nbf = numberClaim(claims, 'nbf');
+    const nowS = now() / 1000;
+    if (exp === undefined || exp <= nowS || (nbf !== undefined && nbf > nowS + 300)) denied();
+  };
+
+  const authenticate = (req: http.IncomingMessage, body: Buffer): void => {
+    const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '');
+    if (bearer?.[1] !== undefined) verifyBearer(bearer[1]);
+    else verifyHmac(req, body);
+  };
 
   const verifyHmac = (req: http.IncomingMessage, body: Buffer): void => {
     const auth = req.headers.authorization;
@@ -481,7 +518,7 @@ export async function startAcsIdentityEmulator(
         `The requested resource does not support http method '${method}'.`,
       );
 
-    verifyHmac(req, raw);
+    authenticate(req, raw);
 
     const apiVersion = queryOf(req).get('api-version');
     if (apiVersion === null || apiVersion === '') {
@@ -652,6 +689,19 @@ export async function startAcsIdentityEmulator(
     host: opts.host ?? '127.0.0.1',
   });
   const url = `http://${listening.urlHost}:${listening.port}`;
+  let secure: Awaited<ReturnType<typeof listen>> | undefined;
+  if (opts.tls !== undefined) {
+    try {
+      secure = await listen(wrapHandler('acs', handler, log), {
+        port: 0,
+        host: opts.host ?? '127.0.0.1',
+        tls: opts.tls,
+      });
+    } catch (e) {
+      await listening.close();
+      throw e;
+    }
+  }
 
   const api: AcsIdentityEmulator = {
     url,
@@ -659,6 +709,7 @@ export async function startAcsIdentityEmulator(
     accessKey,
     resourceId,
     connectionString: `endpoint=${url}/;accesskey=${accessKey}`,
+    httpsUrl: secure === undefined ? undefined : `https://${secure.urlHost}:${secure.port}`,
     publicKey: signingKey.publicKey,
     validateToken,
     identities: () =>
@@ -672,6 +723,9 @@ export async function startAcsIdentityEmulator(
     trustEntraKey: (key) => {
       trusted.push(key);
     },
+    trustBearerKey: (key) => {
+      trustedBearer.push(key);
+    },
     failNext: (fault) => {
       faults.push({ ...fault, count: fault.count ?? 1 });
     },
@@ -683,7 +737,9 @@ export async function startAcsIdentityEmulator(
       faults = [];
       calls = 0;
     },
-    close: () => listening.close(),
+    close: async () => {
+      await Promise.all([listening.close(), secure?.close()]);
+    },
   };
   return api;
 }

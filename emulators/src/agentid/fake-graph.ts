@@ -77,23 +77,43 @@ const READ_USER = [
 const READ_MAIL = ['Mail.Read', 'Mail.ReadBasic', 'Mail.ReadWrite'];
 const SEND_MAIL = ['Mail.Send'];
 
+/** The default sign-in name of an emulated user without one: the whole object id, so no two users share it. */
+export function defaultUserPrincipalName(oid: string, kind: 'user' | 'agent' = 'user'): string {
+  return `${kind}-${oid}@emulator.onmicrosoft.com`;
+}
+
 function addressOf(claims: Record<string, unknown>): string {
   const upn =
     stringClaim(claims, 'upn') ??
     stringClaim(claims, 'unique_name') ??
     stringClaim(claims, 'preferred_username');
-  if (upn !== undefined) return upn;
-  const oid = stringClaim(claims, 'oid') ?? 'unknown';
-  return `user-${oid.slice(0, 8)}@emulator.onmicrosoft.com`;
+  return upn ?? defaultUserPrincipalName(stringClaim(claims, 'oid') ?? 'unknown');
+}
+
+/**
+ * Whose mailbox a token opens: the user's object id within its tenant, as in Graph. Names and addresses are
+ * not identities (two users may share a display name, and the default address is only derived from the oid).
+ */
+function ownerOf(claims: Record<string, unknown>): string {
+  return `${stringClaim(claims, 'tid') ?? 'unknown'}/${stringClaim(claims, 'oid') ?? 'unknown'}`;
 }
 
 export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
+  /** Mailboxes by owner (`tid/oid`). */
   let mailboxes = new Map<string, MailMessage[]>();
+  /** Which owner an address belongs to, learned from the tokens that used it. */
+  let owners = new Map<string, string>();
+  /** Mail delivered to an address no token has used yet; its owner takes it over on first use. */
+  let undelivered = new Map<string, MailMessage[]>();
   let sent: SentMail[] = [];
 
-  const mailbox = (address: string): MailMessage[] => {
-    const key = address.toLowerCase();
-    let box = mailboxes.get(key);
+  /** The mailbox of the token's user (created, seeded, on first use). */
+  const ownMailbox = (claims: Record<string, unknown>): MailMessage[] => {
+    const owner = ownerOf(claims);
+    const address = addressOf(claims);
+    const addressKey = address.toLowerCase();
+    if (!owners.has(addressKey)) owners.set(addressKey, owner);
+    let box = mailboxes.get(owner);
     if (box === undefined) {
       // Every mailbox starts with a few messages so `me/messages` has something to page through.
       const base = now();
@@ -109,9 +129,27 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
         receivedDateTime: new Date(base - n * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
         isRead: n > 1,
       }));
-      mailboxes.set(key, box);
+      if (owners.get(addressKey) === owner) {
+        box.push(...(undelivered.get(addressKey) ?? []));
+        undelivered.delete(addressKey);
+      }
+      mailboxes.set(owner, box);
     }
     return box;
+  };
+
+  /** Where mail to `address` goes: its owner's mailbox, or held until a user with that address appears. */
+  const deliveryBox = (address: string): MailMessage[] => {
+    const key = address.toLowerCase();
+    const owner = owners.get(key);
+    const box = owner === undefined ? undefined : mailboxes.get(owner);
+    if (box !== undefined) return box;
+    let held = undelivered.get(key);
+    if (held === undefined) {
+      held = [];
+      undelivered.set(key, held);
+    }
+    return held;
   };
 
   /** Returns the token claims, or answers 401 the way Graph does and returns undefined. */
@@ -234,7 +272,7 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
       }
       top = Number(topRaw);
     }
-    const box = [...mailbox(addressOf(claims))].sort((a, b) =>
+    const box = [...ownMailbox(claims)].sort((a, b) =>
       b.receivedDateTime.localeCompare(a.receivedDateTime),
     );
     const page = box.slice(0, top);
@@ -316,8 +354,9 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
     };
     sent.push(mail);
     // Mail to a mailbox this fake knows (including the sender's own) is delivered, so a send/read round trip works.
+    ownMailbox(claims);
     for (const address of to) {
-      mailbox(address).push({
+      deliveryBox(address).push({
         id: `AAMkAGemu${crypto.randomBytes(12).toString('base64url')}`,
         subject: mail.subject,
         body: { contentType: mail.bodyContentType, content: mail.body },
@@ -401,6 +440,8 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
     sent: () => sent.map((m) => ({ ...m, to: [...m.to] })),
     reset: () => {
       mailboxes = new Map();
+      owners = new Map();
+      undelivered = new Map();
       sent = [];
     },
   };

@@ -27,7 +27,12 @@ import {
   stringClaim,
   verifySignature,
 } from '../common/jwt';
-import { createFakeGraph, GRAPH_RESOURCE, type SentMail } from './fake-graph';
+import {
+  createFakeGraph,
+  defaultUserPrincipalName,
+  GRAPH_RESOURCE,
+  type SentMail,
+} from './fake-graph';
 
 /**
  * Emulator of the Microsoft Entra SDK for AgentID (auth sidecar) 1.1.x, following the sidecar's code where its docs
@@ -277,8 +282,7 @@ export async function startAgentIdEmulator(
       azpacr: '0',
       name: claims.name ?? 'Emulated User',
       oid: claims.oid,
-      preferred_username:
-        claims.preferred_username ?? `user-${claims.oid.slice(0, 8)}@emulator.onmicrosoft.com`,
+      preferred_username: claims.preferred_username ?? defaultUserPrincipalName(claims.oid),
       scp: claims.scp ?? 'access_as_user',
       sub: guidFrom(`sub:${claims.oid}:${clientId}`).replace(/-/g, ''),
       tid: claims.tid,
@@ -473,7 +477,7 @@ export async function startAgentIdEmulator(
     if (agentUser) {
       // Autonomous agent user: the agent's own user account, by UPN or object id.
       oid = agent.agentUserId ?? guidFrom(`agent-user:${agent.agentUsername ?? ''}`);
-      upn = agent.agentUsername ?? `agent-${oid.slice(0, 8)}@emulator.onmicrosoft.com`;
+      upn = agent.agentUsername ?? defaultUserPrincipalName(oid, 'agent');
       tid = o.tenant ?? tenantId;
       name = upn;
     } else {
@@ -481,8 +485,7 @@ export async function startAgentIdEmulator(
       oid = stringClaim(u, 'oid') ?? guidFrom('anonymous');
       tid = o.tenant ?? stringClaim(u, 'tid') ?? tenantId;
       name = stringClaim(u, 'name') ?? 'Emulated User';
-      upn =
-        stringClaim(u, 'preferred_username') ?? `user-${oid.slice(0, 8)}@emulator.onmicrosoft.com`;
+      upn = stringClaim(u, 'preferred_username') ?? defaultUserPrincipalName(oid);
     }
     return signJwt(key, {
       aud: resource,

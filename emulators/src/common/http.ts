@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** Where an emulator writes its one line per request. Lines never contain secrets. */
@@ -11,6 +12,8 @@ export interface ListenOptions {
    * `localhost` may resolve to either family and the real sidecar is reached as `http://localhost:PORT`.
    */
   readonly host?: string | undefined;
+  /** Serve https with this certificate (PEM) instead of http. */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
 }
 
 export interface Listening {
@@ -167,7 +170,9 @@ export function wrapHandler(name: string, handler: Handler, log: LogFn): http.Re
   };
 }
 
-function listenOne(server: http.Server, port: number, host: string): Promise<void> {
+type AnyServer = http.Server | https.Server;
+
+function listenOne(server: AnyServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
       server.off('listening', onListening);
@@ -183,7 +188,7 @@ function listenOne(server: http.Server, port: number, host: string): Promise<voi
   });
 }
 
-function closeServer(server: http.Server): Promise<void> {
+function closeServer(server: AnyServer): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) {
       resolve();
@@ -200,13 +205,18 @@ export async function listen(
   opts: ListenOptions,
 ): Promise<Listening> {
   const host = opts.host ?? 'localhost';
-  const primary = http.createServer(listener);
+  const tls = opts.tls;
+  const create = (): AnyServer =>
+    tls === undefined
+      ? http.createServer(listener)
+      : https.createServer({ cert: tls.cert, key: tls.key }, listener);
+  const primary = create();
   primary.keepAliveTimeout = 5000;
-  const servers: http.Server[] = [primary];
+  const servers: AnyServer[] = [primary];
   if (host === 'localhost') {
     await listenOne(primary, opts.port ?? 0, '127.0.0.1');
     const port = (primary.address() as AddressInfo).port;
-    const secondary = http.createServer(listener);
+    const secondary = create();
     try {
       await listenOne(secondary, port, '::1');
       servers.push(secondary);

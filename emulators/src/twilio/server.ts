@@ -15,9 +15,29 @@ import {
   sendProblem,
   wrapHandler,
 } from '../common/http';
+import {
+  DEFAULT_LIFECYCLE_TIMING,
+  type EmulatorClock,
+  FAILING_DESTINATIONS,
+  type LifecycleTiming,
+  type MessageStatus,
+  nextStep,
+  priceOf,
+  systemEmulatorClock,
+  twilioSignature,
+} from './lifecycle';
+
+export {
+  type EmulatorClock,
+  FAILING_DESTINATIONS,
+  type LifecycleTiming,
+  type MessageStatus,
+  twilioSignature,
+} from './lifecycle';
 
 /**
- * Emulator of Twilio's Programmable Messaging create/fetch API (2010-04-01), as twilio-node 6.x calls it.
+ * Emulator of Twilio's Programmable Messaging API (2010-04-01: create, fetch, list, update, delete), as
+ * twilio-node 6.x calls it, with the message lifecycle and signed status callbacks (see lifecycle.ts).
  * Errors use Twilio's legacy JSON shape (`code`, `message`, `more_info`, `status`) so the SDK raises
  * `RestException` with the same `status`/`code` as against api.twilio.com.
  */
@@ -41,8 +61,10 @@ export interface TwilioEmulatorOptions {
   log?: LogFn;
   /** Also log `SMS to <to>: <body>` for every accepted message, so a person can read the code (used by `npm start`). */
   printMessages?: boolean;
-  /** Clock for `date_created`; defaults to the system clock. */
-  now?: () => Date;
+  /** Clock for dates and the lifecycle (the local runtime passes its own); defaults to the system clock. */
+  clock?: EmulatorClock;
+  /** Lifecycle step delays, or `false` to leave messages at their initial status. */
+  lifecycle?: LifecycleTiming | false;
 }
 
 export interface EmulatedSms {
@@ -53,7 +75,9 @@ export interface EmulatedSms {
   body: string;
   /** ISO 8601. */
   dateCreated: string;
-  status: 'queued' | 'accepted';
+  status: MessageStatus;
+  /** ISO 8601, once the message is `sent`. */
+  dateSent: string | null;
   messagingServiceSid: string | null;
   statusCallback: string | null;
 }
@@ -170,6 +194,48 @@ interface ActiveFault {
 interface StoredMessage extends EmulatedSms {
   readonly accountSid: string;
   readonly created: Date;
+  updated: Date;
+  sent: Date | null;
+  price: string | null;
+  errorCode: number | null;
+  errorMessage: string | null;
+  /** Cancels the pending lifecycle step, if any. */
+  cancelStep: (() => void) | undefined;
+  /** Status callbacks of this message go out one after another, in order. */
+  callbacks: Promise<void>;
+}
+
+/** Twilio's magic `From` numbers for test credentials (`+15005550006` is the valid one). */
+const MAGIC_FROM: Readonly<Record<string, { code: number; message: (from: string) => string }>> = {
+  '+15005550001': {
+    code: 21212,
+    message: (from) =>
+      `The 'From' number ${from} is not a valid phone number, shortcode, or alphanumeric sender ID.`,
+  },
+  '+15005550008': {
+    code: 21611,
+    message: () => "This 'From' number has exceeded the maximum number of queued messages.",
+  },
+};
+
+/** Scheduled sends must be 15 minutes to 7 days ahead (Twilio's limits). */
+const MIN_SCHEDULE_AHEAD_MS = 15 * 60_000;
+const MAX_SCHEDULE_AHEAD_MS = 7 * 24 * 3_600_000;
+const CALLBACK_TIMEOUT_MS = 5_000;
+/** Statuses a message is still being sent in: not redactable yet. */
+const IN_FLIGHT: readonly MessageStatus[] = ['accepted', 'scheduled', 'queued', 'sending'];
+
+/** `DateSent` filter value: a day (`YYYY-MM-DD`) spans it; a date-time is one instant. */
+function parseDateFilter(raw: string): { start: number; end: number } | undefined {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) {
+    const start = Date.parse(`${raw}T00:00:00Z`);
+    return Number.isNaN(start) ? undefined : { start, end: start + 86_400_000 - 1 };
+  }
+  const at = Date.parse(raw);
+  if (Number.isNaN(at)) return undefined;
+  // Twilio's dates have whole seconds.
+  const second = at - (at % 1000);
+  return { start: second, end: second + 999 };
 }
 
 export async function startTwilioEmulator(
@@ -180,7 +246,10 @@ export async function startTwilioEmulator(
   const senders = [...(opts.senders ?? [DEFAULT_TWILIO_SENDER])];
   const services = [...(opts.messagingServiceSids ?? [DEFAULT_MESSAGING_SERVICE_SID])];
   const log = opts.log ?? defaultLog;
-  const now = opts.now ?? ((): Date => new Date());
+  const clock = opts.clock ?? systemEmulatorClock;
+  const now = (): Date => clock.now();
+  const timing =
+    opts.lifecycle === false ? undefined : { ...DEFAULT_LIFECYCLE_TIMING, ...opts.lifecycle };
   if (!/^AC[0-9a-zA-Z]{32}$/.test(accountSid))
     throw new Error('accountSid must be AC followed by 32 characters');
 
@@ -195,28 +264,28 @@ export async function startTwilioEmulator(
     body: m.body,
     dateCreated: m.dateCreated,
     status: m.status,
+    dateSent: m.sent === null ? null : m.sent.toISOString(),
     messagingServiceSid: m.messagingServiceSid,
     statusCallback: m.statusCallback,
   });
 
   const messageJson = (m: StoredMessage): Record<string, unknown> => {
     const uri = `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}.json`;
-    const date = formatTwilioDate(m.created);
     return {
       account_sid: m.accountSid,
       api_version: '2010-04-01',
       body: m.body,
-      date_created: date,
-      date_sent: null,
-      date_updated: date,
+      date_created: formatTwilioDate(m.created),
+      date_sent: m.sent === null ? null : formatTwilioDate(m.sent),
+      date_updated: formatTwilioDate(m.updated),
       direction: 'outbound-api',
-      error_code: null,
-      error_message: null,
+      error_code: m.errorCode,
+      error_message: m.errorMessage,
       from: m.from,
       messaging_service_sid: m.messagingServiceSid,
       num_media: '0',
       num_segments: String(segmentCount(m.body)),
-      price: null,
+      price: m.price,
       price_unit: 'USD',
       sid: m.sid,
       status: m.status,
@@ -226,6 +295,83 @@ export async function startTwilioEmulator(
       to: m.to,
       uri,
     };
+  };
+
+  /** POSTs the message's current status to its StatusCallback, signed; failures are only logged. */
+  const notify = (m: StoredMessage): void => {
+    const url = m.statusCallback;
+    if (url === null) return;
+    const params: Record<string, string> = {
+      AccountSid: m.accountSid,
+      ApiVersion: '2010-04-01',
+      From: m.from ?? '',
+      MessageSid: m.sid,
+      MessageStatus: m.status,
+      SmsSid: m.sid,
+      SmsStatus: m.status,
+      To: m.to,
+      ...(m.messagingServiceSid === null ? {} : { MessagingServiceSid: m.messagingServiceSid }),
+      ...(m.errorCode === null ? {} : { ErrorCode: String(m.errorCode) }),
+    };
+    const status = m.status;
+    m.callbacks = m.callbacks.then(async () => {
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-twilio-signature': twilioSignature(authToken, url, params),
+            'user-agent': 'TwilioProxy/1.1',
+          },
+          body: new URLSearchParams(params).toString(),
+          signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+        });
+        await res.arrayBuffer().catch(() => undefined);
+        log(`[twilio] status callback ${status} answered ${res.status}`);
+      } catch (e) {
+        log(`[twilio] status callback ${status} failed: ${e instanceof Error ? e.name : 'error'}`);
+      }
+    });
+  };
+
+  const setStatus = (m: StoredMessage, status: MessageStatus): void => {
+    const at = now();
+    m.status = status;
+    m.updated = at;
+    if (status === 'sent') {
+      m.sent = at;
+      m.price = priceOf(segmentCount(m.body));
+    }
+    const failing = FAILING_DESTINATIONS[m.to];
+    if ((status === 'failed' || status === 'undelivered') && failing !== undefined) {
+      m.errorCode = failing.code;
+      m.errorMessage = failing.message;
+    }
+    notify(m);
+  };
+
+  /** Arms the message's next lifecycle step (`at` overrides the step's delay, for scheduled sends). */
+  const scheduleNext = (m: StoredMessage, at?: Date): void => {
+    if (timing === undefined) return;
+    const step =
+      m.status === 'scheduled'
+        ? { status: 'queued' as const, afterMs: 0 }
+        : nextStep(m.status, m.to, timing);
+    if (step === undefined) {
+      m.cancelStep = undefined;
+      return;
+    }
+    const when = at ?? new Date(now().getTime() + step.afterMs);
+    m.cancelStep = clock.wakeAt(when, () => {
+      m.cancelStep = undefined;
+      setStatus(m, step.status);
+      scheduleNext(m);
+    });
+  };
+
+  const forget = (m: StoredMessage): void => {
+    m.cancelStep?.();
+    m.cancelStep = undefined;
   };
 
   const authenticated = (req: http.IncomingMessage): boolean => {
@@ -289,8 +435,16 @@ export async function startTwilioEmulator(
         21603,
         "A 'From' or 'MessagingServiceSid' parameter is required to send a message.",
       );
-    if (body === '' && !hasMedia) return twilioError(res, 400, 21602, 'Message body is required.');
+    if (body === '' && !hasMedia) {
+      return service === ''
+        ? twilioError(res, 400, 21602, 'Message body is required.')
+        : twilioError(res, 400, 21619, 'A text message body or media URL must be specified.');
+    }
     if (!E164.test(to)) return twilioError(res, 400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    const magicFrom = MAGIC_FROM[from];
+    if (magicFrom !== undefined) {
+      return twilioError(res, 400, magicFrom.code, magicFrom.message(from));
+    }
     if (from !== '' && !senders.includes(from)) {
       return twilioError(
         res,
@@ -313,6 +467,20 @@ export async function startTwilioEmulator(
     if (magic !== undefined) return twilioError(res, 400, magic.code, magic.message(to));
 
     const created = now();
+    // Scheduling needs a messaging service; without one Twilio drops the schedule and sends now.
+    const scheduleType = form.get('ScheduleType');
+    let sendAt: Date | undefined;
+    if (scheduleType !== null && service !== '') {
+      if (scheduleType !== 'fixed') {
+        return twilioError(res, 400, 20001, 'ScheduleType must be fixed.');
+      }
+      const at = Date.parse(form.get('SendAt') ?? '');
+      const ahead = at - created.getTime();
+      if (Number.isNaN(at) || ahead < MIN_SCHEDULE_AHEAD_MS || ahead > MAX_SCHEDULE_AHEAD_MS) {
+        return twilioError(res, 400, 35114, 'Scheduling does not support this timestamp.');
+      }
+      sendAt = new Date(at);
+    }
     const msg: StoredMessage = {
       sid: `SM${crypto.randomBytes(16).toString('hex')}`,
       accountSid,
@@ -320,16 +488,64 @@ export async function startTwilioEmulator(
       from: from === '' ? null : from,
       body,
       created,
+      updated: created,
+      sent: null,
+      price: null,
+      errorCode: null,
+      errorMessage: null,
       dateCreated: created.toISOString(),
+      dateSent: null,
       // Through a messaging service without From, Twilio answers `accepted` and picks the sender later.
-      status: from === '' ? 'accepted' : 'queued',
+      status: sendAt !== undefined ? 'scheduled' : from === '' ? 'accepted' : 'queued',
       messagingServiceSid: service === '' ? null : service,
       statusCallback: form.get('StatusCallback'),
+      cancelStep: undefined,
+      callbacks: Promise.resolve(),
     };
     outbox.push(msg);
-    if (outbox.length > MAX_OUTBOX) outbox.splice(0, outbox.length - MAX_OUTBOX);
+    if (outbox.length > MAX_OUTBOX) {
+      for (const dropped of outbox.splice(0, outbox.length - MAX_OUTBOX)) forget(dropped);
+    }
     if (opts.printMessages === true) log(`SMS to ${to}: ${body}`);
+    scheduleNext(msg, sendAt);
     sendJson(res, 201, messageJson(msg), {}, 'application/json');
+  };
+
+  /** Update: `Body=""` redacts a message that is no longer being sent; `Status=canceled` cancels a scheduled one. */
+  const updateMessage = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    m: StoredMessage,
+  ): Promise<void> => {
+    const form = new URLSearchParams((await readBody(req)).toString('utf8'));
+    const status = form.get('Status');
+    const body = form.get('Body');
+    if (status !== null && status !== 'canceled') {
+      return twilioError(res, 400, 20001, `Invalid Status ${status.slice(0, 20)}: only canceled.`);
+    }
+    if (body !== null && body !== '') {
+      return twilioError(res, 400, 20001, 'Body can only be set to an empty string (redaction).');
+    }
+    if (status === 'canceled') {
+      if (m.status !== 'scheduled') {
+        return twilioError(res, 400, 30409, 'This message cannot be canceled.');
+      }
+      forget(m);
+      setStatus(m, 'canceled');
+    }
+    if (body === '') {
+      if (IN_FLIGHT.includes(m.status)) {
+        return twilioError(
+          res,
+          400,
+          20001,
+          'A message can only be redacted once it has been sent.',
+        );
+      }
+      m.body = '';
+      m.updated = now();
+    }
+    sendJson(res, 200, messageJson(m), {}, 'application/json');
   };
 
   /** Twilio's list page: newest first, filtered by To/From, paged by PageSize/Page with Twilio's page metadata. */
@@ -358,14 +574,39 @@ export async function startTwilioEmulator(
     const page = Number(pageRaw);
     const to = q.get('To');
     const from = q.get('From');
+    const dateFilters: [string, { start: number; end: number }][] = [];
+    for (const name of ['DateSent', 'DateSent<', 'DateSent>']) {
+      const raw = q.get(name);
+      if (raw === null) continue;
+      const parsed = parseDateFilter(raw);
+      if (parsed === undefined) {
+        return twilioError(res, 400, 20001, `Invalid ${name}: expected YYYY-MM-DD or ISO 8601.`);
+      }
+      dateFilters.push([name, parsed]);
+    }
+    const sentMatches = (m: StoredMessage): boolean =>
+      dateFilters.every(([name, range]) => {
+        if (m.sent === null) return false;
+        const t = m.sent.getTime();
+        // `DateSent<` is "on or before", `DateSent>` "on or after" (the API's `DateSent<=` spelling).
+        if (name === 'DateSent<') return t <= range.end;
+        if (name === 'DateSent>') return t >= range.start;
+        return t >= range.start && t <= range.end;
+      });
     const all = outbox
-      .filter((m) => (to === null || m.to === to) && (from === null || m.from === from))
+      .filter(
+        (m) => (to === null || m.to === to) && (from === null || m.from === from) && sentMatches(m),
+      )
       .reverse();
     const items = all.slice(page * size, (page + 1) * size);
     const pageUri = (n: number): string => {
       const p = new URLSearchParams();
       if (to !== null) p.set('To', to);
       if (from !== null) p.set('From', from);
+      for (const name of ['DateSent', 'DateSent<', 'DateSent>']) {
+        const raw = q.get(name);
+        if (raw !== null) p.set(name, raw);
+      }
       p.set('PageSize', String(size));
       p.set('Page', String(n));
       return `${path}?${p.toString()}`;
@@ -402,6 +643,7 @@ export async function startTwilioEmulator(
       return;
     }
     if (path === '/_emulator/messages' && method === 'DELETE') {
+      outbox.forEach(forget);
       outbox = [];
       sendEmpty(res, 204);
       return;
@@ -444,11 +686,20 @@ export async function startTwilioEmulator(
     const sid = m[2];
     if (sid === undefined && method === 'POST') return createMessage(req, res);
     if (sid === undefined && method === 'GET') return listMessages(req, res, path);
-    if (sid !== undefined && method === 'GET') {
+    if (sid !== undefined) {
       const found = outbox.find((x) => x.sid === sid);
       if (found === undefined) return notFound(res, path);
-      sendJson(res, 200, messageJson(found), {}, 'application/json');
-      return;
+      if (method === 'GET') {
+        sendJson(res, 200, messageJson(found), {}, 'application/json');
+        return;
+      }
+      if (method === 'POST') return updateMessage(req, res, found);
+      if (method === 'DELETE') {
+        forget(found);
+        outbox = outbox.filter((x) => x !== found);
+        sendEmpty(res, 204);
+        return;
+      }
     }
     twilioError(res, 405, 20004, 'Method not allowed');
   };
@@ -488,11 +739,15 @@ export async function startTwilioEmulator(
       TwilioApiBaseUrl: url,
     }),
     reset: () => {
+      outbox.forEach(forget);
       outbox = [];
       faults = [];
       creates = 0;
     },
-    close: () => listening.close(),
+    close: async () => {
+      outbox.forEach(forget);
+      await listening.close();
+    },
   };
   return api;
 }

@@ -8,6 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FunctionInvocationError, type Clock, type FunctionInvoker } from '../contracts';
+// callHttp's tokenSource (the one line below in runHttpActivity); the logic lives in its own module.
+import { tokenSourceHeaders } from '../managed-identity/token-source';
 import {
   SqliteStore,
   TERMINAL_STATUSES,
@@ -982,6 +984,7 @@ async function runHttpActivity(inputText: string | null): Promise<unknown> {
     }
   }
   const method = typeof r.method === 'string' ? r.method.toUpperCase() : 'GET';
+  Object.assign(headers, await tokenSourceHeaders((req as { tokenSource?: unknown }).tokenSource));
   const res = await fetch(r.uri, {
     method,
     headers,

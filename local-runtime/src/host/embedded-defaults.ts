@@ -1,10 +1,11 @@
 /**
  * Embedded defaults for `npm start` without real credentials: the service emulators (emulators/src) and
- * Azurite's table service run inside the host process and the app's settings point at them.
+ * Azurite's table and blob services run inside the host process and the app's settings point at them.
  * With real `Twilio*` / `COMMUNICATION_SERVICES_*` settings nothing is started for that service.
  */
 import * as net from 'node:net';
 import * as path from 'node:path';
+import type { Clock } from '../contracts';
 import type { HostLog } from './logger';
 
 const DEV_TWILIO_SID = 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
@@ -45,6 +46,14 @@ function acsEndpoint(connection: string | undefined): string | undefined {
   return /(?:^|;)\s*endpoint=([^;]+)/i.exec(connection ?? '')?.[1];
 }
 
+/** `COMMUNICATION_SERVICES_ENDPOINT` on loopback: the app's endpoint + DefaultAzureCredential path, locally. */
+function acsViaIdentity(values: Readonly<Record<string, string>>): boolean {
+  return (
+    blank(values.COMMUNICATION_SERVICES_CONNECTION_STRING) &&
+    loopbackTarget(values.COMMUNICATION_SERVICES_ENDPOINT) !== undefined
+  );
+}
+
 /**
  * What the settings lack, judged from the values alone: missing settings, the sample's dev credentials, and
  * loopback URLs (the sample points at emulators on 127.0.0.1) count as "no real service".
@@ -58,11 +67,13 @@ export function emulatorNeeds(values: Readonly<Record<string, string>>): Emulato
     devTwilio &&
     (blank(values.TwilioApiBaseUrl) || loopbackTarget(values.TwilioApiBaseUrl) !== undefined);
   const connection = values.COMMUNICATION_SERVICES_CONNECTION_STRING;
+  const devConnection =
+    blank(connection) ||
+    (connection ?? '').includes(DEV_ACS_KEY) ||
+    loopbackTarget(acsEndpoint(connection)) !== undefined;
+  // A loopback endpoint asks for the managed-identity path against the emulator.
   const acs =
-    blank(values.COMMUNICATION_SERVICES_ENDPOINT) &&
-    (blank(connection) ||
-      (connection ?? '').includes(DEV_ACS_KEY) ||
-      loopbackTarget(acsEndpoint(connection)) !== undefined);
+    devConnection && (blank(values.COMMUNICATION_SERVICES_ENDPOINT) || acsViaIdentity(values));
   const storage =
     blank(values.AzureWebJobsStorage) ||
     values.AzureWebJobsStorage?.trim() === 'UseDevelopmentStorage=true';
@@ -102,7 +113,13 @@ export async function detectEmulatorNeeds(
   const [twilioUp, acsUp, storageUp] = await Promise.all([
     needs.twilio ? isListening(loopbackTarget(values.TwilioApiBaseUrl)) : false,
     needs.acs
-      ? isListening(loopbackTarget(acsEndpoint(values.COMMUNICATION_SERVICES_CONNECTION_STRING)))
+      ? isListening(
+          loopbackTarget(
+            acsViaIdentity(values)
+              ? values.COMMUNICATION_SERVICES_ENDPOINT
+              : acsEndpoint(values.COMMUNICATION_SERVICES_CONNECTION_STRING),
+          ),
+        )
       : false,
     needs.storage && !blank(values.AzureWebJobsStorage)
       ? isListening({ host: '127.0.0.1', port: 10002 })
@@ -150,7 +167,7 @@ export interface StartedEmbeddedEmulators {
 export async function startEmbeddedEmulators(
   values: Readonly<Record<string, string>>,
   log: HostLog,
-  options: { readonly force?: boolean; readonly dataDir?: string } = {},
+  options: { readonly force?: boolean; readonly dataDir?: string; readonly clock?: Clock } = {},
 ): Promise<StartedEmbeddedEmulators> {
   const needs = options.force
     ? { twilio: true, acs: true, storage: true }
@@ -167,6 +184,8 @@ export async function startEmbeddedEmulators(
     if (typeof start === 'function') {
       const started: unknown = await (start as (opts: unknown) => Promise<unknown>)({
         printMessages: true,
+        // The Twilio message lifecycle follows the runtime's clock (a ManualClock in tests).
+        ...(options.clock ? { twilio: { clock: options.clock } } : {}),
         // SMS bodies are the point of the console output (the developer reads the code there); request
         // lines are only for --verbose.
         log: (line: string) => log(line.startsWith('SMS to') ? 'info' : 'debug', line),
@@ -192,6 +211,33 @@ export async function startEmbeddedEmulators(
             settings[key] = value;
           }
         }
+        if (needs.acs && acsViaIdentity(values)) {
+          // The SDK sends bearer tokens over https only: the endpoint is the emulator's https one, whose
+          // certificate this process trusts for loopback connections (DefaultAzureCredential gets its token
+          // from the embedded managed-identity endpoint).
+          delete settings.COMMUNICATION_SERVICES_CONNECTION_STRING;
+          const acs = started.acs;
+          const certificate = started.certificate;
+          const trust = mod?.trustLoopbackCertificate;
+          if (
+            isRecord(acs) &&
+            typeof acs.httpsUrl === 'string' &&
+            isRecord(certificate) &&
+            typeof certificate.cert === 'string' &&
+            typeof trust === 'function'
+          ) {
+            settings.COMMUNICATION_SERVICES_ENDPOINT = acs.httpsUrl;
+            const untrust: unknown = (trust as (cert: string) => unknown)(certificate.cert);
+            if (typeof untrust === 'function') {
+              closables.push({
+                close: () => {
+                  (untrust as () => void)();
+                  return Promise.resolve();
+                },
+              });
+            }
+          }
+        }
         closables.push({ close: () => (started.close as () => Promise<void>)() });
         Object.assign(handles, started);
         const describe = (name: string): string => {
@@ -200,7 +246,17 @@ export async function startEmbeddedEmulators(
         };
         if (needs.twilio)
           banner.push(`Twilio emulator (SMS bodies are printed here): ${describe('twilio')}`);
-        if (needs.acs) banner.push(`ACS Identity emulator: ${describe('acs')}`);
+        if (needs.acs) {
+          banner.push(
+            settings.COMMUNICATION_SERVICES_ENDPOINT
+              ? `ACS Identity emulator (managed identity, https): ${settings.COMMUNICATION_SERVICES_ENDPOINT}`
+              : `ACS Identity emulator: ${describe('acs')}`,
+          );
+        }
+        if (settings.IDENTITY_ENDPOINT)
+          banner.push(
+            `Managed identity endpoint (IDENTITY_ENDPOINT): ${settings.IDENTITY_ENDPOINT}`,
+          );
         if (settings.SIDECAR_URL) banner.push(`AgentID sidecar emulator: ${describe('agentId')}`);
       }
     } else {
@@ -212,7 +268,7 @@ export async function startEmbeddedEmulators(
 
   if (needs.storage) {
     const mod = loadModule('emulators/src/azurite');
-    const start = mod?.startAzuriteTable;
+    const start = mod?.startAzurite;
     if (typeof start === 'function') {
       try {
         const azurite: unknown = await (start as (opts: unknown) => Promise<unknown>)({
@@ -224,9 +280,19 @@ export async function startEmbeddedEmulators(
           typeof azurite.close === 'function'
         ) {
           settings.AzureWebJobsStorage = azurite.connectionString;
+          // Every connection the app points at development storage (a blob output's `connection`, say) means
+          // this Azurite, whose ports are not the well-known ones.
+          for (const [key, value] of Object.entries(values)) {
+            if (value.trim() === 'UseDevelopmentStorage=true')
+              settings[key] = azurite.connectionString;
+          }
           closables.push({ close: () => (azurite.close as () => Promise<void>)() });
           handles.azurite = azurite;
-          banner.push(`Azurite table service (UseDevelopmentStorage=true): ${String(azurite.url)}`);
+          const urlOf = (service: unknown): string =>
+            isRecord(service) && typeof service.url === 'string' ? service.url : 'running';
+          banner.push(
+            `Azurite table and blob services (UseDevelopmentStorage=true): ${urlOf(azurite.table)}, ${urlOf(azurite.blob)}`,
+          );
         }
       } catch (e) {
         banner.push(

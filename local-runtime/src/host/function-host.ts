@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
+import type { OutputBindings } from '../bindings';
+import { bindingDataFromJson } from '../bindings';
 import type { FunctionInvoker, RegisteredFunctionInfo } from '../contracts';
 import { FunctionInvocationError } from '../contracts';
 import type { RegisteredFunction } from './core-api';
@@ -137,6 +139,8 @@ export class FunctionHost implements FunctionInvoker {
   /** The library's HTTP streaming proxy (`capabilities.HttpUri`), when the app enabled streaming. */
   httpStreamUri: string | undefined;
   clientBinding: ClientBindingProvider | undefined;
+  /** Carries out `twilioSms` / `blob` outputs after each invocation; unset, outputs are dropped. */
+  outputBindings: OutputBindings | undefined;
   /** Invocations currently running (the CLI waits for them on shutdown). */
   private inFlight = 0;
   private readonly idleWaiters: (() => void)[] = [];
@@ -188,19 +192,22 @@ export class FunctionHost implements FunctionInvoker {
     return result;
   }
 
+  /** `bindingData`: the trigger's values for `{name}` expressions in output bindings. */
   private async run(
     fn: RegisteredFunction,
     trigger: RpcTypedData,
     triggerMetadata: Record<string, RpcTypedData>,
+    bindingData: Readonly<Record<string, unknown>> = {},
     origin: string = this.origin,
   ): Promise<InvocationOutcome> {
     this.inFlight++;
     try {
       const triggerName = Worker.triggerBindingName(fn);
-      return await this.worker.invoke(fn, {
+      const outcome = await this.worker.invoke(fn, {
         inputData: [{ name: triggerName, data: trigger }, ...this.extraInputs(fn, origin)],
         triggerMetadata,
       });
+      return await this.applyOutputs(fn, outcome, bindingData);
     } finally {
       this.inFlight--;
       if (this.inFlight === 0) {
@@ -208,6 +215,25 @@ export class FunctionHost implements FunctionInvoker {
           resolve();
         }
       }
+    }
+  }
+
+  /** A failing output binding fails the invocation, as in the host. */
+  private async applyOutputs(
+    fn: RegisteredFunction,
+    outcome: InvocationOutcome,
+    bindingData: Readonly<Record<string, unknown>>,
+  ): Promise<InvocationOutcome> {
+    if (!outcome.ok || !this.outputBindings?.handles(fn)) return outcome;
+    try {
+      await this.outputBindings.apply(fn, outcome.response, bindingData);
+      return outcome;
+    } catch (e) {
+      return {
+        ok: false,
+        message: e instanceof Error ? e.message : String(e),
+        stackTrace: undefined,
+      };
     }
   }
 
@@ -231,7 +257,20 @@ export class FunctionHost implements FunctionInvoker {
     if (request.body.length > 0) {
       http.body = { bytes: new Uint8Array(request.body) };
     }
-    const outcome = await this.run(fn, { http }, {}, origin);
+    const outcome = await this.run(
+      fn,
+      { http },
+      {},
+      // Route and query parameters and a JSON body's properties, parsed only when an output needs them.
+      this.outputBindings?.handles(fn)
+        ? {
+            ...request.query,
+            ...bindingDataFromJson(request.body.toString('utf8')),
+            ...request.params,
+          }
+        : {},
+      origin,
+    );
     if (!outcome.ok) {
       return outcome;
     }
@@ -424,9 +463,12 @@ export class FunctionHost implements FunctionInvoker {
 
   async invokeActivity(functionName: string, input: unknown, instanceId: string): Promise<unknown> {
     const fn = this.durableFunction(functionName, 'activityTrigger');
-    const outcome = await this.run(fn, activityInputToTypedData(input), {
-      instanceId: { string: instanceId },
-    });
+    const outcome = await this.run(
+      fn,
+      activityInputToTypedData(input),
+      { instanceId: { string: instanceId } },
+      { ...bindingDataFromJson(typeof input === 'string' ? input : undefined), instanceId },
+    );
     if (!outcome.ok) {
       throw new FunctionInvocationError(outcome.message, outcome.stackTrace);
     }
