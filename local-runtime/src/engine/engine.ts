@@ -375,10 +375,13 @@ export class DurableEngineCore {
     this.afterCommit(() => this.markRunnable(instanceId));
   }
 
-  /** Deletes an instance and all its pending work. */
+  /**
+   * Deletes a finished instance and all it left behind. As in the extension, an instance that is not
+   * finished (Pending, Running, Suspended, ContinuedAsNew) is not purged: false, as if nothing matched.
+   */
   purge(instanceId: string): boolean {
     const existing = this.store.getInstance(instanceId);
-    if (!existing) return false;
+    if (!existing || !TERMINAL_STATUSES.has(existing.runtimeStatus)) return false;
     this.store.deleteInstance(instanceId);
     this.afterCommit(() => this.notifyStatus(instanceId));
     return true;
