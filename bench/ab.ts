@@ -145,46 +145,35 @@ function hostSettings(twilio: TwilioEmulator, timeoutSeconds: number): Record<st
 }
 
 /** Node options for the profiled candidate host; profiles are written when it exits cleanly. */
-function profileOptions(tree: Tree, o: AbOptions, scenario: string): string | undefined {
-  if (tree.label !== 'candidate') return undefined;
+function profileOptions(tree: Tree, o: AbOptions, scenario: string): string[] {
+  if (tree.label !== 'candidate') return [];
   const parts: string[] = [];
   if (o.cpuProfDir) parts.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`);
   if (o.heapProfDir) parts.push('--heap-prof', `--heap-prof-dir=${o.heapProfDir}`);
-  if (parts.length === 0) return undefined;
-  console.error(`[bench] profiling the candidate during ${scenario}`);
-  return parts.join(' ');
+  if (parts.length > 0) console.error(`[bench] profiling the candidate during ${scenario}`);
+  return parts;
 }
 
 async function withHost<T>(
   tree: Tree,
   twilio: TwilioEmulator,
   timeoutSeconds: number,
-  nodeOptions: string | undefined,
+  nodeArgs: readonly string[],
   body: (host: LocalHostProcess) => Promise<T>,
 ): Promise<T> {
   twilio.reset();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${tree.label}-`));
-  // The child inherits the environment; NODE_OPTIONS is the one way to profile it without a CLI flag.
-  const saved = process.env.NODE_OPTIONS;
-  if (nodeOptions) process.env.NODE_OPTIONS = nodeOptions;
-  let host: LocalHostProcess;
-  try {
-    host = await startLocalHostProcess({
-      appDir: tree.dir,
-      cliPath: path.join(tree.dir, CLI),
-      dataDir,
-      databasePath: path.join(dataDir, 'durable.sqlite'),
-      settingsFile: false,
-      emulators: false,
-      settings: hostSettings(twilio, timeoutSeconds),
-      startTimeoutMs: 60_000,
-    });
-  } finally {
-    if (nodeOptions) {
-      if (saved === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = saved;
-    }
-  }
+  const host = await startLocalHostProcess({
+    appDir: tree.dir,
+    cliPath: path.join(tree.dir, CLI),
+    dataDir,
+    databasePath: path.join(dataDir, 'durable.sqlite'),
+    settingsFile: false,
+    emulators: false,
+    settings: hostSettings(twilio, timeoutSeconds),
+    startTimeoutMs: 60_000,
+    nodeArgs,
+  });
   try {
     return await body(host);
   } finally {
@@ -315,7 +304,7 @@ async function scenarioLevel(
 
 async function scenarioLatency(tree: Tree, twilio: TwilioEmulator, o: AbOptions): Promise<Figures> {
   const outbox = `${twilio.url}/_emulator/messages?to={to}`;
-  return withHost(tree, twilio, 600, undefined, async (host) => {
+  return withHost(tree, twilio, 600, [], async (host) => {
     const s = await runDriver([
       host.url,
       '--flows',
@@ -338,7 +327,7 @@ async function scenarioLatency(tree: Tree, twilio: TwilioEmulator, o: AbOptions)
 }
 
 async function scenarioWaiting(tree: Tree, twilio: TwilioEmulator, o: AbOptions): Promise<Figures> {
-  return withHost(tree, twilio, 3600, undefined, async (host) => {
+  return withHost(tree, twilio, 3600, [], async (host) => {
     const before = rssBytes(host.pid);
     const fill = await fillWaiting(host, twilio, o.waiting, 32);
     await sleep(2000);
