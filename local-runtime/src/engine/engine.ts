@@ -39,7 +39,13 @@ export interface EngineSettings {
   /** `longRunningTimerIntervalDuration` of the payload, ms (extension default: 3 days). */
   longRunningTimerIntervalMs: number;
   log: (line: string) => void;
+  /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
+  openStore?: (databasePath: string) => SqliteStore;
 }
+
+/** First and last delay before the in-memory queues are rebuilt from the store after a failed write. */
+const RESYNC_FIRST_DELAY_MS = 10;
+const RESYNC_MAX_DELAY_MS = 1000;
 
 /** The instance already exists and is not in a state that can be overwritten. */
 export class InstanceExistsError extends Error {
@@ -142,6 +148,10 @@ export class DurableEngineCore {
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly activityQueue: ActivityRow[] = [];
+  /** Row ids of activities queued or running, so a rebuild from the store does not queue one twice. */
+  private readonly knownActivities = new Set<number>();
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private resyncDelayMs = RESYNC_FIRST_DELAY_MS;
   private activitiesRunning = 0;
   private readonly timers = new TimerHeap();
   /** Row ids of timers still pending; heap entries not in here are stale and skipped. */
@@ -160,7 +170,7 @@ export class DurableEngineCore {
   private txDepth = 0;
 
   constructor(private readonly s: EngineSettings) {
-    this.store = new SqliteStore(s.databasePath);
+    this.store = (s.openStore ?? ((file) => new SqliteStore(file)))(s.databasePath);
   }
 
   get clock(): Clock {
@@ -177,11 +187,56 @@ export class DurableEngineCore {
     if (this.started) return;
     this.started = true;
     // Crash recovery: everything persisted but unfinished is dispatched again.
-    for (const a of this.store.allActivities()) this.activityQueue.push(a);
-    for (const t of this.store.allTimers()) this.addTimer(t.id, t.fireAt);
-    for (const id of this.store.instancesWithInbox()) this.runnable.add(id);
+    this.loadPendingWork();
+  }
+
+  /**
+   * Rebuilds the in-memory caches of pending work (ready instances, activity queue, timer heap) from the
+   * store, which is the only record of it; entries already cached are kept as they are.
+   */
+  private loadPendingWork(): void {
+    for (const a of this.store.allActivities()) this.queueActivity(a);
+    for (const t of this.store.allTimers()) {
+      if (!this.liveTimers.has(t.id)) this.addTimer(t.id, t.fireAt);
+    }
+    for (const id of this.store.instancesWithInbox()) {
+      if (this.running.has(id)) this.dirty.add(id);
+      else this.runnable.add(id);
+    }
     this.rearmTimers();
     this.schedulePump();
+  }
+
+  private queueActivity(row: ActivityRow): void {
+    if (this.knownActivities.has(row.id)) return;
+    this.knownActivities.add(row.id);
+    this.activityQueue.push(row);
+  }
+
+  /**
+   * After a failed write nothing in memory is trusted: the transaction rolled back, so the store still holds
+   * the work, and a rebuild from it (with a growing delay while writes keep failing) picks it up again.
+   */
+  private scheduleResync(): void {
+    if (this.resyncTimer || this.stopping) return;
+    const delay = this.resyncDelayMs;
+    this.resyncDelayMs = Math.min(RESYNC_MAX_DELAY_MS, delay * 2);
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      if (this.stopping || !this.store.isOpen) return;
+      try {
+        this.loadPendingWork();
+      } catch (e) {
+        this.s.log(`[durable] reading pending work failed: ${errorMessage(e)}`);
+        this.scheduleResync();
+      }
+      this.scheduleIdleCheck();
+    }, delay);
+  }
+
+  /** A write succeeded again: the next failure starts over with a short delay. */
+  private writeSucceeded(): void {
+    this.resyncDelayMs = RESYNC_FIRST_DELAY_MS;
   }
 
   /**
@@ -191,6 +246,8 @@ export class DurableEngineCore {
    */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = undefined;
     this.armed?.cancel();
     this.armed = undefined;
     while (this.inflightEpisodes.size > 0) await Promise.allSettled([...this.inflightEpisodes]);
@@ -222,7 +279,7 @@ export class DurableEngineCore {
     if (this.stopping) return true;
     if (this.runnable.size > 0 || this.running.size > 0 || this.inflight.size > 0) return false;
     if (this.activityQueue.length > 0 || this.activitiesRunning > 0) return false;
-    if (this.dueScheduled || this.pumpScheduled) return false;
+    if (this.dueScheduled || this.pumpScheduled || this.resyncTimer) return false;
     const next = this.nextTimer();
     return !(next && next.fireAt <= this.s.clock.now().getTime());
   }
@@ -279,6 +336,7 @@ export class DurableEngineCore {
     } finally {
       this.txDepth--;
     }
+    this.writeSucceeded();
     const after = this.postCommit;
     this.postCommit = [];
     const deleted = this.store.drainDeletedTimers();
@@ -425,9 +483,10 @@ export class DurableEngineCore {
       this.runnable.delete(id);
       this.running.add(id);
       const episode = this.runEpisode(id)
-        .catch((e: unknown) =>
-          this.s.log(`[durable] episode of '${id}' failed inside the engine: ${errorMessage(e)}`),
-        )
+        .catch((e: unknown) => {
+          this.s.log(`[durable] episode of '${id}' failed inside the engine: ${errorMessage(e)}`);
+          this.scheduleResync();
+        })
         .finally(() => {
           this.running.delete(id);
           this.inflightEpisodes.delete(episode);
@@ -444,13 +503,15 @@ export class DurableEngineCore {
       this.activitiesRunning++;
       this.track(
         this.runActivity(a)
-          .catch((e: unknown) =>
+          .catch((e: unknown) => {
             this.s.log(
               `[durable] activity '${a.name}' of '${a.instanceId}' failed inside the engine: ${errorMessage(e)}`,
-            ),
-          )
+            );
+            this.scheduleResync();
+          })
           .finally(() => {
             this.activitiesRunning--;
+            this.knownActivities.delete(a.id);
           }),
       );
     }
@@ -519,6 +580,7 @@ export class DurableEngineCore {
         });
       } catch (e) {
         this.s.log(`[durable] firing timers failed: ${errorMessage(e)}`);
+        this.scheduleResync();
       }
     }
     this.rearmTimers();
@@ -789,7 +851,7 @@ export class DurableEngineCore {
           input,
         };
         this.afterCommit(() => {
-          this.activityQueue.push(row);
+          this.queueActivity(row);
           this.schedulePump();
         });
       } else if (d.kind === 'timer') {

@@ -18,6 +18,7 @@ import type {
   RuntimeHttpRequest,
   RuntimeHttpResponse,
 } from '../contracts';
+import type { SqliteStore } from '../store/sqlite-store';
 import { DurableEngineCore } from './engine';
 import { type HistoryEvent, parseHistoryEvent } from './history';
 import { DEFAULT_CONNECTION_NAME, ManagementApi, WEBHOOK_PATH, managementLinks } from './http-api';
@@ -53,6 +54,8 @@ export interface DurableEngineOptions {
   /** Extension defaults: 6 days / 3 days (Azure Storage provider). */
   maximumShortTimerMs?: number;
   longRunningTimerIntervalMs?: number;
+  /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
+  openStore?: (databasePath: string) => SqliteStore;
 }
 
 export interface DurableEngine extends DurableExtension {
@@ -79,6 +82,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     maximumShortTimerMs: options.maximumShortTimerMs ?? 6 * DAY_MS,
     longRunningTimerIntervalMs: options.longRunningTimerIntervalMs ?? 3 * DAY_MS,
     log,
+    ...(options.openStore ? { openStore: options.openStore } : {}),
   });
   const api = new ManagementApi({
     core,
