@@ -19,7 +19,7 @@ import {
   EventType,
   OrchestrationStatusNumber,
   type HistoryEvent,
-  makeEvent,
+  historyEvents,
   parseHistoryEvent,
   parseJsonLenient,
   toJsonText,
@@ -384,9 +384,13 @@ export class DurableEngineCore {
       parentExecutionId: args.parent?.executionId ?? null,
       parentTaskId: args.parent?.taskId ?? null,
     });
-    const started = makeEvent(EventType.ExecutionStarted, now, {
-      OrchestrationInstance: { InstanceId: args.instanceId, ExecutionId: executionId },
-      ParentInstance: args.parent
+    const started = historyEvents.executionStarted(now, {
+      instanceId: args.instanceId,
+      executionId,
+      name: args.name,
+      version: args.version ?? null,
+      input: args.inputText,
+      parent: args.parent
         ? {
             Name: args.parent.name,
             Version: '',
@@ -397,14 +401,6 @@ export class DurableEngineCore {
             TaskScheduleId: args.parent.taskId,
           }
         : null,
-      Name: args.name,
-      Version: args.version ?? '',
-      Input: args.inputText,
-      Tags: null,
-      Correlation: null,
-      ParentTraceContext: null,
-      ScheduledStartTime: null,
-      Generation: 0,
     });
     this.store.addInbox(args.instanceId, executionId, 'event', JSON.stringify(started));
     this.afterCommit(() => {
@@ -415,11 +411,7 @@ export class DurableEngineCore {
 
   /** Queues an EventRaised for the current execution (buffered FIFO by name until awaited). */
   raiseEvent(instanceId: string, eventName: string, inputText: string | null): void {
-    const ev = makeEvent(EventType.EventRaised, this.s.clock.now(), {
-      Name: eventName,
-      Input: inputText,
-      ParentTraceContext: null,
-    });
+    const ev = historyEvents.eventRaised(this.s.clock.now(), eventName, inputText);
     this.store.addInbox(instanceId, null, 'event', JSON.stringify(ev));
     this.afterCommit(() => this.markRunnable(instanceId));
   }
@@ -590,10 +582,7 @@ export class DurableEngineCore {
   private fireTimer(rowId: number, now: Date): void {
     const row = this.store.getTimer(rowId);
     if (!row || !this.store.takeTimer(rowId)) return; // canceled, purged or restarted meanwhile
-    const ev = makeEvent(EventType.TimerFired, now, {
-      TimerId: row.timerId,
-      FireAt: new Date(row.fireAt).toISOString(),
-    });
+    const ev = historyEvents.timerFired(now, row.timerId, new Date(row.fireAt));
     this.store.addInbox(row.instanceId, row.executionId, 'event', JSON.stringify(ev));
     this.afterCommit(() => this.markRunnable(row.instanceId));
   }
@@ -607,10 +596,7 @@ export class DurableEngineCore {
         a.name === HTTP_ACTIVITY_NAME
           ? await runHttpActivity(a.input)
           : await this.s.invoker.invokeActivity(a.name, a.input ?? undefined, a.instanceId);
-      ev = makeEvent(EventType.TaskCompleted, this.s.clock.now(), {
-        TaskScheduledId: a.taskId,
-        Result: toJsonText(result),
-      });
+      ev = historyEvents.taskCompleted(this.s.clock.now(), a.taskId, toJsonText(result));
     } catch (e) {
       const message = errorMessage(e);
       const details =
@@ -619,12 +605,12 @@ export class DurableEngineCore {
           : e instanceof Error
             ? (e.stack ?? message)
             : message;
-      ev = makeEvent(EventType.TaskFailed, this.s.clock.now(), {
-        TaskScheduledId: a.taskId,
-        Reason: `Activity function '${a.name}' failed: ${message}`,
-        Details: details,
-        FailureDetails: null,
-      });
+      ev = historyEvents.taskFailed(
+        this.s.clock.now(),
+        a.taskId,
+        `Activity function '${a.name}' failed: ${message}`,
+        details,
+      );
     }
     if (this.stopping && !this.store.isOpen) return;
     this.tx(() => {
@@ -648,7 +634,7 @@ export class DurableEngineCore {
       return;
     }
     const now = this.s.clock.now();
-    const fresh: HistoryEvent[] = [makeEvent(EventType.OrchestratorStarted, now)];
+    const fresh: HistoryEvent[] = [historyEvents.orchestratorStarted(now)];
     const consumed: number[] = [];
     let suspended = inst.runtimeStatus === 'Suspended';
     let terminateReason: string | null | undefined;
@@ -662,16 +648,16 @@ export class DurableEngineCore {
       }
       if (m.kind === 'suspend' && !suspended) {
         suspended = true;
-        fresh.push(makeEvent(EventType.ExecutionSuspended, now, { Reason: reason }));
+        fresh.push(historyEvents.executionSuspended(now, reason));
       } else if (m.kind === 'resume' && suspended) {
         suspended = false;
-        fresh.push(makeEvent(EventType.ExecutionResumed, now, { Reason: reason }));
+        fresh.push(historyEvents.executionResumed(now, reason));
       }
     }
 
     if (terminateReason !== undefined) {
       const reasonText = terminateReason ?? '';
-      fresh.push(makeEvent(EventType.ExecutionTerminated, now, { Input: reasonText }));
+      fresh.push(historyEvents.executionTerminated(now, reasonText));
       this.tx(() => {
         if (!this.sameExecution(inst)) return;
         this.store.deleteInboxRows(inbox.map((m) => m.id));
@@ -816,7 +802,7 @@ export class DurableEngineCore {
         this.continueAsNew(updated, continueAsNew.input, now);
         return;
       }
-      newEvents.push(makeEvent(EventType.OrchestratorCompleted, now));
+      newEvents.push(historyEvents.orchestratorCompleted(now));
       this.store.appendHistory(
         instanceId,
         newEvents.map((e) => JSON.stringify(e)),
@@ -877,12 +863,12 @@ export class DurableEngineCore {
             },
           });
         } catch (e) {
-          const failed = makeEvent(EventType.SubOrchestrationInstanceFailed, now, {
-            TaskScheduledId: d.id,
-            Reason: errorMessage(e),
-            Details: errorMessage(e),
-            FailureDetails: null,
-          });
+          const failed = historyEvents.subOrchestrationFailed(
+            now,
+            d.id,
+            errorMessage(e),
+            errorMessage(e),
+          );
           this.store.addInbox(inst.instanceId, inst.executionId, 'event', JSON.stringify(failed));
           this.afterCommit(() => this.markRunnable(inst.instanceId));
         }
@@ -904,17 +890,12 @@ export class DurableEngineCore {
       runtimeStatus: 'ContinuedAsNew',
       lastUpdatedTime: now.getTime(),
     });
-    const started = makeEvent(EventType.ExecutionStarted, now, {
-      OrchestrationInstance: { InstanceId: inst.instanceId, ExecutionId: executionId },
-      ParentInstance: null,
-      Name: inst.name,
-      Version: inst.version ?? '',
-      Input: inputText,
-      Tags: null,
-      Correlation: null,
-      ParentTraceContext: null,
-      ScheduledStartTime: null,
-      Generation: 0,
+    const started = historyEvents.executionStarted(now, {
+      instanceId: inst.instanceId,
+      executionId,
+      name: inst.name,
+      version: inst.version,
+      input: inputText,
     });
     this.store.addInbox(inst.instanceId, executionId, 'event', JSON.stringify(started));
     this.afterCommit(() => {
@@ -933,12 +914,13 @@ export class DurableEngineCore {
   ): void {
     const all = [
       ...events,
-      makeEvent(EventType.ExecutionCompleted, now, {
-        OrchestrationStatus: OrchestrationStatusNumber[outcome.status],
-        Result: outcome.output,
-        FailureDetails: failureDetails ?? null,
-      }),
-      makeEvent(EventType.OrchestratorCompleted, now),
+      historyEvents.executionCompleted(
+        now,
+        OrchestrationStatusNumber[outcome.status],
+        outcome.output,
+        failureDetails ?? null,
+      ),
+      historyEvents.orchestratorCompleted(now),
     ];
     this.store.appendHistory(
       inst.instanceId,
@@ -962,19 +944,15 @@ export class DurableEngineCore {
         const message = parseJsonLenient(outcome.output);
         const ev =
           outcome.status === 'Completed'
-            ? makeEvent(EventType.SubOrchestrationInstanceCompleted, now, {
-                TaskScheduledId: inst.parentTaskId,
-                Result: outcome.output,
-              })
-            : makeEvent(EventType.SubOrchestrationInstanceFailed, now, {
-                TaskScheduledId: inst.parentTaskId,
-                Reason:
-                  typeof message === 'string'
-                    ? message
-                    : `Sub-orchestration '${inst.name}' ${outcome.status}`,
-                Details: typeof message === 'string' ? message : JSON.stringify(message),
-                FailureDetails: null,
-              });
+            ? historyEvents.subOrchestrationCompleted(now, inst.parentTaskId, outcome.output)
+            : historyEvents.subOrchestrationFailed(
+                now,
+                inst.parentTaskId,
+                typeof message === 'string'
+                  ? message
+                  : `Sub-orchestration '${inst.name}' ${outcome.status}`,
+                typeof message === 'string' ? message : JSON.stringify(message),
+              );
         this.store.addInbox(parent.instanceId, parent.executionId, 'event', JSON.stringify(ev));
         const parentId = parent.instanceId;
         this.afterCommit(() => this.markRunnable(parentId));
@@ -1003,34 +981,16 @@ function parseReason(payload: string): string | null {
 function schedulingEvent(d: Decision, now: Date): HistoryEvent {
   switch (d.kind) {
     case 'activity':
-      return makeEvent(
-        EventType.TaskScheduled,
-        now,
-        {
-          Name: d.name,
-          Version: '',
-          Input: toJsonText(d.input),
-          Tags: null,
-          ParentTraceContext: null,
-        },
-        d.id,
-      );
+      return historyEvents.taskScheduled(now, d.id, d.name, toJsonText(d.input));
     case 'timer':
-      return makeEvent(EventType.TimerCreated, now, { FireAt: d.fireAt.toISOString() }, d.id);
+      return historyEvents.timerCreated(now, d.id, d.fireAt);
     case 'suborchestration':
-      return makeEvent(
-        EventType.SubOrchestrationInstanceCreated,
-        now,
-        {
-          Name: d.name,
-          Version: d.version ?? '',
-          InstanceId: d.instanceId,
-          Input: toJsonText(d.input),
-          ClientSpanId: null,
-          Tags: null,
-        },
-        d.id,
-      );
+      return historyEvents.subOrchestrationCreated(now, d.id, {
+        name: d.name,
+        version: d.version ?? null,
+        instanceId: d.instanceId,
+        input: toJsonText(d.input),
+      });
   }
 }
 
