@@ -24,6 +24,7 @@ import {
   parseJsonLenient,
   toJsonText,
 } from './history';
+import { runHttpActivity } from './http-activity';
 import { HTTP_ACTIVITY_NAME, replay, type Decision } from './replay';
 import { TimerHeap } from './timer-heap';
 
@@ -992,32 +993,4 @@ function schedulingEvent(d: Decision, now: Date): HistoryEvent {
         input: toJsonText(d.input),
       });
   }
-}
-
-/** The extension's built-in activity behind `callHttp`: one HTTP request, answered as DurableHttpResponse. */
-async function runHttpActivity(inputText: string | null): Promise<unknown> {
-  const req: unknown = inputText ? JSON.parse(inputText) : undefined;
-  if (typeof req !== 'object' || req === null) throw new Error('callHttp: missing request');
-  const r = req as { method?: unknown; uri?: unknown; content?: unknown; headers?: unknown };
-  if (typeof r.uri !== 'string') throw new Error('callHttp: missing uri');
-  const headers: Record<string, string> = {};
-  if (typeof r.headers === 'object' && r.headers !== null) {
-    for (const [k, v] of Object.entries(r.headers as Record<string, unknown>)) {
-      headers[k] = Array.isArray(v) ? v.map(String).join(', ') : String(v);
-    }
-  }
-  const method = typeof r.method === 'string' ? r.method.toUpperCase() : 'GET';
-  const res = await fetch(r.uri, {
-    method,
-    headers,
-    ...(typeof r.content === 'string' && method !== 'GET' && method !== 'HEAD'
-      ? { body: r.content }
-      : {}),
-    signal: AbortSignal.timeout(100_000),
-  });
-  const outHeaders: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    outHeaders[k] = v;
-  });
-  return { statusCode: res.status, headers: outHeaders, content: await res.text() };
 }
