@@ -13,6 +13,8 @@
  *
  * Options (environment): BENCH_FLOWS (default 300), BENCH_CONCURRENCY (16), BENCH_LATENCY_SAMPLES (200),
  * BENCH_TIMERS (100), BENCH_WAITING (10000). Only loopback addresses are used.
+ *
+ * With `--baseline <git-ref>` it runs the A/B comparison of `ab.ts` instead.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +22,7 @@ import * as path from 'node:path';
 import { startTwilioEmulator } from '../emulators/src/twilio/server';
 import type { TwilioEmulator } from '../emulators/src/twilio/server';
 import { startLocalHostProcess } from '../local-runtime/src/index';
+import { parseAbArgs, runAb } from './ab';
 import type { LocalHostProcess } from '../local-runtime/src/index';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -312,7 +315,8 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(results, null, 2));
 }
 
-main().catch((error: unknown) => {
+const ab = parseAbArgs(process.argv.slice(2));
+(ab ? runAb(ab) : main()).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
   process.exitCode = 1;
 });

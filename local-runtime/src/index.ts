@@ -32,7 +32,7 @@ import type {
 import type { DurableEngine, DurableEngineOptions } from './engine';
 import { createDurableEngine } from './engine';
 import { ActivityWindows } from './dashboard/activity-windows';
-import { createDashboard, DASHBOARD_PATH, isDashboardPath } from './dashboard/server';
+import { createDashboard, DASHBOARD_PATH } from './dashboard/server';
 import type { LoadedApp } from './host/app-loader';
 import { loadApp, terminateApp } from './host/app-loader';
 import { localHostRegistry } from './host/core-api';
@@ -364,17 +364,19 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
         extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: 'local' },
       }),
       adminExtras: adminEndpoints(clock, engine, () => timers, options.testEndpoints === true),
-      dashboard: {
-        matches: isDashboardPath,
-        handle: createDashboard({
-          engine,
-          systemKey: keys.systemKey,
-          masterKey: keys.masterKey,
-          taskHubName: hostJson.hubName,
-          settings: settings.values,
-          activityWindows,
-        }),
-      },
+      routeHandlers: [
+        {
+          prefix: DASHBOARD_PATH,
+          handle: createDashboard({
+            engine,
+            systemKey: keys.systemKey,
+            masterKey: keys.masterKey,
+            taskHubName: hostJson.hubName,
+            settings: settings.values,
+            activityWindows,
+          }),
+        },
+      ],
     });
     const hostname = options.hostname ?? '127.0.0.1';
     const port = await frontDoor.listen(options.port ?? 0, hostname);

@@ -14,18 +14,7 @@ import {
 } from '../src/contracts';
 import { ManualClock } from '../src/clock';
 import { createDurableEngine, type DurableEngine, type DurableEngineOptions } from '../src/engine';
-
-type OrchestratorTriggerHandler = (
-  trigger: unknown,
-  context: InvocationContext,
-) => Promise<unknown>;
-interface OrchestratorModule {
-  Orchestrator: new (fn: OrchestrationHandler) => { listen(): OrchestratorTriggerHandler };
-}
-// The Orchestrator class is internal to durable-functions (no typings), hence the typed require.
-const orchestratorModulePath = 'durable-functions/lib/src/orchestrations/Orchestrator';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Orchestrator } = require(orchestratorModulePath) as OrchestratorModule;
+import { orchestratorHandler, type OrchestratorTriggerHandler } from './durable-functions-driver';
 
 export type ActivityFn = (input: unknown, context: InvocationContext) => unknown;
 
@@ -47,7 +36,7 @@ export class TestInvoker implements FunctionInvoker {
     name: string,
     fn: (context: OrchestrationContext) => Generator<unknown, unknown, unknown>,
   ): this {
-    this.orchestrators.set(name, new Orchestrator(fn as OrchestrationHandler).listen());
+    this.orchestrators.set(name, orchestratorHandler(fn as OrchestrationHandler));
     return this;
   }
 

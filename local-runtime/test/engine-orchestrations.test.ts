@@ -1,6 +1,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext } from 'durable-functions';
 import { createHarness, historyOf, TestInvoker, type Harness } from './engine-harness';
+import { EventType } from '../src/engine/history';
 
 const SECOND = 1000;
 const DAY = 86_400_000;
@@ -35,7 +36,9 @@ describe('durable engine: orchestrations (manual clock)', () => {
     // A JS string input is pre-encoded by durable-functions and reaches the worker as JSON text.
     expect(invoker.activityCalls.map((c) => c.input)).toEqual(['"Tokyo"', '"Seattle"', '"London"']);
     const raw = h.engine.history(id);
-    const scheduled = raw.filter((e) => e.EventType === 4).map((e) => e.EventId);
+    const scheduled = raw
+      .filter((e) => e.EventType === EventType.TaskScheduled)
+      .map((e) => e.EventId);
     expect(scheduled).toEqual([0, 1, 2]);
     const completed = historyOf(status).filter((e) => e.EventType === 'TaskCompleted');
     expect(completed).toHaveLength(3);
@@ -67,7 +70,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
     expect(
       h.engine
         .history(id)
-        .filter((e) => e.EventType === 4)
+        .filter((e) => e.EventType === EventType.TaskScheduled)
         .map((e) => e.EventId),
     ).toEqual([0, 1, 2, 3, 4]);
   });
@@ -86,7 +89,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
     const status = await h.status(id);
     expect(status.runtimeStatus).toBe('Completed');
     expect(status.output).toBe('woke');
-    const fired = h.engine.history(id).find((e) => e.EventType === 11)!;
+    const fired = h.engine.history(id).find((e) => e.EventType === EventType.TimerFired)!;
     expect(fired.TimerId).toBe(0);
     expect(new Date(fired.Timestamp).getTime() - new Date(String(fired.FireAt)).getTime()).toBe(0);
   });
@@ -103,13 +106,15 @@ describe('durable engine: orchestrations (manual clock)', () => {
     const status = await h.status(id);
     expect(status.runtimeStatus).toBe('Completed');
     const raw = h.engine.history(id);
-    const created = raw.filter((e) => e.EventType === 10);
+    const created = raw.filter((e) => e.EventType === EventType.TimerCreated);
     expect(created.map((e) => e.EventId)).toEqual([0, 1, 2]);
     const start = new Date('2030-01-01T00:00:00.000Z').getTime();
     expect(created.map((e) => (new Date(String(e.FireAt)).getTime() - start) / DAY)).toEqual([
       3, 6, 8,
     ]);
-    expect(raw.filter((e) => e.EventType === 11).map((e) => e.TimerId)).toEqual([0, 1, 2]);
+    expect(raw.filter((e) => e.EventType === EventType.TimerFired).map((e) => e.TimerId)).toEqual([
+      0, 1, 2,
+    ]);
   });
 
   it('Task.any of event vs timer: the event wins and the canceled timer does not hold completion', async () => {
@@ -272,7 +277,9 @@ describe('durable engine: orchestrations (manual clock)', () => {
       output: { input: { n: 2 }, stop: 'b' },
     });
     // The old execution's history was replaced.
-    expect(h.engine.history('fixed-id').filter((e) => e.EventType === 0)).toHaveLength(1);
+    expect(
+      h.engine.history('fixed-id').filter((e) => e.EventType === EventType.ExecutionStarted),
+    ).toHaveLength(1);
   });
 
   it('purges one instance and instances by filter', async () => {
@@ -321,7 +328,9 @@ describe('durable engine: orchestrations (manual clock)', () => {
     for (let i = 0; i < 4; i++) await h.advance(SECOND);
     const status = await h.status(id);
     expect(status).toMatchObject({ runtimeStatus: 'Completed', output: 3, input: 3 });
-    expect(h.engine.history(id).filter((e) => e.EventType === 0)).toHaveLength(1);
+    expect(
+      h.engine.history(id).filter((e) => e.EventType === EventType.ExecutionStarted),
+    ).toHaveLength(1);
   });
 
   it('runs sub-orchestrations (default ids, results and failures)', async () => {
@@ -350,7 +359,9 @@ describe('durable engine: orchestrations (manual clock)', () => {
       runtimeStatus: 'Completed',
       output: { a: 4, b: 10, failed: true },
     });
-    const created = h.engine.history(id).filter((e) => e.EventType === 7);
+    const created = h.engine
+      .history(id)
+      .filter((e) => e.EventType === EventType.SubOrchestrationInstanceCreated);
     expect(created.map((e) => e.EventId)).toEqual([0, 1, 2]);
     expect(created[1]!.InstanceId).toBe('child-explicit');
     expect(String(created[0]!.InstanceId)).toMatch(/^[0-9a-f]{32}:0$/);
@@ -395,7 +406,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       [10, 3],
       [4, 4],
     ]);
-    const failed = raw.find((e) => e.EventType === 6)!;
+    const failed = raw.find((e) => e.EventType === EventType.TaskFailed)!;
     expect(failed.Reason).toBe("Activity function 'flaky' failed: boom 1");
     expect(typeof failed.Details).toBe('string');
   });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { OrchestrationContext, TimerTask } from 'durable-functions';
 import { SystemClock } from '../src/clock';
 import { createHarness, TestInvoker, type Harness } from './engine-harness';
+import { EventType } from '../src/engine/history';
 
 /** The phone-verification shape: one deadline timer reused across a Task.any per attempt. */
 function* verification(ctx: OrchestrationContext): Generator<unknown, unknown, unknown> {
@@ -152,7 +153,7 @@ describe('durable engine: verification-style flows and dispatching', () => {
     await h.idle();
     expect((await h.status(id)).runtimeStatus).toBe('Completed');
     const raw = h.engine.history(id);
-    const fired = raw.find((e) => e.EventType === 11)!;
+    const fired = raw.find((e) => e.EventType === EventType.TimerFired)!;
     const lateness = new Date(fired.Timestamp).getTime() - new Date(String(fired.FireAt)).getTime();
     expect(lateness).toBeGreaterThanOrEqual(0);
     expect(lateness).toBeLessThan(50);

@@ -416,6 +416,57 @@ describe('timer triggers', () => {
   });
 });
 
+describe('malformed requests', () => {
+  function rawRequest(lines: string): Promise<{ status: number; contentType: string | undefined }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(host.url + '/api/hello', { headers: { host: lines } }, (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('answers 400 problem+json for a Host header with userinfo, and serves a normal one', async () => {
+    for (const value of ['user@evil.example', 'a@b:1', 'x y']) {
+      expect(await rawRequest(value)).toEqual({
+        status: 400,
+        contentType: 'application/problem+json',
+      });
+    }
+    expect((await rawRequest(`127.0.0.1:${new URL(host.url).port}`)).status).toBe(200);
+    expect((await rawRequest('[::1]:7071')).status).toBe(200);
+  });
+
+  it('treats a client that aborts mid-body as a disconnect, not an error', async () => {
+    const before = logLines.length;
+    await new Promise<void>((resolve) => {
+      const req = http.request(host.url + '/api/echo', {
+        method: 'POST',
+        headers: { 'content-length': '1000' },
+      });
+      req.on('error', () => resolve());
+      req.write('x'.repeat(100), () => {
+        setImmediate(() => {
+          req.destroy();
+          resolve();
+        });
+      });
+    });
+    for (let i = 0; i < 400 && !logLines.slice(before).some((l) => /disconnected/.test(l)); i++)
+      await new Promise<void>((resolve) => setTimeout(resolve, 5));
+    expect(logLines.slice(before)).toContain(
+      'The client disconnected before its request was complete.',
+    );
+    // The host is still serving, and logged nothing about it as a front-door failure.
+    expect((await fetch(`${host.url}/api/hello`)).status).toBe(200);
+    expect(logLines.slice(before).filter((l) => /front door error/i.test(l))).toEqual([]);
+  });
+});
+
 describe('host.json concurrency limits', () => {
   it('runs at most maxConcurrentRequests functions at once and answers 429 beyond maxOutstandingRequests', async () => {
     resetSlowGate();

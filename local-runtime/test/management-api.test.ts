@@ -204,6 +204,51 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     });
   });
 
+  it('does not purge unfinished instances: 404 for one, skipped by a filter', async () => {
+    await h.start('waiter', undefined, 'p-running');
+    await h.start('waiter', undefined, 'p-suspended');
+    await h.start('quick', 'x', 'p-done');
+    await h.idle();
+    expect((await h.api('POST', `${BASE}/instances/p-suspended/suspend`)).status).toBe(202);
+    await h.idle();
+    expect(await h.status('p-suspended')).toMatchObject({ runtimeStatus: 'Suspended' });
+    for (const id of ['p-running', 'p-suspended']) {
+      const res = await h.api('DELETE', `${BASE}/instances/${id}`);
+      expect(res.status).toBe(404);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect((await h.api('GET', `${BASE}/instances/${id}`)).status).toBe(202);
+    }
+    const from = encodeURIComponent('2029-01-01T00:00:00Z');
+    const all = await h.api('DELETE', `${BASE}/instances?createdTimeFrom=${from}`);
+    expect(all).toMatchObject({ status: 200, body: { instancesDeleted: 1 } });
+    expect((await h.api('GET', `${BASE}/instances/p-done`)).status).toBe(404);
+    const onlyRunning = await h.api(
+      'DELETE',
+      `${BASE}/instances?createdTimeFrom=${from}&runtimeStatus=Running,Suspended`,
+    );
+    expect(onlyRunning.status).toBe(404);
+    // The running one still works to the end.
+    expect(
+      (await h.api('POST', `${BASE}/instances/p-running/raiseEvent/go`, { body: 1 })).status,
+    ).toBe(202);
+    await h.idle();
+    expect(await h.status('p-running')).toMatchObject({ runtimeStatus: 'Completed', output: 1 });
+  });
+
+  it('answers 400 for a page size or continuation offset beyond any integer SQLite binds', async () => {
+    for (const top of ['1e20', '9007199254740993', '2147483648']) {
+      const res = await h.api('GET', `${BASE}/instances?top=${top}`);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    const token = Buffer.from('{"o":1e20}').toString('base64');
+    const res = await h.api('GET', `${BASE}/instances`, {
+      headers: { 'x-ms-continuation-token': token },
+    });
+    expect(res.status).toBe(400);
+    expect((await h.api('GET', `${BASE}/instances?top=2147483647`)).status).toBe(200);
+  });
+
   it('purge by filter requires createdTimeFrom', async () => {
     const res = await h.api('DELETE', `${BASE}/instances`);
     expect(res.status).toBe(400);
@@ -241,16 +286,17 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     expect(await h.status('r1')).toMatchObject({ runtimeStatus: 'Completed', output: 'again' });
   });
 
-  it('create-and-wait: 200 with the output when done in time, 202 when the (engine-clock) timeout passes', async () => {
+  it('create-and-wait: 200 with the output when done in time, 202 when the (wall-clock) timeout passes', async () => {
     const done = await h.api('POST', `${BASE}/orchestrators/quick?timeout=5&pollingInterval=1`, {
       body: [1, 2],
     });
     expect(done.status).toBe(200);
     expect(done.body).toEqual([1, 2]);
-    const waiting = h.api('POST', `${BASE}/orchestrators/waiter/slow?timeout=10&pollingInterval=1`);
-    await h.idle();
-    h.clock.advance(10_000);
-    const res = await waiting;
+    // The engine's manual clock stands still: only the wall clock ends the wait (after 50 ms).
+    const res = await h.api(
+      'POST',
+      `${BASE}/orchestrators/waiter/slow?timeout=0.05&pollingInterval=1`,
+    );
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: 'slow' });
   });

@@ -42,11 +42,6 @@ export type DashboardHandler = (
   url: URL,
 ) => Promise<void>;
 
-export function isDashboardPath(pathname: string): boolean {
-  const p = pathname.toLowerCase();
-  return p === DASHBOARD_PATH || p.startsWith(`${DASHBOARD_PATH}/`);
-}
-
 class DashboardError extends Error {
   constructor(
     readonly status: number,

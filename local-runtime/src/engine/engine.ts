@@ -8,8 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FunctionInvocationError, type Clock, type FunctionInvoker } from '../contracts';
-// callHttp's tokenSource (the one line below in runHttpActivity); the logic lives in its own module.
-import { tokenSourceHeaders } from '../managed-identity/token-source';
 import {
   SqliteStore,
   TERMINAL_STATUSES,
@@ -21,11 +19,12 @@ import {
   EventType,
   OrchestrationStatusNumber,
   type HistoryEvent,
-  makeEvent,
+  historyEvents,
   parseHistoryEvent,
   parseJsonLenient,
   toJsonText,
 } from './history';
+import { runHttpActivity } from './http-activity';
 import { HTTP_ACTIVITY_NAME, replay, type Decision } from './replay';
 import { TimerHeap } from './timer-heap';
 
@@ -41,7 +40,13 @@ export interface EngineSettings {
   /** `longRunningTimerIntervalDuration` of the payload, ms (extension default: 3 days). */
   longRunningTimerIntervalMs: number;
   log: (line: string) => void;
+  /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
+  openStore?: (databasePath: string) => SqliteStore;
 }
+
+/** First and last delay before the in-memory queues are rebuilt from the store after a failed write. */
+const RESYNC_FIRST_DELAY_MS = 10;
+const RESYNC_MAX_DELAY_MS = 1000;
 
 /** The instance already exists and is not in a state that can be overwritten. */
 export class InstanceExistsError extends Error {
@@ -144,6 +149,10 @@ export class DurableEngineCore {
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly activityQueue: ActivityRow[] = [];
+  /** Row ids of activities queued or running, so a rebuild from the store does not queue one twice. */
+  private readonly knownActivities = new Set<number>();
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private resyncDelayMs = RESYNC_FIRST_DELAY_MS;
   private activitiesRunning = 0;
   private readonly timers = new TimerHeap();
   /** Row ids of timers still pending; heap entries not in here are stale and skipped. */
@@ -162,7 +171,7 @@ export class DurableEngineCore {
   private txDepth = 0;
 
   constructor(private readonly s: EngineSettings) {
-    this.store = new SqliteStore(s.databasePath);
+    this.store = (s.openStore ?? ((file) => new SqliteStore(file)))(s.databasePath);
   }
 
   get clock(): Clock {
@@ -179,33 +188,73 @@ export class DurableEngineCore {
     if (this.started) return;
     this.started = true;
     // Crash recovery: everything persisted but unfinished is dispatched again.
-    for (const a of this.store.allActivities()) this.activityQueue.push(a);
-    for (const t of this.store.allTimers()) this.addTimer(t.id, t.fireAt);
-    for (const id of this.store.instancesWithInbox()) this.runnable.add(id);
+    this.loadPendingWork();
+  }
+
+  /**
+   * Rebuilds the in-memory caches of pending work (ready instances, activity queue, timer heap) from the
+   * store, which is the only record of it; entries already cached are kept as they are.
+   */
+  private loadPendingWork(): void {
+    for (const a of this.store.allActivities()) this.queueActivity(a);
+    for (const t of this.store.allTimers()) {
+      if (!this.liveTimers.has(t.id)) this.addTimer(t.id, t.fireAt);
+    }
+    for (const id of this.store.instancesWithInbox()) {
+      if (this.running.has(id)) this.dirty.add(id);
+      else this.runnable.add(id);
+    }
     this.rearmTimers();
     this.schedulePump();
   }
 
+  private queueActivity(row: ActivityRow): void {
+    if (this.knownActivities.has(row.id)) return;
+    this.knownActivities.add(row.id);
+    this.activityQueue.push(row);
+  }
+
   /**
-   * Stops dispatching, lets running episodes commit, gives running activities `graceMs` to finish
-   * (an activity still running after that stays persisted and runs again on the next start), then
-   * closes the store.
+   * After a failed write nothing in memory is trusted: the transaction rolled back, so the store still holds
+   * the work, and a rebuild from it (with a growing delay while writes keep failing) picks it up again.
+   */
+  private scheduleResync(): void {
+    if (this.resyncTimer || this.stopping) return;
+    const delay = this.resyncDelayMs;
+    this.resyncDelayMs = Math.min(RESYNC_MAX_DELAY_MS, delay * 2);
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      if (this.stopping || !this.store.isOpen) return;
+      try {
+        this.loadPendingWork();
+      } catch (e) {
+        this.s.log(`[durable] reading pending work failed: ${errorMessage(e)}`);
+        this.scheduleResync();
+      }
+      this.scheduleIdleCheck();
+    }, delay);
+  }
+
+  /** A write succeeded again: the next failure starts over with a short delay. */
+  private writeSucceeded(): void {
+    this.resyncDelayMs = RESYNC_FIRST_DELAY_MS;
+  }
+
+  /**
+   * Stops dispatching, gives running episodes and activities `graceMs` (wall clock) to commit, then closes the
+   * store. An episode or activity still running after that stays persisted (its inbox messages, its activity
+   * row) and runs again on the next start; its late result is discarded.
    */
   async stop(graceMs = 10_000): Promise<void> {
+    const deadline = Date.now() + graceMs;
     this.stopping = true;
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = undefined;
     this.armed?.cancel();
     this.armed = undefined;
-    while (this.inflightEpisodes.size > 0) await Promise.allSettled([...this.inflightEpisodes]);
-    if (this.inflight.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.inflight]),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, graceMs);
-        }),
-      ]);
-      if (timer) clearTimeout(timer);
-    }
+    // Episodes first: a committing episode may still queue activities, which then get the remaining grace.
+    await settleWithin(this.inflightEpisodes, deadline);
+    await settleWithin(this.inflight, deadline);
     this.store.close();
     this.resolveIdle();
     // Pending HTTP waits answer now instead of holding the process until their timeout.
@@ -224,7 +273,7 @@ export class DurableEngineCore {
     if (this.stopping) return true;
     if (this.runnable.size > 0 || this.running.size > 0 || this.inflight.size > 0) return false;
     if (this.activityQueue.length > 0 || this.activitiesRunning > 0) return false;
-    if (this.dueScheduled || this.pumpScheduled) return false;
+    if (this.dueScheduled || this.pumpScheduled || this.resyncTimer) return false;
     const next = this.nextTimer();
     return !(next && next.fireAt <= this.s.clock.now().getTime());
   }
@@ -281,6 +330,7 @@ export class DurableEngineCore {
     } finally {
       this.txDepth--;
     }
+    this.writeSucceeded();
     const after = this.postCommit;
     this.postCommit = [];
     const deleted = this.store.drainDeletedTimers();
@@ -328,9 +378,13 @@ export class DurableEngineCore {
       parentExecutionId: args.parent?.executionId ?? null,
       parentTaskId: args.parent?.taskId ?? null,
     });
-    const started = makeEvent(EventType.ExecutionStarted, now, {
-      OrchestrationInstance: { InstanceId: args.instanceId, ExecutionId: executionId },
-      ParentInstance: args.parent
+    const started = historyEvents.executionStarted(now, {
+      instanceId: args.instanceId,
+      executionId,
+      name: args.name,
+      version: args.version ?? null,
+      input: args.inputText,
+      parent: args.parent
         ? {
             Name: args.parent.name,
             Version: '',
@@ -341,14 +395,6 @@ export class DurableEngineCore {
             TaskScheduleId: args.parent.taskId,
           }
         : null,
-      Name: args.name,
-      Version: args.version ?? '',
-      Input: args.inputText,
-      Tags: null,
-      Correlation: null,
-      ParentTraceContext: null,
-      ScheduledStartTime: null,
-      Generation: 0,
     });
     this.store.addInbox(args.instanceId, executionId, 'event', JSON.stringify(started));
     this.afterCommit(() => {
@@ -359,11 +405,7 @@ export class DurableEngineCore {
 
   /** Queues an EventRaised for the current execution (buffered FIFO by name until awaited). */
   raiseEvent(instanceId: string, eventName: string, inputText: string | null): void {
-    const ev = makeEvent(EventType.EventRaised, this.s.clock.now(), {
-      Name: eventName,
-      Input: inputText,
-      ParentTraceContext: null,
-    });
+    const ev = historyEvents.eventRaised(this.s.clock.now(), eventName, inputText);
     this.store.addInbox(instanceId, null, 'event', JSON.stringify(ev));
     this.afterCommit(() => this.markRunnable(instanceId));
   }
@@ -377,10 +419,13 @@ export class DurableEngineCore {
     this.afterCommit(() => this.markRunnable(instanceId));
   }
 
-  /** Deletes an instance and all its pending work. */
+  /**
+   * Deletes a finished instance and all it left behind. As in the extension, an instance that is not
+   * finished (Pending, Running, Suspended, ContinuedAsNew) is not purged: false, as if nothing matched.
+   */
   purge(instanceId: string): boolean {
     const existing = this.store.getInstance(instanceId);
-    if (!existing) return false;
+    if (!existing || !TERMINAL_STATUSES.has(existing.runtimeStatus)) return false;
     this.store.deleteInstance(instanceId);
     this.afterCommit(() => this.notifyStatus(instanceId));
     return true;
@@ -424,9 +469,10 @@ export class DurableEngineCore {
       this.runnable.delete(id);
       this.running.add(id);
       const episode = this.runEpisode(id)
-        .catch((e: unknown) =>
-          this.s.log(`[durable] episode of '${id}' failed inside the engine: ${errorMessage(e)}`),
-        )
+        .catch((e: unknown) => {
+          this.s.log(`[durable] episode of '${id}' failed inside the engine: ${errorMessage(e)}`);
+          this.scheduleResync();
+        })
         .finally(() => {
           this.running.delete(id);
           this.inflightEpisodes.delete(episode);
@@ -443,13 +489,15 @@ export class DurableEngineCore {
       this.activitiesRunning++;
       this.track(
         this.runActivity(a)
-          .catch((e: unknown) =>
+          .catch((e: unknown) => {
             this.s.log(
               `[durable] activity '${a.name}' of '${a.instanceId}' failed inside the engine: ${errorMessage(e)}`,
-            ),
-          )
+            );
+            this.scheduleResync();
+          })
           .finally(() => {
             this.activitiesRunning--;
+            this.knownActivities.delete(a.id);
           }),
       );
     }
@@ -518,6 +566,7 @@ export class DurableEngineCore {
         });
       } catch (e) {
         this.s.log(`[durable] firing timers failed: ${errorMessage(e)}`);
+        this.scheduleResync();
       }
     }
     this.rearmTimers();
@@ -527,10 +576,7 @@ export class DurableEngineCore {
   private fireTimer(rowId: number, now: Date): void {
     const row = this.store.getTimer(rowId);
     if (!row || !this.store.takeTimer(rowId)) return; // canceled, purged or restarted meanwhile
-    const ev = makeEvent(EventType.TimerFired, now, {
-      TimerId: row.timerId,
-      FireAt: new Date(row.fireAt).toISOString(),
-    });
+    const ev = historyEvents.timerFired(now, row.timerId, new Date(row.fireAt));
     this.store.addInbox(row.instanceId, row.executionId, 'event', JSON.stringify(ev));
     this.afterCommit(() => this.markRunnable(row.instanceId));
   }
@@ -544,10 +590,7 @@ export class DurableEngineCore {
         a.name === HTTP_ACTIVITY_NAME
           ? await runHttpActivity(a.input)
           : await this.s.invoker.invokeActivity(a.name, a.input ?? undefined, a.instanceId);
-      ev = makeEvent(EventType.TaskCompleted, this.s.clock.now(), {
-        TaskScheduledId: a.taskId,
-        Result: toJsonText(result),
-      });
+      ev = historyEvents.taskCompleted(this.s.clock.now(), a.taskId, toJsonText(result));
     } catch (e) {
       const message = errorMessage(e);
       const details =
@@ -556,12 +599,12 @@ export class DurableEngineCore {
           : e instanceof Error
             ? (e.stack ?? message)
             : message;
-      ev = makeEvent(EventType.TaskFailed, this.s.clock.now(), {
-        TaskScheduledId: a.taskId,
-        Reason: `Activity function '${a.name}' failed: ${message}`,
-        Details: details,
-        FailureDetails: null,
-      });
+      ev = historyEvents.taskFailed(
+        this.s.clock.now(),
+        a.taskId,
+        `Activity function '${a.name}' failed: ${message}`,
+        details,
+      );
     }
     if (this.stopping && !this.store.isOpen) return;
     this.tx(() => {
@@ -585,7 +628,7 @@ export class DurableEngineCore {
       return;
     }
     const now = this.s.clock.now();
-    const fresh: HistoryEvent[] = [makeEvent(EventType.OrchestratorStarted, now)];
+    const fresh: HistoryEvent[] = [historyEvents.orchestratorStarted(now)];
     const consumed: number[] = [];
     let suspended = inst.runtimeStatus === 'Suspended';
     let terminateReason: string | null | undefined;
@@ -599,16 +642,16 @@ export class DurableEngineCore {
       }
       if (m.kind === 'suspend' && !suspended) {
         suspended = true;
-        fresh.push(makeEvent(EventType.ExecutionSuspended, now, { Reason: reason }));
+        fresh.push(historyEvents.executionSuspended(now, reason));
       } else if (m.kind === 'resume' && suspended) {
         suspended = false;
-        fresh.push(makeEvent(EventType.ExecutionResumed, now, { Reason: reason }));
+        fresh.push(historyEvents.executionResumed(now, reason));
       }
     }
 
     if (terminateReason !== undefined) {
       const reasonText = terminateReason ?? '';
-      fresh.push(makeEvent(EventType.ExecutionTerminated, now, { Input: reasonText }));
+      fresh.push(historyEvents.executionTerminated(now, reasonText));
       this.tx(() => {
         if (!this.sameExecution(inst)) return;
         this.store.deleteInboxRows(inbox.map((m) => m.id));
@@ -753,7 +796,7 @@ export class DurableEngineCore {
         this.continueAsNew(updated, continueAsNew.input, now);
         return;
       }
-      newEvents.push(makeEvent(EventType.OrchestratorCompleted, now));
+      newEvents.push(historyEvents.orchestratorCompleted(now));
       this.store.appendHistory(
         instanceId,
         newEvents.map((e) => JSON.stringify(e)),
@@ -788,7 +831,7 @@ export class DurableEngineCore {
           input,
         };
         this.afterCommit(() => {
-          this.activityQueue.push(row);
+          this.queueActivity(row);
           this.schedulePump();
         });
       } else if (d.kind === 'timer') {
@@ -814,12 +857,12 @@ export class DurableEngineCore {
             },
           });
         } catch (e) {
-          const failed = makeEvent(EventType.SubOrchestrationInstanceFailed, now, {
-            TaskScheduledId: d.id,
-            Reason: errorMessage(e),
-            Details: errorMessage(e),
-            FailureDetails: null,
-          });
+          const failed = historyEvents.subOrchestrationFailed(
+            now,
+            d.id,
+            errorMessage(e),
+            errorMessage(e),
+          );
           this.store.addInbox(inst.instanceId, inst.executionId, 'event', JSON.stringify(failed));
           this.afterCommit(() => this.markRunnable(inst.instanceId));
         }
@@ -841,17 +884,12 @@ export class DurableEngineCore {
       runtimeStatus: 'ContinuedAsNew',
       lastUpdatedTime: now.getTime(),
     });
-    const started = makeEvent(EventType.ExecutionStarted, now, {
-      OrchestrationInstance: { InstanceId: inst.instanceId, ExecutionId: executionId },
-      ParentInstance: null,
-      Name: inst.name,
-      Version: inst.version ?? '',
-      Input: inputText,
-      Tags: null,
-      Correlation: null,
-      ParentTraceContext: null,
-      ScheduledStartTime: null,
-      Generation: 0,
+    const started = historyEvents.executionStarted(now, {
+      instanceId: inst.instanceId,
+      executionId,
+      name: inst.name,
+      version: inst.version,
+      input: inputText,
     });
     this.store.addInbox(inst.instanceId, executionId, 'event', JSON.stringify(started));
     this.afterCommit(() => {
@@ -870,12 +908,13 @@ export class DurableEngineCore {
   ): void {
     const all = [
       ...events,
-      makeEvent(EventType.ExecutionCompleted, now, {
-        OrchestrationStatus: OrchestrationStatusNumber[outcome.status],
-        Result: outcome.output,
-        FailureDetails: failureDetails ?? null,
-      }),
-      makeEvent(EventType.OrchestratorCompleted, now),
+      historyEvents.executionCompleted(
+        now,
+        OrchestrationStatusNumber[outcome.status],
+        outcome.output,
+        failureDetails ?? null,
+      ),
+      historyEvents.orchestratorCompleted(now),
     ];
     this.store.appendHistory(
       inst.instanceId,
@@ -899,25 +938,37 @@ export class DurableEngineCore {
         const message = parseJsonLenient(outcome.output);
         const ev =
           outcome.status === 'Completed'
-            ? makeEvent(EventType.SubOrchestrationInstanceCompleted, now, {
-                TaskScheduledId: inst.parentTaskId,
-                Result: outcome.output,
-              })
-            : makeEvent(EventType.SubOrchestrationInstanceFailed, now, {
-                TaskScheduledId: inst.parentTaskId,
-                Reason:
-                  typeof message === 'string'
-                    ? message
-                    : `Sub-orchestration '${inst.name}' ${outcome.status}`,
-                Details: typeof message === 'string' ? message : JSON.stringify(message),
-                FailureDetails: null,
-              });
+            ? historyEvents.subOrchestrationCompleted(now, inst.parentTaskId, outcome.output)
+            : historyEvents.subOrchestrationFailed(
+                now,
+                inst.parentTaskId,
+                typeof message === 'string'
+                  ? message
+                  : `Sub-orchestration '${inst.name}' ${outcome.status}`,
+                typeof message === 'string' ? message : JSON.stringify(message),
+              );
         this.store.addInbox(parent.instanceId, parent.executionId, 'event', JSON.stringify(ev));
         const parentId = parent.instanceId;
         this.afterCommit(() => this.markRunnable(parentId));
       }
     }
     this.afterCommit(() => this.notifyStatus(inst.instanceId));
+  }
+}
+
+/** Waits until `pending` is empty (it may grow meanwhile) or the deadline (epoch ms) passes. */
+async function settleWithin(pending: ReadonlySet<Promise<void>>, deadline: number): Promise<void> {
+  while (pending.size > 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...pending]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, left);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 }
 
@@ -940,62 +991,15 @@ function parseReason(payload: string): string | null {
 function schedulingEvent(d: Decision, now: Date): HistoryEvent {
   switch (d.kind) {
     case 'activity':
-      return makeEvent(
-        EventType.TaskScheduled,
-        now,
-        {
-          Name: d.name,
-          Version: '',
-          Input: toJsonText(d.input),
-          Tags: null,
-          ParentTraceContext: null,
-        },
-        d.id,
-      );
+      return historyEvents.taskScheduled(now, d.id, d.name, toJsonText(d.input));
     case 'timer':
-      return makeEvent(EventType.TimerCreated, now, { FireAt: d.fireAt.toISOString() }, d.id);
+      return historyEvents.timerCreated(now, d.id, d.fireAt);
     case 'suborchestration':
-      return makeEvent(
-        EventType.SubOrchestrationInstanceCreated,
-        now,
-        {
-          Name: d.name,
-          Version: d.version ?? '',
-          InstanceId: d.instanceId,
-          Input: toJsonText(d.input),
-          ClientSpanId: null,
-          Tags: null,
-        },
-        d.id,
-      );
+      return historyEvents.subOrchestrationCreated(now, d.id, {
+        name: d.name,
+        version: d.version ?? null,
+        instanceId: d.instanceId,
+        input: toJsonText(d.input),
+      });
   }
-}
-
-/** The extension's built-in activity behind `callHttp`: one HTTP request, answered as DurableHttpResponse. */
-async function runHttpActivity(inputText: string | null): Promise<unknown> {
-  const req: unknown = inputText ? JSON.parse(inputText) : undefined;
-  if (typeof req !== 'object' || req === null) throw new Error('callHttp: missing request');
-  const r = req as { method?: unknown; uri?: unknown; content?: unknown; headers?: unknown };
-  if (typeof r.uri !== 'string') throw new Error('callHttp: missing uri');
-  const headers: Record<string, string> = {};
-  if (typeof r.headers === 'object' && r.headers !== null) {
-    for (const [k, v] of Object.entries(r.headers as Record<string, unknown>)) {
-      headers[k] = Array.isArray(v) ? v.map(String).join(', ') : String(v);
-    }
-  }
-  const method = typeof r.method === 'string' ? r.method.toUpperCase() : 'GET';
-  Object.assign(headers, await tokenSourceHeaders((req as { tokenSource?: unknown }).tokenSource));
-  const res = await fetch(r.uri, {
-    method,
-    headers,
-    ...(typeof r.content === 'string' && method !== 'GET' && method !== 'HEAD'
-      ? { body: r.content }
-      : {}),
-    signal: AbortSignal.timeout(100_000),
-  });
-  const outHeaders: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    outHeaders[k] = v;
-  });
-  return { statusCode: res.status, headers: outHeaders, content: await res.text() };
 }

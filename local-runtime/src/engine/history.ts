@@ -43,38 +43,359 @@ export const OrchestrationStatusNumber = {
   Suspended: 7,
 } as const;
 
-export interface HistoryEvent {
-  EventType: number;
+interface EventBase {
   EventId: number;
+  /** ISO-8601 UTC. */
   Timestamp: string;
+  /** Set on the copies handed to the worker: true for events of earlier episodes. */
   IsPlayed?: boolean;
-  [key: string]: unknown;
 }
+
+export interface OrchestrationInstanceRef {
+  InstanceId: string;
+  ExecutionId: string;
+}
+
+export interface ParentInstanceInfo {
+  Name: string;
+  Version: string;
+  OrchestrationInstance: OrchestrationInstanceRef;
+  TaskScheduleId: number;
+}
+
+/** JSON text of a value (or null), as every `Input` / `Result` is stored. */
+type JsonText = string | null;
+
+export interface ExecutionStartedEvent extends EventBase {
+  EventType: typeof EventType.ExecutionStarted;
+  OrchestrationInstance: OrchestrationInstanceRef;
+  ParentInstance: ParentInstanceInfo | null;
+  Name: string;
+  Version: string;
+  Input: JsonText;
+  Tags: null;
+  Correlation: null;
+  ParentTraceContext: null;
+  ScheduledStartTime: null;
+  Generation: number;
+}
+export interface ExecutionCompletedEvent extends EventBase {
+  EventType: typeof EventType.ExecutionCompleted;
+  /** A DTFx OrchestrationStatus number. */
+  OrchestrationStatus: number;
+  Result: JsonText;
+  FailureDetails: unknown;
+}
+export interface ExecutionTerminatedEvent extends EventBase {
+  EventType: typeof EventType.ExecutionTerminated;
+  Input: string;
+}
+export interface TaskScheduledEvent extends EventBase {
+  EventType: typeof EventType.TaskScheduled;
+  Name: string;
+  Version: string;
+  Input: JsonText;
+  Tags: null;
+  ParentTraceContext: null;
+}
+export interface TaskCompletedEvent extends EventBase {
+  EventType: typeof EventType.TaskCompleted;
+  TaskScheduledId: number;
+  Result: JsonText;
+}
+export interface TaskFailedEvent extends EventBase {
+  EventType: typeof EventType.TaskFailed;
+  TaskScheduledId: number;
+  Reason: string;
+  Details: string;
+  FailureDetails: unknown;
+}
+export interface SubOrchestrationInstanceCreatedEvent extends EventBase {
+  EventType: typeof EventType.SubOrchestrationInstanceCreated;
+  Name: string;
+  Version: string;
+  InstanceId: string;
+  Input: JsonText;
+  ClientSpanId: null;
+  Tags: null;
+}
+export interface SubOrchestrationInstanceCompletedEvent extends EventBase {
+  EventType: typeof EventType.SubOrchestrationInstanceCompleted;
+  TaskScheduledId: number;
+  Result: JsonText;
+}
+export interface SubOrchestrationInstanceFailedEvent extends EventBase {
+  EventType: typeof EventType.SubOrchestrationInstanceFailed;
+  TaskScheduledId: number;
+  Reason: string;
+  Details: string;
+  FailureDetails: unknown;
+}
+export interface TimerCreatedEvent extends EventBase {
+  EventType: typeof EventType.TimerCreated;
+  FireAt: string;
+}
+export interface TimerFiredEvent extends EventBase {
+  EventType: typeof EventType.TimerFired;
+  TimerId: number;
+  FireAt: string;
+}
+export interface OrchestratorStartedEvent extends EventBase {
+  EventType: typeof EventType.OrchestratorStarted;
+}
+export interface OrchestratorCompletedEvent extends EventBase {
+  EventType: typeof EventType.OrchestratorCompleted;
+}
+export interface EventRaisedEvent extends EventBase {
+  EventType: typeof EventType.EventRaised;
+  Name: string;
+  Input: JsonText;
+  ParentTraceContext: null;
+}
+export interface ExecutionSuspendedEvent extends EventBase {
+  EventType: typeof EventType.ExecutionSuspended;
+  Reason: string | null;
+}
+export interface ExecutionResumedEvent extends EventBase {
+  EventType: typeof EventType.ExecutionResumed;
+  Reason: string | null;
+}
+
+/** Every history event this engine writes (the DTFx types it never produces are not part of it). */
+export type HistoryEvent =
+  | ExecutionStartedEvent
+  | ExecutionCompletedEvent
+  | ExecutionTerminatedEvent
+  | TaskScheduledEvent
+  | TaskCompletedEvent
+  | TaskFailedEvent
+  | SubOrchestrationInstanceCreatedEvent
+  | SubOrchestrationInstanceCompletedEvent
+  | SubOrchestrationInstanceFailedEvent
+  | TimerCreatedEvent
+  | TimerFiredEvent
+  | OrchestratorStartedEvent
+  | OrchestratorCompletedEvent
+  | EventRaisedEvent
+  | ExecutionSuspendedEvent
+  | ExecutionResumedEvent;
+
+/** The events that complete a scheduled task (activity or sub-orchestration), by `TaskScheduledId`. */
+export type TaskOutcomeEvent =
+  | TaskCompletedEvent
+  | TaskFailedEvent
+  | SubOrchestrationInstanceCompletedEvent
+  | SubOrchestrationInstanceFailedEvent;
+
+export function isTaskOutcome(e: HistoryEvent): e is TaskOutcomeEvent {
+  return (
+    e.EventType === EventType.TaskCompleted ||
+    e.EventType === EventType.TaskFailed ||
+    e.EventType === EventType.SubOrchestrationInstanceCompleted ||
+    e.EventType === EventType.SubOrchestrationInstanceFailed
+  );
+}
+
+const WRITTEN_TYPES: ReadonlySet<number> = new Set([
+  EventType.ExecutionStarted,
+  EventType.ExecutionCompleted,
+  EventType.ExecutionTerminated,
+  EventType.TaskScheduled,
+  EventType.TaskCompleted,
+  EventType.TaskFailed,
+  EventType.SubOrchestrationInstanceCreated,
+  EventType.SubOrchestrationInstanceCompleted,
+  EventType.SubOrchestrationInstanceFailed,
+  EventType.TimerCreated,
+  EventType.TimerFired,
+  EventType.OrchestratorStarted,
+  EventType.OrchestratorCompleted,
+  EventType.EventRaised,
+  EventType.ExecutionSuspended,
+  EventType.ExecutionResumed,
+]);
 
 export function isHistoryEvent(value: unknown): value is HistoryEvent {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
     typeof v.EventType === 'number' &&
+    WRITTEN_TYPES.has(v.EventType) &&
     typeof v.EventId === 'number' &&
     typeof v.Timestamp === 'string'
   );
 }
 
+/** Reads an event this engine stored (the store holds only what the builders below made). */
 export function parseHistoryEvent(text: string): HistoryEvent {
   const v: unknown = JSON.parse(text);
   if (!isHistoryEvent(v)) throw new Error('Corrupt history event in the store');
   return v;
 }
 
-export function makeEvent(
-  type: number,
-  at: Date,
-  fields: Record<string, unknown> = {},
-  eventId = -1,
-): HistoryEvent {
-  return { EventType: type, EventId: eventId, Timestamp: at.toISOString(), ...fields };
-}
+const base = (at: Date, eventId = -1): EventBase => ({
+  EventId: eventId,
+  Timestamp: at.toISOString(),
+});
+
+/**
+ * The one place each event's shape is decided: the engine and the tests build events only through these.
+ * `eventId` is the task id for scheduling events (TaskScheduled, TimerCreated, SubOrchestrationInstanceCreated);
+ * every other event has -1, as in DTFx.
+ */
+export const historyEvents = {
+  executionStarted(
+    at: Date,
+    e: {
+      instanceId: string;
+      executionId: string;
+      name: string;
+      version: string | null;
+      input: JsonText;
+      parent?: ParentInstanceInfo | null;
+    },
+  ): ExecutionStartedEvent {
+    return {
+      EventType: EventType.ExecutionStarted,
+      ...base(at),
+      OrchestrationInstance: { InstanceId: e.instanceId, ExecutionId: e.executionId },
+      ParentInstance: e.parent ?? null,
+      Name: e.name,
+      Version: e.version ?? '',
+      Input: e.input,
+      Tags: null,
+      Correlation: null,
+      ParentTraceContext: null,
+      ScheduledStartTime: null,
+      Generation: 0,
+    };
+  },
+  executionCompleted(
+    at: Date,
+    status: number,
+    result: JsonText,
+    failureDetails: unknown = null,
+  ): ExecutionCompletedEvent {
+    return {
+      EventType: EventType.ExecutionCompleted,
+      ...base(at),
+      OrchestrationStatus: status,
+      Result: result,
+      FailureDetails: failureDetails,
+    };
+  },
+  executionTerminated(at: Date, reason: string): ExecutionTerminatedEvent {
+    return { EventType: EventType.ExecutionTerminated, ...base(at), Input: reason };
+  },
+  executionSuspended(at: Date, reason: string | null): ExecutionSuspendedEvent {
+    return { EventType: EventType.ExecutionSuspended, ...base(at), Reason: reason };
+  },
+  executionResumed(at: Date, reason: string | null): ExecutionResumedEvent {
+    return { EventType: EventType.ExecutionResumed, ...base(at), Reason: reason };
+  },
+  taskScheduled(at: Date, taskId: number, name: string, input: JsonText): TaskScheduledEvent {
+    return {
+      EventType: EventType.TaskScheduled,
+      ...base(at, taskId),
+      Name: name,
+      Version: '',
+      Input: input,
+      Tags: null,
+      ParentTraceContext: null,
+    };
+  },
+  taskCompleted(at: Date, taskId: number, result: JsonText): TaskCompletedEvent {
+    return {
+      EventType: EventType.TaskCompleted,
+      ...base(at),
+      TaskScheduledId: taskId,
+      Result: result,
+    };
+  },
+  taskFailed(at: Date, taskId: number, reason: string, details: string): TaskFailedEvent {
+    return {
+      EventType: EventType.TaskFailed,
+      ...base(at),
+      TaskScheduledId: taskId,
+      Reason: reason,
+      Details: details,
+      FailureDetails: null,
+    };
+  },
+  subOrchestrationCreated(
+    at: Date,
+    taskId: number,
+    e: { name: string; version: string | null; instanceId: string; input: JsonText },
+  ): SubOrchestrationInstanceCreatedEvent {
+    return {
+      EventType: EventType.SubOrchestrationInstanceCreated,
+      ...base(at, taskId),
+      Name: e.name,
+      Version: e.version ?? '',
+      InstanceId: e.instanceId,
+      Input: e.input,
+      ClientSpanId: null,
+      Tags: null,
+    };
+  },
+  subOrchestrationCompleted(
+    at: Date,
+    taskId: number,
+    result: JsonText,
+  ): SubOrchestrationInstanceCompletedEvent {
+    return {
+      EventType: EventType.SubOrchestrationInstanceCompleted,
+      ...base(at),
+      TaskScheduledId: taskId,
+      Result: result,
+    };
+  },
+  subOrchestrationFailed(
+    at: Date,
+    taskId: number,
+    reason: string,
+    details: string,
+  ): SubOrchestrationInstanceFailedEvent {
+    return {
+      EventType: EventType.SubOrchestrationInstanceFailed,
+      ...base(at),
+      TaskScheduledId: taskId,
+      Reason: reason,
+      Details: details,
+      FailureDetails: null,
+    };
+  },
+  timerCreated(at: Date, timerId: number, fireAt: Date): TimerCreatedEvent {
+    return {
+      EventType: EventType.TimerCreated,
+      ...base(at, timerId),
+      FireAt: fireAt.toISOString(),
+    };
+  },
+  timerFired(at: Date, timerId: number, fireAt: Date): TimerFiredEvent {
+    return {
+      EventType: EventType.TimerFired,
+      ...base(at),
+      TimerId: timerId,
+      FireAt: fireAt.toISOString(),
+    };
+  },
+  orchestratorStarted(at: Date): OrchestratorStartedEvent {
+    return { EventType: EventType.OrchestratorStarted, ...base(at) };
+  },
+  orchestratorCompleted(at: Date): OrchestratorCompletedEvent {
+    return { EventType: EventType.OrchestratorCompleted, ...base(at) };
+  },
+  eventRaised(at: Date, name: string, input: JsonText): EventRaisedEvent {
+    return {
+      EventType: EventType.EventRaised,
+      ...base(at),
+      Name: name,
+      Input: input,
+      ParentTraceContext: null,
+    };
+  },
+};
 
 /** JSON text of a value as the extension stores it (`undefined` → null). */
 export function toJsonText(value: unknown): string | null {

@@ -176,6 +176,9 @@ export function managementLinks(
   };
 }
 
+/** The largest `top` (a .NET int in the extension); beyond it SQLite could not bind the limit. */
+const MAX_PAGE_SIZE = 2_147_483_647;
+
 function encodeToken(offset: number): string {
   return Buffer.from(JSON.stringify({ o: offset })).toString('base64');
 }
@@ -185,7 +188,7 @@ function decodeToken(token: string | undefined): number {
   try {
     const v: unknown = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
     const o = (v as { o?: unknown }).o;
-    if (typeof o === 'number' && Number.isInteger(o) && o >= 0) return o;
+    if (typeof o === 'number' && Number.isSafeInteger(o) && o >= 0) return o;
   } catch {
     // fall through
   }
@@ -365,7 +368,10 @@ export class ManagementApi {
     return this.checkStatusResponse(req.origin, instanceId);
   }
 
-  /** Waits (on the engine clock) until the instance finishes or the timeout passes. */
+  /**
+   * Waits until the instance finishes or the timeout passes. The timeout is on the wall clock: it bounds how long
+   * an HTTP request is held, which a paused (manual) engine clock must not stretch forever.
+   */
   private waitForTerminal(instanceId: string, timeoutMs: number): Promise<InstanceRow | undefined> {
     const core = this.c.core;
     return new Promise((resolve) => {
@@ -374,17 +380,14 @@ export class ManagementApi {
         if (done) return;
         done = true;
         unsubscribe();
-        cancelWake();
+        clearTimeout(timer);
         resolve(core.store.isOpen ? core.store.getInstance(instanceId) : undefined);
       };
       const unsubscribe = core.onStatusChange(instanceId, () => {
         const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
         if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
       });
-      const cancelWake = core.clock.wakeAt(
-        new Date(core.clock.now().getTime() + timeoutMs),
-        finish,
-      );
+      const timer = setTimeout(finish, timeoutMs);
       const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
       if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
     });
@@ -418,8 +421,8 @@ export class ManagementApi {
   private list(req: RuntimeHttpRequest, q: Query): RuntimeHttpResponse {
     const topRaw = q.get('top');
     const top = topRaw === undefined || topRaw === '' ? 100 : Number(topRaw);
-    if (!Number.isInteger(top) || top <= 0)
-      throw new BadRequest("'top' must be a positive integer");
+    if (!Number.isInteger(top) || top <= 0 || top > MAX_PAGE_SIZE)
+      throw new BadRequest(`'top' must be an integer from 1 to ${MAX_PAGE_SIZE}`);
     const offset = decodeToken(req.headers['x-ms-continuation-token']);
     const createdTimeFrom = q.date('createdTimeFrom');
     const createdTimeTo = q.date('createdTimeTo');
@@ -464,8 +467,8 @@ export class ManagementApi {
         createdTimeTo: to,
         runtimeStatus: statuses,
       });
-      for (const r of rows) core.purge(r.instanceId);
-      return rows.length;
+      // Instances that are not finished are skipped, as the extension skips them.
+      return rows.filter((r) => core.purge(r.instanceId)).length;
     });
     if (count === 0) return notFound('No instances matched the filter.');
     return json(200, { instancesDeleted: count });

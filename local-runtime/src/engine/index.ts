@@ -18,7 +18,9 @@ import type {
   RuntimeHttpRequest,
   RuntimeHttpResponse,
 } from '../contracts';
+import type { SqliteStore } from '../store/sqlite-store';
 import { DurableEngineCore } from './engine';
+import { registerInProcessRpc } from './in-process-client';
 import { type HistoryEvent, parseHistoryEvent } from './history';
 import { DEFAULT_CONNECTION_NAME, ManagementApi, WEBHOOK_PATH, managementLinks } from './http-api';
 
@@ -53,6 +55,13 @@ export interface DurableEngineOptions {
   /** Extension defaults: 6 days / 3 days (Azure Storage provider). */
   maximumShortTimerMs?: number;
   longRunningTimerIntervalMs?: number;
+  /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
+  openStore?: (databasePath: string) => SqliteStore;
+  /**
+   * Answer the DurableClient's RPC calls in-process instead of over the loopback listener (default true; the
+   * listener keeps running for clients the shortcut cannot reach). See `in-process-client.ts`.
+   */
+  inProcessClient?: boolean;
 }
 
 export interface DurableEngine extends DurableExtension {
@@ -79,6 +88,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     maximumShortTimerMs: options.maximumShortTimerMs ?? 6 * DAY_MS,
     longRunningTimerIntervalMs: options.longRunningTimerIntervalMs ?? 3 * DAY_MS,
     log,
+    ...(options.openStore ? { openStore: options.openStore } : {}),
   });
   const api = new ManagementApi({
     core,
@@ -98,6 +108,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
   // The origin clients see; RPC-created check-status URLs point there so they work from outside.
   let publicOrigin = 'http://localhost:7071';
   let stopped = false;
+  let unregisterInProcess: (() => void) | undefined;
 
   const serveRpc = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
@@ -203,6 +214,11 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         });
         const { port } = server.address() as AddressInfo;
         rpcBaseUrl = `http://127.0.0.1:${port}/durabletask/`;
+        if (options.inProcessClient !== false) {
+          unregisterInProcess = registerInProcessRpc(rpcBaseUrl, (request) =>
+            api.handle({ ...request, origin: publicOrigin }, false),
+          );
+        }
       }
       core.start();
     },
@@ -210,6 +226,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;
+      unregisterInProcess?.();
       const server = rpcServer;
       rpcServer = undefined;
       if (server) {

@@ -12,7 +12,16 @@
  * Everything here is synchronous: continuations run as soon as a history event completes a task,
  * which gives the same id order as DTFx's single-threaded scheduler.
  */
-import { EventType, type HistoryEvent } from './history';
+import {
+  EventType,
+  type HistoryEvent,
+  type SubOrchestrationInstanceCreatedEvent,
+  type TaskScheduledEvent,
+  type TimerCreatedEvent,
+} from './history';
+
+type SchedulingEvent =
+  TaskScheduledEvent | TimerCreatedEvent | SubOrchestrationInstanceCreatedEvent;
 
 export const ActionType = {
   CallActivity: 0,
@@ -126,7 +135,7 @@ class ReplayRun {
   private readonly canceled = new Set<number>();
   private readonly waiters = new Map<string, SyncTask[]>();
   private readonly buffered = new Map<string, unknown[]>();
-  private readonly scheduled = new Map<number, HistoryEvent>();
+  private readonly scheduled = new Map<number, SchedulingEvent>();
   private failure: string | undefined;
   private continueAsNew: { input: unknown } | undefined;
 
@@ -135,8 +144,7 @@ class ReplayRun {
       if (
         e.EventType === EventType.TaskScheduled ||
         e.EventType === EventType.TimerCreated ||
-        e.EventType === EventType.SubOrchestrationInstanceCreated ||
-        e.EventType === EventType.EventSent
+        e.EventType === EventType.SubOrchestrationInstanceCreated
       ) {
         this.scheduled.set(e.EventId, e);
       }
@@ -319,9 +327,10 @@ class ReplayRun {
     const task = new SyncTask();
     const existing = this.scheduled.get(id);
     if (existing) {
-      if (existing.EventType !== SCHEDULING_EVENT[kind] || existing.Name !== data.name) {
+      const name = existing.EventType === EventType.TimerCreated ? 'a timer' : existing.Name;
+      if (existing.EventType !== SCHEDULING_EVENT[kind] || name !== data.name) {
         return this.fail(
-          `Non-deterministic workflow detected: task ${id} was scheduled as ${String(existing.Name)} ` +
+          `Non-deterministic workflow detected: task ${id} was scheduled as ${name} ` +
             `(event type ${existing.EventType}) but the code now schedules ${kind} ${data.name}`,
         );
       }

@@ -1,5 +1,12 @@
 /** The status object of the Durable HTTP API (EXT StatusResponsePayload) and its history view. */
-import { EVENT_TYPE_NAMES, EventType, type HistoryEvent, parseJsonLenient } from './history';
+import {
+  EVENT_TYPE_NAMES,
+  EventType,
+  type HistoryEvent,
+  parseJsonLenient,
+  type SubOrchestrationInstanceCreatedEvent,
+  type TaskScheduledEvent,
+} from './history';
 import { RUNTIME_STATUSES, type InstanceRow } from '../store/sqlite-store';
 
 /** `DateTime.ToString("s") + "Z"`: whole seconds, UTC. */
@@ -37,7 +44,10 @@ export function toHistoryView(
   history: readonly HistoryEvent[],
   opts: StatusOptions,
 ): Record<string, unknown>[] {
-  const scheduledById = new Map<number, HistoryEvent>();
+  const scheduledById = new Map<
+    number,
+    TaskScheduledEvent | SubOrchestrationInstanceCreatedEvent
+  >();
   const completedIds = new Set<number>();
   for (const e of history) {
     if (

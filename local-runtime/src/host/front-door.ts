@@ -48,20 +48,51 @@ export interface FrontDoorOptions {
   readonly disabledFunctions?: ReadonlySet<string>;
   /** Admin-key protected extra endpoints under `/admin/`. */
   readonly adminExtras?: ExtraHandler;
-  /** The local dashboard (`/_dashboard*`, local-runtime/src/dashboard); it does its own access checks. */
-  readonly dashboard?: {
-    readonly matches: (pathname: string) => boolean;
-    readonly handle: (
-      req: http.IncomingMessage,
-      res: http.ServerResponse,
-      url: URL,
-    ) => Promise<void>;
-  };
+  /**
+   * Bytes of request bodies buffered at once across all requests (default: twice `maxRequestBodyBytes`, at
+   * least 16 MiB). A body that would exceed it is refused with 429 instead of growing the heap.
+   */
+  readonly maxBufferedBodyBytes?: number;
+  /**
+   * Whole-path handlers tried before the function routes (e.g. a dashboard under `/_dashboard`): the first
+   * whose `prefix` matches the lower-cased path answers the request, with its own auth and body handling.
+   */
+  readonly routeHandlers?: readonly PrefixHandler[];
+}
+
+export interface PrefixHandler {
+  /** Lower-case path prefix, e.g. `/_dashboard`; it matches the path itself and everything below it. */
+  readonly prefix: string;
+  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> | void;
 }
 
 const DURABLE_PREFIX = '/runtime/webhooks/durabletask';
 
 class PayloadTooLargeError extends Error {}
+/** All the bytes the front door may buffer are taken by other requests' bodies. */
+class BodyBudgetExhaustedError extends Error {}
+/** The client went away before its body was complete: an ordinary disconnect, not a host error. */
+class ClientDisconnectedError extends Error {}
+
+const MIN_BODY_BUDGET = 16 * 1024 * 1024;
+const LISTEN_BACKLOG = 4096;
+
+/** `host[:port]` as RFC 9110 allows it (reg-name or IP literal): anything else (e.g. userinfo with `@`) is refused. */
+const VALID_HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::\d{0,5})?$/;
+
+/** Bytes of request bodies held in memory at once, across requests. */
+class BodyBudget {
+  private used = 0;
+  constructor(private readonly limit: number) {}
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+  give(bytes: number): void {
+    this.used -= bytes;
+  }
+}
 
 function normaliseAuthLevel(value: unknown): AuthLevel {
   const level = typeof value === 'string' ? value.toLowerCase() : 'anonymous';
@@ -108,7 +139,16 @@ function headerRecord(req: http.IncomingMessage): Record<string, string> {
   return result;
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads a body of at most `limit` bytes, holding its bytes against `budget` until the response is closed (the
+ * function may still hold the buffer until then).
+ */
+function readBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  limit: number,
+  budget: BodyBudget,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
@@ -117,25 +157,29 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
+    let settled = false;
+    res.once('close', () => budget.give(size));
+    const fail = (e: Error): void => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      reject(e);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (size + chunk.length > limit) return fail(new PayloadTooLargeError());
+      if (!budget.take(chunk.length)) return fail(new BodyBudgetExhaustedError());
       size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(new PayloadTooLargeError());
-        return;
-      }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
+      if (settled) return;
+      settled = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
-    req.on('error', (e) => {
-      if (!failed) {
-        failed = true;
-        reject(e);
-      }
+    req.on('error', () => fail(new ClientDisconnectedError()));
+    req.on('close', () => {
+      if (!req.complete) fail(new ClientDisconnectedError());
     });
   });
 }
@@ -149,12 +193,16 @@ export class FrontDoor {
   private closing = false;
   private runningInvocations = 0;
   private readonly invocationQueue: (() => void)[] = [];
+  private readonly bodyBudget: BodyBudget;
   port = 0;
 
   constructor(private readonly options: FrontDoorOptions) {
     const disabled = options.disabledFunctions ?? new Set<string>();
     this.routes = buildHttpRoutes(
       options.host.registered.filter((fn) => !disabled.has(fn.metadata.name)),
+    );
+    this.bodyBudget = new BodyBudget(
+      options.maxBufferedBodyBytes ?? Math.max(MIN_BODY_BUDGET, 2 * options.maxRequestBodyBytes),
     );
     this.server = http.createServer((req, res) => {
       this.activeRequests++;
@@ -165,6 +213,11 @@ export class FrontDoor {
         }
       });
       this.handle(req, res).catch((e: unknown) => {
+        if (e instanceof ClientDisconnectedError) {
+          this.options.log('debug', 'The client disconnected before its request was complete.');
+          res.destroy();
+          return;
+        }
         this.options.log(
           'error',
           `Unhandled front door error: ${e instanceof Error ? e.message : String(e)}`,
@@ -180,15 +233,18 @@ export class FrontDoor {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
-    // Keep-alive must not hold a stopping host open for the default 5 s.
-    this.server.keepAliveTimeout = 5000;
+    // Longer than any client's idle pool (Node's agents keep sockets 4–5 s by default): a server that closes an
+    // idle socket just as the client reuses it resets that request. `close()` ends idle sockets at once.
+    this.server.keepAliveTimeout = 65_000;
   }
 
   listen(port: number, hostname?: string): Promise<number> {
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => reject(e);
       this.server.once('error', onError);
-      this.server.listen(port, hostname, () => {
+      // A deep accept queue: with a thousand clients connecting at once, Node's default (511) overflows and the
+      // kernel drops handshakes, which clients see as resets; the kernel caps it at somaxconn.
+      this.server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', onError);
         this.port = (this.server.address() as AddressInfo).port;
         resolve(this.port);
@@ -218,15 +274,19 @@ export class FrontDoor {
       return false;
     }
     if (maxConcurrentRequests !== undefined && this.runningInvocations >= maxConcurrentRequests) {
+      // The releasing request hands its slot over (see releaseSlot): `runningInvocations` already counts us.
       await new Promise<void>((resolve) => this.invocationQueue.push(resolve));
+      return true;
     }
     this.runningInvocations++;
     return true;
   }
 
+  /** Hands the slot to the next waiter without freeing it in between, so no newcomer can take it first. */
   private releaseSlot(): void {
-    this.runningInvocations--;
-    this.invocationQueue.shift()?.();
+    const next = this.invocationQueue.shift();
+    if (next) next();
+    else this.runningInvocations--;
   }
 
   private corsHeaders(req: http.IncomingMessage): Record<string, string> {
@@ -292,7 +352,16 @@ export class FrontDoor {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const origin = `http://${req.headers.host ?? `localhost:${this.port}`}`;
+    const hostHeader = req.headers.host;
+    if (hostHeader !== undefined && !VALID_HOST_HEADER.test(hostHeader)) {
+      sendProblem(
+        res,
+        { status: 400, title: 'Bad Request', detail: 'The Host header is malformed.' },
+        { connection: 'close' },
+      );
+      return;
+    }
+    const origin = `http://${hostHeader || `localhost:${this.port}`}`;
     let url: URL;
     try {
       url = new URL(req.url ?? '/', origin);
@@ -304,9 +373,13 @@ export class FrontDoor {
       });
       return;
     }
-    // Before CORS: the dashboard grants no cross-origin access at all.
-    if (this.options.dashboard?.matches(url.pathname)) {
-      await this.options.dashboard.handle(req, res, url);
+    // Before CORS: a whole-path handler (the dashboard) grants no cross-origin access at all.
+    const prefixPath = url.pathname.toLowerCase();
+    const extra = this.options.routeHandlers?.find(
+      (h) => prefixPath === h.prefix || prefixPath.startsWith(`${h.prefix}/`),
+    );
+    if (extra) {
+      await extra.handle(req, res, url);
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
@@ -336,8 +409,21 @@ export class FrontDoor {
     const lowerPath = path.toLowerCase();
     const readLimited = async (): Promise<Buffer | undefined> => {
       try {
-        return await readBody(req, this.options.maxRequestBodyBytes);
+        return await readBody(req, res, this.options.maxRequestBodyBytes, this.bodyBudget);
       } catch (e) {
+        if (e instanceof BodyBudgetExhaustedError) {
+          sendProblem(
+            res,
+            {
+              status: 429,
+              title: 'Too Many Requests',
+              detail: 'The host is buffering too many request bodies; retry later.',
+            },
+            { ...cors, 'retry-after': '1', connection: 'close' },
+          );
+          req.resume();
+          return undefined;
+        }
         if (e instanceof PayloadTooLargeError) {
           sendProblem(
             res,
@@ -490,15 +576,7 @@ export class FrontDoor {
       );
       return;
     }
-    const body = await readLimited();
-    if (!body) return;
-
-    const started = Date.now();
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) {
-      // Like the host: repeated query names are joined with ','.
-      query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
-    }
+    // Throttle first: a request the host will not run must not get its body buffered.
     if (!(await this.acquireSlot())) {
       sendProblem(
         res,
@@ -512,7 +590,15 @@ export class FrontDoor {
       return;
     }
     let result: Awaited<ReturnType<FunctionHost['invokeHttp']>>;
+    const started = Date.now();
     try {
+      const body = await readLimited();
+      if (!body) return;
+      const query: Record<string, string> = {};
+      for (const [k, v] of url.searchParams) {
+        // Like the host: repeated query names are joined with ','.
+        query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+      }
       result = await this.options.host.invokeHttp(
         route.fn,
         {

@@ -25,6 +25,8 @@ export interface LocalHostProcessOptions {
   readonly settingsFile?: string | false;
   /** Start the embedded emulators when settings are missing (default false in this mode). */
   readonly emulators?: boolean | 'auto';
+  /** Options for the child's Node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept). */
+  readonly nodeArgs?: readonly string[];
   /** Path of the compiled CLI. Default: `dist/local-runtime/src/cli.js` of this repository. */
   readonly cliPath?: string;
   /** Milliseconds to wait for the ready line. Default 30 s. */
@@ -76,7 +78,13 @@ export async function startLocalHostProcess(
   if (!fs.existsSync(cliPath)) {
     throw new Error(`${cliPath} does not exist: run "npm run build" first.`);
   }
-  const args = [cliPath, '--port', String(options.port ?? 0), '--ready-json'];
+  const args = [
+    ...(options.nodeArgs ?? []),
+    cliPath,
+    '--port',
+    String(options.port ?? 0),
+    '--ready-json',
+  ];
   if (options.appDir) args.push('--app', path.resolve(options.appDir));
   if (options.clock) args.push('--clock', options.clock);
   if (options.clockStart) args.push('--clock-start', options.clockStart);

@@ -8,13 +8,16 @@
  */
 import { InvocationContext } from '@azure/functions';
 import type { OrchestrationHandler } from 'durable-functions';
-// Not part of the typed public surface: the same wrapper df.app.orchestration registers.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const testingUtils = require('durable-functions/lib/src/util/testingUtils') as {
-  createOrchestrator(
-    fn: OrchestrationHandler,
-  ): (trigger: unknown, context: InvocationContext) => Promise<unknown>;
-};
+import {
+  orchestratorHandler,
+  type OrchestratorTriggerHandler,
+} from '../../../local-runtime/test/durable-functions-driver';
+import {
+  EventType,
+  historyEvents,
+  type HistoryEvent,
+  type TimerCreatedEvent,
+} from '../../../local-runtime/src/engine/history';
 
 export interface Action {
   readonly actionType: number;
@@ -42,8 +45,6 @@ export const ActionType = {
   WhenAny: 11,
 } as const;
 
-type HistoryEvent = Record<string, unknown> & { EventType: number; IsPlayed: boolean };
-
 export class OrchestrationHarness {
   private readonly past: HistoryEvent[] = [];
   private pending: HistoryEvent[] = [];
@@ -52,7 +53,7 @@ export class OrchestrationHarness {
   readonly states: OrchestratorState[] = [];
   /** Everything the orchestrator logged. */
   readonly logs: string[] = [];
-  private readonly run: (trigger: unknown, context: InvocationContext) => Promise<unknown>;
+  private readonly run: OrchestratorTriggerHandler;
 
   constructor(
     handler: OrchestrationHandler,
@@ -61,7 +62,7 @@ export class OrchestrationHarness {
     private readonly input: unknown,
     private now: Date,
   ) {
-    this.run = testingUtils.createOrchestrator(handler);
+    this.run = orchestratorHandler(handler);
   }
 
   /** Every event as the extension would store it (for "no secret in history" checks). */
@@ -82,8 +83,14 @@ export class OrchestrationHarness {
 
   start(): Promise<OrchestratorState> {
     this.pending.push(
-      this.event(12, {}),
-      this.event(0, { Name: this.name, Input: JSON.stringify(this.input), Version: '' }),
+      historyEvents.orchestratorStarted(this.now),
+      historyEvents.executionStarted(this.now, {
+        instanceId: this.instanceId,
+        executionId: 'execution-1',
+        name: this.name,
+        version: null,
+        input: JSON.stringify(this.input),
+      }),
     );
     return this.episode();
   }
@@ -91,8 +98,8 @@ export class OrchestrationHarness {
   completeTask(taskId: number, result: unknown, afterMs = 100): Promise<OrchestratorState> {
     this.advance(afterMs);
     this.pending.push(
-      this.event(12, {}),
-      this.event(5, { TaskScheduledId: taskId, Result: JSON.stringify(result) }),
+      historyEvents.orchestratorStarted(this.now),
+      historyEvents.taskCompleted(this.now, taskId, JSON.stringify(result)),
     );
     return this.episode();
   }
@@ -100,8 +107,8 @@ export class OrchestrationHarness {
   failTask(taskId: number, reason: string, afterMs = 100): Promise<OrchestratorState> {
     this.advance(afterMs);
     this.pending.push(
-      this.event(12, {}),
-      this.event(6, { TaskScheduledId: taskId, Reason: reason, Details: 'details' }),
+      historyEvents.orchestratorStarted(this.now),
+      historyEvents.taskFailed(this.now, taskId, reason, 'details'),
     );
     return this.episode();
   }
@@ -109,26 +116,32 @@ export class OrchestrationHarness {
   raiseEvent(name: string, value: unknown, afterMs = 1000): Promise<OrchestratorState> {
     this.advance(afterMs);
     this.pending.push(
-      this.event(12, {}),
-      this.event(15, { Name: name, Input: JSON.stringify(value) }),
+      historyEvents.orchestratorStarted(this.now),
+      historyEvents.eventRaised(this.now, name, JSON.stringify(value)),
     );
     return this.episode();
   }
 
   fireTimer(timerId: number): Promise<OrchestratorState> {
-    const created = this.past.find((e) => e.EventType === 10 && e.EventId === timerId);
+    const created = this.past.find(
+      (e): e is TimerCreatedEvent =>
+        e.EventType === EventType.TimerCreated && e.EventId === timerId,
+    );
     if (created === undefined) throw new Error(`timer ${timerId} was never created`);
-    const fireAt = new Date(String(created.FireAt));
+    const fireAt = new Date(created.FireAt);
     if (fireAt > this.now) this.now = fireAt;
     this.pending.push(
-      this.event(12, {}),
-      this.event(11, { TimerId: timerId, FireAt: fireAt.toISOString() }),
+      historyEvents.orchestratorStarted(this.now),
+      historyEvents.timerFired(this.now, timerId, fireAt),
     );
     return this.episode();
   }
 
   private async episode(): Promise<OrchestratorState> {
-    const history = [...this.past.map((e) => ({ ...e, IsPlayed: true })), ...this.pending];
+    const history = [
+      ...this.past.map((e) => ({ ...e, IsPlayed: true })),
+      ...this.pending.map((e) => ({ ...e, IsPlayed: false })),
+    ];
     const payload = {
       history,
       input: this.input,
@@ -161,29 +174,21 @@ export class OrchestrationHarness {
       const id = this.scheduled++;
       this.past.push(
         action.actionType === ActionType.CallActivity
-          ? {
-              ...this.event(4, { Name: action.functionName, Input: JSON.stringify(action.input) }),
-              EventId: id,
-            }
-          : { ...this.event(10, { FireAt: toIso(action.fireAt) }), EventId: id },
+          ? historyEvents.taskScheduled(
+              this.now,
+              id,
+              String(action.functionName),
+              JSON.stringify(action.input),
+            )
+          : historyEvents.timerCreated(this.now, id, toDate(action.fireAt)),
       );
     }
-    this.past.push(this.event(13, {}));
+    this.past.push(historyEvents.orchestratorCompleted(this.now));
     return state;
   }
 
   private advance(ms: number): void {
     this.now = new Date(this.now.getTime() + ms);
-  }
-
-  private event(type: number, fields: Record<string, unknown>): HistoryEvent {
-    return {
-      EventType: type,
-      EventId: -1,
-      IsPlayed: false,
-      Timestamp: this.now.toISOString(),
-      ...fields,
-    };
   }
 }
 
@@ -196,8 +201,8 @@ function failedState(error: unknown): OrchestratorState {
   return JSON.parse(message.slice(at + marker.length)) as OrchestratorState;
 }
 
-function toIso(value: unknown): string {
-  return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();
+function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(String(value));
 }
 
 function flatten(actions: readonly Action[]): Action[] {

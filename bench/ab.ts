@@ -1,0 +1,418 @@
+/**
+ * `npm run bench -- --baseline <git-ref>`: the same load against this tree's host and a baseline's, side by side.
+ *
+ * The baseline is checked out in a temporary git worktree (node_modules linked from this tree) and built there.
+ * Then, for every scenario, each host runs in turn (the order alternates per round, so drift in the machine's
+ * load hits both alike) on fresh data, against one Twilio emulator in this process that is reset in between,
+ * and the same load driver (`bench/driver.mjs`, a child process) measures it. Only ratios from one run mean
+ * anything on a shared machine: the table prints both figures and candidate ÷ baseline.
+ *
+ * Options: --baseline REF (required), --quick (small counts, for iteration), --levels 16,64,256,
+ * --flows N (per level), --rounds N, --waiting N (verifications left waiting for the memory figure; 0 skips),
+ * --keep-baseline (reuse and keep the built baseline under the temp dir, keyed by commit),
+ * --cpu-prof DIR / --heap-prof DIR (profile the candidate host; written when it stops).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startTwilioEmulator } from '../emulators/src/twilio/server';
+import type { TwilioEmulator } from '../emulators/src/twilio/server';
+import { startLocalHostProcess } from '../local-runtime/src/index';
+import type { LocalHostProcess } from '../local-runtime/src/index';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const DRIVER = path.join(repoRoot, 'bench', 'driver.mjs');
+const CLI = path.join('dist', 'local-runtime', 'src', 'cli.js');
+
+interface AbOptions {
+  baseline: string;
+  levels: number[];
+  flows: number;
+  warmup: number;
+  rounds: number;
+  latencyFlows: number;
+  waiting: number;
+  keepBaseline: boolean;
+  cpuProfDir: string | undefined;
+  heapProfDir: string | undefined;
+}
+
+function positive(flag: string, raw: string | undefined, allowZero = false): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1))
+    throw new Error(`${flag} needs a ${allowZero ? 'non-negative' : 'positive'} integer`);
+  return n;
+}
+
+export function parseAbArgs(argv: readonly string[]): AbOptions | undefined {
+  if (!argv.includes('--baseline')) return undefined;
+  const quick = argv.includes('--quick');
+  const o: AbOptions = {
+    baseline: '',
+    levels: quick ? [16, 256] : [16, 64, 256, 1024],
+    flows: quick ? 300 : 2000,
+    warmup: quick ? 50 : 200,
+    rounds: 1,
+    latencyFlows: quick ? 100 : 300,
+    waiting: quick ? 2000 : 20_000,
+    keepBaseline: false,
+    cpuProfDir: undefined,
+    heapProfDir: undefined,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--baseline':
+        o.baseline = value();
+        break;
+      case '--quick':
+        break; // read above: it only changes the defaults
+      case '--keep-baseline':
+        o.keepBaseline = true;
+        break;
+      case '--levels':
+        o.levels = value()
+          .split(',')
+          .map((v) => positive('--levels', v));
+        break;
+      case '--flows':
+        o.flows = positive(flag, value());
+        break;
+      case '--rounds':
+        o.rounds = positive(flag, value());
+        break;
+      case '--waiting':
+        o.waiting = positive(flag, value(), true);
+        break;
+      case '--cpu-prof':
+        o.cpuProfDir = path.resolve(value());
+        break;
+      case '--heap-prof':
+        o.heapProfDir = path.resolve(value());
+        break;
+      default:
+        throw new Error(`Unknown option ${flag}`);
+    }
+  }
+  if (!o.baseline) throw new Error('--baseline needs a git ref');
+  return o;
+}
+
+interface Tree {
+  label: 'baseline' | 'candidate';
+  dir: string;
+}
+
+function git(args: readonly string[], cwd = repoRoot): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+}
+
+/** Checks out and builds the baseline; returns its directory and how to remove it. */
+function prepareBaseline(ref: string, keep: boolean): { dir: string; remove: () => void } {
+  const sha = git(['rev-parse', '--verify', `${ref}^{commit}`]);
+  const dir = path.join(os.tmpdir(), `sms-bench-baseline-${sha.slice(0, 12)}`);
+  const remove = (): void => {
+    if (keep) return;
+    git(['worktree', 'remove', '--force', dir]);
+  };
+  if (fs.existsSync(path.join(dir, CLI))) return { dir, remove };
+  if (fs.existsSync(dir)) git(['worktree', 'remove', '--force', dir]);
+  console.error(`[bench] building baseline ${ref} (${sha.slice(0, 12)}) in ${dir}`);
+  git(['worktree', 'add', '--detach', dir, sha]);
+  // Same dependencies as this tree (a baseline needs no package this tree dropped for the figures to mean much).
+  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  execFileSync(
+    process.execPath,
+    [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: dir, stdio: 'inherit' },
+  );
+  return { dir, remove };
+}
+
+function hostSettings(twilio: TwilioEmulator, timeoutSeconds: number): Record<string, string> {
+  return {
+    FUNCTIONS_WORKER_RUNTIME: 'node',
+    ...twilio.appSettings(),
+    VERIFICATION_TIMEOUT_SECONDS: String(timeoutSeconds),
+    VERIFICATION_CODE_SECRET: 'bench-secret-not-for-production',
+  };
+}
+
+/** Node options for the profiled candidate host; profiles are written when it exits cleanly. */
+function profileOptions(tree: Tree, o: AbOptions, scenario: string): string[] {
+  if (tree.label !== 'candidate') return [];
+  const parts: string[] = [];
+  if (o.cpuProfDir) parts.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`);
+  if (o.heapProfDir) parts.push('--heap-prof', `--heap-prof-dir=${o.heapProfDir}`);
+  if (parts.length > 0) console.error(`[bench] profiling the candidate during ${scenario}`);
+  return parts;
+}
+
+async function withHost<T>(
+  tree: Tree,
+  twilio: TwilioEmulator,
+  timeoutSeconds: number,
+  nodeArgs: readonly string[],
+  body: (host: LocalHostProcess) => Promise<T>,
+): Promise<T> {
+  twilio.reset();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${tree.label}-`));
+  const host = await startLocalHostProcess({
+    appDir: tree.dir,
+    cliPath: path.join(tree.dir, CLI),
+    dataDir,
+    databasePath: path.join(dataDir, 'durable.sqlite'),
+    settingsFile: false,
+    emulators: false,
+    settings: hostSettings(twilio, timeoutSeconds),
+    startTimeoutMs: 60_000,
+    nodeArgs,
+  });
+  try {
+    return await body(host);
+  } finally {
+    await host.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+type DriverSummary = Record<string, unknown> & {
+  flowsPerSec?: number;
+  errors?: number;
+  errorKinds?: Record<string, number>;
+  throttled?: number;
+  startMs?: { p50: number; p99: number };
+  submitToCompletedMs?: { p50: number; p99: number };
+};
+
+function runDriver(args: readonly string[]): Promise<DriverSummary> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DRIVER, ...args, '--quiet'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', () => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      try {
+        resolve(JSON.parse(last) as DriverSummary);
+      } catch {
+        reject(new Error(`the driver printed no summary: ${out.slice(-500)}`));
+      }
+    });
+  });
+}
+
+function rssBytes(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match?.[1] ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts `count` verifications (each waits for its code) with `concurrency` in flight; returns starts/s. */
+async function fillWaiting(
+  host: LocalHostProcess,
+  twilio: TwilioEmulator,
+  count: number,
+  concurrency: number,
+): Promise<{ startsPerSec: number; throttled: number; errors: number }> {
+  let next = 0;
+  let throttled = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const phone = `+1425${String(3_000_000 + i).padStart(7, '0')}`;
+      for (let attempt = 0; ; attempt++) {
+        const res = await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(phone),
+        }).catch(() => undefined);
+        await res?.arrayBuffer();
+        if (res?.status === 202) break;
+        if (res?.status === 429 && attempt < 20) {
+          throttled++;
+          await sleep(Number(res.headers.get('retry-after') ?? '1') * 1000);
+          continue;
+        }
+        errors++;
+        break;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  // Waiting means the SMS went out and the instance sits on its event/timer race.
+  const deadline = Date.now() + 600_000;
+  while (twilio.requestCount() < count - errors && Date.now() < deadline) await sleep(50);
+  return {
+    startsPerSec: Number(((count * 1000) / (performance.now() - t0)).toFixed(1)),
+    throttled,
+    errors,
+  };
+}
+
+type Figures = Record<string, number>;
+
+function pickDriver(prefix: string, s: DriverSummary): Figures {
+  const f: Figures = {};
+  if (typeof s.flowsPerSec === 'number') f[`${prefix} flows/s`] = s.flowsPerSec;
+  if (s.startMs) f[`${prefix} start p50 ms`] = s.startMs.p50;
+  if (s.submitToCompletedMs) {
+    f[`${prefix} submit→Completed p50 ms`] = s.submitToCompletedMs.p50;
+    f[`${prefix} submit→Completed p99 ms`] = s.submitToCompletedMs.p99;
+  }
+  f[`${prefix} errors`] = typeof s.errors === 'number' ? s.errors : Number.NaN;
+  f[`${prefix} throttled`] = typeof s.throttled === 'number' ? s.throttled : 0;
+  return f;
+}
+
+async function scenarioLevel(
+  tree: Tree,
+  twilio: TwilioEmulator,
+  o: AbOptions,
+  c: number,
+): Promise<Figures> {
+  const outbox = `${twilio.url}/_emulator/messages?to={to}`;
+  return withHost(tree, twilio, 600, profileOptions(tree, o, `c${c}`), async (host) => {
+    const s = await runDriver([
+      host.url,
+      '--flows',
+      String(o.flows),
+      '--concurrency',
+      String(c),
+      '--warmup',
+      String(o.warmup),
+      '--outbox',
+      outbox,
+    ]);
+    if (s.errorKinds && Object.keys(s.errorKinds).length > 0)
+      console.error(`[bench] ${tree.label} c${c} errorKinds ${JSON.stringify(s.errorKinds)}`);
+    return pickDriver(`c${c}`, s);
+  });
+}
+
+async function scenarioLatency(tree: Tree, twilio: TwilioEmulator, o: AbOptions): Promise<Figures> {
+  const outbox = `${twilio.url}/_emulator/messages?to={to}`;
+  return withHost(tree, twilio, 600, [], async (host) => {
+    const s = await runDriver([
+      host.url,
+      '--flows',
+      String(o.latencyFlows),
+      '--concurrency',
+      '1',
+      '--warmup',
+      '20',
+      '--poll-ms',
+      '1',
+      '--outbox',
+      outbox,
+    ]);
+    const f = pickDriver('c1 poll 1 ms', s);
+    return {
+      'c1 poll 1 ms submit→Completed p50 ms': f['c1 poll 1 ms submit→Completed p50 ms']!,
+      'c1 poll 1 ms submit→Completed p99 ms': f['c1 poll 1 ms submit→Completed p99 ms']!,
+    };
+  });
+}
+
+async function scenarioWaiting(tree: Tree, twilio: TwilioEmulator, o: AbOptions): Promise<Figures> {
+  return withHost(tree, twilio, 3600, [], async (host) => {
+    const before = rssBytes(host.pid);
+    const fill = await fillWaiting(host, twilio, o.waiting, 32);
+    await sleep(2000);
+    const rss = rssBytes(host.pid);
+    return {
+      [`waiting ${o.waiting}: starts/s while filling`]: fill.startsPerSec,
+      [`waiting ${o.waiting}: RSS MiB`]: Number((rss / 2 ** 20).toFixed(1)),
+      [`waiting ${o.waiting}: bytes per waiting instance`]: Math.round((rss - before) / o.waiting),
+      [`waiting ${o.waiting}: start errors`]: fill.errors,
+    };
+  });
+}
+
+function ratio(candidate: number | undefined, baseline: number | undefined): string {
+  if (candidate === undefined || baseline === undefined) return '';
+  if (baseline === 0) return candidate === 0 ? '=' : '';
+  return `${(candidate / baseline).toFixed(2)}×`;
+}
+
+function printTable(
+  results: { baseline: Figures[]; candidate: Figures[] },
+  baselineRef: string,
+): void {
+  const mean = (runs: Figures[], key: string): number | undefined => {
+    const values = runs.map((r) => r[key]).filter((v): v is number => typeof v === 'number');
+    if (values.length === 0) return undefined;
+    return Number((values.reduce((a, b) => a + b, 0) / values.length).toFixed(1));
+  };
+  const keys = [
+    ...new Set([...results.baseline, ...results.candidate].flatMap((r) => Object.keys(r))),
+  ];
+  const lines = [
+    `| figure | baseline (${baselineRef}) | candidate | candidate ÷ baseline |`,
+    '|---|---|---|---|',
+  ];
+  for (const key of keys) {
+    const b = mean(results.baseline, key);
+    const c = mean(results.candidate, key);
+    lines.push(`| ${key} | ${b ?? ''} | ${c ?? ''} | ${ratio(c, b)} |`);
+  }
+  console.log(lines.join('\n'));
+}
+
+export async function runAb(o: AbOptions): Promise<void> {
+  const baseline = prepareBaseline(o.baseline, o.keepBaseline);
+  const twilio = await startTwilioEmulator({ port: 0, log: () => undefined });
+  const trees: Tree[] = [
+    { label: 'baseline', dir: baseline.dir },
+    { label: 'candidate', dir: repoRoot },
+  ];
+  const results: { baseline: Figures[]; candidate: Figures[] } = { baseline: [], candidate: [] };
+  console.log(
+    `machine: ${os.cpus().length} cpus, node ${process.version}, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  try {
+    for (let round = 0; round < o.rounds; round++) {
+      // Alternate who goes first so that a drift in the machine's load does not favour one side.
+      const order = round % 2 === 0 ? trees : [...trees].reverse();
+      const figures = new Map<Tree, Figures>(trees.map((t) => [t, {}]));
+      const scenarios: ((t: Tree) => Promise<Figures>)[] = [
+        ...o.levels.map((c) => (t: Tree) => scenarioLevel(t, twilio, o, c)),
+        (t: Tree) => scenarioLatency(t, twilio, o),
+        ...(o.waiting > 0 ? [(t: Tree) => scenarioWaiting(t, twilio, o)] : []),
+      ];
+      for (const scenario of scenarios) {
+        for (const tree of order) {
+          const f = await scenario(tree);
+          console.error(`[bench] round ${round + 1} ${tree.label}: ${JSON.stringify(f)}`);
+          Object.assign(figures.get(tree)!, f);
+        }
+      }
+      for (const t of trees) results[t.label].push(figures.get(t)!);
+    }
+  } finally {
+    await twilio.close();
+    baseline.remove();
+  }
+  console.log(
+    `load after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  printTable(results, o.baseline);
+}
