@@ -19,6 +19,9 @@ import type {
   RuntimeHttpResponse,
 } from '../contracts';
 import type { SqliteStore } from '../store/sqlite-store';
+import { EntityApi } from '../entities/entity-api';
+import { EntityScheduler } from '../entities/entity-scheduler';
+import { EntityStore } from '../entities/entity-store';
 import { DurableEngineCore } from './engine';
 import { type HistoryEvent, parseHistoryEvent } from './history';
 import { DEFAULT_CONNECTION_NAME, ManagementApi, WEBHOOK_PATH, managementLinks } from './http-api';
@@ -56,6 +59,10 @@ export interface DurableEngineOptions {
   longRunningTimerIntervalMs?: number;
   /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
   openStore?: (databasePath: string) => SqliteStore;
+  /** Entities processing a batch at the same time (default 10). */
+  maxConcurrentEntityFunctions?: number;
+  /** `host.json` `extensions.durableTask.maxEntityOperationBatchSize`: operations per entity invocation (default 50). */
+  maxEntityOperationBatchSize?: number;
 }
 
 export interface DurableEngine extends DurableExtension {
@@ -84,6 +91,17 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     log,
     ...(options.openStore ? { openStore: options.openStore } : {}),
   });
+  const entityStore = new EntityStore(core.store.database);
+  const entities = new EntityScheduler({
+    core,
+    store: entityStore,
+    invoker: options.invoker,
+    maxConcurrentEntities: positive(options.maxConcurrentEntityFunctions, 10),
+    maxBatchSize: positive(options.maxEntityOperationBatchSize, 50),
+    log,
+  });
+  core.attachEntities(entities);
+  const entityApi = new EntityApi(entityStore, entities);
   const api = new ManagementApi({
     core,
     taskHubName: options.taskHubName,
@@ -95,6 +113,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         .filter((f) => f.triggerType.toLowerCase() === 'orchestrationtrigger')
         .map((f) => f.name),
     log,
+    entities: (req, q, segments) => entityApi.handle(req, q, segments),
   });
 
   let rpcServer: http.Server | undefined;
@@ -209,6 +228,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         rpcBaseUrl = `http://127.0.0.1:${port}/durabletask/`;
       }
       core.start();
+      entities.start();
     },
 
     async stop(): Promise<void> {
@@ -220,6 +240,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         server.closeIdleConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
+      entities.stop();
       await core.stop(options.stopGraceMs ?? 10_000);
     },
 

@@ -307,6 +307,11 @@ export class SqliteStore {
     }
   }
 
+  /** The connection, for stores of other features that keep their tables in the same file (entities). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
