@@ -23,6 +23,7 @@ import { EntityApi } from '../entities/entity-api';
 import { EntityScheduler } from '../entities/entity-scheduler';
 import { EntityStore } from '../entities/entity-store';
 import { DurableEngineCore } from './engine';
+import { registerInProcessRpc } from './in-process-client';
 import { type HistoryEvent, parseHistoryEvent } from './history';
 import { DEFAULT_CONNECTION_NAME, ManagementApi, WEBHOOK_PATH, managementLinks } from './http-api';
 
@@ -63,6 +64,11 @@ export interface DurableEngineOptions {
   maxConcurrentEntityFunctions?: number;
   /** `host.json` `extensions.durableTask.maxEntityOperationBatchSize`: operations per entity invocation (default 50). */
   maxEntityOperationBatchSize?: number;
+  /**
+   * Answer the DurableClient's RPC calls in-process instead of over the loopback listener (default true; the
+   * listener keeps running for clients the shortcut cannot reach). See `in-process-client.ts`.
+   */
+  inProcessClient?: boolean;
 }
 
 export interface DurableEngine extends DurableExtension {
@@ -121,6 +127,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
   // The origin clients see; RPC-created check-status URLs point there so they work from outside.
   let publicOrigin = 'http://localhost:7071';
   let stopped = false;
+  let unregisterInProcess: (() => void) | undefined;
 
   const serveRpc = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
@@ -226,6 +233,11 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         });
         const { port } = server.address() as AddressInfo;
         rpcBaseUrl = `http://127.0.0.1:${port}/durabletask/`;
+        if (options.inProcessClient !== false) {
+          unregisterInProcess = registerInProcessRpc(rpcBaseUrl, (request) =>
+            api.handle({ ...request, origin: publicOrigin }, false),
+          );
+        }
       }
       core.start();
       entities.start();
@@ -234,6 +246,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;
+      unregisterInProcess?.();
       const server = rpcServer;
       rpcServer = undefined;
       if (server) {
