@@ -60,7 +60,7 @@ export interface DurableEngineOptions {
   longRunningTimerIntervalMs?: number;
   /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
   openStore?: (databasePath: string) => SqliteStore;
-  /** Entities processing a batch at the same time (default 10). */
+  /** `host.json` `extensions.durableTask.maxConcurrentEntityFunctions`: entities running a batch at once (default 10). */
   maxConcurrentEntityFunctions?: number;
   /** `host.json` `extensions.durableTask.maxEntityOperationBatchSize`: operations per entity invocation (default 50). */
   maxEntityOperationBatchSize?: number;
