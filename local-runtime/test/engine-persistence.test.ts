@@ -126,4 +126,32 @@ describe('durable engine: persistence across reopen of the same database file', 
     });
     await second.close();
   });
+
+  it('stops within the grace period while an orchestrator episode hangs, and runs it again on the next start', async () => {
+    const clock = new ManualClock();
+    const hanging = invokerWith((x) => x);
+    let episodes = 0;
+    hanging.invokeOrchestrator = () => {
+      episodes++;
+      return new Promise<never>(() => undefined);
+    };
+    const first = await createHarness(hanging, { databasePath, clock, stopGraceMs: 20 });
+    const id = await first.start('flow', 'stuck');
+    for (let i = 0; i < 50 && episodes === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(episodes).toBe(1);
+    await first.close(); // resolves after the 20 ms grace instead of waiting for the episode
+
+    const second = await createHarness(
+      invokerWith((x) => `did ${String(x)}`),
+      { databasePath, clock },
+    );
+    await second.idle();
+    await second.raise(id, 'go', 1);
+    await second.idle();
+    expect(await second.status(id)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { a: 'did stuck', ev: 1 },
+    });
+    await second.close();
+  });
 });

@@ -274,27 +274,20 @@ export class DurableEngineCore {
   }
 
   /**
-   * Stops dispatching, lets running episodes commit, gives running activities `graceMs` to finish
-   * (an activity still running after that stays persisted and runs again on the next start), then
-   * closes the store.
+   * Stops dispatching, gives running episodes and activities `graceMs` (wall clock) to commit, then closes the
+   * store. An episode or activity still running after that stays persisted (its inbox messages, its activity
+   * row) and runs again on the next start; its late result is discarded.
    */
   async stop(graceMs = 10_000): Promise<void> {
+    const deadline = Date.now() + graceMs;
     this.stopping = true;
     clearTimeout(this.resyncTimer);
     this.resyncTimer = undefined;
     this.armed?.cancel();
     this.armed = undefined;
-    while (this.inflightEpisodes.size > 0) await Promise.allSettled([...this.inflightEpisodes]);
-    if (this.inflight.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.inflight]),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, graceMs);
-        }),
-      ]);
-      if (timer) clearTimeout(timer);
-    }
+    // Episodes first: a committing episode may still queue activities, which then get the remaining grace.
+    await settleWithin(this.inflightEpisodes, deadline);
+    await settleWithin(this.inflight, deadline);
     this.store.close();
     this.resolveIdle();
     // Pending HTTP waits answer now instead of holding the process until their timeout.
@@ -1004,6 +997,22 @@ export class DurableEngineCore {
       }
     }
     this.afterCommit(() => this.notifyStatus(inst.instanceId));
+  }
+}
+
+/** Waits until `pending` is empty (it may grow meanwhile) or the deadline (epoch ms) passes. */
+async function settleWithin(pending: ReadonlySet<Promise<void>>, deadline: number): Promise<void> {
+  while (pending.size > 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...pending]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, left);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 }
 

@@ -372,7 +372,10 @@ export class ManagementApi {
     return this.checkStatusResponse(req.origin, instanceId);
   }
 
-  /** Waits (on the engine clock) until the instance finishes or the timeout passes. */
+  /**
+   * Waits until the instance finishes or the timeout passes. The timeout is on the wall clock: it bounds how long
+   * an HTTP request is held, which a paused (manual) engine clock must not stretch forever.
+   */
   private waitForTerminal(instanceId: string, timeoutMs: number): Promise<InstanceRow | undefined> {
     const core = this.c.core;
     return new Promise((resolve) => {
@@ -381,17 +384,14 @@ export class ManagementApi {
         if (done) return;
         done = true;
         unsubscribe();
-        cancelWake();
+        clearTimeout(timer);
         resolve(core.store.isOpen ? core.store.getInstance(instanceId) : undefined);
       };
       const unsubscribe = core.onStatusChange(instanceId, () => {
         const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
         if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
       });
-      const cancelWake = core.clock.wakeAt(
-        new Date(core.clock.now().getTime() + timeoutMs),
-        finish,
-      );
+      const timer = setTimeout(finish, timeoutMs);
       const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
       if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
     });
