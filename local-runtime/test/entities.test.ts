@@ -246,4 +246,6 @@ it('answers bad entity requests with problem details and unknown entities with 4
   });
   expect(badToken.status).toBe(400);
   expect((await readState('Counter', 'never-signalled')).status).toBe(404);
+  const atInName = await fetch(`${hook}/entities/Coun%40ter/x?op=add&${key}`, { method: 'POST' });
+  expect(atInName.status).toBe(400);
 });

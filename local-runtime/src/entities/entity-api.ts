@@ -31,6 +31,9 @@ function idPart(value: string, what: string): string {
       `The entity ${what} must not be longer than ${MAX_ID_PART_LENGTH} characters.`,
     );
   }
+  if (what === 'name' && value.includes('@')) {
+    throw new BadRequest("The entity name must not contain '@'.");
+  }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) {
     throw new BadRequest(`The entity ${what} must not contain control characters.`);

@@ -193,9 +193,11 @@ export class EntityScheduler implements EntityMessageSink {
     const { store, core } = this.s;
     const id = parseSchedulerId(entityId);
     const current = store.get(entityId);
-    // A locked entity may have the holder's messages behind many others': it reads its whole queue then.
-    const window = current?.lockedBy ? Number.MAX_SAFE_INTEGER : this.s.maxBatchSize + 1;
-    const queue = store.queue(entityId, window);
+    const window = this.s.maxBatchSize + 1;
+    // A locked entity serves only the holder, whose messages may sit behind many others'.
+    const queue = current?.lockedBy
+      ? store.queueFrom(entityId, current.lockedBy, window)
+      : store.queue(entityId, window);
     if (!id || queue.length === 0) {
       if (!id && queue.length > 0) core.tx(() => store.deleteQueueRows(queue.map((m) => m.id)));
       return false;
@@ -232,8 +234,9 @@ export class EntityScheduler implements EntityMessageSink {
         consumed.push(m.id);
       } else if (m.kind === 'lock') {
         consumed.push(m.id);
-        // A request from an orchestration that has finished meanwhile is dropped, not granted.
-        if (lockedBy === null && this.isRunning(request.parent)) {
+        // A request from an orchestration that has finished meanwhile is dropped, not granted; the
+        // holder asking again (a new execution after continueAsNew) is granted again.
+        if ((lockedBy === null || lockedBy === request.parent) && this.isRunning(request.parent)) {
           lockedBy = request.parent ?? null;
           locks.push(request);
         }

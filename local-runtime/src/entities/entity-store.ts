@@ -110,6 +110,13 @@ export class EntityStore {
         [string, number],
         { id: number; entity_id: string; kind: string; payload: string }
       >('SELECT * FROM entity_queue WHERE entity_id = ? ORDER BY id LIMIT ?'),
+      queueFrom: db.prepare<
+        [string, string, number],
+        { id: number; entity_id: string; kind: string; payload: string }
+      >(
+        `SELECT * FROM entity_queue WHERE entity_id = ? AND json_extract(payload, '$.parent') = ?
+         ORDER BY id LIMIT ?`,
+      ),
       deleteQueueRow: db.prepare<[number]>('DELETE FROM entity_queue WHERE id = ?'),
       queuedEntities: db.prepare<[], { entity_id: string }>(
         'SELECT DISTINCT entity_id FROM entity_queue',
@@ -171,6 +178,16 @@ export class EntityStore {
   /** The oldest `limit` queued messages of an entity, in arrival order. */
   queue(entityId: string, limit: number): QueueRow[] {
     return this.stmts.queue.all(entityId, limit).map((r) => ({
+      id: r.id,
+      entityId: r.entity_id,
+      kind: r.kind as EntityMessageKind,
+      payload: r.payload,
+    }));
+  }
+
+  /** The oldest `limit` queued messages of an entity sent by one orchestration (a lock holder). */
+  queueFrom(entityId: string, parent: string, limit: number): QueueRow[] {
+    return this.stmts.queueFrom.all(entityId, parent, limit).map((r) => ({
       id: r.id,
       entityId: r.entity_id,
       kind: r.kind as EntityMessageKind,
