@@ -4,39 +4,20 @@
  * entities under concurrent transfers, destructOnExit, and the entity HTTP API with paging. Manual clock,
  * in-memory database.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { LocalHost } from '../src/index';
-import { ManualClock, startLocalHost } from '../src/index';
+import { startEntitiesHost, type EntitiesHost } from './entities-host';
 
+let app: EntitiesHost;
 let host: LocalHost;
-let dataDir: string;
 let hook: string;
 let key: string;
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'entities-'));
-  host = await startLocalHost({
-    appDir: path.join(__dirname, 'fixtures', 'entities-app'),
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock: new ManualClock(),
-  });
-  hook = `${host.url}/runtime/webhooks/durabletask`;
-  key = `code=${encodeURIComponent(host.keys.systemKey)}`;
+  app = await startEntitiesHost();
+  ({ host, hook, key } = app);
 });
 
-afterAll(async () => {
-  await host.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
-
-interface Status {
-  runtimeStatus: string;
-  output: unknown;
-}
+afterAll(() => app.stop());
 
 async function start(name: string, input?: unknown): Promise<string> {
   const response = await fetch(`${hook}/orchestrators/${name}?${key}`, {
@@ -48,12 +29,9 @@ async function start(name: string, input?: unknown): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
-async function status(id: string): Promise<Status> {
-  const response = await fetch(`${hook}/instances/${id}?${key}`);
-  return (await response.json()) as Status;
-}
+const status = (id: string): ReturnType<EntitiesHost['status']> => app.status(id);
 
-async function run(name: string, input?: unknown): Promise<Status> {
+async function run(name: string, input?: unknown): ReturnType<EntitiesHost['status']> {
   const id = await start(name, input);
   await host.whenIdle();
   return status(id);

@@ -3,41 +3,22 @@
  * not run again), the failed activity runs again under the same task id, a failed sub-orchestration is
  * rewound with its parent, and instances that are not Failed answer 412. Manual clock, in-memory database.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { LocalHost } from '../src/index';
-import { ManualClock, startLocalHost } from '../src/index';
 import { EventType } from '../src/engine/history';
 import { executions } from './fixtures/entities-app/index';
+import { startEntitiesHost, type EntitiesHost } from './entities-host';
 
+let app: EntitiesHost;
 let host: LocalHost;
-let dataDir: string;
 let hook: string;
 let key: string;
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-'));
-  host = await startLocalHost({
-    appDir: path.join(__dirname, 'fixtures', 'entities-app'),
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock: new ManualClock(),
-  });
-  hook = `${host.url}/runtime/webhooks/durabletask`;
-  key = `code=${encodeURIComponent(host.keys.systemKey)}`;
+  app = await startEntitiesHost();
+  ({ host, hook, key } = app);
 });
 
-afterAll(async () => {
-  await host.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
-
-interface Status {
-  runtimeStatus: string;
-  output: unknown;
-}
+afterAll(() => app.stop());
 
 async function start(name: string, input: unknown): Promise<string> {
   const response = await fetch(`${hook}/orchestrators/${name}?${key}`, {
@@ -51,9 +32,7 @@ async function start(name: string, input: unknown): Promise<string> {
   return id;
 }
 
-async function status(id: string): Promise<Status> {
-  return (await (await fetch(`${hook}/instances/${id}?${key}`)).json()) as Status;
-}
+const status = (id: string): ReturnType<EntitiesHost['status']> => app.status(id);
 
 function rewind(id: string): Promise<Response> {
   return fetch(`${hook}/instances/${id}/rewind?reason=dependency%20is%20back&${key}`, {
