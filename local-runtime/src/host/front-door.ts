@@ -75,6 +75,7 @@ class BodyBudgetExhaustedError extends Error {}
 class ClientDisconnectedError extends Error {}
 
 const MIN_BODY_BUDGET = 16 * 1024 * 1024;
+const LISTEN_BACKLOG = 4096;
 
 /** `host[:port]` as RFC 9110 allows it (reg-name or IP literal): anything else (e.g. userinfo with `@`) is refused. */
 const VALID_HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::\d{0,5})?$/;
@@ -241,7 +242,9 @@ export class FrontDoor {
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => reject(e);
       this.server.once('error', onError);
-      this.server.listen(port, hostname, () => {
+      // A deep accept queue: with a thousand clients connecting at once, Node's default (511) overflows and the
+      // kernel drops handshakes, which clients see as resets; the kernel caps it at somaxconn.
+      this.server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', onError);
         this.port = (this.server.address() as AddressInfo).port;
         resolve(this.port);
