@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { runMigrations } from '../store/sqlite-store';
 import type { EntityMessageKind } from './messages';
 
 /**
@@ -83,8 +84,8 @@ export interface EntityQuery {
 export class EntityStore {
   private readonly stmts;
 
-  constructor(private readonly db: Database.Database) {
-    this.migrate();
+  constructor(db: Database.Database) {
+    runMigrations(db, 'entity_schema_version', MIGRATIONS);
     this.stmts = {
       get: db.prepare<[string], RawEntity>('SELECT * FROM entities WHERE entity_id = ?'),
       upsert: db.prepare(
@@ -122,29 +123,6 @@ export class EntityStore {
         'SELECT DISTINCT entity_id FROM entity_queue',
       ),
     };
-  }
-
-  private migrate(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS entity_schema_version (version INTEGER NOT NULL)');
-    const row = this.db
-      .prepare<[], { version: number }>('SELECT version FROM entity_schema_version')
-      .get();
-    let version = row?.version ?? 0;
-    if (version > MIGRATIONS.length) {
-      throw new Error(
-        `Entity schema version ${version} is newer than this runtime supports (${MIGRATIONS.length})`,
-      );
-    }
-    while (version < MIGRATIONS.length) {
-      const sql = MIGRATIONS[version]!;
-      const next = version + 1;
-      this.db.transaction(() => {
-        this.db.exec(sql);
-        this.db.exec('DELETE FROM entity_schema_version');
-        this.db.prepare('INSERT INTO entity_schema_version (version) VALUES (?)').run(next);
-      })();
-      version = next;
-    }
   }
 
   get(entityId: string): EntityRow | undefined {
