@@ -66,6 +66,12 @@ export interface FunctionInvoker {
    * `FunctionInvocationError` when the activity throws.
    */
   invokeActivity(functionName: string, input: unknown, instanceId: string): Promise<unknown>;
+  /**
+   * Invokes an `entityTrigger` function with one batch (DurableEntityBindingInfo: `{self, exists, state,
+   * batch}`, a JSON-serialisable object) and resolves to the `EntityState` the `durable-functions` entity
+   * returns. Optional: an invoker without it cannot run entities (their operations fail).
+   */
+  invokeEntity?(functionName: string, payload: unknown): Promise<unknown>;
 }
 
 /** A framework-neutral HTTP request handed from the front door to the engine's management API. */

@@ -333,6 +333,8 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       masterKey: keys.masterKey,
       maxConcurrentActivityFunctions: hostJson.maxConcurrentActivityFunctions,
       maxConcurrentOrchestratorFunctions: hostJson.maxConcurrentOrchestratorFunctions,
+      maxConcurrentEntityFunctions: hostJson.maxConcurrentEntityFunctions,
+      maxEntityOperationBatchSize: hostJson.maxEntityOperationBatchSize,
       // The engine only reports its own failures.
       log: (line: string) => log('error', line),
     });

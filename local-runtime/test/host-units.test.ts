@@ -198,7 +198,11 @@ describe('host.json', () => {
       JSON.stringify({
         extensions: {
           http: { routePrefix: '/v1/' },
-          durableTask: { hubName: 'Hub', maxConcurrentActivityFunctions: 3 },
+          durableTask: {
+            hubName: 'Hub',
+            maxConcurrentActivityFunctions: 3,
+            maxEntityOperationBatchSize: 7,
+          },
         },
       }),
     );
@@ -207,6 +211,8 @@ describe('host.json', () => {
       hubName: 'Hub',
       maxConcurrentActivityFunctions: 3,
       maxConcurrentOrchestratorFunctions: 10,
+      maxConcurrentEntityFunctions: 10,
+      maxEntityOperationBatchSize: 7,
       maxConcurrentRequests: undefined,
       maxOutstandingRequests: undefined,
     });

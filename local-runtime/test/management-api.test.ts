@@ -257,12 +257,12 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     });
   });
 
-  it('rewind answers 501 (404 for unknown ids); entities answer 501', async () => {
+  it('rewind answers 202 for a Failed instance (404 for unknown ids); unknown entities answer 404', async () => {
     await h.start('failing', undefined, 'f2');
     await h.idle();
-    expect((await h.api('POST', `${BASE}/instances/f2/rewind?reason=again`)).status).toBe(501);
+    expect((await h.api('POST', `${BASE}/instances/f2/rewind?reason=again`)).status).toBe(202);
     expect((await h.api('POST', `${BASE}/instances/none/rewind`)).status).toBe(404);
-    expect((await h.api('GET', `${BASE}/entities/counter/k`)).status).toBe(501);
+    expect((await h.api('GET', `${BASE}/entities/counter/k`)).status).toBe(404);
   });
 
   it('restarts with a new id by default, or under the same id', async () => {

@@ -24,6 +24,7 @@ import {
   parseJsonLenient,
   toJsonText,
 } from './history';
+import { eventNameOf, type EntityMessage } from '../entities/messages';
 import { runHttpActivity } from './http-activity';
 import { HTTP_ACTIVITY_NAME, replay, type Decision } from './replay';
 import { TimerHeap } from './timer-heap';
@@ -42,6 +43,13 @@ export interface EngineSettings {
   log: (line: string) => void;
   /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
   openStore?: (databasePath: string) => SqliteStore;
+}
+
+/** Where orchestrations' entity messages go (the entity scheduler); called inside the episode's transaction. */
+export interface EntityMessageSink {
+  send(target: string, message: EntityMessage): void;
+  /** The orchestration finished: the locks it still holds are released, as the extension does. */
+  instanceFinished(instanceId: string): void;
 }
 
 /** First and last delay before the in-memory queues are rebuilt from the store after a failed write. */
@@ -169,9 +177,34 @@ export class DurableEngineCore {
   private readonly statusListeners = new Map<string, Set<() => void>>();
   private postCommit: (() => void)[] = [];
   private txDepth = 0;
+  private entities: EntityMessageSink | undefined;
 
   constructor(private readonly s: EngineSettings) {
     this.store = (s.openStore ?? ((file) => new SqliteStore(file)))(s.databasePath);
+  }
+
+  /** Connects the entity scheduler (set once, before `start()`). */
+  attachEntities(sink: EntityMessageSink): void {
+    this.entities = sink;
+  }
+
+  /** Work done outside the engine's own queues (entity batches): `whenIdle()` waits for it too. */
+  trackWork(p: Promise<void>): void {
+    this.track(p);
+  }
+
+  /** Runs `f` after the current transaction commits (immediately when none is open). */
+  runAfterCommit(f: () => void): void {
+    if (this.txDepth > 0) this.afterCommit(f);
+    else f();
+  }
+
+  /** Schedules an episode of an instance whose inbox got a message outside the engine (a rewind). */
+  wake(instanceId: string): void {
+    this.runAfterCommit(() => {
+      this.markRunnable(instanceId);
+      this.notifyStatus(instanceId);
+    });
   }
 
   get clock(): Clock {
@@ -721,7 +754,8 @@ export class DurableEngineCore {
       isReplaying: past.length > 0,
       parentInstanceId: inst.parentInstanceId,
       upperSchemaVersion: 1,
-      upperSchemaVersionNew: 2,
+      // Replay schema V4: durable-functions allows `context.df.lock` only from V4 on.
+      upperSchemaVersionNew: 3,
       longRunningTimerIntervalDuration: formatTimeSpan(this.s.longRunningTimerIntervalMs),
       maximumShortTimerDuration: formatTimeSpan(this.s.maximumShortTimerMs),
       defaultHttpAsyncRequestSleepTimeMillseconds: HTTP_POLLING_INTERVAL_MS,
@@ -787,6 +821,12 @@ export class DurableEngineCore {
       this.store.deleteInboxRows(consumed);
       const updated: InstanceRow = { ...inst, customStatus, lastUpdatedTime: now.getTime() };
       if (outcome) {
+        // Fire-and-forget entity messages of the last episode (signals, releases) are still sent.
+        this.performDecisions(
+          updated,
+          decisions.filter((d) => d.kind === 'entity'),
+          now,
+        );
         this.complete(updated, newEvents, outcome, now, state?.failureDetails ?? null);
         return;
       }
@@ -842,6 +882,9 @@ export class DurableEngineCore {
           this.addTimer(rowId, fireAt);
           this.rearmTimers();
         });
+      } else if (d.kind === 'entity') {
+        if (!this.entities) throw new Error('Durable entities are not available in this engine');
+        this.entities.send(d.target, d.message);
       } else {
         try {
           this.startInstance({
@@ -922,6 +965,7 @@ export class DurableEngineCore {
     );
     this.store.deleteTimers(inst.instanceId);
     this.store.deleteActivities(inst.instanceId);
+    this.entities?.instanceFinished(inst.instanceId);
     this.store.putInstance({
       ...inst,
       runtimeStatus: outcome.status,
@@ -1001,5 +1045,13 @@ function schedulingEvent(d: Decision, now: Date): HistoryEvent {
         instanceId: d.instanceId,
         input: toJsonText(d.input),
       });
+    case 'entity':
+      return historyEvents.eventSent(
+        now,
+        d.id,
+        d.target,
+        eventNameOf(d.message.kind),
+        JSON.stringify(d.message.request),
+      );
   }
 }

@@ -152,6 +152,21 @@ export interface EventRaisedEvent extends EventBase {
   Input: JsonText;
   ParentTraceContext: null;
 }
+/** A message an orchestration sent to another instance (entity operations, lock requests, releases). */
+export interface EventSentEvent extends EventBase {
+  EventType: typeof EventType.EventSent;
+  /** The target instance (an entity's scheduler id, `@name@key`). */
+  InstanceId: string;
+  /** `op` for operations and lock requests, `release` for lock releases, as in the extension. */
+  Name: string;
+  /** JSON text of the request message. */
+  Input: string;
+}
+/** What rewind leaves in place of a failed event, as DTFx's rewind does. */
+export interface GenericEvent extends EventBase {
+  EventType: typeof EventType.GenericEvent;
+  Data: string;
+}
 export interface ExecutionSuspendedEvent extends EventBase {
   EventType: typeof EventType.ExecutionSuspended;
   Reason: string | null;
@@ -177,6 +192,8 @@ export type HistoryEvent =
   | OrchestratorStartedEvent
   | OrchestratorCompletedEvent
   | EventRaisedEvent
+  | EventSentEvent
+  | GenericEvent
   | ExecutionSuspendedEvent
   | ExecutionResumedEvent;
 
@@ -211,6 +228,8 @@ const WRITTEN_TYPES: ReadonlySet<number> = new Set([
   EventType.OrchestratorStarted,
   EventType.OrchestratorCompleted,
   EventType.EventRaised,
+  EventType.EventSent,
+  EventType.GenericEvent,
   EventType.ExecutionSuspended,
   EventType.ExecutionResumed,
 ]);
@@ -394,6 +413,18 @@ export const historyEvents = {
       Input: input,
       ParentTraceContext: null,
     };
+  },
+  eventSent(at: Date, taskId: number, target: string, name: string, input: string): EventSentEvent {
+    return {
+      EventType: EventType.EventSent,
+      ...base(at, taskId),
+      InstanceId: target,
+      Name: name,
+      Input: input,
+    };
+  },
+  genericEvent(at: Date, data: string): GenericEvent {
+    return { EventType: EventType.GenericEvent, ...base(at), Data: data };
   },
 };
 

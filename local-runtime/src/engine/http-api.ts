@@ -15,6 +15,7 @@ import {
 } from '../store/sqlite-store';
 import { type DurableEngineCore, InstanceExistsError, InvalidInstanceStateError } from './engine';
 import { parseHistoryEvent } from './history';
+import { NotFailedError, rewindInstance } from './rewind';
 import { toStatusObject } from './status';
 
 export const WEBHOOK_PATH = '/runtime/webhooks/durabletask';
@@ -30,9 +31,11 @@ export interface ApiContext {
   /** Names of registered orchestrator functions. */
   orchestratorNames: () => readonly string[];
   log: (line: string) => void;
+  /** The entity routes (`/entities/...`), served by the entity feature. */
+  entities?: (req: RuntimeHttpRequest, q: Query, segments: string[]) => RuntimeHttpResponse;
 }
 
-class BadRequest extends Error {}
+export class BadRequest extends Error {}
 
 const ACTIVE_STATUSES: ReadonlySet<RuntimeStatus> = new Set([
   'Running',
@@ -41,7 +44,7 @@ const ACTIVE_STATUSES: ReadonlySet<RuntimeStatus> = new Set([
   'Suspended',
 ]);
 
-function json(
+export function json(
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
@@ -53,7 +56,7 @@ function json(
   };
 }
 
-function problem(
+export function problem(
   status: number,
   title: string,
   detail: string,
@@ -80,14 +83,14 @@ function invalidState(detail: string): RuntimeHttpResponse {
   });
 }
 
-function notFound(
+export function notFound(
   detail = 'No orchestration instance or route matches this request.',
 ): RuntimeHttpResponse {
   return problem(404, 'Not Found', detail);
 }
 
 /** Query access with case-insensitive names, like the extension's GetQueryNameValuePairs. */
-class Query {
+export class Query {
   private readonly map = new Map<string, string[]>();
   constructor(q: URLSearchParams) {
     for (const [k, v] of q) {
@@ -177,13 +180,13 @@ export function managementLinks(
 }
 
 /** The largest `top` (a .NET int in the extension); beyond it SQLite could not bind the limit. */
-const MAX_PAGE_SIZE = 2_147_483_647;
+export const MAX_PAGE_SIZE = 2_147_483_647;
 
-function encodeToken(offset: number): string {
+export function encodeToken(offset: number): string {
   return Buffer.from(JSON.stringify({ o: offset })).toString('base64');
 }
 
-function decodeToken(token: string | undefined): number {
+export function decodeToken(token: string | undefined): number {
   if (!token) return 0;
   try {
     const v: unknown = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
@@ -273,11 +276,12 @@ export class ManagementApi {
       if (opName === 'terminate' || opName === 'suspend' || opName === 'resume') {
         return this.control(opName, id, q.get('reason') ?? null);
       }
-      if (opName === 'rewind') return this.rewind(id);
+      if (opName === 'rewind') return this.rewind(id, q.get('reason') ?? null);
       if (opName === 'restart') return this.restart(req, q, id);
       return notFound();
     }
     if (head === 'entities') {
+      if (this.c.entities) return this.c.entities(req, q, seg.slice(1));
       return problem(
         501,
         'Not Implemented',
@@ -528,14 +532,15 @@ export class ManagementApi {
     }
   }
 
-  private rewind(instanceId: string): RuntimeHttpResponse {
-    const row = this.c.core.store.getInstance(instanceId);
-    if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
-    return problem(
-      501,
-      'Not Implemented',
-      'The rewind operation is not supported by the underlying storage provider.',
-    );
+  private rewind(instanceId: string, reason: string | null): RuntimeHttpResponse {
+    try {
+      const found = this.c.core.tx(() => rewindInstance(this.c.core, instanceId, reason));
+      if (!found) return notFound(`No instance with ID '${instanceId}' found.`);
+      return { status: 202 };
+    } catch (e) {
+      if (e instanceof NotFailedError) return problem(412, 'Precondition Failed', e.message);
+      throw e;
+    }
   }
 
   private async restart(

@@ -19,6 +19,9 @@ import type {
   RuntimeHttpResponse,
 } from '../contracts';
 import type { SqliteStore } from '../store/sqlite-store';
+import { EntityApi } from '../entities/entity-api';
+import { EntityScheduler } from '../entities/entity-scheduler';
+import { EntityStore } from '../entities/entity-store';
 import { DurableEngineCore } from './engine';
 import { registerInProcessRpc } from './in-process-client';
 import { type HistoryEvent, parseHistoryEvent } from './history';
@@ -57,6 +60,10 @@ export interface DurableEngineOptions {
   longRunningTimerIntervalMs?: number;
   /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
   openStore?: (databasePath: string) => SqliteStore;
+  /** `host.json` `extensions.durableTask.maxConcurrentEntityFunctions`: entities running a batch at once (default 10). */
+  maxConcurrentEntityFunctions?: number;
+  /** `host.json` `extensions.durableTask.maxEntityOperationBatchSize`: operations per entity invocation (default 50). */
+  maxEntityOperationBatchSize?: number;
   /**
    * Answer the DurableClient's RPC calls in-process instead of over the loopback listener (default true; the
    * listener keeps running for clients the shortcut cannot reach). See `in-process-client.ts`.
@@ -90,6 +97,17 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     log,
     ...(options.openStore ? { openStore: options.openStore } : {}),
   });
+  const entityStore = new EntityStore(core.store.database);
+  const entities = new EntityScheduler({
+    core,
+    store: entityStore,
+    invoker: options.invoker,
+    maxConcurrentEntities: positive(options.maxConcurrentEntityFunctions, 10),
+    maxBatchSize: positive(options.maxEntityOperationBatchSize, 50),
+    log,
+  });
+  core.attachEntities(entities);
+  const entityApi = new EntityApi(entityStore, entities);
   const api = new ManagementApi({
     core,
     taskHubName: options.taskHubName,
@@ -101,6 +119,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         .filter((f) => f.triggerType.toLowerCase() === 'orchestrationtrigger')
         .map((f) => f.name),
     log,
+    entities: (req, q, segments) => entityApi.handle(req, q, segments),
   });
 
   let rpcServer: http.Server | undefined;
@@ -221,6 +240,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         }
       }
       core.start();
+      entities.start();
     },
 
     async stop(): Promise<void> {
@@ -233,6 +253,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         server.closeIdleConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
+      entities.stop();
       await core.stop(options.stopGraceMs ?? 10_000);
     },
 

@@ -12,8 +12,11 @@
  * Everything here is synchronous: continuations run as soon as a history event completes a task,
  * which gives the same id order as DTFx's single-threaded scheduler.
  */
+import { randomUUID } from 'node:crypto';
+import { schedulerIdOf, type EntityMessageKind, type RequestMessage } from '../entities/messages';
 import {
   EventType,
+  type EventSentEvent,
   type HistoryEvent,
   type SubOrchestrationInstanceCreatedEvent,
   type TaskScheduledEvent,
@@ -21,7 +24,7 @@ import {
 } from './history';
 
 type SchedulingEvent =
-  TaskScheduledEvent | TimerCreatedEvent | SubOrchestrationInstanceCreatedEvent;
+  TaskScheduledEvent | TimerCreatedEvent | SubOrchestrationInstanceCreatedEvent | EventSentEvent;
 
 export const ActionType = {
   CallActivity: 0,
@@ -54,6 +57,14 @@ export type Decision =
       instanceId: string;
       input: unknown;
       version?: string;
+    }
+  | {
+      /** A message to an entity (operation, lock request or release), recorded as `EventSent`. */
+      kind: 'entity';
+      id: number;
+      /** The entity's scheduler id, `@name@key`. */
+      target: string;
+      message: { kind: EntityMessageKind; request: RequestMessage };
     };
 
 export interface ReplayOptions {
@@ -138,13 +149,16 @@ class ReplayRun {
   private readonly scheduled = new Map<number, SchedulingEvent>();
   private failure: string | undefined;
   private continueAsNew: { input: unknown } | undefined;
+  /** The critical section the orchestration is in (lock requested and not yet released). */
+  private lock: { requestId: string; targets: string[] } | undefined;
 
   constructor(private readonly o: ReplayOptions) {
     for (const e of o.history) {
       if (
         e.EventType === EventType.TaskScheduled ||
         e.EventType === EventType.TimerCreated ||
-        e.EventType === EventType.SubOrchestrationInstanceCreated
+        e.EventType === EventType.SubOrchestrationInstanceCreated ||
+        e.EventType === EventType.EventSent
       ) {
         this.scheduled.set(e.EventId, e);
       }
@@ -255,20 +269,10 @@ class ReplayRun {
           return this.fail('CreateTimer action without a valid fireAt');
         return this.createTimer(fireAt, a.isCanceled === true);
       }
-      case ActionType.WaitForExternalEvent: {
-        const name = typeof a.externalEventName === 'string' ? a.externalEventName : '';
-        const t = new SyncTask();
-        const queue = this.buffered.get(name);
-        if (queue && queue.length > 0) {
-          t.complete({ ok: true, value: queue.shift() });
-          if (queue.length === 0) this.buffered.delete(name);
-        } else {
-          const stack = this.waiters.get(name) ?? [];
-          stack.push(t);
-          this.waiters.set(name, stack);
-        }
-        return t;
-      }
+      case ActionType.WaitForExternalEvent:
+        return this.waitForEvent(
+          typeof a.externalEventName === 'string' ? a.externalEventName : '',
+        );
       case ActionType.CallHttp:
         return this.callHttp(rec(a.httpRequest));
       case ActionType.WhenAll:
@@ -289,13 +293,121 @@ class ReplayRun {
       }
       case ActionType.CallEntity:
       case ActionType.SignalEntity:
-      case ActionType.ScheduledSignalEntity:
+        return this.entityOperation(a, type === ActionType.SignalEntity);
       case ActionType.LockEntities:
+        return this.lockEntities(a);
       case ActionType.ReleaseEntities:
-        return this.fail('Durable entities are not supported by the local runtime');
+        return this.releaseEntities();
+      case ActionType.ScheduledSignalEntity:
+        return this.fail('Scheduled entity signals are not supported by the local runtime');
       default:
         return this.fail(`Unknown orchestrator action type ${JSON.stringify(type)}`);
     }
+  }
+
+  /** The external-event wait: a buffered event of that name if any (FIFO), else a waiter (LIFO). */
+  private waitForEvent(name: string): SyncTask {
+    const t = new SyncTask();
+    const queue = this.buffered.get(name);
+    if (queue && queue.length > 0) {
+      t.complete({ ok: true, value: queue.shift() });
+      if (queue.length === 0) this.buffered.delete(name);
+    } else {
+      const stack = this.waiters.get(name) ?? [];
+      stack.push(t);
+      this.waiters.set(name, stack);
+    }
+    return t;
+  }
+
+  /**
+   * Sends one message to an entity under the next task id, as the extension's `SendEvent` does, and
+   * returns the request id: the one recorded in the history's `EventSent` when replaying, else `newId`.
+   */
+  private sendToEntity(
+    target: string,
+    kind: EntityMessageKind,
+    newId: string,
+    build: (requestId: string) => RequestMessage,
+  ): string | undefined {
+    const id = this.idCounter++;
+    const existing = this.scheduled.get(id);
+    if (existing) {
+      if (existing.EventType !== EventType.EventSent || existing.InstanceId !== target) {
+        this.fail(
+          `Non-deterministic workflow detected: task ${id} was scheduled as event type ${existing.EventType} ` +
+            `but the code now sends a message to entity ${target}`,
+        );
+        return undefined;
+      }
+      const recorded = rec(safeParse(existing.Input)).id;
+      return typeof recorded === 'string' ? recorded : newId;
+    }
+    this.decisions.push({ kind: 'entity', id, target, message: { kind, request: build(newId) } });
+    return newId;
+  }
+
+  /** callEntity (waits for the `EventRaised` named by the request id) or signalEntity (fire and forget). */
+  private entityOperation(a: Record<string, unknown>, signal: boolean): SyncTask {
+    const target = typeof a.instanceId === 'string' ? a.instanceId : '';
+    if (!target.startsWith('@')) return this.fail('Entity action without a valid entity id');
+    const op = String(a.operation);
+    const input = a.input === undefined ? null : JSON.stringify(a.input);
+    const requestId = this.sendToEntity(target, 'op', randomUUID(), (id) => ({
+      id,
+      op,
+      signal,
+      input,
+      parent: this.o.instanceId,
+    }));
+    if (requestId === undefined) return new SyncTask();
+    if (!signal) return this.waitForEvent(requestId);
+    const done = new SyncTask();
+    done.complete({ ok: true, value: undefined });
+    return done;
+  }
+
+  /**
+   * A lock request goes to the first entity of the canonical (sorted, deduplicated) lock set; each entity
+   * passes it on once locked, and the last one answers with the grant (`EventRaised` named by the request id).
+   */
+  private lockEntities(a: Record<string, unknown>): SyncTask {
+    if (this.lock) return this.fail('A critical section cannot be nested inside another one');
+    const targets = [
+      ...new Set(
+        (Array.isArray(a.lockSet) ? a.lockSet : []).map((e) => {
+          const r = rec(e);
+          return schedulerIdOf({ name: String(r.name), key: String(r.key) });
+        }),
+      ),
+    ].sort();
+    if (targets.length === 0) return this.fail('A lock needs at least one entity');
+    const proposed = typeof a.lockRequestId === 'string' ? a.lockRequestId : randomUUID();
+    const requestId = this.sendToEntity(targets[0]!, 'lock', proposed, (id) => ({
+      id,
+      parent: this.o.instanceId,
+      lockset: targets,
+      pos: 0,
+    }));
+    if (requestId === undefined) return new SyncTask();
+    this.lock = { requestId, targets };
+    return this.waitForEvent(requestId);
+  }
+
+  /** Ends the critical section: one release message to each locked entity, one task id each. */
+  private releaseEntities(): SyncTask {
+    const lock = this.lock;
+    this.lock = undefined;
+    const done = new SyncTask();
+    done.complete({ ok: true, value: undefined });
+    if (!lock) return done;
+    for (const target of lock.targets) {
+      this.sendToEntity(target, 'release', lock.requestId, (id) => ({
+        id,
+        parent: this.o.instanceId,
+      }));
+    }
+    return done;
   }
 
   private subOrchestrationData(a: Record<string, unknown>): {

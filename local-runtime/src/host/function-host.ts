@@ -461,6 +461,15 @@ export class FunctionHost implements FunctionInvoker {
     throw new FunctionInvocationError(outcome.message, outcome.stackTrace);
   }
 
+  async invokeEntity(functionName: string, payload: unknown): Promise<unknown> {
+    const fn = this.durableFunction(functionName, 'entityTrigger');
+    // Like the orchestration payload, the entity batch travels as JSON text.
+    const outcome = await this.run(fn, { string: JSON.stringify(payload) }, {});
+    if (!outcome.ok) throw new FunctionInvocationError(outcome.message, outcome.stackTrace);
+    const value = typedDataToValue(outcome.response.returnValue);
+    return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+  }
+
   async invokeActivity(functionName: string, input: unknown, instanceId: string): Promise<unknown> {
     const fn = this.durableFunction(functionName, 'activityTrigger');
     const outcome = await this.run(

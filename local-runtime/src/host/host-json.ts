@@ -6,6 +6,8 @@ export interface HostJsonSettings {
   readonly routePrefix: string;
   readonly hubName: string;
   readonly maxConcurrentActivityFunctions: number;
+  readonly maxConcurrentEntityFunctions: number;
+  readonly maxEntityOperationBatchSize: number;
   readonly maxConcurrentOrchestratorFunctions: number;
   /** `extensions.http.maxConcurrentRequests`: HTTP functions running at once; the rest wait. */
   readonly maxConcurrentRequests: number | undefined;
@@ -58,6 +60,10 @@ export function readHostJson(appDir: string): HostJsonSettings {
       prop(durable, 'maxConcurrentOrchestratorFunctions'),
       10,
     ),
+    maxConcurrentEntityFunctions: positiveInt(prop(durable, 'maxConcurrentEntityFunctions'), 10),
+    // The extension's default on the Consumption plan (5000 on dedicated plans): small batches keep one
+    // entity's invocations short.
+    maxEntityOperationBatchSize: positiveInt(prop(durable, 'maxEntityOperationBatchSize'), 50),
     maxConcurrentRequests: optionalPositive(prop(http, 'maxConcurrentRequests')),
     maxOutstandingRequests: optionalPositive(prop(http, 'maxOutstandingRequests')),
   };

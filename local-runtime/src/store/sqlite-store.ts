@@ -186,6 +186,35 @@ function toInstance(r: RawInstance): InstanceRow {
   };
 }
 
+/**
+ * Brings the tables of one feature up to date: `versionTable` holds how many of `migrations` ran; each
+ * further one runs in its own transaction together with the version update.
+ */
+export function runMigrations(
+  db: Database.Database,
+  versionTable: string,
+  migrations: readonly string[],
+): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS ${versionTable} (version INTEGER NOT NULL)`);
+  const row = db.prepare<[], { version: number }>(`SELECT version FROM ${versionTable}`).get();
+  let version = row?.version ?? 0;
+  if (version > migrations.length) {
+    throw new Error(
+      `Database schema version ${version} (${versionTable}) is newer than this runtime supports (${migrations.length})`,
+    );
+  }
+  while (version < migrations.length) {
+    const sql = migrations[version]!;
+    const next = version + 1;
+    db.transaction(() => {
+      db.exec(sql);
+      db.exec(`DELETE FROM ${versionTable}`);
+      db.prepare(`INSERT INTO ${versionTable} (version) VALUES (?)`).run(next);
+    })();
+    version = next;
+  }
+}
+
 export class SqliteStore {
   private readonly db: Database.Database;
   private readonly deletedTimers: number[] = [];
@@ -285,26 +314,12 @@ export class SqliteStore {
   }
 
   private migrate(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-    const row = this.db
-      .prepare<[], { version: number }>('SELECT version FROM schema_version')
-      .get();
-    let version = row?.version ?? 0;
-    if (version > MIGRATIONS.length) {
-      throw new Error(
-        `Database schema version ${version} is newer than this runtime supports (${MIGRATIONS.length})`,
-      );
-    }
-    while (version < MIGRATIONS.length) {
-      const sql = MIGRATIONS[version]!;
-      const next = version + 1;
-      this.db.transaction(() => {
-        this.db.exec(sql);
-        this.db.exec('DELETE FROM schema_version');
-        this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(next);
-      })();
-      version = next;
-    }
+    runMigrations(this.db, 'schema_version', MIGRATIONS);
+  }
+
+  /** The connection, for stores of other features that keep their tables in the same file (entities). */
+  get database(): Database.Database {
+    return this.db;
   }
 
   transaction<T>(fn: () => T): T {

@@ -1,0 +1,89 @@
+/**
+ * Rewind of a Failed orchestration, as DTFx does it: the history keeps everything that succeeded, and the
+ * events of what failed (the failed activities' `TaskScheduled` + `TaskFailed`, a failed sub-orchestration's
+ * `SubOrchestrationInstanceFailed`, the failed `ExecutionCompleted`) are replaced by `GenericEvent`s. The
+ * next episode replays the orchestrator: completed activities answer from history, the failed ones have no
+ * scheduling event any more and are scheduled again under the same task id, and a failed sub-orchestration
+ * is rewound the same way (its `SubOrchestrationInstanceCreated` stays, so the parent waits for it again).
+ */
+import { InvalidInstanceStateError, type DurableEngineCore } from './engine';
+import { EventType, historyEvents, parseHistoryEvent, type HistoryEvent } from './history';
+
+/** The instance exists but is not Failed (the extension answers 412 Precondition Failed). */
+export class NotFailedError extends InvalidInstanceStateError {
+  constructor(instanceId: string, status: string) {
+    super(
+      `The rewind operation is only supported on failed orchestration instances: '${instanceId}' is ${status}.`,
+    );
+    this.name = 'NotFailedError';
+  }
+}
+
+/**
+ * Rewinds `instanceId` (call inside `core.tx`). Returns false when no such instance exists; throws
+ * `NotFailedError` when it is not Failed.
+ */
+export function rewindInstance(
+  core: DurableEngineCore,
+  instanceId: string,
+  reason: string | null,
+): boolean {
+  const row = core.store.getInstance(instanceId);
+  if (!row) return false;
+  if (row.runtimeStatus !== 'Failed') throw new NotFailedError(instanceId, row.runtimeStatus);
+  rewindFailed(core, instanceId, reason ?? '');
+  return true;
+}
+
+function rewindFailed(core: DurableEngineCore, instanceId: string, reason: string): void {
+  const row = core.store.getInstance(instanceId);
+  if (!row) return;
+  const now = core.clock.now();
+  const history = core.store.getHistory(instanceId).map(parseHistoryEvent);
+  const failedActivities = new Set<number>();
+  const failedChildren = new Set<number>();
+  for (const e of history) {
+    if (e.EventType === EventType.TaskFailed) failedActivities.add(e.TaskScheduledId);
+    if (e.EventType === EventType.SubOrchestrationInstanceFailed)
+      failedChildren.add(e.TaskScheduledId);
+  }
+  const rewound = (e: HistoryEvent): HistoryEvent =>
+    historyEvents.genericEvent(now, `Rewound: ${JSON.stringify(e)}`);
+  const kept: HistoryEvent[] = history.map((e) => {
+    switch (e.EventType) {
+      case EventType.TaskScheduled:
+        return failedActivities.has(e.EventId) ? rewound(e) : e;
+      case EventType.TaskFailed:
+      case EventType.SubOrchestrationInstanceFailed:
+      case EventType.ExecutionCompleted:
+        return rewound(e);
+      case EventType.SubOrchestrationInstanceCreated:
+        if (failedChildren.has(e.EventId)) {
+          const child = core.store.getInstance(e.InstanceId);
+          if (child && child.runtimeStatus === 'Failed') rewindFailed(core, e.InstanceId, reason);
+        }
+        return e;
+      default:
+        return e;
+    }
+  });
+  core.store.deleteHistory(instanceId);
+  core.store.appendHistory(
+    instanceId,
+    kept.map((e) => JSON.stringify(e)),
+  );
+  core.store.putInstance({
+    ...row,
+    runtimeStatus: 'Pending',
+    output: null,
+    lastUpdatedTime: now.getTime(),
+  });
+  // The message that runs the next episode; the orchestrator sees a GenericEvent it ignores.
+  core.store.addInbox(
+    instanceId,
+    row.executionId,
+    'event',
+    JSON.stringify(historyEvents.genericEvent(now, `Rewind requested: ${reason}`)),
+  );
+  core.wake(instanceId);
+}
