@@ -1,3 +1,5 @@
+// First, so that the Azure Functions instrumentation sees @azure/functions load; off unless configured.
+import './telemetry/register';
 import { app } from '@azure/functions';
 import { describeStartupConfigProblem } from './composition';
 // Orchestrations and activities live outside functions/, which is all the `main` glob loads.

@@ -65,10 +65,7 @@ export function getMeServices(): MeServices {
         allowNonLoopback: sidecar.allowNonLoopback,
         timeoutMs: sidecar.timeoutMs,
       }),
-      store: TableIdentityMapStore.fromConnectionString(
-        identityMap.storageConnectionString,
-        identityMap.tableName,
-      ),
+      store: TableIdentityMapStore.create(identityMap.storage, identityMap.tableName),
       acs: getAcsIdentityService(),
       onOrphan: (communicationUserId) => {
         // The id is not a secret; it lets an operator delete the identity by hand.

@@ -13,6 +13,7 @@ import {
   ValidationError,
   type AppError,
 } from '../domain/errors';
+import { withSpan } from '../telemetry';
 
 /**
  * ACS Identity operations the app needs. Inputs are already validated. Failures are AppErrors:
@@ -122,7 +123,7 @@ export class CommunicationIdentityService implements AcsIdentityService {
 
   private async call<T>(operation: AcsOperation, run: () => Promise<T>): Promise<T> {
     try {
-      return await run();
+      return await withSpan(`acs.identity.${operation}`, { 'peer.service': SERVICE }, run);
     } catch (error: unknown) {
       throw mapAcsError(error, operation);
     }

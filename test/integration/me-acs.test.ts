@@ -44,10 +44,7 @@ beforeAll(async () => {
     ACS_IDENTITY_TABLE_NAME: 'AcsIdentitiesIt',
   });
   pool = new Agent({ keepAliveTimeout: 1000 });
-  store = TableIdentityMapStore.fromConnectionString(
-    config.storageConnectionString,
-    config.acsIdentityTableName,
-  );
+  store = TableIdentityMapStore.create(config.storage, config.acsIdentityTableName);
   const sidecar = new SidecarClient({
     baseUrl: config.sidecar.url.href,
     timeoutMs: config.sidecar.timeoutMs,

@@ -9,6 +9,7 @@ import {
   ValidationError,
 } from '../../domain/errors';
 import type { FieldProblem } from '../../domain/errors';
+import { withSpan } from '../../telemetry';
 import { resolveSidecarBaseUrl } from './base-url';
 import {
   DownstreamApiError,
@@ -384,13 +385,18 @@ export class SidecarClient implements SidecarApi {
       let contentType: string;
       let text: string;
       try {
-        const res = await request(url, {
-          method: req.method,
-          headers,
-          ...(req.body === undefined ? {} : { body: req.body }),
-          dispatcher: this.dispatcher,
-          signal: controller.signal,
-        });
+        const res = await withSpan(
+          `sidecar.${req.operation}`,
+          { 'peer.service': SIDECAR_SERVICE, 'http.request.method': req.method, attempt },
+          () =>
+            request(url, {
+              method: req.method,
+              headers,
+              ...(req.body === undefined ? {} : { body: req.body }),
+              dispatcher: this.dispatcher,
+              signal: controller.signal,
+            }),
+        );
         status = res.statusCode;
         retryAfter = firstHeader(res.headers['retry-after']);
         contentType = firstHeader(res.headers['content-type']) ?? '';
