@@ -131,12 +131,12 @@ var teamsSettings = empty(acsTeamsClientId) ? {} : { ACS_TEAMS_CLIENT_ID: acsTea
 
 // With a sidecar URL the /api/me routes call it (it is not on loopback in Azure); without one
 // they are switched off with the host's own AzureWebJobs.<name>.Disabled settings.
-var sidecarSettings = empty(sidecarUrl)
-  ? toObject(meFunctionNames, fn => 'AzureWebJobs.${fn}.Disabled', fn => 'true')
-  : {
-      SIDECAR_URL: sidecarUrl
-      SIDECAR_ALLOW_NON_LOOPBACK: 'true'
-    }
+var meDisabledSettings = toObject(meFunctionNames, fn => 'AzureWebJobs.${fn}.Disabled', fn => 'true')
+var sidecarUrlSettings = {
+  SIDECAR_URL: sidecarUrl
+  SIDECAR_ALLOW_NON_LOOPBACK: 'true'
+}
+var sidecarSettings = empty(sidecarUrl) ? meDisabledSettings : sidecarUrlSettings
 
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
