@@ -34,7 +34,8 @@ beforeAll(() => {
     status: 0,
     output: expect.stringContaining('Packaged') as unknown,
   });
-}, 120_000);
+  // Copying ~20,000 files of node_modules takes a minute or two on a busy machine.
+}, 300_000);
 
 afterAll(() => {
   fs.rmSync(workDir, { recursive: true, force: true });
