@@ -1,7 +1,8 @@
 import { ConfigError, type FieldProblem } from './domain/errors';
 
 /**
- * Every setting the app reads. Nothing outside this module touches `process.env`: the rest of the
+ * Every setting the app reads. Nothing outside this module touches `process.env` (but the telemetry
+ * switch, src/telemetry/settings.ts, read once at start-up by src/telemetry/register.ts): the rest of the
  * app receives validated, frozen settings: one section per feature, or the whole {@link Config}.
  */
 export const ENV_KEYS = {
