@@ -41,6 +41,7 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       '.data/**',
+      '.package/**',
       '*.js',
       '*.mjs',
       'bench/driver.mjs',

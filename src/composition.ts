@@ -89,10 +89,7 @@ export const getMeServices = lazy((): MeServices => {
   return createMeServices({
     config: { sidecar, acs },
     sidecar: getSidecarClient(),
-    store: TableIdentityMapStore.fromConnectionString(
-      identityMap.storageConnectionString,
-      identityMap.tableName,
-    ),
+    store: TableIdentityMapStore.create(identityMap.storage, identityMap.tableName),
     acs: getAcsIdentityService(),
     onOrphan: (communicationUserId) => {
       // The id is not a secret; it lets an operator delete the identity by hand.

@@ -3,11 +3,16 @@ import { isLoopbackHost } from './loopback';
 import { CODE_LENGTH_RANGE, E164_PATTERN } from './verification/rules';
 
 /**
- * Every setting the app reads. Nothing outside this module touches `process.env`: the rest of the
+ * Every setting the app reads. Nothing outside this module touches `process.env` (but the telemetry
+ * switch, src/telemetry/settings.ts, read once at start-up by src/telemetry/register.ts): the rest of the
  * app receives validated, frozen settings: one section per feature, or the whole {@link Config}.
  */
 export const ENV_KEYS = {
   storage: 'AzureWebJobsStorage',
+  // Identity-based AzureWebJobsStorage (what infra/ sets in Azure), as the Functions host reads it.
+  storageAccountName: 'AzureWebJobsStorage__accountName',
+  storageTableServiceUri: 'AzureWebJobsStorage__tableServiceUri',
+  storageClientId: 'AzureWebJobsStorage__clientId',
   workerRuntime: 'FUNCTIONS_WORKER_RUNTIME',
   twilioAccountSid: 'TwilioAccountSid',
   twilioAuthToken: 'TwilioAuthToken',
@@ -81,6 +86,16 @@ export interface SidecarConfig {
   readonly graphApiName: string;
 }
 
+/** How the app reaches Table Storage: a connection string (Azurite locally) or a managed identity. */
+export type StorageAccess =
+  | { readonly kind: 'connectionString'; readonly connectionString: string }
+  | {
+      readonly kind: 'managedIdentity';
+      readonly tableEndpoint: URL;
+      /** The user-assigned identity; undefined: the system-assigned one. */
+      readonly clientId: string | undefined;
+    };
+
 /**
  * The validated settings of the app: exactly one section per feature, each frozen. Secrets are only
  * ever read by the client that needs them.
@@ -114,7 +129,7 @@ export interface AcsConfig {
 
 /** Where the user→ACS identity map lives. */
 export interface IdentityMapConfig {
-  readonly storageConnectionString: string;
+  readonly storage: StorageAccess;
   readonly tableName: string;
 }
 
@@ -279,10 +294,10 @@ export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
   });
 }
 
-/** `AzureWebJobsStorage` and `ACS_IDENTITY_TABLE_NAME`. */
+/** `AzureWebJobsStorage` (or its identity-based `__accountName` form) and `ACS_IDENTITY_TABLE_NAME`. */
 export function loadIdentityMapConfig(env: Env = process.env): IdentityMapConfig {
   return loadSection(env, (reader) => {
-    const storageConnectionString = reader.required(ENV_KEYS.storage);
+    const storage = readStorage(reader);
     const tableName =
       reader.optional(ENV_KEYS.acsIdentityTableName) ?? DEFAULTS.acsIdentityTableName;
     if (!TABLE_NAME_PATTERN.test(tableName)) {
@@ -291,8 +306,36 @@ export function loadIdentityMapConfig(env: Env = process.env): IdentityMapConfig
         'must be 3-63 letters or digits, starting with a letter',
       );
     }
-    return { storageConnectionString, tableName };
+    return storage === undefined ? undefined : { storage, tableName };
   });
+}
+
+/** A connection string wins; otherwise the identity-based settings the Functions host also reads. */
+function readStorage(reader: Reader): StorageAccess | undefined {
+  const connectionString = reader.optional(ENV_KEYS.storage);
+  if (connectionString !== undefined) return { kind: 'connectionString', connectionString };
+  const accountName = reader.optional(ENV_KEYS.storageAccountName);
+  const tableServiceUri = reader.url(ENV_KEYS.storageTableServiceUri);
+  const clientId = reader.optional(ENV_KEYS.storageClientId);
+  if (clientId !== undefined && !GUID_PATTERN.test(clientId)) {
+    reader.report(ENV_KEYS.storageClientId, 'must be a GUID');
+  }
+  if (tableServiceUri === undefined && accountName === undefined) {
+    reader.report(ENV_KEYS.storage, `required (or set ${ENV_KEYS.storageAccountName})`);
+    return undefined;
+  }
+  if (accountName !== undefined && !/^[a-z0-9]{3,24}$/.test(accountName)) {
+    reader.report(ENV_KEYS.storageAccountName, 'must be 3-24 lowercase letters or digits');
+    return undefined;
+  }
+  const tableEndpoint =
+    tableServiceUri ?? new URL(`https://${accountName}.table.core.windows.net/`);
+  // Bearer tokens are refused by the SDK over plain http.
+  if (tableEndpoint.protocol !== 'https:') {
+    reader.report(ENV_KEYS.storageTableServiceUri, 'must be an https URL');
+    return undefined;
+  }
+  return { kind: 'managedIdentity', tableEndpoint, clientId };
 }
 
 /** `FUNCTIONS_WORKER_RUNTIME`: no feature reads it, so only the start-up report checks it. */

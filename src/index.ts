@@ -1,3 +1,5 @@
+// First, so that the Azure Functions instrumentation sees @azure/functions load; off unless configured.
+import './telemetry/register';
 import { app } from '@azure/functions';
 import { describeStartup } from './composition';
 // One registration module per feature: its orchestrations, activities and HTTP routes.

@@ -15,6 +15,7 @@ import {
   ValidationError,
   type AppError,
 } from '../errors';
+import { withSpan } from '../telemetry';
 
 /**
  * ACS Identity operations the app needs. Inputs are already validated. Failures are AppErrors:
@@ -161,7 +162,7 @@ export class CommunicationIdentityService implements AcsIdentityService {
 
   private async call<T>(operation: AcsOperation, run: () => Promise<T>): Promise<T> {
     try {
-      return await run();
+      return await withSpan(`acs.identity.${operation}`, { 'peer.service': SERVICE }, run);
     } catch (error: unknown) {
       throw mapAcsError(error, operation);
     }

@@ -1,11 +1,18 @@
 import { TableClient } from '@azure/data-tables';
 import type { TableServiceClientOptions as TableClientOptions } from '@azure/data-tables';
+import { DefaultAzureCredential } from '@azure/identity';
+
+import type { StorageAccess } from '../config';
 
 import { UpstreamError, UpstreamUnavailableError } from '../errors';
 import { isLoopbackHost } from '../loopback';
+import { withSpan } from '../telemetry';
 import type { AcsIdentityMapping, CallerKey, IdentityMapStore, InsertResult } from './identity-map';
 
 const SERVICE = 'table-storage';
+/** Only the service: keys (tenant and object ids) identify a person and stay out of spans. */
+const SPAN = { 'peer.service': SERVICE, 'db.system': 'azure_table' } as const;
+const RETRY = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 } as const;
 
 interface MappingEntity {
   readonly partitionKey: string;
@@ -23,12 +30,25 @@ export class TableIdentityMapStore implements IdentityMapStore {
 
   constructor(private readonly table: TableClient) {}
 
+  /** The app's storage: a connection string locally, the Function App's managed identity in Azure. */
+  static create(storage: StorageAccess, tableName: string): TableIdentityMapStore {
+    if (storage.kind === 'connectionString') {
+      return TableIdentityMapStore.fromConnectionString(storage.connectionString, tableName);
+    }
+    const credential = new DefaultAzureCredential(
+      storage.clientId === undefined ? {} : { managedIdentityClientId: storage.clientId },
+    );
+    return new TableIdentityMapStore(
+      new TableClient(storage.tableEndpoint.href, tableName, credential, { retryOptions: RETRY }),
+    );
+  }
+
   /** `connectionString` is the app's `AzureWebJobsStorage` (Azurite locally). */
   static fromConnectionString(connectionString: string, tableName: string): TableIdentityMapStore {
     const options: TableClientOptions = {
       // Azurite speaks plain http on loopback; the SDK refuses shared-key auth over http otherwise.
       allowInsecureConnection: isLoopbackHttpEndpoint(connectionString),
-      retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
+      retryOptions: RETRY,
     };
     return new TableIdentityMapStore(
       TableClient.fromConnectionString(connectionString, tableName, options),
@@ -38,7 +58,9 @@ export class TableIdentityMapStore implements IdentityMapStore {
   async get(key: CallerKey): Promise<AcsIdentityMapping | undefined> {
     await this.ensureTable();
     try {
-      const entity = await this.table.getEntity<MappingEntity>(key.tenantId, key.objectId);
+      const entity = await withSpan('table.getEntity', SPAN, () =>
+        this.table.getEntity<MappingEntity>(key.tenantId, key.objectId),
+      );
       return toMapping(entity);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -55,7 +77,7 @@ export class TableIdentityMapStore implements IdentityMapStore {
       createdAt: mapping.createdAt,
     };
     try {
-      await this.table.createEntity(entity);
+      await withSpan('table.createEntity', SPAN, () => this.table.createEntity(entity));
       return { created: true, mapping };
     } catch (error) {
       if (statusOf(error) !== 409) throw storageError(error);
@@ -77,7 +99,9 @@ export class TableIdentityMapStore implements IdentityMapStore {
     if (communicationUserId !== undefined) {
       let entity;
       try {
-        entity = await this.table.getEntity<MappingEntity>(key.tenantId, key.objectId);
+        entity = await withSpan('table.getEntity', SPAN, () =>
+          this.table.getEntity<MappingEntity>(key.tenantId, key.objectId),
+        );
       } catch (error) {
         if (statusOf(error) === 404) return false;
         throw storageError(error);
@@ -86,7 +110,9 @@ export class TableIdentityMapStore implements IdentityMapStore {
       etag = entity.etag;
     }
     try {
-      await this.table.deleteEntity(key.tenantId, key.objectId, { etag });
+      await withSpan('table.deleteEntity', SPAN, () =>
+        this.table.deleteEntity(key.tenantId, key.objectId, { etag }),
+      );
       return true;
     } catch (error) {
       const status = statusOf(error);
@@ -97,10 +123,12 @@ export class TableIdentityMapStore implements IdentityMapStore {
   }
 
   private ensureTable(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      throw storageError(error);
-    });
+    this.ready ??= withSpan('table.createTable', SPAN, () => this.table.createTable()).catch(
+      (error: unknown) => {
+        this.ready = undefined;
+        throw storageError(error);
+      },
+    );
     return this.ready;
   }
 }

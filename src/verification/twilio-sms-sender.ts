@@ -8,6 +8,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors';
+import { withSpan } from '../telemetry';
 import type { SmsMessage, SmsReceipt, SmsSender } from './sms-sender';
 
 const SERVICE = 'twilio';
@@ -60,11 +61,9 @@ export class TwilioSmsSender implements SmsSender {
 
   async send(message: SmsMessage): Promise<SmsReceipt> {
     try {
-      const created = await this.client.messages.create({
-        to: message.to,
-        from: this.from,
-        body: message.body,
-      });
+      const created = await withSpan('twilio.messages.create', { 'peer.service': SERVICE }, () =>
+        this.client.messages.create({ to: message.to, from: this.from, body: message.body }),
+      );
       return { sid: created.sid };
     } catch (error: unknown) {
       // The SDK's errors can carry the request (and with it the body holding the code), so the

@@ -44,10 +44,7 @@ beforeAll(async () => {
     ACS_IDENTITY_TABLE_NAME: 'AcsIdentitiesIt',
   });
   pool = new Agent({ keepAliveTimeout: 1000 });
-  store = TableIdentityMapStore.fromConnectionString(
-    config.identityMap.storageConnectionString,
-    config.identityMap.tableName,
-  );
+  store = TableIdentityMapStore.create(config.identityMap.storage, config.identityMap.tableName);
   const sidecar = new SidecarClient({
     baseUrl: config.sidecar.url,
     timeoutMs: config.sidecar.timeoutMs,

@@ -322,7 +322,7 @@ describe('section loaders', () => {
     expect(twilio).toMatchObject({ accountSid: `AC${'b'.repeat(32)}`, apiBaseUrl: undefined });
     expect(loadVerificationConfig({ VERIFICATION_CODE_SECRET: 'x'.repeat(16) }).codeLength).toBe(6);
     expect(loadIdentityMapConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' })).toEqual({
-      storageConnectionString: 'UseDevelopmentStorage=true',
+      storage: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
       tableName: DEFAULTS.acsIdentityTableName,
     });
   });

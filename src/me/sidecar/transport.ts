@@ -2,6 +2,7 @@ import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 
 import { UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../errors';
+import { withSpan } from '../../telemetry';
 import { SIDECAR_SERVICE, SidecarClientError, SidecarServerError } from './errors';
 import type { SidecarClientOptions, SidecarLogEntry } from './models';
 import {
@@ -103,13 +104,18 @@ export class SidecarTransport {
       let contentType: string;
       let text: string;
       try {
-        const res = await request(url, {
-          method: req.method,
-          headers,
-          ...(req.body === undefined ? {} : { body: req.body }),
-          dispatcher: this.dispatcher,
-          signal,
-        });
+        const res = await withSpan(
+          `sidecar.${req.operation}`,
+          { 'peer.service': SIDECAR_SERVICE, 'http.request.method': req.method, attempt },
+          () =>
+            request(url, {
+              method: req.method,
+              headers,
+              ...(req.body === undefined ? {} : { body: req.body }),
+              dispatcher: this.dispatcher,
+              signal,
+            }),
+        );
         status = res.statusCode;
         retryAfter = firstHeader(res.headers['retry-after']);
         contentType = firstHeader(res.headers['content-type']) ?? '';
