@@ -1,4 +1,7 @@
+import { AzureNamedKeyCredential, TableClient } from '@azure/data-tables';
+
 import { ManualClock } from '../../local-runtime/src/clock';
+import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../emulators/src/azurite';
 import { startTestAzurite } from '../helpers/azurite';
 import type { AzuriteTable } from '../helpers/azurite';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
@@ -123,6 +126,54 @@ describe('VelocityGuard on Table Storage (Azurite)', () => {
     );
     expect(results.filter((r) => r === 'sent')).toHaveLength(7);
     expect(results.filter((r) => r === 'global_rate_limited')).toHaveLength(13);
+  });
+
+  it('costs one storage request per send once its counters are known, and one for a group', async () => {
+    let requests = 0;
+    const table = new TableClient(
+      `${azurite.url}/${AZURITE_ACCOUNT_NAME}`,
+      freshTableName(),
+      new AzureNamedKeyCredential(AZURITE_ACCOUNT_NAME, AZURITE_ACCOUNT_KEY),
+      {
+        allowInsecureConnection: true,
+        additionalPolicies: [
+          {
+            position: 'perCall',
+            policy: {
+              name: 'countRequests',
+              sendRequest: (request, next) => {
+                requests += 1;
+                return next(request);
+              },
+            },
+          },
+        ],
+      },
+    );
+    const clock = new ManualClock();
+    const guard = new VelocityGuard({
+      store: new TableVelocityStore(table),
+      settings: settings(),
+      secret: SECRET,
+      now: () => clock.now(),
+      logger: { warn: () => undefined },
+    });
+    const ip = { address: '203.0.113.7', limitKey: '203.0.113.7' };
+    await guard.checkAndRecord({ phoneNumber: '+14252000000', clientIp: ip });
+    const afterWarmUp = requests;
+    for (let i = 1; i <= 10; i++) {
+      clock.advance(1000);
+      await guard.checkAndRecord({ phoneNumber: `+1425${2_000_000 + i * 10_000}`, clientIp: ip });
+    }
+    expect(requests - afterWarmUp).toBe(10);
+    const beforeGroup = requests;
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        guard.checkAndRecord({ phoneNumber: `+1425${5_000_000 + i * 10_000}`, clientIp: ip }),
+      ),
+    );
+    // Queued sends share a transaction: two at most (the first may go alone).
+    expect(requests - beforeGroup).toBeLessThanOrEqual(2);
   });
 
   describe('when the table endpoint is unreachable', () => {

@@ -3,7 +3,9 @@ import { ConfigError, type FieldProblem } from '../../domain/errors';
 /**
  * The settings that issue 9 adds, in one place. Each module of `src/verification/` reads only its
  * own keys through its `load…Settings(env)` function; when the feature folders land these join
- * `ENV_KEYS` in `src/config.ts` and the loaders become config sections.
+ * `ENV_KEYS` in `src/config.ts` and the loaders become config sections. The app secret
+ * (`VERIFICATION_CODE_SECRET`) and the fallback template (`VERIFICATION_MESSAGE_TEMPLATE`) are
+ * not read here: they stay in the verification section and are passed in.
  */
 export const GUARD_ENV_KEYS = {
   blockedNumberTypes: 'VERIFICATION_BLOCKED_NUMBER_TYPES',
@@ -19,8 +21,14 @@ export const GUARD_ENV_KEYS = {
   trustedProxyHops: 'VERIFICATION_TRUSTED_PROXY_HOPS',
   publicOrigin: 'VERIFICATION_PUBLIC_ORIGIN',
   websiteHostname: 'WEBSITE_HOSTNAME',
-  codeSecret: 'VERIFICATION_CODE_SECRET',
-  messageTemplate: 'VERIFICATION_MESSAGE_TEMPLATE',
+  messageTemplateEs: 'VERIFICATION_MESSAGE_TEMPLATE_ES',
+  messageTemplateFr: 'VERIFICATION_MESSAGE_TEMPLATE_FR',
+  messageTemplateDe: 'VERIFICATION_MESSAGE_TEMPLATE_DE',
+  messageTemplatePt: 'VERIFICATION_MESSAGE_TEMPLATE_PT',
+  messageTemplateJa: 'VERIFICATION_MESSAGE_TEMPLATE_JA',
+  messageTemplateKo: 'VERIFICATION_MESSAGE_TEMPLATE_KO',
+  messageTemplateZh: 'VERIFICATION_MESSAGE_TEMPLATE_ZH',
+  messageTemplateZhHant: 'VERIFICATION_MESSAGE_TEMPLATE_ZH_HANT',
 } as const;
 
 export type GuardEnvKey = (typeof GUARD_ENV_KEYS)[keyof typeof GUARD_ENV_KEYS];
@@ -52,17 +60,6 @@ export class GuardEnvReader {
   optional(key: GuardEnvKey): string | undefined {
     const trimmed = this.env[key]?.trim();
     return trimmed === undefined || trimmed === '' ? undefined : trimmed;
-  }
-
-  /** A secret is never defaulted; the length floor matches `loadVerificationConfig`. */
-  secret(key: GuardEnvKey): string {
-    const value = this.optional(key);
-    if (value === undefined) {
-      this.report(key, 'required');
-      return '';
-    }
-    if (value.length < 16) this.report(key, 'must be at least 16 characters');
-    return value;
   }
 
   integer(key: GuardEnvKey, fallback: number, range: { min: number; max: number }): number {

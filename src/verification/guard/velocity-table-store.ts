@@ -80,11 +80,12 @@ export class TableVelocityStore implements VelocityStore {
       const response = await this.table.submitTransaction(actions, {
         abortSignal: AbortSignal.timeout(this.timeoutMs),
       });
+      // Sub-responses come in the order of the operations; update responses carry no row key.
       const etags = new Map<string, string>();
-      for (const write of writes) {
-        const etag = response.getResponseForEntity(write.key)?.etag;
+      writes.forEach((write, i) => {
+        const etag = response.subResponses[i]?.etag;
         if (etag !== undefined) etags.set(write.key, etag);
-      }
+      });
       return etags;
     } catch (error: unknown) {
       const status = statusOf(error);
