@@ -259,6 +259,37 @@ describe('VelocityGuard when the store fails', () => {
     expect(store.writes).toBe(8);
   });
 
+  it('answers by the fail mode at once when too many sends wait for a slow store', async () => {
+    const store = new MemoryStore();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slowWrite = store.write.bind(store);
+    store.write = async (writes) => {
+      await gate;
+      return slowWrite(writes);
+    };
+    const clock = new ManualClock();
+    const guard = new VelocityGuard({
+      store,
+      settings: VELOCITY_DEFAULTS,
+      secret: SECRET,
+      now: () => clock.now(),
+      logger: { warn: () => undefined },
+      maxQueued: 3,
+    });
+    const first = guard.checkAndRecord(send('+14252000000'));
+    const queued = [1, 2, 3].map((i) =>
+      guard.checkAndRecord(send(`+1425${2_000_000 + i * 10_000}`)),
+    );
+    await expect(guard.checkAndRecord(send('+14259000000'))).rejects.toBeInstanceOf(
+      GuardUnavailableError,
+    );
+    release();
+    await expect(Promise.all([first, ...queued])).resolves.toHaveLength(4);
+  });
+
   it('recovers once the store is back', async () => {
     const { guard, store } = harness();
     store.failure = new Error('ECONNREFUSED');

@@ -141,6 +141,11 @@ export interface VelocityGuardDeps {
   readonly maxAttempts?: number;
   /** Counters remembered with their ETag so a send usually costs one round trip. Default 10,000. */
   readonly cacheSize?: number;
+  /**
+   * Sends waiting for the store beyond this are answered by the fail mode at once, so a slow store
+   * cannot make the host hold an unbounded queue. Default 1,000.
+   */
+  readonly maxQueued?: number;
 }
 
 interface Pending {
@@ -180,6 +185,7 @@ export class VelocityGuard {
   private readonly cache: BoundedCache<StoredCounter>;
   private readonly rowKeyKey: Buffer;
   private readonly maxAttempts: number;
+  private readonly maxQueued: number;
 
   constructor(private readonly deps: VelocityGuardDeps) {
     this.cache = new BoundedCache(deps.cacheSize ?? 10_000);
@@ -187,6 +193,7 @@ export class VelocityGuard {
       hkdfSync('sha256', deps.secret, Buffer.alloc(0), ROW_KEY_LABEL, 32),
     );
     this.maxAttempts = deps.maxAttempts ?? 8;
+    this.maxQueued = deps.maxQueued ?? 1000;
   }
 
   /**
@@ -196,7 +203,12 @@ export class VelocityGuard {
    */
   checkAndRecord(attempt: SendAttempt): Promise<SendPermit> {
     return new Promise<SendPermit>((resolve, reject) => {
-      this.queue.push({ attempt, rows: this.rowsFor(attempt), resolve, reject });
+      const pending: Pending = { attempt, rows: this.rowsFor(attempt), resolve, reject };
+      if (this.queue.length >= this.maxQueued) {
+        this.failAll([pending], new Error('too many sends waiting for the velocity store'));
+        return;
+      }
+      this.queue.push(pending);
       if (!this.draining) void this.drain();
     });
   }
