@@ -77,6 +77,8 @@ export function checkPhoneNumber(
   if (!INPUT_PATTERN.test(trimmed)) throw new PhoneNumberInvalidError(field);
   const parsed = parsePhoneNumberFromString(trimmed);
   if (parsed === undefined || !parsed.isValid()) throw new PhoneNumberInvalidError(field);
+  // With the `/max` metadata a valid number always has a type (isValid() asks getType()), so
+  // UNKNOWN is defence in depth against a metadata change, not a case that occurs today.
   const type: PolicyNumberType = parsed.getType() ?? 'UNKNOWN';
   if (settings.blockedNumberTypes.has(type)) {
     throw new PhonePolicyError(GUARD_REASONS.numberTypeBlocked);

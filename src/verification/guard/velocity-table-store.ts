@@ -1,5 +1,6 @@
 import { TableClient, type TransactionAction } from '@azure/data-tables';
 
+import { isLoopbackHost } from '../../config';
 import type { CounterState, CounterWrite, StoredCounter, VelocityStore } from './velocity';
 
 /**
@@ -156,17 +157,11 @@ function storageError(error: unknown): Error {
   );
 }
 
+/** Azurite on loopback speaks plain http; anything else must use https. */
 function isLoopbackHttpEndpoint(connectionString: string): boolean {
   if (/usedevelopmentstorage=true/i.test(connectionString)) return true;
   const endpoint = /(?:^|;)\s*TableEndpoint=([^;]+)/i.exec(connectionString)?.[1];
-  if (endpoint === undefined) return false;
-  try {
-    const url = new URL(endpoint);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    return (
-      url.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127\./.test(host))
-    );
-  } catch {
-    return false;
-  }
+  if (endpoint === undefined || !URL.canParse(endpoint)) return false;
+  const url = new URL(endpoint);
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
