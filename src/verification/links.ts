@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
-import { isLoopbackHost } from '../config';
+import { isLoopbackHost } from '../loopback';
 import { GUARD_ENV_KEYS, loadGuardSection, type Env } from './guard/env';
 
 /**

@@ -1,4 +1,4 @@
-import { ValidationError } from '../domain/errors';
+import { ValidationError } from '../errors';
 import { GUARD_ENV_KEYS, loadGuardSection, type Env, type GuardEnvKey } from './guard/env';
 
 /**

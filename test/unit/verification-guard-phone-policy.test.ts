@@ -1,4 +1,4 @@
-import { ConfigError, ForbiddenError, ValidationError } from '../../src/domain/errors';
+import { ConfigError, ForbiddenError, ValidationError } from '../../src/errors';
 import { appErrorResponse } from '../../src/http/problem';
 import {
   DEFAULT_BLOCKED_NUMBER_TYPES,

@@ -1,5 +1,5 @@
 import { ManualClock } from '../../local-runtime/src/clock';
-import { ConfigError } from '../../src/domain/errors';
+import { ConfigError } from '../../src/errors';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
 import {
   VELOCITY_DEFAULTS,

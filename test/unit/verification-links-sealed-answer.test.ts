@@ -1,5 +1,5 @@
 import { openAnswer, sealAnswer } from '../../src/verification/sealed-answer';
-import { sealCode } from '../../src/domain/verification';
+import { sealCode } from '../../src/verification/codes';
 
 const SECRET = 'sealed-answer-secret-0123456789abc';
 const A = 'instance-a';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../src/domain/errors';
+import { ConfigError } from '../../src/errors';
 import {
   LINK_PURPOSES,
   LINK_ROUTES,

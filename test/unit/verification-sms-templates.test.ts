@@ -1,5 +1,5 @@
-import { ConfigError, ValidationError } from '../../src/domain/errors';
-import { renderMessage } from '../../src/domain/verification';
+import { ConfigError, ValidationError } from '../../src/errors';
+import { renderMessage } from '../../src/verification/codes';
 import {
   BUILT_IN_TEMPLATES,
   SMS_LOCALES,

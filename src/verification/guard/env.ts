@@ -1,4 +1,4 @@
-import { ConfigError, type FieldProblem } from '../../domain/errors';
+import { ConfigError, type FieldProblem } from '../../errors';
 
 /**
  * The settings that issue 9 adds, in one place. Each module of `src/verification/` reads only its

@@ -3,7 +3,7 @@ import {
   RateLimitedError,
   UpstreamUnavailableError,
   ValidationError,
-} from '../../domain/errors';
+} from '../../errors';
 
 /**
  * The stable reason of every guard refusal, one per rule. It travels in the problem document as the

@@ -1,6 +1,6 @@
 import { TableClient, type TransactionAction } from '@azure/data-tables';
 
-import { isLoopbackHost } from '../../config';
+import { isLoopbackHost } from '../../loopback';
 import type { CounterState, CounterWrite, StoredCounter, VelocityStore } from './velocity';
 
 /**

@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 
-import { maskPhoneNumber } from '../../clients/sms-sender';
+import { maskPhoneNumber } from '../sms-sender';
 import type { ClientIp } from './client-ip';
 import { GUARD_ENV_KEYS, loadGuardSection, type Env } from './env';
 import {
