@@ -1,6 +1,20 @@
 import { ConfigError, type FieldProblem } from './errors';
 import { isLoopbackHost } from './loopback';
-import { CODE_LENGTH_RANGE, E164_PATTERN } from './verification/rules';
+import { GUARD_ENV_KEYS } from './verification/guard/env';
+import { loadClientIpSettings, type ClientIpSettings } from './verification/guard/client-ip';
+import {
+  loadPhonePolicySettings,
+  type PhonePolicySettings,
+} from './verification/guard/phone-policy';
+import { loadVelocitySettings, type VelocitySettings } from './verification/guard/velocity';
+import { loadLinkSettings, type LinkSettings } from './verification/links';
+import {
+  CODE_LENGTH_RANGE,
+  E164_PATTERN,
+  MAX_ATTEMPTS_RANGE,
+  TIMEOUT_SECONDS_RANGE,
+} from './verification/rules';
+import { loadSmsTemplateSettings, type SmsTemplateSettings } from './verification/sms-templates';
 
 /**
  * Every setting the app reads. Nothing outside this module touches `process.env`: the rest of the
@@ -20,6 +34,9 @@ export const ENV_KEYS = {
   verificationCodeLength: 'VERIFICATION_CODE_LENGTH',
   verificationMessageTemplate: 'VERIFICATION_MESSAGE_TEMPLATE',
   verificationCodeSecret: 'VERIFICATION_CODE_SECRET',
+  verificationRetentionHours: 'VERIFICATION_RETENTION_HOURS',
+  // The fraud guard's, the links' and the SMS templates' keys, read by their loaders below.
+  ...GUARD_ENV_KEYS,
   sidecarUrl: 'SIDECAR_URL',
   sidecarAllowNonLoopback: 'SIDECAR_ALLOW_NON_LOOPBACK',
   sidecarTimeoutMs: 'SIDECAR_TIMEOUT_MS',
@@ -35,14 +52,16 @@ export const DEFAULTS = {
   verificationMaxAttempts: 4,
   verificationCodeLength: 6,
   verificationMessageTemplate: 'Your verification code is {code}',
+  verificationRetentionHours: 24,
   sidecarUrl: 'http://localhost:5000',
   sidecarTimeoutMs: 10_000,
   sidecarGraphApiName: 'graph',
   acsIdentityTableName: 'AcsIdentities',
 } as const;
 
-export const MAX_ATTEMPTS_RANGE = { min: 1, max: 10 } as const;
-export const TIMEOUT_SECONDS_RANGE = { min: 10, max: 3600 } as const;
+export { MAX_ATTEMPTS_RANGE, TIMEOUT_SECONDS_RANGE };
+/** Finished verifications are purged this many hours after they started (1 hour .. 1 year). */
+export const RETENTION_HOURS_RANGE = { min: 1, max: 8760 } as const;
 export const SIDECAR_TIMEOUT_RANGE = { min: 100, max: 120_000 } as const;
 
 /** How the app reaches ACS Identity. */
@@ -70,8 +89,17 @@ export interface VerificationConfig {
   readonly codeLength: number;
   /** Contains `{code}` at least once. */
   readonly messageTemplate: string;
-  /** HMAC key for code hashes. */
+  /** The app secret: code hashes, derived codes, sealed answers, link tokens, counter keys. */
   readonly codeSecret: string;
+  /** Finished verifications older than this are purged by the retention timer. */
+  readonly retentionHours: number;
+  /** Where the velocity counters live (`AzureWebJobsStorage`); undefined until it is set. */
+  readonly storageConnectionString: string | undefined;
+  readonly links: LinkSettings;
+  readonly phonePolicy: PhonePolicySettings;
+  readonly velocity: VelocitySettings;
+  readonly clientIp: ClientIpSettings;
+  readonly smsTemplates: SmsTemplateSettings;
 }
 
 export interface SidecarConfig {
@@ -191,8 +219,28 @@ export function loadTwilioConfig(env: Env = process.env): TwilioConfig {
   }));
 }
 
-/** The `VERIFICATION_*` settings. */
+/**
+ * The `VERIFICATION_*` settings, the links' origin and the fraud guard's settings: one section, so
+ * one ConfigError names every bad key of the feature at once.
+ */
 export function loadVerificationConfig(env: Env = process.env): VerificationConfig {
+  const { base, ...parts } = loadSections({
+    base: () => loadVerificationBase(env),
+    links: () => loadLinkSettings(env),
+    phonePolicy: () => loadPhonePolicySettings(env),
+    velocity: () => loadVelocitySettings(env),
+    clientIp: () => loadClientIpSettings(env),
+    smsTemplates: () => loadSmsTemplateSettings(env),
+  });
+  return deepFreeze({ ...base, ...parts });
+}
+
+type VerificationBase = Omit<
+  VerificationConfig,
+  'links' | 'phonePolicy' | 'velocity' | 'clientIp' | 'smsTemplates'
+>;
+
+function loadVerificationBase(env: Env): VerificationBase {
   return loadSection(env, (reader) => {
     const messageTemplate =
       reader.optional(ENV_KEYS.verificationMessageTemplate) ?? DEFAULTS.verificationMessageTemplate;
@@ -201,7 +249,7 @@ export function loadVerificationConfig(env: Env = process.env): VerificationConf
     } else if (messageTemplate.length > 1500) {
       reader.report(ENV_KEYS.verificationMessageTemplate, 'must be at most 1500 characters');
     }
-    const verification: VerificationConfig = {
+    const verification: VerificationBase = {
       timeoutSeconds: reader.integer(
         ENV_KEYS.verificationTimeoutSeconds,
         DEFAULTS.verificationTimeoutSeconds,
@@ -219,6 +267,12 @@ export function loadVerificationConfig(env: Env = process.env): VerificationConf
       ),
       messageTemplate,
       codeSecret: reader.required(ENV_KEYS.verificationCodeSecret),
+      retentionHours: reader.integer(
+        ENV_KEYS.verificationRetentionHours,
+        DEFAULTS.verificationRetentionHours,
+        RETENTION_HOURS_RANGE,
+      ),
+      storageConnectionString: reader.optional(ENV_KEYS.storage),
     };
     if (verification.codeSecret.length > 0 && verification.codeSecret.length < 16) {
       reader.report(ENV_KEYS.verificationCodeSecret, 'must be at least 16 characters');

@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
+import { CODE_LENGTH_RANGE, isCodeLength } from './rules';
 
 /**
  * The code of one send, derived instead of drawn: HMAC-SHA256 under a key derived from the app
@@ -10,8 +11,6 @@ import { createHmac, hkdfSync } from 'node:crypto';
  * One departure from RFC 4226: the truncation takes 63 bits rather than 31, because 31 bits
  * cannot cover 10 digits (2^31 ≈ 2.1·10^9); with 63 bits the modulo bias is below 10^-8.
  */
-export const DERIVED_CODE_LENGTH_RANGE = { min: 4, max: 10 } as const;
-
 const KEY_LABEL = 'sms-verification/derived-code/hmac-sha256/v1';
 
 export function deriveCode(
@@ -20,12 +19,10 @@ export function deriveCode(
   sendNumber: number,
   length: number,
 ): string {
-  if (
-    !Number.isInteger(length) ||
-    length < DERIVED_CODE_LENGTH_RANGE.min ||
-    length > DERIVED_CODE_LENGTH_RANGE.max
-  ) {
-    throw new RangeError('code length must be an integer in 4..10');
+  if (!isCodeLength(length)) {
+    throw new RangeError(
+      `code length must be an integer in ${CODE_LENGTH_RANGE.min}..${CODE_LENGTH_RANGE.max}`,
+    );
   }
   if (!Number.isSafeInteger(sendNumber) || sendNumber < 1) {
     throw new RangeError('the send number must be a positive integer');

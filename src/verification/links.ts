@@ -2,6 +2,7 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 import { isLoopbackHost } from '../loopback';
 import { GUARD_ENV_KEYS, loadGuardSection, type Env } from './guard/env';
+import { ROUTE } from './names';
 
 /**
  * Capability links: each URI of the 202 answer carries a token that opens one operation on one
@@ -19,12 +20,12 @@ export const LINK_TOKEN_PARAM = 'token';
  * registrations to use. `{eventName}` stays literal in `sendEventPostUri`, as in the seed.
  */
 export const LINK_ROUTES = {
-  status: { method: 'GET', route: 'verifications/{id}' },
-  code: { method: 'POST', route: 'verifications/{id}/events/{eventName}' },
-  cancel: { method: 'POST', route: 'verifications/{id}/cancel' },
-  purge: { method: 'DELETE', route: 'verifications/{id}' },
-  resend: { method: 'POST', route: 'verifications/{id}/resend' },
-} as const satisfies Record<LinkPurpose, { method: string; route: string }>;
+  status: ROUTE.verificationStatus,
+  code: ROUTE.raiseEvent,
+  cancel: ROUTE.cancelVerification,
+  purge: ROUTE.purgeVerification,
+  resend: ROUTE.resendCode,
+} as const satisfies Record<LinkPurpose, string>;
 
 const ROUTE_PREFIX = 'api';
 
@@ -77,7 +78,7 @@ export function buildVerificationLinks(
   instanceId: string,
 ): VerificationLinks {
   const link = (purpose: LinkPurpose): string => {
-    const path = LINK_ROUTES[purpose].route.replace('{id}', encodeURIComponent(instanceId));
+    const path = LINK_ROUTES[purpose].replace('{id}', encodeURIComponent(instanceId));
     const token = linkToken(secret, instanceId, purpose);
     // Built by hand, not with URL: URL would percent-encode the literal `{eventName}`.
     return `${settings.publicOrigin.origin}/${ROUTE_PREFIX}/${path}?${LINK_TOKEN_PARAM}=${token}`;
@@ -93,8 +94,9 @@ export function buildVerificationLinks(
 }
 
 /**
- * `VERIFICATION_PUBLIC_ORIGIN` (e.g. a custom domain or the local runtime's URL), else
- * `https://$WEBSITE_HOSTNAME` (set by Azure on every app), else `http://localhost:7071`.
+ * `VERIFICATION_PUBLIC_ORIGIN` (e.g. a custom domain), else `https://$WEBSITE_HOSTNAME` (set by
+ * Azure on every app; `http://` when it is a loopback `host:port`, as the local runtime and Core
+ * Tools set it), else `http://localhost:7071`.
  * Plain http only for loopback hosts.
  */
 export function loadLinkSettings(env: Env): LinkSettings {
@@ -113,7 +115,10 @@ export function loadLinkSettings(env: Env): LinkSettings {
     }
     const hostname = reader.optional(GUARD_ENV_KEYS.websiteHostname);
     if (hostname !== undefined) {
-      const origin = parseOrigin(`https://${hostname}`);
+      // Azure sets it to the app's default host name (https). Core Tools and the local runtime set
+      // it to their own loopback `host:port`, which serves plain http.
+      const scheme = isLoopbackHost(hostname.replace(/:\d+$/, '')) ? 'http' : 'https';
+      const origin = parseOrigin(`${scheme}://${hostname}`);
       if (origin === undefined) {
         reader.report(GUARD_ENV_KEYS.websiteHostname, 'must be a host name');
         return undefined;

@@ -1,5 +1,5 @@
 import { openAnswer, sealAnswer } from '../../src/verification/sealed-answer';
-import { sealCode } from '../../src/verification/codes';
+import { createCipheriv, hkdfSync } from 'node:crypto';
 
 const SECRET = 'sealed-answer-secret-0123456789abc';
 const A = 'instance-a';
@@ -53,9 +53,15 @@ describe('sealAnswer / openAnswer', () => {
     }
   });
 
-  it('uses its own key: a sealed code of domain/verification does not open as an answer', () => {
-    const sealedCode = sealCode(SECRET, A, '2168');
-    expect(openAnswer(SECRET, A, { sealedAnswer: sealedCode })).toBeUndefined();
+  it('uses its own key: the same plaintext sealed under another HKDF label does not open', () => {
+    const key = Buffer.from(hkdfSync('sha256', SECRET, Buffer.alloc(0), 'another/label', 32));
+    const iv = Buffer.alloc(12, 1);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(A, 'utf8'));
+    const text = JSON.stringify({ code: '2168', receivedAt: AT.toISOString() });
+    const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
+    const sealed = Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+    expect(openAnswer(SECRET, A, { sealedAnswer: sealed })).toBeUndefined();
   });
 
   it('seals only well-formed answers', () => {

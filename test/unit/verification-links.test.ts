@@ -105,14 +105,14 @@ describe('buildVerificationLinks', () => {
       );
       expect(verifyLinkToken(SECRET, A, purpose, token)).toBe(true);
       expect(new URL(uri.replace('{eventName}', 'x')).pathname).toBe(
-        `/api/${LINK_ROUTES[purpose].route.replace('{id}', A).replace('{eventName}', 'x')}`,
+        `/api/${LINK_ROUTES[purpose].replace('{id}', A).replace('{eventName}', 'x')}`,
       );
     }
   });
 
   it('percent-encodes the instance id in the path', () => {
     const odd = buildVerificationLinks(SECRET, SETTINGS, 'a/b?c');
-    expect(odd.statusQueryGetUri).toContain('/api/verifications/a%2Fb%3Fc?token=');
+    expect(odd.statusQueryGetUri).toContain('/api/verifications/a%2Fb%3Fc/status?token=');
   });
 });
 
