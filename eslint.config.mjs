@@ -2,6 +2,38 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** One `no-restricted-imports` block per folder; register.ts files are the features' only way in to composition. */
+function layer(files, patterns, ignores = []) {
+  return [{ files, ignores, rules: { 'no-restricted-imports': ['error', { patterns }] } }];
+}
+
+/** A feature folder: none of `forbidden` features, and composition only from its register.ts. */
+function featureLayer(name, forbidden) {
+  const others = forbidden.map(feature);
+  return [
+    ...layer(
+      [`src/${name}/**/*.ts`],
+      [COMPOSITION_ONLY_IN_REGISTER, ...others],
+      ['**/register.ts'],
+    ),
+    ...layer([`src/${name}/register.ts`], others),
+  ];
+}
+
+function feature(name) {
+  return {
+    group: [`../${name}/**`, `**/src/${name}/**`],
+    message: `Features must not depend on the ${name} feature.`,
+  };
+}
+
+/** Only register.ts may import the composition root. */
+const COMPOSITION_ONLY_IN_REGISTER = {
+  group: ['../composition', '../../composition'],
+  message:
+    "Handlers take their dependencies as parameters; only a feature's register.ts wires composition.",
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', '*.js', '*.mjs'] },
   js.configs.recommended,
@@ -22,19 +54,83 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  // Layering of the app (src/): shared modules know no feature; features know no other feature
+  // (except /api/me, which builds on ACS) and reach the composition root only from register.ts.
+  ...layer(
+    ['src/http/**/*.ts', 'src/errors.ts', 'src/loopback.ts'],
+    [
+      {
+        group: ['**/verification/**', '**/acs/**', '**/me/**', '**/composition', '**/config'],
+        message:
+          'Shared modules must not depend on a feature, the settings or the composition root.',
+      },
+    ],
+  ),
+  ...layer(
+    ['src/config.ts'],
+    [
+      {
+        group: [
+          './acs/**',
+          './me/**',
+          './composition',
+          './verification/**',
+          '!./verification/rules',
+        ],
+        message:
+          'Settings may use only the verification rules (E.164, code lengths), nothing else of a feature.',
+      },
+    ],
+  ),
+  ...featureLayer('verification', ['acs', 'me']),
+  ...featureLayer('acs', ['verification', 'me']),
+  ...featureLayer('me', ['verification']),
   {
-    // Orchestrators replay: they must be deterministic (no I/O, clock, randomness or environment).
-    files: ['src/orchestrations/**/*.ts'],
+    // Orchestrators replay: they must be deterministic (no I/O, clock, randomness or environment),
+    // and may use only the pure rules and names of their feature.
+    files: ['src/**/orchestrator.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['node:*', 'fs', 'http', 'https', 'crypto', 'net', 'child_process', 'os'] },
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'http', 'https', 'crypto', 'net', 'child_process', 'os'] },
+            {
+              group: ['../**', './**', '!./rules', '!./names'],
+              message:
+                'An orchestrator may import only ./rules and ./names (pure values and types).',
+            },
+          ],
+        },
       ],
-      'no-restricted-globals': ['error', 'fetch', 'setTimeout', 'setInterval', 'process'],
+      'no-restricted-globals': [
+        'error',
+        'fetch',
+        'setTimeout',
+        'setInterval',
+        'setImmediate',
+        'queueMicrotask',
+        'process',
+        'crypto',
+        'performance',
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now' },
         { object: 'Math', property: 'random' },
+        { object: 'globalThis', property: 'crypto' },
+        { object: 'globalThis', property: 'performance' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'new Date() reads the wall clock; use context.df.currentUtcDateTime.',
+        },
+        {
+          selector: "CallExpression[callee.name='Date']",
+          message: 'Date() reads the wall clock; use context.df.currentUtcDateTime.',
+        },
       ],
     },
   },

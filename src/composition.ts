@@ -5,13 +5,20 @@ import {
   type AcsIdentityService,
 } from './acs/identity-service';
 import { TableIdentityMapStore } from './me/identity-map-table';
-import { getSharedSidecarClient } from './me/sidecar';
+import { SidecarClient, type SidecarLogEntry } from './me/sidecar';
 import type { SmsSender } from './verification/sms-sender';
 import { TwilioSmsSender } from './verification/twilio-sms-sender';
-import { ENV_KEYS, SECTION_LOADERS, loadSections, type Config, type EnvKey } from './config';
-import { judgeAnswer, type JudgedAnswer } from './verification/codes';
+import {
+  ENV_KEYS,
+  GUARD_KEYS,
+  SECTION_LOADERS,
+  loadSections,
+  type Config,
+  type EnvKey,
+} from './config';
+import { judgeAnswer } from './verification/codes';
+import type { JudgedAnswer } from './verification/rules';
 import { ConfigError, type FieldProblem } from './errors';
-import { GUARD_ENV_KEYS } from './verification/guard/env';
 import { SendGuard } from './verification/guard/send-guard';
 import { VelocityGuard } from './verification/guard/velocity';
 import { TableVelocityStore } from './verification/guard/velocity-table-store';
@@ -75,6 +82,21 @@ export const getAcsIdentityService = lazy(
     new CommunicationIdentityService(createCommunicationIdentityClient(getAcsConfig())),
 );
 
+/** One client, on the process-wide keep-alive pool, for every invocation. */
+export const getSidecarClient = lazy((): SidecarClient => {
+  const { url, timeoutMs } = getSidecarConfig();
+  return new SidecarClient({ baseUrl: url, timeoutMs, log: logSidecarTrouble });
+});
+
+/** Retries, timeouts and failures of sidecar calls reach the host log (path without query, never a token). */
+function logSidecarTrouble(entry: SidecarLogEntry): void {
+  if (entry.outcome === 'ok') return;
+  const status = entry.status === undefined ? '' : ` HTTP ${entry.status}`;
+  console.warn(
+    `auth-sidecar ${entry.operation} ${entry.path}: ${entry.outcome}${status} (attempt ${entry.attempt}, ${entry.durationMs} ms)`,
+  );
+}
+
 /** The `/api/me` services; a ConfigError names the bad keys of all three sections they read. */
 export const getMeServices = lazy((): MeServices => {
   const { sidecar, identityMap, acs } = loadSections({
@@ -84,11 +106,7 @@ export const getMeServices = lazy((): MeServices => {
   });
   return createMeServices({
     config: { sidecar, acs },
-    sidecar: getSharedSidecarClient({
-      url: sidecar.url.href,
-      allowNonLoopback: sidecar.allowNonLoopback,
-      timeoutMs: sidecar.timeoutMs,
-    }),
+    sidecar: getSidecarClient(),
     store: TableIdentityMapStore.fromConnectionString(
       identityMap.storageConnectionString,
       identityMap.tableName,
@@ -190,7 +208,7 @@ const FEATURES: readonly {
       ENV_KEYS.verificationMessageTemplate,
       ENV_KEYS.verificationCodeSecret,
       ENV_KEYS.verificationRetentionHours,
-      ...Object.values(GUARD_ENV_KEYS).filter((key) => key !== GUARD_ENV_KEYS.websiteHostname),
+      ...GUARD_KEYS,
     ],
   },
   {

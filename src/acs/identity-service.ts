@@ -10,6 +10,8 @@ import {
   NotFoundError,
   RateLimitedError,
   UpstreamError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
   ValidationError,
   type AppError,
 } from '../errors';
@@ -17,7 +19,7 @@ import {
 /**
  * ACS Identity operations the app needs. Inputs are already validated. Failures are AppErrors:
  * unknown or foreign identity → NotFoundError, throttling → RateLimitedError, anything else from
- * ACS → UpstreamError. Messages never contain tokens or keys.
+ * ACS → UpstreamError (502), no answer → 503, or 504 after the timeout. Messages never contain tokens or keys.
  */
 export interface AcsIdentityService {
   createIdentity(options: {
@@ -36,19 +38,56 @@ export interface AcsIdentityService {
 
 const SERVICE = 'acs-identity';
 const DEFAULT_RETRY_AFTER_SECONDS = 10;
+/** Per call. The core pipeline has no timeout of its own, so a hung connection would hold the invocation. */
+const ACS_TIMEOUT_MS = 10_000;
+/** Like the Table client: a couple of quick retries of throttling, 5xx and dropped connections. */
+const ACS_RETRY_OPTIONS = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 } as const;
+
+type PipelinePolicy = NonNullable<
+  CommunicationIdentityClientOptions['additionalPolicies']
+>[number]['policy'];
+
+/**
+ * Bounds every call, retries included: the pipeline aborts it with an AbortError. An abort signal
+ * rather than the request's `timeout`, whose timer the SDK's Node client leaves running after a
+ * failed connection; `AbortSignal.timeout`'s timer never holds the process open.
+ */
+function timeoutPolicy(timeoutMs: number): PipelinePolicy {
+  return {
+    name: 'acsCallTimeout',
+    sendRequest: (request, next) => {
+      const deadline = AbortSignal.timeout(timeoutMs);
+      const caller = request.abortSignal;
+      request.abortSignal =
+        caller === undefined ? deadline : AbortSignal.any([caller as AbortSignal, deadline]);
+      return next(request);
+    },
+  };
+}
+
+export interface AcsClientOptions extends CommunicationIdentityClientOptions {
+  /** Per call, retries included; default 10 s. */
+  readonly timeoutMs?: number;
+}
 
 /**
  * Builds the SDK client from config: connection string (access-key HMAC) or endpoint + managed
- * identity. Plain http is allowed only towards loopback hosts (the local emulator).
+ * identity, with a per-attempt timeout and bounded retries like the app's other clients. Plain http
+ * is allowed only towards loopback hosts (the local emulator).
  */
 export function createCommunicationIdentityClient(
   { access }: Pick<AcsConfig, 'access'>,
-  options: CommunicationIdentityClientOptions = {},
+  { timeoutMs = ACS_TIMEOUT_MS, ...options }: AcsClientOptions = {},
 ): CommunicationIdentityClient {
   const insecureLoopback =
     access.endpoint.protocol === 'http:' && isLoopbackHost(access.endpoint.hostname);
   const clientOptions: CommunicationIdentityClientOptions = {
+    retryOptions: ACS_RETRY_OPTIONS,
     ...options,
+    additionalPolicies: [
+      { policy: timeoutPolicy(timeoutMs), position: 'perCall' },
+      ...(options.additionalPolicies ?? []),
+    ],
     ...(insecureLoopback ? { allowInsecureConnection: true } : {}),
   };
   if (access.kind === 'connectionString') {
@@ -156,7 +195,11 @@ export function mapAcsError(error: unknown, operation: AcsOperation): AppError {
   const status = rest?.statusCode;
   const code = rest?.code;
   if (status === undefined) {
-    return new UpstreamError(SERVICE, 'Azure Communication Services could not be reached.');
+    // No answer at all: aborted by the timeout (504) or a network failure (503), as for the other
+    // clients. The SDK error carries the request, so it is not kept as a cause.
+    return isAbortError(error)
+      ? new UpstreamTimeoutError(SERVICE, 'Azure Communication Services did not answer in time.')
+      : new UpstreamUnavailableError(SERVICE, 'Azure Communication Services could not be reached.');
   }
   if (operation === 'teams' && status === 401) {
     return new ValidationError({
@@ -191,6 +234,14 @@ export function mapAcsError(error: unknown, operation: AcsOperation): AppError {
     SERVICE,
     `Azure Communication Services failed with HTTP ${status}${suffix}.`,
     status,
+  );
+}
+
+function isAbortError(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { name?: unknown }).name === 'AbortError'
   );
 }
 

@@ -13,7 +13,6 @@ import {
   ForbiddenError,
   UnauthenticatedError,
   UpstreamError,
-  UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors';
 import { withErrors } from '../http/respond';
@@ -113,11 +112,7 @@ function mapValidateError(error: unknown): unknown {
       return new ForbiddenError('The bearer token is not accepted for this API.', { cause: error });
     }
   }
-  if (
-    error instanceof UpstreamUnavailableError ||
-    error instanceof UpstreamTimeoutError ||
-    error instanceof UpstreamError
-  ) {
+  if (error instanceof UpstreamError) {
     // Any other sidecar failure means nobody can be authenticated right now: a server-side outage.
     return new UpstreamUnavailableError(
       'auth-sidecar',

@@ -30,10 +30,6 @@ export class CallerAcsIdentities {
     } = {},
   ) {}
 
-  find(caller: CallerKey): Promise<AcsIdentityMapping | undefined> {
-    return this.store.get(caller);
-  }
-
   /**
    * Issues a token for the caller's identity, creating identity and mapping on first use. Concurrent first
    * calls race on the conditional insert: the losers delete the identity they created and use the winner's.

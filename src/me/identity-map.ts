@@ -37,39 +37,3 @@ const KEY_PATTERN = /^[A-Za-z0-9._-]{1,256}$/;
 export function isValidCallerKeyPart(value: string): boolean {
   return KEY_PATTERN.test(value);
 }
-
-/** For unit tests and single-process development. */
-export class InMemoryIdentityMapStore implements IdentityMapStore {
-  private readonly rows = new Map<string, AcsIdentityMapping>();
-
-  get(key: CallerKey): Promise<AcsIdentityMapping | undefined> {
-    return Promise.resolve(this.rows.get(rowKey(key)));
-  }
-
-  insertIfAbsent(mapping: AcsIdentityMapping): Promise<InsertResult> {
-    const existing = this.rows.get(rowKey(mapping));
-    if (existing !== undefined) return Promise.resolve({ created: false, mapping: existing });
-    const stored = { ...mapping };
-    this.rows.set(rowKey(mapping), stored);
-    return Promise.resolve({ created: true, mapping: stored });
-  }
-
-  delete(key: CallerKey, communicationUserId?: string): Promise<boolean> {
-    const existing = this.rows.get(rowKey(key));
-    if (existing === undefined) return Promise.resolve(false);
-    if (communicationUserId !== undefined && existing.communicationUserId !== communicationUserId) {
-      return Promise.resolve(false);
-    }
-    this.rows.delete(rowKey(key));
-    return Promise.resolve(true);
-  }
-
-  /** Number of stored mappings (test helper). */
-  get size(): number {
-    return this.rows.size;
-  }
-}
-
-function rowKey(key: CallerKey): string {
-  return `${key.tenantId}\u0000${key.objectId}`;
-}

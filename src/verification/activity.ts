@@ -2,13 +2,15 @@ import type { InvocationContext } from '@azure/functions';
 import { hashCode, renderMessage } from './codes';
 import { deriveCode } from './derived-code';
 import {
+  CODE_LENGTH_RANGE,
   E164_PATTERN,
   isCodeLength,
   type SmsChallengeInput,
   type VerificationRules,
 } from './rules';
 import { maskPhoneNumber, type SmsSender } from './sms-sender';
-import { templateFor, type SmsTemplateSettings } from './sms-templates';
+import type { SmsTemplateSettings } from '../config';
+import { templateFor } from './sms-templates';
 
 /**
  * `GetVerificationRules`: the app's settings for one instance. An activity, so the values are
@@ -64,7 +66,9 @@ function readInput(raw: unknown): SmsChallengeInput {
     throw new TypeError('SendSmsChallenge input.instanceId is required');
   }
   if (!isCodeLength(codeLength)) {
-    throw new TypeError('SendSmsChallenge input.codeLength must be an integer in 4..10');
+    throw new TypeError(
+      `SendSmsChallenge input.codeLength must be an integer in ${CODE_LENGTH_RANGE.min}..${CODE_LENGTH_RANGE.max}`,
+    );
   }
   if (typeof sendNumber !== 'number' || !Number.isSafeInteger(sendNumber) || sendNumber < 1) {
     throw new TypeError('SendSmsChallenge input.sendNumber must be a positive integer');

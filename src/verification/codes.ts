@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CODE_LENGTH_RANGE } from './rules';
+import { CODE_LENGTH_RANGE, type JudgedAnswer } from './rules';
 import { openAnswer } from './sealed-answer';
 
 const WELL_FORMED_CODE = new RegExp(`^\\d{${CODE_LENGTH_RANGE.min},${CODE_LENGTH_RANGE.max}}$`);
@@ -39,12 +39,6 @@ export function normalizeCode(submitted: unknown, codeLength: number): string | 
     return digits.length > codeLength ? digits : digits.padStart(codeLength, '0');
   }
   return undefined;
-}
-
-/** An answer as the orchestrator judges it: by its content and by when the app received it. */
-export interface JudgedAnswer {
-  readonly correct: boolean;
-  readonly receivedAt: Date;
 }
 
 /**

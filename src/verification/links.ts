@@ -1,7 +1,6 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
-import { isLoopbackHost } from '../loopback';
-import { GUARD_ENV_KEYS, loadGuardSection, type Env } from './guard/env';
+import type { LinkSettings } from '../config';
 import { ROUTE } from './names';
 
 /**
@@ -38,13 +37,6 @@ export interface VerificationLinks {
   readonly purgeHistoryDeleteUri: string;
   readonly resendPostUri: string;
 }
-
-export interface LinkSettings {
-  /** Scheme, host and port only; the links never take their origin from a request. */
-  readonly publicOrigin: URL;
-}
-
-export const LINK_DEFAULTS = { publicOrigin: 'http://localhost:7071' } as const;
 
 const TOKEN_KEY_LABEL = 'sms-verification/capability-link/hmac-sha256/v1';
 /** 32 bytes of HMAC-SHA256 in base64url. */
@@ -91,55 +83,6 @@ export function buildVerificationLinks(
     purgeHistoryDeleteUri: link('purge'),
     resendPostUri: link('resend'),
   };
-}
-
-/**
- * `VERIFICATION_PUBLIC_ORIGIN` (e.g. a custom domain), else `https://$WEBSITE_HOSTNAME` (set by
- * Azure on every app; `http://` when it is a loopback `host:port`, as the local runtime and Core
- * Tools set it), else `http://localhost:7071`.
- * Plain http only for loopback hosts.
- */
-export function loadLinkSettings(env: Env): LinkSettings {
-  return loadGuardSection(env, (reader) => {
-    const explicit = reader.optional(GUARD_ENV_KEYS.publicOrigin);
-    if (explicit !== undefined) {
-      const origin = parseOrigin(explicit);
-      if (origin === undefined) {
-        reader.report(
-          GUARD_ENV_KEYS.publicOrigin,
-          'must be an https origin (scheme, host, optional port; http only for loopback)',
-        );
-        return undefined;
-      }
-      return { publicOrigin: origin };
-    }
-    const hostname = reader.optional(GUARD_ENV_KEYS.websiteHostname);
-    if (hostname !== undefined) {
-      // Azure sets it to the app's default host name (https). Core Tools and the local runtime set
-      // it to their own loopback `host:port`, which serves plain http.
-      const scheme = isLoopbackHost(hostname.replace(/:\d+$/, '')) ? 'http' : 'https';
-      const origin = parseOrigin(`${scheme}://${hostname}`);
-      if (origin === undefined) {
-        reader.report(GUARD_ENV_KEYS.websiteHostname, 'must be a host name');
-        return undefined;
-      }
-      return { publicOrigin: origin };
-    }
-    return { publicOrigin: new URL(LINK_DEFAULTS.publicOrigin) };
-  });
-}
-
-function parseOrigin(raw: string): URL | undefined {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return undefined;
-  }
-  const bare = !url.username && !url.password && !url.search && !url.hash && url.pathname === '/';
-  const secure =
-    url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
-  return bare && secure ? url : undefined;
 }
 
 function tokenBytes(secret: string, instanceId: string, purpose: LinkPurpose): Buffer {

@@ -4,10 +4,10 @@ import type {
   Task,
   TimerTask,
 } from 'durable-functions';
-import type { JudgedAnswer } from './codes';
 import { EVENT } from './names';
 import {
   isVerificationRules,
+  type JudgedAnswer,
   type SmsChallengeInput,
   type VerificationInput,
   type VerificationState,

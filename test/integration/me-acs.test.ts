@@ -49,7 +49,7 @@ beforeAll(async () => {
     config.identityMap.tableName,
   );
   const sidecar = new SidecarClient({
-    baseUrl: config.sidecar.url.href,
+    baseUrl: config.sidecar.url,
     timeoutMs: config.sidecar.timeoutMs,
     dispatcher: pool,
   });
@@ -299,7 +299,7 @@ describe('authentication', () => {
 
   it('answers 503 when the sidecar is down', async () => {
     const down = new SidecarClient({
-      baseUrl: 'http://127.0.0.1:1',
+      baseUrl: new URL('http://127.0.0.1:1/'),
       dispatcher: pool,
       timeoutMs: 1000,
     });

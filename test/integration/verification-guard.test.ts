@@ -5,11 +5,10 @@ import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../emulators/src/a
 import { startTestAzurite } from '../helpers/azurite';
 import type { AzuriteTable } from '../helpers/azurite';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
-import {
-  VELOCITY_DEFAULTS,
-  VelocityGuard,
-  type VelocitySettings,
-} from '../../src/verification/guard/velocity';
+import { VelocityGuard } from '../../src/verification/guard/velocity';
+import { loadVelocitySettings, type VelocitySettings } from '../../src/config';
+
+const VELOCITY_DEFAULTS = loadVelocitySettings({});
 import { TableVelocityStore } from '../../src/verification/guard/velocity-table-store';
 
 const SECRET = 'integration-test-secret-0123456789';

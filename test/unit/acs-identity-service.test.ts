@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import {
   CommunicationIdentityService,
   createCommunicationIdentityClient,
@@ -117,9 +120,46 @@ describe('CommunicationIdentityService (official ACS SDK against a local server)
     expect((error as Error).message).not.toContain(JWT);
   });
 
-  it('maps a refused connection to 502', async () => {
+  it('maps a refused connection to 503, like the other clients', async () => {
     await stub.close();
-    await expect(service.createIdentity({})).rejects.toBeInstanceOf(UpstreamError);
+    const error = await service.createIdentity({}).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as UpstreamError).status).toBe(503);
+    expect((error as UpstreamError).cause).toBeUndefined();
+  });
+
+  it('gives up on a hung ACS after the timeout with 504', async () => {
+    const hung = createServer(() => {
+      /* never answers */
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = hung.address() as AddressInfo;
+      const config = loadConfig(
+        validEnv({
+          COMMUNICATION_SERVICES_CONNECTION_STRING: `endpoint=http://127.0.0.1:${port}/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0`,
+        }),
+      );
+      const slow = new CommunicationIdentityService(
+        createCommunicationIdentityClient(config.acs, {
+          retryOptions: { maxRetries: 0 },
+          timeoutMs: 100,
+        }),
+      );
+      const error = await slow.revokeTokens(USER).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect((error as UpstreamError).status).toBe(504);
+      expect((error as UpstreamError).code).toBe('upstream_timeout');
+    } finally {
+      hung.closeAllConnections();
+      await new Promise<void>((resolve) => hung.close(() => resolve()));
+    }
   });
 
   it('maps Teams exchange rejections to 400 on the offending input', async () => {

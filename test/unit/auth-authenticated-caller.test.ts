@@ -24,7 +24,6 @@ function fakeSidecar(
       return validate(token);
     },
     getAuthorizationHeader: () => Promise.reject(new Error('unused')),
-    getAuthorizationHeaderUnauthenticated: () => Promise.reject(new Error('unused')),
     callDownstreamApi: () => Promise.reject(new Error('unused')),
   };
 }

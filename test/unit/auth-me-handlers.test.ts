@@ -4,7 +4,7 @@ import type { HttpResponseInit } from '@azure/functions';
 import type { MeServices } from '../../src/me/services';
 import type { CallerAcsOperations } from '../../src/me/caller-identities';
 import { CallerAcsIdentities } from '../../src/me/caller-identities';
-import { InMemoryIdentityMapStore } from '../../src/me/identity-map';
+import { InMemoryIdentityMapStore } from './helpers/in-memory';
 import type { AcsIdentityMapping, IdentityMapStore } from '../../src/me/identity-map';
 import { DownstreamApiError, SidecarClientError } from '../../src/me/sidecar';
 import type { DownstreamCallOptions, SidecarApi, TokenOptions } from '../../src/me/sidecar';
@@ -100,10 +100,6 @@ class FakeSidecar implements SidecarApi {
   getAuthorizationHeader(authorization: string, api: string, options?: TokenOptions) {
     this.headers.push({ authorization, api, options });
     return this.headerResult();
-  }
-
-  getAuthorizationHeaderUnauthenticated(): Promise<string> {
-    return Promise.reject(new Error('unused'));
   }
 
   callDownstreamApi(

@@ -4,6 +4,7 @@ import {
   getAcsConfig,
   getAcsIdentityService,
   getConfig,
+  getSidecarClient,
   getSidecarConfig,
   getSmsSender,
   getTwilioConfig,
@@ -16,6 +17,7 @@ import {
   getMeServices,
 } from '../../src/composition';
 import { ConfigError } from '../../src/errors';
+import { sharedSidecarDispatcher } from '../../src/me/sidecar';
 import { hashCode } from '../../src/verification/codes';
 import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
 
@@ -130,6 +132,19 @@ describe('composition root', () => {
     expect(fields(configErrorOf(getMeServices))).toEqual(
       ['AzureWebJobsStorage', 'COMMUNICATION_SERVICES_CONNECTION_STRING', 'SIDECAR_URL'].sort(),
     );
+  });
+
+  it('builds one sidecar client from the validated settings, on the process-wide pool', () => {
+    restore = useEnv(
+      validEnv({ SIDECAR_URL: 'http://127.0.0.1:5178', SIDECAR_TIMEOUT_MS: '1234' }),
+    );
+    resetComposition();
+    const client = getSidecarClient();
+    expect(getSidecarClient()).toBe(client);
+    expect(client.baseUrl.href).toBe('http://127.0.0.1:5178/');
+    expect(client.timeoutMs).toBe(1234);
+    expect(sharedSidecarDispatcher()).toBe(sharedSidecarDispatcher());
+    expect(getMeServices().sidecar).toBe(client);
   });
 
   it('does not report a verification-only deployment as misconfigured', () => {

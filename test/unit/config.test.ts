@@ -220,6 +220,37 @@ describe('one validation per setting (review section 5)', () => {
     }
   });
 
+  it.each([
+    'http://localhost:5000',
+    'http://127.0.0.1:5178',
+    'http://[::1]:8080',
+    'http://127.9.9.9',
+  ])('accepts the loopback sidecar URL %s', (url) => {
+    expect(() => loadSidecarConfig({ SIDECAR_URL: url })).not.toThrow();
+  });
+
+  it.each([
+    'http://sidecar:5000',
+    'http://10.0.0.4:5000',
+    'http://localhost.evil.example:5000',
+    'http://[::2]:5000',
+  ])('refuses the non-loopback sidecar URL %s unless allowed', (url) => {
+    expect(fields(configError({ SIDECAR_URL: url }, loadSidecarConfig))).toEqual(['SIDECAR_URL']);
+    expect(() =>
+      loadSidecarConfig({ SIDECAR_URL: url, SIDECAR_ALLOW_NON_LOOPBACK: 'true' }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    'ftp://localhost',
+    'http://user:pw@localhost:5000',
+    'not a url',
+    'http://localhost/?a=1',
+  ])('refuses the malformed sidecar URL %s even when non-loopback is allowed', (url) => {
+    const env = { SIDECAR_URL: url, SIDECAR_ALLOW_NON_LOOPBACK: 'true' };
+    expect(fields(configError(env, loadSidecarConfig))).toEqual(['SIDECAR_URL']);
+  });
+
   it('gives the sidecar URL the trailing slash its routes resolve below', () => {
     expect(loadSidecarConfig({ SIDECAR_URL: 'http://localhost:5000/sidecar' }).url.href).toBe(
       'http://localhost:5000/sidecar/',

@@ -3,15 +3,15 @@ import {
   createGetVerificationRules,
   createSendSmsChallenge,
 } from '../../src/verification/activity';
-import { InMemorySmsSender, maskPhoneNumber } from '../../src/verification/sms-sender';
+import { maskPhoneNumber } from '../../src/verification/sms-sender';
+import { InMemorySmsSender } from './helpers/in-memory';
 import { UpstreamError } from '../../src/errors';
 import { hashCode } from '../../src/verification/codes';
 import { deriveCode } from '../../src/verification/derived-code';
-import { BUILT_IN_TEMPLATES } from '../../src/verification/sms-templates';
 
 const SECRET = 'activity-test-secret-0123456789';
 const INPUT = { phoneNumber: '+14255550100', instanceId: 'abc123', codeLength: 6, sendNumber: 1 };
-const TEMPLATES = { templates: BUILT_IN_TEMPLATES };
+const TEMPLATES = { overrides: {} };
 
 function context(logs: string[]): InvocationContext {
   return new InvocationContext({

@@ -1,10 +1,8 @@
 import { ConfigError } from '../../src/errors';
-import {
-  CLIENT_IP_DEFAULTS,
-  clientIpFrom,
-  loadClientIpSettings,
-  type ClientIpSettings,
-} from '../../src/verification/guard/client-ip';
+import { clientIpFrom } from '../../src/verification/guard/client-ip';
+import { loadClientIpSettings, type ClientIpSettings } from '../../src/config';
+
+const CLIENT_IP_DEFAULTS = { header: 'x-forwarded-for', trustedProxyHops: 1 };
 
 function headers(values: Record<string, string>): Headers {
   return new Headers(values);

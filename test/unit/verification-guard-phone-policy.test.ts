@@ -1,11 +1,13 @@
 import { ConfigError, ForbiddenError, ValidationError } from '../../src/errors';
 import { appErrorResponse } from '../../src/http/problem';
+import { checkPhoneNumber } from '../../src/verification/guard/phone-policy';
 import {
-  DEFAULT_BLOCKED_NUMBER_TYPES,
-  checkPhoneNumber,
+  DEFAULTS as CONFIG_DEFAULTS,
   loadPhonePolicySettings,
   type PhonePolicySettings,
-} from '../../src/verification/guard/phone-policy';
+} from '../../src/config';
+
+const DEFAULT_BLOCKED_NUMBER_TYPES = CONFIG_DEFAULTS.blockedNumberTypes;
 
 const DEFAULTS = loadPhonePolicySettings({});
 

@@ -2,17 +2,17 @@ import { ManualClock } from '../../local-runtime/src/clock';
 import { ConfigError } from '../../src/errors';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
 import {
-  VELOCITY_DEFAULTS,
   VelocityGuard,
-  loadVelocitySettings,
   numberPrefix,
   type CounterWrite,
   type SendAttempt,
   type StoredCounter,
-  type VelocitySettings,
   type VelocityStore,
 } from '../../src/verification/guard/velocity';
+import { loadVelocitySettings, type VelocitySettings } from '../../src/config';
 import type { ClientIp } from '../../src/verification/guard/client-ip';
+
+const VELOCITY_DEFAULTS = loadVelocitySettings({});
 
 const SECRET = 'unit-test-secret-0123456789abcdef';
 

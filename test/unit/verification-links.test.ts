@@ -4,10 +4,10 @@ import {
   LINK_ROUTES,
   buildVerificationLinks,
   linkToken,
-  loadLinkSettings,
   verifyLinkToken,
   type LinkPurpose,
 } from '../../src/verification/links';
+import { loadLinkSettings } from '../../src/config';
 
 const SECRET = 'links-test-secret-0123456789abcdef';
 const OTHER_SECRET = 'another-secret-0123456789abcdefgh';

@@ -9,7 +9,6 @@ export const SIDECAR_SERVICE = 'auth-sidecar';
  * The problem `detail` is deliberately not kept: the sidecar echoes MSAL messages that can contain a UPN or OID.
  */
 export class SidecarClientError extends UpstreamError {
-  readonly kind = 'client';
   /** RFC 9457 `title` of the sidecar's problem document, when it sent one. */
   readonly problemTitle: string | undefined;
 
@@ -26,8 +25,6 @@ export class SidecarClientError extends UpstreamError {
 
 /** The sidecar answered 5xx (after retries where allowed). */
 export class SidecarServerError extends UpstreamError {
-  readonly kind = 'server';
-
   constructor(status: number, options: AppErrorOptions = {}) {
     super(SIDECAR_SERVICE, `The auth sidecar failed (HTTP ${status}).`, status, options);
   }
@@ -38,8 +35,6 @@ export class SidecarServerError extends UpstreamError {
  * answers 200 in that case, so this is the only place the downstream failure surfaces.
  */
 export class DownstreamApiError extends UpstreamError {
-  readonly kind: 'client' | 'server';
-
   constructor(
     readonly apiName: string,
     readonly downstreamStatus: number,
@@ -51,6 +46,5 @@ export class DownstreamApiError extends UpstreamError {
       `The downstream API '${apiName}' answered HTTP ${downstreamStatus}.`,
       downstreamStatus,
     );
-    this.kind = downstreamStatus >= 500 ? 'server' : 'client';
   }
 }

@@ -1,5 +1,5 @@
-export * from './base-url';
+export * from './client';
 export * from './errors';
+export * from './models';
 export * from './retry';
-export * from './sidecar-client';
-export * from './shared';
+export { sharedSidecarDispatcher } from './transport';

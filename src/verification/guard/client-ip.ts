@@ -1,27 +1,6 @@
 import { isIP } from 'node:net';
 
-import { GUARD_ENV_KEYS, loadGuardSection, type Env } from './env';
-
-/**
- * Where the client IP comes from. The v4 programming model does not expose the socket's peer
- * address, so the only source is a header that a proxy in front of the app sets. On Azure
- * Functions that proxy is the App Service front end: it appends the address it accepted the
- * connection from to `X-Forwarded-For`, so the default trusts exactly that one (rightmost) entry.
- * Entries to the left of it are whatever the client sent and are never used.
- */
-export interface ClientIpSettings {
-  /** Lower-case header name, or undefined when `VERIFICATION_CLIENT_IP_HEADER=none`. */
-  readonly header: string | undefined;
-  /**
-   * How many proxies you run that each append one entry: the client is the entry this many places
-   * from the right (1 = the rightmost). Behind Front Door or Application Gateway and then App
-   * Service, set 2.
-   */
-  readonly trustedProxyHops: number;
-}
-
-export const CLIENT_IP_DEFAULTS = { header: 'x-forwarded-for', trustedProxyHops: 1 } as const;
-export const TRUSTED_PROXY_HOPS_RANGE = { min: 1, max: 10 } as const;
+import type { ClientIpSettings } from '../../config';
 
 /** The one header accessor this needs; `@azure/functions`' `HttpRequest.headers` has it. */
 export interface HeaderSource {
@@ -40,7 +19,6 @@ export interface ClientIp {
 
 /** Bounds the work done on a header the client controls. */
 const MAX_HEADER_LENGTH = 2048;
-const HEADER_NAME_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 
 /**
  * The client IP by the configured header and hop count, or undefined when the header is off,
@@ -59,25 +37,6 @@ export function clientIpFrom(
   if (chosen === undefined) return undefined;
   const address = normaliseAddress(chosen);
   return address === undefined ? undefined : { address, limitKey: limitKeyOf(address) };
-}
-
-/** `VERIFICATION_CLIENT_IP_HEADER` (`none` to turn the per-IP limit off) and `VERIFICATION_TRUSTED_PROXY_HOPS`. */
-export function loadClientIpSettings(env: Env): ClientIpSettings {
-  return loadGuardSection(env, (reader) => {
-    const name = reader.optional(GUARD_ENV_KEYS.clientIpHeader) ?? CLIENT_IP_DEFAULTS.header;
-    let header: string | undefined = name.toLowerCase();
-    if (header === 'none') {
-      header = undefined;
-    } else if (!HEADER_NAME_PATTERN.test(name)) {
-      reader.report(GUARD_ENV_KEYS.clientIpHeader, 'must be a header name or "none"');
-    }
-    const trustedProxyHops = reader.integer(
-      GUARD_ENV_KEYS.trustedProxyHops,
-      CLIENT_IP_DEFAULTS.trustedProxyHops,
-      TRUSTED_PROXY_HOPS_RANGE,
-    );
-    return { header, trustedProxyHops };
-  });
 }
 
 /** Accepts `1.2.3.4`, `1.2.3.4:567`, `::1`, `[::1]:567`, and strips an IPv6 zone id. */

@@ -1,54 +1,9 @@
-import {
-  isSupportedCountry,
-  parsePhoneNumberFromString,
-  type CountryCode,
-  type PhoneNumberType,
-} from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+
+import type { PhonePolicySettings } from '../../config';
+import type { PolicyNumberType } from '../rules';
 
 import { GUARD_REASONS, PhoneNumberInvalidError, PhonePolicyError } from './errors';
-import { GUARD_ENV_KEYS, loadGuardSection, type Env } from './env';
-
-/** libphonenumber-js's number types, plus `UNKNOWN` for a valid number whose type it cannot tell. */
-export type PolicyNumberType = PhoneNumberType | 'UNKNOWN';
-
-export const POLICY_NUMBER_TYPES: readonly PolicyNumberType[] = [
-  'FIXED_LINE',
-  'MOBILE',
-  'FIXED_LINE_OR_MOBILE',
-  'VOIP',
-  'PERSONAL_NUMBER',
-  'PREMIUM_RATE',
-  'SHARED_COST',
-  'TOLL_FREE',
-  'PAGER',
-  'VOICEMAIL',
-  'UAN',
-  'UNKNOWN',
-];
-
-/**
- * Refused by default: numbers that bill the sender (premium-rate, shared-cost, UAN), that no person
- * reads a code on (pager, voicemail, toll-free lines of businesses), and those nobody can classify.
- * These are the ranges SMS-pumping schemes rent.
- */
-export const DEFAULT_BLOCKED_NUMBER_TYPES: readonly PolicyNumberType[] = [
-  'PREMIUM_RATE',
-  'SHARED_COST',
-  'TOLL_FREE',
-  'PAGER',
-  'VOICEMAIL',
-  'UAN',
-  'UNKNOWN',
-];
-
-/** `VERIFICATION_BLOCKED_NUMBER_TYPES=none` blocks no type (an unset value keeps the default). */
-const BLOCK_NOTHING = 'NONE';
-
-export interface PhonePolicySettings {
-  readonly blockedNumberTypes: ReadonlySet<PolicyNumberType>;
-  /** Undefined allows every country. */
-  readonly allowedCountries: ReadonlySet<CountryCode> | undefined;
-}
 
 /** A number the policy accepts, in the one form the rest of the app uses. */
 export interface AcceptedPhoneNumber {
@@ -91,41 +46,4 @@ export function checkPhoneNumber(
     throw new PhonePolicyError(GUARD_REASONS.countryNotAllowed);
   }
   return { e164: parsed.number, country, type };
-}
-
-/** `VERIFICATION_BLOCKED_NUMBER_TYPES` and `VERIFICATION_ALLOWED_COUNTRIES`. */
-export function loadPhonePolicySettings(env: Env): PhonePolicySettings {
-  return loadGuardSection(env, (reader) => {
-    const typesKey = GUARD_ENV_KEYS.blockedNumberTypes;
-    const rawTypes = reader.list(typesKey)?.map((item) => item.toUpperCase());
-    let blocked: readonly PolicyNumberType[] = DEFAULT_BLOCKED_NUMBER_TYPES;
-    if (rawTypes !== undefined && !(rawTypes.length === 1 && rawTypes[0] === BLOCK_NOTHING)) {
-      const unknown = rawTypes.filter((item) => !isPolicyNumberType(item));
-      if (unknown.length > 0) {
-        reader.report(
-          typesKey,
-          `must be "none" or a comma-separated list of ${POLICY_NUMBER_TYPES.join(', ')}`,
-        );
-      }
-      blocked = rawTypes.filter(isPolicyNumberType);
-    } else if (rawTypes !== undefined) {
-      blocked = [];
-    }
-
-    const countriesKey = GUARD_ENV_KEYS.allowedCountries;
-    const rawCountries = reader.list(countriesKey)?.map((item) => item.toUpperCase());
-    if (rawCountries?.some((item) => !isSupportedCountry(item))) {
-      reader.report(countriesKey, 'must be a comma-separated list of ISO 3166-1 alpha-2 codes');
-    }
-    const countries = rawCountries?.filter((item): item is CountryCode => isSupportedCountry(item));
-    return {
-      blockedNumberTypes: new Set(blocked),
-      allowedCountries:
-        countries === undefined || countries.length === 0 ? undefined : new Set(countries),
-    };
-  });
-}
-
-function isPolicyNumberType(value: string): value is PolicyNumberType {
-  return (POLICY_NUMBER_TYPES as readonly string[]).includes(value);
 }

@@ -1,11 +1,8 @@
-import type { HeaderSource, ClientIpSettings } from './client-ip';
+import type { ClientIpSettings, PhonePolicySettings } from '../../config';
+import type { HeaderSource } from './client-ip';
 import { clientIpFrom } from './client-ip';
 import { PhoneNumberInvalidError, PhonePolicyError } from './errors';
-import {
-  checkPhoneNumber,
-  type AcceptedPhoneNumber,
-  type PhonePolicySettings,
-} from './phone-policy';
+import { checkPhoneNumber, type AcceptedPhoneNumber } from './phone-policy';
 import type { GuardLogger, VelocityGuard } from './velocity';
 import { maskPhoneNumber } from '../sms-sender';
 

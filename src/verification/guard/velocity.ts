@@ -2,7 +2,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 
 import { maskPhoneNumber } from '../sms-sender';
 import type { ClientIp } from './client-ip';
-import { GUARD_ENV_KEYS, loadGuardSection, type Env } from './env';
+import type { VelocitySettings } from '../../config';
 import {
   GUARD_REASONS,
   GuardUnavailableError,
@@ -12,71 +12,6 @@ import {
 
 /** Every counting rule uses a fixed one-hour window, anchored at the first send it counts. */
 export const VELOCITY_WINDOW_MS = 3_600_000;
-
-export const VELOCITY_DEFAULTS = {
-  perNumberPerHour: 5,
-  numberCooldownSeconds: 30,
-  perIpPerHour: 20,
-  perPrefixPerHour: 10,
-  /** The cost cap: at most this many SMS an hour for the whole app, across every instance. */
-  globalPerHour: 1000,
-  failMode: 'closed',
-  tableName: 'VerificationLimits',
-} as const;
-
-export const VELOCITY_LIMIT_RANGE = { min: 1, max: 100_000_000 } as const;
-/** 0 turns the cooldown off. */
-export const COOLDOWN_SECONDS_RANGE = { min: 0, max: 86_400 } as const;
-
-export const FAIL_MODES = ['closed', 'open'] as const;
-export type GuardFailMode = (typeof FAIL_MODES)[number];
-
-export interface VelocitySettings {
-  readonly perNumberPerHour: number;
-  readonly numberCooldownSeconds: number;
-  readonly perIpPerHour: number;
-  readonly perPrefixPerHour: number;
-  readonly globalPerHour: number;
-  /** `closed`: an unreachable limit store refuses the send (503); `open`: it lets it through. */
-  readonly failMode: GuardFailMode;
-  readonly tableName: string;
-}
-
-const TABLE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
-
-/** The `VERIFICATION_LIMIT_*` settings and `VERIFICATION_GUARD_FAIL_MODE`. */
-export function loadVelocitySettings(env: Env): VelocitySettings {
-  return loadGuardSection(env, (reader) => {
-    const tableName = reader.optional(GUARD_ENV_KEYS.limitTableName) ?? VELOCITY_DEFAULTS.tableName;
-    if (!TABLE_NAME_PATTERN.test(tableName)) {
-      reader.report(
-        GUARD_ENV_KEYS.limitTableName,
-        'must be 3-63 letters or digits, starting with a letter',
-      );
-    }
-    const limit = (key: (typeof GUARD_ENV_KEYS)[keyof typeof GUARD_ENV_KEYS], fallback: number) =>
-      reader.integer(key, fallback, VELOCITY_LIMIT_RANGE);
-    return {
-      perNumberPerHour: limit(
-        GUARD_ENV_KEYS.limitPerNumberPerHour,
-        VELOCITY_DEFAULTS.perNumberPerHour,
-      ),
-      numberCooldownSeconds: reader.integer(
-        GUARD_ENV_KEYS.limitNumberCooldownSeconds,
-        VELOCITY_DEFAULTS.numberCooldownSeconds,
-        COOLDOWN_SECONDS_RANGE,
-      ),
-      perIpPerHour: limit(GUARD_ENV_KEYS.limitPerIpPerHour, VELOCITY_DEFAULTS.perIpPerHour),
-      perPrefixPerHour: limit(
-        GUARD_ENV_KEYS.limitPerPrefixPerHour,
-        VELOCITY_DEFAULTS.perPrefixPerHour,
-      ),
-      globalPerHour: limit(GUARD_ENV_KEYS.limitGlobalPerHour, VELOCITY_DEFAULTS.globalPerHour),
-      failMode: reader.oneOf(GUARD_ENV_KEYS.guardFailMode, FAIL_MODES, VELOCITY_DEFAULTS.failMode),
-      tableName,
-    };
-  });
-}
 
 /** One counter: how many sends its window holds, and when the last one was. Times in epoch ms. */
 export interface CounterState {
