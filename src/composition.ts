@@ -20,7 +20,6 @@ import { judgeAnswer } from './verification/codes';
 import type { JudgedAnswer } from './verification/rules';
 import { ConfigError, type FieldProblem } from './errors';
 import { SendGuard } from './verification/guard/send-guard';
-import { VelocityGuard } from './verification/guard/velocity';
 import { TableVelocityStore } from './verification/guard/velocity-table-store';
 import {
   buildVerificationLinks,
@@ -131,16 +130,15 @@ export const getSendGuard = lazy((): SendGuard => {
     throw new ConfigError([{ field: ENV_KEYS.storage, message: 'required' }]);
   }
   return new SendGuard({
-    phonePolicy: verification.phonePolicy,
-    clientIp: verification.clientIp,
+    settings: {
+      phonePolicy: verification.phonePolicy,
+      clientIp: verification.clientIp,
+      velocity,
+    },
+    store: TableVelocityStore.fromConnectionString(storageConnectionString, velocity.tableName),
+    secret: verification.codeSecret,
+    now: () => new Date(),
     logger: console,
-    velocity: new VelocityGuard({
-      store: TableVelocityStore.fromConnectionString(storageConnectionString, velocity.tableName),
-      settings: velocity,
-      secret: verification.codeSecret,
-      now: () => new Date(),
-      logger: console,
-    }),
   });
 });
 

@@ -28,7 +28,7 @@ export interface AnswerDeps extends LinkAccessDeps {
 
 export interface ResendDeps extends LinkAccessDeps {
   readonly now: () => Date;
-  readonly guard: () => Pick<SendGuard, 'admitSend'>;
+  readonly guard: () => Pick<SendGuard, 'check'>;
 }
 
 /** An answer is a few digits; anything much larger is refused before parsing (413). */
@@ -116,7 +116,8 @@ export function createResendVerificationCode(deps: ResendDeps): Handler {
   return async (request, context) => {
     const { id, client, status } = await openLink(deps, request, context, 'resend');
     assertAwaitingCode(status, deps.now());
-    await deps.guard().admitSend(readInput(status.input).phoneNumber, request.headers);
+    // The number was accepted at start; the policy is checked again in case it changed since.
+    await deps.guard().check(readInput(status.input).phoneNumber, request.headers);
     await client.raiseEvent(id, EVENT.ResendRequested, null);
     return json(202, { id, status: 'resending' });
   };

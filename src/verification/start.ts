@@ -12,7 +12,7 @@ import type { VerificationInput } from './rules';
 export interface HttpStartDeps {
   readonly getClient: GetVerificationClient;
   /** Phone policy and velocity limits, before anything is started or sent. */
-  readonly guard: () => Pick<SendGuard, 'admitStart'>;
+  readonly guard: () => Pick<SendGuard, 'check'>;
   readonly links: (instanceId: string) => VerificationLinks;
 }
 
@@ -66,7 +66,7 @@ async function startVerification(
     throw new NotFoundError('No orchestration with that name can be started over HTTP.');
   }
   const { phoneNumber, locale } = parseStartRequest(await readJson(request));
-  const accepted = await deps.guard().admitStart(phoneNumber, request.headers);
+  const accepted = await deps.guard().check(phoneNumber, request.headers);
   const input: VerificationInput = {
     phoneNumber: accepted.e164,
     ...(locale === undefined ? {} : { locale }),

@@ -10,6 +10,7 @@ import { loadVelocitySettings, type VelocitySettings } from '../../src/config';
 
 const VELOCITY_DEFAULTS = loadVelocitySettings({});
 import { TableVelocityStore } from '../../src/verification/guard/velocity-table-store';
+import { SendGuard, loadGuardSettings } from '../../src/verification/guard/send-guard';
 
 const SECRET = 'integration-test-secret-0123456789';
 
@@ -219,5 +220,59 @@ describe('VelocityGuard on Table Storage (Azurite)', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings.join('\n')).not.toContain(NUMBER);
     });
+  });
+});
+
+describe('SendGuard on Table Storage (Azurite)', () => {
+  function sendGuard(env: Record<string, string>, warnings: string[]): SendGuard {
+    const clock = new ManualClock();
+    return new SendGuard({
+      settings: loadGuardSettings(env),
+      store: TableVelocityStore.fromConnectionString(azurite.connectionString, freshTableName()),
+      secret: SECRET,
+      now: () => clock.now(),
+      logger: { warn: (message) => warnings.push(message) },
+    });
+  }
+  const fromClient = (ip: string) => new Headers({ 'x-forwarded-for': `9.9.9.9, ${ip}:50000` });
+
+  it('accepts a number, normalised, and counts it against the trusted client IP', async () => {
+    const warnings: string[] = [];
+    const guard = sendGuard({ VERIFICATION_LIMIT_PER_IP_PER_HOUR: '2' }, warnings);
+    await expect(guard.check('+1 425 555 0100', fromClient('203.0.113.7'))).resolves.toEqual({
+      e164: '+14255550100',
+      country: 'US',
+      type: 'FIXED_LINE_OR_MOBILE',
+      degraded: false,
+    });
+    await guard.check('+14255550101', fromClient('203.0.113.7'));
+    // The forged left-hand entry changes nothing: the client is still 203.0.113.7.
+    await expect(
+      guard.check('+14255550102', new Headers({ 'x-forwarded-for': '1.2.3.4, 203.0.113.7' })),
+    ).rejects.toMatchObject({ status: 429, reason: 'ip_rate_limited' });
+    await expect(guard.check('+14255550102', fromClient('203.0.113.8'))).resolves.toBeDefined();
+    expect(warnings).toEqual([expect.stringContaining('ip_rate_limited for +1******0102')]);
+  });
+
+  it('refuses by policy before counting anything, logging the rule and the masked number', async () => {
+    const warnings: string[] = [];
+    const guard = sendGuard({ VERIFICATION_ALLOWED_COUNTRIES: 'FR' }, warnings);
+    await expect(guard.check('+19005551234', fromClient('203.0.113.7'))).rejects.toMatchObject({
+      status: 403,
+      reason: 'phone_number_type_blocked',
+    });
+    await expect(guard.check('+14255550100', fromClient('203.0.113.7'))).rejects.toMatchObject({
+      status: 403,
+      reason: 'phone_country_not_allowed',
+    });
+    await expect(guard.check('2168', fromClient('203.0.113.7'))).rejects.toMatchObject({
+      status: 400,
+      reason: 'phone_number_invalid',
+    });
+    expect(warnings).toEqual([
+      'Verification send refused by phone_number_type_blocked for +1******1234',
+      'Verification send refused by phone_country_not_allowed for +1******0100',
+      'Verification send refused by phone_number_invalid',
+    ]);
   });
 });

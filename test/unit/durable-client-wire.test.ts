@@ -33,8 +33,13 @@ const access = {
     verifyLinkToken(SECRET, id, purpose, token),
 };
 const guard = () => ({
-  admitStart: (phone: unknown) =>
-    Promise.resolve({ e164: String(phone), country: 'US' as const, type: 'MOBILE' as const }),
+  check: (phone: unknown) =>
+    Promise.resolve({
+      e164: String(phone),
+      country: 'US' as const,
+      type: 'MOBILE' as const,
+      degraded: false,
+    }),
 });
 const answers = {
   ...access,

@@ -60,14 +60,15 @@ function setup() {
       sealAnswer(SECRET, id, { code, receivedAt }),
   };
   const guard = () => ({
-    admitStart: (phone: unknown) =>
-      refusal !== undefined
-        ? Promise.reject(refusal)
-        : Promise.resolve({ e164: String(phone), country: 'US' as const, type: 'MOBILE' as const }),
-    admitSend: (phone: string) => {
+    check: (phone: unknown) => {
       if (refusal !== undefined) return Promise.reject(refusal);
-      admitted.push(phone);
-      return Promise.resolve();
+      admitted.push(String(phone));
+      return Promise.resolve({
+        e164: String(phone),
+        country: 'US' as const,
+        type: 'MOBILE' as const,
+        degraded: false,
+      });
     },
   });
   return {
