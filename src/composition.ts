@@ -8,9 +8,26 @@ import { TableIdentityMapStore } from './me/identity-map-table';
 import { SidecarClient, type SidecarLogEntry } from './me/sidecar';
 import type { SmsSender } from './verification/sms-sender';
 import { TwilioSmsSender } from './verification/twilio-sms-sender';
-import { ENV_KEYS, SECTION_LOADERS, loadSections, type Config, type EnvKey } from './config';
-import { codeMatches, sealCode } from './verification/codes';
+import {
+  ENV_KEYS,
+  GUARD_KEYS,
+  SECTION_LOADERS,
+  loadSections,
+  type Config,
+  type EnvKey,
+} from './config';
+import { judgeAnswer } from './verification/codes';
+import type { JudgedAnswer } from './verification/rules';
 import { ConfigError, type FieldProblem } from './errors';
+import { SendGuard } from './verification/guard/send-guard';
+import { TableVelocityStore } from './verification/guard/velocity-table-store';
+import {
+  buildVerificationLinks,
+  verifyLinkToken,
+  type LinkPurpose,
+  type VerificationLinks,
+} from './verification/links';
+import { sealAnswer, type SealedAnswerPayload } from './verification/sealed-answer';
 
 /**
  * The composition root, and the only one. Everything is resolved on first use and memoised, so a
@@ -99,25 +116,65 @@ export const getMeServices = lazy((): MeServices => {
 });
 
 /**
- * Seals a normalised code for the event payload (the code endpoint). The secret stays here; the
- * HTTP handler and the orchestrator only ever see these two closures.
+ * The fraud guard: phone policy and velocity limits, the counters in Table Storage
+ * (`AzureWebJobsStorage`, Azurite locally), one guard per process so concurrent sends share its
+ * grouped, conditional writes.
  */
-export function sealVerificationCode(instanceId: string, code: string): string {
-  return sealCode(getVerificationConfig().codeSecret, instanceId, code);
+export const getSendGuard = lazy((): SendGuard => {
+  const verification = getVerificationConfig();
+  const { storage, velocity } = verification;
+  if (storage === undefined) {
+    throw new ConfigError([{ field: ENV_KEYS.storage, message: 'required' }]);
+  }
+  return new SendGuard({
+    settings: {
+      phonePolicy: verification.phonePolicy,
+      clientIp: verification.clientIp,
+      velocity,
+    },
+    store: TableVelocityStore.create(storage, velocity.tableName),
+    secret: verification.codeSecret,
+    now: () => new Date(),
+    logger: console,
+  });
+});
+
+/**
+ * The secret stays here: the HTTP handlers and the orchestrator only ever see these closures.
+ */
+export function verificationLinks(instanceId: string): VerificationLinks {
+  const { codeSecret, links } = getVerificationConfig();
+  return buildVerificationLinks(codeSecret, links, instanceId);
 }
 
-/** The orchestrator's `codeMatches`: accepts a raw code or `{ sealedCode }`, never throws on input. */
-export function verificationCodeMatches(
+export function verifyVerificationLink(
+  instanceId: string,
+  purpose: LinkPurpose,
+  token: unknown,
+): boolean {
+  return verifyLinkToken(getVerificationConfig().codeSecret, instanceId, purpose, token);
+}
+
+export function sealVerificationAnswer(
+  instanceId: string,
+  code: string,
+  receivedAt: Date,
+): SealedAnswerPayload {
+  return sealAnswer(getVerificationConfig().codeSecret, instanceId, { code, receivedAt });
+}
+
+/** The orchestrator's judge: opens `{ sealedAnswer }`, never throws on input. */
+export function judgeVerificationAnswer(
   instanceId: string,
   expectedHash: string,
-  submitted: unknown,
+  payload: unknown,
   codeLength: number,
-): boolean {
-  return codeMatches(
+): JudgedAnswer | undefined {
+  return judgeAnswer(
     getVerificationConfig().codeSecret,
     instanceId,
     expectedHash,
-    submitted,
+    payload,
     codeLength,
   );
 }
@@ -145,6 +202,8 @@ const FEATURES: readonly {
       ENV_KEYS.verificationCodeLength,
       ENV_KEYS.verificationMessageTemplate,
       ENV_KEYS.verificationCodeSecret,
+      ENV_KEYS.verificationRetentionHours,
+      ...GUARD_KEYS,
     ],
   },
   {
@@ -180,7 +239,7 @@ export function describeStartup(
   const invalid: string[] = [];
   const notDeployed: string[] = [];
   for (const feature of FEATURES) {
-    const problems = featureProblems(feature.sections);
+    const problems = featureProblems(feature.sections, env);
     if (problems.length === 0) continue;
     const deployed =
       feature.ownKeys.some((key) => (env[key] ?? '').trim() !== '') ||
@@ -202,11 +261,16 @@ export function describeStartupConfigProblem(): string | undefined {
   return invalid.length === 0 ? undefined : invalid.join('; ');
 }
 
-function featureProblems(sections: readonly (keyof Config)[]): readonly FieldProblem[] {
+function featureProblems(
+  sections: readonly (keyof Config)[],
+  env: Readonly<Record<string, string | undefined>>,
+): readonly FieldProblem[] {
   const problems = new Map<string, FieldProblem>();
   for (const section of sections) {
     try {
-      SECTION_GETTERS[section]();
+      // Loaded, not memoised: the host may still set settings after start-up (the local runtime
+      // sets WEBSITE_HOSTNAME, the links' origin, once it listens).
+      SECTION_LOADERS[section](env);
     } catch (error: unknown) {
       const list =
         error instanceof ConfigError

@@ -1,6 +1,16 @@
 import { ConfigError, type FieldProblem } from './errors';
 import { isLoopbackHost } from './loopback';
-import { CODE_LENGTH_RANGE, E164_PATTERN } from './verification/rules';
+import type { StorageAccess } from './table-storage';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+import {
+  CODE_LENGTH_RANGE,
+  E164_PATTERN,
+  MAX_ATTEMPTS_RANGE,
+  POLICY_NUMBER_TYPES,
+  TIMEOUT_SECONDS_RANGE,
+  type PolicyNumberType,
+  type TranslatedLocale,
+} from './verification/rules';
 
 /**
  * Every setting the app reads. Nothing outside this module touches `process.env` (but the telemetry
@@ -25,6 +35,29 @@ export const ENV_KEYS = {
   verificationCodeLength: 'VERIFICATION_CODE_LENGTH',
   verificationMessageTemplate: 'VERIFICATION_MESSAGE_TEMPLATE',
   verificationCodeSecret: 'VERIFICATION_CODE_SECRET',
+  verificationRetentionHours: 'VERIFICATION_RETENTION_HOURS',
+  blockedNumberTypes: 'VERIFICATION_BLOCKED_NUMBER_TYPES',
+  allowedCountries: 'VERIFICATION_ALLOWED_COUNTRIES',
+  limitPerNumberPerHour: 'VERIFICATION_LIMIT_PER_NUMBER_PER_HOUR',
+  limitNumberCooldownSeconds: 'VERIFICATION_LIMIT_NUMBER_COOLDOWN_SECONDS',
+  limitPerIpPerHour: 'VERIFICATION_LIMIT_PER_IP_PER_HOUR',
+  limitPerPrefixPerHour: 'VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR',
+  limitGlobalPerHour: 'VERIFICATION_LIMIT_GLOBAL_PER_HOUR',
+  limitTableName: 'VERIFICATION_LIMIT_TABLE_NAME',
+  guardFailMode: 'VERIFICATION_GUARD_FAIL_MODE',
+  clientIpHeader: 'VERIFICATION_CLIENT_IP_HEADER',
+  trustedProxyHops: 'VERIFICATION_TRUSTED_PROXY_HOPS',
+  publicOrigin: 'VERIFICATION_PUBLIC_ORIGIN',
+  /** Set by the platform: Azure (the app's host name), Core Tools and the local runtime (loopback). */
+  websiteHostname: 'WEBSITE_HOSTNAME',
+  messageTemplateEs: 'VERIFICATION_MESSAGE_TEMPLATE_ES',
+  messageTemplateFr: 'VERIFICATION_MESSAGE_TEMPLATE_FR',
+  messageTemplateDe: 'VERIFICATION_MESSAGE_TEMPLATE_DE',
+  messageTemplatePt: 'VERIFICATION_MESSAGE_TEMPLATE_PT',
+  messageTemplateJa: 'VERIFICATION_MESSAGE_TEMPLATE_JA',
+  messageTemplateKo: 'VERIFICATION_MESSAGE_TEMPLATE_KO',
+  messageTemplateZh: 'VERIFICATION_MESSAGE_TEMPLATE_ZH',
+  messageTemplateZhHant: 'VERIFICATION_MESSAGE_TEMPLATE_ZH_HANT',
   sidecarUrl: 'SIDECAR_URL',
   sidecarAllowNonLoopback: 'SIDECAR_ALLOW_NON_LOOPBACK',
   sidecarTimeoutMs: 'SIDECAR_TIMEOUT_MS',
@@ -40,14 +73,112 @@ export const DEFAULTS = {
   verificationMaxAttempts: 4,
   verificationCodeLength: 6,
   verificationMessageTemplate: 'Your verification code is {code}',
+  verificationRetentionHours: 24,
+  /**
+   * Numbers that bill the sender (premium-rate, shared-cost, UAN), that no person reads a code on
+   * (pager, voicemail, toll-free lines of businesses), and those nobody can classify: the ranges
+   * SMS-pumping schemes rent.
+   */
+  blockedNumberTypes: [
+    'PREMIUM_RATE',
+    'SHARED_COST',
+    'TOLL_FREE',
+    'PAGER',
+    'VOICEMAIL',
+    'UAN',
+    'UNKNOWN',
+  ] as readonly PolicyNumberType[],
+  limitPerNumberPerHour: 5,
+  limitNumberCooldownSeconds: 30,
+  limitPerIpPerHour: 20,
+  limitPerPrefixPerHour: 10,
+  /** The cost cap: at most this many SMS an hour for the whole app, across every instance. */
+  limitGlobalPerHour: 1000,
+  limitTableName: 'VerificationLimits',
+  guardFailMode: 'closed',
+  clientIpHeader: 'x-forwarded-for',
+  trustedProxyHops: 1,
+  publicOrigin: 'http://localhost:7071',
   sidecarUrl: 'http://localhost:5000',
   sidecarTimeoutMs: 10_000,
   sidecarGraphApiName: 'graph',
   acsIdentityTableName: 'AcsIdentities',
 } as const;
 
-export const MAX_ATTEMPTS_RANGE = { min: 1, max: 10 } as const;
-export const TIMEOUT_SECONDS_RANGE = { min: 10, max: 3600 } as const;
+export { MAX_ATTEMPTS_RANGE, TIMEOUT_SECONDS_RANGE };
+export const VELOCITY_LIMIT_RANGE = { min: 1, max: 100_000_000 } as const;
+/** 0 turns the cooldown off. */
+export const COOLDOWN_SECONDS_RANGE = { min: 0, max: 86_400 } as const;
+export const TRUSTED_PROXY_HOPS_RANGE = { min: 1, max: 10 } as const;
+/** The same bound as `VERIFICATION_MESSAGE_TEMPLATE`'s. */
+export const MAX_TEMPLATE_LENGTH = 1500;
+export const FAIL_MODES = ['closed', 'open'] as const;
+export type GuardFailMode = (typeof FAIL_MODES)[number];
+
+/** The fraud guard's, the links' and the templates' keys: the start-up report counts them as the verification feature's own. */
+export const GUARD_KEYS: readonly EnvKey[] = [
+  ENV_KEYS.blockedNumberTypes,
+  ENV_KEYS.allowedCountries,
+  ENV_KEYS.limitPerNumberPerHour,
+  ENV_KEYS.limitNumberCooldownSeconds,
+  ENV_KEYS.limitPerIpPerHour,
+  ENV_KEYS.limitPerPrefixPerHour,
+  ENV_KEYS.limitGlobalPerHour,
+  ENV_KEYS.limitTableName,
+  ENV_KEYS.guardFailMode,
+  ENV_KEYS.clientIpHeader,
+  ENV_KEYS.trustedProxyHops,
+  ENV_KEYS.publicOrigin,
+  ENV_KEYS.messageTemplateEs,
+  ENV_KEYS.messageTemplateFr,
+  ENV_KEYS.messageTemplateDe,
+  ENV_KEYS.messageTemplatePt,
+  ENV_KEYS.messageTemplateJa,
+  ENV_KEYS.messageTemplateKo,
+  ENV_KEYS.messageTemplateZh,
+  ENV_KEYS.messageTemplateZhHant,
+];
+
+export interface PhonePolicySettings {
+  readonly blockedNumberTypes: ReadonlySet<PolicyNumberType>;
+  /** Undefined allows every country. */
+  readonly allowedCountries: ReadonlySet<CountryCode> | undefined;
+}
+
+export interface VelocitySettings {
+  readonly perNumberPerHour: number;
+  readonly numberCooldownSeconds: number;
+  readonly perIpPerHour: number;
+  readonly perPrefixPerHour: number;
+  readonly globalPerHour: number;
+  /** `closed`: an unreachable limit store refuses the send (503); `open`: it lets it through. */
+  readonly failMode: GuardFailMode;
+  readonly tableName: string;
+}
+
+/**
+ * Where the client IP comes from. The v4 programming model does not expose the socket's peer
+ * address, so the only source is a header that a proxy in front of the app sets (on Azure, the
+ * App Service front end appends the client's address to `X-Forwarded-For`).
+ */
+export interface ClientIpSettings {
+  /** Lower-case header name, or undefined when `VERIFICATION_CLIENT_IP_HEADER=none`. */
+  readonly header: string | undefined;
+  /** Proxies that each append one entry: the client is this many entries from the right. */
+  readonly trustedProxyHops: number;
+}
+
+export interface LinkSettings {
+  /** Scheme, host and port only; the links never take their origin from a request. */
+  readonly publicOrigin: URL;
+}
+
+export interface SmsTemplateSettings {
+  /** Replacements of the built-in templates; each contains `{code}`. */
+  readonly overrides: Readonly<Partial<Record<TranslatedLocale, string>>>;
+}
+/** Finished verifications are purged this many hours after they started (1 hour .. 1 year). */
+export const RETENTION_HOURS_RANGE = { min: 1, max: 8760 } as const;
 export const SIDECAR_TIMEOUT_RANGE = { min: 100, max: 120_000 } as const;
 
 /** How the app reaches ACS Identity. */
@@ -75,8 +206,17 @@ export interface VerificationConfig {
   readonly codeLength: number;
   /** Contains `{code}` at least once. */
   readonly messageTemplate: string;
-  /** HMAC key for code hashes. */
+  /** The app secret: code hashes, derived codes, sealed answers, link tokens, counter keys. */
   readonly codeSecret: string;
+  /** Finished verifications older than this are purged by the retention timer. */
+  readonly retentionHours: number;
+  /** Where the velocity counters live (`AzureWebJobsStorage`, or its identity-based form); undefined until set. */
+  readonly storage: StorageAccess | undefined;
+  readonly links: LinkSettings;
+  readonly phonePolicy: PhonePolicySettings;
+  readonly velocity: VelocitySettings;
+  readonly clientIp: ClientIpSettings;
+  readonly smsTemplates: SmsTemplateSettings;
 }
 
 export interface SidecarConfig {
@@ -85,16 +225,6 @@ export interface SidecarConfig {
   readonly timeoutMs: number;
   readonly graphApiName: string;
 }
-
-/** How the app reaches Table Storage: a connection string (Azurite locally) or a managed identity. */
-export type StorageAccess =
-  | { readonly kind: 'connectionString'; readonly connectionString: string }
-  | {
-      readonly kind: 'managedIdentity';
-      readonly tableEndpoint: URL;
-      /** The user-assigned identity; undefined: the system-assigned one. */
-      readonly clientId: string | undefined;
-    };
 
 /**
  * The validated settings of the app: exactly one section per feature, each frozen. Secrets are only
@@ -117,6 +247,7 @@ const GUID_PATTERN =
 /** A `DownstreamApis__<name>` section of the sidecar: becomes one path segment of its routes. */
 const SIDECAR_API_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const TABLE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
+const HEADER_NAME_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 /** Same parse as @azure/communication-common: endpoint first, then accesskey. */
 const ACS_CONNECTION_STRING_PATTERN = /^endpoint=(.+);accesskey=(.+)$/i;
 
@@ -206,17 +337,40 @@ export function loadTwilioConfig(env: Env = process.env): TwilioConfig {
   }));
 }
 
-/** The `VERIFICATION_*` settings. */
+/**
+ * The `VERIFICATION_*` settings, the links' origin and the fraud guard's settings: one section, so
+ * one ConfigError names every bad key of the feature at once.
+ */
 export function loadVerificationConfig(env: Env = process.env): VerificationConfig {
+  const { base, ...parts } = loadSections({
+    base: () => loadVerificationBase(env),
+    links: () => loadLinkSettings(env),
+    phonePolicy: () => loadPhonePolicySettings(env),
+    velocity: () => loadVelocitySettings(env),
+    clientIp: () => loadClientIpSettings(env),
+    smsTemplates: () => loadSmsTemplateSettings(env),
+  });
+  return deepFreeze({ ...base, ...parts });
+}
+
+type VerificationBase = Omit<
+  VerificationConfig,
+  'links' | 'phonePolicy' | 'velocity' | 'clientIp' | 'smsTemplates'
+>;
+
+function loadVerificationBase(env: Env): VerificationBase {
   return loadSection(env, (reader) => {
     const messageTemplate =
       reader.optional(ENV_KEYS.verificationMessageTemplate) ?? DEFAULTS.verificationMessageTemplate;
     if (!messageTemplate.includes('{code}')) {
       reader.report(ENV_KEYS.verificationMessageTemplate, 'must contain {code}');
-    } else if (messageTemplate.length > 1500) {
-      reader.report(ENV_KEYS.verificationMessageTemplate, 'must be at most 1500 characters');
+    } else if (messageTemplate.length > MAX_TEMPLATE_LENGTH) {
+      reader.report(
+        ENV_KEYS.verificationMessageTemplate,
+        `must be at most ${MAX_TEMPLATE_LENGTH} characters`,
+      );
     }
-    const verification: VerificationConfig = {
+    const verification: VerificationBase = {
       timeoutSeconds: reader.integer(
         ENV_KEYS.verificationTimeoutSeconds,
         DEFAULTS.verificationTimeoutSeconds,
@@ -234,12 +388,174 @@ export function loadVerificationConfig(env: Env = process.env): VerificationConf
       ),
       messageTemplate,
       codeSecret: reader.required(ENV_KEYS.verificationCodeSecret),
+      retentionHours: reader.integer(
+        ENV_KEYS.verificationRetentionHours,
+        DEFAULTS.verificationRetentionHours,
+        RETENTION_HOURS_RANGE,
+      ),
+      storage: readOptionalStorage(reader),
     };
     if (verification.codeSecret.length > 0 && verification.codeSecret.length < 16) {
       reader.report(ENV_KEYS.verificationCodeSecret, 'must be at least 16 characters');
     }
     return verification;
   });
+}
+
+/** `VERIFICATION_BLOCKED_NUMBER_TYPES` (`none` blocks no type) and `VERIFICATION_ALLOWED_COUNTRIES`. */
+export function loadPhonePolicySettings(env: Env = process.env): PhonePolicySettings {
+  return loadSection(env, (reader) => {
+    const typesKey = ENV_KEYS.blockedNumberTypes;
+    const rawTypes = reader.list(typesKey)?.map((item) => item.toUpperCase());
+    let blocked: readonly PolicyNumberType[] = DEFAULTS.blockedNumberTypes;
+    if (rawTypes !== undefined && !(rawTypes.length === 1 && rawTypes[0] === 'NONE')) {
+      if (rawTypes.some((item) => !isPolicyNumberType(item))) {
+        reader.report(
+          typesKey,
+          `must be "none" or a comma-separated list of ${POLICY_NUMBER_TYPES.join(', ')}`,
+        );
+      }
+      blocked = rawTypes.filter(isPolicyNumberType);
+    } else if (rawTypes !== undefined) {
+      blocked = [];
+    }
+    const countriesKey = ENV_KEYS.allowedCountries;
+    const rawCountries = reader.list(countriesKey)?.map((item) => item.toUpperCase());
+    if (rawCountries?.some((item) => !isSupportedCountry(item))) {
+      reader.report(countriesKey, 'must be a comma-separated list of ISO 3166-1 alpha-2 codes');
+    }
+    const countries = rawCountries?.filter((item): item is CountryCode => isSupportedCountry(item));
+    return {
+      blockedNumberTypes: new Set(blocked),
+      allowedCountries:
+        countries === undefined || countries.length === 0 ? undefined : new Set(countries),
+    };
+  });
+}
+
+/** The `VERIFICATION_LIMIT_*` settings and `VERIFICATION_GUARD_FAIL_MODE`. */
+export function loadVelocitySettings(env: Env = process.env): VelocitySettings {
+  return loadSection(env, (reader) => {
+    const tableName = reader.optional(ENV_KEYS.limitTableName) ?? DEFAULTS.limitTableName;
+    if (!TABLE_NAME_PATTERN.test(tableName)) {
+      reader.report(
+        ENV_KEYS.limitTableName,
+        'must be 3-63 letters or digits, starting with a letter',
+      );
+    }
+    const limit = (key: EnvKey, fallback: number) =>
+      reader.integer(key, fallback, VELOCITY_LIMIT_RANGE);
+    return {
+      perNumberPerHour: limit(ENV_KEYS.limitPerNumberPerHour, DEFAULTS.limitPerNumberPerHour),
+      numberCooldownSeconds: reader.integer(
+        ENV_KEYS.limitNumberCooldownSeconds,
+        DEFAULTS.limitNumberCooldownSeconds,
+        COOLDOWN_SECONDS_RANGE,
+      ),
+      perIpPerHour: limit(ENV_KEYS.limitPerIpPerHour, DEFAULTS.limitPerIpPerHour),
+      perPrefixPerHour: limit(ENV_KEYS.limitPerPrefixPerHour, DEFAULTS.limitPerPrefixPerHour),
+      globalPerHour: limit(ENV_KEYS.limitGlobalPerHour, DEFAULTS.limitGlobalPerHour),
+      failMode: reader.oneOf(ENV_KEYS.guardFailMode, FAIL_MODES, DEFAULTS.guardFailMode),
+      tableName,
+    };
+  });
+}
+
+/** `VERIFICATION_CLIENT_IP_HEADER` (`none` turns the per-IP limit off) and `VERIFICATION_TRUSTED_PROXY_HOPS`. */
+export function loadClientIpSettings(env: Env = process.env): ClientIpSettings {
+  return loadSection(env, (reader) => {
+    const name = reader.optional(ENV_KEYS.clientIpHeader) ?? DEFAULTS.clientIpHeader;
+    let header: string | undefined = name.toLowerCase();
+    if (header === 'none') {
+      header = undefined;
+    } else if (!HEADER_NAME_PATTERN.test(name)) {
+      reader.report(ENV_KEYS.clientIpHeader, 'must be a header name or "none"');
+    }
+    const trustedProxyHops = reader.integer(
+      ENV_KEYS.trustedProxyHops,
+      DEFAULTS.trustedProxyHops,
+      TRUSTED_PROXY_HOPS_RANGE,
+    );
+    return { header, trustedProxyHops };
+  });
+}
+
+/**
+ * `VERIFICATION_PUBLIC_ORIGIN` (e.g. a custom domain), else `https://$WEBSITE_HOSTNAME` (set by
+ * Azure on every app; `http://` when it is a loopback `host:port`, as the local runtime and Core
+ * Tools set it), else `http://localhost:7071`. Plain http only for loopback hosts.
+ */
+export function loadLinkSettings(env: Env = process.env): LinkSettings {
+  return loadSection(env, (reader) => {
+    const explicit = reader.optional(ENV_KEYS.publicOrigin);
+    if (explicit !== undefined) {
+      const origin = parseOrigin(explicit);
+      if (origin === undefined) {
+        reader.report(
+          ENV_KEYS.publicOrigin,
+          'must be an https origin (scheme, host, optional port; http only for loopback)',
+        );
+        return undefined;
+      }
+      return { publicOrigin: origin };
+    }
+    const hostname = reader.optional(ENV_KEYS.websiteHostname);
+    if (hostname !== undefined) {
+      const scheme = isLoopbackHost(hostname.replace(/:\d+$/, '')) ? 'http' : 'https';
+      const origin = parseOrigin(`${scheme}://${hostname}`);
+      if (origin === undefined) {
+        reader.report(ENV_KEYS.websiteHostname, 'must be a host name');
+        return undefined;
+      }
+      return { publicOrigin: origin };
+    }
+    return { publicOrigin: new URL(DEFAULTS.publicOrigin) };
+  });
+}
+
+const TEMPLATE_KEYS: Readonly<Record<TranslatedLocale, EnvKey>> = {
+  es: ENV_KEYS.messageTemplateEs,
+  fr: ENV_KEYS.messageTemplateFr,
+  de: ENV_KEYS.messageTemplateDe,
+  pt: ENV_KEYS.messageTemplatePt,
+  ja: ENV_KEYS.messageTemplateJa,
+  ko: ENV_KEYS.messageTemplateKo,
+  zh: ENV_KEYS.messageTemplateZh,
+  'zh-Hant': ENV_KEYS.messageTemplateZhHant,
+};
+
+/** `VERIFICATION_MESSAGE_TEMPLATE_<LOCALE>`: each must contain `{code}`. */
+export function loadSmsTemplateSettings(env: Env = process.env): SmsTemplateSettings {
+  return loadSection(env, (reader) => {
+    const overrides: Partial<Record<TranslatedLocale, string>> = {};
+    for (const locale of Object.keys(TEMPLATE_KEYS) as TranslatedLocale[]) {
+      const key = TEMPLATE_KEYS[locale];
+      const value = reader.optional(key);
+      if (value === undefined) continue;
+      if (!value.includes('{code}')) reader.report(key, 'must contain {code}');
+      else if (value.length > MAX_TEMPLATE_LENGTH) {
+        reader.report(key, `must be at most ${MAX_TEMPLATE_LENGTH} characters`);
+      } else overrides[locale] = value;
+    }
+    return { overrides };
+  });
+}
+
+function isPolicyNumberType(value: string): value is PolicyNumberType {
+  return (POLICY_NUMBER_TYPES as readonly string[]).includes(value);
+}
+
+function parseOrigin(raw: string): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  const bare = !url.username && !url.password && !url.search && !url.hash && url.pathname === '/';
+  const secure =
+    url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  return bare && secure ? url : undefined;
 }
 
 /** `COMMUNICATION_SERVICES_CONNECTION_STRING` or `COMMUNICATION_SERVICES_ENDPOINT`, and `ACS_TEAMS_CLIENT_ID`. */
@@ -308,6 +624,17 @@ export function loadIdentityMapConfig(env: Env = process.env): IdentityMapConfig
     }
     return storage === undefined ? undefined : { storage, tableName };
   });
+}
+
+/** The app's storage when any of its settings is set; undefined (and no problem) when none is. */
+function readOptionalStorage(reader: Reader): StorageAccess | undefined {
+  const keys = [
+    ENV_KEYS.storage,
+    ENV_KEYS.storageAccountName,
+    ENV_KEYS.storageTableServiceUri,
+    ENV_KEYS.storageClientId,
+  ];
+  return keys.some((key) => reader.optional(key) !== undefined) ? readStorage(reader) : undefined;
 }
 
 /** A connection string wins; otherwise the identity-based settings the Functions host also reads. */
@@ -461,6 +788,25 @@ class Reader {
       return fallback;
     }
     return parsed;
+  }
+
+  /** Comma-separated list; items trimmed, blanks dropped. Unset gives undefined. */
+  list(key: EnvKey): string[] | undefined {
+    return this.optional(key)
+      ?.split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  }
+
+  oneOf<T extends string>(key: EnvKey, allowed: readonly T[], fallback: T): T {
+    const value = this.optional(key)?.toLowerCase();
+    if (value === undefined) return fallback;
+    const match = allowed.find((candidate) => candidate === value);
+    if (match === undefined) {
+      this.problems.push({ field: key, message: `must be one of ${allowed.join(', ')}` });
+      return fallback;
+    }
+    return match;
   }
 
   boolean(key: EnvKey, fallback: boolean): boolean {

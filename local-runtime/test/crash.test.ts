@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { startAzuriteTable, type AzuriteTable } from '../../emulators/src/azurite';
 import { startTwilioEmulator } from '../../emulators/src/twilio/server';
 import type { TwilioEmulator } from '../../emulators/src/twilio/server';
 import type { LocalHostProcess, LocalHostProcessOptions } from '../src/index';
@@ -107,6 +108,7 @@ interface StatusBody {
 }
 
 let twilio: TwilioEmulator;
+let azurite: AzuriteTable;
 let gate: TwilioGate;
 let dataDir: string;
 let child: LocalHostProcess | undefined;
@@ -114,6 +116,8 @@ let child: LocalHostProcess | undefined;
 beforeAll(async () => {
   twilio = await startTwilioEmulator({ port: 0, log: () => undefined });
   gate = await startTwilioGate(twilio.url);
+  // The app's fraud guard keeps its counters in Table storage.
+  azurite = await startAzuriteTable({ host: '127.0.0.1', port: 0 });
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crash-test-'));
 });
 
@@ -124,6 +128,7 @@ afterAll(async () => {
   }
   await gate.shutdown();
   await twilio.close();
+  await azurite.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -146,6 +151,9 @@ function options(): LocalHostProcessOptions {
       VERIFICATION_MAX_ATTEMPTS: '4',
       VERIFICATION_CODE_LENGTH: '6',
       VERIFICATION_CODE_SECRET: 'crash-test-secret',
+      AzureWebJobsStorage: azurite.connectionString,
+      // Twelve numbers share one prefix: the guard's per-prefix default (10 an hour) would refuse some.
+      VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000',
     },
   };
 }

@@ -1,11 +1,7 @@
-import { TableClient } from '@azure/data-tables';
-import type { TableServiceClientOptions as TableClientOptions } from '@azure/data-tables';
-import { DefaultAzureCredential } from '@azure/identity';
-
-import type { StorageAccess } from '../config';
+import type { TableClient } from '@azure/data-tables';
 
 import { UpstreamError, UpstreamUnavailableError } from '../errors';
-import { isLoopbackHost } from '../loopback';
+import { tableClientFor, type StorageAccess } from '../table-storage';
 import { withSpan } from '../telemetry';
 import type { AcsIdentityMapping, CallerKey, IdentityMapStore, InsertResult } from './identity-map';
 
@@ -32,27 +28,12 @@ export class TableIdentityMapStore implements IdentityMapStore {
 
   /** The app's storage: a connection string locally, the Function App's managed identity in Azure. */
   static create(storage: StorageAccess, tableName: string): TableIdentityMapStore {
-    if (storage.kind === 'connectionString') {
-      return TableIdentityMapStore.fromConnectionString(storage.connectionString, tableName);
-    }
-    const credential = new DefaultAzureCredential(
-      storage.clientId === undefined ? {} : { managedIdentityClientId: storage.clientId },
-    );
-    return new TableIdentityMapStore(
-      new TableClient(storage.tableEndpoint.href, tableName, credential, { retryOptions: RETRY }),
-    );
+    return new TableIdentityMapStore(tableClientFor(storage, tableName, { retryOptions: RETRY }));
   }
 
   /** `connectionString` is the app's `AzureWebJobsStorage` (Azurite locally). */
   static fromConnectionString(connectionString: string, tableName: string): TableIdentityMapStore {
-    const options: TableClientOptions = {
-      // Azurite speaks plain http on loopback; the SDK refuses shared-key auth over http otherwise.
-      allowInsecureConnection: isLoopbackHttpEndpoint(connectionString),
-      retryOptions: RETRY,
-    };
-    return new TableIdentityMapStore(
-      TableClient.fromConnectionString(connectionString, tableName, options),
-    );
+    return TableIdentityMapStore.create({ kind: 'connectionString', connectionString }, tableName);
   }
 
   async get(key: CallerKey): Promise<AcsIdentityMapping | undefined> {
@@ -161,17 +142,4 @@ function storageError(error: unknown): Error {
     });
   }
   return new UpstreamError(SERVICE, `Table storage failed (HTTP ${status}).`, status);
-}
-
-/** Whether the Table endpoint may be used over plain http: only Azurite on a loopback host. */
-export function isLoopbackHttpEndpoint(connectionString: string): boolean {
-  if (/usedevelopmentstorage=true/i.test(connectionString)) return true;
-  const endpoint = /(?:^|;)\s*TableEndpoint=([^;]+)/i.exec(connectionString)?.[1];
-  if (endpoint === undefined) return false;
-  try {
-    const url = new URL(endpoint);
-    return url.protocol === 'http:' && isLoopbackHost(url.hostname);
-  } catch {
-    return false;
-  }
 }

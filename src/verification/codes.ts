@@ -1,29 +1,10 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  hkdfSync,
-  randomBytes,
-  randomInt,
-  timingSafeEqual,
-} from 'node:crypto';
-import { CODE_LENGTH_RANGE, isCodeLength } from './rules';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { CODE_LENGTH_RANGE, type JudgedAnswer } from './rules';
+import { openAnswer } from './sealed-answer';
 
 const WELL_FORMED_CODE = new RegExp(`^\\d{${CODE_LENGTH_RANGE.min},${CODE_LENGTH_RANGE.max}}$`);
 /** At most the longest code: anything longer cannot match and is not worth hashing. */
 const DIGITS = new RegExp(`^\\d{1,${CODE_LENGTH_RANGE.max}}$`);
-
-/** Returns an integer in [min, max). `crypto.randomInt` in production, a fixed sequence in tests. */
-export type RandomInt = (min: number, max: number) => number;
-
-/** Uniformly random decimal code of `length` digits, leading zeros allowed. */
-export function generateCode(length: number, random: RandomInt = randomInt): string {
-  assertCodeLength(length);
-  let code = '';
-  // One draw per digit: randomInt's range is limited to 2^48, which 10^10 would approach.
-  for (let i = 0; i < length; i++) code += String(random(0, 10));
-  return code;
-}
 
 export function renderMessage(template: string, code: string): string {
   return template.split('{code}').join(code);
@@ -61,102 +42,28 @@ export function normalizeCode(submitted: unknown, codeLength: number): string | 
 }
 
 /**
- * What the app's own code endpoint raises instead of the code: the durable extension stores every
- * event payload in history, so the endpoint encrypts the code first. Raising the code's HMAC
- * instead would not do: the expected HMAC is itself in history and could be raised back.
+ * Opens a sealed answer raised at `instanceId` (see sealed-answer.ts) and compares its code with
+ * the challenge hash in constant time. Undefined for anything that is not an answer the app's
+ * links sealed for this instance (a raw code raised with a host key included): it carries no
+ * trustworthy receipt time. Deterministic for a given secret, so safe inside the orchestrator.
  */
-export interface SealedCodePayload {
-  /** base64url of iv (12 bytes) | AES-256-GCM ciphertext | tag (16 bytes). */
-  readonly sealedCode: string;
-}
-
-const SEAL_IV_BYTES = 12;
-const SEAL_TAG_BYTES = 16;
-/** HKDF info: the sealing key must differ from the HMAC key, although both come from one secret. */
-const SEAL_KEY_LABEL = 'sms-verification/sealed-code/aes-256-gcm/v1';
-/** iv + tag + at most 10 digits, base64url; anything longer is not ours and is not decrypted. */
-const SEALED_CODE_PATTERN = /^[A-Za-z0-9_-]{39,51}$/;
-
-function sealingKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), SEAL_KEY_LABEL, 32));
-}
-
-/**
- * Encrypts a normalised code for one instance. The instance id is the additional authenticated
- * data, so a sealed code raised at another instance fails to open. `iv` is injectable for tests
- * only; production must use a fresh random one per call.
- */
-export function sealCode(
-  secret: string,
-  instanceId: string,
-  code: string,
-  iv: Buffer = randomBytes(SEAL_IV_BYTES),
-): string {
-  if (iv.length !== SEAL_IV_BYTES) throw new RangeError('the IV must be 12 bytes');
-  const cipher = createCipheriv('aes-256-gcm', sealingKey(secret), iv);
-  cipher.setAAD(Buffer.from(instanceId, 'utf8'));
-  const ciphertext = Buffer.concat([cipher.update(code, 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, ciphertext, cipher.getAuthTag()]).toString('base64url');
-}
-
-/**
- * The code inside a sealed value, or undefined for anything that does not authenticate under this
- * secret and instance. Never throws: the caller treats every failure as a wrong answer, and the
- * reason (which could hint at the key or the plaintext) is deliberately dropped.
- */
-export function unsealCode(
-  secret: string,
-  instanceId: string,
-  sealed: unknown,
-): string | undefined {
-  if (typeof sealed !== 'string' || !SEALED_CODE_PATTERN.test(sealed)) return undefined;
-  try {
-    const bytes = Buffer.from(sealed, 'base64url');
-    if (bytes.length <= SEAL_IV_BYTES + SEAL_TAG_BYTES) return undefined;
-    const iv = bytes.subarray(0, SEAL_IV_BYTES);
-    const tag = bytes.subarray(bytes.length - SEAL_TAG_BYTES);
-    const ciphertext = bytes.subarray(SEAL_IV_BYTES, bytes.length - SEAL_TAG_BYTES);
-    const decipher = createDecipheriv('aes-256-gcm', sealingKey(secret), iv, {
-      authTagLength: SEAL_TAG_BYTES,
-    });
-    decipher.setAAD(Buffer.from(instanceId, 'utf8'));
-    decipher.setAuthTag(tag);
-    const code = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
-    return DIGITS.test(code) ? code : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Exactly `{ sealedCode: string }`; any other object is a malformed answer. */
-function readSealedPayload(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const keys = Object.keys(value);
-  if (keys.length !== 1 || keys[0] !== 'sealedCode') return undefined;
-  const { sealedCode } = value as Record<string, unknown>;
-  return typeof sealedCode === 'string' ? sealedCode : undefined;
-}
-
-/**
- * Constant-time check of a submitted answer against the stored hash. The answer is either a raw
- * code (the seed's sendEventPostUri path) or a {@link SealedCodePayload} from the app's endpoint;
- * decryption is deterministic, so this stays replay-safe inside the orchestrator.
- */
-export function codeMatches(
+export function judgeAnswer(
   secret: string,
   instanceId: string,
   expectedHash: string,
-  submitted: unknown,
+  payload: unknown,
   codeLength: number,
-): boolean {
-  const code =
-    typeof submitted === 'object' && submitted !== null
-      ? unsealCode(secret, instanceId, readSealedPayload(submitted))
-      : normalizeCode(submitted, codeLength);
-  if (code === undefined || code.length !== codeLength) return false;
+): JudgedAnswer | undefined {
+  const opened = openAnswer(secret, instanceId, payload);
+  if (opened === undefined) return undefined;
+  const { code, receivedAt } = opened;
+  if (code.length !== codeLength) return { correct: false, receivedAt };
   const actual = Buffer.from(hashCode(secret, instanceId, code), 'hex');
   const expected = Buffer.from(expectedHash, 'hex');
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return {
+    correct: actual.length === expected.length && timingSafeEqual(actual, expected),
+    receivedAt,
+  };
 }
 
 /**
@@ -171,12 +78,4 @@ export function isWellFormedCode(value: unknown): value is WellFormedCode {
     value >= 0 &&
     value < 10 ** CODE_LENGTH_RANGE.max
   );
-}
-
-function assertCodeLength(length: number): void {
-  if (!isCodeLength(length)) {
-    throw new RangeError(
-      `code length must be an integer in ${CODE_LENGTH_RANGE.min}..${CODE_LENGTH_RANGE.max}`,
-    );
-  }
 }

@@ -5,12 +5,16 @@ import {
   type DurableClient,
   type DurableOrchestrationStatus,
 } from 'durable-functions';
-import { ValidationError } from '../errors';
 
 /** The part of the durable client the HTTP functions use; tests pass a fake. */
 export type VerificationClient = Pick<
   DurableClient,
-  'startNew' | 'getStatus' | 'raiseEvent' | 'createCheckStatusResponse'
+  | 'startNew'
+  | 'getStatus'
+  | 'raiseEvent'
+  | 'createHttpManagementPayload'
+  | 'purgeInstanceHistory'
+  | 'purgeInstanceHistoryBy'
 >;
 
 export type GetVerificationClient = (context: InvocationContext) => VerificationClient;
@@ -23,11 +27,8 @@ export const getDurableClient: GetVerificationClient = (context) => df.getClient
  */
 const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 
-export function parseInstanceId(raw: string, field = 'id'): string {
-  if (!INSTANCE_ID_PATTERN.test(raw)) {
-    throw new ValidationError({ field, message: 'must be 1-100 letters, digits, - or _' });
-  }
-  return raw;
+export function isInstanceId(raw: string): boolean {
+  return INSTANCE_ID_PATTERN.test(raw);
 }
 
 /** `getStatus` without exceptions for "no such instance": the client throws on HTTP 404. */
@@ -42,6 +43,13 @@ export async function findStatus(
     throw error;
   }
 }
+
+/** Runtime states in which the instance still reads events (the status link answers 202). */
+export const RUNNING_STATUSES: readonly OrchestrationRuntimeStatus[] = [
+  OrchestrationRuntimeStatus.Pending,
+  OrchestrationRuntimeStatus.Running,
+  OrchestrationRuntimeStatus.ContinuedAsNew,
+];
 
 /** Runtime states after which the instance will never read another event. */
 export const FINISHED_STATUSES: readonly OrchestrationRuntimeStatus[] = [

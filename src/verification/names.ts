@@ -9,26 +9,50 @@ export const ORCHESTRATION = {
 export type OrchestrationName = (typeof ORCHESTRATION)[keyof typeof ORCHESTRATION];
 
 export const ACTIVITY = {
+  GetVerificationRules: 'GetVerificationRules',
   SendSmsChallenge: 'SendSmsChallenge',
 } as const;
 
+/**
+ * Events the orchestration waits for. Only `SmsChallengeResponse` may be raised through a link's
+ * `{eventName}`; the others are raised by the app's own cancel and resend links.
+ */
 export const EVENT = {
   SmsChallengeResponse: 'SmsChallengeResponse',
+  CancelRequested: 'VerificationCancelRequested',
+  ResendRequested: 'VerificationResendRequested',
 } as const;
 
 /** HTTP-triggered functions: the exported handler carries the same name as its registration. */
 export const FUNCTION = {
   httpStart: 'httpStart',
+  trustedStart: 'trustedStart',
+  verificationStatus: 'verificationStatus',
+  raiseVerificationEvent: 'raiseVerificationEvent',
+  cancelVerification: 'cancelVerification',
+  purgeVerification: 'purgeVerification',
+  resendVerificationCode: 'resendVerificationCode',
   submitVerificationCode: 'submitVerificationCode',
   getVerification: 'getVerification',
+  purgeExpiredVerifications: 'purgeExpiredVerifications',
 } as const;
 
 /** Routes below the host's `routePrefix` (`api`, see host.json). */
 export const ROUTE = {
   httpStart: 'orchestrators/{orchestratorName}',
+  /** authLevel `function`: for trusted back ends, answers the Durable management payload. */
+  trustedStart: 'trusted/orchestrators/{orchestratorName}',
+  verificationStatus: 'verifications/{id}/status',
+  raiseEvent: 'verifications/{id}/events/{eventName}',
+  cancelVerification: 'verifications/{id}/cancel',
+  purgeVerification: 'verifications/{id}',
+  resendCode: 'verifications/{id}/resend',
   submitVerificationCode: 'verifications/{id}/code',
   getVerification: 'verifications/{id}',
 } as const;
+
+/** Hourly: finished verifications are purged within an hour of passing the retention. */
+export const RETENTION_SCHEDULE = '0 17 * * * *';
 
 /**
  * Orchestrations that the public starter may launch. Anything else (including ones added later for

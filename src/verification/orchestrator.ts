@@ -4,36 +4,40 @@ import type {
   Task,
   TimerTask,
 } from 'durable-functions';
-import type {
-  SmsChallengeInput,
-  VerificationInput,
-  VerificationState,
-  VerificationStatus,
-} from './rules';
 import { EVENT } from './names';
+import {
+  isVerificationRules,
+  type JudgedAnswer,
+  type SmsChallengeInput,
+  type VerificationInput,
+  type VerificationState,
+  type VerificationStatus,
+} from './rules';
 
 export interface SmsVerificationDeps {
-  /** Schedules the activity; production passes the value `df.app.activity()` returned. */
+  /** Schedules the activity that returns the app's rules; its result is recorded in history. */
+  readonly getVerificationRules: () => Task;
+  /** Schedules the SMS activity; production passes the value `df.app.activity()` returned. */
   readonly sendSmsChallenge: (input: SmsChallengeInput) => Task;
   /**
-   * Compares a submitted answer (a raw code from sendEventPostUri, or `{ sealedCode }` from the
-   * app's code endpoint) with the challenge hash (HMAC, constant time). Deterministic for a given
-   * secret, so it is safe to run inside the orchestrator during replay; false, never an exception,
-   * for anything it cannot read.
+   * Opens a sealed answer and compares its code with the challenge hash (constant time).
+   * Deterministic for a given secret, so safe during replay; undefined, never an exception, for
+   * anything that is not an answer the app's links sealed for this instance.
    */
-  readonly codeMatches: (
+  readonly judgeAnswer: (
     instanceId: string,
     expectedHash: string,
-    submitted: unknown,
+    payload: unknown,
     codeLength: number,
-  ) => boolean;
+  ) => JudgedAnswer | undefined;
 }
 
 /**
  * SMS challenge: send a code, then accept up to `maxAttempts` answers before one durable timer
- * fires. Returns `true` only for a correct code in time (the seed's output). Expected outcomes are
- * return values and `customStatus`, never exceptions; the generated code never reaches this function, only the caller's answer does
- * (sealed when it comes through the app's own code endpoint).
+ * fires. Returns `true` only for a correct code received in time (the seed's output). Trusts
+ * nothing it did not decide: the rules come from an activity (the app's settings, recorded in
+ * history), answers count by the receipt time sealed inside them, and a resend or a cancel are
+ * events only the app's links raise. Expected outcomes are return values and `customStatus`.
  */
 export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): OrchestrationHandler {
   return function* smsPhoneVerification(
@@ -42,18 +46,29 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
     const input = readInput(context.df.getInput());
     const instanceId = context.df.instanceId;
 
-    const challengeHash = yield deps.sendSmsChallenge({
-      phoneNumber: input.phoneNumber,
-      instanceId,
-      codeLength: input.codeLength,
-    });
-    if (typeof challengeHash !== 'string') {
-      throw new Error('SendSmsChallenge returned no challenge hash');
+    const rules: unknown = yield deps.getVerificationRules();
+    if (!isVerificationRules(rules)) {
+      // Never widen the rules: a value out of range fails the instance before any SMS.
+      throw new Error('GetVerificationRules returned rules outside the allowed ranges');
     }
+
+    let sendNumber = 1;
+    const send = function* (): Generator<Task, string, unknown> {
+      const hash: unknown = yield deps.sendSmsChallenge({
+        phoneNumber: input.phoneNumber,
+        instanceId,
+        codeLength: rules.codeLength,
+        sendNumber,
+        ...(input.locale === undefined ? {} : { locale: input.locale }),
+      });
+      if (typeof hash !== 'string') throw new Error('SendSmsChallenge returned no challenge hash');
+      return hash;
+    };
+    let challengeHash = yield* send();
 
     // The deadline comes from the replay-safe clock and the window starts once the SMS is out.
     const expiresAt = new Date(
-      context.df.currentUtcDateTime.getTime() + input.timeoutSeconds * 1000,
+      context.df.currentUtcDateTime.getTime() + rules.timeoutSeconds * 1000,
     );
     const timer: TimerTask = context.df.createTimer(expiresAt);
     const report = (state: VerificationState, attemptsRemaining: number): void => {
@@ -61,67 +76,58 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
         state,
         attemptsRemaining,
         expiresAt: expiresAt.toISOString(),
+        codeLength: rules.codeLength,
       };
       context.df.setCustomStatus(status);
     };
+    const end = (state: VerificationState, attemptsRemaining: number, verified: boolean) => {
+      if (!timer.isCompleted) timer.cancel();
+      report(state, attemptsRemaining);
+      return verified;
+    };
 
-    let attemptsRemaining = input.maxAttempts;
+    let attemptsRemaining = rules.maxAttempts;
     report('awaiting_code', attemptsRemaining);
+    // One open wait per event name, renewed only once it completed: an abandoned wait would still
+    // take the next event of its name.
+    let reply = context.df.waitForExternalEvent(EVENT.SmsChallengeResponse);
+    const cancel = context.df.waitForExternalEvent(EVENT.CancelRequested);
+    let resend = context.df.waitForExternalEvent(EVENT.ResendRequested);
     while (attemptsRemaining > 0) {
-      // A fresh wait per attempt: reusing a completed event task would hand back the old answer.
-      const reply = context.df.waitForExternalEvent(EVENT.SmsChallengeResponse);
-      const winner = yield context.df.Task.any([reply, timer]);
-      if (winner === timer) {
-        report('expired', attemptsRemaining);
-        return false;
+      const winner = yield context.df.Task.any([reply, cancel, resend, timer]);
+      if (winner === timer) return end('expired', attemptsRemaining, false);
+      if (winner === cancel) return end('canceled', attemptsRemaining, false);
+      if (winner === resend) {
+        resend = context.df.waitForExternalEvent(EVENT.ResendRequested);
+        sendNumber += 1;
+        // A new code replaces the old one, which stops matching; attempts and deadline stay.
+        challengeHash = yield* send();
+        report('awaiting_code', attemptsRemaining);
+        continue;
       }
-      // An idle host can deliver the timer late; an answer processed at or after the deadline (the
-      // episode's replay-safe time, not the event's own timestamp) is still too late, whatever the
-      // order in which the two events arrived.
-      if (context.df.currentUtcDateTime.getTime() >= expiresAt.getTime()) {
-        finish(timer);
-        report('expired', attemptsRemaining);
-        return false;
+      const payload = reply.result;
+      reply = context.df.waitForExternalEvent(EVENT.SmsChallengeResponse);
+      const answer = deps.judgeAnswer(instanceId, challengeHash, payload, rules.codeLength);
+      // By when the app received it, whenever this episode runs: a late answer ends the instance.
+      if (answer !== undefined && answer.receivedAt.getTime() >= expiresAt.getTime()) {
+        return end('expired', attemptsRemaining, false);
       }
       attemptsRemaining -= 1;
-      if (deps.codeMatches(instanceId, challengeHash, reply.result, input.codeLength)) {
-        finish(timer);
-        report('verified', attemptsRemaining);
-        return true;
-      }
+      if (answer?.correct === true) return end('verified', attemptsRemaining, true);
       report('awaiting_code', attemptsRemaining);
     }
-    finish(timer);
-    report('too_many_attempts', 0);
-    return false;
+    return end('too_many_attempts', 0, false);
   };
 }
 
-/** A pending timer keeps the instance Running until it fires, so it is cancelled on every early exit. */
-function finish(timer: TimerTask): void {
-  if (!timer.isCompleted) timer.cancel();
-}
-
-/** The HTTP starter validates the input; this guards against instances started some other way. */
+/** The starters validate the input; this guards against instances started some other way. */
 function readInput(raw: unknown): VerificationInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new Error('SmsPhoneVerification input must be an object');
   }
-  const value = raw as Partial<Record<keyof VerificationInput, unknown>>;
-  const { phoneNumber, timeoutSeconds, maxAttempts, codeLength } = value;
-  if (
-    typeof phoneNumber !== 'string' ||
-    !isPositiveInteger(timeoutSeconds) ||
-    !isPositiveInteger(maxAttempts) ||
-    !isPositiveInteger(codeLength)
-  ) {
-    throw new Error(
-      'SmsPhoneVerification input must have phoneNumber, timeoutSeconds, maxAttempts and codeLength',
-    );
+  const { phoneNumber, locale } = raw as Partial<Record<keyof VerificationInput, unknown>>;
+  if (typeof phoneNumber !== 'string' || (locale !== undefined && typeof locale !== 'string')) {
+    throw new Error('SmsPhoneVerification input must have phoneNumber and an optional locale');
   }
-  return { phoneNumber, timeoutSeconds, maxAttempts, codeLength };
-}
-
-function isPositiveInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+  return locale === undefined ? { phoneNumber } : { phoneNumber, locale };
 }

@@ -1,21 +1,39 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import {
+  getSendGuard,
   getSmsSender,
   getVerificationConfig,
-  sealVerificationCode,
-  verificationCodeMatches,
+  judgeVerificationAnswer,
+  sealVerificationAnswer,
+  verificationLinks,
+  verifyVerificationLink,
 } from '../composition';
 import { withErrors } from '../http/respond';
-import { createSendSmsChallenge } from './activity';
+import { createGetVerificationRules, createSendSmsChallenge } from './activity';
 import { getDurableClient } from './durable-client';
-import { createGetVerification } from './get';
-import { ACTIVITY, FUNCTION, ORCHESTRATION, ROUTE } from './names';
+import {
+  createCancelVerification,
+  createGetVerification,
+  createPurgeVerification,
+  createRaiseVerificationEvent,
+  createResendVerificationCode,
+  createSubmitVerificationCode,
+  createVerificationStatus,
+} from './link-handlers';
+import { ACTIVITY, FUNCTION, ORCHESTRATION, RETENTION_SCHEDULE, ROUTE } from './names';
 import { createSmsVerificationOrchestrator } from './orchestrator';
-import { createHttpStart } from './start';
-import { createSubmitVerificationCode } from './submit-code';
+import { createPurgeExpiredVerifications } from './retention';
+import { createHttpStart, createTrustedStart } from './start';
 
-/** Registers the verification feature: its orchestrator, its activity and its three HTTP routes. */
+/**
+ * Registers the verification feature: its orchestrator, its activities, the starters, the
+ * per-verification links and the retention timer.
+ */
+
+export const getVerificationRules = df.app.activity(ACTIVITY.GetVerificationRules, {
+  handler: createGetVerificationRules(getVerificationConfig),
+});
 
 export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
   handler: (input: unknown, context) => {
@@ -24,14 +42,16 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
       sms: getSmsSender(),
       codeSecret: verification.codeSecret,
       messageTemplate: verification.messageTemplate,
+      templates: verification.smsTemplates,
     })(input, context);
   },
 });
 
 /** Exported so tests can replay exactly what is registered. */
 export const smsPhoneVerificationHandler = createSmsVerificationOrchestrator({
+  getVerificationRules: () => getVerificationRules(null),
   sendSmsChallenge,
-  codeMatches: verificationCodeMatches,
+  judgeAnswer: judgeVerificationAnswer,
 });
 
 export const smsPhoneVerification = df.app.orchestration(
@@ -39,35 +59,72 @@ export const smsPhoneVerification = df.app.orchestration(
   smsPhoneVerificationHandler,
 );
 
+const now = (): Date => new Date();
+const links = { getClient: getDurableClient, verifyLinkToken: verifyVerificationLink };
+const starter = { getClient: getDurableClient, guard: getSendGuard, links: verificationLinks };
+const answers = { ...links, now, sealAnswer: sealVerificationAnswer };
+
 // Anonymous like the official sample: phone verification is the first thing an unknown user does.
+// Its answer carries capability links only, never a host key.
 app.http(FUNCTION.httpStart, {
   route: ROUTE.httpStart,
   methods: ['POST'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: withErrors(
-    createHttpStart({ getClient: getDurableClient, verification: getVerificationConfig }),
-  ),
+  handler: withErrors(createHttpStart(starter)),
 });
 
-app.http(FUNCTION.submitVerificationCode, {
-  route: ROUTE.submitVerificationCode,
+// Trusted back ends: a function key gets the Durable management payload (system key).
+app.http(FUNCTION.trustedStart, {
+  route: ROUTE.trustedStart,
   methods: ['POST'],
-  authLevel: 'anonymous',
+  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
-  handler: withErrors(
-    createSubmitVerificationCode({
-      getClient: getDurableClient,
-      now: () => new Date(),
-      sealCode: sealVerificationCode,
-    }),
-  ),
+  handler: withErrors(createTrustedStart(starter)),
 });
 
-app.http(FUNCTION.getVerification, {
-  route: ROUTE.getVerification,
-  methods: ['GET'],
-  authLevel: 'anonymous',
+const linkRoutes = [
+  [FUNCTION.verificationStatus, ROUTE.verificationStatus, 'GET', createVerificationStatus(links)],
+  [
+    FUNCTION.raiseVerificationEvent,
+    ROUTE.raiseEvent,
+    'POST',
+    createRaiseVerificationEvent(answers),
+  ],
+  [FUNCTION.cancelVerification, ROUTE.cancelVerification, 'POST', createCancelVerification(links)],
+  [FUNCTION.purgeVerification, ROUTE.purgeVerification, 'DELETE', createPurgeVerification(links)],
+  [
+    FUNCTION.resendVerificationCode,
+    ROUTE.resendCode,
+    'POST',
+    createResendVerificationCode({ ...links, now, guard: getSendGuard }),
+  ],
+  [
+    FUNCTION.submitVerificationCode,
+    ROUTE.submitVerificationCode,
+    'POST',
+    createSubmitVerificationCode(answers),
+  ],
+  [FUNCTION.getVerification, ROUTE.getVerification, 'GET', createGetVerification(links)],
+] as const;
+
+// Anonymous: each checks its link's token (one instance, one purpose) before anything else.
+for (const [name, route, method, handler] of linkRoutes) {
+  app.http(name, {
+    route,
+    methods: [method],
+    authLevel: 'anonymous',
+    extraInputs: [df.input.durableClient()],
+    handler: withErrors(handler),
+  });
+}
+
+app.timer(FUNCTION.purgeExpiredVerifications, {
+  schedule: RETENTION_SCHEDULE,
   extraInputs: [df.input.durableClient()],
-  handler: withErrors(createGetVerification({ getClient: getDurableClient })),
+  handler: createPurgeExpiredVerifications({
+    getClient: getDurableClient,
+    retentionHours: () => getVerificationConfig().retentionHours,
+    now,
+  }),
 });

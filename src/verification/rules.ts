@@ -1,6 +1,6 @@
 /**
  * The rules of a verification, each stated once: phone-number shape, code lengths, the states an
- * instance reports and the shapes that travel between starter, orchestrator and activity. Pure
+ * instance reports and the shapes that travel between starter, orchestrator and activities. Pure
  * values and types, so the orchestrator may import them.
  */
 
@@ -9,14 +9,11 @@ export const E164_PATTERN = /^\+[1-9]\d{7,14}$/;
 
 /** NIST SP 800-63B asks for at least 20 bits of entropy: 6 decimal digits; 4 is allowed for parity with the seed. */
 export const CODE_LENGTH_RANGE = { min: 4, max: 10 } as const;
+export const MAX_ATTEMPTS_RANGE = { min: 1, max: 10 } as const;
+export const TIMEOUT_SECONDS_RANGE = { min: 10, max: 3600 } as const;
 
 export function isCodeLength(value: unknown): value is number {
-  return (
-    typeof value === 'number' &&
-    Number.isInteger(value) &&
-    value >= CODE_LENGTH_RANGE.min &&
-    value <= CODE_LENGTH_RANGE.max
-  );
+  return isIntegerIn(value, CODE_LENGTH_RANGE);
 }
 
 /** What the orchestration reports in `customStatus.state`, and its final outcome. */
@@ -25,6 +22,7 @@ export const VERIFICATION_STATES = [
   'verified',
   'expired',
   'too_many_attempts',
+  'canceled',
 ] as const;
 export type VerificationState = (typeof VERIFICATION_STATES)[number];
 
@@ -34,19 +32,95 @@ export interface VerificationStatus {
   readonly attemptsRemaining: number;
   /** ISO-8601 deadline for submitting a code. */
   readonly expiresAt: string;
+  /** Digits of the code: the links need it to restore leading zeros of an answer sent as a number. */
+  readonly codeLength: number;
 }
 
-/** The orchestration input: the rules are fixed when the instance starts. */
+/**
+ * The orchestration input: only what the caller decides (whom to text, in which language). The
+ * rules are never part of it; whoever starts an instance, they come from {@link VerificationRules}.
+ */
 export interface VerificationInput {
+  /** Normalised E.164, accepted by the phone policy. */
   readonly phoneNumber: string;
+  /** Canonical BCP 47 tag, or absent for the default template. */
+  readonly locale?: string;
+}
+
+/** The app's settings for one instance, recorded in its history by the `GetVerificationRules` activity. */
+export interface VerificationRules {
   readonly timeoutSeconds: number;
   readonly maxAttempts: number;
   readonly codeLength: number;
 }
 
-/** The activity input. The instance id binds the code hash to this one verification. */
+/** True only for rules inside the ranges the app allows: anything else fails the instance. */
+export function isVerificationRules(value: unknown): value is VerificationRules {
+  if (typeof value !== 'object' || value === null) return false;
+  const { timeoutSeconds, maxAttempts, codeLength } = value as Record<string, unknown>;
+  return (
+    isIntegerIn(timeoutSeconds, TIMEOUT_SECONDS_RANGE) &&
+    isIntegerIn(maxAttempts, MAX_ATTEMPTS_RANGE) &&
+    isCodeLength(codeLength)
+  );
+}
+
+/**
+ * The activity input. The instance id and the send number (1 for the first SMS, 2 for the first
+ * resend, …) determine the code, so a re-run of the same send texts the same code.
+ */
 export interface SmsChallengeInput {
   readonly phoneNumber: string;
   readonly instanceId: string;
   readonly codeLength: number;
+  readonly sendNumber: number;
+  readonly locale?: string;
+}
+
+function isIntegerIn(
+  value: unknown,
+  range: { readonly min: number; readonly max: number },
+): boolean {
+  return (
+    typeof value === 'number' && Number.isInteger(value) && value >= range.min && value <= range.max
+  );
+}
+
+/** The number types libphonenumber-js tells apart, plus `UNKNOWN` for a valid number it cannot classify. */
+export const POLICY_NUMBER_TYPES = [
+  'FIXED_LINE',
+  'MOBILE',
+  'FIXED_LINE_OR_MOBILE',
+  'VOIP',
+  'PERSONAL_NUMBER',
+  'PREMIUM_RATE',
+  'SHARED_COST',
+  'TOLL_FREE',
+  'PAGER',
+  'VOICEMAIL',
+  'UAN',
+  'UNKNOWN',
+] as const;
+export type PolicyNumberType = (typeof POLICY_NUMBER_TYPES)[number];
+
+/** The locales with an SMS template. English is `VERIFICATION_MESSAGE_TEMPLATE`. */
+export const SMS_LOCALES = ['en', 'es', 'fr', 'de', 'pt', 'ja', 'ko', 'zh', 'zh-Hant'] as const;
+export type SmsLocale = (typeof SMS_LOCALES)[number];
+export type TranslatedLocale = Exclude<SmsLocale, 'en'>;
+
+export const BUILT_IN_TEMPLATES: Readonly<Record<TranslatedLocale, string>> = {
+  es: 'Tu código de verificación es {code}',
+  fr: 'Votre code de vérification est {code}',
+  de: 'Ihr Bestätigungscode lautet {code}',
+  pt: 'O seu código de verificação é {code}',
+  ja: '認証コードは {code} です',
+  ko: '인증 코드는 {code}입니다',
+  zh: '您的验证码是 {code}',
+  'zh-Hant': '您的驗證碼是 {code}',
+};
+
+/** The answer the orchestrator judges: by its content and by when the app received it. */
+export interface JudgedAnswer {
+  readonly correct: boolean;
+  readonly receivedAt: Date;
 }

@@ -1,39 +1,78 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
-import type { VerificationConfig } from '../config';
 import { NotFoundError } from '../errors';
 import { readJson, routeParam } from '../http/parse';
-import type { Handler } from '../http/respond';
-import type { GetVerificationClient } from './durable-client';
+import { json, type Handler } from '../http/respond';
+import type { GetVerificationClient, VerificationClient } from './durable-client';
+import type { SendGuard } from './guard/send-guard';
+import type { VerificationLinks } from './links';
 import { HTTP_STARTABLE_ORCHESTRATIONS } from './names';
-import { parsePhoneNumber } from './parse';
+import { parseStartRequest } from './parse';
 import type { VerificationInput } from './rules';
 
 export interface HttpStartDeps {
   readonly getClient: GetVerificationClient;
-  /** Read when an instance starts; the values travel in its input so they never change mid-flight. */
-  readonly verification: () => VerificationConfig;
+  /** Phone policy and velocity limits, before anything is started or sent. */
+  readonly guard: () => Pick<SendGuard, 'check'>;
+  readonly links: (instanceId: string) => VerificationLinks;
+}
+
+/** The extension's own poll interval in its 202 answers. */
+const RETRY_AFTER_SECONDS = '10';
+
+/**
+ * `POST /api/orchestrators/{orchestratorName}` (anonymous) with `"+14255550100"` or
+ * `{"phoneNumber": "...", "locale": "ko"}`: starts a verification and answers 202 in the seed's
+ * shape, every URI a capability link for this one instance on the configured public origin.
+ */
+export function createHttpStart(deps: HttpStartDeps): Handler {
+  return async (request, context) => {
+    const { instanceId } = await startVerification(deps, request, context);
+    const links = deps.links(instanceId);
+    return json(202, links, {
+      Location: links.statusQueryGetUri,
+      'Retry-After': RETRY_AFTER_SECONDS,
+    });
+  };
 }
 
 /**
- * `POST /api/orchestrators/{orchestratorName}` with `"+14255550100"` or `{"phoneNumber": "..."}`:
- * starts a verification and answers 202 with the Durable management payload, as the seed does.
+ * `POST /api/trusted/orchestrators/{orchestratorName}` (authLevel `function`): the same start,
+ * answered with the Durable management payload (system key) for trusted back ends, plus the
+ * capability links (`links`), through which codes are answered sealed.
  */
-export function createHttpStart(deps: HttpStartDeps): Handler {
-  return async (request: HttpRequest, context: InvocationContext) => {
-    const requested = routeParam(request, 'orchestratorName');
-    const name = HTTP_STARTABLE_ORCHESTRATIONS.find(
-      (n) => n.toLowerCase() === requested.toLowerCase(),
+export function createTrustedStart(deps: HttpStartDeps): Handler {
+  return async (request, context) => {
+    const { client, instanceId } = await startVerification(deps, request, context);
+    const management = client.createHttpManagementPayload(instanceId);
+    return json(
+      202,
+      { ...management, links: deps.links(instanceId) },
+      { Location: management.statusQueryGetUri, 'Retry-After': RETRY_AFTER_SECONDS },
     );
-    if (name === undefined) {
-      throw new NotFoundError('No orchestration with that name can be started over HTTP.');
-    }
-    const phoneNumber = parsePhoneNumber(await readJson(request));
-    const { timeoutSeconds, maxAttempts, codeLength } = deps.verification();
-    const input: VerificationInput = { phoneNumber, timeoutSeconds, maxAttempts, codeLength };
-
-    const client = deps.getClient(context);
-    const instanceId = await client.startNew(name, { input });
-    context.log(`Started ${name} instance ${instanceId}`);
-    return client.createCheckStatusResponse(request, instanceId);
   };
+}
+
+/** Every start is its own instance: deduplicating by number would hand one caller another's. */
+async function startVerification(
+  deps: HttpStartDeps,
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<{ readonly client: VerificationClient; readonly instanceId: string }> {
+  const requested = routeParam(request, 'orchestratorName');
+  const name = HTTP_STARTABLE_ORCHESTRATIONS.find(
+    (n) => n.toLowerCase() === requested.toLowerCase(),
+  );
+  if (name === undefined) {
+    throw new NotFoundError('No orchestration with that name can be started over HTTP.');
+  }
+  const { phoneNumber, locale } = parseStartRequest(await readJson(request));
+  const accepted = await deps.guard().check(phoneNumber, request.headers);
+  const input: VerificationInput = {
+    phoneNumber: accepted.e164,
+    ...(locale === undefined ? {} : { locale }),
+  };
+  const client = deps.getClient(context);
+  const instanceId = await client.startNew(name, { input });
+  context.log(`Started ${name} instance ${instanceId}`);
+  return { client, instanceId };
 }

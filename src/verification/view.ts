@@ -16,41 +16,33 @@ export function isVerificationInstance(status: DurableOrchestrationStatus): bool
 
 export function toVerificationView(status: DurableOrchestrationStatus): VerificationView {
   const custom = readCustomStatus(status.customStatus);
+  const id = status.instanceId;
+  const attemptsRemaining = custom?.attemptsRemaining ?? null;
+  const expiresAt = custom?.expiresAt ?? null;
   if (status.runtimeStatus === OrchestrationRuntimeStatus.Failed)
-    return { id: status.instanceId, state: 'failed', ...partial(custom) };
+    return { id, state: 'failed', attemptsRemaining, expiresAt };
   if (
     status.runtimeStatus === OrchestrationRuntimeStatus.Terminated ||
     status.runtimeStatus === OrchestrationRuntimeStatus.Canceled
   ) {
-    return { id: status.instanceId, state: 'terminated', ...partial(custom) };
+    return { id, state: 'terminated', attemptsRemaining, expiresAt };
   }
-  if (custom === undefined) {
-    return { id: status.instanceId, state: 'pending', attemptsRemaining: null, expiresAt: null };
-  }
-  return { id: status.instanceId, ...custom };
-}
-
-function partial(
-  custom: VerificationStatus | undefined,
-): Pick<VerificationView, 'attemptsRemaining' | 'expiresAt'> {
-  return {
-    attemptsRemaining: custom?.attemptsRemaining ?? null,
-    expiresAt: custom?.expiresAt ?? null,
-  };
+  return { id, state: custom?.state ?? 'pending', attemptsRemaining, expiresAt };
 }
 
 export function readCustomStatus(value: unknown): VerificationStatus | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { state, attemptsRemaining, expiresAt } = value as Record<string, unknown>;
+  const { state, attemptsRemaining, expiresAt, codeLength } = value as Record<string, unknown>;
   if (
     typeof state !== 'string' ||
     !isVerificationState(state) ||
     typeof attemptsRemaining !== 'number' ||
-    typeof expiresAt !== 'string'
+    typeof expiresAt !== 'string' ||
+    typeof codeLength !== 'number'
   ) {
     return undefined;
   }
-  return { state, attemptsRemaining, expiresAt };
+  return { state, attemptsRemaining, expiresAt, codeLength };
 }
 
 function isVerificationState(value: string): value is VerificationState {

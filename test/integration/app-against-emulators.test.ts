@@ -69,12 +69,13 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
       sms: new TwilioSmsSender(cfg.twilio, { timeoutMs: 5000 }),
       codeSecret: SECRET,
       messageTemplate: cfg.verification.messageTemplate,
+      templates: cfg.verification.smsTemplates,
     });
 
   it('texts a 6-digit code and returns only its HMAC; nothing logs the code', async () => {
     const logs: string[] = [];
     const hash = await activity()(
-      { phoneNumber: PHONE, instanceId: 'inst-1', codeLength: 6 },
+      { phoneNumber: PHONE, instanceId: 'inst-1', codeLength: 6, sendNumber: 1 },
       context(logs),
     );
     const sms = emus.twilio.messages(PHONE);
@@ -93,7 +94,7 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
 
   it('maps an unroutable destination (Twilio 21612) to UpstreamError without sending', async () => {
     const err: unknown = await activity()(
-      { phoneNumber: '+15005550002', instanceId: 'inst-2', codeLength: 6 },
+      { phoneNumber: '+15005550002', instanceId: 'inst-2', codeLength: 6, sendNumber: 1 },
       context([]),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
@@ -104,7 +105,7 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
 
   it('maps wrong credentials (401/20003) to UpstreamError', async () => {
     const err: unknown = await activity(configFor({ TwilioAuthToken: 'wrong-token' }))(
-      { phoneNumber: PHONE, instanceId: 'i', codeLength: 6 },
+      { phoneNumber: PHONE, instanceId: 'i', codeLength: 6, sendNumber: 1 },
       context([]),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
@@ -115,12 +116,15 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
   it('maps Twilio throttling (429) to RateLimitedError and recovers', async () => {
     emus.twilio.failNext({ status: 429, code: 20429, message: 'Too Many Requests' });
     const err: unknown = await activity()(
-      { phoneNumber: PHONE, instanceId: 'i', codeLength: 6 },
+      { phoneNumber: PHONE, instanceId: 'i', codeLength: 6, sendNumber: 1 },
       context([]),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitedError);
     await expect(
-      activity()({ phoneNumber: PHONE, instanceId: 'i', codeLength: 6 }, context([])),
+      activity()(
+        { phoneNumber: PHONE, instanceId: 'i', codeLength: 6, sendNumber: 1 },
+        context([]),
+      ),
     ).resolves.toMatch(/\S/);
     expect(emus.twilio.messages(PHONE)).toHaveLength(1);
   });
@@ -130,7 +134,7 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
     const deadUrl = gone.url;
     await gone.close();
     const err: unknown = await activity(configFor({ TwilioApiBaseUrl: deadUrl }))(
-      { phoneNumber: PHONE, instanceId: 'i', codeLength: 6 },
+      { phoneNumber: PHONE, instanceId: 'i', codeLength: 6, sendNumber: 1 },
       context([]),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamUnavailableError);

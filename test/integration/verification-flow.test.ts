@@ -1,6 +1,7 @@
 /**
  * The app's phone-verification flow end to end through HTTP, on the local runtime (in-process, manual clock)
- * with the Twilio emulator as the SMS sender. Needs the built app (`npm run build`, run by `pretest`).
+ * with the Twilio emulator as the SMS sender and Azurite for the guard's counters. Needs the built app
+ * (`npm run build`, run by `pretest`).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,24 +11,32 @@ import type { TwilioEmulator } from '../../emulators/src/twilio/server';
 import { ManualClock } from '../../local-runtime/src/clock';
 import type { LocalHost } from '../../local-runtime/src/index';
 import { startLocalHost } from '../../local-runtime/src/index';
+import { startTestAzurite, type AzuriteTable } from '../helpers/azurite';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
-interface CheckStatusPayload {
+interface Links {
   id: string;
   statusQueryGetUri: string;
   sendEventPostUri: string;
   terminatePostUri: string;
   purgeHistoryDeleteUri: string;
+  resendPostUri: string;
 }
 
 interface StatusBody {
+  name: string;
+  instanceId: string;
   runtimeStatus: string;
+  input: unknown;
   output: unknown;
   customStatus: { state?: string; attemptsRemaining?: number } | null;
+  createdTime: string;
+  lastUpdatedTime: string;
 }
 
 let twilio: TwilioEmulator;
+let azurite: AzuriteTable;
 let host: LocalHost;
 let clock: ManualClock;
 let dataDir: string;
@@ -35,8 +44,10 @@ let phoneCounter = 0;
 
 beforeAll(async () => {
   twilio = await startTwilioEmulator({ port: 0, log: () => undefined });
+  azurite = await startTestAzurite();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verification-flow-'));
-  clock = new ManualClock();
+  // Starts at the wall clock's time, so the app's receipt stamps and the engine's clock agree.
+  clock = new ManualClock(Date.now());
   host = await startLocalHost({
     appDir: repoRoot,
     settingsFile: false,
@@ -45,6 +56,7 @@ beforeAll(async () => {
     clock,
     settings: {
       FUNCTIONS_WORKER_RUNTIME: 'node',
+      AzureWebJobsStorage: azurite.connectionString,
       // Only the verification feature's settings: each feature validates its own.
       ...twilio.appSettings(),
       VERIFICATION_TIMEOUT_SECONDS: '90',
@@ -52,6 +64,10 @@ beforeAll(async () => {
       VERIFICATION_CODE_LENGTH: '6',
       VERIFICATION_MESSAGE_TEMPLATE: 'Your verification code is {code}',
       VERIFICATION_CODE_SECRET: 'integration-test-secret',
+      VERIFICATION_LIMIT_TABLE_NAME: 'FlowLimits',
+      VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000',
+      VERIFICATION_LIMIT_PER_IP_PER_HOUR: '1000',
+      VERIFICATION_LIMIT_NUMBER_COOLDOWN_SECONDS: '0',
     },
   });
 });
@@ -59,6 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await host.stop();
   await twilio.close();
+  await azurite.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -67,19 +84,38 @@ function nextPhone(): string {
   return `+1425555${String(1000 + phoneCounter).padStart(4, '0')}`;
 }
 
-async function startVerification(phone: string): Promise<CheckStatusPayload> {
+const hostKeys = (): string[] => [host.keys.masterKey, host.keys.functionKey, host.keys.systemKey];
+
+/** Fails when any header or the body of an anonymous answer carries one of the host's keys. */
+async function assertNoKey(response: Response): Promise<string> {
+  const text = await response.text();
+  const headers = [...response.headers.entries()].map(([k, v]) => `${k}: ${v}`).join('\n');
+  for (const key of hostKeys()) {
+    expect(text).not.toContain(key);
+    expect(headers).not.toContain(key);
+  }
+  return text;
+}
+
+async function startVerification(body: unknown): Promise<Links> {
   const response = await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(phone),
+    headers: { 'content-type': 'application/json', host: 'evil.example' },
+    body: JSON.stringify(body),
   });
+  const text = await assertNoKey(response);
   expect(response.status).toBe(202);
-  const payload = (await response.json()) as CheckStatusPayload;
+  const payload = JSON.parse(text) as Links;
   expect(response.headers.get('location')).toBe(payload.statusQueryGetUri);
-  // The URLs point at the front door the request came through.
-  expect(
-    payload.statusQueryGetUri.startsWith(`${host.url}/runtime/webhooks/durabletask/instances/`),
-  ).toBe(true);
+  expect(response.headers.get('retry-after')).toBe('10');
+  // Every link is on the app's own routes at the local runtime's origin, never the forged Host.
+  expect(payload.statusQueryGetUri).toMatch(
+    new RegExp(`^${host.url}/api/verifications/${payload.id}/status\\?token=[\\w-]{43}$`),
+  );
+  expect(payload.sendEventPostUri).toContain(
+    `/api/verifications/${payload.id}/events/{eventName}?token=`,
+  );
+  expect(text).not.toContain('evil.example');
   return payload;
 }
 
@@ -92,23 +128,23 @@ async function codeSentTo(phone: string): Promise<string> {
   return match![1]!;
 }
 
-async function submitCode(payload: CheckStatusPayload, code: unknown): Promise<number> {
+async function submitCode(payload: Links, code: unknown): Promise<number> {
   const url = payload.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse');
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(code),
   });
-  await response.arrayBuffer();
+  await assertNoKey(response);
   return response.status;
 }
 
 /** Polls the status URL; between polls the engine runs whatever became runnable (no wall-clock sleeps). */
-async function pollUntilDone(payload: CheckStatusPayload): Promise<StatusBody> {
+async function pollUntilDone(payload: Links): Promise<StatusBody> {
   for (let i = 0; i < 50; i++) {
     await host.whenIdle();
     const response = await fetch(payload.statusQueryGetUri);
-    const body = (await response.json()) as StatusBody;
+    const body = JSON.parse(await assertNoKey(response)) as StatusBody;
     if (!['Running', 'Pending', 'ContinuedAsNew'].includes(body.runtimeStatus)) {
       expect(response.status).toBe(200);
       return body;
@@ -118,65 +154,83 @@ async function pollUntilDone(payload: CheckStatusPayload): Promise<StatusBody> {
   throw new Error('the orchestration did not finish');
 }
 
+/** The full history, through the management API with the system key (only the test holds it). */
+async function history(id: string): Promise<string> {
+  const url = `${host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true&showHistoryOutput=true&showInput=true&code=${host.keys.systemKey}`;
+  const response = await fetch(url);
+  expect(response.ok).toBe(true);
+  return response.text();
+}
+
 function wrongCode(code: string): string {
   return String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 }
 
-describe('phone verification through HTTP on the local runtime', () => {
-  it('completes with output true when the code from the SMS is submitted via sendEventPostUri', async () => {
+describe('phone verification through the capability links on the local runtime', () => {
+  it('the seed walk-through: POST the number, POST the code to sendEventPostUri, GET until output true', async () => {
     const phone = nextPhone();
     const payload = await startVerification(phone);
     const code = await codeSentTo(phone);
-    expect(await submitCode(payload, code)).toBe(202);
+    expect(await submitCode(payload, Number(code) >= 100_000 ? Number(code) : code)).toBe(202);
     const status = await pollUntilDone(payload);
-    expect(status.runtimeStatus).toBe('Completed');
-    expect(status.output).toBe(true);
-    expect(status.customStatus?.state).toBe('verified');
-    // The generated code never reaches the status; in the history only the submitted event carries it
-    // (the activity's result is a keyed hash).
+    expect(status).toMatchObject({
+      name: 'SmsPhoneVerification',
+      instanceId: payload.id,
+      runtimeStatus: 'Completed',
+      input: phone,
+      output: true,
+      customStatus: { state: 'verified' },
+    });
+    expect(Date.parse(status.createdTime)).not.toBeNaN();
+    expect(Date.parse(status.lastUpdatedTime)).not.toBeNaN();
+    // Neither the status nor any history entry holds the code: the answer was sealed.
     expect(JSON.stringify(status)).not.toContain(code);
-    const withHistory = (await (
-      await fetch(`${payload.statusQueryGetUri}&showHistory=true&showHistoryOutput=true`)
-    ).json()) as { historyEvents: { EventType: string }[] };
-    const notEvents = withHistory.historyEvents.filter((e) => e.EventType !== 'EventRaised');
-    expect(notEvents.map((e) => e.EventType)).toContain('TaskCompleted');
-    expect(JSON.stringify(notEvents)).not.toContain(code);
+    const events = await history(payload.id);
+    expect(events).toContain('sealedAnswer');
+    expect(events).not.toContain(code);
   });
 
-  it('works through the end-user endpoints, which use the durable client inside the app', async () => {
+  it('works through the end-user endpoints, which take the same tokens', async () => {
     const phone = nextPhone();
-    const payload = await startVerification(phone);
+    const payload = await startVerification({ phoneNumber: phone });
     const code = await codeSentTo(phone);
-    const view = await fetch(`${host.url}/api/verifications/${payload.id}`);
+    const statusToken = new URL(payload.statusQueryGetUri).searchParams.get('token')!;
+    const codeToken = new URL(
+      payload.sendEventPostUri.replace('{eventName}', 'x'),
+    ).searchParams.get('token')!;
+    const view = await fetch(`${host.url}/api/verifications/${payload.id}?token=${statusToken}`);
     expect(view.status).toBe(200);
     expect(await view.json()).toMatchObject({
       id: payload.id,
       state: 'awaiting_code',
       attemptsRemaining: 4,
     });
-    const submitted = await fetch(`${host.url}/api/verifications/${payload.id}/code`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ code }),
-    });
+    const noToken = await fetch(`${host.url}/api/verifications/${payload.id}`);
+    expect(noToken.status).toBe(404);
+    expect(noToken.headers.get('content-type')).toContain('application/problem+json');
+    const submitted = await fetch(
+      `${host.url}/api/verifications/${payload.id}/code?token=${codeToken}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+      },
+    );
     expect(submitted.status).toBe(202);
     const status = await pollUntilDone(payload);
     expect(status.output).toBe(true);
-    // This endpoint raises the code sealed, so not even the EventRaised entry holds it.
-    const history = await (
-      await fetch(`${payload.statusQueryGetUri}&showHistory=true&showHistoryOutput=true`)
-    ).text();
-    expect(history).toContain('EventRaised');
-    expect(history).toContain('sealedCode');
-    expect(history).not.toContain(code);
-    const again = await fetch(`${host.url}/api/verifications/${payload.id}/code`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ code }),
-    });
+    const events = await history(payload.id);
+    expect(events).toContain('sealedAnswer');
+    expect(events).not.toContain(code);
+    const again = await fetch(
+      `${host.url}/api/verifications/${payload.id}/code?token=${codeToken}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+      },
+    );
     expect(again.status).toBe(410);
-    const unknown = await fetch(`${host.url}/api/verifications/0123456789abcdef0123456789abcdef`);
-    expect(unknown.status).toBe(404);
   });
 
   it('times out with output false when the manual clock passes 90 s', async () => {
@@ -189,45 +243,161 @@ describe('phone verification through HTTP on the local runtime', () => {
     expect(running.runtimeStatus).toBe('Running');
     clock.advance(1_001);
     const status = await pollUntilDone(payload);
-    expect(status.runtimeStatus).toBe('Completed');
-    expect(status.output).toBe(false);
-    expect(status.customStatus?.state).toBe('expired');
-    // Events after completion are gone (410); the JS client treats that as success, the HTTP API reports it.
+    expect(status).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: false,
+      customStatus: { state: 'expired' },
+    });
     expect(await submitCode(payload, '000000')).toBe(410);
   });
 
-  it('completes with output false after four wrong codes', async () => {
+  it('completes with output false after four wrong codes, and none of them is in history', async () => {
     const phone = nextPhone();
     const payload = await startVerification(phone);
     const code = await codeSentTo(phone);
     for (let i = 0; i < 4; i++) {
       expect(await submitCode(payload, wrongCode(code))).toBe(202);
+      await host.whenIdle();
     }
     const status = await pollUntilDone(payload);
-    expect(status.runtimeStatus).toBe('Completed');
-    expect(status.output).toBe(false);
-    expect(status.customStatus?.state).toBe('too_many_attempts');
+    expect(status).toMatchObject({ output: false, customStatus: { state: 'too_many_attempts' } });
+    expect(await history(payload.id)).not.toContain(wrongCode(code));
   });
 
-  it('accepts the right code after wrong ones, as a JSON number', async () => {
+  it('cancel ends the verification with false and "canceled"; delete then erases it', async () => {
     const phone = nextPhone();
     const payload = await startVerification(phone);
-    const code = await codeSentTo(phone);
-    expect(await submitCode(payload, wrongCode(code))).toBe(202);
-    await host.whenIdle();
-    // A code without leading zeros would lose them as a number; only send it as one when that is safe.
-    expect(await submitCode(payload, code.startsWith('0') ? code : Number(code))).toBe(202);
+    await codeSentTo(phone);
+    const early = await fetch(payload.purgeHistoryDeleteUri, { method: 'DELETE' });
+    expect(early.status).toBe(409);
+    const cancel = await fetch(payload.terminatePostUri, { method: 'POST' });
+    await assertNoKey(cancel);
+    expect(cancel.status).toBe(202);
     const status = await pollUntilDone(payload);
-    expect(status.output).toBe(true);
+    expect(status).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: false,
+      customStatus: { state: 'canceled' },
+    });
+    const purge = await fetch(payload.purgeHistoryDeleteUri, { method: 'DELETE' });
+    expect(purge.status).toBe(204);
+    expect((await fetch(payload.statusQueryGetUri)).status).toBe(404);
   });
 
-  it('rejects an invalid phone number with a problem response', async () => {
+  it('resend texts a new code; the old one stops working, the new one verifies', async () => {
+    const phone = nextPhone();
+    const payload = await startVerification(phone);
+    const first = await codeSentTo(phone);
+    const resend = await fetch(payload.resendPostUri, { method: 'POST' });
+    await assertNoKey(resend);
+    expect(resend.status).toBe(202);
+    await host.whenIdle();
+    expect(twilio.messages(phone)).toHaveLength(2);
+    const second = await codeSentTo(phone);
+    expect(second).not.toBe(first);
+    expect(await submitCode(payload, first)).toBe(202);
+    await host.whenIdle();
+    const afterOld = (await (await fetch(payload.statusQueryGetUri)).json()) as StatusBody;
+    expect(afterOld.customStatus).toMatchObject({ state: 'awaiting_code', attemptsRemaining: 3 });
+    expect(await submitCode(payload, second)).toBe(202);
+    expect((await pollUntilDone(payload)).output).toBe(true);
+  });
+
+  it('a locale picks the SMS template', async () => {
+    const phone = nextPhone();
+    await startVerification({ phoneNumber: phone, locale: 'ko' });
+    await host.whenIdle();
+    expect(twilio.lastMessage(phone)?.body).toMatch(/^인증 코드는 \d{6}입니다$/);
+  });
+
+  it('a token opens only its own instance and purpose: 404 problem+json otherwise', async () => {
+    const phoneA = nextPhone();
+    const phoneB = nextPhone();
+    const a = await startVerification(phoneA);
+    const b = await startVerification(phoneB);
+    await host.whenIdle();
+    const tokenOf = (uri: string) =>
+      new URL(uri.replace('{eventName}', 'x')).searchParams.get('token')!;
+    const swap = (uri: string, id: string) => uri.replace(a.id, id);
+    const attempts: [string, string][] = [
+      ['GET', swap(a.statusQueryGetUri, b.id)],
+      ['POST', swap(a.sendEventPostUri, b.id).replace('{eventName}', 'SmsChallengeResponse')],
+      ['POST', swap(a.terminatePostUri, b.id)],
+      ['DELETE', swap(a.purgeHistoryDeleteUri, b.id)],
+      ['POST', swap(a.resendPostUri, b.id)],
+      // Right instance, wrong purpose: the status token on the cancel route.
+      [
+        'POST',
+        a.terminatePostUri.replace(tokenOf(a.terminatePostUri), tokenOf(a.statusQueryGetUri)),
+      ],
+      // Altered and missing tokens.
+      [
+        'GET',
+        a.statusQueryGetUri.replace(
+          /token=(.)/,
+          (_m, c: string) => `token=${c === 'A' ? 'B' : 'A'}`,
+        ),
+      ],
+      ['GET', a.statusQueryGetUri.replace(/\?token=.*$/, '')],
+      // Other event names.
+      ['POST', a.sendEventPostUri.replace('{eventName}', 'VerificationCancelRequested')],
+    ];
+    for (const [method, url] of attempts) {
+      const response = await fetch(url, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(method === 'POST' ? { body: '"000000"' } : {}),
+      });
+      await assertNoKey(response);
+      expect([method, url, response.status]).toEqual([method, url, 404]);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+    }
+    const status = (await (await fetch(b.statusQueryGetUri)).json()) as StatusBody;
+    expect(status.customStatus).toMatchObject({ state: 'awaiting_code', attemptsRemaining: 4 });
+    expect(twilio.messages(phoneB)).toHaveLength(1);
+  });
+
+  it('an answer larger than 1 KiB is 413, a malformed one 400', async () => {
+    const phone = nextPhone();
+    const payload = await startVerification(phone);
+    await host.whenIdle();
+    const url = payload.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse');
+    const big = await fetch(url, { method: 'POST', body: JSON.stringify('1'.repeat(2000)) });
+    expect(big.status).toBe(413);
+    const bad = await fetch(url, { method: 'POST', body: JSON.stringify({ code: 'x' }) });
+    expect(bad.status).toBe(400);
+  });
+
+  it('the trusted starter needs a function key and answers the Durable management payload', async () => {
+    const phone = nextPhone();
+    const url = `${host.url}/api/trusted/orchestrators/SmsPhoneVerification`;
+    const anonymous = await fetch(url, { method: 'POST', body: JSON.stringify(phone) });
+    expect(anonymous.status).toBe(401);
+    const trusted = await fetch(url, {
+      method: 'POST',
+      headers: { 'x-functions-key': host.keys.functionKey },
+      body: JSON.stringify(phone),
+    });
+    expect(trusted.status).toBe(202);
+    const body = (await trusted.json()) as { statusQueryGetUri: string; links: Links };
+    expect(body.statusQueryGetUri).toContain('/runtime/webhooks/durabletask/instances/');
+    expect(body.statusQueryGetUri).toContain(host.keys.systemKey);
+    const code = await codeSentTo(phone);
+    expect(await submitCode(body.links, code)).toBe(202);
+    expect((await pollUntilDone(body.links)).output).toBe(true);
+  });
+
+  it('rejects an invalid phone number with a problem response and sends nothing', async () => {
+    const before = twilio.messages().length;
     const response = await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify('12345'),
+      body: JSON.stringify('+14251234567'),
     });
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(await response.json()).toMatchObject({ reason: 'phone_number_invalid' });
+    await host.whenIdle();
+    expect(twilio.messages()).toHaveLength(before);
   });
 });

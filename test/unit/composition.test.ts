@@ -10,8 +10,10 @@ import {
   getTwilioConfig,
   getVerificationConfig,
   resetComposition,
-  sealVerificationCode,
-  verificationCodeMatches,
+  sealVerificationAnswer,
+  judgeVerificationAnswer,
+  verificationLinks,
+  verifyVerificationLink,
   getMeServices,
 } from '../../src/composition';
 import { ConfigError } from '../../src/errors';
@@ -63,7 +65,7 @@ describe('composition root', () => {
     expect(problem).toContain('VERIFICATION_CODE_SECRET');
     expect(problem).not.toContain('tiny');
     expect(() => getSmsSender()).toThrow(ConfigError);
-    expect(() => sealVerificationCode('instance', '123456')).toThrow(ConfigError);
+    expect(() => sealVerificationAnswer('instance', '123456', new Date())).toThrow(ConfigError);
     // Neither bad setting belongs to ACS, so its endpoints keep working.
     expect(getAcsIdentityService()).toBeDefined();
   });
@@ -77,9 +79,9 @@ describe('composition root', () => {
     expect(fields(configErrorOf(getSmsSender))).toEqual(
       ['TwilioAccountSid', 'TwilioAuthToken', 'TwilioPhoneNumber'].sort(),
     );
-    expect(fields(configErrorOf(() => sealVerificationCode('instance', '123456')))).toEqual([
-      'VERIFICATION_CODE_SECRET',
-    ]);
+    expect(
+      fields(configErrorOf(() => sealVerificationAnswer('instance', '123456', new Date()))),
+    ).toEqual(['VERIFICATION_CODE_SECRET']);
     expect(fields(configErrorOf(getVerificationConfig))).toEqual(['VERIFICATION_CODE_SECRET']);
     // The start-up report judges each feature on its own: the ones without settings are not deployed.
     expect(describeStartupConfigProblem()).toBeUndefined();
@@ -96,9 +98,19 @@ describe('composition root', () => {
     expect(getAcsIdentityService()).toBeDefined();
     expect(getMeServices().graphApiName).toBe('graph');
     const expected = hashCode(TEST_SECRET, 'instance', '123456');
-    const sealedCode = sealVerificationCode('instance', '123456');
-    expect(verificationCodeMatches('instance', expected, { sealedCode }, 6)).toBe(true);
-    expect(verificationCodeMatches('instance', expected, '654321', 6)).toBe(false);
+    const receivedAt = new Date('2026-11-22T10:00:00.000Z');
+    const sealed = sealVerificationAnswer('instance', '123456', receivedAt);
+    expect(judgeVerificationAnswer('instance', expected, sealed, 6)).toEqual({
+      correct: true,
+      receivedAt,
+    });
+    // A raw code (raised with a host key, not through a link) is no answer at all.
+    expect(judgeVerificationAnswer('instance', expected, '123456', 6)).toBeUndefined();
+    const status = verificationLinks('instance').statusQueryGetUri;
+    const token = new URL(status).searchParams.get('token');
+    expect(verifyVerificationLink('instance', 'status', token)).toBe(true);
+    expect(verifyVerificationLink('instance', 'cancel', token)).toBe(false);
+    expect(verifyVerificationLink('other', 'status', token)).toBe(false);
   });
 
   it('builds the /api/me services from the sidecar, identity-map and ACS settings only', () => {

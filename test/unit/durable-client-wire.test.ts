@@ -6,10 +6,14 @@
 import './helpers/quiet-test-mode';
 import { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { createGetVerification } from '../../src/verification/get';
-import { createHttpStart } from '../../src/verification/start';
-import { createSubmitVerificationCode } from '../../src/verification/submit-code';
-import { codeMatches, hashCode, sealCode } from '../../src/verification/codes';
+import { createHttpStart, createTrustedStart } from '../../src/verification/start';
+import {
+  createGetVerification,
+  createSubmitVerificationCode,
+} from '../../src/verification/link-handlers';
+import { hashCode, judgeAnswer } from '../../src/verification/codes';
+import { buildVerificationLinks, verifyLinkToken } from '../../src/verification/links';
+import { sealAnswer } from '../../src/verification/sealed-answer';
 import { getDurableClient } from '../../src/verification/durable-client';
 import { withErrors } from '../../src/http/respond';
 import { bodyOf, headerOf, request } from './helpers/fakes';
@@ -19,7 +23,30 @@ const ID = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const WEBHOOK = 'http://localhost:7071/runtime/webhooks/durabletask';
 const QUERY = 'taskHub=SmsVerificationHub&connection=Storage&code=SYSTEMKEY';
 const SECRET = 'wire-test-secret-0123456789';
-const sealWithTestSecret = (instanceId: string, code: string) => sealCode(SECRET, instanceId, code);
+const LINKS = { publicOrigin: new URL('https://verify.example') };
+const links = (instanceId: string) => buildVerificationLinks(SECRET, LINKS, instanceId);
+const tokenOf = (uri: string) =>
+  new URL(uri.replace('{eventName}', 'x')).searchParams.get('token')!;
+const access = {
+  getClient: getDurableClient,
+  verifyLinkToken: (id: string, purpose: Parameters<typeof verifyLinkToken>[2], token: unknown) =>
+    verifyLinkToken(SECRET, id, purpose, token),
+};
+const guard = () => ({
+  check: (phone: unknown) =>
+    Promise.resolve({
+      e164: String(phone),
+      country: 'US' as const,
+      type: 'MOBILE' as const,
+      degraded: false,
+    }),
+});
+const answers = {
+  ...access,
+  now: () => new Date('2026-11-22T10:00:30Z'),
+  sealAnswer: (id: string, code: string, receivedAt: Date) =>
+    sealAnswer(SECRET, id, { code, receivedAt }),
+};
 
 let stub: StubServer;
 beforeEach(async () => {
@@ -57,36 +84,32 @@ function durableContext(): InvocationContext {
   return context;
 }
 
-// The extension includes the input unless `showInput=false` is asked for; the code endpoint reads
-// the instance's code length from it.
+// The extension includes the input unless `showInput=false` is asked for; the links read the
+// number from it, and the code length from the custom status.
 const status = (runtimeStatus: string, customStatus: unknown) => ({
   name: 'SmsPhoneVerification',
   instanceId: ID,
   createdTime: '2026-11-22T10:00:00Z',
   lastUpdatedTime: '2026-11-22T10:00:01Z',
   runtimeStatus,
-  input: { phoneNumber: '+14255550100', timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 },
+  input: { phoneNumber: '+14255550100' },
   output: null,
   customStatus,
 });
+const AWAITING = {
+  state: 'awaiting_code',
+  attemptsRemaining: 4,
+  expiresAt: '2026-11-22T10:01:30Z',
+  codeLength: 6,
+};
 
-it('starts an instance with the configured rules and returns the management payload for the caller origin', async () => {
+it('starts an instance with only the number and answers links on the public origin, no key', async () => {
   stub.replies.push({ status: 202, body: { id: ID } });
-  const start = withErrors(
-    createHttpStart({
-      getClient: getDurableClient,
-      verification: () => ({
-        timeoutSeconds: 90,
-        maxAttempts: 4,
-        codeLength: 6,
-        messageTemplate: '{code}',
-        codeSecret: 'x'.repeat(16),
-      }),
-    }),
-  );
+  const start = withErrors(createHttpStart({ getClient: getDurableClient, guard, links }));
   const response = await start(
     request({
-      url: 'http://func.example:8080/api/orchestrators/SmsPhoneVerification',
+      url: 'http://forged.example:8080/api/orchestrators/SmsPhoneVerification',
+      headers: { host: 'forged.example:8080' },
       params: { orchestratorName: 'SmsPhoneVerification' },
       body: '+14255550100',
     }),
@@ -94,50 +117,58 @@ it('starts an instance with the configured rules and returns the management payl
   );
   expect(response.status).toBe(202);
   expect(stub.requests[0]?.url).toBe('/durabletask/orchestrators/SmsPhoneVerification');
-  expect(JSON.parse(stub.requests[0]!.body)).toEqual({
-    phoneNumber: '+14255550100',
-    timeoutSeconds: 90,
-    maxAttempts: 4,
-    codeLength: 6,
-  });
+  expect(JSON.parse(stub.requests[0]!.body)).toEqual({ phoneNumber: '+14255550100' });
   const body = (await bodyOf(response)) as Record<string, string>;
-  expect(body.id).toBe(ID);
-  expect(body.statusQueryGetUri).toBe(
-    `http://func.example:8080/runtime/webhooks/durabletask/instances/${ID}?${QUERY}`,
-  );
-  expect(body.sendEventPostUri).toContain(`/instances/${ID}/raiseEvent/{eventName}`);
+  expect(body).toEqual(links(ID));
+  expect(body.statusQueryGetUri).toMatch(/^https:\/\/verify\.example\/api\/verifications\//);
+  expect(JSON.stringify(body)).not.toContain('SYSTEMKEY');
+  expect(JSON.stringify(body)).not.toContain('forged');
   expect(headerOf(response, 'location')).toBe(body.statusQueryGetUri);
+  expect(headerOf(response, 'retry-after')).toBe('10');
+});
+
+it('the trusted starter answers the management payload (system key) plus the links', async () => {
+  stub.replies.push({ status: 202, body: { id: ID } });
+  const start = withErrors(createTrustedStart({ getClient: getDurableClient, guard, links }));
+  const response = await start(
+    request({ params: { orchestratorName: 'SmsPhoneVerification' }, body: '+14255550100' }),
+    durableContext(),
+  );
+  expect(response.status).toBe(202);
+  const body = (await bodyOf(response)) as Record<string, unknown>;
+  expect(body.statusQueryGetUri).toBe(`${WEBHOOK}/instances/${ID}?${QUERY}`);
+  expect(body.links).toEqual(links(ID));
 });
 
 it('answers 404 when the real client reports an unknown instance', async () => {
   stub.replies.push({ status: 404, body: { message: 'not found' } });
-  const get = withErrors(createGetVerification({ getClient: getDurableClient }));
-  const response = await get(request({ method: 'GET', params: { id: ID } }), durableContext());
+  const get = withErrors(createGetVerification(access));
+  const token = tokenOf(links(ID).statusQueryGetUri);
+  const response = await get(
+    request({ method: 'GET', params: { id: ID }, query: { token } }),
+    durableContext(),
+  );
   expect(response.status).toBe(404);
   expect(stub.requests[0]?.url).toBe(`/durabletask/instances/${ID}`);
 });
 
-it('checks the status, then raises the event with the submitted code sealed', async () => {
-  stub.replies.push(
-    {
-      status: 200,
-      body: status('Running', {
-        state: 'awaiting_code',
-        attemptsRemaining: 4,
-        expiresAt: '2026-11-22T10:01:30Z',
-      }),
-    },
-    { status: 202 },
+it('answers 404 for a bad token without asking the store', async () => {
+  const get = withErrors(createGetVerification(access));
+  const token = tokenOf(links('another').statusQueryGetUri);
+  const response = await get(
+    request({ method: 'GET', params: { id: ID }, query: { token } }),
+    durableContext(),
   );
-  const submit = withErrors(
-    createSubmitVerificationCode({
-      getClient: getDurableClient,
-      now: () => new Date('2026-11-22T10:00:30Z'),
-      sealCode: sealWithTestSecret,
-    }),
-  );
+  expect(response.status).toBe(404);
+  expect(stub.requests).toHaveLength(0);
+});
+
+it('checks the status, then raises the event with the code and its receipt time sealed', async () => {
+  stub.replies.push({ status: 200, body: status('Running', AWAITING) }, { status: 202 });
+  const submit = withErrors(createSubmitVerificationCode(answers));
+  const token = tokenOf(links(ID).sendEventPostUri);
   const response = await submit(
-    request({ params: { id: ID }, body: { code: 2168 } }),
+    request({ params: { id: ID }, query: { token }, body: { code: 2168 } }),
     durableContext(),
   );
   expect(response.status).toBe(202);
@@ -148,28 +179,19 @@ it('checks the status, then raises the event with the submitted code sealed', as
   const raised = stub.requests[1]?.body ?? '';
   expect(raised).not.toContain('2168');
   const payload = JSON.parse(raised) as unknown;
-  expect(Object.keys(payload as object)).toEqual(['sealedCode']);
-  expect(codeMatches(SECRET, ID, hashCode(SECRET, ID, '002168'), payload, 6)).toBe(true);
+  expect(Object.keys(payload as object)).toEqual(['sealedAnswer']);
+  expect(judgeAnswer(SECRET, ID, hashCode(SECRET, ID, '002168'), payload, 6)).toEqual({
+    correct: true,
+    receivedAt: new Date('2026-11-22T10:00:30Z'),
+  });
 });
 
 it('answers 410 for a completed instance without raising the event', async () => {
-  stub.replies.push({
-    status: 200,
-    body: status('Completed', {
-      state: 'verified',
-      attemptsRemaining: 3,
-      expiresAt: '2026-11-22T10:01:30Z',
-    }),
-  });
-  const submit = withErrors(
-    createSubmitVerificationCode({
-      getClient: getDurableClient,
-      now: () => new Date('2026-11-22T10:00:30Z'),
-      sealCode: sealWithTestSecret,
-    }),
-  );
+  stub.replies.push({ status: 200, body: status('Completed', { ...AWAITING, state: 'verified' }) });
+  const submit = withErrors(createSubmitVerificationCode(answers));
+  const token = tokenOf(links(ID).sendEventPostUri);
   const response = await submit(
-    request({ params: { id: ID }, body: { code: '123456' } }),
+    request({ params: { id: ID }, query: { token }, body: { code: '123456' } }),
     durableContext(),
   );
   expect(response.status).toBe(410);

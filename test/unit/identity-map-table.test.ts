@@ -1,4 +1,4 @@
-import { isLoopbackHttpEndpoint } from '../../src/me/identity-map-table';
+import { isLoopbackHttpEndpoint } from '../../src/table-storage';
 
 const KEY = 'AccountName=devstoreaccount1;AccountKey=a2V5';
 

@@ -1,12 +1,17 @@
 import { InvocationContext } from '@azure/functions';
-import { createSendSmsChallenge } from '../../src/verification/activity';
+import {
+  createGetVerificationRules,
+  createSendSmsChallenge,
+} from '../../src/verification/activity';
 import { maskPhoneNumber } from '../../src/verification/sms-sender';
 import { InMemorySmsSender } from './helpers/in-memory';
 import { UpstreamError } from '../../src/errors';
-import { codeMatches, hashCode } from '../../src/verification/codes';
+import { hashCode } from '../../src/verification/codes';
+import { deriveCode } from '../../src/verification/derived-code';
 
 const SECRET = 'activity-test-secret-0123456789';
-const INPUT = { phoneNumber: '+14255550100', instanceId: 'abc123', codeLength: 6 };
+const INPUT = { phoneNumber: '+14255550100', instanceId: 'abc123', codeLength: 6, sendNumber: 1 };
+const TEMPLATES = { overrides: {} };
 
 function context(logs: string[]): InvocationContext {
   return new InvocationContext({
@@ -15,40 +20,43 @@ function context(logs: string[]): InvocationContext {
   });
 }
 
+function activity(sms: InMemorySmsSender, messageTemplate = 'Your verification code is {code}') {
+  return createSendSmsChallenge({ sms, codeSecret: SECRET, messageTemplate, templates: TEMPLATES });
+}
+
 describe('SendSmsChallenge activity', () => {
-  it('texts a fresh code and returns only its HMAC, bound to the instance', async () => {
+  it('texts the derived code of this send and returns only its HMAC, bound to the instance', async () => {
     const sms = new InMemorySmsSender();
-    const digits = [0, 4, 2, 1, 6, 8];
     const logs: string[] = [];
-    const activity = createSendSmsChallenge({
-      sms,
-      codeSecret: SECRET,
-      messageTemplate: 'Your verification code is {code}',
-      random: () => digits.shift()!,
-    });
-
-    const result = await activity(INPUT, context(logs));
-
-    expect(sms.sent).toEqual([{ to: '+14255550100', body: 'Your verification code is 042168' }]);
-    expect(result).toBe(hashCode(SECRET, 'abc123', '042168'));
-    expect(codeMatches(SECRET, 'abc123', result, 42168, 6)).toBe(true);
-    expect(result).not.toContain('042168');
-    expect(logs.join('\n')).not.toContain('042168');
+    const result = await activity(sms)(INPUT, context(logs));
+    const code = deriveCode(SECRET, 'abc123', 1, 6);
+    expect(sms.sent).toEqual([{ to: '+14255550100', body: `Your verification code is ${code}` }]);
+    expect(result).toBe(hashCode(SECRET, 'abc123', code));
+    expect(result).not.toContain(code);
+    expect(logs.join('\n')).not.toContain(code);
     expect(logs.join('\n')).not.toContain('+14255550100');
     expect(logs.join('\n')).toContain(maskPhoneNumber('+14255550100'));
   });
 
-  it('uses crypto.randomInt by default and the configured template and length', async () => {
+  it('regression: a re-run of the same send texts the same code; the next send a new one', async () => {
     const sms = new InMemorySmsSender();
-    const activity = createSendSmsChallenge({
-      sms,
-      codeSecret: SECRET,
-      messageTemplate: 'Code {code}.',
-    });
-    const result = await activity({ ...INPUT, codeLength: 8 }, context([]));
+    const first = await activity(sms)(INPUT, context([]));
+    const rerun = await activity(sms)(INPUT, context([]));
+    const resend = await activity(sms)({ ...INPUT, sendNumber: 2 }, context([]));
+    expect(sms.sent[0]!.body).toBe(sms.sent[1]!.body);
+    expect(rerun).toBe(first);
+    expect(sms.sent[2]!.body).not.toBe(sms.sent[0]!.body);
+    expect(resend).not.toBe(first);
+  });
+
+  it('uses the configured template and length, and the locale template when asked', async () => {
+    const sms = new InMemorySmsSender();
+    const result = await activity(sms, 'Code {code}.')({ ...INPUT, codeLength: 8 }, context([]));
     const code = /^Code (\d{8})\.$/.exec(sms.sent[0]!.body)?.[1];
     expect(code).toBeDefined();
     expect(result).toBe(hashCode(SECRET, 'abc123', code!));
+    await activity(sms)({ ...INPUT, locale: 'fr-CA' }, context([]));
+    expect(sms.sent[1]!.body).toMatch(/^Votre code de vérification est \d{6}$/);
   });
 
   it('propagates sender failures without the code in the error', async () => {
@@ -56,32 +64,36 @@ describe('SendSmsChallenge activity', () => {
     sms.failWith(
       new UpstreamError('twilio', 'Twilio rejected the message (Twilio error 21211).', 400),
     );
-    const activity = createSendSmsChallenge({
-      sms,
-      codeSecret: SECRET,
-      messageTemplate: '{code}',
-      random: () => 7,
-    });
-    await expect(activity(INPUT, context([]))).rejects.toThrow(
+    const code = deriveCode(SECRET, 'abc123', 1, 6);
+    await expect(activity(sms)(INPUT, context([]))).rejects.toThrow(
       'Twilio rejected the message (Twilio error 21211).',
     );
-    await expect(activity(INPUT, context([]))).rejects.not.toThrow('777777');
+    await expect(activity(sms)(INPUT, context([]))).rejects.not.toThrow(code);
   });
 
   it('rejects inputs the orchestrator never sends', async () => {
-    const activity = createSendSmsChallenge({
-      sms: new InMemorySmsSender(),
-      codeSecret: SECRET,
-      messageTemplate: '{code}',
-    });
-    await expect(activity('+14255550100', context([]))).rejects.toThrow(TypeError);
-    await expect(activity({ ...INPUT, phoneNumber: '555' }, context([]))).rejects.toThrow('E.164');
-    await expect(activity({ ...INPUT, instanceId: '' }, context([]))).rejects.toThrow('instanceId');
-    await expect(activity({ ...INPUT, codeLength: 3 }, context([]))).rejects.toThrow('codeLength');
+    const run = activity(new InMemorySmsSender());
+    await expect(run('+14255550100', context([]))).rejects.toThrow(TypeError);
+    await expect(run({ ...INPUT, phoneNumber: '555' }, context([]))).rejects.toThrow('E.164');
+    await expect(run({ ...INPUT, instanceId: '' }, context([]))).rejects.toThrow('instanceId');
+    await expect(run({ ...INPUT, codeLength: 3 }, context([]))).rejects.toThrow('codeLength');
+    await expect(run({ ...INPUT, sendNumber: 0 }, context([]))).rejects.toThrow('sendNumber');
   });
 
   it('masks phone numbers for logs', () => {
     expect(maskPhoneNumber('+14255550100')).toBe('+1******0100');
     expect(maskPhoneNumber('+123')).toBe('***');
+  });
+});
+
+describe('GetVerificationRules activity', () => {
+  it('returns exactly the three rules from the settings, nothing else of them', () => {
+    const rules = createGetVerificationRules(() => ({
+      timeoutSeconds: 90,
+      maxAttempts: 4,
+      codeLength: 6,
+      codeSecret: 'not-for-history',
+    }));
+    expect(rules()).toEqual({ timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 });
   });
 });

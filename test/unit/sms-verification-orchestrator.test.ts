@@ -1,8 +1,9 @@
 import './helpers/quiet-test-mode';
 import { resetComposition } from '../../src/composition';
 import { smsPhoneVerificationHandler } from '../../src/verification/register';
-import { hashCode, sealCode } from '../../src/verification/codes';
-import type { VerificationInput } from '../../src/verification/rules';
+import { hashCode } from '../../src/verification/codes';
+import { sealAnswer } from '../../src/verification/sealed-answer';
+import type { VerificationInput, VerificationRules } from '../../src/verification/rules';
 import { ACTIVITY, EVENT, ORCHESTRATION } from '../../src/verification/names';
 import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
 import { ActionType, OrchestrationHarness, type Action } from './helpers/replay';
@@ -10,12 +11,12 @@ import { ActionType, OrchestrationHarness, type Action } from './helpers/replay'
 const INSTANCE = '7b3c9f2e8a1d4c6b9e0f1a2b3c4d5e6f';
 const CODE = '002168';
 const T0 = new Date('2026-11-22T10:00:00.000Z');
-const INPUT: VerificationInput = {
-  phoneNumber: '+14255550100',
-  timeoutSeconds: 90,
-  maxAttempts: 4,
-  codeLength: 6,
-};
+const INPUT: VerificationInput = { phoneNumber: '+14255550100' };
+const RULES: VerificationRules = { timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 };
+/** Task ids in scheduling order: the rules activity, the first SMS, the deadline timer. */
+const RULES_TASK = 0;
+const SEND_TASK = 1;
+const TIMER = 2;
 
 let restoreEnv: () => void;
 beforeAll(() => {
@@ -27,7 +28,7 @@ afterAll(() => {
   resetComposition();
 });
 
-function harness(input: VerificationInput = INPUT): OrchestrationHarness {
+function harness(input: unknown = INPUT): OrchestrationHarness {
   return new OrchestrationHarness(
     smsPhoneVerificationHandler,
     ORCHESTRATION.SmsPhoneVerification,
@@ -37,37 +38,63 @@ function harness(input: VerificationInput = INPUT): OrchestrationHarness {
   );
 }
 
-/** Starts the instance and completes the SMS activity 250 ms later, as the activity would. */
+/** Starts the instance, records the rules, and completes the SMS activity 250 ms later. */
 async function challenged(
-  input: VerificationInput = INPUT,
+  rules: VerificationRules = RULES,
   code = CODE,
+  input: unknown = INPUT,
 ): Promise<OrchestrationHarness> {
   const h = harness(input);
   await h.start();
-  await h.completeTask(0, hashCode(TEST_SECRET, INSTANCE, code), 250);
+  await h.completeTask(RULES_TASK, rules, 0);
+  await h.completeTask(SEND_TASK, hashCode(TEST_SECRET, INSTANCE, code), 250);
   return h;
 }
 
 const timers = (h: OrchestrationHarness): Action[] =>
   h.actions.filter((a) => a.actionType === ActionType.CreateTimer);
 
-const answer = (h: OrchestrationHarness, value: unknown, afterMs = 5_000) =>
-  h.raiseEvent(EVENT.SmsChallengeResponse, value, afterMs);
+/** What the app's link raises: the code sealed with its receipt time (default: the event's own time). */
+const sealed = (code: string, receivedAt: Date, instanceId = INSTANCE) =>
+  sealAnswer(TEST_SECRET, instanceId, { code, receivedAt });
+
+async function answer(h: OrchestrationHarness, code: string, afterMs = 5_000, receivedAt?: Date) {
+  const at = receivedAt ?? new Date(h.time.getTime() + afterMs);
+  return h.raiseEvent(EVENT.SmsChallengeResponse, sealed(code, at), afterMs);
+}
 
 const expiresAt = new Date(T0.getTime() + 250 + 90_000).toISOString();
+const status = (state: string, attemptsRemaining: number) => ({
+  state,
+  attemptsRemaining,
+  expiresAt,
+  codeLength: 6,
+});
 
 describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', () => {
-  it('first calls SendSmsChallenge with the number, its own instance id and the code length', async () => {
+  it('first records the rules by an activity, then calls SendSmsChallenge with send number 1', async () => {
     const h = harness();
-    const state = await h.start();
-    expect(state.isDone).toBe(false);
+    await h.start();
     expect(h.actions).toEqual([
       {
         actionType: ActionType.CallActivity,
-        functionName: ACTIVITY.SendSmsChallenge,
-        input: { phoneNumber: '+14255550100', instanceId: INSTANCE, codeLength: 6 },
+        functionName: ACTIVITY.GetVerificationRules,
+        input: null,
       },
     ]);
+    await h.completeTask(RULES_TASK, RULES, 0);
+    expect(h.actions.at(-1)).toEqual({
+      actionType: ActionType.CallActivity,
+      functionName: ACTIVITY.SendSmsChallenge,
+      input: { phoneNumber: '+14255550100', instanceId: INSTANCE, codeLength: 6, sendNumber: 1 },
+    });
+  });
+
+  it('passes the locale of its input to the SMS activity', async () => {
+    const h = harness({ ...INPUT, locale: 'ko' });
+    await h.start();
+    await h.completeTask(RULES_TASK, RULES, 0);
+    expect(h.actions.at(-1)).toMatchObject({ input: { locale: 'ko' } });
   });
 
   it('then races one 90 s timer, started when the SMS is out, against the answer', async () => {
@@ -76,43 +103,30 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
     expect(timers(h)).toEqual([
       expect.objectContaining({ fireAt: new Date(expiresAt), isCanceled: false }),
     ]);
-    expect(h.actions.some((a) => a.actionType === ActionType.WhenAny)).toBe(true);
     expect(h.actions).toContainEqual(
       expect.objectContaining({
         actionType: ActionType.WaitForExternalEvent,
         externalEventName: EVENT.SmsChallengeResponse,
       }),
     );
-    expect(h.last.customStatus).toEqual({
-      state: 'awaiting_code',
-      attemptsRemaining: 4,
-      expiresAt,
-    });
+    expect(h.last.customStatus).toEqual(status('awaiting_code', 4));
   });
 
   it('returns true for a correct first code and cancels the timer', async () => {
     const h = await challenged();
     const state = await answer(h, CODE);
-    expect(state.isDone).toBe(true);
     expect(state.output).toBe(true);
-    expect(state.customStatus).toEqual({ state: 'verified', attemptsRemaining: 3, expiresAt });
-    expect(timers(h).length).toBeGreaterThan(0);
+    expect(state.customStatus).toEqual(status('verified', 3));
     for (const timer of timers(h)) expect(timer.isCanceled).toBe(true);
   });
 
   it('accepts a wrong code followed by the right one', async () => {
     const h = await challenged();
     const afterWrong = await answer(h, '999999');
-    expect(afterWrong.isDone).toBe(false);
-    expect(afterWrong.customStatus).toEqual({
-      state: 'awaiting_code',
-      attemptsRemaining: 3,
-      expiresAt,
-    });
+    expect(afterWrong.customStatus).toEqual(status('awaiting_code', 3));
     const state = await answer(h, CODE);
     expect(state.output).toBe(true);
-    expect(state.customStatus).toEqual({ state: 'verified', attemptsRemaining: 2, expiresAt });
-    for (const timer of timers(h)) expect(timer.isCanceled).toBe(true);
+    expect(state.customStatus).toEqual(status('verified', 2));
   });
 
   it('returns false after four wrong codes, cancels the timer and ignores a fifth', async () => {
@@ -121,135 +135,139 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
       expect((await answer(h, wrong)).isDone).toBe(false);
     }
     const state = await answer(h, '000004');
-    expect(state.isDone).toBe(true);
     expect(state.output).toBe(false);
-    expect(state.customStatus).toEqual({
-      state: 'too_many_attempts',
-      attemptsRemaining: 0,
-      expiresAt,
-    });
+    expect(state.customStatus).toEqual(status('too_many_attempts', 0));
     for (const timer of timers(h)) expect(timer.isCanceled).toBe(true);
   });
 
   it('returns false when the timer fires first, without cancelling the fired timer', async () => {
     const h = await challenged();
     await answer(h, '123123', 10_000);
-    const state = await h.fireTimer(1);
-    expect(state.isDone).toBe(true);
+    const state = await h.fireTimer(TIMER);
     expect(state.output).toBe(false);
-    expect(state.customStatus).toEqual({ state: 'expired', attemptsRemaining: 3, expiresAt });
+    expect(state.customStatus).toEqual(status('expired', 3));
     for (const timer of timers(h)) expect(timer.isCanceled).toBe(false);
   });
 
-  it('treats a correct code that arrives after the deadline (timer not yet delivered) as expired', async () => {
+  it('regression (deadline by arrival): a correct code received 1 s before the deadline counts, however late its episode runs', async () => {
     const h = await challenged();
-    const state = await answer(h, CODE, 90_250);
+    const received = new Date(Date.parse(expiresAt) - 1000);
+    // The host crashed after the 202; the event is processed 30 s after the deadline.
+    const state = await answer(h, CODE, 90_250 + 30_000, received);
+    expect(state.output).toBe(true);
+    expect(state.customStatus).toMatchObject({ state: 'verified' });
+  });
+
+  it('a correct code received at or after the deadline is expired, even before the timer is delivered', async () => {
+    const h = await challenged();
+    const state = await answer(h, CODE, 1_000, new Date(expiresAt));
     expect(state.output).toBe(false);
     expect(state.customStatus).toMatchObject({ state: 'expired' });
     for (const timer of timers(h)) expect(timer.isCanceled).toBe(true);
   });
 
-  it('pads a numeric code with zeros, as the seed sends it (2168 for "002168")', async () => {
-    const h = await challenged();
-    expect((await answer(h, 2168)).output).toBe(true);
-  });
-
-  it('does not pad a string code: "2168" is a wrong answer for "002168"', async () => {
-    const h = await challenged();
-    const state = await answer(h, '2168');
-    expect(state.isDone).toBe(false);
-    expect(state.customStatus).toMatchObject({ attemptsRemaining: 3 });
-  });
-
-  it('counts malformed answers (objects, text, null) as attempts', async () => {
-    const h = await challenged({ ...INPUT, maxAttempts: 3 });
-    await answer(h, { code: CODE });
-    await answer(h, 'abc');
-    const state = await answer(h, null);
+  it('counts raw codes (raised with a host key, unsealed) and junk as failed attempts, never as a match', async () => {
+    const h = await challenged({ ...RULES, maxAttempts: 3 });
+    await h.raiseEvent(EVENT.SmsChallengeResponse, CODE);
+    await h.raiseEvent(EVENT.SmsChallengeResponse, 2168);
+    const state = await h.raiseEvent(EVENT.SmsChallengeResponse, null);
     expect(state.output).toBe(false);
     expect(state.customStatus).toMatchObject({ state: 'too_many_attempts' });
   });
 
-  it('takes timeout and attempt count from its input, not from the current settings', async () => {
-    const h = await challenged({ ...INPUT, timeoutSeconds: 30, maxAttempts: 1 });
-    expect(timers(h)[0]!.fireAt).toEqual(new Date(T0.getTime() + 250 + 30_000));
-    const state = await answer(h, '111111');
-    expect(state.output).toBe(false);
-    expect(state.customStatus).toMatchObject({ state: 'too_many_attempts', attemptsRemaining: 0 });
-  });
-
-  it('rejects a code hashed for another instance', async () => {
-    const h = harness();
-    await h.start();
-    await h.completeTask(0, hashCode(TEST_SECRET, 'another-instance', CODE));
-    expect((await answer(h, CODE)).isDone).toBe(false);
-  });
-
-  it('never puts the generated code into actions, output or custom status', async () => {
-    const code = '583920';
-    const runs = [
-      async (h: OrchestrationHarness) => answer(h, code),
-      async (h: OrchestrationHarness) => answer(h, '000000').then(() => h.fireTimer(1)),
-    ];
-    for (const run of runs) {
-      const h = await challenged(INPUT, code);
-      await run(h);
-      const emitted = JSON.stringify(h.states);
-      expect(emitted).not.toContain(code);
-      // History holds the activity result, which is only the HMAC.
-      const scheduledAndCompleted = h.history.filter((e) => e.EventType !== 15);
-      expect(JSON.stringify(scheduledAndCompleted)).not.toContain(code);
-    }
-  });
-
-  it('verifies a code sealed by the code endpoint, with nothing of the code in its history', async () => {
-    const code = '583920';
-    const h = await challenged(INPUT, code);
-    const state = await answer(h, { sealedCode: sealCode(TEST_SECRET, INSTANCE, code) });
-    expect(state.output).toBe(true);
-    expect(state.customStatus).toEqual({ state: 'verified', attemptsRemaining: 3, expiresAt });
-    // Unlike the raw-code path, even the EventRaised entry carries only ciphertext.
-    expect(JSON.stringify(h.history)).not.toContain(code);
-    expect(JSON.stringify(h.states)).not.toContain(code);
-  });
-
-  it('counts a wrong sealed code, or one sealed for another instance, as a failed attempt', async () => {
+  it('counts a code sealed for another instance as a failed attempt', async () => {
     const h = await challenged();
-    const wrong = await answer(h, { sealedCode: sealCode(TEST_SECRET, INSTANCE, '999999') });
-    expect(wrong.customStatus).toMatchObject({ state: 'awaiting_code', attemptsRemaining: 3 });
-    const elsewhere = await answer(h, {
-      sealedCode: sealCode(TEST_SECRET, 'another-instance', CODE),
-    });
-    expect(elsewhere.customStatus).toMatchObject({ state: 'awaiting_code', attemptsRemaining: 2 });
-    const right = await answer(h, { sealedCode: sealCode(TEST_SECRET, INSTANCE, CODE) });
-    expect(right.output).toBe(true);
+    const elsewhere = await h.raiseEvent(
+      EVENT.SmsChallengeResponse,
+      sealed(CODE, new Date(h.time.getTime() + 1000), 'another-instance'),
+    );
+    expect(elsewhere.customStatus).toMatchObject({ state: 'awaiting_code', attemptsRemaining: 3 });
+    expect((await answer(h, CODE)).output).toBe(true);
   });
 
   it('does not verify when the challenge hash from history is raised back, in any shape', async () => {
     const h = await challenged();
     const hash = hashCode(TEST_SECRET, INSTANCE, CODE);
-    const replays: unknown[] = [
-      hash,
-      { sealedCode: hash },
-      { sealedCode: Buffer.from(hash, 'hex').toString('base64url') },
-      { sealedCode: sealCode(TEST_SECRET, INSTANCE, CODE), extra: true },
-    ];
-    for (const [i, replay] of replays.entries()) {
-      const state = await answer(h, replay);
-      expect(state.output).not.toBe(true);
-      expect(state.customStatus).toMatchObject({
-        state: i === replays.length - 1 ? 'too_many_attempts' : 'awaiting_code',
-        attemptsRemaining: INPUT.maxAttempts - 1 - i,
-      });
+    for (const replay of [hash, { sealedAnswer: hash }, { sealedCode: hash }]) {
+      expect((await h.raiseEvent(EVENT.SmsChallengeResponse, replay)).output).not.toBe(true);
     }
-    expect(h.last.output).toBe(false);
+    expect(h.last.customStatus).toMatchObject({ attemptsRemaining: 1 });
+  });
+
+  it('never puts the code into actions, output, custom status or history', async () => {
+    const code = '583920';
+    const h = await challenged(RULES, code);
+    await answer(h, '000000');
+    await answer(h, code);
+    expect(h.last.output).toBe(true);
+    expect(JSON.stringify(h.states)).not.toContain(code);
+    expect(JSON.stringify(h.history)).not.toContain(code);
+  });
+
+  it('regression (rules from settings): rules in the input are ignored', async () => {
+    const h = await challenged(RULES, CODE, {
+      ...INPUT,
+      maxAttempts: 10_000,
+      codeLength: 4,
+      timeoutSeconds: 3600,
+    });
+    expect(timers(h)[0]!.fireAt).toEqual(new Date(expiresAt));
+    for (const wrong of ['000001', '000002', '000003']) await answer(h, wrong);
+    const state = await answer(h, '000004');
+    expect(state.customStatus).toEqual(status('too_many_attempts', 0));
+  });
+
+  it('regression (rules from settings): out-of-range rules fail the instance before any SMS', async () => {
+    for (const bad of [
+      { ...RULES, maxAttempts: 10_000 },
+      { ...RULES, codeLength: 3 },
+      { ...RULES, timeoutSeconds: 0 },
+      { maxAttempts: 4 },
+      null,
+    ]) {
+      const h = harness();
+      await h.start();
+      const state = await h.completeTask(RULES_TASK, bad, 0);
+      expect(state.error).toContain('outside the allowed ranges');
+      expect(h.actions.some((a) => a.functionName === ACTIVITY.SendSmsChallenge)).toBe(false);
+    }
+  });
+
+  it('cancel ends with false and "canceled", cancelling the timer', async () => {
+    const h = await challenged();
+    await answer(h, '999999');
+    const state = await h.raiseEvent(EVENT.CancelRequested, null);
+    expect(state.output).toBe(false);
+    expect(state.customStatus).toEqual(status('canceled', 3));
+    for (const timer of timers(h)) expect(timer.isCanceled).toBe(true);
+  });
+
+  it('resend sends the next send number; the old code stops matching, attempts and deadline stay', async () => {
+    const h = await challenged();
+    await answer(h, '999999');
+    await h.raiseEvent(EVENT.ResendRequested, null);
+    expect(h.actions.at(-1)).toEqual({
+      actionType: ActionType.CallActivity,
+      functionName: ACTIVITY.SendSmsChallenge,
+      input: { phoneNumber: '+14255550100', instanceId: INSTANCE, codeLength: 6, sendNumber: 2 },
+    });
+    const next = '771234';
+    const resent = await h.completeTask(TIMER + 1, hashCode(TEST_SECRET, INSTANCE, next));
+    expect(resent.customStatus).toEqual(status('awaiting_code', 3));
+    // Still the one deadline timer (listed once per race it takes part in).
+    for (const timer of timers(h)) expect(timer.fireAt).toEqual(new Date(expiresAt));
+    const old = await answer(h, CODE);
+    expect(old.customStatus).toEqual(status('awaiting_code', 2));
+    const state = await answer(h, next);
+    expect(state.output).toBe(true);
   });
 
   it('fails the instance when the SMS cannot be sent, before any timer exists', async () => {
     const h = harness();
     await h.start();
+    await h.completeTask(RULES_TASK, RULES, 0);
     const state = await h.failTask(
-      0,
+      SEND_TASK,
       "Activity function 'SendSmsChallenge' failed: Twilio rejected the message (Twilio error 21211).",
     );
     expect(state.error).toContain('Twilio rejected the message');
@@ -257,14 +275,7 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
   });
 
   it('fails fast on an input that the starter would never produce', async () => {
-    const h = new OrchestrationHarness(
-      smsPhoneVerificationHandler,
-      ORCHESTRATION.SmsPhoneVerification,
-      INSTANCE,
-      '+14255550100',
-      T0,
-    );
-    const state = await h.start();
+    const state = await harness('+14255550100').start();
     expect(state.error).toContain('input must be an object');
   });
 });

@@ -1,41 +1,102 @@
 import './helpers/quiet-test-mode';
 import { OrchestrationRuntimeStatus } from 'durable-functions';
-import { createGetVerification } from '../../src/verification/get';
 import { createHttpStart } from '../../src/verification/start';
-import { createSubmitVerificationCode } from '../../src/verification/submit-code';
-import { ConfigError } from '../../src/errors';
-import { sealCode, unsealCode } from '../../src/verification/codes';
+import {
+  createCancelVerification,
+  createGetVerification,
+  createPurgeVerification,
+  createRaiseVerificationEvent,
+  createResendVerificationCode,
+  createSubmitVerificationCode,
+  createVerificationStatus,
+} from '../../src/verification/link-handlers';
+import { ConfigError, RateLimitedError } from '../../src/errors';
 import { withErrors } from '../../src/http/respond';
+import {
+  buildVerificationLinks,
+  verifyLinkToken,
+  type LinkPurpose,
+} from '../../src/verification/links';
+import { openAnswer, sealAnswer } from '../../src/verification/sealed-answer';
+import { EVENT } from '../../src/verification/names';
 import { FakeDurableClient, bodyOf, headerOf, invocation, request } from './helpers/fakes';
 
-const VERIFICATION = {
-  timeoutSeconds: 90,
-  maxAttempts: 4,
-  codeLength: 6,
-  messageTemplate: 'Your verification code is {code}',
-  codeSecret: 'not-used-here-0123456789',
-};
 const ID = '0123456789abcdef0123456789abcdef';
-const SEAL_SECRET = 'http-test-seal-secret-0123456789';
+const SECRET = 'http-test-secret-0123456789';
 const NOW = new Date('2026-11-22T10:00:30Z');
 const EXPIRES = '2026-11-22T10:01:30.000Z';
+const AWAITING = {
+  state: 'awaiting_code',
+  attemptsRemaining: 4,
+  expiresAt: EXPIRES,
+  codeLength: 6,
+};
+const LINK_SETTINGS = { publicOrigin: new URL('https://verify.example') };
+const links = (id: string) => buildVerificationLinks(SECRET, LINK_SETTINGS, id);
+
+const PURPOSE_URI = {
+  status: 'statusQueryGetUri',
+  code: 'sendEventPostUri',
+  cancel: 'terminatePostUri',
+  purge: 'purgeHistoryDeleteUri',
+  resend: 'resendPostUri',
+} as const satisfies Record<LinkPurpose, string>;
+const tokenFor = (purpose: LinkPurpose, id = ID) =>
+  new URL(links(id)[PURPOSE_URI[purpose]].replace('{eventName}', 'x')).searchParams.get('token')!;
 
 function setup() {
   const client = new FakeDurableClient();
-  const getClient = () => client;
+  const admitted: string[] = [];
+  let refusal: Error | undefined;
+  const access = {
+    getClient: () => client,
+    verifyLinkToken: (id: string, purpose: LinkPurpose, token: unknown) =>
+      verifyLinkToken(SECRET, id, purpose, token),
+  };
+  const answers = {
+    ...access,
+    now: () => NOW,
+    sealAnswer: (id: string, code: string, receivedAt: Date) =>
+      sealAnswer(SECRET, id, { code, receivedAt }),
+  };
+  const guard = () => ({
+    check: (phone: unknown) => {
+      if (refusal !== undefined) return Promise.reject(refusal);
+      admitted.push(String(phone));
+      return Promise.resolve({
+        e164: String(phone),
+        country: 'US' as const,
+        type: 'MOBILE' as const,
+        degraded: false,
+      });
+    },
+  });
   return {
     client,
-    start: withErrors(createHttpStart({ getClient, verification: () => VERIFICATION })),
-    get: withErrors(createGetVerification({ getClient })),
-    submit: withErrors(
-      createSubmitVerificationCode({
-        getClient,
-        now: () => NOW,
-        sealCode: (instanceId, code) => sealCode(SEAL_SECRET, instanceId, code),
-      }),
-    ),
+    admitted,
+    refuseWith: (error: Error) => {
+      refusal = error;
+    },
+    start: withErrors(createHttpStart({ getClient: () => client, guard, links })),
+    status: withErrors(createVerificationStatus(access)),
+    get: withErrors(createGetVerification(access)),
+    raise: withErrors(createRaiseVerificationEvent(answers)),
+    submit: withErrors(createSubmitVerificationCode(answers)),
+    cancel: withErrors(createCancelVerification(access)),
+    purge: withErrors(createPurgeVerification(access)),
+    resend: withErrors(createResendVerificationCode({ ...access, now: () => NOW, guard })),
   };
 }
+
+const linkRequest = (
+  purpose: LinkPurpose,
+  init: { body?: unknown; rawBody?: string; eventName?: string; id?: string; token?: string } = {},
+) =>
+  request({
+    params: { id: init.id ?? ID, eventName: init.eventName ?? 'SmsChallengeResponse' },
+    query: { token: init.token ?? tokenFor(purpose, init.id ?? ID) },
+    ...(init.rawBody !== undefined ? { rawBody: init.rawBody } : { body: init.body }),
+  });
 
 async function problem(response: Awaited<ReturnType<ReturnType<typeof setup>['start']>>) {
   expect(headerOf(response, 'content-type')).toBe('application/problem+json');
@@ -50,299 +111,263 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
       ...(raw === undefined ? { body } : { rawBody: raw }),
     });
 
-  it('starts SmsPhoneVerification from a JSON string and answers with the management payload', async () => {
+  it('starts with only the number (and locale), and answers the links in the seed shape', async () => {
     const { client, start } = setup();
     const response = await start(
-      startRequest('SmsPhoneVerification', '+14255550100'),
+      startRequest('smsphoneverification', { phoneNumber: '+14255550100', locale: 'pt-br' }),
       invocation(),
     );
     expect(response.status).toBe(202);
     expect(client.started).toEqual([
       {
         name: 'SmsPhoneVerification',
-        options: {
-          input: { phoneNumber: '+14255550100', timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 },
-        },
+        options: { input: { phoneNumber: '+14255550100', locale: 'pt-BR' } },
       },
     ]);
     const body = (await bodyOf(response)) as Record<string, string>;
-    expect(body.id).toBe(ID);
-    expect(Object.keys(body)).toEqual(
-      expect.arrayContaining([
-        'id',
-        'statusQueryGetUri',
-        'sendEventPostUri',
-        'terminatePostUri',
-        'purgeHistoryDeleteUri',
-      ]),
-    );
+    expect(body).toEqual(links(ID));
+    expect(body.sendEventPostUri).toContain('/events/{eventName}?token=');
     expect(headerOf(response, 'location')).toBe(body.statusQueryGetUri);
+    expect(JSON.stringify(body)).not.toContain('code=');
   });
 
-  it('accepts {"phoneNumber": ...} and a case-insensitive orchestration name', async () => {
-    const { client, start } = setup();
-    const response = await start(
-      startRequest('smsphoneverification', { phoneNumber: '+447700900123' }),
+  it('answers 404 for orchestrations that are not startable, 400 for bad bodies and locales', async () => {
+    const { start, client } = setup();
+    expect((await start(startRequest('Other', '+14255550100'), invocation())).status).toBe(404);
+    expect(
+      (await start(startRequest('SmsPhoneVerification', undefined, '{'), invocation())).status,
+    ).toBe(400);
+    const badLocale = await start(
+      startRequest('SmsPhoneVerification', { phoneNumber: '+14255550100', locale: 'not a tag!' }),
       invocation(),
     );
-    expect(response.status).toBe(202);
-    expect(client.started[0]?.name).toBe('SmsPhoneVerification');
-  });
-
-  it('answers 404 for orchestrations that are not startable over HTTP', async () => {
-    const { client, start } = setup();
-    const response = await start(startRequest('SendSmsChallenge', '+14255550100'), invocation());
-    expect(response.status).toBe(404);
-    expect(await problem(response)).toMatchObject({ status: 404, code: 'not_found' });
+    expect(badLocale.status).toBe(400);
+    const unknownField = await start(
+      startRequest('SmsPhoneVerification', { phoneNumber: '+14255550100', maxAttempts: 10_000 }),
+      invocation(),
+    );
+    expect(unknownField.status).toBe(400);
     expect(client.started).toEqual([]);
   });
 
-  it.each([
-    ['a number without +', '14255550100'],
-    ['too short', '+1234567'],
-    ['too long', '+1234567890123456'],
-    ['letters', '+1425555CALL'],
-    ['a leading zero country code', '+04255550100'],
-    ['a JSON number', 14255550100],
-    ['an object without phoneNumber', { phone: '+14255550100' }],
-  ])('answers 400 for %s', async (_label, body) => {
-    const { client, start } = setup();
-    const response = await start(startRequest('SmsPhoneVerification', body), invocation());
-    expect(response.status).toBe(400);
-    expect(await problem(response)).toMatchObject({
-      status: 400,
-      code: 'validation_failed',
-      errors: [expect.objectContaining({ field: 'phoneNumber' })],
-    });
+  it('starts nothing when the guard refuses, and answers its 429 with Retry-After', async () => {
+    const { start, client, refuseWith } = setup();
+    refuseWith(new RateLimitedError('Too many.', 30));
+    const response = await start(
+      startRequest('SmsPhoneVerification', '+14255550100'),
+      invocation(),
+    );
+    expect(response.status).toBe(429);
+    expect(headerOf(response, 'retry-after')).toBe('30');
     expect(client.started).toEqual([]);
-  });
-
-  it('answers 400 for an empty or non-JSON body', async () => {
-    const { start } = setup();
-    for (const raw of ['', '+14255550100', '{"phoneNumber":']) {
-      const response = await start(
-        startRequest('SmsPhoneVerification', undefined, raw),
-        invocation(),
-      );
-      expect(response.status).toBe(400);
-      expect((await problem(response)).errors).toEqual([
-        expect.objectContaining({ field: 'body' }),
-      ]);
-    }
   });
 
   it('answers a generic 500 and logs only key names when settings are invalid', async () => {
     const client = new FakeDurableClient();
+    const logs: string[] = [];
     const start = withErrors(
       createHttpStart({
         getClient: () => client,
-        verification: () => {
+        guard: () => {
           throw new ConfigError([{ field: 'VERIFICATION_CODE_SECRET', message: 'required' }]);
         },
+        links,
       }),
     );
-    const logs: string[] = [];
     const response = await start(
-      startRequest('SmsPhoneVerification', '+14255550100'),
+      request({ params: { orchestratorName: 'SmsPhoneVerification' }, body: '+14255550100' }),
       invocation(logs),
     );
     expect(response.status).toBe(500);
-    expect(await problem(response)).toEqual({
-      type: 'about:blank',
-      title: 'Internal Server Error',
-      status: 500,
-      detail: 'An unexpected error occurred.',
-      invocationId: 'inv-1',
-    });
+    expect(JSON.stringify(await bodyOf(response))).not.toContain('VERIFICATION');
     expect(logs.join('\n')).toContain('VERIFICATION_CODE_SECRET');
-    expect(client.started).toEqual([]);
   });
 });
 
-describe('GET /api/verifications/{id}', () => {
-  const getRequest = (id: string) => request({ method: 'GET', params: { id } });
+describe('the link tokens', () => {
+  const handlers = (s: ReturnType<typeof setup>) =>
+    [
+      ['status', s.status],
+      ['status', s.get],
+      ['code', s.raise],
+      ['code', s.submit],
+      ['cancel', s.cancel],
+      ['purge', s.purge],
+      ['resend', s.resend],
+    ] as const;
 
-  it('shows state, attempts left and deadline, and nothing else', async () => {
-    const { client, get } = setup();
-    client.put(ID, {
-      customStatus: { state: 'awaiting_code', attemptsRemaining: 3, expiresAt: EXPIRES },
+  it('each link opens its own purpose on its own instance only: 404 problem+json otherwise', async () => {
+    const s = setup();
+    s.client.put(ID, { customStatus: AWAITING });
+    s.client.put('other', { customStatus: AWAITING });
+    for (const [purpose, handler] of handlers(s)) {
+      const wrongPurpose: LinkPurpose = purpose === 'status' ? 'cancel' : 'status';
+      for (const init of [
+        { token: tokenFor(purpose, 'other') },
+        { id: 'other', token: tokenFor(purpose) },
+        { token: tokenFor(wrongPurpose) },
+        { token: '' },
+        {
+          token:
+            `${tokenFor(purpose).slice(0, -1)}A` === tokenFor(purpose)
+              ? 'x'
+              : `${tokenFor(purpose).slice(0, -1)}A`,
+        },
+        { id: 'x/terminate?reason=', token: tokenFor(purpose) },
+      ]) {
+        const response = await handler(
+          linkRequest(purpose, { ...init, body: '123456' }),
+          invocation(),
+        );
+        expect([purpose, response.status]).toEqual([purpose, 404]);
+        expect((await problem(response)).code).toBe('not_found');
+      }
+    }
+    expect(s.client.events).toEqual([]);
+    expect(s.client.purged).toEqual([]);
+  });
+
+  it('an unknown instance and an instance of another orchestration are the same 404', async () => {
+    const s = setup();
+    s.client.put('other', { name: 'SomethingElse' });
+    for (const id of [ID, 'other']) {
+      expect((await s.status(linkRequest('status', { id }), invocation())).status).toBe(404);
+    }
+  });
+});
+
+describe('the status link and the end-user view', () => {
+  it('answers the Durable status shape, 202 while running and 200 when done; input is the number', async () => {
+    const s = setup();
+    s.client.put(ID, { customStatus: AWAITING });
+    const running = await s.status(linkRequest('status'), invocation());
+    expect(running.status).toBe(202);
+    expect(await bodyOf(running)).toEqual({
+      name: 'SmsPhoneVerification',
+      instanceId: ID,
+      runtimeStatus: 'Running',
+      input: '+14255550100',
+      customStatus: AWAITING,
+      output: null,
+      createdTime: '2026-11-22T10:00:00.000Z',
+      lastUpdatedTime: '2026-11-22T10:00:01.000Z',
     });
-    const response = await get(getRequest(ID), invocation());
-    expect(response.status).toBe(200);
+    s.client.put(ID, {
+      runtimeStatus: OrchestrationRuntimeStatus.Completed,
+      output: true,
+      customStatus: { ...AWAITING, state: 'verified' },
+    });
+    const done = await s.status(linkRequest('status'), invocation());
+    expect(done.status).toBe(200);
+    expect(await bodyOf(done)).toMatchObject({ output: true, runtimeStatus: 'Completed' });
+  });
+
+  it('the view shows state, attempts left and deadline, and nothing else', async () => {
+    const s = setup();
+    s.client.put(ID, { customStatus: AWAITING });
+    const response = await s.get(linkRequest('status'), invocation());
     expect(await bodyOf(response)).toEqual({
       id: ID,
       state: 'awaiting_code',
-      attemptsRemaining: 3,
+      attemptsRemaining: 4,
       expiresAt: EXPIRES,
     });
   });
+});
 
-  it.each([
-    [
-      OrchestrationRuntimeStatus.Completed,
-      { state: 'verified', attemptsRemaining: 2, expiresAt: EXPIRES },
-      'verified',
-    ],
-    [
-      OrchestrationRuntimeStatus.Completed,
-      { state: 'expired', attemptsRemaining: 4, expiresAt: EXPIRES },
-      'expired',
-    ],
-    [OrchestrationRuntimeStatus.Pending, undefined, 'pending'],
-    [OrchestrationRuntimeStatus.Failed, undefined, 'failed'],
-    [
-      OrchestrationRuntimeStatus.Terminated,
-      { state: 'awaiting_code', attemptsRemaining: 4, expiresAt: EXPIRES },
-      'terminated',
-    ],
-  ])('maps runtime status %s with %j to state %s', async (runtimeStatus, customStatus, state) => {
-    const { client, get } = setup();
-    client.put(ID, { runtimeStatus, customStatus });
-    expect(await bodyOf(await get(getRequest(ID), invocation()))).toMatchObject({ id: ID, state });
+describe('answers through sendEventPostUri and /code', () => {
+  it('raises the code sealed with its receipt time, restoring leading zeros of a number', async () => {
+    const s = setup();
+    s.client.put(ID, { customStatus: AWAITING });
+    const seed = await s.raise(linkRequest('code', { body: 2168 }), invocation());
+    expect(seed.status).toBe(202);
+    const app = await s.submit(linkRequest('code', { body: { code: '012345' } }), invocation());
+    expect(app.status).toBe(202);
+    expect(s.client.events.map((e) => e.eventName)).toEqual([
+      EVENT.SmsChallengeResponse,
+      EVENT.SmsChallengeResponse,
+    ]);
+    expect(s.client.events.map((e) => openAnswer(SECRET, ID, e.data))).toEqual([
+      { code: '002168', receivedAt: NOW },
+      { code: '012345', receivedAt: NOW },
+    ]);
+    // Only ciphertext travels: the payload is exactly { sealedAnswer }.
+    for (const e of s.client.events)
+      expect(Object.keys(e.data as object)).toEqual(['sealedAnswer']);
   });
 
-  it('answers 404 for unknown ids and for instances of other orchestrations', async () => {
-    const { client, get } = setup();
-    client.put('other', { name: 'SomethingElse' });
-    expect((await get(getRequest(ID), invocation())).status).toBe(404);
-    expect((await get(getRequest('other'), invocation())).status).toBe(404);
-  });
-
-  it('answers 400 for ids that could address another management operation', async () => {
-    const { get } = setup();
-    for (const id of ['abc/terminate', 'abc?x=1', 'a'.repeat(101), 'ab cd']) {
-      expect((await get(getRequest(id), invocation())).status).toBe(400);
+  it('other event names: 404; a body over 1 KiB: 413; a malformed answer: 400; nothing raised', async () => {
+    const s = setup();
+    s.client.put(ID, { customStatus: AWAITING });
+    const other = await s.raise(
+      linkRequest('code', { eventName: EVENT.CancelRequested, body: '123456' }),
+      invocation(),
+    );
+    expect(other.status).toBe(404);
+    const big = await s.raise(
+      linkRequest('code', { rawBody: `"${'1'.repeat(1100)}"` }),
+      invocation(),
+    );
+    expect(big.status).toBe(413);
+    for (const body of [{ code: '123456' }, 'abc', -1, null]) {
+      expect((await s.raise(linkRequest('code', { body }), invocation())).status).toBe(400);
     }
+    expect(s.client.events).toEqual([]);
+  });
+
+  it('410 once finished or past the deadline, 409 before the SMS is out', async () => {
+    const s = setup();
+    s.client.put(ID, {
+      runtimeStatus: OrchestrationRuntimeStatus.Completed,
+      customStatus: AWAITING,
+    });
+    expect((await s.raise(linkRequest('code', { body: 1 }), invocation())).status).toBe(410);
+    s.client.put(ID, { customStatus: { ...AWAITING, expiresAt: '2026-11-22T10:00:30.000Z' } });
+    expect((await s.raise(linkRequest('code', { body: 1 }), invocation())).status).toBe(410);
+    s.client.put(ID, { customStatus: undefined });
+    expect((await s.raise(linkRequest('code', { body: 1 }), invocation())).status).toBe(409);
+    expect(s.client.events).toEqual([]);
   });
 });
 
-describe('POST /api/verifications/{id}/code', () => {
-  const submitRequest = (body: unknown, id = ID) => request({ params: { id }, body });
-  const awaiting = { state: 'awaiting_code', attemptsRemaining: 4, expiresAt: EXPIRES };
-
-  it.each([
-    ['string', '002168', '002168'],
-    ['number', 2168, '002168'],
-    ['short string (not padded)', '2168', '2168'],
-  ])(
-    'forwards a %s code sealed as the SmsChallengeResponse event (202)',
-    async (_kind, code, normalized) => {
-      const { client, submit } = setup();
-      client.put(ID, { customStatus: awaiting });
-      const response = await submit(submitRequest({ code }), invocation());
-      expect(response.status).toBe(202);
-      expect(await bodyOf(response)).toEqual({ id: ID, status: 'submitted' });
-      expect(headerOf(response, 'location')).toBe(`/api/verifications/${ID}`);
-      expect(client.events).toEqual([
-        {
-          instanceId: ID,
-          eventName: 'SmsChallengeResponse',
-          data: { sealedCode: expect.any(String) as unknown },
-        },
-      ]);
-      // The payload is what lands in history: the digits must appear nowhere in it.
-      const raised = JSON.stringify(client.events[0]?.data);
-      expect(raised).not.toContain('2168');
-      const { sealedCode } = client.events[0]?.data as { sealedCode: string };
-      expect(unsealCode(SEAL_SECRET, ID, sealedCode)).toBe(normalized);
-      expect(unsealCode(SEAL_SECRET, 'another-instance', sealedCode)).toBeUndefined();
-    },
-  );
-
-  it('seals the same code differently on every submission (random IV)', async () => {
-    const { client, submit } = setup();
-    client.put(ID, { customStatus: awaiting });
-    for (let i = 0; i < 2; i++) {
-      expect((await submit(submitRequest({ code: '123456' }), invocation())).status).toBe(202);
-    }
-    const [first, second] = client.events.map((e) => JSON.stringify(e.data));
-    expect(first).not.toBe(second);
+describe('cancel, delete and resend links', () => {
+  it('cancel raises the cancel event while running; 410 once finished', async () => {
+    const s = setup();
+    s.client.put(ID, { customStatus: AWAITING });
+    expect((await s.cancel(linkRequest('cancel'), invocation())).status).toBe(202);
+    expect(s.client.events).toEqual([
+      { instanceId: ID, eventName: EVENT.CancelRequested, data: null },
+    ]);
+    s.client.put(ID, { runtimeStatus: OrchestrationRuntimeStatus.Completed });
+    expect((await s.cancel(linkRequest('cancel'), invocation())).status).toBe(410);
   });
 
-  it('answers 409 without raising anything when the instance input has no code length', async () => {
-    const { client, submit } = setup();
-    client.put(ID, { customStatus: awaiting, input: null });
-    const logs: string[] = [];
-    const response = await submit(submitRequest({ code: '123456' }), invocation(logs));
-    expect(response.status).toBe(409);
-    expect(JSON.stringify(await bodyOf(response))).not.toContain('123456');
-    expect(logs.join('\n')).not.toContain('123456');
-    expect(client.events).toEqual([]);
+  it('delete purges only a finished verification: 409 while running', async () => {
+    const s = setup();
+    s.client.put(ID, { customStatus: AWAITING });
+    expect((await s.purge(linkRequest('purge'), invocation())).status).toBe(409);
+    s.client.put(ID, { runtimeStatus: OrchestrationRuntimeStatus.Completed });
+    expect((await s.purge(linkRequest('purge'), invocation())).status).toBe(204);
+    expect(s.client.purged).toEqual([ID]);
   });
 
-  it('answers 404 for an unknown id', async () => {
-    const { client, submit } = setup();
-    const response = await submit(submitRequest({ code: '123456' }), invocation());
-    expect(response.status).toBe(404);
-    expect(client.events).toEqual([]);
+  it('resend passes the guard with the instance number, then raises the resend event', async () => {
+    const s = setup();
+    s.client.put(ID, { customStatus: AWAITING });
+    expect((await s.resend(linkRequest('resend'), invocation())).status).toBe(202);
+    expect(s.admitted).toEqual(['+14255550100']);
+    expect(s.client.events).toEqual([
+      { instanceId: ID, eventName: EVENT.ResendRequested, data: null },
+    ]);
   });
 
-  it.each([
-    OrchestrationRuntimeStatus.Completed,
-    OrchestrationRuntimeStatus.Failed,
-    OrchestrationRuntimeStatus.Terminated,
-  ])('answers 410 once the instance is %s', async (runtimeStatus) => {
-    const { client, submit } = setup();
-    client.put(ID, { runtimeStatus, customStatus: { ...awaiting, state: 'verified' } });
-    const response = await submit(submitRequest({ code: '123456' }), invocation());
-    expect(response.status).toBe(410);
-    expect(await problem(response)).toMatchObject({ code: 'gone' });
-    expect(client.events).toEqual([]);
-  });
-
-  it('answers 410 when the deadline has passed but the timer has not been processed yet', async () => {
-    const { client, submit } = setup();
-    client.put(ID, { customStatus: { ...awaiting, expiresAt: '2026-11-22T10:00:29.000Z' } });
-    expect((await submit(submitRequest({ code: '123456' }), invocation())).status).toBe(410);
-    expect(client.events).toEqual([]);
-  });
-
-  it('answers 409 while the SMS has not been sent yet', async () => {
-    const { client, submit } = setup();
-    client.put(ID, { runtimeStatus: OrchestrationRuntimeStatus.Pending });
-    expect((await submit(submitRequest({ code: '123456' }), invocation())).status).toBe(409);
-    expect(client.events).toEqual([]);
-  });
-
-  it.each([
-    ['missing code', {}],
-    ['too few digits', { code: '123' }],
-    ['too many digits', { code: '12345678901' }],
-    ['letters', { code: '12ab56' }],
-    ['negative number', { code: -5 }],
-    ['fraction', { code: 12.5 }],
-    ['unknown property', { code: '123456', extra: true }],
-    ['array body', ['123456']],
-  ])('answers 400 for %s', async (_label, body) => {
-    const { client, submit } = setup();
-    client.put(ID, { customStatus: awaiting });
-    const response = await submit(submitRequest(body), invocation());
-    expect(response.status).toBe(400);
-    expect(await problem(response)).toMatchObject({ code: 'validation_failed' });
-    expect(client.events).toEqual([]);
-  });
-
-  it('answers 400 for a malformed id before touching the durable client', async () => {
-    const { client, submit } = setup();
-    expect(
-      (await submit(submitRequest({ code: '123456' }, 'x/terminate?reason='), invocation())).status,
-    ).toBe(400);
-    expect(client.events).toEqual([]);
-  });
-
-  it('answers a generic 500 without internals when the durable client fails unexpectedly', async () => {
-    const { client, submit } = setup();
-    client.put(ID, { customStatus: awaiting });
-    client.raiseEvent = () =>
-      Promise.reject(
-        new Error('socket hang up at http://127.0.0.1:17071/durabletask/?code=SYSTEMKEY'),
-      );
-    const logs: string[] = [];
-    const response = await submit(submitRequest({ code: '123456' }), invocation(logs));
-    expect(response.status).toBe(500);
-    expect(JSON.stringify(await bodyOf(response))).not.toContain('socket');
-    expect(logs.join('\n')).toContain('socket hang up');
-    expect(logs.join('\n')).not.toContain('SYSTEMKEY');
-    expect(logs.join('\n')).not.toContain('123456');
+  it('resend refused by the guard raises nothing and answers 429', async () => {
+    const s = setup();
+    s.client.put(ID, { customStatus: AWAITING });
+    s.refuseWith(new RateLimitedError('Too many.', 20));
+    const response = await s.resend(linkRequest('resend'), invocation());
+    expect(response.status).toBe(429);
+    expect(headerOf(response, 'retry-after')).toBe('20');
+    expect(s.client.events).toEqual([]);
   });
 });

@@ -8,6 +8,9 @@ import {
 import {
   OrchestrationRuntimeStatus,
   type DurableOrchestrationStatus,
+  type HttpManagementPayload,
+  type OrchestrationFilter,
+  type PurgeHistoryResult,
   type StartNewOptions,
 } from 'durable-functions';
 import type { AcsIdentityService } from '../../../src/acs/identity-service';
@@ -75,24 +78,33 @@ export class FakeDurableClient implements VerificationClient {
     return Promise.resolve();
   }
 
-  createCheckStatusResponse(request: HttpRequest | undefined, instanceId: string): HttpResponse {
-    const base = `${new URL(request?.url ?? 'http://localhost:7071').origin}/runtime/webhooks/durabletask/instances/${instanceId}`;
-    const payload = {
+  readonly purged: string[] = [];
+  readonly purgeFilters: OrchestrationFilter[] = [];
+
+  createHttpManagementPayload(instanceId: string): HttpManagementPayload {
+    const base = `http://localhost:7071/runtime/webhooks/durabletask/instances/${instanceId}`;
+    const query = 'taskHub=SmsVerificationHub&connection=Storage&code=KEY';
+    return {
       id: instanceId,
-      statusQueryGetUri: `${base}?taskHub=SmsVerificationHub&connection=Storage&code=KEY`,
-      sendEventPostUri: `${base}/raiseEvent/{eventName}?taskHub=SmsVerificationHub&connection=Storage&code=KEY`,
-      terminatePostUri: `${base}/terminate?reason={text}&taskHub=SmsVerificationHub&connection=Storage&code=KEY`,
-      purgeHistoryDeleteUri: `${base}?taskHub=SmsVerificationHub&connection=Storage&code=KEY`,
+      statusQueryGetUri: `${base}?${query}`,
+      sendEventPostUri: `${base}/raiseEvent/{eventName}?${query}`,
+      terminatePostUri: `${base}/terminate?reason={text}&${query}`,
+      rewindPostUri: `${base}/rewind?reason={text}&${query}`,
+      purgeHistoryDeleteUri: `${base}?${query}`,
+      suspendPostUri: `${base}/suspend?reason={text}&${query}`,
+      resumePostUri: `${base}/resume?reason={text}&${query}`,
     };
-    return new HttpResponse({
-      status: 202,
-      jsonBody: payload,
-      headers: {
-        'Content-Type': 'application/json',
-        Location: payload.statusQueryGetUri,
-        'Retry-After': '10',
-      },
-    });
+  }
+
+  purgeInstanceHistory(instanceId: string): Promise<PurgeHistoryResult> {
+    this.purged.push(instanceId);
+    this.statuses.delete(instanceId);
+    return Promise.resolve({ instancesDeleted: 1 });
+  }
+
+  purgeInstanceHistoryBy(filter: OrchestrationFilter): Promise<PurgeHistoryResult> {
+    this.purgeFilters.push(filter);
+    return Promise.resolve({ instancesDeleted: 0 });
   }
 
   /** Adds an instance in the given state. */
@@ -102,7 +114,7 @@ export class FakeDurableClient implements VerificationClient {
       instanceId,
       createdTime: new Date('2026-11-22T10:00:00Z'),
       lastUpdatedTime: new Date('2026-11-22T10:00:01Z'),
-      input: { phoneNumber: '+14255550100', timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 },
+      input: { phoneNumber: '+14255550100' },
       output: null,
       runtimeStatus: OrchestrationRuntimeStatus.Running,
       customStatus: undefined,

@@ -70,6 +70,11 @@ export class OrchestrationHarness {
     return [...this.past, ...this.pending];
   }
 
+  /** The orchestration's clock: when the latest event happened. */
+  get time(): Date {
+    return this.now;
+  }
+
   get last(): OrchestratorState {
     const state = this.states.at(-1);
     if (state === undefined) throw new Error('no episode ran yet');

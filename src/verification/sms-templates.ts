@@ -1,0 +1,61 @@
+import { ValidationError } from '../errors';
+import type { SmsTemplateSettings } from '../config';
+import { BUILT_IN_TEMPLATES, SMS_LOCALES, type SmsLocale } from './rules';
+
+/**
+ * The SMS text by the caller's optional `locale`. English is the app's configured
+ * `VERIFICATION_MESSAGE_TEMPLATE` (default "Your verification code is {code}"), which is also the
+ * answer for every locale without a template; the others are built in and can each be replaced by
+ * a setting, e.g. to add the app's name.
+ */
+/** RFC 5646 §4.4.1: implementations need to handle tags of at least 35 characters. */
+const MAX_LOCALE_LENGTH = 35;
+/** Regions that write Chinese in traditional characters when a tag names no script. */
+const TRADITIONAL_CHINESE_REGIONS = new Set(['TW', 'HK', 'MO']);
+
+/**
+ * The caller's `locale` input: absent (undefined or null) is fine, anything else must be a
+ * well-formed BCP 47 language tag such as `ko` or `pt-BR`. Returns the canonical tag.
+ */
+export function parseLocale(input: unknown, field = 'locale'): string | undefined {
+  if (input === undefined || input === null) return undefined;
+  const problem = { field, message: 'must be a BCP 47 language tag such as "ko" or "pt-BR"' };
+  if (typeof input !== 'string' || input.length === 0 || input.length > MAX_LOCALE_LENGTH) {
+    throw new ValidationError(problem);
+  }
+  try {
+    const [canonical] = Intl.getCanonicalLocales(input);
+    if (canonical === undefined) throw new RangeError('empty');
+    return canonical;
+  } catch {
+    throw new ValidationError(problem);
+  }
+}
+
+/** The best template locale for a canonical tag: `ko-KR` → `ko`, `zh-TW` → `zh-Hant`, else `en`. */
+export function negotiateLocale(locale: string | undefined): SmsLocale {
+  if (locale === undefined) return 'en';
+  const parsed = new Intl.Locale(locale);
+  if (parsed.language === 'zh') {
+    const script =
+      parsed.script ?? (TRADITIONAL_CHINESE_REGIONS.has(parsed.region ?? '') ? 'Hant' : 'Hans');
+    return script === 'Hant' ? 'zh-Hant' : 'zh';
+  }
+  return SMS_LOCALES.find((candidate) => candidate === parsed.language) ?? 'en';
+}
+
+/** The template to render for a canonical locale (from {@link parseLocale}) or none. */
+export function templateFor(
+  locale: string | undefined,
+  settings: SmsTemplateSettings,
+  fallbackTemplate: string,
+): { readonly locale: SmsLocale; readonly template: string } {
+  const chosen = negotiateLocale(locale);
+  return {
+    locale: chosen,
+    template:
+      chosen === 'en'
+        ? fallbackTemplate
+        : (settings.overrides[chosen] ?? BUILT_IN_TEMPLATES[chosen]),
+  };
+}

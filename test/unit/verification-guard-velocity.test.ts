@@ -1,0 +1,344 @@
+import { ManualClock } from '../../local-runtime/src/clock';
+import { ConfigError } from '../../src/errors';
+import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
+import {
+  VelocityGuard,
+  numberPrefix,
+  type CounterWrite,
+  type SendAttempt,
+  type StoredCounter,
+  type VelocityStore,
+} from '../../src/verification/guard/velocity';
+import { loadVelocitySettings, type VelocitySettings } from '../../src/config';
+import type { ClientIp } from '../../src/verification/guard/client-ip';
+
+const VELOCITY_DEFAULTS = loadVelocitySettings({});
+
+const SECRET = 'unit-test-secret-0123456789abcdef';
+
+/** The VelocityStore contract in memory: ETag-conditional, atomic writes, counted round trips. */
+class MemoryStore implements VelocityStore {
+  readonly rows = new Map<string, StoredCounter>();
+  reads = 0;
+  writes = 0;
+  conflicts = 0;
+  failure: Error | undefined;
+  alwaysConflict = false;
+  private version = 0;
+
+  read(keys: readonly string[]): Promise<ReadonlyMap<string, StoredCounter>> {
+    this.reads += 1;
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const found = new Map<string, StoredCounter>();
+    for (const key of keys) {
+      const row = this.rows.get(key);
+      if (row !== undefined) found.set(key, row);
+    }
+    return Promise.resolve(found);
+  }
+
+  write(writes: readonly CounterWrite[]): Promise<ReadonlyMap<string, string> | 'conflict'> {
+    this.writes += 1;
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const clean = writes.every((write) => this.rows.get(write.key)?.etag === write.etag);
+    if (this.alwaysConflict || !clean) {
+      this.conflicts += 1;
+      return Promise.resolve('conflict');
+    }
+    const etags = new Map<string, string>();
+    for (const write of writes) {
+      const etag = `W/"${++this.version}"`;
+      this.rows.set(write.key, { state: write.state, etag });
+      etags.set(write.key, etag);
+    }
+    return Promise.resolve(etags);
+  }
+}
+
+interface Harness {
+  readonly store: MemoryStore;
+  readonly clock: ManualClock;
+  readonly warnings: string[];
+  readonly guard: VelocityGuard;
+}
+
+function harness(overrides: Partial<VelocitySettings> = {}, store = new MemoryStore()): Harness {
+  const clock = new ManualClock('2030-01-01T00:00:00.000Z');
+  const warnings: string[] = [];
+  const settings: VelocitySettings = { ...VELOCITY_DEFAULTS, ...overrides };
+  const guard = new VelocityGuard({
+    store,
+    settings,
+    secret: SECRET,
+    now: () => clock.now(),
+    logger: { warn: (message) => warnings.push(message) },
+  });
+  return { store, clock, warnings, guard };
+}
+
+const ip = (address: string): ClientIp => ({ address, limitKey: address });
+const send = (phoneNumber: string, clientIp?: ClientIp): SendAttempt => ({ phoneNumber, clientIp });
+
+async function refusal(promise: Promise<unknown>): Promise<VelocityLimitError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof VelocityLimitError))
+    throw new Error(`expected a refusal, got ${String(error)}`);
+  return error;
+}
+
+describe('VelocityGuard rules', () => {
+  it('allows 5 sends per number an hour, then 429 number_rate_limited until the window ends', async () => {
+    const { guard, clock } = harness({ numberCooldownSeconds: 0 });
+    for (let i = 0; i < 5; i++) {
+      await expect(guard.checkAndRecord(send('+14252000001'))).resolves.toEqual({
+        degraded: false,
+      });
+      clock.advance(60_000);
+    }
+    const error = await refusal(guard.checkAndRecord(send('+14252000001')));
+    expect(error).toMatchObject({ status: 429, reason: 'number_rate_limited' });
+    // The window opened at 00:00 and it is now 00:05.
+    expect(error.headers['Retry-After']).toBe(String(55 * 60));
+    await expect(guard.checkAndRecord(send('+14252000002'))).resolves.toEqual({ degraded: false });
+    clock.advance(55 * 60_000);
+    await expect(guard.checkAndRecord(send('+14252000001'))).resolves.toEqual({ degraded: false });
+  });
+
+  it('keeps a 30 s cooldown between sends to one number', async () => {
+    const { guard, clock } = harness();
+    await guard.checkAndRecord(send('+14252000001'));
+    clock.advance(10_000);
+    const error = await refusal(guard.checkAndRecord(send('+14252000001')));
+    expect(error.reason).toBe('number_cooldown');
+    expect(error.headers['Retry-After']).toBe('20');
+    clock.advance(20_000);
+    await expect(guard.checkAndRecord(send('+14252000001'))).resolves.toEqual({ degraded: false });
+  });
+
+  it('counts 20 sends per client IP an hour across numbers; no IP, no IP rule', async () => {
+    const { guard } = harness();
+    for (let i = 0; i < 20; i++) {
+      await guard.checkAndRecord(send(`+1425${3_000_000 + i * 10_000}`, ip('203.0.113.7')));
+    }
+    const error = await refusal(guard.checkAndRecord(send('+14254000000', ip('203.0.113.7'))));
+    expect(error.reason).toBe('ip_rate_limited');
+    await expect(
+      guard.checkAndRecord(send('+14254000000', ip('203.0.113.8'))),
+    ).resolves.toBeDefined();
+    // Without a known IP the rule does not apply.
+    await expect(guard.checkAndRecord(send('+14254000001'))).resolves.toBeDefined();
+  });
+
+  it('counts 10 sends an hour per number prefix (the number without its last 4 digits)', async () => {
+    const { guard } = harness();
+    expect(numberPrefix('+14255550123')).toBe('+1425555');
+    for (let i = 0; i < 10; i++) {
+      await guard.checkAndRecord(send(`+142555501${String(i).padStart(2, '0')}`));
+    }
+    const error = await refusal(guard.checkAndRecord(send('+14255559999')));
+    expect(error.reason).toBe('prefix_rate_limited');
+    await expect(guard.checkAndRecord(send('+14255560000'))).resolves.toBeDefined();
+  });
+
+  it('caps all sends with the global ceiling', async () => {
+    const { guard } = harness({ globalPerHour: 3 });
+    for (let i = 0; i < 3; i++) await guard.checkAndRecord(send(`+1425${3_000_000 + i * 10_000}`));
+    const error = await refusal(guard.checkAndRecord(send('+14259000000')));
+    expect(error.reason).toBe('global_rate_limited');
+  });
+
+  it('reports the rule that holds the send back longest', async () => {
+    const { guard, clock } = harness({ perNumberPerHour: 2 });
+    await guard.checkAndRecord(send('+14252000001'));
+    clock.advance(30_000);
+    await guard.checkAndRecord(send('+14252000001'));
+    clock.advance(5_000);
+    // Both the cooldown (25 s) and the hourly count (59 min 25 s) fire.
+    const error = await refusal(guard.checkAndRecord(send('+14252000001')));
+    expect(error.reason).toBe('number_rate_limited');
+    expect(error.headers['Retry-After']).toBe(String(3600 - 35));
+  });
+
+  it('counts nothing for a refused send', async () => {
+    const { guard, clock, store } = harness({ perNumberPerHour: 2 });
+    await guard.checkAndRecord(send('+14252000001'));
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1000);
+      await refusal(guard.checkAndRecord(send('+14252000001')));
+    }
+    expect(store.writes).toBe(1);
+    clock.advance(30_000);
+    await expect(guard.checkAndRecord(send('+14252000001'))).resolves.toBeDefined();
+  });
+
+  it('logs each refusal once, with the masked number and the rule, never the number or IP', async () => {
+    const { guard, warnings } = harness();
+    await guard.checkAndRecord(send('+14255550100', ip('203.0.113.7')));
+    await refusal(guard.checkAndRecord(send('+14255550100', ip('203.0.113.7'))));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('number_cooldown');
+    expect(warnings[0]).toContain('+1******0100');
+    expect(warnings[0]).not.toContain('4255550100');
+    expect(warnings[0]).not.toContain('203.0.113.7');
+  });
+
+  it('stores only keyed hashes of numbers, prefixes and IPs', async () => {
+    const { guard, store } = harness();
+    await guard.checkAndRecord(send('+14255550100', ip('203.0.113.7')));
+    const keys = [...store.rows.keys()];
+    expect(keys).toHaveLength(4);
+    expect(keys.join(' ')).not.toMatch(/4255550|203\.0\.113/);
+    expect(keys.filter((key) => key === 'global')).toHaveLength(1);
+  });
+});
+
+describe('VelocityGuard storage cost', () => {
+  it('costs one write and no read per send once the counters are known', async () => {
+    const { guard, store, clock } = harness();
+    for (let i = 0; i < 10; i++) {
+      await guard.checkAndRecord(send(`+1425${3_000_000 + i * 10_000}`, ip('203.0.113.7')));
+      clock.advance(1000);
+    }
+    expect(store.writes).toBe(10);
+    expect(store.reads).toBe(0);
+    expect(store.conflicts).toBe(0);
+  });
+
+  it('applies concurrent sends in one grouped transaction', async () => {
+    const { guard, store } = harness();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        guard.checkAndRecord(send(`+1425${3_000_000 + i * 10_000}`)),
+      ),
+    );
+    expect(results).toHaveLength(20);
+    // The first send goes alone; the 19 that queued behind it share the next transaction.
+    expect(store.writes).toBe(2);
+    expect(store.rows.get('global')?.state.count).toBe(20);
+  });
+
+  it('reads and decides again when another instance changed a counter', async () => {
+    const store = new MemoryStore();
+    const a = harness({ numberCooldownSeconds: 0, perNumberPerHour: 2 }, store);
+    const b = harness({ numberCooldownSeconds: 0, perNumberPerHour: 2 }, store);
+    await a.guard.checkAndRecord(send('+14252000001'));
+    await b.guard.checkAndRecord(send('+14252000001'));
+    expect(store.conflicts).toBe(1);
+    await refusal(a.guard.checkAndRecord(send('+14252000001')));
+    expect(store.rows.get('global')?.state.count).toBe(2);
+  });
+});
+
+describe('VelocityGuard when the store fails', () => {
+  it('fail mode closed: 503 guard_unavailable, logged once with the masked number', async () => {
+    const { guard, store, warnings } = harness();
+    store.failure = new Error('ECONNREFUSED');
+    const error: unknown = await guard
+      .checkAndRecord(send('+14255550100'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GuardUnavailableError);
+    expect(error).toMatchObject({ status: 503, reason: 'guard_unavailable' });
+    expect(warnings).toEqual([expect.stringContaining('+1******0100')]);
+  });
+
+  it('fail mode open: the send goes through, marked degraded', async () => {
+    const { guard, store } = harness({ failMode: 'open' });
+    store.failure = new Error('ECONNREFUSED');
+    await expect(guard.checkAndRecord(send('+14255550100'))).resolves.toEqual({ degraded: true });
+  });
+
+  it('treats endless conflicts as unavailable instead of looping', async () => {
+    const { guard, store } = harness();
+    store.alwaysConflict = true;
+    await expect(guard.checkAndRecord(send('+14255550100'))).rejects.toBeInstanceOf(
+      GuardUnavailableError,
+    );
+    expect(store.writes).toBe(8);
+  });
+
+  it('answers by the fail mode at once when too many sends wait for a slow store', async () => {
+    const store = new MemoryStore();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slowWrite = store.write.bind(store);
+    store.write = async (writes) => {
+      await gate;
+      return slowWrite(writes);
+    };
+    const clock = new ManualClock();
+    const guard = new VelocityGuard({
+      store,
+      settings: VELOCITY_DEFAULTS,
+      secret: SECRET,
+      now: () => clock.now(),
+      logger: { warn: () => undefined },
+      maxQueued: 3,
+    });
+    const first = guard.checkAndRecord(send('+14252000000'));
+    const queued = [1, 2, 3].map((i) =>
+      guard.checkAndRecord(send(`+1425${2_000_000 + i * 10_000}`)),
+    );
+    await expect(guard.checkAndRecord(send('+14259000000'))).rejects.toBeInstanceOf(
+      GuardUnavailableError,
+    );
+    release();
+    await expect(Promise.all([first, ...queued])).resolves.toHaveLength(4);
+  });
+
+  it('recovers once the store is back', async () => {
+    const { guard, store } = harness();
+    store.failure = new Error('ECONNREFUSED');
+    await expect(guard.checkAndRecord(send('+14255550100'))).rejects.toBeInstanceOf(
+      GuardUnavailableError,
+    );
+    store.failure = undefined;
+    await expect(guard.checkAndRecord(send('+14255550100'))).resolves.toEqual({ degraded: false });
+  });
+});
+
+describe('loadVelocitySettings', () => {
+  it('has the issue defaults', () => {
+    expect(loadVelocitySettings({})).toEqual({
+      perNumberPerHour: 5,
+      numberCooldownSeconds: 30,
+      perIpPerHour: 20,
+      perPrefixPerHour: 10,
+      globalPerHour: 1000,
+      failMode: 'closed',
+      tableName: 'VerificationLimits',
+    });
+  });
+
+  it('reads every limit and reports every bad one at once', () => {
+    expect(
+      loadVelocitySettings({
+        VERIFICATION_LIMIT_PER_NUMBER_PER_HOUR: '1000000',
+        VERIFICATION_LIMIT_NUMBER_COOLDOWN_SECONDS: '0',
+        VERIFICATION_GUARD_FAIL_MODE: 'OPEN',
+      }),
+    ).toMatchObject({ perNumberPerHour: 1_000_000, numberCooldownSeconds: 0, failMode: 'open' });
+    let error: unknown;
+    try {
+      loadVelocitySettings({
+        VERIFICATION_LIMIT_PER_IP_PER_HOUR: '0',
+        VERIFICATION_LIMIT_GLOBAL_PER_HOUR: 'lots',
+        VERIFICATION_GUARD_FAIL_MODE: 'maybe',
+        VERIFICATION_LIMIT_TABLE_NAME: 'bad-name',
+      });
+    } catch (e: unknown) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.field).sort()).toEqual([
+      'VERIFICATION_GUARD_FAIL_MODE',
+      'VERIFICATION_LIMIT_GLOBAL_PER_HOUR',
+      'VERIFICATION_LIMIT_PER_IP_PER_HOUR',
+      'VERIFICATION_LIMIT_TABLE_NAME',
+    ]);
+  });
+});
