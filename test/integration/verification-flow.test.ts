@@ -200,7 +200,7 @@ describe('phone verification through the capability links on the local runtime',
     ).searchParams.get('token')!;
     const view = await fetch(`${host.url}/api/verifications/${payload.id}?token=${statusToken}`);
     expect(view.status).toBe(200);
-    expect(await view.json()).toMatchObject({
+    expect(JSON.parse(await assertNoKey(view))).toMatchObject({
       id: payload.id,
       state: 'awaiting_code',
       attemptsRemaining: 4,
@@ -216,6 +216,7 @@ describe('phone verification through the capability links on the local runtime',
         body: JSON.stringify({ code }),
       },
     );
+    await assertNoKey(submitted);
     expect(submitted.status).toBe(202);
     const status = await pollUntilDone(payload);
     expect(status.output).toBe(true);
@@ -280,6 +281,7 @@ describe('phone verification through the capability links on the local runtime',
       customStatus: { state: 'canceled' },
     });
     const purge = await fetch(payload.purgeHistoryDeleteUri, { method: 'DELETE' });
+    await assertNoKey(purge);
     expect(purge.status).toBe(204);
     expect((await fetch(payload.statusQueryGetUri)).status).toBe(404);
   });
