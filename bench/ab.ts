@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTwilioEmulator } from '../emulators/src/twilio/server';
+import { benchAppSettings, benchStorage, closeBenchStorage } from './settings';
 import type { TwilioEmulator } from '../emulators/src/twilio/server';
 import { startLocalHostProcess } from '../local-runtime/src/index';
 import type { LocalHostProcess } from '../local-runtime/src/index';
@@ -135,15 +136,6 @@ function prepareBaseline(ref: string, keep: boolean): { dir: string; remove: () 
   return { dir, remove };
 }
 
-function hostSettings(twilio: TwilioEmulator, timeoutSeconds: number): Record<string, string> {
-  return {
-    FUNCTIONS_WORKER_RUNTIME: 'node',
-    ...twilio.appSettings(),
-    VERIFICATION_TIMEOUT_SECONDS: String(timeoutSeconds),
-    VERIFICATION_CODE_SECRET: 'bench-secret-not-for-production',
-  };
-}
-
 /** Node options for the profiled candidate host; profiles are written when it exits cleanly. */
 function profileOptions(tree: Tree, o: AbOptions, scenario: string): string[] {
   if (tree.label !== 'candidate') return [];
@@ -163,6 +155,7 @@ async function withHost<T>(
 ): Promise<T> {
   twilio.reset();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${tree.label}-`));
+  const storage = await benchStorage();
   const host = await startLocalHostProcess({
     appDir: tree.dir,
     cliPath: path.join(tree.dir, CLI),
@@ -170,7 +163,7 @@ async function withHost<T>(
     databasePath: path.join(dataDir, 'durable.sqlite'),
     settingsFile: false,
     emulators: false,
-    settings: hostSettings(twilio, timeoutSeconds),
+    settings: benchAppSettings(twilio.appSettings(), storage.connectionString, timeoutSeconds),
     startTimeoutMs: 60_000,
     nodeArgs,
   });
@@ -406,6 +399,7 @@ export async function runAb(o: AbOptions): Promise<void> {
     }
   } finally {
     await twilio.close();
+    await closeBenchStorage();
     baseline.remove();
   }
   console.log(
