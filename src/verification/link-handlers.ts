@@ -24,6 +24,11 @@ export interface AnswerDeps extends LinkAccessDeps {
   readonly now: () => Date;
   /** Seals `{code, receivedAt}` for one instance (AES-256-GCM, instance id as AAD). */
   readonly sealAnswer: (instanceId: string, code: string, receivedAt: Date) => SealedAnswerPayload;
+  /**
+   * The configured code length, for an answer that arrives before the orchestrator has reported
+   * its own (the user read the SMS before `SendSmsChallenge` returned).
+   */
+  readonly configuredCodeLength: () => number;
 }
 
 export interface ResendDeps extends LinkAccessDeps {
@@ -125,14 +130,25 @@ export function createResendVerificationCode(deps: ResendDeps): Handler {
 
 /**
  * The durable client's raiseEvent silently accepts events for finished instances, so the status
- * is checked first: finished or past its deadline → 410, code not sent yet → 409. The code is
- * normalised with the instance's own code length (once sealed, a number could no longer be told
- * from a string) and sealed with its receipt time: history never holds a raw code.
+ * is checked first: finished or past its deadline → 410. An answer that arrives while the SMS is
+ * still being sent (no custom status yet) is raised like any other: the orchestration keeps it
+ * until it waits for it, as the extension does for `sendEventPostUri`, and the receipt time is
+ * before any deadline. The code is normalised with the instance's code length (once sealed, a
+ * number could no longer be told from a string) and sealed with its receipt time: history never
+ * holds a raw code.
  */
 async function raiseAnswer(deps: AnswerDeps, opened: OpenedLink, code: WellFormedCode) {
   const receivedAt = deps.now();
-  assertAwaitingCode(opened.status, receivedAt);
-  const codeLength = readCodeLength(opened.status);
+  assertRunning(opened.status);
+  const custom = readCustomStatus(opened.status.customStatus);
+  if (
+    custom !== undefined &&
+    (custom.state !== 'awaiting_code' || Date.parse(custom.expiresAt) <= receivedAt.getTime())
+  ) {
+    throw new GoneError('This verification no longer accepts codes; start a new one.');
+  }
+  const codeLength = custom === undefined ? deps.configuredCodeLength() : custom.codeLength;
+  if (!isCodeLength(codeLength)) throw new ConflictError('This verification cannot accept codes.');
   const payload = deps.sealAnswer(opened.id, normalizeCode(code, codeLength), receivedAt);
   await opened.client.raiseEvent(opened.id, EVENT.SmsChallengeResponse, payload);
 }
@@ -143,6 +159,7 @@ function assertRunning(status: DurableOrchestrationStatus): void {
   }
 }
 
+/** A resend needs a first SMS that went out: 409 before, 410 once finished or past the deadline. */
 function assertAwaitingCode(status: DurableOrchestrationStatus, now: Date): void {
   assertRunning(status);
   const custom = readCustomStatus(status.customStatus);
@@ -152,13 +169,6 @@ function assertAwaitingCode(status: DurableOrchestrationStatus, now: Date): void
   if (custom.state !== 'awaiting_code' || Date.parse(custom.expiresAt) <= now.getTime()) {
     throw new GoneError('This verification no longer accepts codes; start a new one.');
   }
-}
-
-/** The rules are not in the input (they come from settings); the orchestrator reports the code length. */
-function readCodeLength(status: DurableOrchestrationStatus): number {
-  const codeLength = readCustomStatus(status.customStatus)?.codeLength;
-  if (!isCodeLength(codeLength)) throw new ConflictError('This verification cannot accept codes.');
-  return codeLength;
 }
 
 async function readAnswerBody(request: HttpRequest): Promise<unknown> {

@@ -62,7 +62,12 @@ export const smsPhoneVerification = df.app.orchestration(
 const now = (): Date => new Date();
 const links = { getClient: getDurableClient, verifyLinkToken: verifyVerificationLink };
 const starter = { getClient: getDurableClient, guard: getSendGuard, links: verificationLinks };
-const answers = { ...links, now, sealAnswer: sealVerificationAnswer };
+const answers = {
+  ...links,
+  now,
+  sealAnswer: sealVerificationAnswer,
+  configuredCodeLength: () => getVerificationConfig().codeLength,
+};
 
 // Anonymous like the official sample: phone verification is the first thing an unknown user does.
 // Its answer carries capability links only, never a host key.

@@ -46,6 +46,7 @@ const answers = {
   now: () => new Date('2026-11-22T10:00:30Z'),
   sealAnswer: (id: string, code: string, receivedAt: Date) =>
     sealAnswer(SECRET, id, { code, receivedAt }),
+  configuredCodeLength: () => 6,
 };
 
 let stub: StubServer;

@@ -58,6 +58,7 @@ function setup() {
     now: () => NOW,
     sealAnswer: (id: string, code: string, receivedAt: Date) =>
       sealAnswer(SECRET, id, { code, receivedAt }),
+    configuredCodeLength: () => 6,
   };
   const guard = () => ({
     check: (phone: unknown) => {
@@ -315,7 +316,7 @@ describe('answers through sendEventPostUri and /code', () => {
     expect(s.client.events).toEqual([]);
   });
 
-  it('410 once finished or past the deadline, 409 before the SMS is out', async () => {
+  it('410 once finished or past the deadline', async () => {
     const s = setup();
     s.client.put(ID, {
       runtimeStatus: OrchestrationRuntimeStatus.Completed,
@@ -324,9 +325,15 @@ describe('answers through sendEventPostUri and /code', () => {
     expect((await s.raise(linkRequest('code', { body: 1 }), invocation())).status).toBe(410);
     s.client.put(ID, { customStatus: { ...AWAITING, expiresAt: '2026-11-22T10:00:30.000Z' } });
     expect((await s.raise(linkRequest('code', { body: 1 }), invocation())).status).toBe(410);
-    s.client.put(ID, { customStatus: undefined });
-    expect((await s.raise(linkRequest('code', { body: 1 }), invocation())).status).toBe(409);
     expect(s.client.events).toEqual([]);
+  });
+
+  it('raises an answer that arrives before the SMS is out, padded to the configured length', async () => {
+    const s = setup();
+    s.client.put(ID, { customStatus: undefined });
+    expect((await s.raise(linkRequest('code', { body: 2168 }), invocation())).status).toBe(202);
+    expect(s.client.events).toHaveLength(1);
+    expect(openAnswer(SECRET, ID, s.client.events[0]!.data)).toMatchObject({ code: '002168' });
   });
 });
 
