@@ -5,11 +5,13 @@
  */
 import { ACS_FUNCTIONS } from '../acs/names';
 import { ME_FUNCTIONS } from '../me/names';
-import { FUNCTION, ROUTE } from '../verification/names';
+import { MAX_ANSWER_BYTES } from '../verification/link-handlers';
+import { LINK_TOKEN_PARAM } from '../verification/links';
+import { EVENT, FUNCTION, HTTP_STARTABLE_ORCHESTRATIONS, ROUTE } from '../verification/names';
 import { ref, SCHEMAS, type Schema } from './schemas';
 
 type Method = 'get' | 'post' | 'delete';
-type Security = 'functionKey' | 'bearer' | 'none';
+type Security = 'functionKey' | 'bearer' | 'link' | 'none';
 
 interface Example {
   readonly summary: string;
@@ -34,6 +36,8 @@ export interface Operation {
   /** Success answers; the error answers come from `errors`. */
   readonly responses: Readonly<Record<number, SuccessResponse>>;
   readonly errors: readonly ErrorStatus[];
+  /** What an error status means on this operation, where it says more than the generic text. */
+  readonly errorDescriptions?: Partial<Record<ErrorStatus, string>>;
 }
 
 interface SuccessResponse {
@@ -55,7 +59,7 @@ const ERROR_DESCRIPTIONS: Readonly<Record<ErrorStatus, string>> = {
   409: 'The resource is not in a state that allows this yet.',
   410: 'The resource has finished and accepts nothing more.',
   413: 'The request body is too large.',
-  429: 'Too many requests; see `Retry-After`.',
+  429: 'Too many requests; `Retry-After` says when to try again.',
   500: 'Unexpected error; the answer carries no internals.',
   502: 'An upstream service (Twilio, ACS, Microsoft Graph) failed.',
   503: 'An upstream service could not be reached; see `Retry-After`.',
@@ -92,6 +96,53 @@ const PROBLEM_EXAMPLES: Partial<Record<ErrorStatus, unknown>> = {
   },
 };
 
+/** The fraud guard's answers (`reason` names the rule; nothing was sent or counted). */
+const GUARD_ERROR_DESCRIPTIONS: Partial<Record<ErrorStatus, string>> = {
+  400: 'The request is invalid; `errors` lists every bad field (`reason: phone_number_invalid` for a number that is not valid for its region).',
+  403: 'The phone policy refuses this number: `reason` is `phone_number_type_blocked` or `phone_country_not_allowed`.',
+  429: 'A velocity limit fired (`reason`: `number_cooldown`, `number_rate_limited`, `ip_rate_limited`, `prefix_rate_limited` or `global_rate_limited`); `Retry-After` says when to try again.',
+  503: 'The limit store cannot be reached and the guard fails closed (`reason: guard_unavailable`); nothing was sent.',
+};
+
+/** Every link answers 404 alike for a bad id, a missing or wrong token and an unknown verification. */
+const LINK_NOT_FOUND =
+  'No such verification, or the `token` is not this link’s (all answered alike).';
+const ANSWER_TOO_LARGE = `The body is larger than ${MAX_ANSWER_BYTES} bytes.`;
+const LINK_ERROR_DESCRIPTIONS: Partial<Record<ErrorStatus, string>> = { 404: LINK_NOT_FOUND };
+const ANSWER_ERROR_DESCRIPTIONS: Partial<Record<ErrorStatus, string>> = {
+  404: LINK_NOT_FOUND,
+  409: 'The code has not been sent yet; try again in a moment.',
+  410: 'The verification has finished or passed its deadline; start a new one.',
+  413: ANSWER_TOO_LARGE,
+};
+const VERIFICATION_ID_EXAMPLE = 'c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41';
+const LINK_TOKEN_EXAMPLE = 'Zm9yLWRvY3VtZW50YXRpb24tb25seS1ub3QtYS10b2tlbg';
+const link = (route: string): string =>
+  `http://localhost:7071/api/${route.replace('{id}', VERIFICATION_ID_EXAMPLE)}?${LINK_TOKEN_PARAM}=${LINK_TOKEN_EXAMPLE}`;
+/** An anonymous start answer: capability links only, no host key. */
+const LINKS_EXAMPLE = {
+  id: VERIFICATION_ID_EXAMPLE,
+  statusQueryGetUri: link(ROUTE.verificationStatus),
+  sendEventPostUri: link(ROUTE.raiseEvent),
+  terminatePostUri: link(ROUTE.cancelVerification),
+  purgeHistoryDeleteUri: link(ROUTE.purgeVerification),
+  resendPostUri: link(ROUTE.resendCode),
+};
+const DURABLE_URL = `http://localhost:7071/runtime/webhooks/durabletask/instances/${VERIFICATION_ID_EXAMPLE}`;
+const DURABLE_QUERY = 'taskHub=SmsVerificationHub&connection=Storage&code=SYSTEM_KEY';
+const START_REQUEST_EXAMPLES: Record<string, Example> = {
+  string: { summary: 'The number as a JSON string', value: '+14255550100' },
+  object: {
+    summary: 'The number and the SMS language',
+    value: { phoneNumber: '+14255550100', locale: 'ko' },
+  },
+};
+const START_HEADERS = {
+  Location: { description: 'The status link.', schema: { type: 'string' } },
+  'Retry-After': { description: 'Seconds to wait before polling.', schema: { type: 'string' } },
+};
+const START_DESCRIPTION = `Checks the number against the fraud guard (phone policy, then velocity limits), then texts a one-time code. \`orchestratorName\` is ${HTTP_STARTABLE_ORCHESTRATIONS.map((n) => `\`${n}\``).join(', ')}; any other answers 404.`;
+
 const FUNCTION_ERRORS: readonly ErrorStatus[] = [401, 413, 429, 500];
 const UPSTREAM_ERRORS: readonly ErrorStatus[] = [502, 503, 504];
 const JSON_TYPE = 'application/json';
@@ -110,66 +161,125 @@ export const OPERATIONS: readonly Operation[] = [
     route: ROUTE.httpStart,
     tag: 'Verification',
     summary: 'Start a phone verification',
-    description:
-      'Texts a one-time code to the number and answers with the Durable Functions management payload. `orchestratorName` is `SmsPhoneVerification`.',
+    description: `${START_DESCRIPTION} The answer has the Durable management payload's names, but each URI is a capability link for this one verification (its \`${LINK_TOKEN_PARAM}\` query parameter opens one operation) and none carries a host key.`,
     security: 'none',
-    requestBody: {
-      schema: ref('StartVerificationRequest'),
-      examples: {
-        string: { summary: 'The number as a JSON string', value: '+14255550100' },
-        object: { summary: 'The number in an object', value: { phoneNumber: '+14255550100' } },
+    requestBody: { schema: ref('StartVerificationRequest'), examples: START_REQUEST_EXAMPLES },
+    responses: {
+      202: {
+        description:
+          'Started; the SMS is on its way. Keep the links: they are the only way back in.',
+        schema: ref('VerificationLinks'),
+        headers: START_HEADERS,
+        example: LINKS_EXAMPLE,
       },
     },
+    errors: [400, 403, 404, 413, 429, 500, 503],
+    errorDescriptions: GUARD_ERROR_DESCRIPTIONS,
+  },
+  {
+    operationId: FUNCTION.trustedStart,
+    method: 'post',
+    route: ROUTE.trustedStart,
+    tag: 'Verification',
+    summary: 'Start a phone verification (trusted back ends)',
+    description: `${START_DESCRIPTION} Answers the Durable management payload (system key) and the capability links in \`links\`, through which codes are answered sealed.`,
+    security: 'functionKey',
+    requestBody: { schema: ref('StartVerificationRequest'), examples: START_REQUEST_EXAMPLES },
     responses: {
       202: {
         description: 'Started; the SMS is on its way.',
-        schema: ref('CheckStatus'),
-        headers: {
-          Location: { description: 'The status query URL.', schema: { type: 'string' } },
-        },
+        schema: ref('TrustedStart'),
+        headers: START_HEADERS,
         example: {
-          id: 'c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41',
-          statusQueryGetUri:
-            'http://localhost:7071/runtime/webhooks/durabletask/instances/c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41?taskHub=SmsVerificationHub&connection=Storage&code=SYSTEM_KEY',
-          sendEventPostUri:
-            'http://localhost:7071/runtime/webhooks/durabletask/instances/c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41/raiseEvent/{eventName}?taskHub=SmsVerificationHub&connection=Storage&code=SYSTEM_KEY',
-          terminatePostUri:
-            'http://localhost:7071/runtime/webhooks/durabletask/instances/c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41/terminate?reason={text}&taskHub=SmsVerificationHub&connection=Storage&code=SYSTEM_KEY',
+          id: VERIFICATION_ID_EXAMPLE,
+          statusQueryGetUri: `${DURABLE_URL}?${DURABLE_QUERY}`,
+          sendEventPostUri: `${DURABLE_URL}/raiseEvent/{eventName}?${DURABLE_QUERY}`,
+          terminatePostUri: `${DURABLE_URL}/terminate?reason={text}&${DURABLE_QUERY}`,
+          purgeHistoryDeleteUri: `${DURABLE_URL}?${DURABLE_QUERY}`,
+          links: LINKS_EXAMPLE,
         },
       },
     },
-    errors: [400, 404, 413, 429, 500],
+    errors: [400, 401, 403, 404, 413, 429, 500, 503],
+    errorDescriptions: GUARD_ERROR_DESCRIPTIONS,
+  },
+  {
+    operationId: FUNCTION.verificationStatus,
+    method: 'get',
+    route: ROUTE.verificationStatus,
+    tag: 'Verification',
+    summary: 'The Durable-shaped status (`statusQueryGetUri`)',
+    security: 'link',
+    responses: {
+      200: {
+        description: 'Finished; `output` is true when verified.',
+        schema: ref('VerificationStatus'),
+        example: {
+          name: 'SmsPhoneVerification',
+          instanceId: VERIFICATION_ID_EXAMPLE,
+          runtimeStatus: 'Completed',
+          input: '+14255550100',
+          customStatus: { state: 'verified' },
+          output: true,
+          createdTime: EXPIRES_EXAMPLE,
+          lastUpdatedTime: EXPIRES_EXAMPLE,
+        },
+      },
+      202: { description: 'Still running.', schema: ref('VerificationStatus') },
+    },
+    errors: [404, 429, 500],
+    errorDescriptions: LINK_ERROR_DESCRIPTIONS,
   },
   {
     operationId: FUNCTION.getVerification,
     method: 'get',
     route: ROUTE.getVerification,
     tag: 'Verification',
-    summary: 'Read the state of a verification',
-    security: 'none',
+    summary: 'Read the state of a verification (the status link’s token)',
+    security: 'link',
     responses: {
       200: {
         description: 'The verification.',
         schema: ref('Verification'),
         example: {
-          id: 'c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41',
+          id: VERIFICATION_ID_EXAMPLE,
           state: 'awaiting_code',
           attemptsRemaining: 4,
           expiresAt: EXPIRES_EXAMPLE,
         },
       },
     },
-    errors: [400, 404, 429, 500],
+    errors: [404, 429, 500],
+    errorDescriptions: LINK_ERROR_DESCRIPTIONS,
+  },
+  {
+    operationId: FUNCTION.raiseVerificationEvent,
+    method: 'post',
+    route: ROUTE.raiseEvent,
+    tag: 'Verification',
+    summary: 'Answer with the code (`sendEventPostUri`)',
+    description: `\`eventName\` is \`${EVENT.SmsChallengeResponse}\` (any other answers 404); the body is the bare code. It is sealed before it is raised, so it never appears in the instance history.`,
+    security: 'link',
+    requestBody: {
+      schema: ref('EventAnswer'),
+      examples: {
+        string: { summary: 'The code as a string', value: '012345' },
+        number: { summary: 'The code as a number', value: 2168 },
+      },
+    },
+    responses: { 202: { description: 'Raised; the verification checks it.' } },
+    errors: [400, 404, 409, 410, 413, 429, 500],
+    errorDescriptions: ANSWER_ERROR_DESCRIPTIONS,
   },
   {
     operationId: FUNCTION.submitVerificationCode,
     method: 'post',
     route: ROUTE.submitVerificationCode,
     tag: 'Verification',
-    summary: 'Submit the code from the SMS',
+    summary: 'Submit the code from the SMS (the code link’s token)',
     description:
-      'The code is sealed before it is raised, so it never appears in the instance history. Poll the `Location` for the outcome.',
-    security: 'none',
+      'The code is sealed before it is raised, so it never appears in the instance history. Poll the status link for the outcome.',
+    security: 'link',
     requestBody: {
       schema: ref('SubmitCodeRequest'),
       examples: { code: { summary: 'A six-digit code', value: { code: '012345' } } },
@@ -178,13 +288,64 @@ export const OPERATIONS: readonly Operation[] = [
       202: {
         description: 'Submitted; the verification checks it.',
         schema: ref('SubmitCodeAccepted'),
-        headers: {
-          Location: { description: 'The verification to poll.', schema: { type: 'string' } },
-        },
-        example: { id: 'c2b6a8f4e1d94b1f9a3c7e5d2b8f6a41', status: 'submitted' },
+        example: { id: VERIFICATION_ID_EXAMPLE, status: 'submitted' },
       },
     },
     errors: [400, 404, 409, 410, 413, 429, 500],
+    errorDescriptions: ANSWER_ERROR_DESCRIPTIONS,
+  },
+  {
+    operationId: FUNCTION.cancelVerification,
+    method: 'post',
+    route: ROUTE.cancelVerification,
+    tag: 'Verification',
+    summary: 'Cancel a verification (`terminatePostUri`)',
+    description: 'The verification ends with `false` and the state `canceled`.',
+    security: 'link',
+    responses: {
+      202: {
+        description: 'Canceling.',
+        schema: ref('VerificationAction'),
+        example: { id: VERIFICATION_ID_EXAMPLE, status: 'canceling' },
+      },
+    },
+    errors: [404, 410, 429, 500],
+    errorDescriptions: { 404: LINK_NOT_FOUND, 410: 'The verification has already finished.' },
+  },
+  {
+    operationId: FUNCTION.purgeVerification,
+    method: 'delete',
+    route: ROUTE.purgeVerification,
+    tag: 'Verification',
+    summary: 'Erase a finished verification (`purgeHistoryDeleteUri`)',
+    description:
+      'Erases the user’s own data now; finished verifications are also purged by a timer once the retention has passed (not an HTTP route).',
+    security: 'link',
+    responses: { 204: { description: 'Erased.' } },
+    errors: [404, 409, 429, 500],
+    errorDescriptions: {
+      404: LINK_NOT_FOUND,
+      409: 'The verification is still running; cancel it first.',
+    },
+  },
+  {
+    operationId: FUNCTION.resendVerificationCode,
+    method: 'post',
+    route: ROUTE.resendCode,
+    tag: 'Verification',
+    summary: 'Text a new code (`resendPostUri`)',
+    description:
+      'The old code stops working; attempts and deadline are unchanged. Subject to the fraud guard like a start.',
+    security: 'link',
+    responses: {
+      202: {
+        description: 'Resending.',
+        schema: ref('VerificationAction'),
+        example: { id: VERIFICATION_ID_EXAMPLE, status: 'resending' },
+      },
+    },
+    errors: [403, 404, 409, 410, 429, 500, 503],
+    errorDescriptions: { ...GUARD_ERROR_DESCRIPTIONS, ...ANSWER_ERROR_DESCRIPTIONS },
   },
   {
     operationId: 'createAcsIdentity' satisfies keyof typeof ACS_FUNCTIONS,
@@ -441,6 +602,7 @@ const SECURITY: Readonly<Record<Security, readonly Record<string, string[]>[]>> 
   // Either header or query parameter carries the function key, as the Functions host accepts both.
   functionKey: [{ functionKeyHeader: [] }, { functionKeyQuery: [] }],
   bearer: [{ bearer: [] }],
+  link: [{ linkToken: [] }],
   none: [],
 };
 
@@ -457,14 +619,26 @@ function pathParameters(route: string): Record<string, unknown>[] {
         ? SCHEMAS.AcsIdentity.properties.communicationUserId
         : name === idParam
           ? { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' }
-          : { type: 'string' },
+          : name === 'eventName'
+            ? { type: 'string', examples: [EVENT.SmsChallengeResponse] }
+            : name === 'orchestratorName'
+              ? { type: 'string', examples: [...HTTP_STARTABLE_ORCHESTRATIONS] }
+              : { type: 'string' },
   }));
 }
 
-function errorResponse(status: ErrorStatus): Record<string, unknown> {
+const RETRY_AFTER_HEADER = {
+  'Retry-After': {
+    description: 'Seconds to wait before trying again.',
+    schema: { type: 'string' },
+  },
+};
+
+function errorResponse(status: ErrorStatus, description?: string): Record<string, unknown> {
   const example = PROBLEM_EXAMPLES[status];
   return {
-    description: ERROR_DESCRIPTIONS[status],
+    description: description ?? ERROR_DESCRIPTIONS[status],
+    ...(status === 429 ? { headers: RETRY_AFTER_HEADER } : {}),
     content: {
       [PROBLEM_TYPE]: {
         schema: ref('Problem'),
@@ -494,7 +668,9 @@ function successResponse(r: SuccessResponse): Record<string, unknown> {
 function operationObject(op: Operation): Record<string, unknown> {
   const responses: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(op.responses)) responses[status] = successResponse(r);
-  for (const status of op.errors) responses[String(status)] = errorResponse(status);
+  for (const status of op.errors) {
+    responses[String(status)] = errorResponse(status, op.errorDescriptions?.[status]);
+  }
   const parameters = pathParameters(op.route);
   return {
     operationId: op.operationId,
@@ -538,7 +714,11 @@ export function buildOpenApiDocument(serverUrl = '/'): Record<string, unknown> {
     },
     servers: [{ url: serverUrl }],
     tags: [
-      { name: 'Verification', description: 'Anonymous: the first thing an unknown user does.' },
+      {
+        name: 'Verification',
+        description:
+          'Anonymous: the first thing an unknown user does. The start answers capability links; the other routes take their `token`. Trusted back ends start with the function key.',
+      },
       { name: 'ACS tokens', description: 'For trusted back ends: function key.' },
       { name: 'Me', description: 'For signed-in users: Entra ID bearer token.' },
       { name: 'API description' },
@@ -558,6 +738,13 @@ export function buildOpenApiDocument(serverUrl = '/'): Record<string, unknown> {
           in: 'query',
           name: 'code',
           description: 'The function key as a query parameter.',
+        },
+        linkToken: {
+          type: 'apiKey',
+          in: 'query',
+          name: LINK_TOKEN_PARAM,
+          description:
+            'The per-verification link token: each link of the start answer carries one, which opens one operation (status, code, cancel, purge or resend) on that one verification. A wrong or missing token answers 404, like an unknown verification.',
         },
         bearer: {
           type: 'http',

@@ -3,7 +3,14 @@
  * Rules that exist in code are imported, not restated: the E.164 pattern, the ACS scopes and token
  * lifetimes, the verification states.
  */
-import { E164_PATTERN } from '../verification/rules';
+import { GUARD_REASONS } from '../verification/guard/errors';
+import { LINK_PURPOSES } from '../verification/links';
+import {
+  CODE_LENGTH_RANGE,
+  E164_PATTERN,
+  SMS_LOCALES,
+  VERIFICATION_STATES,
+} from '../verification/rules';
 import { ACS_SCOPES, TOKEN_MINUTES_RANGE } from '../acs/model';
 import type { AppErrorCode } from '../errors';
 
@@ -29,6 +36,21 @@ const APP_ERROR_CODES: readonly AppErrorCode[] = [
   'upstream_unavailable',
   'upstream_timeout',
 ];
+
+/** A code as `isWellFormedCode` accepts it: a string of code-length digits, or a non-negative integer. */
+const CODE: Schema = {
+  oneOf: [
+    { type: 'string', pattern: `^\\d{${CODE_LENGTH_RANGE.min},${CODE_LENGTH_RANGE.max}}$` },
+    { type: 'integer', minimum: 0, maximum: 10 ** CODE_LENGTH_RANGE.max - 1 },
+  ],
+};
+
+/** One capability link per purpose (`LINK_PURPOSES`); each carries its own `token`. */
+const LINK: Schema = {
+  type: 'string',
+  format: 'uri',
+  description: 'A capability link: opens one operation on this verification through its `token`.',
+};
 
 const ISO_DATE_TIME: Schema = { type: 'string', format: 'date-time' };
 const ACS_USER_ID: Schema = {
@@ -61,6 +83,12 @@ export const SCHEMAS = {
       status: { type: 'integer', minimum: 400, maximum: 599 },
       detail: { type: 'string' },
       code: { type: 'string', enum: [...APP_ERROR_CODES] },
+      reason: {
+        type: 'string',
+        enum: Object.values(GUARD_REASONS),
+        description:
+          'The fraud guard rule that refused (with `validation_failed`, `forbidden`, `rate_limited` or `upstream_unavailable`).',
+      },
       instance: { type: 'string' },
       errors: {
         type: 'array',
@@ -88,9 +116,90 @@ export const SCHEMAS = {
       {
         type: 'object',
         required: ['phoneNumber'],
-        properties: { phoneNumber: ref('PhoneNumber') },
+        additionalProperties: false,
+        properties: {
+          phoneNumber: ref('PhoneNumber'),
+          locale: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 35,
+            description: `A BCP 47 language tag for the SMS text; negotiated to one of ${SMS_LOCALES.join(', ')} (else en).`,
+            examples: ['ko'],
+          },
+        },
       },
     ],
+  },
+  VerificationLinks: {
+    type: 'object',
+    description: `The anonymous start answer, in the Durable management payload's shape but with capability links instead of host URLs: each opens one operation (${LINK_PURPOSES.join(', ')}) on this one verification through its \`token\` query parameter, and none carries a host key. \`sendEventPostUri\` keeps a literal \`{eventName}\` (\`SmsChallengeResponse\`).`,
+    required: [
+      'id',
+      'statusQueryGetUri',
+      'sendEventPostUri',
+      'terminatePostUri',
+      'purgeHistoryDeleteUri',
+      'resendPostUri',
+    ],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      statusQueryGetUri: { ...LINK, description: 'GET: the Durable-shaped status.' },
+      sendEventPostUri: {
+        // No `format: uri`: the literal `{eventName}` is a template, not a valid URI yet.
+        type: 'string',
+        description:
+          'A capability link: POST the bare code with `{eventName}` = `SmsChallengeResponse`.',
+      },
+      terminatePostUri: { ...LINK, description: 'POST: cancel the verification.' },
+      purgeHistoryDeleteUri: { ...LINK, description: 'DELETE: erase a finished verification.' },
+      resendPostUri: { ...LINK, description: 'POST: text a new code.' },
+    },
+  },
+  TrustedStart: {
+    description:
+      'The Durable management payload (system key: for trusted callers only) plus the capability links.',
+    allOf: [
+      ref('CheckStatus'),
+      {
+        type: 'object',
+        required: ['links'],
+        properties: { links: ref('VerificationLinks') },
+      },
+    ],
+  },
+  VerificationStatus: {
+    type: 'object',
+    description:
+      'The Durable status shape for the link holder: 202 while running, 200 once finished. `input` is the number the holder sent.',
+    required: [
+      'name',
+      'instanceId',
+      'runtimeStatus',
+      'input',
+      'customStatus',
+      'output',
+      'createdTime',
+      'lastUpdatedTime',
+    ],
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string' },
+      instanceId: { type: 'string' },
+      runtimeStatus: { type: 'string', examples: ['Running', 'Completed'] },
+      input: ref('PhoneNumber'),
+      customStatus: { description: 'The verification progress, or null.' },
+      output: { description: 'true once verified, false otherwise; null while running.' },
+      createdTime: { oneOf: [ISO_DATE_TIME, { type: 'null' }] },
+      lastUpdatedTime: { oneOf: [ISO_DATE_TIME, { type: 'null' }] },
+    },
+  },
+  EventAnswer: { ...CODE, description: 'The bare code from the SMS, as the sample sends it.' },
+  VerificationAction: {
+    type: 'object',
+    required: ['id', 'status'],
+    additionalProperties: false,
+    properties: { id: { type: 'string' }, status: { enum: ['canceling', 'resending'] } },
   },
   CheckStatus: {
     type: 'object',
@@ -118,15 +227,7 @@ export const SCHEMAS = {
       id: { type: 'string' },
       state: {
         type: 'string',
-        enum: [
-          'pending',
-          'awaiting_code',
-          'verified',
-          'expired',
-          'too_many_attempts',
-          'failed',
-          'terminated',
-        ],
+        enum: ['pending', ...VERIFICATION_STATES, 'failed', 'terminated'],
       },
       attemptsRemaining: { type: ['integer', 'null'], minimum: 0 },
       expiresAt: { oneOf: [ISO_DATE_TIME, { type: 'null' }] },
@@ -137,12 +238,7 @@ export const SCHEMAS = {
     required: ['code'],
     additionalProperties: false,
     properties: {
-      code: {
-        oneOf: [
-          { type: 'string', pattern: '^\\d{4,10}$' },
-          { type: 'integer', minimum: 0 },
-        ],
-      },
+      code: CODE,
     },
   },
   SubmitCodeAccepted: {

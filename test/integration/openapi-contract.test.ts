@@ -9,7 +9,11 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { AgentIdEmulator, TwilioEmulator } from '../../emulators/src/index';
 import type { LocalHost } from '../../local-runtime/src/index';
-import { buildOpenApiDocument } from '../../src/openapi/document';
+import { buildOpenApiDocument, OPERATIONS } from '../../src/openapi/document';
+import { GUARD_REASONS } from '../../src/verification/guard/errors';
+import { MAX_ANSWER_BYTES } from '../../src/verification/link-handlers';
+import { LINK_TOKEN_PARAM } from '../../src/verification/links';
+import { EVENT } from '../../src/verification/names';
 import { startAppWithEmulators, type AppStack } from '../helpers/app-on-local-runtime';
 
 type Json = Record<string, unknown>;
@@ -42,6 +46,7 @@ function operation(method: string, template: string): Json {
 
 interface Answer {
   status: number;
+  headers: Headers;
   contentType: string;
   body: unknown;
   text: string;
@@ -53,6 +58,7 @@ async function call(
   template: string,
   options: {
     params?: Record<string, string>;
+    query?: Record<string, string>;
     body?: unknown;
     headers?: Record<string, string>;
   } = {},
@@ -60,6 +66,8 @@ async function call(
   let url = template;
   for (const [k, v] of Object.entries(options.params ?? {}))
     url = url.replace(`{${k}}`, encodeURIComponent(v));
+  const query = new URLSearchParams(options.query ?? {}).toString();
+  if (query !== '') url = `${url}?${query}`;
   const response = await fetch(`${host.url}${url}`, {
     method,
     headers: { 'content-type': 'application/json', ...(options.headers ?? {}) },
@@ -71,6 +79,7 @@ async function call(
   const contentType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
   const answer: Answer = {
     status: response.status,
+    headers: response.headers,
     contentType,
     text,
     body: contentType.endsWith('json') && text !== '' ? (JSON.parse(text) as unknown) : text,
@@ -105,6 +114,35 @@ async function call(
 const START = '/api/orchestrators/{orchestratorName}';
 const VERIFICATION = '/api/verifications/{id}';
 const CODE = '/api/verifications/{id}/code';
+const TRUSTED_START = '/api/trusted/orchestrators/{orchestratorName}';
+const STATUS = '/api/verifications/{id}/status';
+const EVENT_ROUTE = '/api/verifications/{id}/events/{eventName}';
+const CANCEL = '/api/verifications/{id}/cancel';
+const RESEND = '/api/verifications/{id}/resend';
+const SMS = { orchestratorName: 'SmsPhoneVerification' };
+const hostKeys = (): string[] => [host.keys.masterKey, host.keys.functionKey, host.keys.systemKey];
+
+/** The start answer's links, each turned into the route it names and the token it carries. */
+type Links = Record<
+  | 'statusQueryGetUri'
+  | 'sendEventPostUri'
+  | 'terminatePostUri'
+  | 'purgeHistoryDeleteUri'
+  | 'resendPostUri',
+  string
+>;
+function linkToken(
+  links: Links,
+  name: keyof Links,
+  template: string,
+  id: string,
+): Record<string, string> {
+  const url = new URL(links[name]);
+  // The link names the documented route of this verification (`{eventName}` stays literal).
+  expect(decodeURI(url.pathname)).toBe(template.replace('{id}', id));
+  expect([...url.searchParams.keys()]).toEqual([LINK_TOKEN_PARAM]);
+  return { [LINK_TOKEN_PARAM]: url.searchParams.get(LINK_TOKEN_PARAM)! };
+}
 const functionKey = (): Record<string, string> => ({ 'x-functions-key': host.keys.functionKey });
 
 describe('the OpenAPI document', () => {
@@ -117,10 +155,29 @@ describe('the OpenAPI document', () => {
       'bearer',
       'functionKeyHeader',
       'functionKeyQuery',
+      'linkToken',
     ]);
+    expect(schemes.linkToken).toMatchObject({
+      type: 'apiKey',
+      in: 'query',
+      name: LINK_TOKEN_PARAM,
+    });
+  });
+
+  it('lists every guard reason and keeps host keys out of the anonymous examples', () => {
+    const problem = ((doc.components as Json).schemas as Record<string, Json>).Problem!;
+    const reason = (problem.properties as Record<string, Json>).reason!;
+    expect(reason.enum).toEqual(Object.values(GUARD_REASONS));
+    const anonymous = OPERATIONS.filter((op) => op.security !== 'functionKey');
+    expect(anonymous.map((op) => op.operationId)).toContain('httpStart');
+    for (const op of anonymous) {
+      expect(JSON.stringify(op.responses)).not.toMatch(/[?&]code=|SYSTEM_KEY|runtime\/webhooks/);
+    }
   });
 
   it('documents every HTTP function the app registers, with its methods, and nothing else', () => {
+    // `httpFunctions` lists HTTP triggers only: the retention timer is not an HTTP route.
+    expect(host.httpFunctions.map((f) => f.name)).not.toContain('purgeExpiredVerifications');
     const registered = host.httpFunctions
       .flatMap((f) => f.methods.map((m) => `${m.toLowerCase()} ${new URL(f.url).pathname}`))
       .map((s) => decodeURI(s))
@@ -153,14 +210,20 @@ describe('the OpenAPI document', () => {
 });
 
 describe('real answers match the document', () => {
-  it('verification: start, read, submit and the error answers', async () => {
+  it('verification: start anonymously, follow every link, and the guard answers', async () => {
     const phone = '+14255550142';
-    const started = await call('POST', START, {
-      params: { orchestratorName: 'SmsPhoneVerification' },
-      body: JSON.stringify(phone),
-    });
+    const started = await call('POST', START, { params: SMS, body: JSON.stringify(phone) });
     expect(started.status).toBe(202);
-    const id = (started.body as Json).id as string;
+    for (const key of hostKeys()) expect(started.text).not.toContain(key);
+    const links = started.body as Links & { id: string };
+    const id = links.id;
+    expect(started.headers.get('location')).toBe(links.statusQueryGetUri);
+    const statusToken = linkToken(links, 'statusQueryGetUri', STATUS, id);
+    const codeToken = linkToken(links, 'sendEventPostUri', EVENT_ROUTE, id);
+    const cancelToken = linkToken(links, 'terminatePostUri', CANCEL, id);
+    const purgeToken = linkToken(links, 'purgeHistoryDeleteUri', VERIFICATION, id);
+    const resendToken = linkToken(links, 'resendPostUri', RESEND, id);
+
     expect(
       (
         await call('POST', START, {
@@ -169,36 +232,159 @@ describe('real answers match the document', () => {
         })
       ).status,
     ).toBe(404);
-    const invalid = await call('POST', START, {
-      params: { orchestratorName: 'SmsPhoneVerification' },
-      body: { phoneNumber: '12' },
-    });
+    const invalid = await call('POST', START, { params: SMS, body: { phoneNumber: '12' } });
     expect(invalid.status).toBe(400);
     const tooLarge = await call('POST', START, {
-      params: { orchestratorName: 'SmsPhoneVerification' },
+      params: SMS,
       body: JSON.stringify({ phoneNumber: phone, pad: 'x'.repeat(20_000) }),
     });
     expect(tooLarge.status).toBe(413);
+    const premium = await call('POST', START, {
+      params: SMS,
+      body: JSON.stringify('+19005551234'),
+    });
+    expect(premium.status).toBe(403);
+    expect((premium.body as Json).reason).toBe(GUARD_REASONS.numberTypeBlocked);
+    const again = await call('POST', START, { params: SMS, body: JSON.stringify(phone) });
+    expect(again.status).toBe(429);
+    expect((again.body as Json).reason).toBe(GUARD_REASONS.numberCooldown);
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
 
     await host.whenIdle();
-    const view = await call('GET', VERIFICATION, { params: { id } });
+    const running = await call('GET', STATUS, { params: { id }, query: statusToken });
+    expect(running.status).toBe(202);
+    expect(running.body).toMatchObject({ instanceId: id, runtimeStatus: 'Running', input: phone });
+    const view = await call('GET', VERIFICATION, { params: { id }, query: statusToken });
     expect(view.status).toBe(200);
     expect((view.body as Json).state).toBe('awaiting_code');
-    expect((await call('GET', VERIFICATION, { params: { id: 'bad!id' } })).status).toBe(400);
-    expect((await call('GET', VERIFICATION, { params: { id: 'unknown0' } })).status).toBe(404);
-
-    expect((await call('POST', CODE, { params: { id }, body: { code: 'x' } })).status).toBe(400);
+    // No token, another purpose's token, a bad id: the same 404.
+    expect((await call('GET', VERIFICATION, { params: { id } })).status).toBe(404);
+    expect((await call('GET', STATUS, { params: { id }, query: codeToken })).status).toBe(404);
     expect(
-      (await call('POST', CODE, { params: { id: 'unknown0' }, body: { code: '123456' } })).status,
+      (await call('GET', VERIFICATION, { params: { id: 'bad!id' }, query: statusToken })).status,
     ).toBe(404);
-    const code = /(\d{6})/.exec(twilio.lastMessage(phone)!.body)![1]!;
-    const submitted = await call('POST', CODE, { params: { id }, body: { code } });
-    expect(submitted.status).toBe(202);
-    await host.whenIdle();
-    expect(((await call('GET', VERIFICATION, { params: { id } })).body as Json).state).toBe(
-      'verified',
+
+    // Resending right away hits the number's cooldown.
+    const resend = await call('POST', RESEND, { params: { id }, query: resendToken });
+    expect(resend.status).toBe(429);
+    expect(Number(resend.headers.get('retry-after'))).toBeGreaterThan(0);
+    const event = { id, eventName: EVENT.SmsChallengeResponse };
+    expect(
+      (await call('POST', CODE, { params: { id }, query: codeToken, body: { code: 'x' } })).status,
+    ).toBe(400);
+    expect(
+      (
+        await call('POST', EVENT_ROUTE, {
+          params: { ...event, eventName: 'Other' },
+          query: codeToken,
+          body: '"123456"',
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await call('POST', EVENT_ROUTE, {
+          params: event,
+          query: codeToken,
+          body: JSON.stringify('1'.repeat(MAX_ANSWER_BYTES + 1)),
+        })
+      ).status,
+    ).toBe(413);
+    expect((await call('DELETE', VERIFICATION, { params: { id }, query: purgeToken })).status).toBe(
+      409,
     );
-    expect((await call('POST', CODE, { params: { id }, body: { code } })).status).toBe(410);
+
+    const code = /(\d{6})/.exec(twilio.lastMessage(phone)!.body)![1]!;
+    const raised = await call('POST', EVENT_ROUTE, {
+      params: event,
+      query: codeToken,
+      body: JSON.stringify(code),
+    });
+    expect(raised.status).toBe(202);
+    await host.whenIdle();
+    const finished = await call('GET', STATUS, { params: { id }, query: statusToken });
+    expect(finished.status).toBe(200);
+    expect(finished.body).toMatchObject({ runtimeStatus: 'Completed', output: true });
+    expect(
+      ((await call('GET', VERIFICATION, { params: { id }, query: statusToken })).body as Json)
+        .state,
+    ).toBe('verified');
+    expect(
+      (await call('POST', CODE, { params: { id }, query: codeToken, body: { code } })).status,
+    ).toBe(410);
+    expect(
+      (
+        await call('POST', EVENT_ROUTE, {
+          params: event,
+          query: codeToken,
+          body: JSON.stringify(code),
+        })
+      ).status,
+    ).toBe(410);
+    expect((await call('POST', CANCEL, { params: { id }, query: cancelToken })).status).toBe(410);
+    expect((await call('POST', RESEND, { params: { id }, query: resendToken })).status).toBe(410);
+    expect((await call('DELETE', VERIFICATION, { params: { id }, query: purgeToken })).status).toBe(
+      204,
+    );
+    expect((await call('GET', STATUS, { params: { id }, query: statusToken })).status).toBe(404);
+  });
+
+  it('verification: a localized start, canceled through its link', async () => {
+    const phone = '+14255550143';
+    const started = await call('POST', START, {
+      params: SMS,
+      body: { phoneNumber: phone, locale: 'ko' },
+    });
+    expect(started.status).toBe(202);
+    const links = started.body as Links & { id: string };
+    const { id } = links;
+    await host.whenIdle();
+    expect(twilio.lastMessage(phone)!.body).not.toBe('');
+    const canceled = await call('POST', CANCEL, {
+      params: { id },
+      query: linkToken(links, 'terminatePostUri', CANCEL, id),
+    });
+    expect(canceled.status).toBe(202);
+    expect(canceled.body).toEqual({ id, status: 'canceling' });
+    await host.whenIdle();
+    const view = await call('GET', VERIFICATION, {
+      params: { id },
+      query: linkToken(links, 'statusQueryGetUri', STATUS, id),
+    });
+    expect((view.body as Json).state).toBe('canceled');
+  });
+
+  it('verification: the trusted start answers the management payload and the links', async () => {
+    const phone = '+14255550144';
+    expect(
+      (await call('POST', TRUSTED_START, { params: SMS, body: JSON.stringify(phone) })).status,
+    ).toBe(401);
+    const started = await call('POST', TRUSTED_START, {
+      params: SMS,
+      headers: functionKey(),
+      body: JSON.stringify(phone),
+    });
+    expect(started.status).toBe(202);
+    const body = started.body as Json & { links: Links & { id: string } };
+    expect(body.id).toBe(body.links.id);
+    expect(body.statusQueryGetUri).toContain('/runtime/webhooks/durabletask/instances/');
+    for (const key of hostKeys()) expect(JSON.stringify(body.links)).not.toContain(key);
+    const { id } = body.links;
+    await host.whenIdle();
+    const code = /(\d{6})/.exec(twilio.lastMessage(phone)!.body)![1]!;
+    const submitted = await call('POST', CODE, {
+      params: { id },
+      query: linkToken(body.links, 'sendEventPostUri', EVENT_ROUTE, id),
+      body: { code },
+    });
+    expect(submitted.status).toBe(202);
+    expect(submitted.body).toEqual({ id, status: 'submitted' });
+    await host.whenIdle();
+    const view = await call('GET', VERIFICATION, {
+      params: { id },
+      query: linkToken(body.links, 'statusQueryGetUri', STATUS, id),
+    });
+    expect((view.body as Json).state).toBe('verified');
   });
 
   it('ACS token service: identities and tokens with the function key', async () => {
