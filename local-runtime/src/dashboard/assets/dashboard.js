@@ -88,6 +88,21 @@ function formatDuration(ms) {
   return `${(ms / 60_000).toFixed(1)} min`;
 }
 
+/** Previous / next buttons for a list paged by continuation tokens; `move(±1)` turns the page. */
+function pagerBar(pageIndex, hasNext, move) {
+  return h(
+    'div',
+    { className: 'toolbar' },
+    h(
+      'button',
+      { type: 'button', disabled: pageIndex === 0, onclick: () => move(-1) },
+      'Previous page',
+    ),
+    h('span', {}, `Page ${pageIndex + 1}`),
+    h('button', { type: 'button', disabled: !hasNext, onclick: () => move(1) }, 'Next page'),
+  );
+}
+
 function setRefresh(fn) {
   clearInterval(refreshTimer);
   refreshTimer = fn ? setInterval(fn, REFRESH_MS) : undefined;
@@ -244,21 +259,7 @@ async function refreshList() {
         h('td', {}, when(i.lastUpdatedTime)),
       ),
     );
-    const pager = h(
-      'div',
-      { className: 'toolbar' },
-      h(
-        'button',
-        { type: 'button', disabled: listState.page === 0, onclick: () => movePage(-1) },
-        'Previous page',
-      ),
-      h('span', {}, `Page ${listState.page + 1}`),
-      h(
-        'button',
-        { type: 'button', disabled: !page.continuationToken, onclick: () => movePage(1) },
-        'Next page',
-      ),
-    );
+    const pager = pagerBar(listState.page, Boolean(page.continuationToken), movePage);
     list.replaceChildren(
       rows.length === 0
         ? h('p', {}, 'No instances match.')
@@ -681,21 +682,7 @@ async function refreshEntities() {
       entityState.page = Math.max(0, entityState.page + delta);
       void refreshEntities();
     };
-    const pager = h(
-      'div',
-      { className: 'toolbar' },
-      h(
-        'button',
-        { type: 'button', disabled: entityState.page === 0, onclick: () => move(-1) },
-        'Previous page',
-      ),
-      h('span', {}, `Page ${entityState.page + 1}`),
-      h(
-        'button',
-        { type: 'button', disabled: !page.continuationToken, onclick: () => move(1) },
-        'Next page',
-      ),
-    );
+    const pager = pagerBar(entityState.page, Boolean(page.continuationToken), move);
     list.replaceChildren(
       page.entities.length === 0
         ? h(
