@@ -323,7 +323,8 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       log('info', `Function '${name}' is disabled (AzureWebJobs.${name}.Disabled).`);
     warnAboutUnsupported(app, log);
     const factory = options.engine === false ? undefined : (options.engine ?? createDurableEngine);
-    const activityWindows = new ActivityWindows();
+    // The host's clock, which the embedded emulators also stamp their messages with.
+    const activityWindows = new ActivityWindows(() => clock.now().getTime());
     engine = factory?.({
       invoker: activityWindows.observe(functionHost),
       clock,

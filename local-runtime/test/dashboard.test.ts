@@ -41,12 +41,19 @@ afterAll(async () => {
 
 const ACTION = { 'x-dashboard-request': '1', 'content-type': 'application/json' };
 
+interface DashAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  text: string;
+  type: string;
+}
+
 async function dash(
   method: string,
   route: string,
   body?: unknown,
   headers: Record<string, string> = ACTION,
-): Promise<{ status: number; body: Record<string, unknown>; text: string; type: string }> {
+): Promise<DashAnswer> {
   const response = await fetch(`${host.url}/_dashboard/api${route}`, {
     method,
     headers,
@@ -176,9 +183,11 @@ describe('dashboard API over the management API', () => {
   });
 
   it("passes the management API's refusals on as problems", async () => {
-    const rewind = await dash('POST', '/instances/dash-b1/rewind', {});
-    expect(rewind.status).toBe(501);
+    // Only Failed instances can be rewound: a Completed one is a precondition failure.
+    const rewind = await dash('POST', '/instances/dash-a2/rewind', {});
+    expect(rewind.status).toBe(412);
     expect(rewind.type).toMatch(/^application\/problem\+json/);
+    expect(rewind.body.detail).toEqual(expect.stringContaining('Completed'));
     const terminate = await dash('POST', '/instances/dash-a2/terminate', { reason: 'test' });
     expect(terminate.status).toBe(410);
     const badEvent = await dash('POST', '/instances/dash-a2/raise-event', { eventName: 'a b' });
@@ -218,9 +227,10 @@ describe('dashboard API over the management API', () => {
     expect((await dash('GET', '/instances/dash-b1')).status).toBe(404);
   });
 
-  it('reports entities as not supported while the runtime answers 501', async () => {
+  it('lists no entities for an app that has none', async () => {
     const entities = await dash('GET', '/entities');
-    expect(entities.body).toMatchObject({ supported: false });
+    expect(entities.status).toBe(200);
+    expect(entities.body).toEqual({ entities: [], continuationToken: null });
   });
 
   it('reports local services as not configured when the settings point at none', async () => {
@@ -376,5 +386,25 @@ describe('SMS to instance link', () => {
     expect(windows.instancesActiveAt(20_000)).toEqual([]);
     expect(mentions({ phoneNumber: '+1', other: ['+2'] }, '+2')).toBe(true);
     expect(mentions({ phoneNumber: '+1' }, '+2')).toBe(false);
+  });
+
+  it('passes entity invocations through (and adds none to an invoker without them)', async () => {
+    const base = {
+      functions: () => [],
+      invokeOrchestrator: () => Promise.resolve(undefined),
+      invokeActivity: () => Promise.resolve(undefined),
+    };
+    const windows = new ActivityWindows();
+    const seen: unknown[] = [];
+    const withEntities = windows.observe({
+      ...base,
+      invokeEntity: (name, payload) => {
+        seen.push([name, payload]);
+        return Promise.resolve('batch result');
+      },
+    });
+    expect(await withEntities.invokeEntity?.('Counter', { batch: [] })).toBe('batch result');
+    expect(seen).toEqual([['Counter', { batch: [] }]]);
+    expect(windows.observe(base).invokeEntity).toBeUndefined();
   });
 });

@@ -2,13 +2,19 @@
  * The local runtime's dashboard in a real browser: headless Chromium (Debian's `chromium` package) driven by
  * playwright-core, against the local runtime with the embedded emulators. One verification goes through the
  * whole page flow: list → instance → its SMS on the local-services page → raise the code → Completed → purge.
+ * Then entities and rewind on the entities fixture app in a child host.
  * Screenshots of each page land in `test-artifacts/` (git-ignored). Run with `npm run test:browser`.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { TwilioEmulator } from '../../emulators/src/index';
-import type { LocalHost } from '../../local-runtime/src/index';
+import {
+  startLocalHostProcess,
+  type LocalHost,
+  type LocalHostProcess,
+} from '../../local-runtime/src/index';
 import { startAppWithEmulators, type AppStack } from '../helpers/app-on-local-runtime';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -167,10 +173,9 @@ describe('the dashboard in Chromium', () => {
     expect(status.status).toBe(404);
   });
 
-  it('says entities are not supported yet', async () => {
+  it('lists no entities for the app, which has none', async () => {
     await page.getByRole('link', { name: 'Entities' }).click();
-    expect(await page.locator('#entities-unsupported').textContent()).toMatch(/^Not supported yet/);
-    await shot('dashboard-entities');
+    expect(await page.locator('#entities-none').textContent()).toBe('No entities yet.');
   });
 
   it('never sent a key to the browser', () => {
@@ -192,5 +197,101 @@ describe('the dashboard in Chromium', () => {
     expect(await page.locator('section.op').count()).toBeGreaterThan(10);
     // The reference is long: the first screen is enough to see it render.
     await shot('api-docs', false);
+  });
+});
+
+/**
+ * Entities and rewind need an app that has them: the entities fixture app (a counter, accounts, an
+ * orchestration whose activity fails once) in a child host, since one process loads one app.
+ */
+describe('entities and rewind in Chromium (fixtures/entities-app in a child host)', () => {
+  let child: LocalHostProcess;
+  let dataDir: string;
+  let failedId: string;
+  const hook = (): string => `${child.url}/runtime/webhooks/durabletask`;
+  const code = (): string => `code=${encodeURIComponent(child.keys.systemKey)}`;
+
+  async function signal(name: string, key: string, op: string, input: unknown): Promise<void> {
+    const response = await fetch(`${hook()}/entities/${name}/${key}?op=${op}&${code()}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(input),
+    });
+    expect(response.status).toBe(202);
+  }
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-entities-'));
+    child = await startLocalHostProcess({
+      appDir: path.join(repoRoot, 'local-runtime', 'test', 'fixtures', 'entities-app'),
+      clock: 'manual',
+      dataDir,
+      databasePath: ':memory:',
+      settingsFile: false,
+      emulators: false,
+      settings: { FUNCTIONS_WORKER_RUNTIME: 'node' },
+      nodeArgs: ['-r', path.join(repoRoot, 'local-runtime', 'test', 'ts-fixture-loader.cjs')],
+    });
+    await signal('Counter', 'c1', 'add', 5);
+    await signal('Counter', 'c1', 'add', 2);
+    await signal('Counter', 'c2', 'add', 1);
+    await signal('Account', 'alice', 'deposit', 40);
+    const started = await fetch(`${hook()}/orchestrators/failsOnce?${code()}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify('browser'),
+    });
+    expect(started.status).toBe(202);
+    failedId = ((await started.json()) as { id: string }).id;
+    await child.whenIdle();
+  }, 60_000);
+
+  afterAll(async () => {
+    await child?.stop();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const childPage = (hash: string): string =>
+    `${child.url.replace('127.0.0.1', 'localhost')}/_dashboard${hash}`;
+
+  it('lists the entities, filters them by name and opens one (keyboard) to see its state', async () => {
+    await page.goto(childPage('#/entities'));
+    await page.locator('#entities tbody tr').first().waitFor();
+    expect(await page.locator('#entities tbody tr').count()).toBe(3);
+    await page.getByLabel('Entity name').fill('Counter');
+    await page.getByLabel('Entity name').press('Enter');
+    await page.locator('#entities tbody tr').nth(2).waitFor({ state: 'detached' });
+    const rows = await Promise.all(
+      (await page.locator('#entities tbody tr').all()).map((tr) => tr.getAttribute('data-entity')),
+    );
+    expect(rows.sort()).toEqual(['counter@c1', 'counter@c2']);
+    await shot('dashboard-entities');
+    await page.getByRole('link', { name: 'c1', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Entity counter@c1' }).waitFor();
+    expect(await page.locator('#entity-state').textContent()).toBe('7');
+    await shot('dashboard-entity');
+    const bodies = apiBodies.join('\n');
+    for (const key of Object.values(child.keys)) expect(bodies).not.toContain(key);
+  });
+
+  it('rewinds the Failed instance from its page, then refuses a second rewind with a clear 412 message', async () => {
+    await page.goto(childPage(`#/instances/${encodeURIComponent(failedId)}`));
+    await page.locator('#runtime-status').getByText('Failed').waitFor();
+    await page.getByRole('button', { name: 'Rewind' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rewind' }).click();
+    await page.locator('#action-result').getByText('Rewind: done.').waitFor();
+    await child.whenIdle();
+    await page.locator('#runtime-status').getByText('Completed').waitFor({ timeout: 15_000 });
+    expect(await page.locator('main').textContent()).toContain('done browser');
+
+    await page.getByRole('button', { name: 'Rewind' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rewind' }).click();
+    const refusal = page.locator('#action-result [role="alert"]');
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(
+      /^Rewind failed: only a Failed instance can be rewound\. .*Completed/,
+    );
+    await shot('dashboard-rewind-refused');
   });
 });

@@ -30,6 +30,8 @@ export class ActivityWindows {
     return {
       functions: () => invoker.functions(),
       invokeOrchestrator: (name, payload) => invoker.invokeOrchestrator(name, payload),
+      // Entities pass straight through: without this the engine could not run any entity operation.
+      ...(invoker.invokeEntity ? { invokeEntity: invoker.invokeEntity.bind(invoker) } : {}),
       invokeActivity: async (functionName, input, instanceId) => {
         const window: ActivityWindow = {
           instanceId,

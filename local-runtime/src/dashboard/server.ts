@@ -236,6 +236,40 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     };
   };
 
+  const entityPath = (...parts: string[]): string =>
+    ['/entities', ...parts.map(encodeURIComponent)].join('/');
+
+  /** One page of entities (all, or one entity name's), without their state: that is one click away. */
+  const listEntities = async (q: URLSearchParams): Promise<unknown> => {
+    const top = Math.min(Math.max(Number(q.get('top') ?? '20') || 20, 1), 200);
+    const name = q.get('name')?.trim() ?? '';
+    const answer = await management(
+      'GET',
+      name ? entityPath(name) : '/entities',
+      { fetchState: 'false', top: String(top) },
+      undefined,
+      q.get('continuationToken') ?? undefined,
+    );
+    const page = answerOrThrow(answer);
+    const rows = Array.isArray(page) ? (page as Record<string, unknown>[]) : [];
+    return {
+      entities: rows.map((r) => {
+        const entityId = (r.entityId ?? {}) as Record<string, unknown>;
+        return {
+          name: entityId.name,
+          key: entityId.key,
+          lastOperationTime: r.lastOperationTime,
+        };
+      }),
+      continuationToken: answer.continuationToken ?? null,
+    };
+  };
+
+  const entityState = async (name: string, key: string): Promise<unknown> => {
+    const state = answerOrThrow(await management('GET', entityPath(name, key)));
+    return { name, key, state: redactValue(state) };
+  };
+
   /** SMS newest first, each with the instances it belongs to (see activity-windows.ts). */
   const smsWithInstances = async (): Promise<unknown> => {
     const sms = await services.sms().catch(() => undefined);
@@ -326,14 +360,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       // The API answers 404 when nothing matched: for a filter that is simply zero.
       return answer.status === 404 ? { instancesDeleted: 0 } : answerOrThrow(answer);
     }
-    if (head === 'entities' && id === undefined && method === 'GET') {
-      const answer = await management('GET', '/entities');
-      if (answer.status === 501 || answer.status === 404)
-        return {
-          supported: false,
-          detail: 'Durable entities are not supported by the local runtime yet.',
-        };
-      return { supported: true, entities: redactValue(answerOrThrow(answer)) };
+    if (head === 'entities' && method === 'GET' && arg === undefined) {
+      if (id === undefined) return listEntities(url.searchParams);
+      if (op !== undefined) return entityState(id, op);
     }
     if (head === 'services' && id === undefined && method === 'GET') {
       const [health, sms, identities] = await Promise.all([

@@ -42,7 +42,9 @@ async function api(path, { method = 'GET', body } = {}) {
   const value = text ? JSON.parse(text) : null;
   if (!response.ok) {
     const detail = value && (value.detail || value.ExceptionMessage || value.title);
-    throw new Error(detail || `HTTP ${response.status}`);
+    const error = new Error(detail || `HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
   }
   return value;
 }
@@ -84,6 +86,21 @@ function formatDuration(ms) {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${(ms / 60_000).toFixed(1)} min`;
+}
+
+/** Previous / next buttons for a list paged by continuation tokens; `move(±1)` turns the page. */
+function pagerBar(pageIndex, hasNext, move) {
+  return h(
+    'div',
+    { className: 'toolbar' },
+    h(
+      'button',
+      { type: 'button', disabled: pageIndex === 0, onclick: () => move(-1) },
+      'Previous page',
+    ),
+    h('span', {}, `Page ${pageIndex + 1}`),
+    h('button', { type: 'button', disabled: !hasNext, onclick: () => move(1) }, 'Next page'),
+  );
 }
 
 function setRefresh(fn) {
@@ -242,21 +259,7 @@ async function refreshList() {
         h('td', {}, when(i.lastUpdatedTime)),
       ),
     );
-    const pager = h(
-      'div',
-      { className: 'toolbar' },
-      h(
-        'button',
-        { type: 'button', disabled: listState.page === 0, onclick: () => movePage(-1) },
-        'Previous page',
-      ),
-      h('span', {}, `Page ${listState.page + 1}`),
-      h(
-        'button',
-        { type: 'button', disabled: !page.continuationToken, onclick: () => movePage(1) },
-        'Next page',
-      ),
-    );
+    const pager = pagerBar(listState.page, Boolean(page.continuationToken), movePage);
     list.replaceChildren(
       rows.length === 0
         ? h('p', {}, 'No instances match.')
@@ -526,7 +529,12 @@ function actionsPanel(id, feedback) {
       feedback.replaceChildren(message(`${label}: done.${extra}`));
       announce(`${label} done`);
     } catch (e) {
-      feedback.replaceChildren(message(`${label} failed: ${e.message}`, true));
+      // 412: the runtime rewinds only Failed instances (and names the current status in its detail).
+      const why =
+        e.status === 412 && path === '/rewind'
+          ? `only a Failed instance can be rewound. ${e.message}`
+          : e.message;
+      feedback.replaceChildren(message(`${label} failed: ${why}`, true));
     }
   };
   const reason = h('input', {
@@ -631,18 +639,104 @@ function actionsPanel(id, feedback) {
 
 // ---- Entities and local services -----------------------------------------------------------------
 
+const entityState = { name: '', tokens: [null], page: 0 };
+const entityHash = (e) => `#/entities/${encodeURIComponent(e.name)}/${encodeURIComponent(e.key)}`;
+
 async function renderEntities(token) {
-  const r = await api('/entities');
+  if (token !== renderToken) return;
+  const filterForm = h(
+    'form',
+    {
+      'aria-label': 'Filter entities',
+      onsubmit: (e) => {
+        e.preventDefault();
+        entityState.name = new FormData(e.target).get('name').trim();
+        entityState.tokens = [null];
+        entityState.page = 0;
+        void refreshEntities();
+      },
+    },
+    h(
+      'div',
+      { className: 'field' },
+      h('label', { for: 'e-name' }, 'Entity name'),
+      h('input', { id: 'e-name', name: 'name', type: 'text', value: entityState.name }),
+    ),
+    h('button', { type: 'submit', className: 'primary' }, 'Apply filter'),
+  );
+  main.replaceChildren(h('h2', {}, 'Entities'), filterForm, h('div', { id: 'entity-list' }));
+  await refreshEntities();
+}
+
+async function refreshEntities() {
+  const list = document.getElementById('entity-list');
+  if (!list) return;
+  const q = new URLSearchParams({ top: '20' });
+  if (entityState.name) q.set('name', entityState.name);
+  const pageToken = entityState.tokens[entityState.page];
+  if (pageToken) q.set('continuationToken', pageToken);
+  try {
+    const page = await api(`/entities?${q}`);
+    entityState.tokens[entityState.page + 1] = page.continuationToken;
+    const move = (delta) => {
+      entityState.page = Math.max(0, entityState.page + delta);
+      void refreshEntities();
+    };
+    const pager = pagerBar(entityState.page, Boolean(page.continuationToken), move);
+    list.replaceChildren(
+      page.entities.length === 0
+        ? h(
+            'p',
+            { id: 'entities-none' },
+            entityState.name ? 'No entities match.' : 'No entities yet.',
+          )
+        : h(
+            'table',
+            { id: 'entities' },
+            h('caption', { className: 'visually-hidden' }, 'Durable entities'),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Name', 'Key', 'Last operation'].map((t) => h('th', { scope: 'col' }, t)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              page.entities.map((e) =>
+                h(
+                  'tr',
+                  { 'data-entity': `${e.name}@${e.key}` },
+                  h('td', {}, e.name),
+                  h('td', {}, h('a', { href: entityHash(e) }, e.key)),
+                  h('td', {}, when(e.lastOperationTime)),
+                ),
+              ),
+            ),
+          ),
+      pager,
+    );
+  } catch (e) {
+    list.replaceChildren(message(`Could not list entities: ${e.message}`, true));
+  }
+}
+
+async function renderEntity(token, name, key) {
+  let body;
+  try {
+    const r = await api(`/entities/${encodeURIComponent(name)}/${encodeURIComponent(key)}`);
+    body = [h('h3', { id: 'h-state' }, 'State'), h('div', { id: 'entity-state' }, json(r.state))];
+  } catch (e) {
+    body = [message(`Could not read the entity's state: ${e.message}`, true)];
+  }
   if (token !== renderToken) return;
   main.replaceChildren(
-    h('h2', {}, 'Entities'),
-    r.supported
-      ? json(r.entities)
-      : h(
-          'p',
-          { className: 'notice', id: 'entities-unsupported' },
-          `Not supported yet: ${r.detail}`,
-        ),
+    h('p', {}, h('a', { href: '#/entities' }, '← All entities')),
+    h('h2', {}, `Entity ${name}@${key}`),
+    ...body,
   );
 }
 
@@ -784,6 +878,8 @@ async function route() {
   try {
     if (current === 'instances' && rest.length > 0)
       await renderInstance(token, decodeURIComponent(rest.join('/')));
+    else if (current === 'entities' && rest.length === 2)
+      await renderEntity(token, decodeURIComponent(rest[0]), decodeURIComponent(rest[1]));
     else if (current === 'entities') await renderEntities(token);
     else if (current === 'services') await renderServices(token);
     else await renderInstances(token);
