@@ -69,6 +69,7 @@ function pageUrl(hash = ''): string {
 
 describe('the dashboard in Chromium', () => {
   let instanceId: string;
+  let sendEventPostUri: string;
   let code: string;
 
   it('lists a new verification with counts per status', async () => {
@@ -77,7 +78,10 @@ describe('the dashboard in Chromium', () => {
       body: JSON.stringify(PHONE),
     });
     expect(response.status).toBe(202);
-    instanceId = ((await response.json()) as { id: string }).id;
+    ({ id: instanceId, sendEventPostUri } = (await response.json()) as {
+      id: string;
+      sendEventPostUri: string;
+    });
     await host.whenIdle();
     code = /(\d{6})/.exec(twilio.lastMessage(PHONE)!.body)![1]!;
 
@@ -130,7 +134,7 @@ describe('the dashboard in Chromium', () => {
     await shot('dashboard-local-services');
   });
 
-  it('raises the code from the instance page (with a confirmation) and watches it complete', async () => {
+  it('raises an event from the instance page (with a confirmation), then watches the link answer complete it', async () => {
     await page.locator('#sms tbody tr').first().getByRole('link').click();
     await page.locator('#runtime-status').getByText('Running').waitFor();
     await page.getByLabel('Event name').fill('SmsChallengeResponse');
@@ -142,11 +146,23 @@ describe('the dashboard in Chromium', () => {
     await shot('dashboard-confirm-raise');
     await dialog.getByRole('button', { name: 'Raise SmsChallengeResponse' }).click();
     await host.whenIdle();
+    // A raw code raised through the management API carries no sealed receipt time: the app's
+    // orchestrator counts it as a wrong attempt (only its own links can answer), and the page shows it.
+    await page.getByText('"attemptsRemaining": 3').waitFor({ timeout: 15_000 });
+    expect(await page.locator('#runtime-status').textContent()).toContain('Running');
+    // The user's answer through the verification's own link; the page refreshes by itself.
+    const answer = await fetch(sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(code),
+    });
+    expect(answer.status).toBe(202);
+    await host.whenIdle();
     await page.locator('#runtime-status').getByText('Completed').waitFor({ timeout: 15_000 });
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).toContain('verified');
     expect(text).toContain('EventRaised');
-    // The raw code raised through the management API sits in history; the page shows it masked.
+    // Neither the raw code raised from the page nor the sealed answer shows its digits.
     expect(text).not.toContain(code);
     await shot('dashboard-instance-completed');
   });

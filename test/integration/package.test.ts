@@ -200,23 +200,25 @@ describe('the package on the local runtime, loaded from its folder alone', () =>
       body: JSON.stringify(PHONE),
     });
     expect(start.status).toBe(202);
-    const { id } = (await start.json()) as { id: string };
+    const links = (await start.json()) as { sendEventPostUri: string; statusQueryGetUri: string };
     const code = await eventually(
       () =>
         new RegExp(`SMS to \\${PHONE}: Your verification code is (\\d+)`).exec(host.output())?.[1],
       'the SMS on the Twilio emulator',
     );
-    const answer = await fetch(`${host.url}/api/verifications/${id}/code`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ code }),
-    });
+    // The seed's client flow, through the per-verification links of the 202.
+    const answer = await fetch(
+      links.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse'),
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(code),
+      },
+    );
     expect(answer.status).toBe(202);
     await eventually(async () => {
-      const view = (await (await fetch(`${host.url}/api/verifications/${id}`)).json()) as {
-        state: string;
-      };
-      return view.state === 'verified' ? view : undefined;
+      const status = (await (await fetch(links.statusQueryGetUri)).json()) as { output?: unknown };
+      return status.output === true ? status : undefined;
     }, 'the verification to complete');
 
     const exported = await eventually(
