@@ -44,3 +44,17 @@ export function isLoopbackHttpEndpoint(connectionString: string): boolean {
   const url = new URL(endpoint);
   return url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
+
+/** What survives of a Table SDK error, which carries the signed request: its status or network code. */
+export type StorageFailure =
+  { readonly status: number } | { readonly status: undefined; readonly networkCode: string };
+
+export function storageFailure(error: unknown): StorageFailure {
+  const fields =
+    typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
+  if (typeof fields.statusCode === 'number') return { status: fields.statusCode };
+  return {
+    status: undefined,
+    networkCode: typeof fields.code === 'string' ? fields.code : 'network error',
+  };
+}

@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 
 import { UpstreamError, UpstreamUnavailableError } from '../errors';
-import { tableClientFor, type StorageAccess } from '../table-storage';
+import { storageFailure, tableClientFor, type StorageAccess } from '../table-storage';
 import { withSpan } from '../telemetry';
 import type { AcsIdentityMapping, CallerKey, IdentityMapStore, InsertResult } from './identity-map';
 
@@ -44,7 +44,7 @@ export class TableIdentityMapStore implements IdentityMapStore {
       );
       return toMapping(entity);
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
+      if (storageFailure(error).status === 404) return undefined;
       throw storageError(error);
     }
   }
@@ -61,7 +61,7 @@ export class TableIdentityMapStore implements IdentityMapStore {
       await withSpan('table.createEntity', SPAN, () => this.table.createEntity(entity));
       return { created: true, mapping };
     } catch (error) {
-      if (statusOf(error) !== 409) throw storageError(error);
+      if (storageFailure(error).status !== 409) throw storageError(error);
     }
     const winner = await this.get(mapping);
     // The winner was deleted between our 409 and this read: rare enough to report rather than loop.
@@ -84,7 +84,7 @@ export class TableIdentityMapStore implements IdentityMapStore {
           this.table.getEntity<MappingEntity>(key.tenantId, key.objectId),
         );
       } catch (error) {
-        if (statusOf(error) === 404) return false;
+        if (storageFailure(error).status === 404) return false;
         throw storageError(error);
       }
       if (entity.communicationUserId !== communicationUserId) return false;
@@ -96,7 +96,7 @@ export class TableIdentityMapStore implements IdentityMapStore {
       );
       return true;
     } catch (error) {
-      const status = statusOf(error);
+      const status = storageFailure(error).status;
       // 404: already gone; 412: replaced since we read it, so it is no longer ours to delete.
       if (status === 404 || status === 412) return false;
       throw storageError(error);
@@ -125,21 +125,17 @@ function toMapping(entity: MappingEntity): AcsIdentityMapping | undefined {
   };
 }
 
-function statusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const status = (error as { statusCode?: unknown }).statusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
 /** SDK errors carry the request (with its signed headers), so only the status and code survive. */
 function storageError(error: unknown): Error {
-  const status = statusOf(error);
-  if (status === undefined) {
-    const code =
-      typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  const failure = storageFailure(error);
+  if (failure.status === undefined) {
     return new UpstreamUnavailableError(SERVICE, 'Table storage could not be reached.', {
-      cause: new Error(typeof code === 'string' ? code : 'network error'),
+      cause: new Error(failure.networkCode),
     });
   }
-  return new UpstreamError(SERVICE, `Table storage failed (HTTP ${status}).`, status);
+  return new UpstreamError(
+    SERVICE,
+    `Table storage failed (HTTP ${failure.status}).`,
+    failure.status,
+  );
 }

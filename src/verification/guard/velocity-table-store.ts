@@ -1,6 +1,6 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 
-import { tableClientFor, type StorageAccess } from '../../table-storage';
+import { storageFailure, tableClientFor, type StorageAccess } from '../../table-storage';
 import type { CounterState, CounterWrite, StoredCounter, VelocityStore } from './velocity';
 
 /**
@@ -100,7 +100,7 @@ export class TableVelocityStore implements VelocityStore {
       });
       return etags;
     } catch (error: unknown) {
-      const status = statusOf(error);
+      const status = storageFailure(error).status;
       // 409: a row we took for absent exists; 412: a row changed since we saw it.
       if (status === 409 || status === 412) return 'conflict';
       throw storageError(error);
@@ -115,7 +115,7 @@ export class TableVelocityStore implements VelocityStore {
       const state = toState(entity);
       return state === undefined ? undefined : { state, etag: entity.etag };
     } catch (error: unknown) {
-      if (statusOf(error) === 404) return undefined;
+      if (storageFailure(error).status === 404) return undefined;
       throw storageError(error);
     }
   }
@@ -151,19 +151,10 @@ function toState(entity: Partial<CounterEntity>): CounterState | undefined {
   return { windowStart, count, lastAt };
 }
 
-function statusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const status = (error as { statusCode?: unknown }).statusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
 /** SDK errors carry the signed request; only the status (or network code) is kept. */
 function storageError(error: unknown): Error {
-  const status = statusOf(error);
-  if (status !== undefined) return new Error(`velocity table storage failed (HTTP ${status})`);
-  const code =
-    typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return new Error(
-    `velocity table storage unreachable (${typeof code === 'string' ? code : 'network error'})`,
-  );
+  const failure = storageFailure(error);
+  return failure.status === undefined
+    ? new Error(`velocity table storage unreachable (${failure.networkCode})`)
+    : new Error(`velocity table storage failed (HTTP ${failure.status})`);
 }
