@@ -141,7 +141,7 @@ const START_HEADERS = {
   Location: { description: 'The status link.', schema: { type: 'string' } },
   'Retry-After': { description: 'Seconds to wait before polling.', schema: { type: 'string' } },
 };
-const START_DESCRIPTION = `Checks the number against the fraud guard (phone policy, then velocity limits), then texts a one-time code. \`orchestratorName\` is ${HTTP_STARTABLE_ORCHESTRATIONS.map((n) => `\`${n}\``).join(', ')}; any other answers 404.`;
+const START_DESCRIPTION = `Checks the number against the fraud guard (phone policy, then velocity limits), then texts a one-time code. \`orchestratorName\` is ${HTTP_STARTABLE_ORCHESTRATIONS.map((n) => `\`${n}\``).join(', ')}; other names answer 404.`;
 
 const FUNCTION_ERRORS: readonly ErrorStatus[] = [401, 413, 429, 500];
 const UPSTREAM_ERRORS: readonly ErrorStatus[] = [502, 503, 504];
@@ -258,7 +258,7 @@ export const OPERATIONS: readonly Operation[] = [
     route: ROUTE.raiseEvent,
     tag: 'Verification',
     summary: 'Answer with the code (`sendEventPostUri`)',
-    description: `\`eventName\` is \`${EVENT.SmsChallengeResponse}\` (any other answers 404); the body is the bare code. It is sealed before it is raised, so it never appears in the instance history.`,
+    description: `\`eventName\` is \`${EVENT.SmsChallengeResponse}\` (other names answer 404); the body is the bare code. It is sealed before it is raised, so it never appears in the instance history.`,
     security: 'link',
     requestBody: {
       schema: ref('EventAnswer'),

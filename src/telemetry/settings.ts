@@ -7,7 +7,7 @@ export const TELEMETRY_KEYS = {
   connectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
   /** `Authorization=AAD` (optionally `ClientId=<user-assigned identity>`): Entra ingestion. */
   authenticationString: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
-  /** The standard OpenTelemetry variables: any OTLP/HTTP collector (e.g. a local Jaeger). */
+  /** The standard OpenTelemetry variables, for an OTLP/HTTP collector (e.g. a local Jaeger). */
   otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
   otlpTracesEndpoint: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
 } as const;
