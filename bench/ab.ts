@@ -180,6 +180,8 @@ type DriverSummary = Record<string, unknown> & {
   errors?: number;
   errorKinds?: Record<string, number>;
   throttled?: number;
+  statusPollsPerFlow?: number;
+  outboxPollsPerFlow?: number;
   startMs?: { p50: number; p99: number };
   submitToCompletedMs?: { p50: number; p99: number };
 };
@@ -202,6 +204,18 @@ function runDriver(args: readonly string[]): Promise<DriverSummary> {
     });
   });
 }
+
+/** CPU time (user + system) the process has used so far, ms: host cost per flow is less noisy than flows/s. */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), 1-based from field 3: utime is 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** `getconf CLK_TCK` on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 function rssBytes(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -278,6 +292,7 @@ async function scenarioLevel(
 ): Promise<Figures> {
   const outbox = `${twilio.url}/_emulator/messages?to={to}`;
   return withHost(tree, twilio, 600, profileOptions(tree, o, `c${c}`), async (host) => {
+    const cpuBefore = cpuMs(host.pid);
     const s = await runDriver([
       host.url,
       '--flows',
@@ -291,7 +306,15 @@ async function scenarioLevel(
     ]);
     if (s.errorKinds && Object.keys(s.errorKinds).length > 0)
       console.error(`[bench] ${tree.label} c${c} errorKinds ${JSON.stringify(s.errorKinds)}`);
-    return pickDriver(`c${c}`, s);
+    const flows = o.flows + o.warmup;
+    return {
+      ...pickDriver(`c${c}`, s),
+      [`c${c} host CPU ms per flow`]: Number(((cpuMs(host.pid) - cpuBefore) / flows).toFixed(2)),
+      [`c${c} status polls per flow`]:
+        typeof s.statusPollsPerFlow === 'number' ? s.statusPollsPerFlow : Number.NaN,
+      [`c${c} outbox polls per flow`]:
+        typeof s.outboxPollsPerFlow === 'number' ? s.outboxPollsPerFlow : Number.NaN,
+    };
   });
 }
 

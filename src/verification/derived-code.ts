@@ -1,5 +1,6 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { CODE_LENGTH_RANGE, isCodeLength } from './rules';
+import { deriveKey } from './key-derivation';
 
 /**
  * The code of one send, derived instead of drawn: HMAC-SHA256 under a key derived from the app
@@ -28,7 +29,7 @@ export function deriveCode(
     throw new RangeError('the send number must be a positive integer');
   }
   if (instanceId === '') throw new RangeError('the instance id must not be empty');
-  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), KEY_LABEL, 32));
+  const key = deriveKey(secret, KEY_LABEL);
   const mac = createHmac('sha256', key).update(`${instanceId}\n${sendNumber}`, 'utf8').digest();
   // Dynamic truncation: the low nibble of the last byte picks where the 8 bytes start (0..15).
   const offset = mac[mac.length - 1]! & 0x0f;

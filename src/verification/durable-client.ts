@@ -19,7 +19,30 @@ export type VerificationClient = Pick<
 
 export type GetVerificationClient = (context: InvocationContext) => VerificationClient;
 
-export const getDurableClient: GetVerificationClient = (context) => df.getClient(context);
+/**
+ * `df.getClient` builds a new client per invocation (a deep copy of the binding data, URL
+ * validation, an axios instance): a measurable share of every status poll. The binding data is
+ * the same for every invocation until the host's keys or URLs change, so one client is kept per
+ * distinct binding value (a changed key simply makes a new one).
+ */
+const clientsByBinding = new Map<string, VerificationClient>();
+const MAX_CACHED_CLIENTS = 8;
+
+export const getDurableClient: GetVerificationClient = (context) => {
+  const binding = context.options.extraInputs.find(
+    (input) => input.type === 'durableClient' || input.type === 'orchestrationClient',
+  );
+  const data: unknown = binding === undefined ? undefined : context.extraInputs.get(binding);
+  if (typeof data !== 'object' || data === null) return df.getClient(context);
+  const key = JSON.stringify(data);
+  let client = clientsByBinding.get(key);
+  if (client === undefined) {
+    if (clientsByBinding.size >= MAX_CACHED_CLIENTS) clientsByBinding.clear();
+    client = df.getClient(context);
+    clientsByBinding.set(key, client);
+  }
+  return client;
+};
 
 /**
  * Instance ids are placed into management URLs unencoded by the durable client, so anything but

@@ -1,7 +1,8 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import type { LinkSettings } from '../config';
 import { ROUTE } from './names';
+import { deriveKey } from './key-derivation';
 
 /**
  * Capability links: each URI of the 202 answer carries a token that opens one operation on one
@@ -86,6 +87,6 @@ export function buildVerificationLinks(
 }
 
 function tokenBytes(secret: string, instanceId: string, purpose: LinkPurpose): Buffer {
-  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), TOKEN_KEY_LABEL, 32));
+  const key = deriveKey(secret, TOKEN_KEY_LABEL);
   return createHmac('sha256', key).update(`${purpose}\n${instanceId}`, 'utf8').digest();
 }

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { deriveKey } from './key-derivation';
 
 /**
  * What the app's code link raises into the orchestration: the code and the moment the app
@@ -109,5 +110,5 @@ function readPayload(value: unknown): string | undefined {
 }
 
 function sealingKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), KEY_LABEL, 32));
+  return deriveKey(secret, KEY_LABEL);
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { BackgroundCheckpointer } from './checkpointer';
 
 /**
  * Durable state of one task hub in SQLite. Every method is synchronous (better-sqlite3), so a
@@ -215,10 +216,15 @@ export function runMigrations(
   }
 }
 
+/** How often the worker copies the WAL into the database, and the WAL size (4 KiB pages) at which a commit does it itself. */
+const CHECKPOINT_INTERVAL_MS = 250;
+const INLINE_CHECKPOINT_PAGES = 20_000;
+
 export class SqliteStore {
   private readonly db: Database.Database;
   private readonly deletedTimers: number[] = [];
   private readonly stmts;
+  private readonly checkpointer: BackgroundCheckpointer | undefined;
 
   constructor(databasePath: string) {
     if (databasePath !== ':memory:')
@@ -231,6 +237,15 @@ export class SqliteStore {
     this.db.pragma('cache_size = -32000');
     this.db.pragma('temp_store = MEMORY');
     this.migrate();
+    if (databasePath !== ':memory:') {
+      // Checkpoints run on a worker (see checkpointer.ts); this connection checkpoints only as a
+      // safety net, should the worker fall far behind.
+      this.db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
+      this.checkpointer = new BackgroundCheckpointer({
+        databasePath,
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+      });
+    }
     const db = this.db;
     this.stmts = {
       getInstance: db.prepare<[string], RawInstance>(
@@ -327,6 +342,7 @@ export class SqliteStore {
   }
 
   close(): void {
+    this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 

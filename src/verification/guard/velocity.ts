@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { deriveKey } from '../key-derivation';
 
 import { maskPhoneNumber } from '../sms-sender';
 import type { ClientIp } from './client-ip';
@@ -124,9 +125,7 @@ export class VelocityGuard {
 
   constructor(private readonly deps: VelocityGuardDeps) {
     this.cache = new BoundedCache(deps.cacheSize ?? 10_000);
-    this.rowKeyKey = Buffer.from(
-      hkdfSync('sha256', deps.secret, Buffer.alloc(0), ROW_KEY_LABEL, 32),
-    );
+    this.rowKeyKey = deriveKey(deps.secret, ROW_KEY_LABEL);
     this.maxAttempts = deps.maxAttempts ?? 8;
     this.maxQueued = deps.maxQueued ?? 1000;
   }

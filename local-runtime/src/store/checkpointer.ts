@@ -1,0 +1,61 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Copies the WAL back into the database file on a worker thread, so the engine's commits never
+ * pay for it. SQLite's automatic checkpoint runs inside whichever COMMIT crosses the threshold:
+ * measured on this machine (2 cores, WAL, synchronous=NORMAL), a small two-row transaction took
+ * 100 µs with it and 44 µs without. A PASSIVE checkpoint on a second connection does not block
+ * writers, and durability is unchanged: a commit is in the WAL before it returns, checkpoint or not.
+ */
+export interface CheckpointerOptions {
+  readonly databasePath: string;
+  readonly intervalMs: number;
+}
+
+// Plain CommonJS for an eval'd worker: the same code under ts-jest and from dist/.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+let db;
+try {
+  db = new Database(workerData.databasePath, { fileMustExist: true });
+  db.pragma('busy_timeout = 1000');
+} catch {
+  process.exit(0);
+}
+const tick = () => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // Busy or gone (the directory was removed): the next tick, or the engine's own checkpoint, catches up.
+  }
+};
+const timer = setInterval(tick, workerData.intervalMs);
+parentPort.on('message', () => {
+  clearInterval(timer);
+  try { db.close(); } catch {}
+  parentPort.close();
+});
+`;
+
+export class BackgroundCheckpointer {
+  private readonly worker: Worker;
+
+  constructor(options: CheckpointerOptions) {
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        driver: require.resolve('better-sqlite3'),
+        databasePath: options.databasePath,
+        intervalMs: options.intervalMs,
+      },
+    });
+    // Never keeps the process alive, and a failing worker only means SQLite checkpoints inline again.
+    this.worker.unref();
+    this.worker.on('error', () => undefined);
+  }
+
+  stop(): void {
+    this.worker.postMessage('stop');
+  }
+}
