@@ -45,6 +45,8 @@ export default tseslint.config(
       '*.js',
       '*.mjs',
       'bench/driver.mjs',
+      // The timer benchmark's app: plain CommonJS, loaded as is by both hosts of an A/B run.
+      'bench/apps/**',
       // A plain CommonJS preload for child hosts (no TypeScript project covers it).
       'local-runtime/test/ts-fixture-loader.cjs',
     ],

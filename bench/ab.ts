@@ -9,6 +9,7 @@
  *
  * Options: --baseline REF (required), --quick (small counts, for iteration), --levels 16,64,256,
  * --flows N (per level), --rounds N, --waiting N (verifications left waiting for the memory figure; 0 skips),
+ * --timers N (orchestrations whose timers fall due in the same second, for timer lateness; 0 skips),
  * --keep-baseline (reuse and keep the built baseline under the temp dir, keyed by commit),
  * --cpu-prof DIR / --heap-prof DIR (profile the candidate host; written when it stops).
  */
@@ -34,6 +35,8 @@ interface AbOptions {
   rounds: number;
   latencyFlows: number;
   waiting: number;
+  /** Orchestrations whose timers all fall due in the same second (0 skips the scenario). */
+  timers: number;
   keepBaseline: boolean;
   cpuProfDir: string | undefined;
   heapProfDir: string | undefined;
@@ -57,6 +60,7 @@ export function parseAbArgs(argv: readonly string[]): AbOptions | undefined {
     rounds: 1,
     latencyFlows: quick ? 100 : 300,
     waiting: quick ? 2000 : 20_000,
+    timers: quick ? 1000 : 10_000,
     keepBaseline: false,
     cpuProfDir: undefined,
     heapProfDir: undefined,
@@ -90,6 +94,9 @@ export function parseAbArgs(argv: readonly string[]): AbOptions | undefined {
         break;
       case '--waiting':
         o.waiting = positive(flag, value(), true);
+        break;
+      case '--timers':
+        o.timers = positive(flag, value(), true);
         break;
       case '--cpu-prof':
         o.cpuProfDir = path.resolve(value());
@@ -154,16 +161,28 @@ async function withHost<T>(
   body: (host: LocalHostProcess) => Promise<T>,
 ): Promise<T> {
   twilio.reset();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${tree.label}-`));
   const storage = await benchStorage();
+  const settings = benchAppSettings(twilio.appSettings(), storage.connectionString, timeoutSeconds);
+  return withApp(tree, tree.dir, settings, nodeArgs, body);
+}
+
+/** Runs `body` against a fresh host of `tree` serving the app in `appDir`, on fresh data. */
+async function withApp<T>(
+  tree: Tree,
+  appDir: string,
+  settings: Record<string, string>,
+  nodeArgs: readonly string[],
+  body: (host: LocalHostProcess) => Promise<T>,
+): Promise<T> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${tree.label}-`));
   const host = await startLocalHostProcess({
-    appDir: tree.dir,
+    appDir,
     cliPath: path.join(tree.dir, CLI),
     dataDir,
     databasePath: path.join(dataDir, 'durable.sqlite'),
     settingsFile: false,
     emulators: false,
-    settings: benchAppSettings(twilio.appSettings(), storage.connectionString, timeoutSeconds),
+    settings,
     startTimeoutMs: 60_000,
     nodeArgs,
   });
@@ -343,16 +362,169 @@ async function scenarioLatency(tree: Tree, twilio: TwilioEmulator, o: AbOptions)
 }
 
 async function scenarioWaiting(tree: Tree, twilio: TwilioEmulator, o: AbOptions): Promise<Figures> {
-  return withHost(tree, twilio, 3600, [], async (host) => {
+  // Only this tree's CLI answers SIGUSR2 with a GC and a `[memory]` line (to an older one it is fatal).
+  const gcArgs = tree.label === 'candidate' ? ['--expose-gc'] : [];
+  return withHost(tree, twilio, 3600, gcArgs, async (host) => {
     const before = rssBytes(host.pid);
     const fill = await fillWaiting(host, twilio, o.waiting, 32);
     await sleep(2000);
     const rss = rssBytes(host.pid);
-    return {
+    const figures: Figures = {
       [`waiting ${o.waiting}: starts/s while filling`]: fill.startsPerSec,
       [`waiting ${o.waiting}: RSS MiB`]: Number((rss / 2 ** 20).toFixed(1)),
       [`waiting ${o.waiting}: bytes per waiting instance`]: Math.round((rss - before) / o.waiting),
       [`waiting ${o.waiting}: start errors`]: fill.errors,
+    };
+    if (gcArgs.length > 0) {
+      const memory = await memoryAfterGc(host);
+      figures[`waiting ${o.waiting}: RSS MiB after GC`] = Number((memory.rss / 2 ** 20).toFixed(1));
+      figures[`waiting ${o.waiting}: heap used MiB after GC`] = Number(
+        (memory.heapUsed / 2 ** 20).toFixed(1),
+      );
+    }
+    return figures;
+  });
+}
+
+/** Asks the candidate host for a full GC (SIGUSR2, see the CLI) and reads the line it logs. */
+async function memoryAfterGc(host: LocalHostProcess): Promise<{ rss: number; heapUsed: number }> {
+  const seen = host.output().length;
+  host.kill('SIGUSR2');
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const match = /\[memory\] (\{.*\})/.exec(host.output().slice(seen));
+    if (match?.[1]) return JSON.parse(match[1]) as { rss: number; heapUsed: number };
+    await sleep(100);
+  }
+  throw new Error('the host logged no [memory] line after SIGUSR2');
+}
+
+const TIMERS_APP = path.join(repoRoot, 'bench', 'apps', 'timers');
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+}
+
+/** Every Completed instance's output, through the management API (paged as the extension pages). */
+async function completedOutputs(host: LocalHostProcess): Promise<Map<string, unknown>> {
+  const outputs = new Map<string, unknown>();
+  let token: string | null = null;
+  do {
+    const res: Response = await fetch(
+      `${host.url}/runtime/webhooks/durabletask/instances?runtimeStatus=Completed&top=1000&showInput=false`,
+      {
+        headers: {
+          'x-functions-key': host.keys.systemKey,
+          ...(token === null ? {} : { 'x-ms-continuation-token': token }),
+        },
+      },
+    );
+    const page = (await res.json()) as { instanceId: string; output: unknown }[];
+    for (const row of page) outputs.set(row.instanceId, row.output);
+    token = res.headers.get('x-ms-continuation-token');
+  } while (token !== null);
+  return outputs;
+}
+
+/** For each instance, how long after `fireAt` its history records the TimerFired event. */
+async function timerFiredLateness(
+  host: LocalHostProcess,
+  ids: readonly string[],
+  fireAt: number,
+): Promise<number[]> {
+  const lateness: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        const res = await fetch(
+          `${host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true&showInput=false`,
+          { headers: { 'x-functions-key': host.keys.systemKey } },
+        );
+        const status = (await res.json()) as {
+          historyEvents?: { EventType: string; Timestamp: string }[];
+        };
+        const fired = status.historyEvents?.find((e) => e.EventType === 'TimerFired');
+        if (fired) lateness.push(Date.parse(fired.Timestamp) - fireAt);
+      }
+    }),
+  );
+  return lateness;
+}
+
+/**
+ * `count` orchestrations, each waiting for one timer at the same instant (far enough ahead for the
+ * fill to finish first). Two latenesses: when the engine recorded TimerFired (history), and when the
+ * orchestration ran the episode that saw it (its output is that episode's replay clock). Meanwhile two clients keep
+ * asking for one instance's status, to show whether the host still answers while the timers fire.
+ */
+async function scenarioTimers(tree: Tree, o: AbOptions): Promise<Figures> {
+  const storage = await benchStorage();
+  const settings = {
+    FUNCTIONS_WORKER_RUNTIME: 'node',
+    AzureWebJobsStorage: storage.connectionString,
+  };
+  return withApp(tree, TIMERS_APP, settings, [], async (host) => {
+    const count = o.timers;
+    // Room for the fill at 125 starts/s or better, plus 10 s.
+    const fireAt = Date.now() + 10_000 + count * 8;
+    const ids: string[] = [];
+    let next = 0;
+    let errors = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < count) {
+          next++;
+          const res = await fetch(`${host.url}/api/wait-until`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ fireAt: new Date(fireAt).toISOString() }),
+          }).catch(() => undefined);
+          if (res?.status === 202) ids.push(((await res.json()) as { id: string }).id);
+          else errors++;
+        }
+      }),
+    );
+    const filledEarly = Date.now() < fireAt - 1000;
+    await sleep(Math.max(0, fireAt - 500 - Date.now()));
+    const statusLatencies: number[] = [];
+    let measuring = true;
+    const probe = `${host.url}/runtime/webhooks/durabletask/instances/${ids[0] ?? 'none'}`;
+    const probes = Array.from({ length: 2 }, async () => {
+      while (measuring) {
+        const t0 = performance.now();
+        const res = await fetch(probe, { headers: { 'x-functions-key': host.keys.systemKey } });
+        await res.arrayBuffer();
+        statusLatencies.push(performance.now() - t0);
+        await sleep(20);
+      }
+    });
+    const deadline = Date.now() + 120_000 + count * 10;
+    let outputs = new Map<string, unknown>();
+    await sleep(Math.max(0, fireAt - Date.now()));
+    while (Date.now() < deadline) {
+      await sleep(1000);
+      outputs = await completedOutputs(host);
+      if (outputs.size >= ids.length) break;
+    }
+    measuring = false;
+    await Promise.all(probes);
+    const lateness = [...outputs.values()].map((v) => Date.parse(String(v)) - fireAt);
+    const firing = await timerFiredLateness(host, [...outputs.keys()], fireAt);
+    return {
+      [`timers ${count}: fill done before due (1 = yes)`]: filledEarly ? 1 : 0,
+      [`timers ${count}: start errors`]: errors,
+      [`timers ${count}: fired`]: outputs.size,
+      [`timers ${count}: TimerFired lateness p50 ms`]: Math.round(percentile(firing, 50)),
+      [`timers ${count}: TimerFired lateness p99 ms`]: Math.round(percentile(firing, 99)),
+      [`timers ${count}: episode lateness p50 ms`]: Math.round(percentile(lateness, 50)),
+      [`timers ${count}: episode lateness p99 ms`]: Math.round(percentile(lateness, 99)),
+      [`timers ${count}: episode lateness max ms`]: Math.round(percentile(lateness, 100)),
+      [`timers ${count}: status p99 ms while firing`]: Math.round(percentile(statusLatencies, 99)),
+      [`timers ${count}: status max ms while firing`]: Math.round(percentile(statusLatencies, 100)),
     };
   });
 }
@@ -410,6 +582,7 @@ export async function runAb(o: AbOptions): Promise<void> {
         ...o.levels.map((c) => (t: Tree) => scenarioLevel(t, twilio, o, c)),
         (t: Tree) => scenarioLatency(t, twilio, o),
         ...(o.waiting > 0 ? [(t: Tree) => scenarioWaiting(t, twilio, o)] : []),
+        ...(o.timers > 0 ? [(t: Tree) => scenarioTimers(t, o)] : []),
       ];
       for (const scenario of scenarios) {
         for (const tree of order) {

@@ -246,6 +246,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  reportMemoryOnSignal(log);
   // A stray promise or callback in app code must not take the whole host (and every other instance) down.
   process.on('unhandledRejection', (reason: unknown) => {
     log(
@@ -255,6 +256,20 @@ async function main(): Promise<void> {
   });
   process.on('uncaughtException', (error: Error) => {
     log('error', `Uncaught exception in app code: ${error.message}`);
+  });
+}
+
+/**
+ * Started with `--expose-gc` (the benchmark does), SIGUSR2 runs a full GC and logs one
+ * `[memory] {...}` line: what the host keeps after its garbage is gone, not just its current RSS.
+ */
+function reportMemoryOnSignal(log: (level: 'info', line: string) => void): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return;
+  process.on('SIGUSR2', () => {
+    gc();
+    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    log('info', `[memory] ${JSON.stringify({ rss, heapUsed, heapTotal, external })}`);
   });
 }
 

@@ -1,0 +1,23 @@
+// Benchmark fixture for the timer scenario of `npm run bench -- --baseline REF --timers N`.
+// Plain CommonJS so that the baseline's and the candidate's hosts load the very same app.
+const { app } = require('@azure/functions');
+const df = require('durable-functions');
+
+// Waits for one durable timer due at `input.fireAt`, then returns the replay clock of the episode
+// that saw it fire: output - fireAt is how late the timer was acted on.
+df.app.orchestration('WaitUntil', function* (context) {
+  yield context.df.createTimer(new Date(context.df.getInput().fireAt));
+  return context.df.currentUtcDateTime.toISOString();
+});
+
+app.http('StartWaitUntil', {
+  route: 'wait-until',
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  extraInputs: [df.input.durableClient()],
+  handler: async (request, context) => {
+    const body = await request.json();
+    const id = await df.getClient(context).startNew('WaitUntil', { input: { fireAt: body.fireAt } });
+    return { status: 202, jsonBody: { id } };
+  },
+});
