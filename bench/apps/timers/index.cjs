@@ -17,7 +17,9 @@ app.http('StartWaitUntil', {
   extraInputs: [df.input.durableClient()],
   handler: async (request, context) => {
     const body = await request.json();
-    const id = await df.getClient(context).startNew('WaitUntil', { input: { fireAt: body.fireAt } });
+    const id = await df
+      .getClient(context)
+      .startNew('WaitUntil', { input: { fireAt: body.fireAt } });
     return { status: 202, jsonBody: { id } };
   },
 });
