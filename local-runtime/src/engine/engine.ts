@@ -19,6 +19,7 @@ import {
   EventType,
   OrchestrationStatusNumber,
   type HistoryEvent,
+  type ExecutionTerminatedEvent,
   historyEvents,
   parseHistoryEvent,
   parseJsonLenient,
@@ -26,6 +27,13 @@ import {
 } from './history';
 import { eventNameOf, type EntityMessage } from '../entities/messages';
 import { runHttpActivity } from './http-activity';
+import {
+  controlEvent,
+  readInboxMessage,
+  type ControlEvent,
+  type ControlOperation,
+  type InboxMessage,
+} from './inbox-messages';
 import { HTTP_ACTIVITY_NAME, replay, type Decision } from './replay';
 import { TimerHeap } from './timer-heap';
 
@@ -443,12 +451,10 @@ export class DurableEngineCore {
     this.afterCommit(() => this.markRunnable(instanceId));
   }
 
-  sendControl(
-    instanceId: string,
-    kind: 'terminate' | 'suspend' | 'resume',
-    reason: string | null,
-  ): void {
-    this.store.addInbox(instanceId, null, kind, JSON.stringify({ reason }));
+  /** Queues the ExecutionTerminated, ExecutionSuspended or ExecutionResumed event of a client operation. */
+  sendControl(instanceId: string, op: ControlOperation, reason: string | null): void {
+    const ev = controlEvent(op, this.s.clock.now(), reason);
+    this.store.addInbox(instanceId, null, 'event', JSON.stringify(ev));
     this.afterCommit(() => this.markRunnable(instanceId));
   }
 
@@ -661,30 +667,35 @@ export class DurableEngineCore {
       return;
     }
     const now = this.s.clock.now();
+    const messages = inbox.map((row) => readInboxMessage(row, now));
     const fresh: HistoryEvent[] = [historyEvents.orchestratorStarted(now)];
     const consumed: number[] = [];
+    const current = (m: InboxMessage): boolean =>
+      m.executionId === null || m.executionId === inst.executionId;
     let suspended = inst.runtimeStatus === 'Suspended';
-    let terminateReason: string | null | undefined;
-    for (const m of inbox) {
-      if (m.kind === 'event') continue;
+    let terminated: ExecutionTerminatedEvent | undefined;
+    // Control events first, whatever their place in the inbox: a terminate wins over everything queued.
+    for (const m of messages) {
+      if (!isControlEvent(m.event)) continue;
       consumed.push(m.id);
-      const reason = parseReason(m.payload);
-      if (m.kind === 'terminate') {
-        terminateReason = reason;
+      if (!current(m)) continue;
+      const e = m.event;
+      if (e.EventType === EventType.ExecutionTerminated) {
+        terminated = e;
         break;
       }
-      if (m.kind === 'suspend' && !suspended) {
+      if (e.EventType === EventType.ExecutionSuspended && !suspended) {
         suspended = true;
-        fresh.push(historyEvents.executionSuspended(now, reason));
-      } else if (m.kind === 'resume' && suspended) {
+        fresh.push(e);
+      } else if (e.EventType === EventType.ExecutionResumed && suspended) {
         suspended = false;
-        fresh.push(historyEvents.executionResumed(now, reason));
+        fresh.push(e);
       }
     }
 
-    if (terminateReason !== undefined) {
-      const reasonText = terminateReason ?? '';
-      fresh.push(historyEvents.executionTerminated(now, reasonText));
+    if (terminated !== undefined) {
+      const reasonText = terminated.Input;
+      fresh.push(terminated);
       this.tx(() => {
         if (!this.sameExecution(inst)) return;
         this.store.deleteInboxRows(inbox.map((m) => m.id));
@@ -719,11 +730,11 @@ export class DurableEngineCore {
       return;
     }
 
-    for (const m of inbox) {
-      if (m.kind !== 'event') continue;
+    for (const m of messages) {
+      if (isControlEvent(m.event)) continue;
       consumed.push(m.id);
-      if (m.executionId !== null && m.executionId !== inst.executionId) continue; // from an older execution
-      fresh.push(parseHistoryEvent(m.payload));
+      if (!current(m)) continue; // from an older execution
+      fresh.push(m.event);
     }
 
     if (fresh.length === 1) {
@@ -1016,22 +1027,6 @@ async function settleWithin(pending: ReadonlySet<Promise<void>>, deadline: numbe
   }
 }
 
-function parseReason(payload: string): string | null {
-  try {
-    const v: unknown = JSON.parse(payload);
-    if (
-      typeof v === 'object' &&
-      v !== null &&
-      typeof (v as { reason?: unknown }).reason === 'string'
-    ) {
-      return (v as { reason: string }).reason;
-    }
-  } catch {
-    // a corrupt control message carries no reason
-  }
-  return null;
-}
-
 function schedulingEvent(d: Decision, now: Date): HistoryEvent {
   switch (d.kind) {
     case 'activity':
@@ -1054,4 +1049,12 @@ function schedulingEvent(d: Decision, now: Date): HistoryEvent {
         JSON.stringify(d.message.request),
       );
   }
+}
+
+function isControlEvent(e: HistoryEvent): e is ControlEvent {
+  return (
+    e.EventType === EventType.ExecutionTerminated ||
+    e.EventType === EventType.ExecutionSuspended ||
+    e.EventType === EventType.ExecutionResumed
+  );
 }
