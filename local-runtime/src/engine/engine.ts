@@ -30,6 +30,7 @@ import { runHttpActivity } from './http-activity';
 import { controlEvent, readInboxMessage, type ControlOperation } from './inbox-messages';
 import { errorMessage, type OrchestratorResult } from './orchestrator-protocol';
 import { HTTP_ACTIVITY_NAME } from './replay';
+import { rewindInstance } from './rewind';
 import { TimerWakeups } from './timer-wakeups';
 
 export { InstanceExistsError, InvalidInstanceStateError } from './engine-errors';
@@ -248,6 +249,11 @@ export class DurableEngineCore {
     this.store.deleteInstance(instanceId);
     this.afterCommit(() => this.notifyStatus(instanceId));
     return true;
+  }
+
+  /** Rewinds a Failed instance (see `rewind.ts`); false when there is none, `NotFailedError` when not Failed. */
+  rewind(instanceId: string, reason: string | null): boolean {
+    return rewindInstance(this.writes, instanceId, reason);
   }
 
   // ---------------------------------------------------------------- work

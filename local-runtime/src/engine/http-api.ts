@@ -13,16 +13,17 @@ import {
   type InstanceRow,
   type RuntimeStatus,
 } from '../store/sqlite-store';
-import { type DurableEngineCore, InstanceExistsError, InvalidInstanceStateError } from './engine';
-import { parseHistoryEvent } from './history';
-import { NotFailedError, rewindInstance } from './rewind';
+import type { Delivery, EngineClient } from './engine-client';
+import { InstanceExistsError, InvalidInstanceStateError } from './engine-errors';
+import { NotFailedError } from './rewind';
 import { toStatusObject } from './status';
 
 export const WEBHOOK_PATH = '/runtime/webhooks/durabletask';
 export const DEFAULT_CONNECTION_NAME = 'Storage';
 
 export interface ApiContext {
-  core: DurableEngineCore;
+  /** The engine's operations; the API never reaches the store. */
+  engine: EngineClient;
   taskHubName: string;
   /** Keys accepted in `code` / `x-functions-key` on the webhook path (system key, master key). */
   acceptedKeys: readonly string[];
@@ -314,9 +315,7 @@ export class ManagementApi {
     version?: string,
   ): RuntimeHttpResponse | undefined {
     try {
-      this.c.core.tx(() =>
-        this.c.core.startInstance({ name, instanceId, inputText, ...(version ? { version } : {}) }),
-      );
+      this.c.engine.startNew({ name, instanceId, inputText, ...(version ? { version } : {}) });
       return undefined;
     } catch (e) {
       if (e instanceof InstanceExistsError) return invalidState(e.message);
@@ -377,7 +376,7 @@ export class ManagementApi {
    * an HTTP request is held, which a paused (manual) engine clock must not stretch forever.
    */
   private waitForTerminal(instanceId: string, timeoutMs: number): Promise<InstanceRow | undefined> {
-    const core = this.c.core;
+    const engine = this.c.engine;
     return new Promise((resolve) => {
       let done = false;
       const finish = (): void => {
@@ -385,20 +384,20 @@ export class ManagementApi {
         done = true;
         unsubscribe();
         clearTimeout(timer);
-        resolve(core.store.isOpen ? core.store.getInstance(instanceId) : undefined);
+        resolve(engine.getInstance(instanceId));
       };
-      const unsubscribe = core.onStatusChange(instanceId, () => {
-        const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
+      const unsubscribe = engine.onStatusChange(instanceId, () => {
+        const row = engine.getInstance(instanceId);
         if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
       });
       const timer = setTimeout(finish, timeoutMs);
-      const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
+      const row = engine.getInstance(instanceId);
       if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
     });
   }
 
   private status(req: RuntimeHttpRequest, q: Query, instanceId: string): RuntimeHttpResponse {
-    const row = this.c.core.store.getInstance(instanceId);
+    const row = this.c.engine.getInstance(instanceId);
     if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
     const showHistory = q.bool('showHistory', false);
     const opts = {
@@ -406,9 +405,7 @@ export class ManagementApi {
       showHistoryOutput: q.bool('showHistoryOutput', false),
       showInput: q.bool('showInput', true),
     };
-    const history = showHistory
-      ? this.c.core.store.getHistory(instanceId).map(parseHistoryEvent)
-      : undefined;
+    const history = showHistory ? this.c.engine.getHistory(instanceId) : undefined;
     const body = toStatusObject(row, opts, history);
     if (ACTIVE_STATUSES.has(row.runtimeStatus)) {
       const search = req.query.toString();
@@ -431,7 +428,7 @@ export class ManagementApi {
     const createdTimeFrom = q.date('createdTimeFrom');
     const createdTimeTo = q.date('createdTimeTo');
     const prefix = q.get('instanceIdPrefix');
-    const rows = this.c.core.store.queryInstances({
+    const rows = this.c.engine.queryInstances({
       ...(createdTimeFrom !== undefined ? { createdTimeFrom } : {}),
       ...(createdTimeTo !== undefined ? { createdTimeTo } : {}),
       runtimeStatus: q.statuses(),
@@ -453,7 +450,7 @@ export class ManagementApi {
   }
 
   private purge(instanceId: string): RuntimeHttpResponse {
-    const deleted = this.c.core.tx(() => this.c.core.purge(instanceId));
+    const deleted = this.c.engine.purge(instanceId);
     if (!deleted) return notFound(`No instance with ID '${instanceId}' found.`);
     return json(200, { instancesDeleted: 1 });
   }
@@ -462,17 +459,12 @@ export class ManagementApi {
     const from = q.date('createdTimeFrom');
     if (from === undefined)
       throw new BadRequest("Please provide value for 'createdTimeFrom' parameter.");
-    const to = q.date('createdTimeTo') ?? this.c.core.clock.now().getTime();
-    const statuses = q.statuses();
-    const core = this.c.core;
-    const count = core.tx(() => {
-      const rows = core.store.queryInstances({
-        createdTimeFrom: from,
-        createdTimeTo: to,
-        runtimeStatus: statuses,
-      });
-      // Instances that are not finished are skipped, as the extension skips them.
-      return rows.filter((r) => core.purge(r.instanceId)).length;
+    const to = q.date('createdTimeTo') ?? this.c.engine.now().getTime();
+    // Instances that are not finished are skipped, as the extension skips them.
+    const count = this.c.engine.purgeBy({
+      createdTimeFrom: from,
+      createdTimeTo: to,
+      runtimeStatus: q.statuses(),
     });
     if (count === 0) return notFound('No instances matched the filter.');
     return json(200, { instancesDeleted: count });
@@ -490,15 +482,7 @@ export class ManagementApi {
       });
     }
     const inputText = parseJsonBody(req.body);
-    const core = this.c.core;
-    return core.tx(() => {
-      const row = core.store.getInstance(instanceId);
-      if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
-      const finished = goneIfFinished(row);
-      if (finished) return finished;
-      core.raiseEvent(instanceId, eventName, inputText);
-      return { status: 202 };
-    });
+    return deliveryResponse(instanceId, this.c.engine.raiseEvent(instanceId, eventName, inputText));
   }
 
   private control(
@@ -506,26 +490,8 @@ export class ManagementApi {
     instanceId: string,
     reason: string | null,
   ): RuntimeHttpResponse {
-    const core = this.c.core;
     try {
-      return core.tx(() => {
-        const row = core.store.getInstance(instanceId);
-        if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
-        const finished = goneIfFinished(row);
-        if (finished) return finished;
-        if (op === 'suspend' && row.runtimeStatus === 'Suspended') {
-          throw new InvalidInstanceStateError(
-            `Cannot suspend instance '${instanceId}': it is already suspended.`,
-          );
-        }
-        if (op === 'resume' && row.runtimeStatus !== 'Suspended') {
-          throw new InvalidInstanceStateError(
-            `Cannot resume instance '${instanceId}': it is not suspended.`,
-          );
-        }
-        core.sendControl(instanceId, op, reason);
-        return { status: 202 };
-      });
+      return deliveryResponse(instanceId, this.c.engine.control(instanceId, op, reason));
     } catch (e) {
       if (e instanceof InvalidInstanceStateError) return invalidState(e.message);
       throw e;
@@ -534,7 +500,7 @@ export class ManagementApi {
 
   private rewind(instanceId: string, reason: string | null): RuntimeHttpResponse {
     try {
-      const found = this.c.core.tx(() => rewindInstance(this.c.core, instanceId, reason));
+      const found = this.c.engine.rewind(instanceId, reason);
       if (!found) return notFound(`No instance with ID '${instanceId}' found.`);
       return { status: 202 };
     } catch (e) {
@@ -548,7 +514,7 @@ export class ManagementApi {
     q: Query,
     instanceId: string,
   ): Promise<RuntimeHttpResponse> {
-    const row = this.c.core.store.getInstance(instanceId);
+    const row = this.c.engine.getInstance(instanceId);
     if (!row) return badRequest('InstanceId does not match a valid orchestration instance.');
     const newId = q.bool('restartWithNewInstanceId', true)
       ? randomUUID().replace(/-/g, '')
@@ -563,12 +529,18 @@ export class ManagementApi {
   }
 }
 
-/** Events and control operations on a finished instance answer 410, as the extension does. */
-function goneIfFinished(row: InstanceRow): RuntimeHttpResponse | undefined {
-  if (!TERMINAL_STATUSES.has(row.runtimeStatus)) return undefined;
-  return problem(
-    410,
-    'Gone',
-    `The instance '${row.instanceId}' has already finished (${row.runtimeStatus}).`,
-  );
+/** 202 once queued; 404 for an unknown instance; events and control operations on a finished one answer 410. */
+function deliveryResponse(instanceId: string, delivery: Delivery): RuntimeHttpResponse {
+  switch (delivery.kind) {
+    case 'queued':
+      return { status: 202 };
+    case 'notFound':
+      return notFound(`No instance with ID '${instanceId}' found.`);
+    case 'finished':
+      return problem(
+        410,
+        'Gone',
+        `The instance '${instanceId}' has already finished (${delivery.status}).`,
+      );
+  }
 }
