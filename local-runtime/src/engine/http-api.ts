@@ -210,7 +210,7 @@ function parseJsonBody(body: Buffer): string | null {
 }
 
 export class ManagementApi {
-  constructor(private readonly c: ApiContext) {}
+  constructor(private readonly context: ApiContext) {}
 
   /** `requireKey` is false only for the engine's loopback RPC listener, as in the extension. */
   async handle(req: RuntimeHttpRequest, requireKey: boolean): Promise<RuntimeHttpResponse> {
@@ -218,7 +218,7 @@ export class ManagementApi {
       const query = new Query(req.query);
       if (
         requireKey &&
-        !keyMatches(query.get('code') ?? req.headers['x-functions-key'], this.c.acceptedKeys)
+        !keyMatches(query.get('code') ?? req.headers['x-functions-key'], this.context.acceptedKeys)
       ) {
         return problem(
           401,
@@ -238,7 +238,9 @@ export class ManagementApi {
     } catch (e) {
       if (e instanceof BadRequest) return badRequest(e.message);
       if (e instanceof URIError) return badRequest('Malformed URL encoding');
-      this.c.log(`[durable] management API error: ${e instanceof Error ? e.message : String(e)}`);
+      this.context.log(
+        `[durable] management API error: ${e instanceof Error ? e.message : String(e)}`,
+      );
       return problem(
         500,
         'Internal Server Error',
@@ -282,7 +284,7 @@ export class ManagementApi {
       return notFound();
     }
     if (head === 'entities') {
-      if (this.c.entities) return this.c.entities(req, q, seg.slice(1));
+      if (this.context.entities) return this.context.entities(req, q, seg.slice(1));
       return problem(
         501,
         'Not Implemented',
@@ -294,7 +296,12 @@ export class ManagementApi {
   }
 
   private checkStatusResponse(origin: string, instanceId: string): RuntimeHttpResponse {
-    const links = managementLinks(origin, this.c.taskHubName, this.c.systemKey, instanceId);
+    const links = managementLinks(
+      origin,
+      this.context.taskHubName,
+      this.context.systemKey,
+      instanceId,
+    );
     const body = {
       id: instanceId,
       statusQueryGetUri: links.statusQueryGetUri,
@@ -315,7 +322,12 @@ export class ManagementApi {
     version?: string,
   ): RuntimeHttpResponse | undefined {
     try {
-      this.c.engine.startNew({ name, instanceId, inputText, ...(version ? { version } : {}) });
+      this.context.engine.startNew({
+        name,
+        instanceId,
+        inputText,
+        ...(version ? { version } : {}),
+      });
       return undefined;
     } catch (e) {
       if (e instanceof InstanceExistsError) return invalidState(e.message);
@@ -329,7 +341,7 @@ export class ManagementApi {
     functionName: string,
     instanceIdArg?: string,
   ): Promise<RuntimeHttpResponse> {
-    const name = this.c
+    const name = this.context
       .orchestratorNames()
       .find((n) => n.toLowerCase() === functionName.toLowerCase());
     if (!name)
@@ -376,7 +388,7 @@ export class ManagementApi {
    * an HTTP request is held, which a paused (manual) engine clock must not stretch forever.
    */
   private waitForTerminal(instanceId: string, timeoutMs: number): Promise<InstanceRow | undefined> {
-    const engine = this.c.engine;
+    const engine = this.context.engine;
     return new Promise((resolve) => {
       let done = false;
       const finish = (): void => {
@@ -397,7 +409,7 @@ export class ManagementApi {
   }
 
   private status(req: RuntimeHttpRequest, q: Query, instanceId: string): RuntimeHttpResponse {
-    const row = this.c.engine.getInstance(instanceId);
+    const row = this.context.engine.getInstance(instanceId);
     if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
     const showHistory = q.bool('showHistory', false);
     const opts = {
@@ -405,7 +417,7 @@ export class ManagementApi {
       showHistoryOutput: q.bool('showHistoryOutput', false),
       showInput: q.bool('showInput', true),
     };
-    const history = showHistory ? this.c.engine.getHistory(instanceId) : undefined;
+    const history = showHistory ? this.context.engine.getHistory(instanceId) : undefined;
     const body = toStatusObject(row, opts, history);
     if (ACTIVE_STATUSES.has(row.runtimeStatus)) {
       const search = req.query.toString();
@@ -428,7 +440,7 @@ export class ManagementApi {
     const createdTimeFrom = q.date('createdTimeFrom');
     const createdTimeTo = q.date('createdTimeTo');
     const prefix = q.get('instanceIdPrefix');
-    const rows = this.c.engine.queryInstances({
+    const rows = this.context.engine.queryInstances({
       ...(createdTimeFrom !== undefined ? { createdTimeFrom } : {}),
       ...(createdTimeTo !== undefined ? { createdTimeTo } : {}),
       runtimeStatus: q.statuses(),
@@ -450,7 +462,7 @@ export class ManagementApi {
   }
 
   private purge(instanceId: string): RuntimeHttpResponse {
-    const deleted = this.c.engine.purge(instanceId);
+    const deleted = this.context.engine.purge(instanceId);
     if (!deleted) return notFound(`No instance with ID '${instanceId}' found.`);
     return json(200, { instancesDeleted: 1 });
   }
@@ -459,9 +471,9 @@ export class ManagementApi {
     const from = q.date('createdTimeFrom');
     if (from === undefined)
       throw new BadRequest("Please provide value for 'createdTimeFrom' parameter.");
-    const to = q.date('createdTimeTo') ?? this.c.engine.now().getTime();
+    const to = q.date('createdTimeTo') ?? this.context.engine.now().getTime();
     // Instances that are not finished are skipped, as the extension skips them.
-    const count = this.c.engine.purgeBy({
+    const count = this.context.engine.purgeBy({
       createdTimeFrom: from,
       createdTimeTo: to,
       runtimeStatus: q.statuses(),
@@ -482,7 +494,10 @@ export class ManagementApi {
       });
     }
     const inputText = parseJsonBody(req.body);
-    return deliveryResponse(instanceId, this.c.engine.raiseEvent(instanceId, eventName, inputText));
+    return deliveryResponse(
+      instanceId,
+      this.context.engine.raiseEvent(instanceId, eventName, inputText),
+    );
   }
 
   private control(
@@ -491,7 +506,7 @@ export class ManagementApi {
     reason: string | null,
   ): RuntimeHttpResponse {
     try {
-      return deliveryResponse(instanceId, this.c.engine.control(instanceId, op, reason));
+      return deliveryResponse(instanceId, this.context.engine.control(instanceId, op, reason));
     } catch (e) {
       if (e instanceof InvalidInstanceStateError) return invalidState(e.message);
       throw e;
@@ -500,7 +515,7 @@ export class ManagementApi {
 
   private rewind(instanceId: string, reason: string | null): RuntimeHttpResponse {
     try {
-      const found = this.c.engine.rewind(instanceId, reason);
+      const found = this.context.engine.rewind(instanceId, reason);
       if (!found) return notFound(`No instance with ID '${instanceId}' found.`);
       return { status: 202 };
     } catch (e) {
@@ -514,7 +529,7 @@ export class ManagementApi {
     q: Query,
     instanceId: string,
   ): Promise<RuntimeHttpResponse> {
-    const row = this.c.engine.getInstance(instanceId);
+    const row = this.context.engine.getInstance(instanceId);
     if (!row) return badRequest('InstanceId does not match a valid orchestration instance.');
     const newId = q.bool('restartWithNewInstanceId', true)
       ? randomUUID().replace(/-/g, '')
