@@ -114,7 +114,7 @@ export class DurableEngineCore {
     else f();
   }
 
-  /** Schedules an episode of an instance whose inbox got a message outside the engine (a rewind). */
+  /** Schedules an episode of an instance whose inbox got a message outside the engine's commit step. */
   wake(instanceId: string): void {
     this.runAfterCommit(() => {
       this.dispatcher.markRunnable(instanceId);

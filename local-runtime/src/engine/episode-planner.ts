@@ -10,8 +10,7 @@
  * 3. `planEpisode`: from what the orchestrator returned (or threw) to the plan the commit step applies:
  *    history to append, work to start, timers to cancel, custom status, and the outcome.
  */
-import type { InstanceRow } from '../store/sqlite-store';
-import { TERMINAL_STATUSES } from '../store/sqlite-store';
+import { TERMINAL_STATUSES, type InstanceRow } from '../store/sqlite-store';
 import { eventNameOf } from '../entities/messages';
 import {
   EventType,
