@@ -1,14 +1,21 @@
 import { SqliteStore } from '../src/store/sqlite-store';
 import { createHarness, TestInvoker, type Harness } from './engine-harness';
 
-/** A store whose next `failCommits` transactions run, then roll back as a failed COMMIT would. */
+/**
+ * A store whose next `failCommits` transactions (and those whose 1-based number is in `failNumbers`) run, then
+ * roll back as a failed COMMIT would.
+ */
 class FlakyStore extends SqliteStore {
   failCommits = 0;
+  failNumbers = new Set<number>();
   failures = 0;
+  transactions = 0;
 
   override transaction<T>(fn: () => T): T {
-    if (this.failCommits === 0) return super.transaction(fn);
-    this.failCommits--;
+    this.transactions++;
+    if (this.failCommits === 0 && !this.failNumbers.has(this.transactions))
+      return super.transaction(fn);
+    if (this.failCommits > 0) this.failCommits--;
     this.failures++;
     return super.transaction(() => {
       fn();
@@ -117,5 +124,81 @@ describe('durable engine: a failed write loses nothing and hangs nothing', () =>
     await h.start('flow', 'job', 'lost-start');
     await h.idle();
     expect(await h.status('lost-start')).toMatchObject({ runtimeStatus: 'Running' });
+  });
+
+  it('answers a raise whose commit failed with an error, keeps nothing of it, and takes the same raise again', async () => {
+    await harness(flow());
+    const id = await h.start('flow', 'job');
+    await h.idle();
+    await h.advance(60_000);
+    store.failCommits = 1;
+    expect(await h.raise(id, 'go', 3)).toBe(500);
+    await h.idle();
+    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Running' });
+    expect(await h.raise(id, 'go', 4)).toBe(202);
+    await h.idle();
+    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: { ev: 4 } });
+  });
+
+  it('answers a terminate whose commit failed with an error, and terminates on the next one', async () => {
+    await harness(flow());
+    const id = await h.start('flow', 'job');
+    await h.idle();
+    const terminate = (): Promise<number> =>
+      h
+        .api('POST', `/runtime/webhooks/durabletask/instances/${id}/terminate?reason=stop`)
+        .then((r) => r.status);
+    store.failCommits = 1;
+    expect(await terminate()).toBe(500);
+    await h.idle();
+    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Running' });
+    expect(await terminate()).toBe(202);
+    await h.idle();
+    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'stop' });
+  });
+
+  it('keeps retrying an episode while commits keep failing, and completes once they succeed', async () => {
+    await harness(flow());
+    const id = await h.start('flow', 'job');
+    // Five failures in a row: the rebuild from the store backs off (10, 20, 40, 80, 160 ms) and tries again.
+    store.failCommits = 5;
+    await h.idle();
+    expect(store.failures).toBe(5);
+    await h.advance(60_000);
+    expect(await h.raise(id, 'go', 8)).toBe(202);
+    await h.idle();
+    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: { ev: 8 } });
+  });
+
+  /**
+   * One flow (start, first episode, activity result, its episode, timer firing, its episode, raise, last
+   * episode), run once per commit with exactly that commit failing. A client operation whose commit failed is
+   * answered with an error and sent again, as a client would; everything else must recover on its own.
+   */
+  it('completes the flow whichever single commit fails', async () => {
+    async function runFlow(failNumber: number | undefined): Promise<number> {
+      let activityRuns = 0;
+      await harness(flow(() => activityRuns++));
+      if (failNumber !== undefined) store.failNumbers.add(failNumber);
+      const id = 'every-step';
+      await h.start('flow', 'job', id).catch(() => h.start('flow', 'job', id));
+      await h.idle();
+      await h.advance(60_000);
+      if ((await h.raise(id, 'go', 9)) !== 202) expect(await h.raise(id, 'go', 9)).toBe(202);
+      await h.idle();
+      expect({ failNumber, status: await h.status(id) }).toMatchObject({
+        failNumber,
+        status: { runtimeStatus: 'Completed', output: { a: 'did job', ev: 9 } },
+      });
+      expect(activityRuns).toBeLessThanOrEqual(2);
+      expect(store.failures).toBe(failNumber === undefined ? 0 : 1);
+      return store.transactions;
+    }
+    const commits = await runFlow(undefined);
+    expect(commits).toBeGreaterThanOrEqual(8);
+    for (let n = 1; n <= commits; n++) {
+      await h.close(); // afterEach closes the last one
+      await runFlow(n);
+    }
   });
 });

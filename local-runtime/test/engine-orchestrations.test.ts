@@ -2,6 +2,7 @@ import * as df from 'durable-functions';
 import type { OrchestrationContext } from 'durable-functions';
 import { createHarness, historyOf, TestInvoker, type Harness } from './engine-harness';
 import { EventType } from '../src/engine/history';
+import { SqliteStore } from '../src/store/sqlite-store';
 
 const SECOND = 1000;
 const DAY = 86_400_000;
@@ -243,6 +244,39 @@ describe('durable engine: orchestrations (manual clock)', () => {
     expect(
       (await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/resume`)).status,
     ).toBe(410);
+  });
+
+  it('queues terminate, suspend and resume as ordinary inbox events (the DTFx control events)', async () => {
+    const invoker = new TestInvoker().orchestration('wait', function* (ctx) {
+      return yield ctx.df.waitForExternalEvent('go');
+    });
+    let store: SqliteStore | undefined;
+    h = await createHarness(invoker, { openStore: (file) => (store = new SqliteStore(file)) });
+    const id = await h.start('wait');
+    await h.idle();
+    const queued = (): { kind: string; event: Record<string, unknown> }[] =>
+      store!.getInbox(id).map((m) => ({
+        kind: m.kind,
+        event: JSON.parse(m.payload) as Record<string, unknown>,
+      }));
+    const base = `/runtime/webhooks/durabletask/instances/${id}`;
+    // The episode runs on a later turn of the event loop: right after the answer the message is still queued.
+    expect((await h.api('POST', `${base}/suspend?reason=pause`)).status).toBe(202);
+    expect(queued()).toMatchObject([
+      { kind: 'event', event: { EventType: EventType.ExecutionSuspended, Reason: 'pause' } },
+    ]);
+    await h.idle();
+    expect((await h.api('POST', `${base}/resume?reason=go%20on`)).status).toBe(202);
+    expect(queued()).toMatchObject([
+      { kind: 'event', event: { EventType: EventType.ExecutionResumed, Reason: 'go on' } },
+    ]);
+    await h.idle();
+    expect((await h.api('POST', `${base}/terminate`)).status).toBe(202);
+    expect(queued()).toMatchObject([
+      { kind: 'event', event: { EventType: EventType.ExecutionTerminated, Input: '' } },
+    ]);
+    await h.idle();
+    expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Terminated', output: '' });
   });
 
   it('restarts a finished instance under the same id, and refuses to overwrite a running one', async () => {

@@ -154,4 +154,62 @@ describe('durable engine: persistence across reopen of the same database file', 
     });
     await second.close();
   });
+
+  it('honours terminate, suspend and resume rows that an earlier version queued as control kinds', async () => {
+    const clock = new ManualClock();
+    const first = await createHarness(
+      invokerWith((x) => `did ${String(x)}`),
+      { databasePath, clock },
+    );
+    const held = await first.start('flow', 'job', 'legacy-held');
+    const stopped = await first.start('flow', 'job', 'legacy-stopped');
+    await first.idle();
+    await first.close();
+
+    // What versions before the control events wrote: inbox rows of kind terminate/suspend/resume, `{reason}`.
+    const db = new Database(databasePath);
+    const legacy = db.prepare(
+      'INSERT INTO inbox (instance_id, execution_id, kind, payload) VALUES (?, NULL, ?, ?)',
+    );
+    legacy.run(held, 'suspend', JSON.stringify({ reason: 'hold' }));
+    legacy.run(stopped, 'terminate', JSON.stringify({ reason: 'old stop' }));
+    db.close();
+
+    const second = await createHarness(
+      invokerWith((x) => `did ${String(x)}`),
+      { databasePath, clock },
+    );
+    await second.idle();
+    expect(await second.status(stopped)).toMatchObject({
+      runtimeStatus: 'Terminated',
+      output: 'old stop',
+    });
+    expect(await second.status(held)).toMatchObject({ runtimeStatus: 'Suspended' });
+    expect(await second.raise(held, 'go', 5)).toBe(202);
+    await second.idle();
+    expect(await second.status(held)).toMatchObject({ runtimeStatus: 'Suspended' });
+    await second.close();
+
+    const db2 = new Database(databasePath);
+    db2
+      .prepare(
+        "INSERT INTO inbox (instance_id, execution_id, kind, payload) VALUES (?, NULL, 'resume', '{}')",
+      )
+      .run(held);
+    db2.close();
+    const third = await createHarness(
+      invokerWith((x) => `did ${String(x)}`),
+      { databasePath, clock },
+    );
+    await third.idle();
+    const status = await third.status(held, 'showHistory=true');
+    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: { a: 'did job', ev: 5 } });
+    const types = (status.historyEvents as { EventType: string; Reason?: unknown }[]).map((e) => [
+      e.EventType,
+      e.Reason,
+    ]);
+    expect(types).toContainEqual(['ExecutionSuspended', 'hold']);
+    expect(types).toContainEqual(['ExecutionResumed', null]);
+    await third.close();
+  });
 });

@@ -3,7 +3,11 @@
  * transaction keeps or discards, the order of an inbox, the one-time take of activities and timers, and that
  * deleting an instance leaves no pending work behind.
  */
-import { SqliteStore, type InstanceRow } from '../src/store/sqlite-store';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteStore, runMigrations, type InstanceRow } from '../src/store/sqlite-store';
 
 function instance(id: string, overrides: Partial<InstanceRow> = {}): InstanceRow {
   return {
@@ -108,5 +112,153 @@ describe('SqliteStore contract', () => {
     expect(ids(store.queryInstances({ instanceIdPrefix: 'job-' }))).toEqual(['job-1', 'job-2']);
     expect(ids(store.queryInstances({ limit: 1, offset: 1 }))).toEqual(['job-2']);
     expect(ids(store.queryInstances({ createdTimeFrom: 2, createdTimeTo: 2 }))).toEqual(['job-2']);
+  });
+
+  it('replaces every field of an instance row on a second put', () => {
+    store.putInstance(instance('a'));
+    const updated = instance('a', {
+      executionId: 'a-e2',
+      runtimeStatus: 'Completed',
+      input: '1',
+      output: '"done"',
+      customStatus: '{"step":3}',
+      lastUpdatedTime: 2000,
+      parentInstanceId: 'p',
+      parentExecutionId: 'p-e1',
+      parentTaskId: 4,
+    });
+    store.putInstance(updated);
+    expect(store.getInstance('a')).toEqual(updated);
+    expect(store.queryInstances({})).toHaveLength(1);
+  });
+
+  it('clears the work of an instance (a restart) but keeps its row and the other instances', () => {
+    for (const id of ['a', 'b']) {
+      store.putInstance(instance(id));
+      store.addInbox(id, null, 'event', '{}');
+      store.addActivity(id, `${id}-e1`, 0, 'work', null);
+      store.addTimer(id, `${id}-e1`, 1, 5000);
+      store.appendHistory(id, ['{"e":1}']);
+    }
+    store.drainDeletedTimers();
+    store.clearInstanceWork('a');
+    expect(store.getInstance('a')).toEqual(instance('a'));
+    expect(store.getHistory('a')).toEqual([]);
+    expect(store.instancesWithInbox()).toEqual(['b']);
+    expect(store.allActivities().map((r) => r.instanceId)).toEqual(['b']);
+    expect(store.allTimers().map((r) => r.instanceId)).toEqual(['b']);
+    expect(store.drainDeletedTimers()).toHaveLength(1);
+    expect(store.getHistory('b')).toEqual(['{"e":1}']);
+  });
+
+  it('lists each instance with messages once, and none after its messages are gone', () => {
+    store.putInstance(instance('a'));
+    store.putInstance(instance('b'));
+    store.addInbox('a', null, 'event', '{}');
+    store.addInbox('a', null, 'event', '{}');
+    store.addInbox('b', null, 'event', '{}');
+    expect(store.instancesWithInbox().sort()).toEqual(['a', 'b']);
+    store.deleteInbox('a');
+    expect(store.instancesWithInbox()).toEqual(['b']);
+  });
+
+  it('lists pending timers by due time (ties in creation order) and deletes one by its task id', () => {
+    store.putInstance(instance('a'));
+    store.putInstance(instance('b'));
+    const late = store.addTimer('a', 'a-e1', 0, 9000);
+    const early = store.addTimer('b', 'b-e1', 0, 1000);
+    const tieFirst = store.addTimer('a', 'a-e1', 1, 5000);
+    const tieSecond = store.addTimer('b', 'b-e1', 1, 5000);
+    expect(store.allTimers().map((t) => t.id)).toEqual([early, tieFirst, tieSecond, late]);
+    store.drainDeletedTimers();
+    store.deleteTimer('a', 1);
+    expect(store.drainDeletedTimers()).toEqual([tieFirst]);
+    expect(store.allTimers().map((t) => t.id)).toEqual([early, tieSecond, late]);
+    store.deleteTimers('b');
+    expect(store.drainDeletedTimers().sort()).toEqual([early, tieSecond].sort());
+    expect(store.allTimers().map((t) => t.id)).toEqual([late]);
+  });
+
+  it("lists pending activities in the order they were scheduled, and deletes one instance's only", () => {
+    store.putInstance(instance('a'));
+    store.putInstance(instance('b'));
+    const first = store.addActivity('a', 'a-e1', 0, 'one', null);
+    const second = store.addActivity('b', 'b-e1', 0, 'two', '2');
+    const third = store.addActivity('a', 'a-e1', 1, 'three', null);
+    expect(store.allActivities().map((r) => r.id)).toEqual([first, second, third]);
+    store.deleteActivities('a');
+    expect(store.allActivities()).toEqual([
+      { id: second, instanceId: 'b', executionId: 'b-e1', taskId: 0, name: 'two', input: '2' },
+    ]);
+  });
+
+  it('reads the control rows an earlier version wrote with their kind and payload', () => {
+    store.putInstance(instance('a'));
+    store.database
+      .prepare(
+        "INSERT INTO inbox (instance_id, execution_id, kind, payload) VALUES ('a', NULL, 'terminate', ?)",
+      )
+      .run(JSON.stringify({ reason: 'old' }));
+    store.addInbox('a', null, 'event', '{"n":1}');
+    expect(store.getInbox('a').map((m) => [m.kind, m.payload])).toEqual([
+      ['terminate', '{"reason":"old"}'],
+      ['event', '{"n":1}'],
+    ]);
+  });
+});
+
+describe('SqliteStore on a file', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-contract-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps every table across a reopen, creating the folder on the way', () => {
+    const file = path.join(dir, 'nested', 'hub.sqlite');
+    const first = new SqliteStore(file);
+    first.transaction(() => {
+      first.putInstance(instance('a'));
+      first.appendHistory('a', ['{"e":1}']);
+      first.addInbox('a', 'a-e1', 'event', '{"n":1}');
+      first.addActivity('a', 'a-e1', 0, 'work', '"x"');
+      first.addTimer('a', 'a-e1', 1, 5000);
+    });
+    first.close();
+    expect(first.isOpen).toBe(false);
+
+    const second = new SqliteStore(file);
+    expect(second.getInstance('a')).toEqual(instance('a'));
+    expect(second.getHistory('a')).toEqual(['{"e":1}']);
+    expect(second.getInbox('a').map((m) => m.payload)).toEqual(['{"n":1}']);
+    expect(second.allActivities()).toHaveLength(1);
+    expect(second.allTimers()).toMatchObject([{ instanceId: 'a', timerId: 1, fireAt: 5000 }]);
+    second.close();
+  });
+
+  it('refuses a database written by a newer schema version', () => {
+    const file = path.join(dir, 'hub.sqlite');
+    new SqliteStore(file).close();
+    const db = new Database(file);
+    db.prepare('UPDATE schema_version SET version = version + 1').run();
+    db.close();
+    expect(() => new SqliteStore(file)).toThrow(/newer than this runtime supports/);
+  });
+
+  it('runs only the migrations not yet applied, each once', () => {
+    const db = new Database(':memory:');
+    runMigrations(db, 'v', ['CREATE TABLE one (x)']);
+    runMigrations(db, 'v', ['CREATE TABLE one (x)', 'CREATE TABLE two (y)']);
+    const tables = db
+      .prepare<[], { name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+      )
+      .all()
+      .map((r) => r.name);
+    expect(tables).toEqual(['one', 'two', 'v']);
+    expect(db.prepare<[], { version: number }>('SELECT version FROM v').get()).toEqual({
+      version: 2,
+    });
+    db.close();
   });
 });

@@ -3,31 +3,39 @@
  * `durable-functions` executor (via the host's `FunctionInvoker`), runs activities from a persisted
  * queue, fires persisted timers, and delivers events.
  *
- * Every orchestration episode commits atomically (new history, outgoing work, status). Work that is
- * persisted but not finished when the process dies is picked up again by `start()`.
+ * This class wires the parts together and is what the rest of the runtime calls:
+ * - `dispatcher.ts` decides what runs (concurrency, idle detection), `timer-wakeups.ts` when timers fire;
+ * - an episode reads its inbox and history, asks the pure `episode-planner.ts` what to do, invokes the
+ *   orchestrator, and applies the plan with `episode-commit.ts` in one transaction;
+ * - activities run through the invoker, or `http-activity.ts` for `callHttp`.
+ *
+ * Work that is persisted but not finished when the process dies is picked up again by `start()`.
  */
-import { randomUUID } from 'node:crypto';
 import { FunctionInvocationError, type Clock, type FunctionInvoker } from '../contracts';
+import { SqliteStore, TERMINAL_STATUSES, type ActivityRow } from '../store/sqlite-store';
+import { Dispatcher } from './dispatcher';
 import {
-  SqliteStore,
-  TERMINAL_STATUSES,
-  type ActivityRow,
-  type InstanceRow,
-  type RuntimeStatus,
-} from '../store/sqlite-store';
-import {
-  EventType,
-  OrchestrationStatusNumber,
-  type HistoryEvent,
-  historyEvents,
-  parseHistoryEvent,
-  parseJsonLenient,
-  toJsonText,
-} from './history';
-import { eventNameOf, type EntityMessage } from '../entities/messages';
+  commitActivityResult,
+  commitEpisode,
+  commitTimerFired,
+  queueMessage,
+  writeNewInstance,
+  type CommitTarget,
+  type EntityMessageSink,
+  type NewInstance,
+} from './episode-commit';
+import { discardPlan, episodeRequest, planEpisode, triageInbox } from './episode-planner';
+import { historyEvents, parseHistoryEvent, toJsonText, type HistoryEvent } from './history';
 import { runHttpActivity } from './http-activity';
-import { HTTP_ACTIVITY_NAME, replay, type Decision } from './replay';
-import { TimerHeap } from './timer-heap';
+import { controlEvent, readInboxMessage, type ControlOperation } from './inbox-messages';
+import { errorMessage, type OrchestratorResult } from './orchestrator-protocol';
+import { HTTP_ACTIVITY_NAME } from './replay';
+import { rewindInstance } from './rewind';
+import { TimerWakeups } from './timer-wakeups';
+
+export { InstanceExistsError, InvalidInstanceStateError } from './engine-errors';
+export { activityInputString, type EntityMessageSink } from './episode-commit';
+export { formatTimeSpan } from './orchestrator-protocol';
 
 export interface EngineSettings {
   invoker: FunctionInvoker;
@@ -45,142 +53,49 @@ export interface EngineSettings {
   openStore?: (databasePath: string) => SqliteStore;
 }
 
-/** Where orchestrations' entity messages go (the entity scheduler); called inside the episode's transaction. */
-export interface EntityMessageSink {
-  send(target: string, message: EntityMessage): void;
-  /** The orchestration finished: the locks it still holds are released, as the extension does. */
-  instanceFinished(instanceId: string): void;
-}
-
-/** First and last delay before the in-memory queues are rebuilt from the store after a failed write. */
-const RESYNC_FIRST_DELAY_MS = 10;
-const RESYNC_MAX_DELAY_MS = 1000;
-
-/** The instance already exists and is not in a state that can be overwritten. */
-export class InstanceExistsError extends Error {
-  constructor(instanceId: string, status: RuntimeStatus) {
-    super(
-      `An orchestration with instance ID '${instanceId}' already exists and is in the '${status}' state.`,
-    );
-    this.name = 'InstanceExistsError';
-  }
-}
-
-/** An operation is not valid in the instance's current state (the extension answers 500). */
-export class InvalidInstanceStateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidInstanceStateError';
-  }
-}
-
-const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
-/** The extension's `HttpSettings.DefaultAsyncRequestSleepTimeMilliseconds`. */
-const HTTP_POLLING_INTERVAL_MS = 30_000;
-
-/** The .NET TimeSpan "c" format: [d.]hh:mm:ss[.fffffff]. */
-export function formatTimeSpan(ms: number): string {
-  const days = Math.floor(ms / 86_400_000);
-  let rest = ms - days * 86_400_000;
-  const h = Math.floor(rest / 3_600_000);
-  rest -= h * 3_600_000;
-  const m = Math.floor(rest / 60_000);
-  rest -= m * 60_000;
-  const s = Math.floor(rest / 1000);
-  const frac = rest - s * 1000;
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return (
-    (days > 0 ? `${days}.` : '') +
-    `${pad(h)}:${pad(m)}:${pad(s)}` +
-    (frac > 0 ? `.${String(frac * 10_000).padStart(7, '0')}` : '')
-  );
-}
-
-/** How the extension hands an activity input to the worker: the .NET string of the input's JSON value. */
-export function activityInputString(input: unknown): string | null {
-  if (input === undefined || input === null) return null;
-  if (typeof input === 'string') return input;
-  // Newtonsoft's JValue → string conversion yields "True"/"False" for booleans (a real quirk).
-  if (typeof input === 'boolean') return input ? 'True' : 'False';
-  if (typeof input === 'number') return String(input);
-  return JSON.stringify(input);
-}
-
-interface OrchestratorStateLike {
-  isDone: boolean;
-  actions: unknown[];
-  output?: unknown;
-  error?: string;
-  customStatus?: unknown;
-  schemaVersion?: unknown;
-  failureDetails?: unknown;
-}
-
-function asState(value: unknown): OrchestratorStateLike | undefined {
-  let v = value;
-  if (typeof v === 'string') {
-    try {
-      v = JSON.parse(v);
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const s = v as Record<string, unknown>;
-  if (typeof s.isDone !== 'boolean' || !Array.isArray(s.actions)) return undefined;
-  return s as unknown as OrchestratorStateLike;
-}
-
-/** V2+ sends `[[a1, a2, …]]`; V1 sends one inner array per yield. Either way: the flat top level. */
-function topLevelActions(state: OrchestratorStateLike): unknown[] {
-  const out: unknown[] = [];
-  for (const group of state.actions) {
-    if (Array.isArray(group)) out.push(...(group as unknown[]));
-    else out.push(group);
-  }
-  return out;
-}
-
-function errorMessage(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return typeof e === 'string' ? e : 'Unknown error';
-}
-
-interface EpisodeOutcome {
-  status: RuntimeStatus;
-  output: string | null;
-}
-
 export class DurableEngineCore {
   readonly store: SqliteStore;
-  private readonly runnable = new Set<string>();
-  private readonly running = new Set<string>();
-  private readonly dirty = new Set<string>();
-  private readonly activityQueue: ActivityRow[] = [];
-  /** Row ids of activities queued or running, so a rebuild from the store does not queue one twice. */
-  private readonly knownActivities = new Set<number>();
-  private resyncTimer: NodeJS.Timeout | undefined;
-  private resyncDelayMs = RESYNC_FIRST_DELAY_MS;
-  private activitiesRunning = 0;
-  private readonly timers = new TimerHeap();
-  /** Row ids of timers still pending; heap entries not in here are stale and skipped. */
-  private readonly liveTimers = new Set<number>();
-  private armed: { at: number; cancel: () => void } | undefined;
-  private dueScheduled = false;
-  private pumpScheduled = false;
-  private started = false;
-  private stopping = false;
-  private readonly inflight = new Set<Promise<void>>();
-  private readonly inflightEpisodes = new Set<Promise<void>>();
-  private idleWaiters: (() => void)[] = [];
-  private idleCheckScheduled = false;
+  private readonly timers: TimerWakeups;
+  private readonly dispatcher: Dispatcher;
+  /** The commit step's view of the engine: the store, and hooks it calls after each commit. */
+  private readonly writes: CommitTarget;
   private readonly statusListeners = new Map<string, Set<() => void>>();
   private postCommit: (() => void)[] = [];
   private txDepth = 0;
   private entities: EntityMessageSink | undefined;
 
-  constructor(private readonly s: EngineSettings) {
-    this.store = (s.openStore ?? ((file) => new SqliteStore(file)))(s.databasePath);
+  constructor(private readonly settings: EngineSettings) {
+    this.store = (settings.openStore ?? ((file) => new SqliteStore(file)))(settings.databasePath);
+    this.timers = new TimerWakeups({
+      clock: settings.clock,
+      canFire: () => !this.dispatcher.isStopping && this.store.isOpen,
+      fire: (rowIds, now) => this.fireTimers(rowIds, now),
+    });
+    this.dispatcher = new Dispatcher(
+      {
+        maxConcurrentOrchestrators: settings.maxConcurrentOrchestratorFunctions,
+        maxConcurrentActivities: settings.maxConcurrentActivityFunctions,
+        runEpisode: (id) => this.runEpisode(id),
+        runActivity: (row) => this.runActivity(row),
+        canRun: () => this.store.isOpen,
+        reload: () => this.loadPendingWork(),
+        log: settings.log,
+      },
+      this.timers,
+    );
+    this.writes = {
+      store: this.store,
+      clock: settings.clock,
+      entities: () => this.entities,
+      afterCommit: (f) => this.afterCommit(f),
+      markRunnable: (id) => this.dispatcher.markRunnable(id),
+      notifyStatus: (id) => this.notifyStatus(id),
+      queueActivity: (row) => this.dispatcher.queueActivity(row),
+      addTimer: (rowId, fireAt) => {
+        this.timers.add(rowId, fireAt);
+        this.timers.rearm();
+      },
+    };
   }
 
   /** Connects the entity scheduler (set once, before `start()`). */
@@ -190,7 +105,7 @@ export class DurableEngineCore {
 
   /** Work done outside the engine's own queues (entity batches): `whenIdle()` waits for it too. */
   trackWork(p: Promise<void>): void {
-    this.track(p);
+    this.dispatcher.track(p);
   }
 
   /** Runs `f` after the current transaction commits (immediately when none is open). */
@@ -199,78 +114,38 @@ export class DurableEngineCore {
     else f();
   }
 
-  /** Schedules an episode of an instance whose inbox got a message outside the engine (a rewind). */
+  /** Schedules an episode of an instance whose inbox got a message outside the engine's commit step. */
   wake(instanceId: string): void {
     this.runAfterCommit(() => {
-      this.markRunnable(instanceId);
+      this.dispatcher.markRunnable(instanceId);
       this.notifyStatus(instanceId);
     });
   }
 
   get clock(): Clock {
-    return this.s.clock;
+    return this.settings.clock;
   }
 
   get taskHubName(): string {
-    return this.s.taskHubName;
+    return this.settings.taskHubName;
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   start(): void {
-    if (this.started) return;
-    this.started = true;
     // Crash recovery: everything persisted but unfinished is dispatched again.
-    this.loadPendingWork();
+    this.dispatcher.start();
   }
 
   /**
-   * Rebuilds the in-memory caches of pending work (ready instances, activity queue, timer heap) from the
-   * store, which is the only record of it; entries already cached are kept as they are.
+   * Fills the caches of pending work (ready instances, activity queue, timer heap) from the store, which is the
+   * only record of it; entries already cached are kept as they are.
    */
   private loadPendingWork(): void {
-    for (const a of this.store.allActivities()) this.queueActivity(a);
-    for (const t of this.store.allTimers()) {
-      if (!this.liveTimers.has(t.id)) this.addTimer(t.id, t.fireAt);
-    }
-    for (const id of this.store.instancesWithInbox()) {
-      if (this.running.has(id)) this.dirty.add(id);
-      else this.runnable.add(id);
-    }
-    this.rearmTimers();
-    this.schedulePump();
-  }
-
-  private queueActivity(row: ActivityRow): void {
-    if (this.knownActivities.has(row.id)) return;
-    this.knownActivities.add(row.id);
-    this.activityQueue.push(row);
-  }
-
-  /**
-   * After a failed write nothing in memory is trusted: the transaction rolled back, so the store still holds
-   * the work, and a rebuild from it (with a growing delay while writes keep failing) picks it up again.
-   */
-  private scheduleResync(): void {
-    if (this.resyncTimer || this.stopping) return;
-    const delay = this.resyncDelayMs;
-    this.resyncDelayMs = Math.min(RESYNC_MAX_DELAY_MS, delay * 2);
-    this.resyncTimer = setTimeout(() => {
-      this.resyncTimer = undefined;
-      if (this.stopping || !this.store.isOpen) return;
-      try {
-        this.loadPendingWork();
-      } catch (e) {
-        this.s.log(`[durable] reading pending work failed: ${errorMessage(e)}`);
-        this.scheduleResync();
-      }
-      this.scheduleIdleCheck();
-    }, delay);
-  }
-
-  /** A write succeeded again: the next failure starts over with a short delay. */
-  private writeSucceeded(): void {
-    this.resyncDelayMs = RESYNC_FIRST_DELAY_MS;
+    for (const a of this.store.allActivities()) this.dispatcher.queueActivity(a);
+    for (const t of this.store.allTimers()) this.timers.add(t.id, t.fireAt);
+    for (const id of this.store.instancesWithInbox()) this.dispatcher.markRunnable(id);
+    this.timers.rearm();
   }
 
   /**
@@ -280,51 +155,17 @@ export class DurableEngineCore {
    */
   async stop(graceMs = 10_000): Promise<void> {
     const deadline = Date.now() + graceMs;
-    this.stopping = true;
-    clearTimeout(this.resyncTimer);
-    this.resyncTimer = undefined;
-    this.armed?.cancel();
-    this.armed = undefined;
-    // Episodes first: a committing episode may still queue activities, which then get the remaining grace.
-    await settleWithin(this.inflightEpisodes, deadline);
-    await settleWithin(this.inflight, deadline);
+    this.timers.stop();
+    await this.dispatcher.stop(deadline);
     this.store.close();
-    this.resolveIdle();
+    this.dispatcher.resolveIdle();
     // Pending HTTP waits answer now instead of holding the process until their timeout.
     for (const id of [...this.statusListeners.keys()]) this.notifyStatus(id);
   }
 
   /** Resolves once nothing is runnable: only future timers and external waits remain. */
   whenIdle(): Promise<void> {
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
-      this.scheduleIdleCheck();
-    });
-  }
-
-  private isIdle(): boolean {
-    if (this.stopping) return true;
-    if (this.runnable.size > 0 || this.running.size > 0 || this.inflight.size > 0) return false;
-    if (this.activityQueue.length > 0 || this.activitiesRunning > 0) return false;
-    if (this.dueScheduled || this.pumpScheduled || this.resyncTimer) return false;
-    const next = this.nextTimer();
-    return !(next && next.fireAt <= this.s.clock.now().getTime());
-  }
-
-  private scheduleIdleCheck(): void {
-    if (this.idleCheckScheduled || this.idleWaiters.length === 0) return;
-    this.idleCheckScheduled = true;
-    setImmediate(() => {
-      this.idleCheckScheduled = false;
-      if (this.isIdle()) this.resolveIdle();
-      else if (this.nextTimer() && !this.armed && !this.dueScheduled) this.rearmTimers();
-    });
-  }
-
-  private resolveIdle(): void {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
+    return this.dispatcher.whenIdle();
   }
 
   /** Notified whenever the instance's status row changes (used by HTTP waits). */
@@ -363,13 +204,13 @@ export class DurableEngineCore {
     } finally {
       this.txDepth--;
     }
-    this.writeSucceeded();
+    this.dispatcher.writeSucceeded();
     const after = this.postCommit;
     this.postCommit = [];
     const deleted = this.store.drainDeletedTimers();
     if (deleted.length > 0) {
-      for (const id of deleted) this.liveTimers.delete(id);
-      this.rearmTimers();
+      this.timers.forget(deleted);
+      this.timers.rearm();
     }
     for (const f of after) f();
     return result;
@@ -382,74 +223,20 @@ export class DurableEngineCore {
   // ---------------------------------------------------------------- client operations (call inside tx)
 
   /** Creates (or replaces a finished) instance and queues its ExecutionStarted. */
-  startInstance(args: {
-    name: string;
-    instanceId: string;
-    inputText: string | null;
-    version?: string;
-    parent?: { instanceId: string; executionId: string; taskId: number; name: string };
-  }): void {
-    const existing = this.store.getInstance(args.instanceId);
-    if (existing && !TERMINAL_STATUSES.has(existing.runtimeStatus)) {
-      throw new InstanceExistsError(args.instanceId, existing.runtimeStatus);
-    }
-    if (existing) this.store.clearInstanceWork(args.instanceId);
-    const now = this.s.clock.now();
-    const executionId = randomUUID().replace(/-/g, '');
-    this.store.putInstance({
-      instanceId: args.instanceId,
-      name: args.name,
-      version: args.version ?? null,
-      executionId,
-      runtimeStatus: 'Pending',
-      input: args.inputText,
-      output: null,
-      customStatus: null,
-      createdTime: now.getTime(),
-      lastUpdatedTime: now.getTime(),
-      parentInstanceId: args.parent?.instanceId ?? null,
-      parentExecutionId: args.parent?.executionId ?? null,
-      parentTaskId: args.parent?.taskId ?? null,
-    });
-    const started = historyEvents.executionStarted(now, {
-      instanceId: args.instanceId,
-      executionId,
-      name: args.name,
-      version: args.version ?? null,
-      input: args.inputText,
-      parent: args.parent
-        ? {
-            Name: args.parent.name,
-            Version: '',
-            OrchestrationInstance: {
-              InstanceId: args.parent.instanceId,
-              ExecutionId: args.parent.executionId,
-            },
-            TaskScheduleId: args.parent.taskId,
-          }
-        : null,
-    });
-    this.store.addInbox(args.instanceId, executionId, 'event', JSON.stringify(started));
-    this.afterCommit(() => {
-      this.markRunnable(args.instanceId);
-      this.notifyStatus(args.instanceId);
-    });
+  startInstance(args: NewInstance): void {
+    writeNewInstance(this.writes, args);
   }
 
   /** Queues an EventRaised for the current execution (buffered FIFO by name until awaited). */
   raiseEvent(instanceId: string, eventName: string, inputText: string | null): void {
-    const ev = historyEvents.eventRaised(this.s.clock.now(), eventName, inputText);
-    this.store.addInbox(instanceId, null, 'event', JSON.stringify(ev));
-    this.afterCommit(() => this.markRunnable(instanceId));
+    const ev = historyEvents.eventRaised(this.settings.clock.now(), eventName, inputText);
+    queueMessage(this.writes, instanceId, null, ev);
   }
 
-  sendControl(
-    instanceId: string,
-    kind: 'terminate' | 'suspend' | 'resume',
-    reason: string | null,
-  ): void {
-    this.store.addInbox(instanceId, null, kind, JSON.stringify({ reason }));
-    this.afterCommit(() => this.markRunnable(instanceId));
+  /** Queues the ExecutionTerminated, ExecutionSuspended or ExecutionResumed event of a client operation. */
+  sendControl(instanceId: string, op: ControlOperation, reason: string | null): void {
+    const ev = controlEvent(op, this.settings.clock.now(), reason);
+    queueMessage(this.writes, instanceId, null, ev);
   }
 
   /**
@@ -464,157 +251,26 @@ export class DurableEngineCore {
     return true;
   }
 
-  // ---------------------------------------------------------------- dispatching
-
-  private markRunnable(instanceId: string): void {
-    if (this.running.has(instanceId)) this.dirty.add(instanceId);
-    else this.runnable.add(instanceId);
-    this.schedulePump();
+  /** Rewinds a Failed instance (see `rewind.ts`); false when there is none, `NotFailedError` when not Failed. */
+  rewind(instanceId: string, reason: string | null): boolean {
+    return rewindInstance(this.writes, instanceId, reason);
   }
 
-  private schedulePump(): void {
-    if (this.pumpScheduled || this.stopping || !this.started) return;
-    this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
-  }
+  // ---------------------------------------------------------------- work
 
-  private track(p: Promise<void>): void {
-    this.inflight.add(p);
-    void p.finally(() => {
-      this.inflight.delete(p);
-      this.schedulePump();
-      this.scheduleIdleCheck();
-    });
-  }
-
-  private pump(): void {
-    if (this.stopping || !this.started || !this.store.isOpen) return;
-    while (
-      this.running.size < this.s.maxConcurrentOrchestratorFunctions &&
-      this.runnable.size > 0
-    ) {
-      const next = this.runnable.values().next();
-      if (next.done) break;
-      const id = next.value;
-      this.runnable.delete(id);
-      this.running.add(id);
-      const episode = this.runEpisode(id)
-        .catch((e: unknown) => {
-          this.s.log(`[durable] episode of '${id}' failed inside the engine: ${errorMessage(e)}`);
-          this.scheduleResync();
-        })
-        .finally(() => {
-          this.running.delete(id);
-          this.inflightEpisodes.delete(episode);
-          if (this.dirty.delete(id)) this.runnable.add(id);
-        });
-      this.inflightEpisodes.add(episode);
-      this.track(episode);
-    }
-    while (
-      this.activitiesRunning < this.s.maxConcurrentActivityFunctions &&
-      this.activityQueue.length > 0
-    ) {
-      const a = this.activityQueue.shift()!;
-      this.activitiesRunning++;
-      this.track(
-        this.runActivity(a)
-          .catch((e: unknown) => {
-            this.s.log(
-              `[durable] activity '${a.name}' of '${a.instanceId}' failed inside the engine: ${errorMessage(e)}`,
-            );
-            this.scheduleResync();
-          })
-          .finally(() => {
-            this.activitiesRunning--;
-            this.knownActivities.delete(a.id);
-          }),
-      );
-    }
-    this.scheduleIdleCheck();
-  }
-
-  // ---------------------------------------------------------------- timers
-
-  private addTimer(rowId: number, fireAt: number): void {
-    this.liveTimers.add(rowId);
-    this.timers.push({ rowId, fireAt });
-  }
-
-  /** The earliest pending timer, dropping stale heap entries on the way. */
-  private nextTimer(): { rowId: number; fireAt: number } | undefined {
-    for (let t = this.timers.peek(); t; t = this.timers.peek()) {
-      if (this.liveTimers.has(t.rowId)) return t;
-      this.timers.pop();
-    }
-    return undefined;
-  }
-
-  private rearmTimers(): void {
-    if (this.stopping) return;
-    const next = this.nextTimer();
-    if (!next) {
-      this.armed?.cancel();
-      this.armed = undefined;
-      return;
-    }
-    if (next.fireAt <= this.s.clock.now().getTime()) {
-      this.armed?.cancel();
-      this.armed = undefined;
-      if (!this.dueScheduled) {
-        this.dueScheduled = true;
-        setImmediate(() => {
-          this.dueScheduled = false;
-          this.fireDueTimers();
-        });
-      }
-      return;
-    }
-    if (this.armed && this.armed.at === next.fireAt) return;
-    this.armed?.cancel();
-    const at = next.fireAt;
-    const cancel = this.s.clock.wakeAt(new Date(at), () => {
-      if (this.armed?.at === at) this.armed = undefined;
-      this.fireDueTimers();
-    });
-    this.armed = { at, cancel };
-  }
-
-  private fireDueTimers(): void {
-    if (this.stopping || !this.store.isOpen) return;
-    const now = this.s.clock.now();
-    const due: number[] = [];
-    for (let t = this.nextTimer(); t && t.fireAt <= now.getTime(); t = this.nextTimer()) {
-      this.timers.pop();
-      this.liveTimers.delete(t.rowId);
-      due.push(t.rowId);
-    }
-    if (due.length > 0) {
+  private fireTimers(rowIds: readonly number[], now: Date): void {
+    if (rowIds.length > 0) {
       try {
         this.tx(() => {
-          for (const rowId of due) this.fireTimer(rowId, now);
+          for (const rowId of rowIds) commitTimerFired(this.writes, rowId, now);
         });
       } catch (e) {
-        this.s.log(`[durable] firing timers failed: ${errorMessage(e)}`);
-        this.scheduleResync();
+        this.settings.log(`[durable] firing timers failed: ${errorMessage(e)}`);
+        this.dispatcher.scheduleResync();
       }
     }
-    this.rearmTimers();
-    this.scheduleIdleCheck();
+    this.dispatcher.scheduleIdleCheck();
   }
-
-  private fireTimer(rowId: number, now: Date): void {
-    const row = this.store.getTimer(rowId);
-    if (!row || !this.store.takeTimer(rowId)) return; // canceled, purged or restarted meanwhile
-    const ev = historyEvents.timerFired(now, row.timerId, new Date(row.fireAt));
-    this.store.addInbox(row.instanceId, row.executionId, 'event', JSON.stringify(ev));
-    this.afterCommit(() => this.markRunnable(row.instanceId));
-  }
-
-  // ---------------------------------------------------------------- activities
 
   private async runActivity(a: ActivityRow): Promise<void> {
     let ev: HistoryEvent;
@@ -622,8 +278,8 @@ export class DurableEngineCore {
       const result =
         a.name === HTTP_ACTIVITY_NAME
           ? await runHttpActivity(a.input)
-          : await this.s.invoker.invokeActivity(a.name, a.input ?? undefined, a.instanceId);
-      ev = historyEvents.taskCompleted(this.s.clock.now(), a.taskId, toJsonText(result));
+          : await this.settings.invoker.invokeActivity(a.name, a.input ?? undefined, a.instanceId);
+      ev = historyEvents.taskCompleted(this.settings.clock.now(), a.taskId, toJsonText(result));
     } catch (e) {
       const message = errorMessage(e);
       const details =
@@ -633,425 +289,58 @@ export class DurableEngineCore {
             ? (e.stack ?? message)
             : message;
       ev = historyEvents.taskFailed(
-        this.s.clock.now(),
+        this.settings.clock.now(),
         a.taskId,
         `Activity function '${a.name}' failed: ${message}`,
         details,
       );
     }
-    if (this.stopping && !this.store.isOpen) return;
-    this.tx(() => {
-      if (!this.store.takeActivity(a.id)) return; // the instance was restarted, terminated or purged
-      const inst = this.store.getInstance(a.instanceId);
-      if (!inst || inst.executionId !== a.executionId) return;
-      this.store.addInbox(a.instanceId, a.executionId, 'event', JSON.stringify(ev));
-      this.afterCommit(() => this.markRunnable(a.instanceId));
-    });
+    if (this.dispatcher.isStopping && !this.store.isOpen) return;
+    this.tx(() => commitActivityResult(this.writes, a, ev));
   }
 
-  // ---------------------------------------------------------------- orchestration episodes
-
+  /** One episode: inbox and history in, the orchestrator's decisions out, committed as one transaction. */
   private async runEpisode(instanceId: string): Promise<void> {
-    const inst = this.store.getInstance(instanceId);
-    const inbox = this.store.getInbox(instanceId);
-    if (inbox.length === 0) return;
-    if (!inst || TERMINAL_STATUSES.has(inst.runtimeStatus)) {
-      // Messages for finished or unknown instances are dropped, as the extension drops them.
-      this.tx(() => this.store.deleteInboxRows(inbox.map((m) => m.id)));
-      return;
-    }
-    const now = this.s.clock.now();
-    const fresh: HistoryEvent[] = [historyEvents.orchestratorStarted(now)];
-    const consumed: number[] = [];
-    let suspended = inst.runtimeStatus === 'Suspended';
-    let terminateReason: string | null | undefined;
-    for (const m of inbox) {
-      if (m.kind === 'event') continue;
-      consumed.push(m.id);
-      const reason = parseReason(m.payload);
-      if (m.kind === 'terminate') {
-        terminateReason = reason;
-        break;
-      }
-      if (m.kind === 'suspend' && !suspended) {
-        suspended = true;
-        fresh.push(historyEvents.executionSuspended(now, reason));
-      } else if (m.kind === 'resume' && suspended) {
-        suspended = false;
-        fresh.push(historyEvents.executionResumed(now, reason));
-      }
-    }
-
-    if (terminateReason !== undefined) {
-      const reasonText = terminateReason ?? '';
-      fresh.push(historyEvents.executionTerminated(now, reasonText));
-      this.tx(() => {
-        if (!this.sameExecution(inst)) return;
-        this.store.deleteInboxRows(inbox.map((m) => m.id));
-        this.complete(
-          inst,
-          fresh,
-          { status: 'Terminated', output: JSON.stringify(reasonText) },
-          now,
-          null,
-        );
-      });
-      return;
-    }
-
-    if (suspended) {
-      // While suspended, events stay queued; only the suspension itself is recorded.
-      this.tx(() => {
-        if (!this.sameExecution(inst)) return;
-        this.store.deleteInboxRows(consumed);
-        if (fresh.length > 1)
-          this.store.appendHistory(
-            instanceId,
-            fresh.slice(1).map((e) => JSON.stringify(e)),
-          );
-        this.store.putInstance({
-          ...inst,
-          runtimeStatus: 'Suspended',
-          lastUpdatedTime: now.getTime(),
-        });
-        this.afterCommit(() => this.notifyStatus(instanceId));
-      });
-      return;
-    }
-
-    for (const m of inbox) {
-      if (m.kind !== 'event') continue;
-      consumed.push(m.id);
-      if (m.executionId !== null && m.executionId !== inst.executionId) continue; // from an older execution
-      fresh.push(parseHistoryEvent(m.payload));
-    }
-
-    if (fresh.length === 1) {
-      // Only stale messages (from an earlier execution): nothing for the orchestrator to see.
-      this.tx(() => {
-        if (this.sameExecution(inst)) this.store.deleteInboxRows(consumed);
-      });
-      return;
-    }
-
-    const past = this.store.getHistory(instanceId).map(parseHistoryEvent);
-    const history: HistoryEvent[] = [
-      ...past.map((e) => ({ ...e, IsPlayed: true })),
-      ...fresh.map((e) => ({ ...e, IsPlayed: false })),
-    ];
-    const started = history.find((e) => e.EventType === EventType.ExecutionStarted);
-    if (!started) {
-      this.tx(() => {
-        if (this.sameExecution(inst)) this.store.deleteInboxRows(consumed);
-      });
-      return;
-    }
-
-    const payload = {
-      history,
-      input: parseJsonLenient(typeof started.Input === 'string' ? started.Input : null),
+    const instance = this.store.getInstance(instanceId);
+    const rows = this.store.getInbox(instanceId);
+    if (rows.length === 0) return;
+    const now = this.settings.clock.now();
+    const triage = triageInbox(
       instanceId,
-      isReplaying: past.length > 0,
-      parentInstanceId: inst.parentInstanceId,
-      upperSchemaVersion: 1,
-      // Replay schema V4: durable-functions allows `context.df.lock` only from V4 on.
-      upperSchemaVersionNew: 3,
-      longRunningTimerIntervalDuration: formatTimeSpan(this.s.longRunningTimerIntervalMs),
-      maximumShortTimerDuration: formatTimeSpan(this.s.maximumShortTimerMs),
-      defaultHttpAsyncRequestSleepTimeMillseconds: HTTP_POLLING_INTERVAL_MS,
-    };
-
-    let state: OrchestratorStateLike | undefined;
-    let failure: string | undefined;
-    try {
-      const result = await this.s.invoker.invokeOrchestrator(inst.name, payload);
-      state = asState(result);
-      if (!state) failure = 'The orchestrator function returned an invalid orchestration state';
-    } catch (e) {
-      const message = errorMessage(e);
-      const at = message.indexOf(OUT_OF_PROC_LABEL);
-      if (at >= 0) {
-        state = asState(message.slice(at + OUT_OF_PROC_LABEL.length));
-        if (state && typeof state.error !== 'string') state.error = message.slice(0, at);
-      }
-      if (!state) failure = message;
-    }
-    if (this.stopping && !this.store.isOpen) return;
-
-    const newEvents = [...fresh];
-    let decisions: Decision[] = [];
-    let outcome: EpisodeOutcome | undefined;
-    let canceledTimerIds: number[] = [];
-    let continueAsNew: { input: unknown } | undefined;
-    const schema = typeof state?.schemaVersion === 'number' ? state.schemaVersion : 1;
-    if (state) {
-      const r = replay({
-        history,
-        actions: topLevelActions(state),
-        instanceId,
-        executionId: inst.executionId,
-        splitLongTimers: schema >= 2,
-        maximumShortTimerMs: this.s.maximumShortTimerMs,
-        longRunningTimerIntervalMs: this.s.longRunningTimerIntervalMs,
-        httpPolling: schema >= 2,
-        httpPollingIntervalMs: HTTP_POLLING_INTERVAL_MS,
-      });
-      decisions = r.decisions;
-      canceledTimerIds = r.canceledTimerIds;
-      if (r.failure) failure = r.failure;
-      else if (typeof state.error === 'string') {
-        if (r.openTasks === 0) failure = state.error;
-      } else if (state.isDone && r.openTasks === 0) {
-        if (r.continueAsNew) continueAsNew = r.continueAsNew;
-        else outcome = { status: 'Completed', output: toJsonText(state.output) };
-      }
-    }
-    if (failure !== undefined) {
-      outcome = {
-        status: 'Failed',
-        output: JSON.stringify(`Orchestrator function '${inst.name}' failed: ${failure}`),
-      };
-    }
-    for (const d of decisions) newEvents.push(schedulingEvent(d, now));
-    const customStatus =
-      state && state.customStatus !== undefined ? toJsonText(state.customStatus) : null;
-
-    this.tx(() => {
-      if (!this.sameExecution(inst)) return;
-      this.store.deleteInboxRows(consumed);
-      const updated: InstanceRow = { ...inst, customStatus, lastUpdatedTime: now.getTime() };
-      if (outcome) {
-        // Fire-and-forget entity messages of the last episode (signals, releases) are still sent.
-        this.performDecisions(
-          updated,
-          decisions.filter((d) => d.kind === 'entity'),
-          now,
-        );
-        this.complete(updated, newEvents, outcome, now, state?.failureDetails ?? null);
-        return;
-      }
-      this.performDecisions(updated, decisions, now);
-      for (const timerId of canceledTimerIds) this.store.deleteTimer(instanceId, timerId);
-      if (continueAsNew) {
-        this.continueAsNew(updated, continueAsNew.input, now);
-        return;
-      }
-      newEvents.push(historyEvents.orchestratorCompleted(now));
-      this.store.appendHistory(
-        instanceId,
-        newEvents.map((e) => JSON.stringify(e)),
-      );
-      this.store.putInstance({ ...updated, runtimeStatus: 'Running' });
-      this.afterCommit(() => this.notifyStatus(instanceId));
-    });
-  }
-
-  private sameExecution(inst: InstanceRow): boolean {
-    return this.store.getInstance(inst.instanceId)?.executionId === inst.executionId;
-  }
-
-  private performDecisions(inst: InstanceRow, decisions: readonly Decision[], now: Date): void {
-    for (const d of decisions) {
-      if (d.kind === 'activity') {
-        const input =
-          d.name === HTTP_ACTIVITY_NAME ? toJsonText(d.input) : activityInputString(d.input);
-        const rowId = this.store.addActivity(
-          inst.instanceId,
-          inst.executionId,
-          d.id,
-          d.name,
-          input,
-        );
-        const row: ActivityRow = {
-          id: rowId,
-          instanceId: inst.instanceId,
-          executionId: inst.executionId,
-          taskId: d.id,
-          name: d.name,
-          input,
-        };
-        this.afterCommit(() => {
-          this.queueActivity(row);
-          this.schedulePump();
-        });
-      } else if (d.kind === 'timer') {
-        if (d.canceled) continue;
-        const fireAt = d.fireAt.getTime();
-        const rowId = this.store.addTimer(inst.instanceId, inst.executionId, d.id, fireAt);
-        this.afterCommit(() => {
-          this.addTimer(rowId, fireAt);
-          this.rearmTimers();
-        });
-      } else if (d.kind === 'entity') {
-        if (!this.entities) throw new Error('Durable entities are not available in this engine');
-        this.entities.send(d.target, d.message);
-      } else {
-        try {
-          this.startInstance({
-            name: d.name,
-            instanceId: d.instanceId,
-            inputText: toJsonText(d.input),
-            ...(d.version !== undefined ? { version: d.version } : {}),
-            parent: {
-              instanceId: inst.instanceId,
-              executionId: inst.executionId,
-              taskId: d.id,
-              name: inst.name,
-            },
-          });
-        } catch (e) {
-          const failed = historyEvents.subOrchestrationFailed(
-            now,
-            d.id,
-            errorMessage(e),
-            errorMessage(e),
-          );
-          this.store.addInbox(inst.instanceId, inst.executionId, 'event', JSON.stringify(failed));
-          this.afterCommit(() => this.markRunnable(inst.instanceId));
-        }
-      }
-    }
-  }
-
-  private continueAsNew(inst: InstanceRow, input: unknown, now: Date): void {
-    const executionId = randomUUID().replace(/-/g, '');
-    const inputText = toJsonText(input);
-    this.store.deleteHistory(inst.instanceId);
-    this.store.deleteTimers(inst.instanceId);
-    this.store.deleteActivities(inst.instanceId);
-    this.store.putInstance({
-      ...inst,
-      executionId,
-      input: inputText,
-      output: null,
-      runtimeStatus: 'ContinuedAsNew',
-      lastUpdatedTime: now.getTime(),
-    });
-    const started = historyEvents.executionStarted(now, {
-      instanceId: inst.instanceId,
-      executionId,
-      name: inst.name,
-      version: inst.version,
-      input: inputText,
-    });
-    this.store.addInbox(inst.instanceId, executionId, 'event', JSON.stringify(started));
-    this.afterCommit(() => {
-      this.markRunnable(inst.instanceId);
-      this.notifyStatus(inst.instanceId);
-    });
-  }
-
-  /** Records the end of an execution (Completed, Failed or Terminated) and tells the parent. */
-  private complete(
-    inst: InstanceRow,
-    events: HistoryEvent[],
-    outcome: EpisodeOutcome,
-    now: Date,
-    failureDetails: unknown,
-  ): void {
-    const all = [
-      ...events,
-      historyEvents.executionCompleted(
-        now,
-        OrchestrationStatusNumber[outcome.status],
-        outcome.output,
-        failureDetails ?? null,
-      ),
-      historyEvents.orchestratorCompleted(now),
-    ];
-    this.store.appendHistory(
-      inst.instanceId,
-      all.map((e) => JSON.stringify(e)),
+      instance,
+      rows.map((row) => readInboxMessage(row, now)),
+      now,
     );
-    this.store.deleteTimers(inst.instanceId);
-    this.store.deleteActivities(inst.instanceId);
-    this.entities?.instanceFinished(inst.instanceId);
-    this.store.putInstance({
-      ...inst,
-      runtimeStatus: outcome.status,
-      output: outcome.output,
-      lastUpdatedTime: now.getTime(),
+    if (triage.kind === 'plan') {
+      const plan = triage.plan;
+      if (plan) this.tx(() => commitEpisode(this.writes, plan, instance, now));
+      return;
+    }
+    const { instance: running, newEvents, consumed } = triage;
+    const past = this.store.getHistory(instanceId).map(parseHistoryEvent);
+    const request = episodeRequest(running, past, newEvents, this.settings);
+    if (!request) {
+      this.tx(() => commitEpisode(this.writes, discardPlan(running, consumed), running, now));
+      return;
+    }
+    let result: OrchestratorResult;
+    try {
+      result = {
+        returned: await this.settings.invoker.invokeOrchestrator(running.name, request.payload),
+      };
+    } catch (e) {
+      result = { threw: e };
+    }
+    if (this.dispatcher.isStopping && !this.store.isOpen) return;
+    const plan = planEpisode({
+      instance: running,
+      history: request.history,
+      newEvents,
+      consumed,
+      result,
+      settings: this.settings,
+      now,
     });
-    if (
-      inst.parentInstanceId !== null &&
-      inst.parentExecutionId !== null &&
-      inst.parentTaskId !== null
-    ) {
-      const parent = this.store.getInstance(inst.parentInstanceId);
-      if (parent && parent.executionId === inst.parentExecutionId) {
-        const message = parseJsonLenient(outcome.output);
-        const ev =
-          outcome.status === 'Completed'
-            ? historyEvents.subOrchestrationCompleted(now, inst.parentTaskId, outcome.output)
-            : historyEvents.subOrchestrationFailed(
-                now,
-                inst.parentTaskId,
-                typeof message === 'string'
-                  ? message
-                  : `Sub-orchestration '${inst.name}' ${outcome.status}`,
-                typeof message === 'string' ? message : JSON.stringify(message),
-              );
-        this.store.addInbox(parent.instanceId, parent.executionId, 'event', JSON.stringify(ev));
-        const parentId = parent.instanceId;
-        this.afterCommit(() => this.markRunnable(parentId));
-      }
-    }
-    this.afterCommit(() => this.notifyStatus(inst.instanceId));
-  }
-}
-
-/** Waits until `pending` is empty (it may grow meanwhile) or the deadline (epoch ms) passes. */
-async function settleWithin(pending: ReadonlySet<Promise<void>>, deadline: number): Promise<void> {
-  while (pending.size > 0) {
-    const left = deadline - Date.now();
-    if (left <= 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...pending]),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, left);
-      }),
-    ]);
-    clearTimeout(timer);
-  }
-}
-
-function parseReason(payload: string): string | null {
-  try {
-    const v: unknown = JSON.parse(payload);
-    if (
-      typeof v === 'object' &&
-      v !== null &&
-      typeof (v as { reason?: unknown }).reason === 'string'
-    ) {
-      return (v as { reason: string }).reason;
-    }
-  } catch {
-    // a corrupt control message carries no reason
-  }
-  return null;
-}
-
-function schedulingEvent(d: Decision, now: Date): HistoryEvent {
-  switch (d.kind) {
-    case 'activity':
-      return historyEvents.taskScheduled(now, d.id, d.name, toJsonText(d.input));
-    case 'timer':
-      return historyEvents.timerCreated(now, d.id, d.fireAt);
-    case 'suborchestration':
-      return historyEvents.subOrchestrationCreated(now, d.id, {
-        name: d.name,
-        version: d.version ?? null,
-        instanceId: d.instanceId,
-        input: toJsonText(d.input),
-      });
-    case 'entity':
-      return historyEvents.eventSent(
-        now,
-        d.id,
-        d.target,
-        eventNameOf(d.message.kind),
-        JSON.stringify(d.message.request),
-      );
+    this.tx(() => commitEpisode(this.writes, plan, running, now));
   }
 }

@@ -13,16 +13,17 @@ import {
   type InstanceRow,
   type RuntimeStatus,
 } from '../store/sqlite-store';
-import { type DurableEngineCore, InstanceExistsError, InvalidInstanceStateError } from './engine';
-import { parseHistoryEvent } from './history';
-import { NotFailedError, rewindInstance } from './rewind';
+import type { Delivery, EngineClient } from './engine-client';
+import { InstanceExistsError, InvalidInstanceStateError } from './engine-errors';
+import { NotFailedError } from './rewind';
 import { toStatusObject } from './status';
 
 export const WEBHOOK_PATH = '/runtime/webhooks/durabletask';
 export const DEFAULT_CONNECTION_NAME = 'Storage';
 
 export interface ApiContext {
-  core: DurableEngineCore;
+  /** The engine's operations; the API never reaches the store. */
+  engine: EngineClient;
   taskHubName: string;
   /** Keys accepted in `code` / `x-functions-key` on the webhook path (system key, master key). */
   acceptedKeys: readonly string[];
@@ -209,7 +210,7 @@ function parseJsonBody(body: Buffer): string | null {
 }
 
 export class ManagementApi {
-  constructor(private readonly c: ApiContext) {}
+  constructor(private readonly context: ApiContext) {}
 
   /** `requireKey` is false only for the engine's loopback RPC listener, as in the extension. */
   async handle(req: RuntimeHttpRequest, requireKey: boolean): Promise<RuntimeHttpResponse> {
@@ -217,7 +218,7 @@ export class ManagementApi {
       const query = new Query(req.query);
       if (
         requireKey &&
-        !keyMatches(query.get('code') ?? req.headers['x-functions-key'], this.c.acceptedKeys)
+        !keyMatches(query.get('code') ?? req.headers['x-functions-key'], this.context.acceptedKeys)
       ) {
         return problem(
           401,
@@ -237,7 +238,9 @@ export class ManagementApi {
     } catch (e) {
       if (e instanceof BadRequest) return badRequest(e.message);
       if (e instanceof URIError) return badRequest('Malformed URL encoding');
-      this.c.log(`[durable] management API error: ${e instanceof Error ? e.message : String(e)}`);
+      this.context.log(
+        `[durable] management API error: ${e instanceof Error ? e.message : String(e)}`,
+      );
       return problem(
         500,
         'Internal Server Error',
@@ -281,7 +284,7 @@ export class ManagementApi {
       return notFound();
     }
     if (head === 'entities') {
-      if (this.c.entities) return this.c.entities(req, q, seg.slice(1));
+      if (this.context.entities) return this.context.entities(req, q, seg.slice(1));
       return problem(
         501,
         'Not Implemented',
@@ -293,7 +296,12 @@ export class ManagementApi {
   }
 
   private checkStatusResponse(origin: string, instanceId: string): RuntimeHttpResponse {
-    const links = managementLinks(origin, this.c.taskHubName, this.c.systemKey, instanceId);
+    const links = managementLinks(
+      origin,
+      this.context.taskHubName,
+      this.context.systemKey,
+      instanceId,
+    );
     const body = {
       id: instanceId,
       statusQueryGetUri: links.statusQueryGetUri,
@@ -314,9 +322,12 @@ export class ManagementApi {
     version?: string,
   ): RuntimeHttpResponse | undefined {
     try {
-      this.c.core.tx(() =>
-        this.c.core.startInstance({ name, instanceId, inputText, ...(version ? { version } : {}) }),
-      );
+      this.context.engine.startNew({
+        name,
+        instanceId,
+        inputText,
+        ...(version ? { version } : {}),
+      });
       return undefined;
     } catch (e) {
       if (e instanceof InstanceExistsError) return invalidState(e.message);
@@ -330,7 +341,7 @@ export class ManagementApi {
     functionName: string,
     instanceIdArg?: string,
   ): Promise<RuntimeHttpResponse> {
-    const name = this.c
+    const name = this.context
       .orchestratorNames()
       .find((n) => n.toLowerCase() === functionName.toLowerCase());
     if (!name)
@@ -377,7 +388,7 @@ export class ManagementApi {
    * an HTTP request is held, which a paused (manual) engine clock must not stretch forever.
    */
   private waitForTerminal(instanceId: string, timeoutMs: number): Promise<InstanceRow | undefined> {
-    const core = this.c.core;
+    const engine = this.context.engine;
     return new Promise((resolve) => {
       let done = false;
       const finish = (): void => {
@@ -385,20 +396,20 @@ export class ManagementApi {
         done = true;
         unsubscribe();
         clearTimeout(timer);
-        resolve(core.store.isOpen ? core.store.getInstance(instanceId) : undefined);
+        resolve(engine.getInstance(instanceId));
       };
-      const unsubscribe = core.onStatusChange(instanceId, () => {
-        const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
+      const unsubscribe = engine.onStatusChange(instanceId, () => {
+        const row = engine.getInstance(instanceId);
         if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
       });
       const timer = setTimeout(finish, timeoutMs);
-      const row = core.store.isOpen ? core.store.getInstance(instanceId) : undefined;
+      const row = engine.getInstance(instanceId);
       if (!row || TERMINAL_STATUSES.has(row.runtimeStatus)) finish();
     });
   }
 
   private status(req: RuntimeHttpRequest, q: Query, instanceId: string): RuntimeHttpResponse {
-    const row = this.c.core.store.getInstance(instanceId);
+    const row = this.context.engine.getInstance(instanceId);
     if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
     const showHistory = q.bool('showHistory', false);
     const opts = {
@@ -406,9 +417,7 @@ export class ManagementApi {
       showHistoryOutput: q.bool('showHistoryOutput', false),
       showInput: q.bool('showInput', true),
     };
-    const history = showHistory
-      ? this.c.core.store.getHistory(instanceId).map(parseHistoryEvent)
-      : undefined;
+    const history = showHistory ? this.context.engine.getHistory(instanceId) : undefined;
     const body = toStatusObject(row, opts, history);
     if (ACTIVE_STATUSES.has(row.runtimeStatus)) {
       const search = req.query.toString();
@@ -431,7 +440,7 @@ export class ManagementApi {
     const createdTimeFrom = q.date('createdTimeFrom');
     const createdTimeTo = q.date('createdTimeTo');
     const prefix = q.get('instanceIdPrefix');
-    const rows = this.c.core.store.queryInstances({
+    const rows = this.context.engine.queryInstances({
       ...(createdTimeFrom !== undefined ? { createdTimeFrom } : {}),
       ...(createdTimeTo !== undefined ? { createdTimeTo } : {}),
       runtimeStatus: q.statuses(),
@@ -453,7 +462,7 @@ export class ManagementApi {
   }
 
   private purge(instanceId: string): RuntimeHttpResponse {
-    const deleted = this.c.core.tx(() => this.c.core.purge(instanceId));
+    const deleted = this.context.engine.purge(instanceId);
     if (!deleted) return notFound(`No instance with ID '${instanceId}' found.`);
     return json(200, { instancesDeleted: 1 });
   }
@@ -462,17 +471,12 @@ export class ManagementApi {
     const from = q.date('createdTimeFrom');
     if (from === undefined)
       throw new BadRequest("Please provide value for 'createdTimeFrom' parameter.");
-    const to = q.date('createdTimeTo') ?? this.c.core.clock.now().getTime();
-    const statuses = q.statuses();
-    const core = this.c.core;
-    const count = core.tx(() => {
-      const rows = core.store.queryInstances({
-        createdTimeFrom: from,
-        createdTimeTo: to,
-        runtimeStatus: statuses,
-      });
-      // Instances that are not finished are skipped, as the extension skips them.
-      return rows.filter((r) => core.purge(r.instanceId)).length;
+    const to = q.date('createdTimeTo') ?? this.context.engine.now().getTime();
+    // Instances that are not finished are skipped, as the extension skips them.
+    const count = this.context.engine.purgeBy({
+      createdTimeFrom: from,
+      createdTimeTo: to,
+      runtimeStatus: q.statuses(),
     });
     if (count === 0) return notFound('No instances matched the filter.');
     return json(200, { instancesDeleted: count });
@@ -490,15 +494,10 @@ export class ManagementApi {
       });
     }
     const inputText = parseJsonBody(req.body);
-    const core = this.c.core;
-    return core.tx(() => {
-      const row = core.store.getInstance(instanceId);
-      if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
-      const finished = goneIfFinished(row);
-      if (finished) return finished;
-      core.raiseEvent(instanceId, eventName, inputText);
-      return { status: 202 };
-    });
+    return deliveryResponse(
+      instanceId,
+      this.context.engine.raiseEvent(instanceId, eventName, inputText),
+    );
   }
 
   private control(
@@ -506,26 +505,8 @@ export class ManagementApi {
     instanceId: string,
     reason: string | null,
   ): RuntimeHttpResponse {
-    const core = this.c.core;
     try {
-      return core.tx(() => {
-        const row = core.store.getInstance(instanceId);
-        if (!row) return notFound(`No instance with ID '${instanceId}' found.`);
-        const finished = goneIfFinished(row);
-        if (finished) return finished;
-        if (op === 'suspend' && row.runtimeStatus === 'Suspended') {
-          throw new InvalidInstanceStateError(
-            `Cannot suspend instance '${instanceId}': it is already suspended.`,
-          );
-        }
-        if (op === 'resume' && row.runtimeStatus !== 'Suspended') {
-          throw new InvalidInstanceStateError(
-            `Cannot resume instance '${instanceId}': it is not suspended.`,
-          );
-        }
-        core.sendControl(instanceId, op, reason);
-        return { status: 202 };
-      });
+      return deliveryResponse(instanceId, this.context.engine.control(instanceId, op, reason));
     } catch (e) {
       if (e instanceof InvalidInstanceStateError) return invalidState(e.message);
       throw e;
@@ -534,7 +515,7 @@ export class ManagementApi {
 
   private rewind(instanceId: string, reason: string | null): RuntimeHttpResponse {
     try {
-      const found = this.c.core.tx(() => rewindInstance(this.c.core, instanceId, reason));
+      const found = this.context.engine.rewind(instanceId, reason);
       if (!found) return notFound(`No instance with ID '${instanceId}' found.`);
       return { status: 202 };
     } catch (e) {
@@ -548,7 +529,7 @@ export class ManagementApi {
     q: Query,
     instanceId: string,
   ): Promise<RuntimeHttpResponse> {
-    const row = this.c.core.store.getInstance(instanceId);
+    const row = this.context.engine.getInstance(instanceId);
     if (!row) return badRequest('InstanceId does not match a valid orchestration instance.');
     const newId = q.bool('restartWithNewInstanceId', true)
       ? randomUUID().replace(/-/g, '')
@@ -563,12 +544,18 @@ export class ManagementApi {
   }
 }
 
-/** Events and control operations on a finished instance answer 410, as the extension does. */
-function goneIfFinished(row: InstanceRow): RuntimeHttpResponse | undefined {
-  if (!TERMINAL_STATUSES.has(row.runtimeStatus)) return undefined;
-  return problem(
-    410,
-    'Gone',
-    `The instance '${row.instanceId}' has already finished (${row.runtimeStatus}).`,
-  );
+/** 202 once queued; 404 for an unknown instance; events and control operations on a finished one answer 410. */
+function deliveryResponse(instanceId: string, delivery: Delivery): RuntimeHttpResponse {
+  switch (delivery.kind) {
+    case 'queued':
+      return { status: 202 };
+    case 'notFound':
+      return notFound(`No instance with ID '${instanceId}' found.`);
+    case 'finished':
+      return problem(
+        410,
+        'Gone',
+        `The instance '${instanceId}' has already finished (${delivery.status}).`,
+      );
+  }
 }

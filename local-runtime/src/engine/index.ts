@@ -23,8 +23,9 @@ import { EntityApi } from '../entities/entity-api';
 import { EntityScheduler } from '../entities/entity-scheduler';
 import { EntityStore } from '../entities/entity-store';
 import { DurableEngineCore } from './engine';
+import { EngineClient } from './engine-client';
 import { registerInProcessRpc } from './in-process-client';
-import { type HistoryEvent, parseHistoryEvent } from './history';
+import type { HistoryEvent } from './history';
 import { DEFAULT_CONNECTION_NAME, ManagementApi, WEBHOOK_PATH, managementLinks } from './http-api';
 
 export { formatTimeSpan, activityInputString, InstanceExistsError } from './engine';
@@ -108,8 +109,9 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
   });
   core.attachEntities(entities);
   const entityApi = new EntityApi(entityStore, entities);
+  const client = new EngineClient(core);
   const api = new ManagementApi({
-    core,
+    engine: client,
     taskHubName: options.taskHubName,
     acceptedKeys: [options.systemKey, ...(options.masterKey ? [options.masterKey] : [])],
     systemKey: options.systemKey,
@@ -262,7 +264,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     },
 
     history(instanceId: string): HistoryEvent[] {
-      return core.store.getHistory(instanceId).map(parseHistoryEvent);
+      return client.getHistory(instanceId);
     },
   };
   return engine;

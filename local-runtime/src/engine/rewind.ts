@@ -6,7 +6,8 @@
  * scheduling event any more and are scheduled again under the same task id, and a failed sub-orchestration
  * is rewound the same way (its `SubOrchestrationInstanceCreated` stays, so the parent waits for it again).
  */
-import { InvalidInstanceStateError, type DurableEngineCore } from './engine';
+import { InvalidInstanceStateError } from './engine-errors';
+import { queueMessage, type CommitTarget } from './episode-commit';
 import { EventType, historyEvents, parseHistoryEvent, type HistoryEvent } from './history';
 
 /** The instance exists but is not Failed (the extension answers 412 Precondition Failed). */
@@ -20,26 +21,26 @@ export class NotFailedError extends InvalidInstanceStateError {
 }
 
 /**
- * Rewinds `instanceId` (call inside `core.tx`). Returns false when no such instance exists; throws
+ * Rewinds `instanceId` (call inside a transaction). Returns false when no such instance exists; throws
  * `NotFailedError` when it is not Failed.
  */
 export function rewindInstance(
-  core: DurableEngineCore,
+  t: CommitTarget,
   instanceId: string,
   reason: string | null,
 ): boolean {
-  const row = core.store.getInstance(instanceId);
+  const row = t.store.getInstance(instanceId);
   if (!row) return false;
   if (row.runtimeStatus !== 'Failed') throw new NotFailedError(instanceId, row.runtimeStatus);
-  rewindFailed(core, instanceId, reason ?? '');
+  rewindFailed(t, instanceId, reason ?? '');
   return true;
 }
 
-function rewindFailed(core: DurableEngineCore, instanceId: string, reason: string): void {
-  const row = core.store.getInstance(instanceId);
+function rewindFailed(t: CommitTarget, instanceId: string, reason: string): void {
+  const row = t.store.getInstance(instanceId);
   if (!row) return;
-  const now = core.clock.now();
-  const history = core.store.getHistory(instanceId).map(parseHistoryEvent);
+  const now = t.clock.now();
+  const history = t.store.getHistory(instanceId).map(parseHistoryEvent);
   const failedActivities = new Set<number>();
   const failedChildren = new Set<number>();
   for (const e of history) {
@@ -59,31 +60,27 @@ function rewindFailed(core: DurableEngineCore, instanceId: string, reason: strin
         return rewound(e);
       case EventType.SubOrchestrationInstanceCreated:
         if (failedChildren.has(e.EventId)) {
-          const child = core.store.getInstance(e.InstanceId);
-          if (child && child.runtimeStatus === 'Failed') rewindFailed(core, e.InstanceId, reason);
+          const child = t.store.getInstance(e.InstanceId);
+          if (child && child.runtimeStatus === 'Failed') rewindFailed(t, e.InstanceId, reason);
         }
         return e;
       default:
         return e;
     }
   });
-  core.store.deleteHistory(instanceId);
-  core.store.appendHistory(
+  t.store.deleteHistory(instanceId);
+  t.store.appendHistory(
     instanceId,
     kept.map((e) => JSON.stringify(e)),
   );
-  core.store.putInstance({
+  t.store.putInstance({
     ...row,
     runtimeStatus: 'Pending',
     output: null,
     lastUpdatedTime: now.getTime(),
   });
   // The message that runs the next episode; the orchestrator sees a GenericEvent it ignores.
-  core.store.addInbox(
-    instanceId,
-    row.executionId,
-    'event',
-    JSON.stringify(historyEvents.genericEvent(now, `Rewind requested: ${reason}`)),
-  );
-  core.wake(instanceId);
+  const message = historyEvents.genericEvent(now, `Rewind requested: ${reason}`);
+  queueMessage(t, instanceId, row.executionId, message);
+  t.afterCommit(() => t.notifyStatus(instanceId));
 }

@@ -7,10 +7,6 @@ export interface HeapTimer {
 export class TimerHeap {
   private readonly items: HeapTimer[] = [];
 
-  get size(): number {
-    return this.items.length;
-  }
-
   peek(): HeapTimer | undefined {
     return this.items[0];
   }
@@ -46,10 +42,6 @@ export class TimerHeap {
       }
     }
     return top;
-  }
-
-  clear(): void {
-    this.items.length = 0;
   }
 }
 

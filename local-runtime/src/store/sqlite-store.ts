@@ -10,8 +10,8 @@ import { BackgroundCheckpointer } from './checkpointer';
  * Tables:
  * - `instances`: one row per orchestration instance (current execution only), with its status.
  * - `history`: the history events of each instance's current execution, in order.
- * - `inbox`: messages not yet delivered to an orchestration episode (ExecutionStarted, completions,
- *   timer firings, raised events, terminate/suspend/resume).
+ * - `inbox`: history events not yet delivered to an orchestration episode (ExecutionStarted, completions,
+ *   timer firings, raised events, ExecutionTerminated/Suspended/Resumed).
  * - `activities`: scheduled activity invocations not yet completed (re-run after a crash).
  * - `timers`: durable timers not yet fired.
  */
@@ -64,15 +64,21 @@ export interface InstanceRow {
   parentTaskId: number | null;
 }
 
-export type InboxKind = 'event' | 'terminate' | 'suspend' | 'resume';
+/** Every message written is a history event (terminate, suspend and resume included, as in DTFx). */
+export type InboxKind = 'event';
+/**
+ * Control messages as earlier versions wrote them (payload `{reason}`). Never written any more, but rows of
+ * these kinds may still be in a database from before the upgrade, so reading returns them as they are.
+ */
+export type LegacyInboxKind = 'terminate' | 'suspend' | 'resume';
 
 export interface InboxRow {
   id: number;
   instanceId: string;
   /** Execution the message belongs to; null = whichever execution is current. */
   executionId: string | null;
-  kind: InboxKind;
-  /** JSON text of a history event (kind `event`) or of `{reason}` (control messages). */
+  kind: InboxKind | LegacyInboxKind;
+  /** JSON text of a history event (kind `event`) or of `{reason}` (the legacy control kinds). */
   payload: string;
 }
 
@@ -431,7 +437,7 @@ export class SqliteStore {
       id: r.id,
       instanceId: r.instance_id,
       executionId: r.execution_id,
-      kind: r.kind as InboxKind,
+      kind: r.kind as InboxRow['kind'],
       payload: r.payload,
     }));
   }
