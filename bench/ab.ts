@@ -10,6 +10,7 @@
  * Options: --baseline REF (required), --quick (small counts, for iteration), --levels 16,64,256,
  * --flows N (per level), --rounds N, --waiting N (verifications left waiting for the memory figure; 0 skips),
  * --timers N (orchestrations whose timers fall due in the same second, for timer lateness; 0 skips),
+ * --long-history N (an instance with about N history events next to a c16 load of short ones; 0 skips),
  * --keep-baseline (reuse and keep the built baseline under the temp dir, keyed by commit),
  * --cpu-prof DIR / --heap-prof DIR (profile the candidate host; written when it stops).
  */
@@ -37,6 +38,8 @@ interface AbOptions {
   waiting: number;
   /** Orchestrations whose timers all fall due in the same second (0 skips the scenario). */
   timers: number;
+  /** History length of the long-history scenario (0 skips it). */
+  longHistory: number;
   keepBaseline: boolean;
   cpuProfDir: string | undefined;
   heapProfDir: string | undefined;
@@ -61,6 +64,7 @@ export function parseAbArgs(argv: readonly string[]): AbOptions | undefined {
     latencyFlows: quick ? 100 : 300,
     waiting: quick ? 2000 : 20_000,
     timers: quick ? 1000 : 10_000,
+    longHistory: quick ? 2000 : 10_000,
     keepBaseline: false,
     cpuProfDir: undefined,
     heapProfDir: undefined,
@@ -97,6 +101,9 @@ export function parseAbArgs(argv: readonly string[]): AbOptions | undefined {
         break;
       case '--timers':
         o.timers = positive(flag, value(), true);
+        break;
+      case '--long-history':
+        o.longHistory = positive(flag, value(), true);
         break;
       case '--cpu-prof':
         o.cpuProfDir = path.resolve(value());
@@ -529,6 +536,101 @@ async function scenarioTimers(tree: Tree, o: AbOptions): Promise<Figures> {
   });
 }
 
+interface LoadWindow {
+  startsPerSec: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** 16 clients starting short orchestrations (a timer already due) for `ms`: the load beside the long one. */
+async function shortLoad(host: LocalHostProcess, ms: number): Promise<LoadWindow> {
+  const latencies: number[] = [];
+  const end = Date.now() + ms;
+  const body = JSON.stringify({ fireAt: new Date(0).toISOString() });
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (Date.now() < end) {
+        const t0 = performance.now();
+        const res = await fetch(`${host.url}/api/wait-until`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return {
+    startsPerSec: Number(((latencies.length * 1000) / ms).toFixed(1)),
+    p50: Math.round(percentile(latencies, 50)),
+    p99: Math.round(percentile(latencies, 99)),
+    max: Math.round(percentile(latencies, 100)),
+  };
+}
+
+interface LongStatus {
+  runtimeStatus: string;
+  customStatus: unknown;
+  historyEvents?: { EventType: string; Timestamp: string }[];
+}
+
+/**
+ * One orchestration whose history grows to about `events` (a fan-out of half as many activities),
+ * then calls activities one at a time, so every episode replays it all; meanwhile the short-load
+ * clients measure what that does to everyone else, against the same load without it.
+ */
+async function scenarioLongHistory(tree: Tree, o: AbOptions): Promise<Figures> {
+  const storage = await benchStorage();
+  const settings = {
+    FUNCTIONS_WORKER_RUNTIME: 'node',
+    AzureWebJobsStorage: storage.connectionString,
+  };
+  return withApp(tree, TIMERS_APP, settings, [], async (host) => {
+    const key = { 'x-functions-key': host.keys.systemKey };
+    await shortLoad(host, 3000); // warm-up
+    const alone = await shortLoad(host, 10_000);
+    const started = await fetch(`${host.url}/api/long-history`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fanOut: Math.round(o.longHistory / 2), sequential: 100_000 }),
+    });
+    const { id } = (await started.json()) as { id: string };
+    const statusUrl = `${host.url}/runtime/webhooks/durabletask/instances/${id}`;
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const st = (await (await fetch(statusUrl, { headers: key })).json()) as LongStatus;
+      if (st.customStatus === 'sequential' || Date.now() > deadline) break;
+      await sleep(500);
+    }
+    const from = Date.now();
+    const beside = await shortLoad(host, 10_000);
+    const history = (await (
+      await fetch(`${statusUrl}?showHistory=true&showInput=false`, { headers: key })
+    ).json()) as LongStatus;
+    await fetch(`${statusUrl}/terminate?reason=bench`, { method: 'POST', headers: key });
+    const events = history.historyEvents ?? [];
+    // One sequential step = one episode replaying everything + one activity: TaskCompleted to TaskCompleted.
+    const completions = events
+      .filter((e) => e.EventType === 'TaskCompleted')
+      .map((e) => Date.parse(e.Timestamp))
+      .filter((t) => t >= from);
+    const steps = completions.slice(1).map((t, i) => t - completions[i]!);
+    const n = o.longHistory;
+    return {
+      [`long history ${n}: events when read`]: events.length,
+      [`long history ${n}: sequential step p50 ms`]: Math.round(percentile(steps, 50)),
+      [`long history ${n}: c16 short starts/s alone`]: alone.startsPerSec,
+      [`long history ${n}: c16 short starts/s beside it`]: beside.startsPerSec,
+      [`long history ${n}: c16 short start p50 ms alone`]: alone.p50,
+      [`long history ${n}: c16 short start p50 ms beside it`]: beside.p50,
+      [`long history ${n}: c16 short start p99 ms alone`]: alone.p99,
+      [`long history ${n}: c16 short start p99 ms beside it`]: beside.p99,
+    };
+  });
+}
+
 function ratio(candidate: number | undefined, baseline: number | undefined): string {
   if (candidate === undefined || baseline === undefined) return '';
   if (baseline === 0) return candidate === 0 ? '=' : '';
@@ -583,6 +685,7 @@ export async function runAb(o: AbOptions): Promise<void> {
         (t: Tree) => scenarioLatency(t, twilio, o),
         ...(o.waiting > 0 ? [(t: Tree) => scenarioWaiting(t, twilio, o)] : []),
         ...(o.timers > 0 ? [(t: Tree) => scenarioTimers(t, o)] : []),
+        ...(o.longHistory > 0 ? [(t: Tree) => scenarioLongHistory(t, o)] : []),
       ];
       for (const scenario of scenarios) {
         for (const tree of order) {

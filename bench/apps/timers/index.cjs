@@ -23,3 +23,29 @@ app.http('StartWaitUntil', {
     return { status: 202, jsonBody: { id } };
   },
 });
+
+// For the long-history scenario: `fanOut` activities at once (two history events each), then
+// `sequential` more one after another; every episode after the fan-out replays the whole history.
+df.app.activity('Echo', { handler: (n) => n });
+
+df.app.orchestration('LongHistory', function* (context) {
+  const { fanOut, sequential } = context.df.getInput();
+  const calls = Array.from({ length: fanOut }, (_, i) => context.df.callActivity('Echo', i));
+  yield context.df.Task.all(calls);
+  context.df.setCustomStatus('sequential');
+  for (let i = 0; i < sequential; i++) yield context.df.callActivity('Echo', i);
+  return true;
+});
+
+app.http('StartLongHistory', {
+  route: 'long-history',
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  extraInputs: [df.input.durableClient()],
+  handler: async (request, context) => {
+    const body = await request.json();
+    const input = { fanOut: body.fanOut, sequential: body.sequential };
+    const id = await df.getClient(context).startNew('LongHistory', { input });
+    return { status: 202, jsonBody: { id } };
+  },
+});

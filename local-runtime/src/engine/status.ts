@@ -11,7 +11,9 @@ import { RUNTIME_STATUSES, type InstanceRow } from '../store/sqlite-store';
 
 /** `DateTime.ToString("s") + "Z"`: whole seconds, UTC. */
 export function formatStatusTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const iso = new Date(ms).toISOString();
+  // `YYYY-MM-DDTHH:mm:ss.sssZ` for years 0–9999 (a slice, as every status read formats two times).
+  return iso.length === 24 ? `${iso.slice(0, 19)}Z` : iso.replace(/\.\d{3}Z$/, 'Z');
 }
 
 export interface StatusOptions {
