@@ -11,6 +11,7 @@
  * --flows N (per level), --rounds N, --waiting N (verifications left waiting for the memory figure; 0 skips),
  * --timers N (orchestrations whose timers fall due in the same second, for timer lateness; 0 skips),
  * --long-history N (an instance with about N history events next to a c16 load of short ones; 0 skips),
+ * --candidate-only (runs only this tree, for scenarios too long to run twice),
  * --keep-baseline (reuse and keep the built baseline under the temp dir, keyed by commit),
  * --cpu-prof DIR / --heap-prof DIR (profile the candidate host; written when it stops).
  */
@@ -41,6 +42,8 @@ interface AbOptions {
   /** History length of the long-history scenario (0 skips it). */
   longHistory: number;
   keepBaseline: boolean;
+  /** Runs only this tree (long scenarios such as 100,000 waiting); the baseline column stays empty. */
+  candidateOnly: boolean;
   cpuProfDir: string | undefined;
   heapProfDir: string | undefined;
 }
@@ -66,6 +69,7 @@ export function parseAbArgs(argv: readonly string[]): AbOptions | undefined {
     timers: quick ? 1000 : 10_000,
     longHistory: quick ? 2000 : 10_000,
     keepBaseline: false,
+    candidateOnly: false,
     cpuProfDir: undefined,
     heapProfDir: undefined,
   };
@@ -82,6 +86,9 @@ export function parseAbArgs(argv: readonly string[]): AbOptions | undefined {
         break;
       case '--quick':
         break; // read above: it only changes the defaults
+      case '--candidate-only':
+        o.candidateOnly = true;
+        break;
       case '--keep-baseline':
         o.keepBaseline = true;
         break;
@@ -619,7 +626,7 @@ async function scenarioLongHistory(tree: Tree, o: AbOptions): Promise<Figures> {
     const steps = completions.slice(1).map((t, i) => t - completions[i]!);
     const n = o.longHistory;
     return {
-      [`long history ${n}: events when read`]: events.length,
+      [`long history ${n}: history view events when read`]: events.length,
       [`long history ${n}: sequential step p50 ms`]: Math.round(percentile(steps, 50)),
       [`long history ${n}: c16 short starts/s alone`]: alone.startsPerSec,
       [`long history ${n}: c16 short starts/s beside it`]: beside.startsPerSec,
@@ -662,12 +669,14 @@ function printTable(
 }
 
 export async function runAb(o: AbOptions): Promise<void> {
-  const baseline = prepareBaseline(o.baseline, o.keepBaseline);
+  const baseline = o.candidateOnly
+    ? { dir: '', remove: () => undefined }
+    : prepareBaseline(o.baseline, o.keepBaseline);
   const twilio = await startTwilioEmulator({ port: 0, log: () => undefined });
-  const trees: Tree[] = [
-    { label: 'baseline', dir: baseline.dir },
-    { label: 'candidate', dir: repoRoot },
-  ];
+  const candidate: Tree = { label: 'candidate', dir: repoRoot };
+  const trees: Tree[] = o.candidateOnly
+    ? [candidate]
+    : [{ label: 'baseline', dir: baseline.dir }, candidate];
   const results: { baseline: Figures[]; candidate: Figures[] } = { baseline: [], candidate: [] };
   console.log(
     `machine: ${os.cpus().length} cpus, node ${process.version}, load ${os
