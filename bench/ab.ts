@@ -259,6 +259,13 @@ function rssBytes(pid: number): number {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts `count` verifications (each waits for its code) with `concurrency` in flight; returns starts/s. */
+/**
+ * The next unused number of the fill range. The guard's counters live in the one Azurite of the bench
+ * process, so a host that reused the previous host's numbers would start on counter rows it has never
+ * seen (each write a conflict and a re-read first): every fill takes numbers no earlier fill used.
+ */
+let nextWaitingNumber = 3_000_000;
+
 async function fillWaiting(
   host: LocalHostProcess,
   twilio: TwilioEmulator,
@@ -268,11 +275,13 @@ async function fillWaiting(
   let next = 0;
   let throttled = 0;
   let errors = 0;
+  const base = nextWaitingNumber;
+  nextWaitingNumber += count;
   const t0 = performance.now();
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
-      const phone = `+1425${String(3_000_000 + i).padStart(7, '0')}`;
+      const phone = `+1425${String(base + i).padStart(7, '0')}`;
       for (let attempt = 0; ; attempt++) {
         const res = await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, {
           method: 'POST',
