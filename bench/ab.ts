@@ -20,7 +20,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTwilioEmulator } from '../emulators/src/twilio/server';
-import { benchAppSettings, benchStorage, closeBenchStorage } from './settings';
+import { benchAppSettings, benchStorage, closeBenchStorage, plainAppSettings } from './settings';
+import { ascending, percentile } from './stats';
 import type { TwilioEmulator } from '../emulators/src/twilio/server';
 import { startLocalHostProcess } from '../local-runtime/src/index';
 import type { LocalHostProcess } from '../local-runtime/src/index';
@@ -424,10 +425,13 @@ async function memoryAfterGc(host: LocalHostProcess): Promise<{ rss: number; hea
 
 const TIMERS_APP = path.join(repoRoot, 'bench', 'apps', 'timers');
 
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+/** A fresh host of `tree` serving the timer scenarios' app (the same app for both trees). */
+async function withTimersApp<T>(
+  tree: Tree,
+  body: (host: LocalHostProcess) => Promise<T>,
+): Promise<T> {
+  const storage = await benchStorage();
+  return withApp(tree, TIMERS_APP, plainAppSettings(storage.connectionString), [], body);
 }
 
 /** Every Completed instance's output, through the management API (paged as the extension pages). */
@@ -485,12 +489,7 @@ async function timerFiredLateness(
  * asking for one instance's status, to show whether the host still answers while the timers fire.
  */
 async function scenarioTimers(tree: Tree, o: AbOptions): Promise<Figures> {
-  const storage = await benchStorage();
-  const settings = {
-    FUNCTIONS_WORKER_RUNTIME: 'node',
-    AzureWebJobsStorage: storage.connectionString,
-  };
-  return withApp(tree, TIMERS_APP, settings, [], async (host) => {
+  return withTimersApp(tree, async (host) => {
     const count = o.timers;
     // Room for the fill at 125 starts/s or better, plus 10 s.
     const fireAt = Date.now() + 10_000 + count * 8;
@@ -535,8 +534,9 @@ async function scenarioTimers(tree: Tree, o: AbOptions): Promise<Figures> {
     }
     measuring = false;
     await Promise.all(probes);
-    const lateness = [...outputs.values()].map((v) => Date.parse(String(v)) - fireAt);
-    const firing = await timerFiredLateness(host, [...outputs.keys()], fireAt);
+    const lateness = ascending([...outputs.values()].map((v) => Date.parse(String(v)) - fireAt));
+    const firing = ascending(await timerFiredLateness(host, [...outputs.keys()], fireAt));
+    const status = ascending(statusLatencies);
     return {
       [`timers ${count}: fill done before due (1 = yes)`]: filledEarly ? 1 : 0,
       [`timers ${count}: start errors`]: errors,
@@ -546,8 +546,8 @@ async function scenarioTimers(tree: Tree, o: AbOptions): Promise<Figures> {
       [`timers ${count}: episode lateness p50 ms`]: Math.round(percentile(lateness, 50)),
       [`timers ${count}: episode lateness p99 ms`]: Math.round(percentile(lateness, 99)),
       [`timers ${count}: episode lateness max ms`]: Math.round(percentile(lateness, 100)),
-      [`timers ${count}: status p99 ms while firing`]: Math.round(percentile(statusLatencies, 99)),
-      [`timers ${count}: status max ms while firing`]: Math.round(percentile(statusLatencies, 100)),
+      [`timers ${count}: status p99 ms while firing`]: Math.round(percentile(status, 99)),
+      [`timers ${count}: status max ms while firing`]: Math.round(percentile(status, 100)),
     };
   });
 }
@@ -578,11 +578,12 @@ async function shortLoad(host: LocalHostProcess, ms: number): Promise<LoadWindow
       }
     }),
   );
+  const sorted = ascending(latencies);
   return {
     startsPerSec: Number(((latencies.length * 1000) / ms).toFixed(1)),
-    p50: Math.round(percentile(latencies, 50)),
-    p99: Math.round(percentile(latencies, 99)),
-    max: Math.round(percentile(latencies, 100)),
+    p50: Math.round(percentile(sorted, 50)),
+    p99: Math.round(percentile(sorted, 99)),
+    max: Math.round(percentile(sorted, 100)),
   };
 }
 
@@ -598,12 +599,7 @@ interface LongStatus {
  * clients measure what that does to everyone else, against the same load without it.
  */
 async function scenarioLongHistory(tree: Tree, o: AbOptions): Promise<Figures> {
-  const storage = await benchStorage();
-  const settings = {
-    FUNCTIONS_WORKER_RUNTIME: 'node',
-    AzureWebJobsStorage: storage.connectionString,
-  };
-  return withApp(tree, TIMERS_APP, settings, [], async (host) => {
+  return withTimersApp(tree, async (host) => {
     const key = { 'x-functions-key': host.keys.systemKey };
     await shortLoad(host, 3000); // warm-up
     const alone = await shortLoad(host, 10_000);
@@ -632,7 +628,7 @@ async function scenarioLongHistory(tree: Tree, o: AbOptions): Promise<Figures> {
       .filter((e) => e.EventType === 'TaskCompleted')
       .map((e) => Date.parse(e.Timestamp))
       .filter((t) => t >= from);
-    const steps = completions.slice(1).map((t, i) => t - completions[i]!);
+    const steps = ascending(completions.slice(1).map((t, i) => t - completions[i]!));
     const n = o.longHistory;
     return {
       [`long history ${n}: history view events when read`]: events.length,

@@ -24,6 +24,7 @@ import { benchAppSettings, benchStorage, closeBenchStorage } from './settings';
 import type { TwilioEmulator } from '../emulators/src/twilio/server';
 import { startLocalHostProcess } from '../local-runtime/src/index';
 import { parseAbArgs, runAb } from './ab';
+import { ascending, percentile } from './stats';
 import type { LocalHostProcess } from '../local-runtime/src/index';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -56,19 +57,13 @@ interface Status {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index]!;
-}
-
 function summarise(values: readonly number[]): {
   p50: number;
   p99: number;
   max: number;
   mean: number;
 } {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = ascending(values);
   const mean = sorted.reduce((sum, v) => sum + v, 0) / Math.max(1, sorted.length);
   return {
     p50: percentile(sorted, 50),

@@ -31,6 +31,11 @@ export function benchAppSettings(
   };
 }
 
+/** The settings of the timer scenarios' app (`bench/apps/timers`), which has no settings of its own. */
+export function plainAppSettings(storageConnectionString: string): Record<string, string> {
+  return { FUNCTIONS_WORKER_RUNTIME: 'node', AzureWebJobsStorage: storageConnectionString };
+}
+
 let storage: Promise<AzuriteTable> | undefined;
 
 /** One in-memory Azurite table service for the whole bench run (the guard's counters). */

@@ -63,7 +63,7 @@ export class EngineClient {
 
   raiseEvent(instanceId: string, eventName: string, inputText: string | null): Delivery {
     return this.core.tx(() => {
-      const refused = this.refusal(instanceId);
+      const refused = refusal(this.core.store.getInstance(instanceId));
       if (refused) return refused;
       this.core.raiseEvent(instanceId, eventName, inputText);
       return { kind: 'queued' };
@@ -76,9 +76,10 @@ export class EngineClient {
    */
   control(instanceId: string, op: ControlOperation, reason: string | null): Delivery {
     return this.core.tx(() => {
-      const refused = this.refusal(instanceId);
+      const row = this.core.store.getInstance(instanceId);
+      const refused = refusal(row);
       if (refused) return refused;
-      const status = this.core.store.getInstance(instanceId)?.runtimeStatus;
+      const status = row?.runtimeStatus;
       if (op === 'suspend' && status === 'Suspended') {
         throw new InvalidInstanceStateError(
           `Cannot suspend instance '${instanceId}': it is already suspended.`,
@@ -111,13 +112,13 @@ export class EngineClient {
   rewind(instanceId: string, reason: string | null): boolean {
     return this.core.tx(() => this.core.rewind(instanceId, reason));
   }
+}
 
-  private refusal(instanceId: string): Delivery | undefined {
-    const row = this.core.store.getInstance(instanceId);
-    if (!row) return { kind: 'notFound' };
-    if (TERMINAL_STATUSES.has(row.runtimeStatus)) {
-      return { kind: 'finished', status: row.runtimeStatus };
-    }
-    return undefined;
+/** Why a message for the instance in `row` is not queued; undefined when it can be. */
+function refusal(row: InstanceRow | undefined): Delivery | undefined {
+  if (!row) return { kind: 'notFound' };
+  if (TERMINAL_STATUSES.has(row.runtimeStatus)) {
+    return { kind: 'finished', status: row.runtimeStatus };
   }
+  return undefined;
 }
