@@ -5,6 +5,8 @@ import {
   CODE_LENGTH_RANGE,
   E164_PATTERN,
   isCodeLength,
+  isVerificationRules,
+  type FirstSmsChallenge,
   type SmsChallengeInput,
   type VerificationRules,
 } from './rules';
@@ -14,16 +16,37 @@ import { templateFor } from './sms-templates';
 
 /**
  * `GetVerificationRules`: the app's settings for one instance. An activity, so the values are
- * recorded in history and a replay (even after the settings changed) decides the same way.
+ * recorded in history and a replay (even after the settings changed) decides the same way. New
+ * instances get them from their first `SendSmsChallenge`; this stays for instances started by an
+ * earlier release, which replay it.
  */
 export function createGetVerificationRules(rules: () => VerificationRules) {
   return function getVerificationRules(): VerificationRules {
-    const { timeoutSeconds, maxAttempts, codeLength } = rules();
-    return { timeoutSeconds, maxAttempts, codeLength };
+    return pickRules(rules());
   };
 }
 
+/** Only the three rules: the settings object also holds the code secret. */
+function pickRules({
+  timeoutSeconds,
+  maxAttempts,
+  codeLength,
+}: VerificationRules): VerificationRules {
+  return { timeoutSeconds, maxAttempts, codeLength };
+}
+
+/** Never widen the rules: settings out of range send nothing (the config loader checks them too). */
+function checkedRules(settings: VerificationRules): VerificationRules {
+  const rules = pickRules(settings);
+  if (!isVerificationRules(rules)) {
+    throw new RangeError('The verification settings are outside the allowed ranges');
+  }
+  return rules;
+}
+
 export interface SendSmsChallengeDeps {
+  /** The app's settings; read only by a first send (no `codeLength` in its input). */
+  readonly rules: () => VerificationRules;
   readonly sms: SmsSender;
   readonly codeSecret: string;
   /** The English (fallback) template, `VERIFICATION_MESSAGE_TEMPLATE`. */
@@ -34,21 +57,32 @@ export interface SendSmsChallengeDeps {
 /**
  * Derives the code of this send (the same on every re-run of the activity, a new one for the next
  * send number), texts it in the instance's locale, and returns only its HMAC: the activity result
- * is stored in history, the code must not be.
+ * is stored in history, the code must not be. A first send (no `codeLength` in the input) takes
+ * the rules from the settings, checks them before texting anything, and returns them with the
+ * hash; a resend returns the hash alone.
  */
 export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
   return async function sendSmsChallenge(
     input: unknown,
     context: InvocationContext,
-  ): Promise<string> {
-    const { phoneNumber, instanceId, codeLength, sendNumber, locale } = readInput(input);
+  ): Promise<string | FirstSmsChallenge> {
+    const { phoneNumber, instanceId, codeLength: given, sendNumber, locale } = readInput(input);
+    let rules: VerificationRules | undefined;
+    let codeLength: number;
+    if (given === undefined) {
+      rules = checkedRules(deps.rules());
+      codeLength = rules.codeLength;
+    } else {
+      codeLength = given;
+    }
     const code = deriveCode(deps.codeSecret, instanceId, sendNumber, codeLength);
     const { template } = templateFor(locale, deps.templates, deps.messageTemplate);
     const receipt = await deps.sms.send({ to: phoneNumber, body: renderMessage(template, code) });
     context.log(
       `SMS challenge ${receipt.sid} (send ${sendNumber}) sent to ${maskPhoneNumber(phoneNumber)} for ${instanceId}`,
     );
-    return hashCode(deps.codeSecret, instanceId, code);
+    const challengeHash = hashCode(deps.codeSecret, instanceId, code);
+    return rules === undefined ? challengeHash : { challengeHash, rules };
   };
 }
 
@@ -65,9 +99,9 @@ function readInput(raw: unknown): SmsChallengeInput {
   if (typeof instanceId !== 'string' || instanceId === '') {
     throw new TypeError('SendSmsChallenge input.instanceId is required');
   }
-  if (!isCodeLength(codeLength)) {
+  if (codeLength !== undefined && !isCodeLength(codeLength)) {
     throw new TypeError(
-      `SendSmsChallenge input.codeLength must be an integer in ${CODE_LENGTH_RANGE.min}..${CODE_LENGTH_RANGE.max}`,
+      `SendSmsChallenge input.codeLength, when given, must be an integer in ${CODE_LENGTH_RANGE.min}..${CODE_LENGTH_RANGE.max}`,
     );
   }
   if (typeof sendNumber !== 'number' || !Number.isSafeInteger(sendNumber) || sendNumber < 1) {
@@ -79,8 +113,8 @@ function readInput(raw: unknown): SmsChallengeInput {
   return {
     phoneNumber,
     instanceId,
-    codeLength,
     sendNumber,
+    ...(codeLength === undefined ? {} : { codeLength }),
     ...(locale === undefined ? {} : { locale }),
   };
 }

@@ -6,16 +6,22 @@ import type {
 } from 'durable-functions';
 import { EVENT } from './names';
 import {
+  CURRENT_INPUT_VERSION,
   isVerificationRules,
+  type FirstSmsChallenge,
   type JudgedAnswer,
   type SmsChallengeInput,
+  type VerificationRules,
   type VerificationInput,
   type VerificationState,
   type VerificationStatus,
 } from './rules';
 
 export interface SmsVerificationDeps {
-  /** Schedules the activity that returns the app's rules; its result is recorded in history. */
+  /**
+   * Schedules the activity that returns the app's rules; only instances started before the first
+   * send returned them (input without `version`) replay it.
+   */
   readonly getVerificationRules: () => Task;
   /** Schedules the SMS activity; production passes the value `df.app.activity()` returned. */
   readonly sendSmsChallenge: (input: SmsChallengeInput) => Task;
@@ -46,25 +52,33 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
     const input = readInput(context.df.getInput());
     const instanceId = context.df.instanceId;
 
-    const rules: unknown = yield deps.getVerificationRules();
-    if (!isVerificationRules(rules)) {
-      // Never widen the rules: a value out of range fails the instance before any SMS.
-      throw new Error('GetVerificationRules returned rules outside the allowed ranges');
-    }
-
     let sendNumber = 1;
-    const send = function* (): Generator<Task, string, unknown> {
-      const hash: unknown = yield deps.sendSmsChallenge({
-        phoneNumber: input.phoneNumber,
-        instanceId,
-        codeLength: rules.codeLength,
-        sendNumber,
-        ...(input.locale === undefined ? {} : { locale: input.locale }),
-      });
-      if (typeof hash !== 'string') throw new Error('SendSmsChallenge returned no challenge hash');
-      return hash;
+    const request = (codeLength: number | undefined): SmsChallengeInput => ({
+      phoneNumber: input.phoneNumber,
+      instanceId,
+      sendNumber,
+      ...(codeLength === undefined ? {} : { codeLength }),
+      ...(input.locale === undefined ? {} : { locale: input.locale }),
+    });
+
+    // New instances: the first send reads the rules and returns them with its hash, both recorded
+    // in history. Instances started by an earlier release replay what they recorded: the rules
+    // activity, then the send.
+    const firstSend = function* (): Generator<Task, FirstSmsChallenge, unknown> {
+      if (input.version === CURRENT_INPUT_VERSION) {
+        const first = readFirstSend(yield deps.sendSmsChallenge(request(undefined)));
+        return { rules: checkedRules(first.rules), challengeHash: readHash(first.challengeHash) };
+      }
+      const recorded = checkedRules(yield deps.getVerificationRules());
+      const hash: unknown = yield deps.sendSmsChallenge(request(recorded.codeLength));
+      return { rules: recorded, challengeHash: readHash(hash) };
     };
-    let challengeHash = yield* send();
+    const first = yield* firstSend();
+    const rules = first.rules;
+    let challengeHash = first.challengeHash;
+    const send = function* (): Generator<Task, string, unknown> {
+      return readHash(yield deps.sendSmsChallenge(request(rules.codeLength)));
+    };
 
     // The deadline comes from the replay-safe clock and the window starts once the SMS is out.
     const expiresAt = new Date(
@@ -120,14 +134,44 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
   };
 }
 
+/** Never widen the rules: a value out of range fails the instance (the activity sends nothing then). */
+function checkedRules(rules: unknown): VerificationRules {
+  if (!isVerificationRules(rules)) {
+    throw new Error('The verification rules are outside the allowed ranges');
+  }
+  return rules;
+}
+
+function readHash(result: unknown): string {
+  if (typeof result !== 'string') throw new Error('SendSmsChallenge returned no challenge hash');
+  return result;
+}
+
+function readFirstSend(result: unknown): { rules: unknown; challengeHash: unknown } {
+  if (typeof result !== 'object' || result === null) {
+    throw new Error('The first SendSmsChallenge returned no rules');
+  }
+  const { rules, challengeHash } = result as Record<string, unknown>;
+  return { rules, challengeHash };
+}
+
 /** The starters validate the input; this guards against instances started some other way. */
 function readInput(raw: unknown): VerificationInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new Error('SmsPhoneVerification input must be an object');
   }
-  const { phoneNumber, locale } = raw as Partial<Record<keyof VerificationInput, unknown>>;
+  const { phoneNumber, locale, version } = raw as Partial<Record<keyof VerificationInput, unknown>>;
   if (typeof phoneNumber !== 'string' || (locale !== undefined && typeof locale !== 'string')) {
     throw new Error('SmsPhoneVerification input must have phoneNumber and an optional locale');
   }
-  return locale === undefined ? { phoneNumber } : { phoneNumber, locale };
+  if (version !== undefined && version !== CURRENT_INPUT_VERSION) {
+    throw new Error(
+      `SmsPhoneVerification input version must be ${CURRENT_INPUT_VERSION} or absent`,
+    );
+  }
+  return {
+    phoneNumber,
+    ...(locale === undefined ? {} : { locale }),
+    ...(version === undefined ? {} : { version }),
+  };
 }

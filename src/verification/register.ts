@@ -39,6 +39,7 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
   handler: (input: unknown, context) => {
     const verification = getVerificationConfig();
     return createSendSmsChallenge({
+      rules: getVerificationConfig,
       sms: getSmsSender(),
       codeSecret: verification.codeSecret,
       messageTemplate: verification.messageTemplate,

@@ -45,7 +45,17 @@ export interface VerificationInput {
   readonly phoneNumber: string;
   /** Canonical BCP 47 tag, or absent for the default template. */
   readonly locale?: string;
+  /**
+   * {@link CURRENT_INPUT_VERSION} for instances the starters launch: the first SMS activity also
+   * records the rules. Absent for instances started by releases before it, which replay their
+   * history as it was written: the `GetVerificationRules` activity first. It picks a code path
+   * that replay requires, never a rule.
+   */
+  readonly version?: typeof CURRENT_INPUT_VERSION;
 }
+
+/** The history shape of new instances (see {@link VerificationInput.version}). */
+export const CURRENT_INPUT_VERSION = 2;
 
 /** The app's settings for one instance, recorded in its history by the `GetVerificationRules` activity. */
 export interface VerificationRules {
@@ -72,9 +82,20 @@ export function isVerificationRules(value: unknown): value is VerificationRules 
 export interface SmsChallengeInput {
   readonly phoneNumber: string;
   readonly instanceId: string;
-  readonly codeLength: number;
+  /**
+   * The recorded rules' code length, so a resend texts a code the orchestrator judges with those
+   * rules. Absent on the first send, which reads the rules from the settings and returns them
+   * ({@link FirstSmsChallenge}): one activity and one episode fewer before the SMS goes out.
+   */
+  readonly codeLength?: number;
   readonly sendNumber: number;
   readonly locale?: string;
+}
+
+/** What the first send returns: the rules it texted by, recorded in history with the hash. */
+export interface FirstSmsChallenge {
+  readonly challengeHash: string;
+  readonly rules: VerificationRules;
 }
 
 function isIntegerIn(

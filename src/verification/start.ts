@@ -7,7 +7,7 @@ import type { SendGuard } from './guard/send-guard';
 import type { VerificationLinks } from './links';
 import { HTTP_STARTABLE_ORCHESTRATIONS } from './names';
 import { parseStartRequest } from './parse';
-import type { VerificationInput } from './rules';
+import { CURRENT_INPUT_VERSION, type VerificationInput } from './rules';
 
 export interface HttpStartDeps {
   readonly getClient: GetVerificationClient;
@@ -70,6 +70,7 @@ async function startVerification(
   const input: VerificationInput = {
     phoneNumber: accepted.e164,
     ...(locale === undefined ? {} : { locale }),
+    version: CURRENT_INPUT_VERSION,
   };
   const client = deps.getClient(context);
   const instanceId = await client.startNew(name, { input });

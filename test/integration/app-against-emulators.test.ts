@@ -66,6 +66,7 @@ beforeEach(() => {
 describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emulator', () => {
   const activity = (cfg: Config = config): ReturnType<typeof createSendSmsChallenge> =>
     createSendSmsChallenge({
+      rules: () => cfg.verification,
       sms: new TwilioSmsSender(cfg.twilio, { timeoutMs: 5000 }),
       codeSecret: SECRET,
       messageTemplate: cfg.verification.messageTemplate,

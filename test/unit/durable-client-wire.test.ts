@@ -104,7 +104,7 @@ const AWAITING = {
   codeLength: 6,
 };
 
-it('starts an instance with only the number and answers links on the public origin, no key', async () => {
+it('starts an instance with only the number (and the input version) and answers links on the public origin, no key', async () => {
   stub.replies.push({ status: 202, body: { id: ID } });
   const start = withErrors(createHttpStart({ getClient: getDurableClient, guard, links }));
   const response = await start(
@@ -118,7 +118,7 @@ it('starts an instance with only the number and answers links on the public orig
   );
   expect(response.status).toBe(202);
   expect(stub.requests[0]?.url).toBe('/durabletask/orchestrators/SmsPhoneVerification');
-  expect(JSON.parse(stub.requests[0]!.body)).toEqual({ phoneNumber: '+14255550100' });
+  expect(JSON.parse(stub.requests[0]!.body)).toEqual({ phoneNumber: '+14255550100', version: 2 });
   const body = (await bodyOf(response)) as Record<string, string>;
   expect(body).toEqual(links(ID));
   expect(body.statusQueryGetUri).toMatch(/^https:\/\/verify\.example\/api\/verifications\//);

@@ -8,10 +8,12 @@ import { InMemorySmsSender } from './helpers/in-memory';
 import { UpstreamError } from '../../src/errors';
 import { hashCode } from '../../src/verification/codes';
 import { deriveCode } from '../../src/verification/derived-code';
+import type { VerificationRules } from '../../src/verification/rules';
 
 const SECRET = 'activity-test-secret-0123456789';
 const INPUT = { phoneNumber: '+14255550100', instanceId: 'abc123', codeLength: 6, sendNumber: 1 };
 const TEMPLATES = { overrides: {} };
+const RULES = { timeoutSeconds: 90, maxAttempts: 4, codeLength: 8 };
 
 function context(logs: string[]): InvocationContext {
   return new InvocationContext({
@@ -20,8 +22,18 @@ function context(logs: string[]): InvocationContext {
   });
 }
 
-function activity(sms: InMemorySmsSender, messageTemplate = 'Your verification code is {code}') {
-  return createSendSmsChallenge({ sms, codeSecret: SECRET, messageTemplate, templates: TEMPLATES });
+function activity(
+  sms: InMemorySmsSender,
+  messageTemplate = 'Your verification code is {code}',
+  rules: () => VerificationRules = () => RULES,
+) {
+  return createSendSmsChallenge({
+    rules,
+    sms,
+    codeSecret: SECRET,
+    messageTemplate,
+    templates: TEMPLATES,
+  });
 }
 
 describe('SendSmsChallenge activity', () => {
@@ -78,6 +90,25 @@ describe('SendSmsChallenge activity', () => {
     await expect(run({ ...INPUT, instanceId: '' }, context([]))).rejects.toThrow('instanceId');
     await expect(run({ ...INPUT, codeLength: 3 }, context([]))).rejects.toThrow('codeLength');
     await expect(run({ ...INPUT, sendNumber: 0 }, context([]))).rejects.toThrow('sendNumber');
+  });
+
+  it('first send (no code length): texts a code of the configured length and returns the rules with its hash', async () => {
+    const sms = new InMemorySmsSender();
+    const { codeLength: _given, ...first } = INPUT;
+    const settings = () => ({ ...RULES, codeSecret: 'not-for-history' });
+    const result = await activity(sms, 'Code {code}.', settings)(first, context([]));
+    const code = deriveCode(SECRET, 'abc123', 1, RULES.codeLength);
+    expect(sms.sent).toEqual([{ to: '+14255550100', body: `Code ${code}.` }]);
+    expect(result).toEqual({ challengeHash: hashCode(SECRET, 'abc123', code), rules: RULES });
+    expect(JSON.stringify(result)).not.toContain(code);
+  });
+
+  it('first send: settings outside the allowed ranges send nothing', async () => {
+    const sms = new InMemorySmsSender();
+    const { codeLength: _given, ...first } = INPUT;
+    const wide = activity(sms, undefined, () => ({ ...RULES, maxAttempts: 10_000 }));
+    await expect(wide(first, context([]))).rejects.toThrow('outside the allowed ranges');
+    expect(sms.sent).toEqual([]);
   });
 
   it('masks phone numbers for logs', () => {

@@ -3,7 +3,11 @@ import { resetComposition } from '../../src/composition';
 import { smsPhoneVerificationHandler } from '../../src/verification/register';
 import { hashCode } from '../../src/verification/codes';
 import { sealAnswer } from '../../src/verification/sealed-answer';
-import type { VerificationInput, VerificationRules } from '../../src/verification/rules';
+import {
+  CURRENT_INPUT_VERSION,
+  type VerificationInput,
+  type VerificationRules,
+} from '../../src/verification/rules';
 import { ACTIVITY, EVENT, ORCHESTRATION } from '../../src/verification/names';
 import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
 import { ActionType, OrchestrationHarness, type Action } from './helpers/replay';
@@ -11,12 +15,16 @@ import { ActionType, OrchestrationHarness, type Action } from './helpers/replay'
 const INSTANCE = '7b3c9f2e8a1d4c6b9e0f1a2b3c4d5e6f';
 const CODE = '002168';
 const T0 = new Date('2026-11-22T10:00:00.000Z');
-const INPUT: VerificationInput = { phoneNumber: '+14255550100' };
+const INPUT: VerificationInput = { phoneNumber: '+14255550100', version: CURRENT_INPUT_VERSION };
+/** What instances started by a release before `version` 2 hold as their input. */
+const LEGACY_INPUT = { phoneNumber: '+14255550100' };
 const RULES: VerificationRules = { timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 };
-/** Task ids in scheduling order: the rules activity, the first SMS, the deadline timer. */
-const RULES_TASK = 0;
-const SEND_TASK = 1;
-const TIMER = 2;
+/** Task ids in scheduling order: the first SMS (which records the rules), the deadline timer. */
+const SEND_TASK = 0;
+const TIMER = 1;
+/** A legacy instance's task ids: the rules activity, the first SMS, the deadline timer. */
+const LEGACY_RULES_TASK = 0;
+const LEGACY_SEND_TASK = 1;
 
 let restoreEnv: () => void;
 beforeAll(() => {
@@ -38,7 +46,13 @@ function harness(input: unknown = INPUT): OrchestrationHarness {
   );
 }
 
-/** Starts the instance, records the rules, and completes the SMS activity 250 ms later. */
+/** What the first SendSmsChallenge returns: the hash of its code and the rules it read. */
+const firstSend = (rules: unknown, code = CODE) => ({
+  challengeHash: hashCode(TEST_SECRET, INSTANCE, code),
+  rules,
+});
+
+/** Starts the instance and completes the first SMS activity (with the rules) 250 ms later. */
 async function challenged(
   rules: VerificationRules = RULES,
   code = CODE,
@@ -46,8 +60,7 @@ async function challenged(
 ): Promise<OrchestrationHarness> {
   const h = harness(input);
   await h.start();
-  await h.completeTask(RULES_TASK, rules, 0);
-  await h.completeTask(SEND_TASK, hashCode(TEST_SECRET, INSTANCE, code), 250);
+  await h.completeTask(SEND_TASK, firstSend(rules, code), 250);
   return h;
 }
 
@@ -72,28 +85,21 @@ const status = (state: string, attemptsRemaining: number) => ({
 });
 
 describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', () => {
-  it('first records the rules by an activity, then calls SendSmsChallenge with send number 1', async () => {
+  it('first calls SendSmsChallenge with send number 1 and no code length: it reads the rules', async () => {
     const h = harness();
     await h.start();
     expect(h.actions).toEqual([
       {
         actionType: ActionType.CallActivity,
-        functionName: ACTIVITY.GetVerificationRules,
-        input: null,
+        functionName: ACTIVITY.SendSmsChallenge,
+        input: { phoneNumber: '+14255550100', instanceId: INSTANCE, sendNumber: 1 },
       },
     ]);
-    await h.completeTask(RULES_TASK, RULES, 0);
-    expect(h.actions.at(-1)).toEqual({
-      actionType: ActionType.CallActivity,
-      functionName: ACTIVITY.SendSmsChallenge,
-      input: { phoneNumber: '+14255550100', instanceId: INSTANCE, codeLength: 6, sendNumber: 1 },
-    });
   });
 
   it('passes the locale of its input to the SMS activity', async () => {
     const h = harness({ ...INPUT, locale: 'ko' });
     await h.start();
-    await h.completeTask(RULES_TASK, RULES, 0);
     expect(h.actions.at(-1)).toMatchObject({ input: { locale: 'ko' } });
   });
 
@@ -217,7 +223,7 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
     expect(state.customStatus).toEqual(status('too_many_attempts', 0));
   });
 
-  it('regression (rules from settings): out-of-range rules fail the instance before any SMS', async () => {
+  it('regression (rules from settings): out-of-range recorded rules fail the instance, with no timer', async () => {
     for (const bad of [
       { ...RULES, maxAttempts: 10_000 },
       { ...RULES, codeLength: 3 },
@@ -227,9 +233,21 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
     ]) {
       const h = harness();
       await h.start();
-      const state = await h.completeTask(RULES_TASK, bad, 0);
+      const state = await h.completeTask(SEND_TASK, firstSend(bad), 0);
       expect(state.error).toContain('outside the allowed ranges');
-      expect(h.actions.some((a) => a.functionName === ACTIVITY.SendSmsChallenge)).toBe(false);
+      expect(timers(h)).toEqual([]);
+    }
+  });
+
+  it('fails the instance when the first send returns no hash or no object', async () => {
+    for (const [result, message] of [
+      [{ rules: RULES }, 'no challenge hash'],
+      ['a-bare-hash', 'returned no rules'],
+    ] as const) {
+      const h = harness();
+      await h.start();
+      const state = await h.completeTask(SEND_TASK, result, 0);
+      expect(state.error).toContain(message);
     }
   });
 
@@ -265,7 +283,6 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
   it('fails the instance when the SMS cannot be sent, before any timer exists', async () => {
     const h = harness();
     await h.start();
-    await h.completeTask(RULES_TASK, RULES, 0);
     const state = await h.failTask(
       SEND_TASK,
       "Activity function 'SendSmsChallenge' failed: Twilio rejected the message (Twilio error 21211).",
@@ -277,5 +294,39 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
   it('fails fast on an input that the starter would never produce', async () => {
     const state = await harness('+14255550100').start();
     expect(state.error).toContain('input must be an object');
+    const unknownVersion = await harness({ ...INPUT, version: 3 }).start();
+    expect(unknownVersion.error).toContain('input version must be 2 or absent');
+  });
+});
+
+describe('SmsPhoneVerification instances started before the first send returned the rules', () => {
+  it('replay their history: the rules activity, then SendSmsChallenge with the recorded code length', async () => {
+    const h = harness(LEGACY_INPUT);
+    await h.start();
+    expect(h.actions).toEqual([
+      {
+        actionType: ActionType.CallActivity,
+        functionName: ACTIVITY.GetVerificationRules,
+        input: null,
+      },
+    ]);
+    await h.completeTask(LEGACY_RULES_TASK, RULES, 0);
+    expect(h.actions.at(-1)).toEqual({
+      actionType: ActionType.CallActivity,
+      functionName: ACTIVITY.SendSmsChallenge,
+      input: { phoneNumber: '+14255550100', instanceId: INSTANCE, codeLength: 6, sendNumber: 1 },
+    });
+    await h.completeTask(LEGACY_SEND_TASK, hashCode(TEST_SECRET, INSTANCE, CODE), 250);
+    expect(h.last.customStatus).toEqual(status('awaiting_code', 4));
+    const state = await answer(h, CODE);
+    expect(state.output).toBe(true);
+  });
+
+  it('fail on out-of-range recorded rules before any SMS', async () => {
+    const h = harness(LEGACY_INPUT);
+    await h.start();
+    const state = await h.completeTask(LEGACY_RULES_TASK, { ...RULES, codeLength: 3 }, 0);
+    expect(state.error).toContain('outside the allowed ranges');
+    expect(h.actions.some((a) => a.functionName === ACTIVITY.SendSmsChallenge)).toBe(false);
   });
 });

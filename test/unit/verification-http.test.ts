@@ -112,7 +112,7 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
       ...(raw === undefined ? { body } : { rawBody: raw }),
     });
 
-  it('starts with only the number (and locale), and answers the links in the seed shape', async () => {
+  it('starts with only the number (and locale) and the input version, and answers the links in the seed shape', async () => {
     const { client, start } = setup();
     const response = await start(
       startRequest('smsphoneverification', { phoneNumber: '+14255550100', locale: 'pt-br' }),
@@ -122,7 +122,7 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
     expect(client.started).toEqual([
       {
         name: 'SmsPhoneVerification',
-        options: { input: { phoneNumber: '+14255550100', locale: 'pt-BR' } },
+        options: { input: { phoneNumber: '+14255550100', locale: 'pt-BR', version: 2 } },
       },
     ]);
     const body = (await bodyOf(response)) as Record<string, string>;
