@@ -281,18 +281,51 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 let nextWaitingNumber = 3_000_000;
 
+interface FillMarkValue {
+  readonly done: number;
+  readonly at: number;
+  readonly hostCpu: number;
+  readonly benchCpu: number;
+}
+
+/** One quarter of a fill: its rate, and CPU per start in the host and in this process. */
+interface FillQuarter {
+  readonly startsPerSec: number;
+  readonly hostCpuMs: number;
+  /** This process: the fill's HTTP client, the Twilio emulator and Azurite (the guard's counters). */
+  readonly benchCpuMs: number;
+}
+
+function fillMark(host: LocalHostProcess, done: number): FillMarkValue {
+  return {
+    done,
+    at: performance.now(),
+    hostCpu: cpuMs(host.pid),
+    benchCpu: cpuUsageMs(process.cpuUsage()),
+  };
+}
+
 async function fillWaiting(
   host: LocalHostProcess,
   twilio: TwilioEmulator,
   count: number,
   concurrency: number,
-): Promise<{ startsPerSec: number; throttled: number; errors: number }> {
+): Promise<{ startsPerSec: number; throttled: number; errors: number; quarters: FillQuarter[] }> {
   let next = 0;
+  let done = 0;
   let throttled = 0;
   let errors = 0;
   const base = nextWaitingNumber;
   nextWaitingNumber += count;
   const t0 = performance.now();
+  // Snapshots after 0, ¼, ¾ and all of the starts: the first and last quarter show how the cost of
+  // a start changes as the stores grow, and in which process.
+  const marks = [fillMark(host, 0)];
+  const quarterEnds = new Set([Math.floor(count / 4), Math.floor((3 * count) / 4), count]);
+  const settled = (): void => {
+    done++;
+    if (quarterEnds.has(done)) marks.push(fillMark(host, done));
+  };
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
@@ -313,13 +346,25 @@ async function fillWaiting(
         errors++;
         break;
       }
+      settled();
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   // Waiting means the SMS went out and the instance sits on its event/timer race.
   const deadline = Date.now() + 600_000;
   while (twilio.requestCount() < count - errors && Date.now() < deadline) await sleep(50);
+  const quarter = (from: FillMarkValue | undefined, to: FillMarkValue | undefined): FillQuarter => {
+    if (from === undefined || to === undefined)
+      return { startsPerSec: NaN, hostCpuMs: NaN, benchCpuMs: NaN };
+    const n = to.done - from.done;
+    return {
+      startsPerSec: Number(((n * 1000) / (to.at - from.at)).toFixed(1)),
+      hostCpuMs: Number(((to.hostCpu - from.hostCpu) / n).toFixed(2)),
+      benchCpuMs: Number(((to.benchCpu - from.benchCpu) / n).toFixed(2)),
+    };
+  };
   return {
+    quarters: [quarter(marks[0], marks[1]), quarter(marks[2], marks[3])],
     startsPerSec: Number(((count * 1000) / (performance.now() - t0)).toFixed(1)),
     throttled,
     errors,
@@ -370,7 +415,9 @@ async function scenarioLevel(
       [`c${c} host CPU ms per flow`]: Number(((cpuMs(host.pid) - cpuBefore) / flows).toFixed(2)),
       // The emulators (Twilio, Azurite) run in this process and the driver in a child: the same two
       // cores serve them, so their cost per flow bounds the host's flows/s as well.
-      [`c${c} emulators CPU ms per flow`]: Number((cpuUsageMs(process.cpuUsage(benchCpuBefore)) / flows).toFixed(2)),
+      [`c${c} emulators CPU ms per flow`]: Number(
+        (cpuUsageMs(process.cpuUsage(benchCpuBefore)) / flows).toFixed(2),
+      ),
       [`c${c} driver CPU ms per flow`]: Number((s.driverCpuMs / flows).toFixed(2)),
       [`c${c} status polls per flow`]:
         typeof s.statusPollsPerFlow === 'number' ? s.statusPollsPerFlow : Number.NaN,
@@ -412,8 +459,17 @@ async function scenarioWaiting(tree: Tree, twilio: TwilioEmulator, o: AbOptions)
     const fill = await fillWaiting(host, twilio, o.waiting, 32);
     await sleep(2000);
     const rss = rssBytes(host.pid);
+    const [first, last] = fill.quarters;
     const figures: Figures = {
       [`waiting ${o.waiting}: starts/s while filling`]: fill.startsPerSec,
+      [`waiting ${o.waiting}: first quarter starts/s`]: first?.startsPerSec ?? NaN,
+      [`waiting ${o.waiting}: last quarter starts/s`]: last?.startsPerSec ?? NaN,
+      [`waiting ${o.waiting}: first quarter host CPU ms per start`]: first?.hostCpuMs ?? NaN,
+      [`waiting ${o.waiting}: last quarter host CPU ms per start`]: last?.hostCpuMs ?? NaN,
+      [`waiting ${o.waiting}: first quarter bench process CPU ms per start`]:
+        first?.benchCpuMs ?? NaN,
+      [`waiting ${o.waiting}: last quarter bench process CPU ms per start`]:
+        last?.benchCpuMs ?? NaN,
       [`waiting ${o.waiting}: RSS MiB`]: Number((rss / 2 ** 20).toFixed(1)),
       [`waiting ${o.waiting}: bytes per waiting instance`]: Math.round((rss - before) / o.waiting),
       [`waiting ${o.waiting}: start errors`]: fill.errors,
