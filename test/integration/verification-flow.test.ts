@@ -12,6 +12,7 @@ import { ManualClock } from '../../local-runtime/src/clock';
 import type { LocalHost } from '../../local-runtime/src/index';
 import { startLocalHost } from '../../local-runtime/src/index';
 import { startTestAzurite, type AzuriteTable } from '../helpers/azurite';
+import { buildVerificationLinks } from '../../src/verification/links';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -401,5 +402,53 @@ describe('phone verification through the capability links on the local runtime',
     expect(await response.json()).toMatchObject({ reason: 'phone_number_invalid' });
     await host.whenIdle();
     expect(twilio.messages()).toHaveLength(before);
+  });
+
+  it('an instance started before the input version (no `version`) still runs: rules activity first, then the send', async () => {
+    // What a release before `version` 2 left in the store: an instance whose input is only the
+    // number. Started here through the management API (the system key stays in the test).
+    const phone = nextPhone();
+    const start = await fetch(
+      `${host.url}/runtime/webhooks/durabletask/orchestrators/SmsPhoneVerification?code=${host.keys.systemKey}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ phoneNumber: phone }),
+      },
+    );
+    expect(start.status).toBe(202);
+    const { id } = (await start.json()) as { id: string };
+    const code = await codeSentTo(phone);
+    const events = JSON.parse(await history(id)) as {
+      historyEvents: { EventType: string; FunctionName?: string; Input?: unknown }[];
+    };
+    const completed = events.historyEvents.filter((e) => e.EventType === 'TaskCompleted');
+    expect(completed.map((e) => e.FunctionName)).toEqual([
+      'GetVerificationRules',
+      'SendSmsChallenge',
+    ]);
+    expect(completed[1]!.Input).toMatchObject({ codeLength: 6, sendNumber: 1 });
+    const links = buildVerificationLinks(
+      'integration-test-secret',
+      { publicOrigin: new URL(host.url) },
+      id,
+    );
+    expect(await submitCode(links, code)).toBe(202);
+    expect((await pollUntilDone(links)).output).toBe(true);
+  });
+
+  it('a new instance records its rules with the first send: no rules activity in its history', async () => {
+    const phone = nextPhone();
+    const payload = await startVerification(phone);
+    await codeSentTo(phone);
+    const events = JSON.parse(await history(payload.id)) as {
+      historyEvents: { EventType: string; FunctionName?: string; Result?: unknown }[];
+    };
+    const completed = events.historyEvents.filter((e) => e.EventType === 'TaskCompleted');
+    expect(completed.map((e) => e.FunctionName)).toEqual(['SendSmsChallenge']);
+    expect(completed[0]!.Result).toMatchObject({
+      rules: { timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 },
+      challengeHash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+    });
   });
 });
