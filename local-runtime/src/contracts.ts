@@ -101,7 +101,7 @@ export interface DurableExtension {
    * `requiredQueryStringParameters`, `rpcBaseUrl`, ...). `origin` is the externally visible origin of
    * the front door (e.g. `http://localhost:7071`), so generated URLs work from outside.
    */
-  clientBinding(origin: string): Record<string, unknown>;
+  clientBinding(origin: string): Readonly<Record<string, unknown>>;
   /** Handles every request under `/runtime/webhooks/durabletask/`. Must not throw. */
   handleHttp(request: RuntimeHttpRequest): Promise<RuntimeHttpResponse>;
   /** Starts dispatching stored work (pending activities, due timers, undelivered events). */

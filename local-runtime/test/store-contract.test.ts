@@ -52,6 +52,44 @@ describe('SqliteStore contract', () => {
     expect(store.instancesWithInbox()).toEqual(['a']);
   });
 
+  it('reads back the committed row after a rolled-back update or delete of a row it has read', () => {
+    store.putInstance(instance('a', { runtimeStatus: 'Running' }));
+    expect(store.getInstance('a')?.runtimeStatus).toBe('Running');
+    for (const change of [
+      () => store.putInstance(instance('a', { runtimeStatus: 'Completed', output: '"x"' })),
+      () => store.deleteInstance('a'),
+    ]) {
+      expect(() =>
+        store.transaction(() => {
+          change();
+          throw new Error('rolled back');
+        }),
+      ).toThrow('rolled back');
+      expect(store.getInstance('a')).toEqual(instance('a', { runtimeStatus: 'Running' }));
+    }
+    // A nested transaction that fails inside one that commits: its write is gone too.
+    store.transaction(() => {
+      expect(() =>
+        store.transaction(() => {
+          store.putInstance(instance('a', { runtimeStatus: 'Failed' }));
+          throw new Error('inner');
+        }),
+      ).toThrow('inner');
+    });
+    expect(store.getInstance('a')?.runtimeStatus).toBe('Running');
+  });
+
+  it('hands out copies: changing a row it returned changes nothing stored', () => {
+    store.putInstance(instance('a'));
+    const row = store.getInstance('a')!;
+    row.runtimeStatus = 'Completed';
+    expect(store.getInstance('a')?.runtimeStatus).toBe('Pending');
+    const written = instance('b');
+    store.putInstance(written);
+    written.runtimeStatus = 'Failed';
+    expect(store.getInstance('b')?.runtimeStatus).toBe('Pending');
+  });
+
   it('returns an inbox in arrival order and deletes exactly the consumed rows', () => {
     store.putInstance(instance('a'));
     for (const n of [1, 2, 3]) store.addInbox('a', null, 'event', `{"n":${n}}`);

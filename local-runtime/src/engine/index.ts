@@ -126,6 +126,11 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
 
   let rpcServer: http.Server | undefined;
   let rpcBaseUrl: string | undefined;
+  /**
+   * Client bindings by public origin: every invocation with a durable client input asks for one, and
+   * they change only with the origin or the RPC listener's URL (then the map is cleared).
+   */
+  const bindingsByOrigin = new Map<string, Readonly<Record<string, unknown>>>();
   // The origin clients see; RPC-created check-status URLs point there so they work from outside.
   let publicOrigin = 'http://localhost:7071';
   let stopped = false;
@@ -190,8 +195,10 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     },
     taskHubName: options.taskHubName,
 
-    clientBinding(origin: string): Record<string, unknown> {
+    clientBinding(origin: string): Readonly<Record<string, unknown>> {
       publicOrigin = origin.replace(/\/+$/, '');
+      const cached = bindingsByOrigin.get(publicOrigin);
+      if (cached) return cached;
       const base = `${publicOrigin}${WEBHOOK_PATH}`;
       const code = encodeURIComponent(options.systemKey);
       const links = managementLinks(
@@ -204,7 +211,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
       const managementUrls: Record<string, string> = { ...links };
       const rewindQuery = `taskHub=${encodeURIComponent(options.taskHubName)}&connection=${DEFAULT_CONNECTION_NAME}&code=${code}`;
       managementUrls.rewindPostUri = `${base}/instances/INSTANCEID/rewind?reason={text}&${rewindQuery}`;
-      return {
+      const binding = deepFreeze({
         taskHubName: options.taskHubName,
         creationUrls: {
           createNewInstancePostUri: `${base}/orchestrators/{functionName}[/{instanceId}]?code=${code}`,
@@ -214,7 +221,11 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         baseUrl: base,
         requiredQueryStringParameters: `code=${code}`,
         ...(rpcBaseUrl ? { rpcBaseUrl } : {}),
-      };
+      });
+      // A handful of origins at most (the configured public host, loopback names); never unbounded.
+      if (bindingsByOrigin.size >= MAX_CACHED_BINDINGS) bindingsByOrigin.clear();
+      bindingsByOrigin.set(publicOrigin, binding);
+      return binding;
     },
 
     handleHttp(request: RuntimeHttpRequest): Promise<RuntimeHttpResponse> {
@@ -235,6 +246,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         });
         const { port } = server.address() as AddressInfo;
         rpcBaseUrl = `http://127.0.0.1:${port}/durabletask/`;
+        bindingsByOrigin.clear();
         if (options.inProcessClient !== false) {
           unregisterInProcess = registerInProcessRpc(rpcBaseUrl, (request) =>
             api.handle({ ...request, origin: publicOrigin }, false),
@@ -268,4 +280,14 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     },
   };
   return engine;
+}
+
+const MAX_CACHED_BINDINGS = 16;
+
+/** Cached bindings are shared by every invocation, so nothing may change them. */
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const inner of Object.values(value)) {
+    if (typeof inner === 'object' && inner !== null) deepFreeze(inner as object);
+  }
+  return Object.freeze(value);
 }

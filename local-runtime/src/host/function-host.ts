@@ -130,7 +130,7 @@ function cookieToHeader(cookie: RpcHttpCookie): string | undefined {
   return parts.join('; ');
 }
 
-export type ClientBindingProvider = (origin: string) => Record<string, unknown>;
+export type ClientBindingProvider = (origin: string) => Readonly<Record<string, unknown>>;
 
 export class FunctionHost implements FunctionInvoker {
   private readonly byName = new Map<string, RegisteredFunction>();
@@ -144,6 +144,8 @@ export class FunctionHost implements FunctionInvoker {
   /** Invocations currently running (the CLI waits for them on shutdown). */
   private inFlight = 0;
   private readonly idleWaiters: (() => void)[] = [];
+  /** The JSON of each binding object the provider returned (it keeps one per origin). */
+  private readonly bindingTexts = new WeakMap<object, string>();
 
   constructor(
     readonly registered: readonly RegisteredFunction[],
@@ -178,6 +180,15 @@ export class FunctionHost implements FunctionInvoker {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private bindingText(binding: Readonly<Record<string, unknown>>): string {
+    let text = this.bindingTexts.get(binding);
+    if (text === undefined) {
+      text = JSON.stringify(binding);
+      this.bindingTexts.set(binding, text);
+    }
+    return text;
+  }
+
   private extraInputs(fn: RegisteredFunction, origin: string): RpcParameterBinding[] {
     const result: RpcParameterBinding[] = [];
     for (const [name, binding] of Object.entries(fn.metadata.bindings)) {
@@ -186,7 +197,7 @@ export class FunctionHost implements FunctionInvoker {
       }
       const type = binding.type.toLowerCase();
       if ((type === 'durableclient' || type === 'orchestrationclient') && this.clientBinding) {
-        result.push({ name, data: { string: JSON.stringify(this.clientBinding(origin)) } });
+        result.push({ name, data: { string: this.bindingText(this.clientBinding(origin)) } });
       }
     }
     return result;

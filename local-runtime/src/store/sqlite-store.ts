@@ -226,9 +226,23 @@ export function runMigrations(
 const CHECKPOINT_INTERVAL_MS = 250;
 const INLINE_CHECKPOINT_PAGES = 20_000;
 
+/**
+ * Instance rows kept in memory, as this connection last wrote or read them. A flow reads its row
+ * about ten times (each episode twice, each status and raise), each read a B-tree lookup and a new
+ * object; a few thousand rows cover every instance in flight at c1024 for a few hundred KiB.
+ */
+const INSTANCE_CACHE_ROWS = 4096;
+
 export class SqliteStore {
   private readonly db: Database.Database;
   private readonly deletedTimers: number[] = [];
+  /**
+   * The cache of instance rows. Only this connection writes them, so a row is right unless the
+   * transaction that wrote it rolls back: every row written in a transaction is listed in
+   * `touchedInstances` and forgotten if it fails.
+   */
+  private readonly instanceCache = new Map<string, InstanceRow>();
+  private touchedInstances: Set<string> | undefined;
   private readonly stmts;
   private readonly checkpointer: BackgroundCheckpointer | undefined;
 
@@ -344,10 +358,21 @@ export class SqliteStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    const outermost = this.touchedInstances === undefined;
+    this.touchedInstances ??= new Set();
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      // Rolled back (at least to a savepoint): forget every row written so far, at any depth.
+      for (const id of this.touchedInstances) this.instanceCache.delete(id);
+      throw e;
+    } finally {
+      if (outermost) this.touchedInstances = undefined;
+    }
   }
 
   close(): void {
+    this.instanceCache.clear();
     this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
@@ -357,18 +382,36 @@ export class SqliteStore {
   }
 
   getInstance(instanceId: string): InstanceRow | undefined {
+    const cached = this.instanceCache.get(instanceId);
+    // Copies: callers may change the row they get, the cache's stays as stored.
+    if (cached) return { ...cached };
     const r = this.stmts.getInstance.get(instanceId);
-    return r ? toInstance(r) : undefined;
+    if (!r) return undefined;
+    const row = toInstance(r);
+    this.rememberInstance(row);
+    return { ...row };
   }
 
   putInstance(row: InstanceRow): void {
     this.stmts.upsertInstance.run(row);
+    this.touchedInstances?.add(row.instanceId);
+    this.rememberInstance({ ...row });
   }
 
   /** Removes an instance and everything that belongs to it. */
   deleteInstance(instanceId: string): void {
     this.stmts.deleteInstance.run(instanceId);
+    this.touchedInstances?.add(instanceId);
+    this.instanceCache.delete(instanceId);
     this.clearInstanceWork(instanceId);
+  }
+
+  private rememberInstance(row: InstanceRow): void {
+    const cache = this.instanceCache;
+    cache.delete(row.instanceId);
+    cache.set(row.instanceId, row);
+    // Oldest first out (a Map iterates in insertion order).
+    if (cache.size > INSTANCE_CACHE_ROWS) cache.delete(cache.keys().next().value!);
   }
 
   /** Removes history, pending messages, activities and timers of an instance (not the row itself). */
