@@ -23,10 +23,19 @@ export type GetVerificationClient = (context: InvocationContext) => Verification
  * `df.getClient` builds a new client per invocation (a deep copy of the binding data, URL
  * validation, an axios instance): a measurable share of every status poll. The binding data is
  * the same for every invocation until the host's keys or URLs change, so one client is kept per
- * distinct binding value (a changed key simply makes a new one).
+ * distinct binding. A binding is told apart by the fields every other one is built from (the
+ * management and creation URLs are the base URL, the task hub and the key query): serialising the
+ * whole binding for the key cost as much as a cache miss saved.
  */
 const clientsByBinding = new Map<string, VerificationClient>();
 const MAX_CACHED_CLIENTS = 8;
+const BINDING_IDENTITY_FIELDS = [
+  'taskHubName',
+  'baseUrl',
+  'requiredQueryStringParameters',
+  'rpcBaseUrl',
+  'httpBaseUrl',
+] as const;
 
 export const getDurableClient: GetVerificationClient = (context) => {
   const binding = context.options.extraInputs.find(
@@ -34,7 +43,8 @@ export const getDurableClient: GetVerificationClient = (context) => {
   );
   const data: unknown = binding === undefined ? undefined : context.extraInputs.get(binding);
   if (typeof data !== 'object' || data === null) return df.getClient(context);
-  const key = JSON.stringify(data);
+  const fields = data as Record<string, unknown>;
+  const key = BINDING_IDENTITY_FIELDS.map((name) => String(fields[name])).join('\n');
   let client = clientsByBinding.get(key);
   if (client === undefined) {
     if (clientsByBinding.size >= MAX_CACHED_CLIENTS) clientsByBinding.clear();

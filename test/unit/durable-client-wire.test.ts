@@ -198,3 +198,22 @@ it('answers 410 for a completed instance without raising the event', async () =>
   expect(response.status).toBe(410);
   expect(stub.requests).toHaveLength(1);
 });
+
+it('keeps one durable client per binding, and makes a new one when the key or the RPC URL changes', () => {
+  const first = getDurableClient(durableContext());
+  expect(getDurableClient(durableContext())).toBe(first);
+  const rotated = durableContext();
+  const [input] = rotated.options.extraInputs;
+  const data = rotated.extraInputs.get(input!) as Record<string, unknown>;
+  rotated.extraInputs.set(input!, { ...data, requiredQueryStringParameters: 'code=ROTATED' });
+  const afterRotation = getDurableClient(rotated);
+  expect(afterRotation).not.toBe(first);
+  const moved = durableContext();
+  const [movedInput] = moved.options.extraInputs;
+  moved.extraInputs.set(movedInput!, {
+    ...(moved.extraInputs.get(movedInput!) as Record<string, unknown>),
+    rpcBaseUrl: 'http://127.0.0.1:1/durabletask/',
+  });
+  expect(getDurableClient(moved)).not.toBe(first);
+  expect(getDurableClient(moved)).not.toBe(afterRotation);
+});
