@@ -7,6 +7,8 @@ import type { CounterState, CounterWrite, StoredCounter, VelocityStore } from '.
  * Every counter lives in one partition, so a send's counters (number, IP, prefix, global) change
  * in one entity-group transaction: one round trip, all or nothing. A partition serves about 2,000
  * entities/s, far above any SMS budget; the global counter is the real serialisation point.
+ * Azurite (LokiJS) indexes `PartitionKey` only, so locally a point read or update scans the
+ * partition and gets slower as counters accumulate (README, Performance); Azure indexes both keys.
  */
 const PARTITION = 'velocity';
 
