@@ -24,10 +24,27 @@ interface AxiosConfigLike {
   data?: unknown;
   headers?: HeaderBag;
   validateStatus?: ((status: number) => boolean) | null;
+  params?: unknown;
+  baseURL?: unknown;
+  responseType?: unknown;
 }
 interface AxiosDefaultsLike {
   headers?: Record<string, unknown>;
   validateStatus?: ((status: number) => boolean) | null;
+  baseURL?: unknown;
+}
+
+/**
+ * Options this shortcut does not reproduce (durable-functions uses none of them): such a request
+ * goes through axios, and so over the listener, rather than being answered differently.
+ */
+function needsAxios(defaults: AxiosDefaultsLike | undefined, config: AxiosConfigLike): boolean {
+  return (
+    config.params !== undefined ||
+    config.baseURL !== undefined ||
+    defaults?.baseURL !== undefined ||
+    (config.responseType !== undefined && config.responseType !== 'json')
+  );
 }
 interface AxiosResponseLike {
   data: unknown;
@@ -147,7 +164,7 @@ function install(): boolean {
         ? { ...(config as AxiosConfigLike | undefined), url: configOrUrl }
         : configOrUrl;
     const url = (merged as AxiosConfigLike | undefined)?.url;
-    if (typeof url === 'string') {
+    if (typeof url === 'string' && !needsAxios(this.defaults, merged as AxiosConfigLike)) {
       for (const [base, handler] of handlers) {
         if (url.startsWith(base)) {
           return answer(base, handler, this.defaults, merged as AxiosConfigLike);
