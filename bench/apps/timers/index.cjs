@@ -10,19 +10,22 @@ df.app.orchestration('WaitUntil', function* (context) {
   return context.df.currentUtcDateTime.toISOString();
 });
 
-app.http('StartWaitUntil', {
-  route: 'wait-until',
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  extraInputs: [df.input.durableClient()],
-  handler: async (request, context) => {
-    const body = await request.json();
-    const id = await df
-      .getClient(context)
-      .startNew('WaitUntil', { input: { fireAt: body.fireAt } });
-    return { status: 202, jsonBody: { id } };
-  },
-});
+/** `POST /api/{route}` starts `orchestration` with the input `toInput` picks from the JSON body. */
+function starter(name, route, orchestration, toInput) {
+  app.http(name, {
+    route,
+    methods: ['POST'],
+    authLevel: 'anonymous',
+    extraInputs: [df.input.durableClient()],
+    handler: async (request, context) => {
+      const input = toInput(await request.json());
+      const id = await df.getClient(context).startNew(orchestration, { input });
+      return { status: 202, jsonBody: { id } };
+    },
+  });
+}
+
+starter('StartWaitUntil', 'wait-until', 'WaitUntil', (body) => ({ fireAt: body.fireAt }));
 
 // For the long-history scenario: `fanOut` activities at once (two history events each), then
 // `sequential` more one after another; every episode after the fan-out replays the whole history.
@@ -37,15 +40,7 @@ df.app.orchestration('LongHistory', function* (context) {
   return true;
 });
 
-app.http('StartLongHistory', {
-  route: 'long-history',
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  extraInputs: [df.input.durableClient()],
-  handler: async (request, context) => {
-    const body = await request.json();
-    const input = { fanOut: body.fanOut, sequential: body.sequential };
-    const id = await df.getClient(context).startNew('LongHistory', { input });
-    return { status: 202, jsonBody: { id } };
-  },
-});
+starter('StartLongHistory', 'long-history', 'LongHistory', (body) => ({
+  fanOut: body.fanOut,
+  sequential: body.sequential,
+}));
