@@ -279,6 +279,72 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
     expect(((await unknownApi.json()) as { code: number }).code).toBe(20404);
   });
 
+  describe('reading the outbox with waitMs (long poll)', () => {
+    type Outbox = { messages: { body: string }[] };
+    const read = async (query: string): Promise<{ status: number; body: Outbox }> => {
+      const res = await fetch(`${emu.url}/_emulator/messages?${query}`);
+      return { status: res.status, body: (await res.json()) as Outbox };
+    };
+    const send = (body: string, recipient = to) =>
+      client.messages.create({ to: recipient, from: '+15005550006', body });
+    /** Until the emulator holds `n` waiting reads (each turn of the loop lets I/O in). */
+    const untilWaiting = async (n: number): Promise<void> => {
+      while (emu.waitingReads() !== n) await new Promise((resolve) => setImmediate(resolve));
+    };
+
+    it('answers once a message to `to` arrives, not before', async () => {
+      let answered = false;
+      const waiting = read(`to=${encodeURIComponent(to)}&waitMs=10000`).then((r) => {
+        answered = true;
+        return r;
+      });
+      await untilWaiting(1);
+      await send('to someone else', '+14255550199');
+      // The other recipient's message went through the emulator first: the read still waits.
+      expect(emu.messages()).toHaveLength(1);
+      expect(answered).toBe(false);
+      await send('yours');
+      const { status, body } = await waiting;
+      expect(status).toBe(200);
+      expect(body.messages.map((m) => m.body)).toEqual(['yours']);
+    });
+
+    it('waits for `count` messages, and answers at once when they are already there', async () => {
+      await send('first');
+      const waiting = read(`to=${encodeURIComponent(to)}&count=2&waitMs=10000`);
+      await untilWaiting(1);
+      await send('second');
+      expect((await waiting).body.messages.map((m) => m.body)).toEqual(['first', 'second']);
+      const now = await read(`to=${encodeURIComponent(to)}&count=2&waitMs=10000`);
+      expect(now.body.messages).toHaveLength(2);
+    });
+
+    it('answers with what there is once waitMs has passed', async () => {
+      const { status, body } = await read(`to=${encodeURIComponent(to)}&waitMs=20`);
+      expect(status).toBe(200);
+      expect(body.messages).toEqual([]);
+      expect(emu.waitingReads()).toBe(0);
+    });
+
+    it('answers waiting reads when the outbox is cleared', async () => {
+      const waiting = read(`to=${encodeURIComponent(to)}&waitMs=10000`);
+      await untilWaiting(1);
+      await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
+      expect((await waiting).body.messages).toEqual([]);
+      expect(emu.waitingReads()).toBe(0);
+    });
+
+    it.each(['waitMs=-1', 'waitMs=30001', 'waitMs=soon', 'count=0', 'count=1.5'])(
+      'refuses %s with 400 problem+json',
+      async (query) => {
+        const res = await fetch(`${emu.url}/_emulator/messages?${query}`);
+        expect(res.status).toBe(400);
+        expect(res.headers.get('content-type')).toContain('application/problem+json');
+        expect(((await res.json()) as { detail: string }).detail).toMatch(/waitMs.*count/);
+      },
+    );
+  });
+
   it('refuses an oversized body with 413 and keeps serving', async () => {
     const auth = Buffer.from(`${emu.accountSid}:${emu.authToken}`).toString('base64');
     const res = await fetch(`${emu.url}/2010-04-01/Accounts/${emu.accountSid}/Messages.json`, {

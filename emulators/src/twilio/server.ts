@@ -104,6 +104,8 @@ export interface TwilioEmulator {
   failNext(fault: TwilioFault): void;
   /** Number of create requests received (including failed ones), for retry assertions. */
   requestCount(): number;
+  /** Reads of the outbox waiting for their messages (`waitMs`), for tests to sync on. */
+  waitingReads(): number;
   /** The app settings (`Twilio*`) that point the app's Twilio SDK at this emulator. */
   appSettings(): Record<string, string>;
   reset(): void;
@@ -113,6 +115,17 @@ export interface TwilioEmulator {
 const E164 = /^\+[1-9]\d{7,14}$/;
 /** Oldest messages are dropped beyond this, so a long `npm start` session cannot grow without bound. */
 const MAX_OUTBOX = 10_000;
+/** `GET /_emulator/messages?waitMs=`: the longest a read of the outbox may wait for its messages. */
+const MAX_OUTBOX_WAIT_MS = 30_000;
+/** Waiting reads beyond this are answered at once, so waiting clients cannot grow without bound. */
+const MAX_OUTBOX_WAITERS = 10_000;
+
+/** A read of the outbox waiting for `count` messages to `to` (any recipient when undefined). */
+interface OutboxWaiter {
+  readonly to: string | undefined;
+  readonly count: number;
+  answer(): void;
+}
 const MAX_BODY_CHARS = 1600;
 
 /**
@@ -256,6 +269,19 @@ export async function startTwilioEmulator(
   let outbox: StoredMessage[] = [];
   let faults: ActiveFault[] = [];
   let creates = 0;
+  const waiters = new Set<OutboxWaiter>();
+
+  const countFor = (to: string | undefined): number =>
+    to === undefined ? outbox.length : outbox.reduce((n, m) => (m.to === to ? n + 1 : n), 0);
+  /** After a create: the waiting reads for its recipient that now have their messages. */
+  const answerWaiters = (to: string): void => {
+    for (const w of waiters) {
+      if ((w.to === undefined || w.to === to) && countFor(w.to) >= w.count) w.answer();
+    }
+  };
+  const answerAllWaiters = (): void => {
+    for (const w of [...waiters]) w.answer();
+  };
 
   const publicView = (m: StoredMessage): EmulatedSms => ({
     sid: m.sid,
@@ -509,6 +535,7 @@ export async function startTwilioEmulator(
     if (opts.printMessages === true) log(`SMS to ${to}: ${body}`);
     scheduleNext(msg, sendAt);
     sendJson(res, 201, messageJson(msg), {}, 'application/json');
+    if (waiters.size > 0) answerWaiters(to);
   };
 
   /** Update: `Body=""` redacts a message that is no longer being sent; `Status=canceled` cancels a scheduled one. */
@@ -631,20 +658,58 @@ export async function startTwilioEmulator(
     );
   };
 
+  /**
+   * `GET /_emulator/messages[?to=][&waitMs=&count=]`: the outbox, oldest first. With `waitMs`, the answer waits
+   * until it holds `count` (default 1) messages to `to`, or `waitMs` has passed, so a test reads an SMS
+   * without a polling loop; it then answers with what there is, 200 either way.
+   */
+  const readOutbox = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const q = queryOf(req);
+    const to = q.get('to') ?? undefined;
+    const waitMs = boundedInteger(q.get('waitMs'), 0, MAX_OUTBOX_WAIT_MS);
+    const count = boundedInteger(q.get('count'), 1, MAX_OUTBOX);
+    if (waitMs === 'invalid' || count === 'invalid') {
+      return sendProblem(
+        res,
+        400,
+        'Bad Request',
+        `\`waitMs\` must be an integer 0..${MAX_OUTBOX_WAIT_MS} and \`count\` 1..${MAX_OUTBOX}.`,
+      );
+    }
+    const respond = (): void => sendJson(res, 200, { messages: api.messages(to) });
+    const wanted = count ?? 1;
+    if (waitMs === undefined || waitMs === 0 || waiters.size >= MAX_OUTBOX_WAITERS)
+      return respond();
+    if (countFor(to) >= wanted) return respond();
+    // The emulator's clock is test time elsewhere; this wait is the client's, so it is real time.
+    const timer = setTimeout(() => waiter.answer(), waitMs);
+    const waiter: OutboxWaiter = {
+      to,
+      count: wanted,
+      answer: () => {
+        if (!waiters.delete(waiter)) return;
+        clearTimeout(timer);
+        respond();
+      },
+    };
+    waiters.add(waiter);
+    res.on('close', () => {
+      waiters.delete(waiter);
+      clearTimeout(timer);
+    });
+  };
+
   const emulatorRoutes = async (
     req: http.IncomingMessage,
     res: http.ServerResponse,
     path: string,
   ): Promise<void> => {
     const method = req.method ?? 'GET';
-    if (path === '/_emulator/messages' && method === 'GET') {
-      const to = queryOf(req).get('to') ?? undefined;
-      sendJson(res, 200, { messages: api.messages(to) });
-      return;
-    }
+    if (path === '/_emulator/messages' && method === 'GET') return readOutbox(req, res);
     if (path === '/_emulator/messages' && method === 'DELETE') {
       outbox.forEach(forget);
       outbox = [];
+      answerAllWaiters();
       sendEmpty(res, 204);
       return;
     }
@@ -732,6 +797,7 @@ export async function startTwilioEmulator(
       });
     },
     requestCount: () => creates,
+    waitingReads: () => waiters.size,
     appSettings: () => ({
       TwilioAccountSid: accountSid,
       TwilioAuthToken: authToken,
@@ -741,15 +807,29 @@ export async function startTwilioEmulator(
     reset: () => {
       outbox.forEach(forget);
       outbox = [];
+      answerAllWaiters();
       faults = [];
       creates = 0;
     },
     close: async () => {
       outbox.forEach(forget);
+      answerAllWaiters();
       await listening.close();
     },
   };
   return api;
+}
+
+/** An optional integer query parameter within bounds: undefined when absent. */
+function boundedInteger(
+  raw: string | null,
+  min: number,
+  max: number,
+): number | undefined | 'invalid' {
+  if (raw === null) return undefined;
+  if (!/^\d{1,6}$/.test(raw)) return 'invalid';
+  const n = Number(raw);
+  return n >= min && n <= max ? n : 'invalid';
 }
 
 function parseFault(value: unknown): TwilioFault | string {
