@@ -284,7 +284,6 @@ function rssBytes(pid: number): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Starts `count` verifications (each waits for its code) with `concurrency` in flight; returns starts/s. */
 /**
  * The next unused number of the fill range. The guard's counters live in the one Azurite of the bench
  * process, so a host that reused the previous host's numbers would start on counter rows it has never
@@ -316,6 +315,8 @@ function fillMark(host: LocalHostProcess, done: number): FillMarkValue {
   };
 }
 
+/** Starts `count` verifications (each waits for its code) with `concurrency` in flight; returns starts/s and
+ * the first and last quarter. */
 async function fillWaiting(
   host: LocalHostProcess,
   twilio: TwilioEmulator,
@@ -392,15 +393,20 @@ function pickDriver(prefix: string, s: DriverSummary): Figures {
     f[`${prefix} submit→Completed p50 ms`] = s.submitToCompletedMs.p50;
     f[`${prefix} submit→Completed p99 ms`] = s.submitToCompletedMs.p99;
   }
-  f[`${prefix} errors`] = typeof s.errors === 'number' ? s.errors : Number.NaN;
+  f[`${prefix} errors`] = numberOrNaN(s.errors);
   f[`${prefix} throttled`] = typeof s.throttled === 'number' ? s.throttled : 0;
   return f;
+}
+
+/** A figure the driver's summary may lack (an older driver): NaN prints as missing, never as 0. */
+function numberOrNaN(value: unknown): number {
+  return typeof value === 'number' ? value : Number.NaN;
 }
 
 /**
  * The driver's outbox URL. Polled, each read is a request to the emulator in this process whether or not the SMS
  * is there yet: CPU that the host under test then lacks on a 2-core machine. With `waitMs` the emulator answers
- * each read when the SMS arrives, so reading costs one request per flow on both trees.
+ * a read when the SMS arrives, so reading costs one request per flow unless the SMS takes longer than `waitMs`.
  */
 function outboxTemplate(twilio: TwilioEmulator, o: AbOptions): string {
   const wait = o.outboxWaitMs > 0 ? `&waitMs=${o.outboxWaitMs}` : '';
@@ -440,10 +446,8 @@ async function scenarioLevel(
         (cpuUsageMs(process.cpuUsage(benchCpuBefore)) / flows).toFixed(2),
       ),
       [`c${c} driver CPU ms per flow`]: Number((s.driverCpuMs / flows).toFixed(2)),
-      [`c${c} status polls per flow`]:
-        typeof s.statusPollsPerFlow === 'number' ? s.statusPollsPerFlow : Number.NaN,
-      [`c${c} outbox polls per flow`]:
-        typeof s.outboxPollsPerFlow === 'number' ? s.outboxPollsPerFlow : Number.NaN,
+      [`c${c} status polls per flow`]: numberOrNaN(s.statusPollsPerFlow),
+      [`c${c} outbox polls per flow`]: numberOrNaN(s.outboxPollsPerFlow),
     };
   });
 }
@@ -480,8 +484,7 @@ async function scenarioLatency(
       [`${prefix} submit→Completed p50 ms`]: f[`${prefix} submit→Completed p50 ms`]!,
       [`${prefix} submit→Completed p99 ms`]: f[`${prefix} submit→Completed p99 ms`]!,
       // 1 means the first status request after the event already saw Completed.
-      [`${prefix} status polls per flow`]:
-        typeof s.statusPollsPerFlow === 'number' ? s.statusPollsPerFlow : Number.NaN,
+      [`${prefix} status polls per flow`]: numberOrNaN(s.statusPollsPerFlow),
     };
   });
 }
