@@ -38,17 +38,19 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'packages/*/dist/**',
+      'packages/*/jest.config.js',
       'node_modules/**',
       'coverage/**',
       '.data/**',
       '.package/**',
       '*.js',
       '*.mjs',
-      'bench/driver.mjs',
+      'packages/bench/driver.mjs',
       // The timer benchmark's app: plain CommonJS, loaded as is by both hosts of an A/B run.
-      'bench/apps/**',
+      'packages/bench/apps/**',
       // A plain CommonJS preload for child hosts (no TypeScript project covers it).
-      'local-runtime/test/ts-fixture-loader.cjs',
+      'packages/local-runtime/test/ts-fixture-loader.cjs',
     ],
   },
   js.configs.recommended,
@@ -151,7 +153,7 @@ export default tseslint.config(
   },
   {
     // The local dashboard's browser script: plain JS served as is, so no type information.
-    files: ['local-runtime/src/dashboard/assets/**/*.js'],
+    files: ['packages/local-runtime/src/dashboard/assets/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,

@@ -2,13 +2,18 @@
 const base = {
   preset: 'ts-jest',
   testEnvironment: 'node',
+  // The workspace packages resolve to their TypeScript sources (their `exports` under this condition).
+  testEnvironmentOptions: { customExportConditions: ['@local/source', 'node', 'node-addons'] },
   // Type checking runs once in `pretest` (tsc); ts-jest only transpiles, which keeps the suite fast.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   // The local runtime provides the worker's core API; jest's registry does not see Node's resolver hook.
-  moduleNameMapper: { '^@azure/functions-core$': '<rootDir>/local-runtime/src/host/core-api.ts' },
+  moduleNameMapper: {
+    '^@azure/functions-core$': '<rootDir>/packages/local-runtime/src/host/core-api.ts',
+  },
 };
 
+/** The app's suites, then every workspace package's own jest project (each package's jest.config.js). */
 module.exports = {
   testTimeout: 30000,
   projects: [
@@ -18,8 +23,8 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
     },
-    { ...base, displayName: 'emulators', testMatch: ['<rootDir>/emulators/test/**/*.test.ts'] },
-    { ...base, displayName: 'runtime', testMatch: ['<rootDir>/local-runtime/test/**/*.test.ts'] },
+    '<rootDir>/packages/emulators',
+    '<rootDir>/packages/local-runtime',
     // Headless Chromium against the dashboard, only when asked for by name:
     // `npm run test:browser` (= `jest --selectProjects browser`); `npm test` never starts a browser.
     ...(process.argv.includes('browser')

@@ -9,12 +9,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { TwilioEmulator } from '../../emulators/src/index';
+import type { TwilioEmulator } from '@local/emulators';
 import {
   startLocalHostProcess,
   type LocalHost,
   type LocalHostProcess,
-} from '../../local-runtime/src/index';
+} from '@local/durable-runtime';
 import { startAppWithEmulators, type AppStack } from '../helpers/app-on-local-runtime';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -239,14 +239,17 @@ describe('entities and rewind in Chromium (fixtures/entities-app in a child host
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-entities-'));
     child = await startLocalHostProcess({
-      appDir: path.join(repoRoot, 'local-runtime', 'test', 'fixtures', 'entities-app'),
+      appDir: path.join(repoRoot, 'packages', 'local-runtime', 'test', 'fixtures', 'entities-app'),
       clock: 'manual',
       dataDir,
       databasePath: ':memory:',
       settingsFile: false,
       emulators: false,
       settings: { FUNCTIONS_WORKER_RUNTIME: 'node' },
-      nodeArgs: ['-r', path.join(repoRoot, 'local-runtime', 'test', 'ts-fixture-loader.cjs')],
+      nodeArgs: [
+        '-r',
+        path.join(repoRoot, 'packages', 'local-runtime', 'test', 'ts-fixture-loader.cjs'),
+      ],
     });
     await signal('Counter', 'c1', 'add', 5);
     await signal('Counter', 'c1', 'add', 2);

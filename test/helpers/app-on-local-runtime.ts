@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AgentIdEmulator, TwilioEmulator } from '../../emulators/src/index';
-import { ManualClock } from '../../local-runtime/src/clock';
-import { startLocalHost, type LocalHost } from '../../local-runtime/src/index';
+import type { AgentIdEmulator, TwilioEmulator } from '@local/emulators';
+import { ManualClock } from '@local/durable-runtime';
+import { startLocalHost, type LocalHost } from '@local/durable-runtime';
 
 export interface AppStack {
   readonly host: LocalHost;

@@ -1,5 +1,5 @@
-import { startAzuriteTable } from '../../emulators/src/azurite';
-import type { AzuriteTable } from '../../emulators/src/azurite';
+import { startAzuriteTable } from '@local/emulators/azurite';
+import type { AzuriteTable } from '@local/emulators/azurite';
 
 export type { AzuriteTable };
 

@@ -1,6 +1,6 @@
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import { startEmulators, type Emulators } from '../../emulators/src/index';
-import { startTwilioEmulator } from '../../emulators/src/twilio/server';
+import { startEmulators, type Emulators } from '@local/emulators';
+import { startTwilioEmulator } from '@local/emulators';
 import { createSendSmsChallenge } from '../../src/verification/activity';
 import {
   CommunicationIdentityService,

@@ -2,8 +2,8 @@ import { HttpRequest, InvocationContext } from '@azure/functions';
 import type { HttpResponseInit } from '@azure/functions';
 import { Agent } from 'undici';
 
-import { startEmulators } from '../../emulators/src';
-import type { AcsIdentityEmulator, AgentIdEmulator, Emulators } from '../../emulators/src';
+import { startEmulators } from '@local/emulators';
+import type { AcsIdentityEmulator, AgentIdEmulator, Emulators } from '@local/emulators';
 import { createMeServices } from '../../src/me/services';
 import {
   CommunicationIdentityService,

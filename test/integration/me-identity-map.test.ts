@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startAzuriteTable } from '../../emulators/src/azurite';
+import { startAzuriteTable } from '@local/emulators/azurite';
 import { startTestAzurite } from '../helpers/azurite';
 import type { AzuriteTable } from '../helpers/azurite';
 import { TableIdentityMapStore } from '../../src/me/identity-map-table';

@@ -7,8 +7,8 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import type { AgentIdEmulator, TwilioEmulator } from '../../emulators/src/index';
-import type { LocalHost } from '../../local-runtime/src/index';
+import type { AgentIdEmulator, TwilioEmulator } from '@local/emulators';
+import type { LocalHost } from '@local/durable-runtime';
 import { buildOpenApiDocument, OPERATIONS } from '../../src/openapi/document';
 import { GUARD_REASONS } from '../../src/verification/guard/errors';
 import { MAX_ANSWER_BYTES } from '../../src/verification/link-handlers';

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { startLocalHostProcess, type LocalHostProcess } from '../../local-runtime/src/index';
+import { startLocalHostProcess, type LocalHostProcess } from '@local/durable-runtime';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PHONE = '+14255550199';

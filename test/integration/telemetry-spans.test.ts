@@ -8,7 +8,7 @@ import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Agent } from 'undici';
 
-import { startEmulators, type Emulators } from '../../emulators/src';
+import { startEmulators, type Emulators } from '@local/emulators';
 import {
   CommunicationIdentityService,
   createCommunicationIdentityClient,

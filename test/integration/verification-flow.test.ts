@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTwilioEmulator } from '../../emulators/src/twilio/server';
-import type { TwilioEmulator } from '../../emulators/src/twilio/server';
-import { ManualClock } from '../../local-runtime/src/clock';
-import type { LocalHost } from '../../local-runtime/src/index';
-import { startLocalHost } from '../../local-runtime/src/index';
+import { startTwilioEmulator } from '@local/emulators';
+import type { TwilioEmulator } from '@local/emulators';
+import { ManualClock } from '@local/durable-runtime';
+import type { LocalHost } from '@local/durable-runtime';
+import { startLocalHost } from '@local/durable-runtime';
 import { startTestAzurite, type AzuriteTable } from '../helpers/azurite';
 import { buildVerificationLinks } from '../../src/verification/links';
 

@@ -7,9 +7,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTwilioEmulator, type TwilioEmulator } from '../../emulators/src/twilio/server';
-import { startLocalHost, startLocalHostProcess } from '../../local-runtime/src/index';
-import type { LocalHost, LocalHostProcess } from '../../local-runtime/src/index';
+import { startTwilioEmulator, type TwilioEmulator } from '@local/emulators';
+import { startLocalHost, startLocalHostProcess } from '@local/durable-runtime';
+import type { LocalHost, LocalHostProcess } from '@local/durable-runtime';
 import { startTestAzurite, type AzuriteTable } from '../helpers/azurite';
 
 jest.setTimeout(120_000);

@@ -1,7 +1,7 @@
 import { AzureNamedKeyCredential, TableClient } from '@azure/data-tables';
 
-import { ManualClock } from '../../local-runtime/src/clock';
-import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../emulators/src/azurite';
+import { ManualClock } from '@local/durable-runtime';
+import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '@local/emulators/azurite';
 import { startTestAzurite } from '../helpers/azurite';
 import type { AzuriteTable } from '../helpers/azurite';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';

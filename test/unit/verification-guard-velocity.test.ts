@@ -1,4 +1,4 @@
-import { ManualClock } from '../../local-runtime/src/clock';
+import { ManualClock } from '@local/durable-runtime';
 import { ConfigError } from '../../src/errors';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
 import {

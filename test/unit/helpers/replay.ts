@@ -11,13 +11,13 @@ import type { OrchestrationHandler } from 'durable-functions';
 import {
   orchestratorHandler,
   type OrchestratorTriggerHandler,
-} from '../../../local-runtime/test/durable-functions-driver';
+} from '@local/durable-runtime/testing';
 import {
   EventType,
   historyEvents,
   type HistoryEvent,
   type TimerCreatedEvent,
-} from '../../../local-runtime/src/engine/history';
+} from '@local/durable-runtime/testing';
 
 export interface Action {
   readonly actionType: number;

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
-import { ManualClock } from '../../local-runtime/src/clock';
+import { ManualClock } from '@local/durable-runtime';
 import {
   DEFAULT_MESSAGING_SERVICE_SID,
   DEFAULT_TWILIO_SENDER,

@@ -10,8 +10,8 @@ import { startLocalHostProcess } from '../src/index';
 
 jest.setTimeout(60_000);
 
-const repoRoot = path.resolve(__dirname, '..', '..');
-const cli = path.join(repoRoot, 'dist', 'local-runtime', 'src', 'cli.js');
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const cli = path.join(__dirname, '..', 'dist', 'cli.js');
 
 let dataDir: string;
 beforeEach(() => {

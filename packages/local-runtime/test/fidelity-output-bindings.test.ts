@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import type { TwilioEmulator } from '../../emulators/src/index';
+import type { TwilioEmulator } from '@local/emulators';
 import type { LocalHost } from '../src/index';
 import { ManualClock, startLocalHost } from '../src/index';
 import { sentCodes } from './fixtures/samples-app/functions/smsPhoneVerification';

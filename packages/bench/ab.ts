@@ -4,7 +4,7 @@
  * The baseline is checked out in a temporary git worktree (node_modules linked from this tree) and built there.
  * Then, for every scenario, each host runs in turn (the order alternates per round, so drift in the machine's
  * load hits both alike) on fresh data, against one Twilio emulator in this process that is reset in between,
- * and the same load driver (`bench/driver.mjs`, a child process) measures it. Only ratios from one run mean
+ * and the same load driver (`packages/bench/driver.mjs`, a child process) measures it. Only ratios from one run mean
  * anything on a shared machine: the table prints both figures and candidate ÷ baseline.
  *
  * Options: --baseline REF (required), --quick (small counts, for iteration), --levels 16,64,256,
@@ -21,16 +21,26 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTwilioEmulator } from '../emulators/src/twilio/server';
+import { startTwilioEmulator } from '@local/emulators';
 import { benchAppSettings, benchStorage, closeBenchStorage, plainAppSettings } from './settings';
 import { ascending, percentile } from './stats';
-import type { TwilioEmulator } from '../emulators/src/twilio/server';
-import { startLocalHostProcess } from '../local-runtime/src/index';
-import type { LocalHostProcess } from '../local-runtime/src/index';
+import type { TwilioEmulator } from '@local/emulators';
+import { startLocalHostProcess } from '@local/durable-runtime';
+import type { LocalHostProcess } from '@local/durable-runtime';
 
-const repoRoot = path.resolve(__dirname, '..', '..');
-const DRIVER = path.join(repoRoot, 'bench', 'driver.mjs');
-const CLI = path.join('dist', 'local-runtime', 'src', 'cli.js');
+// Compiled to packages/bench/dist/; the app under test is the repository root.
+const benchDir = path.resolve(__dirname, '..');
+const repoRoot = path.resolve(benchDir, '..', '..');
+const DRIVER = path.join(benchDir, 'driver.mjs');
+/** The runtime's CLI in a tree of this layout (npm workspaces) or of the one before it. */
+const CLI = path.join('packages', 'local-runtime', 'dist', 'cli.js');
+const CLI_BEFORE_WORKSPACES = path.join('dist', 'local-runtime', 'src', 'cli.js');
+
+function cliOf(dir: string): string {
+  return fs.existsSync(path.join(dir, 'packages', 'local-runtime'))
+    ? path.join(dir, CLI)
+    : path.join(dir, CLI_BEFORE_WORKSPACES);
+}
 
 interface AbOptions {
   baseline: string;
@@ -155,17 +165,26 @@ function prepareBaseline(ref: string, keep: boolean): { dir: string; remove: () 
     if (keep) return;
     git(['worktree', 'remove', '--force', dir]);
   };
-  if (fs.existsSync(path.join(dir, CLI))) return { dir, remove };
+  if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(cliOf(dir)))
+    return { dir, remove };
   if (fs.existsSync(dir)) git(['worktree', 'remove', '--force', dir]);
   console.error(`[bench] building baseline ${ref} (${sha.slice(0, 12)}) in ${dir}`);
   git(['worktree', 'add', '--detach', dir, sha]);
   // Same dependencies as this tree (a baseline needs no package this tree dropped for the figures to mean much).
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  execFileSync(
-    process.execPath,
-    [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    { cwd: dir, stdio: 'inherit' },
-  );
+  const tsc = (args: readonly string[]): void => {
+    execFileSync(
+      process.execPath,
+      [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), ...args],
+      { cwd: dir, stdio: 'inherit' },
+    );
+  };
+  // The shared node_modules links the workspace packages of this tree, so a workspace baseline builds only
+  // its runtime and its app (the two things the A/B runs), never its packages that would import ours.
+  if (fs.existsSync(path.join(dir, 'packages', 'local-runtime'))) {
+    tsc(['-b', path.join('packages', 'local-runtime', 'tsconfig.build.json')]);
+  }
+  tsc(['-p', 'tsconfig.build.json']);
   return { dir, remove };
 }
 
@@ -203,7 +222,7 @@ async function withApp<T>(
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${tree.label}-`));
   const host = await startLocalHostProcess({
     appDir,
-    cliPath: path.join(tree.dir, CLI),
+    cliPath: cliOf(tree.dir),
     dataDir,
     databasePath: path.join(dataDir, 'durable.sqlite'),
     settingsFile: false,
@@ -536,7 +555,7 @@ async function memoryAfterGc(host: LocalHostProcess): Promise<{ rss: number; hea
   throw new Error('the host logged no [memory] line after SIGUSR2');
 }
 
-const TIMERS_APP = path.join(repoRoot, 'bench', 'apps', 'timers');
+const TIMERS_APP = path.join(benchDir, 'apps', 'timers');
 
 /** A fresh host of `tree` serving the timer scenarios' app (the same app for both trees). */
 async function withTimersApp<T>(

@@ -62,15 +62,14 @@ const ASSET_TYPES: Readonly<Record<string, string>> = {
   '.css': 'text/css; charset=utf-8',
 };
 
-/** `assets/` sits next to this file in the sources; the tsc build (dist/) does not copy it. */
+/**
+ * `assets/` sits next to this file in the package's sources (`src/dashboard/`); the tsc build does not copy
+ * it, and `dist/dashboard/` is as deep in the package as `src/dashboard/`, so one path serves both.
+ */
 function loadAssets(): Map<string, Asset> {
-  const candidates = [
-    path.join(__dirname, 'assets'),
-    path.resolve(__dirname, '..', '..', '..', '..', 'local-runtime', 'src', 'dashboard', 'assets'),
-  ];
-  const dir = candidates.find((d) => fs.existsSync(path.join(d, 'index.html')));
+  const dir = path.resolve(__dirname, '..', '..', 'src', 'dashboard', 'assets');
   const assets = new Map<string, Asset>();
-  if (!dir) return assets;
+  if (!fs.existsSync(path.join(dir, 'index.html'))) return assets;
   for (const name of fs.readdirSync(dir)) {
     const type = ASSET_TYPES[path.extname(name)];
     if (type) assets.set(name, { type, body: fs.readFileSync(path.join(dir, name)) });

@@ -14,7 +14,10 @@ import {
 } from '../src/contracts';
 import { ManualClock } from '../src/clock';
 import { createDurableEngine, type DurableEngine, type DurableEngineOptions } from '../src/engine';
-import { orchestratorHandler, type OrchestratorTriggerHandler } from './durable-functions-driver';
+import {
+  orchestratorHandler,
+  type OrchestratorTriggerHandler,
+} from '../src/testing/durable-functions-driver';
 
 export type ActivityFn = (input: unknown, context: InvocationContext) => unknown;
 

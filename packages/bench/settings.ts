@@ -1,4 +1,4 @@
-import { startAzuriteTable, type AzuriteTable } from '../emulators/src/azurite';
+import { startAzuriteTable, type AzuriteTable } from '@local/emulators/azurite';
 
 /**
  * The app settings every benchmark host runs with, in one place. Load from one loopback client needs

@@ -27,7 +27,7 @@ export interface LocalHostProcessOptions {
   readonly emulators?: boolean | 'auto';
   /** Options for the child's Node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept). */
   readonly nodeArgs?: readonly string[];
-  /** Path of the compiled CLI. Default: `dist/local-runtime/src/cli.js` of this repository. */
+  /** Path of the compiled CLI. Default: this package's `dist/cli.js`. */
   readonly cliPath?: string;
   /** Milliseconds to wait for the ready line. Default 30 s. */
   readonly startTimeoutMs?: number;
@@ -53,12 +53,12 @@ export interface LocalHostProcess {
   output(): string;
 }
 
+/**
+ * The package's compiled CLI, `dist/cli.js`. From the TypeScript sources (jest) too: `src/host/` and
+ * `dist/host/` are equally deep, and `npm test` builds in `pretest`.
+ */
 function defaultCliPath(): string {
-  if (__filename.endsWith('.js')) {
-    return path.join(__dirname, '..', 'cli.js');
-  }
-  // Running from TypeScript sources (jest): use the build output, which `npm test` produces in `pretest`.
-  return path.resolve(__dirname, '..', '..', '..', 'dist', 'local-runtime', 'src', 'cli.js');
+  return path.resolve(__dirname, '..', '..', 'dist', 'cli.js');
 }
 
 function isKeys(value: unknown): value is HostKeys {

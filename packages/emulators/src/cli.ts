@@ -5,7 +5,7 @@ import { SECRET_SETTINGS, startEmulators, type Emulators } from './index';
 
 /**
  * Runs the emulators standalone:
- *   node dist/emulators/src/cli.js [--twilio-port N] [--acs-port N] [--agentid-port N] [--host H]
+ *   node packages/emulators/dist/cli.js [--twilio-port N] [--acs-port N] [--agentid-port N] [--host H]
  *                                  [--print-messages] [--settings-file PATH]
  * Ports default to 4010 (Twilio), 4020 (ACS) and 5000 (sidecar, as SIDECAR_URL's dev value); 0 picks free ports.
  * `DownstreamApis__{name}__BaseUrl/Scopes...` in the environment configure the sidecar's downstream APIs.

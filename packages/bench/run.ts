@@ -19,15 +19,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTwilioEmulator } from '../emulators/src/twilio/server';
+import { startTwilioEmulator } from '@local/emulators';
 import { benchAppSettings, benchStorage, closeBenchStorage } from './settings';
-import type { TwilioEmulator } from '../emulators/src/twilio/server';
-import { startLocalHostProcess } from '../local-runtime/src/index';
+import type { TwilioEmulator } from '@local/emulators';
+import { startLocalHostProcess } from '@local/durable-runtime';
 import { parseAbArgs, runAb } from './ab';
 import { ascending, percentile } from './stats';
-import type { LocalHostProcess } from '../local-runtime/src/index';
+import type { LocalHostProcess } from '@local/durable-runtime';
 
-const repoRoot = path.resolve(__dirname, '..', '..');
+// Compiled to packages/bench/dist/; the app under test is the repository root.
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];

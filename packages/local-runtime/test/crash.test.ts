@@ -8,9 +8,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startAzuriteTable, type AzuriteTable } from '../../emulators/src/azurite';
-import { startTwilioEmulator } from '../../emulators/src/twilio/server';
-import type { TwilioEmulator } from '../../emulators/src/twilio/server';
+import { startAzuriteTable, type AzuriteTable } from '@local/emulators/azurite';
+import { startTwilioEmulator } from '@local/emulators';
+import type { TwilioEmulator } from '@local/emulators';
 import type { LocalHostProcess, LocalHostProcessOptions } from '../src/index';
 import { startLocalHostProcess } from '../src/index';
 
@@ -92,7 +92,7 @@ async function startTwilioGate(target: string): Promise<TwilioGate> {
   };
 }
 
-const repoRoot = path.resolve(__dirname, '..', '..');
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 interface Started {
   phone: string;

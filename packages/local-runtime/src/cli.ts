@@ -277,7 +277,7 @@ main().catch((e: unknown) => {
   if (e instanceof UsageError) {
     if (e.message) console.error(e.message);
     console.error(
-      'Usage: node dist/local-runtime/src/cli.js [--port 7071] [--host 127.0.0.1] [--app DIR] [--data DIR] [--database FILE|:memory:]\n' +
+      'Usage: node packages/local-runtime/dist/cli.js [--port 7071] [--host 127.0.0.1] [--app DIR] [--data DIR] [--database FILE|:memory:]\n' +
         '       [--settings-file FILE | --no-settings-file] [--emulators auto|always|never] [--clock system|manual] [--clock-start ISO]\n' +
         '       [--ready-json] [--verbose]',
     );

@@ -11,13 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CommunicationIdentityClient } from '@azure/communication-identity';
 import { DefaultAzureCredential } from '@azure/identity';
-import type { AcsIdentityEmulator, ManagedIdentityEmulator } from '../../emulators/src/index';
-import {
-  decodeJwt,
-  generateSigningKey,
-  signJwt,
-  verifySignature,
-} from '../../emulators/src/common/jwt';
+import type { AcsIdentityEmulator, ManagedIdentityEmulator } from '@local/emulators';
+import { decodeJwt, generateSigningKey, signJwt, verifySignature } from '@local/emulators/jwt';
 import type { LocalHost } from '../src/index';
 import { ManualClock, startLocalHost } from '../src/index';
 

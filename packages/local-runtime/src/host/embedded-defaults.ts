@@ -140,11 +140,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-function loadModule(relative: string): Record<string, unknown> | undefined {
+function loadModule(specifier: string): Record<string, unknown> | undefined {
   try {
-    // Resolved relative to this file, which is `local-runtime/src/host` both in source and under `dist/`.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod: unknown = require(path.join(__dirname, '..', '..', '..', relative));
+    const mod: unknown = require(specifier);
     return isRecord(mod) ? mod : undefined;
   } catch {
     return undefined;
@@ -179,7 +178,7 @@ export async function startEmbeddedEmulators(
   const handles: Record<string, unknown> = {};
 
   if (needs.twilio || needs.acs) {
-    const mod = loadModule('emulators/src/index');
+    const mod = loadModule('@local/emulators');
     const start = mod?.startEmulators;
     if (typeof start === 'function') {
       const started: unknown = await (start as (opts: unknown) => Promise<unknown>)({
@@ -261,13 +260,13 @@ export async function startEmbeddedEmulators(
       }
     } else {
       banner.push(
-        'Service emulators are not available (emulators/src/index not built); using the settings as they are.',
+        'Service emulators are not available (@local/emulators not built); using the settings as they are.',
       );
     }
   }
 
   if (needs.storage) {
-    const mod = loadModule('emulators/src/azurite');
+    const mod = loadModule('@local/emulators/azurite');
     const start = mod?.startAzurite;
     if (typeof start === 'function') {
       try {
