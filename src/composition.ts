@@ -4,30 +4,26 @@ import {
   createCommunicationIdentityClient,
   type AcsIdentityService,
 } from './acs/identity-service';
+import { ACS_KEYS, loadAcsConfig } from './acs/settings';
 import { TableIdentityMapStore } from './me/identity-map-table';
+import { ME_KEYS, loadIdentityMapConfig, loadSidecarConfig } from './me/settings';
 import { SidecarClient, type SidecarLogEntry } from './me/sidecar';
+import { STORAGE_KEYS } from './storage/settings';
 import type { SmsSender } from './verification/sms-sender';
 import { TwilioSmsSender } from './verification/twilio-sms-sender';
-import {
-  ENV_KEYS,
-  GUARD_KEYS,
-  SECTION_LOADERS,
-  loadSections,
-  type Config,
-  type EnvKey,
-} from './config';
-import { judgeAnswer } from './verification/codes';
-import type { JudgedAnswer } from './verification/rules';
+import { HOST_KEYS, loadHostConfig, loadSections, type Config, type Env } from './config';
 import { ConfigError, type FieldProblem } from './errors';
 import { SendGuard } from './verification/guard/send-guard';
+import { GUARD_KEYS } from './verification/guard/settings';
 import { TableVelocityStore } from './verification/guard/velocity-table-store';
 import {
-  buildVerificationLinks,
-  verifyLinkToken,
-  type LinkPurpose,
-  type VerificationLinks,
-} from './verification/links';
-import { sealAnswer, type SealedAnswerPayload } from './verification/sealed-answer';
+  SMS_TEMPLATE_KEYS,
+  TWILIO_KEYS,
+  VERIFICATION_KEYS,
+  WEBSITE_HOSTNAME_KEY,
+  loadTwilioConfig,
+  loadVerificationConfig,
+} from './verification/settings';
 
 /**
  * The composition root, and the only one. Everything is resolved on first use and memoised, so a
@@ -39,10 +35,63 @@ import { sealAnswer, type SealedAnswerPayload } from './verification/sealed-answ
  * feature leaves the others' endpoints working.
  */
 
+/** One loader per {@link Config} section: each feature's own, from its `settings.ts`. */
+const SECTION_LOADERS: { readonly [K in keyof Config]: (env: Env) => Config[K] } = {
+  twilio: loadTwilioConfig,
+  verification: loadVerificationConfig,
+  acs: loadAcsConfig,
+  sidecar: loadSidecarConfig,
+  identityMap: loadIdentityMapConfig,
+  host: loadHostConfig,
+};
+
+/**
+ * Loads the named sections (all by default) from `env`, with the problems of all of them in one
+ * {@link ConfigError} (keys and reasons, never values). The start-up report judges each feature
+ * with it; the memoised getters below load one section each.
+ */
+export function loadSettings<K extends keyof Config = keyof Config>(
+  env: Env,
+  sections: readonly K[] = Object.keys(SECTION_LOADERS) as K[],
+): Pick<Config, K> {
+  const loaders = Object.fromEntries(
+    sections.map((name) => [name, () => SECTION_LOADERS[name](env)]),
+  ) as { readonly [S in K]: () => Config[S] };
+  return loadSections<Pick<Config, K>>(loaders);
+}
+
+/**
+ * The features of the app, judged one by one at start-up: the sections each needs, and the keys only
+ * it reads (stated once, in each feature's settings). A feature none of whose own keys is set and
+ * whose only problems are missing settings is simply not deployed; anything else wrong with it is a
+ * misconfiguration.
+ */
+const FEATURES: readonly {
+  readonly name: string;
+  readonly sections: readonly (keyof Config)[];
+  readonly ownKeys: readonly string[];
+}[] = [
+  {
+    name: 'verification',
+    sections: ['twilio', 'verification'],
+    ownKeys: [TWILIO_KEYS, VERIFICATION_KEYS, SMS_TEMPLATE_KEYS, GUARD_KEYS].flatMap(Object.values),
+  },
+  { name: 'acs', sections: ['acs'], ownKeys: Object.values(ACS_KEYS) },
+  { name: 'me', sections: ['sidecar', 'identityMap', 'acs'], ownKeys: Object.values(ME_KEYS) },
+  { name: 'host', sections: ['host'], ownKeys: Object.values(HOST_KEYS) },
+];
+
+/** Every setting the app reads: the features' own, plus the shared storage and the platform's host name. */
+export const SETTING_KEYS: readonly string[] = [
+  ...FEATURES.flatMap((feature) => feature.ownKeys),
+  ...Object.values(STORAGE_KEYS),
+  WEBSITE_HOSTNAME_KEY,
+];
+
 const resets: (() => void)[] = [];
 
 /** Memoises `create` until {@link resetComposition}; a throw is not memoised (the next call retries). */
-function lazy<T>(create: () => T): () => T {
+export function lazy<T>(create: () => T): () => T {
   let memo: { readonly value: T } | undefined;
   resets.push(() => {
     memo = undefined;
@@ -55,24 +104,11 @@ export function resetComposition(): void {
   for (const reset of resets) reset();
 }
 
-export const getTwilioConfig = lazy(() => SECTION_LOADERS.twilio(process.env));
-export const getVerificationConfig = lazy(() => SECTION_LOADERS.verification(process.env));
-export const getAcsConfig = lazy(() => SECTION_LOADERS.acs(process.env));
-export const getSidecarConfig = lazy(() => SECTION_LOADERS.sidecar(process.env));
-export const getIdentityMapConfig = lazy(() => SECTION_LOADERS.identityMap(process.env));
-export const getHostConfig = lazy(() => SECTION_LOADERS.host(process.env));
-
-const SECTION_GETTERS: { readonly [K in keyof Config]: () => Config[K] } = {
-  twilio: getTwilioConfig,
-  verification: getVerificationConfig,
-  acs: getAcsConfig,
-  sidecar: getSidecarConfig,
-  identityMap: getIdentityMapConfig,
-  host: getHostConfig,
-};
-
-/** Every section at once, the same objects the section getters return. */
-export const getConfig = lazy((): Config => Object.freeze(loadSections(SECTION_GETTERS)));
+export const getTwilioConfig = lazy(() => loadTwilioConfig(process.env));
+export const getVerificationConfig = lazy(() => loadVerificationConfig(process.env));
+export const getAcsConfig = lazy(() => loadAcsConfig(process.env));
+export const getSidecarConfig = lazy(() => loadSidecarConfig(process.env));
+export const getIdentityMapConfig = lazy(() => loadIdentityMapConfig(process.env));
 
 export const getSmsSender = lazy((): SmsSender => new TwilioSmsSender(getTwilioConfig()));
 
@@ -121,109 +157,18 @@ export const getMeServices = lazy((): MeServices => {
  * grouped, conditional writes.
  */
 export const getSendGuard = lazy((): SendGuard => {
-  const verification = getVerificationConfig();
-  const { storage, velocity } = verification;
+  const { storage, velocity, phonePolicy, clientIp, codeSecret } = getVerificationConfig();
   if (storage === undefined) {
-    throw new ConfigError([{ field: ENV_KEYS.storage, message: 'required' }]);
+    throw new ConfigError([{ field: STORAGE_KEYS.connectionString, message: 'required' }]);
   }
   return new SendGuard({
-    settings: {
-      phonePolicy: verification.phonePolicy,
-      clientIp: verification.clientIp,
-      velocity,
-    },
+    settings: { phonePolicy, clientIp, velocity },
     store: TableVelocityStore.create(storage, velocity.tableName),
-    secret: verification.codeSecret,
+    secret: codeSecret,
     now: () => new Date(),
     logger: console,
   });
 });
-
-/**
- * The secret stays here: the HTTP handlers and the orchestrator only ever see these closures.
- */
-export function verificationLinks(instanceId: string): VerificationLinks {
-  const { codeSecret, links } = getVerificationConfig();
-  return buildVerificationLinks(codeSecret, links, instanceId);
-}
-
-export function verifyVerificationLink(
-  instanceId: string,
-  purpose: LinkPurpose,
-  token: unknown,
-): boolean {
-  return verifyLinkToken(getVerificationConfig().codeSecret, instanceId, purpose, token);
-}
-
-export function sealVerificationAnswer(
-  instanceId: string,
-  code: string,
-  receivedAt: Date,
-): SealedAnswerPayload {
-  return sealAnswer(getVerificationConfig().codeSecret, instanceId, { code, receivedAt });
-}
-
-/** The orchestrator's judge: opens `{ sealedAnswer }`, never throws on input. */
-export function judgeVerificationAnswer(
-  instanceId: string,
-  expectedHash: string,
-  payload: unknown,
-  codeLength: number,
-): JudgedAnswer | undefined {
-  return judgeAnswer(
-    getVerificationConfig().codeSecret,
-    instanceId,
-    expectedHash,
-    payload,
-    codeLength,
-  );
-}
-
-/**
- * The features of the app, judged one by one at start-up: the sections each needs, and the keys only
- * it reads. A feature none of whose own keys is set and whose only problems are missing settings is
- * simply not deployed; anything else wrong with it is a misconfiguration.
- */
-const FEATURES: readonly {
-  readonly name: string;
-  readonly sections: readonly (keyof Config)[];
-  readonly ownKeys: readonly EnvKey[];
-}[] = [
-  {
-    name: 'verification',
-    sections: ['twilio', 'verification'],
-    ownKeys: [
-      ENV_KEYS.twilioAccountSid,
-      ENV_KEYS.twilioAuthToken,
-      ENV_KEYS.twilioPhoneNumber,
-      ENV_KEYS.twilioApiBaseUrl,
-      ENV_KEYS.verificationTimeoutSeconds,
-      ENV_KEYS.verificationMaxAttempts,
-      ENV_KEYS.verificationCodeLength,
-      ENV_KEYS.verificationMessageTemplate,
-      ENV_KEYS.verificationCodeSecret,
-      ENV_KEYS.verificationRetentionHours,
-      ...GUARD_KEYS,
-    ],
-  },
-  {
-    name: 'acs',
-    sections: ['acs'],
-    ownKeys: [ENV_KEYS.acsConnectionString, ENV_KEYS.acsEndpoint, ENV_KEYS.acsTeamsClientId],
-  },
-  {
-    name: 'me',
-    sections: ['sidecar', 'identityMap', 'acs'],
-    ownKeys: [
-      ENV_KEYS.sidecarUrl,
-      ENV_KEYS.sidecarAllowNonLoopback,
-      ENV_KEYS.sidecarTimeoutMs,
-      ENV_KEYS.sidecarGraphApiName,
-      ENV_KEYS.acsIdentityTableName,
-    ],
-  },
-  { name: 'host', sections: ['host'], ownKeys: [ENV_KEYS.workerRuntime] },
-];
 
 export interface StartupReport {
   /** Keys and reasons (never values) of every deployed feature with bad settings; empty when fine. */
@@ -233,9 +178,7 @@ export interface StartupReport {
 }
 
 /** For the appStart hook: which features are misconfigured, and which are simply not deployed. */
-export function describeStartup(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): StartupReport {
+export function describeStartup(env: Env = process.env): StartupReport {
   const invalid: string[] = [];
   const notDeployed: string[] = [];
   for (const feature of FEATURES) {
@@ -255,29 +198,14 @@ export function describeStartup(
   return { invalid, notDeployed };
 }
 
-/** A one-line description of the misconfigured features, or undefined when every deployed one is fine. */
-export function describeStartupConfigProblem(): string | undefined {
-  const { invalid } = describeStartup();
-  return invalid.length === 0 ? undefined : invalid.join('; ');
-}
-
-function featureProblems(
-  sections: readonly (keyof Config)[],
-  env: Readonly<Record<string, string | undefined>>,
-): readonly FieldProblem[] {
-  const problems = new Map<string, FieldProblem>();
-  for (const section of sections) {
-    try {
-      // Loaded, not memoised: the host may still set settings after start-up (the local runtime
-      // sets WEBSITE_HOSTNAME, the links' origin, once it listens).
-      SECTION_LOADERS[section](env);
-    } catch (error: unknown) {
-      const list =
-        error instanceof ConfigError
-          ? error.problems
-          : [{ field: section, message: 'settings could not be read' }];
-      for (const p of list) problems.set(`${p.field}\n${p.message}`, p);
-    }
+function featureProblems(sections: readonly (keyof Config)[], env: Env): readonly FieldProblem[] {
+  try {
+    // Loaded, not memoised: the host may still set settings after start-up (the local runtime
+    // sets WEBSITE_HOSTNAME, the links' origin, once it listens).
+    loadSettings(env, sections);
+    return [];
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) return error.problems;
+    return [{ field: sections.join(', '), message: 'settings could not be read' }];
   }
-  return [...problems.values()];
 }

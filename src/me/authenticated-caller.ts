@@ -57,8 +57,8 @@ export function withAuthenticatedCaller(
   });
 }
 
-/** Validates the request's bearer token; exported for handlers that authenticate only some requests. */
-export async function authenticate(
+/** Validates the request's bearer token and reads the caller's claims. */
+async function authenticate(
   request: HttpRequest,
   sidecar: SidecarApi,
 ): Promise<AuthenticatedCaller> {

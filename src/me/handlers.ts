@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 
-import { ENV_KEYS } from '../config';
+import { ACS_KEYS } from '../acs/settings';
 
 import { withAuthenticatedCaller } from './authenticated-caller';
 import type { AuthenticatedCaller } from './authenticated-caller';
@@ -51,7 +51,7 @@ export interface MeHandlers {
 }
 
 /**
- * The seed's `/api/me...` routes and the self-service ACS endpoints. Every handler runs behind
+ * The `/api/me...` routes (profile and mail through the sidecar) and the self-service ACS endpoints. Every handler runs behind
  * `withAuthenticatedCaller`, and the ACS ones act only on the identity mapped to the caller's tid/oid: no route
  * takes an identity id as input, so there is nothing to point at someone else's identity.
  */
@@ -129,7 +129,7 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
       const s = services();
       if (s.teamsClientId === undefined) {
         throw new ConfigError([
-          { field: ENV_KEYS.acsTeamsClientId, message: 'required for the Teams token exchange' },
+          { field: ACS_KEYS.teamsClientId, message: 'required for the Teams token exchange' },
         ]);
       }
       const header = await obo(() =>

@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 
 import { UpstreamError, UpstreamUnavailableError } from '../errors';
-import { storageFailure, tableClientFor, type StorageAccess } from '../table-storage';
+import { storageFailure, tableClientFor, type StorageAccess } from '../storage/table-storage';
 import { withSpan } from '../telemetry';
 import type { AcsIdentityMapping, CallerKey, IdentityMapStore, InsertResult } from './identity-map';
 

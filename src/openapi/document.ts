@@ -7,7 +7,11 @@ import { ACS_FUNCTIONS } from '../acs/names';
 import { ME_FUNCTIONS } from '../me/names';
 import { MAX_ANSWER_BYTES } from '../verification/link-handlers';
 import { LINK_TOKEN_PARAM } from '../verification/links';
-import { EVENT, FUNCTION, HTTP_STARTABLE_ORCHESTRATIONS, ROUTE } from '../verification/names';
+import {
+  EVENT,
+  HTTP_STARTABLE_ORCHESTRATIONS,
+  VERIFICATION_FUNCTIONS,
+} from '../verification/names';
 import { ref, SCHEMAS, type Schema } from './schemas';
 
 type Method = 'get' | 'post' | 'delete';
@@ -122,11 +126,11 @@ const link = (route: string): string =>
 /** An anonymous start answer: capability links only, no host key. */
 const LINKS_EXAMPLE = {
   id: VERIFICATION_ID_EXAMPLE,
-  statusQueryGetUri: link(ROUTE.verificationStatus),
-  sendEventPostUri: link(ROUTE.raiseEvent),
-  terminatePostUri: link(ROUTE.cancelVerification),
-  purgeHistoryDeleteUri: link(ROUTE.purgeVerification),
-  resendPostUri: link(ROUTE.resendCode),
+  statusQueryGetUri: link(VERIFICATION_FUNCTIONS.verificationStatus.route),
+  sendEventPostUri: link(VERIFICATION_FUNCTIONS.raiseVerificationEvent.route),
+  terminatePostUri: link(VERIFICATION_FUNCTIONS.cancelVerification.route),
+  purgeHistoryDeleteUri: link(VERIFICATION_FUNCTIONS.purgeVerification.route),
+  resendPostUri: link(VERIFICATION_FUNCTIONS.resendVerificationCode.route),
 };
 const DURABLE_URL = `http://localhost:7071/runtime/webhooks/durabletask/instances/${VERIFICATION_ID_EXAMPLE}`;
 const DURABLE_QUERY = 'taskHub=SmsVerificationHub&connection=Storage&code=SYSTEM_KEY';
@@ -156,9 +160,9 @@ const USER_EXAMPLE =
 
 export const OPERATIONS: readonly Operation[] = [
   {
-    operationId: FUNCTION.httpStart,
+    operationId: 'httpStart' satisfies keyof typeof VERIFICATION_FUNCTIONS,
     method: 'post',
-    route: ROUTE.httpStart,
+    route: VERIFICATION_FUNCTIONS.httpStart.route,
     tag: 'Verification',
     summary: 'Start a phone verification',
     description: `${START_DESCRIPTION} The answer has the Durable management payload's names, but each URI is a capability link for this one verification (its \`${LINK_TOKEN_PARAM}\` query parameter opens one operation) and none carries a host key.`,
@@ -177,9 +181,9 @@ export const OPERATIONS: readonly Operation[] = [
     errorDescriptions: GUARD_ERROR_DESCRIPTIONS,
   },
   {
-    operationId: FUNCTION.trustedStart,
+    operationId: 'trustedStart' satisfies keyof typeof VERIFICATION_FUNCTIONS,
     method: 'post',
-    route: ROUTE.trustedStart,
+    route: VERIFICATION_FUNCTIONS.trustedStart.route,
     tag: 'Verification',
     summary: 'Start a phone verification (trusted back ends)',
     description: `${START_DESCRIPTION} Answers the Durable management payload (system key) and the capability links in \`links\`, through which codes are answered sealed.`,
@@ -204,9 +208,9 @@ export const OPERATIONS: readonly Operation[] = [
     errorDescriptions: GUARD_ERROR_DESCRIPTIONS,
   },
   {
-    operationId: FUNCTION.verificationStatus,
+    operationId: 'verificationStatus' satisfies keyof typeof VERIFICATION_FUNCTIONS,
     method: 'get',
-    route: ROUTE.verificationStatus,
+    route: VERIFICATION_FUNCTIONS.verificationStatus.route,
     tag: 'Verification',
     summary: 'The Durable-shaped status (`statusQueryGetUri`)',
     security: 'link',
@@ -231,9 +235,9 @@ export const OPERATIONS: readonly Operation[] = [
     errorDescriptions: LINK_ERROR_DESCRIPTIONS,
   },
   {
-    operationId: FUNCTION.getVerification,
+    operationId: 'getVerification' satisfies keyof typeof VERIFICATION_FUNCTIONS,
     method: 'get',
-    route: ROUTE.getVerification,
+    route: VERIFICATION_FUNCTIONS.getVerification.route,
     tag: 'Verification',
     summary: 'Read the state of a verification (the status link’s token)',
     security: 'link',
@@ -253,9 +257,9 @@ export const OPERATIONS: readonly Operation[] = [
     errorDescriptions: LINK_ERROR_DESCRIPTIONS,
   },
   {
-    operationId: FUNCTION.raiseVerificationEvent,
+    operationId: 'raiseVerificationEvent' satisfies keyof typeof VERIFICATION_FUNCTIONS,
     method: 'post',
-    route: ROUTE.raiseEvent,
+    route: VERIFICATION_FUNCTIONS.raiseVerificationEvent.route,
     tag: 'Verification',
     summary: 'Answer with the code (`sendEventPostUri`)',
     description: `\`eventName\` is \`${EVENT.SmsChallengeResponse}\` (other names answer 404); the body is the bare code. It is sealed before it is raised, so it never appears in the instance history.`,
@@ -272,9 +276,9 @@ export const OPERATIONS: readonly Operation[] = [
     errorDescriptions: ANSWER_ERROR_DESCRIPTIONS,
   },
   {
-    operationId: FUNCTION.submitVerificationCode,
+    operationId: 'submitVerificationCode' satisfies keyof typeof VERIFICATION_FUNCTIONS,
     method: 'post',
-    route: ROUTE.submitVerificationCode,
+    route: VERIFICATION_FUNCTIONS.submitVerificationCode.route,
     tag: 'Verification',
     summary: 'Submit the code from the SMS (the code link’s token)',
     description:
@@ -295,9 +299,9 @@ export const OPERATIONS: readonly Operation[] = [
     errorDescriptions: ANSWER_ERROR_DESCRIPTIONS,
   },
   {
-    operationId: FUNCTION.cancelVerification,
+    operationId: 'cancelVerification' satisfies keyof typeof VERIFICATION_FUNCTIONS,
     method: 'post',
-    route: ROUTE.cancelVerification,
+    route: VERIFICATION_FUNCTIONS.cancelVerification.route,
     tag: 'Verification',
     summary: 'Cancel a verification (`terminatePostUri`)',
     description: 'The verification ends with `false` and the state `canceled`.',
@@ -313,9 +317,9 @@ export const OPERATIONS: readonly Operation[] = [
     errorDescriptions: { 404: LINK_NOT_FOUND, 410: 'The verification has already finished.' },
   },
   {
-    operationId: FUNCTION.purgeVerification,
+    operationId: 'purgeVerification' satisfies keyof typeof VERIFICATION_FUNCTIONS,
     method: 'delete',
-    route: ROUTE.purgeVerification,
+    route: VERIFICATION_FUNCTIONS.purgeVerification.route,
     tag: 'Verification',
     summary: 'Erase a finished verification (`purgeHistoryDeleteUri`)',
     description:
@@ -329,9 +333,9 @@ export const OPERATIONS: readonly Operation[] = [
     },
   },
   {
-    operationId: FUNCTION.resendVerificationCode,
+    operationId: 'resendVerificationCode' satisfies keyof typeof VERIFICATION_FUNCTIONS,
     method: 'post',
-    route: ROUTE.resendCode,
+    route: VERIFICATION_FUNCTIONS.resendVerificationCode.route,
     tag: 'Verification',
     summary: 'Text a new code (`resendPostUri`)',
     description:

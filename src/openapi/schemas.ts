@@ -5,12 +5,8 @@
  */
 import { GUARD_REASONS } from '../verification/guard/errors';
 import { LINK_PURPOSES } from '../verification/links';
-import {
-  CODE_LENGTH_RANGE,
-  E164_PATTERN,
-  SMS_LOCALES,
-  VERIFICATION_STATES,
-} from '../verification/rules';
+import { CODE_LENGTH_RANGE, E164_PATTERN, VERIFICATION_STATES } from '../verification/rules';
+import { SMS_LOCALES } from '../verification/sms-templates';
 import { ACS_SCOPES, TOKEN_MINUTES_RANGE } from '../acs/model';
 import type { AppErrorCode } from '../errors';
 

@@ -1,6 +1,5 @@
 import type { InvocationContext } from '@azure/functions';
-import { hashCode, renderMessage } from './codes';
-import { deriveCode } from './derived-code';
+import type { VerificationCrypto } from './crypto';
 import {
   CODE_LENGTH_RANGE,
   E164_PATTERN,
@@ -11,8 +10,8 @@ import {
   type VerificationRules,
 } from './rules';
 import { maskPhoneNumber, type SmsSender } from './sms-sender';
-import type { SmsTemplateSettings } from '../config';
-import { templateFor } from './sms-templates';
+import type { SmsTemplateSettings } from './settings';
+import { renderMessage, templateFor } from './sms-templates';
 
 /**
  * `GetVerificationRules`: the app's settings for one instance. An activity, so the values are
@@ -48,7 +47,7 @@ export interface SendSmsChallengeDeps {
   /** The app's settings; read only by a first send (no `codeLength` in its input). */
   readonly rules: () => VerificationRules;
   readonly sms: SmsSender;
-  readonly codeSecret: string;
+  readonly crypto: Pick<VerificationCrypto, 'deriveCode' | 'hashCode'>;
   /** The English (fallback) template, `VERIFICATION_MESSAGE_TEMPLATE`. */
   readonly messageTemplate: string;
   readonly templates: SmsTemplateSettings;
@@ -75,13 +74,13 @@ export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
     } else {
       codeLength = given;
     }
-    const code = deriveCode(deps.codeSecret, instanceId, sendNumber, codeLength);
+    const code = deps.crypto.deriveCode(instanceId, sendNumber, codeLength);
     const { template } = templateFor(locale, deps.templates, deps.messageTemplate);
     const receipt = await deps.sms.send({ to: phoneNumber, body: renderMessage(template, code) });
     context.log(
       `SMS challenge ${receipt.sid} (send ${sendNumber}) sent to ${maskPhoneNumber(phoneNumber)} for ${instanceId}`,
     );
-    const challengeHash = hashCode(deps.codeSecret, instanceId, code);
+    const challengeHash = deps.crypto.hashCode(instanceId, code);
     return rules === undefined ? challengeHash : { challengeHash, rules };
   };
 }

@@ -10,7 +10,7 @@ import { openLink, type LinkAccessDeps, type OpenedLink } from './link-access';
 import { EVENT } from './names';
 import { parseCodeSubmission, parseEventAnswer } from './parse';
 import { isCodeLength } from './rules';
-import type { SealedAnswerPayload } from './sealed-answer';
+import type { SealedAnswerPayload } from './crypto/sealed-answer';
 import { readCustomStatus, toVerificationView } from './view';
 
 /**
@@ -66,7 +66,7 @@ export function createGetVerification(deps: LinkAccessDeps): Handler {
 
 /**
  * `sendEventPostUri` with `{eventName}` = `SmsChallengeResponse` and the bare code as the body
- * (`2168` or `"002168"`), as in the seed. Other event names: 404. Answered like the extension:
+ * (`2168` or `"002168"`), as in the official sample. Other event names: 404. Answered like the extension:
  * 202 without a body.
  */
 export function createRaiseVerificationEvent(deps: AnswerDeps): Handler {

@@ -40,7 +40,7 @@ export interface SmsVerificationDeps {
 
 /**
  * SMS challenge: send a code, then accept up to `maxAttempts` answers before one durable timer
- * fires. Returns `true` only for a correct code received in time (the seed's output). Trusts
+ * fires. Returns `true` only for a correct code received in time (the official sample's output). Trusts
  * nothing it did not decide: the rules come from an activity (the app's settings, recorded in
  * history), answers count by the receipt time sealed inside them, and a resend or a cancel are
  * events only the app's links raise. Expected outcomes are return values and `customStatus`.

@@ -1,17 +1,11 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
-import {
-  getSendGuard,
-  getSmsSender,
-  getVerificationConfig,
-  judgeVerificationAnswer,
-  sealVerificationAnswer,
-  verificationLinks,
-  verifyVerificationLink,
-} from '../composition';
-import { withErrors } from '../http/respond';
+import { getSendGuard, getSmsSender, getVerificationConfig, lazy } from '../composition';
+import { withErrors, type Handler } from '../http/respond';
 import { createGetVerificationRules, createSendSmsChallenge } from './activity';
+import { createVerificationCrypto } from './crypto';
 import { getDurableClient } from './durable-client';
+import type { LinkPurpose } from './links';
 import {
   createCancelVerification,
   createGetVerification,
@@ -21,7 +15,14 @@ import {
   createSubmitVerificationCode,
   createVerificationStatus,
 } from './link-handlers';
-import { ACTIVITY, FUNCTION, ORCHESTRATION, RETENTION_SCHEDULE, ROUTE } from './names';
+import {
+  ACTIVITY,
+  ORCHESTRATION,
+  RETENTION_FUNCTION,
+  RETENTION_SCHEDULE,
+  VERIFICATION_FUNCTIONS,
+  type VerificationFunctionName,
+} from './names';
 import { createSmsVerificationOrchestrator } from './orchestrator';
 import { createPurgeExpiredVerifications } from './retention';
 import { createHttpStart, createTrustedStart } from './start';
@@ -30,6 +31,14 @@ import { createHttpStart, createTrustedStart } from './start';
  * Registers the verification feature: its orchestrator, its activities, the starters, the
  * per-verification links and the retention timer.
  */
+
+/**
+ * The feature's secret math, built once from the settings on first use (a bad secret is a
+ * ConfigError on the endpoints that need it, not a crash at import). Exported for tests.
+ */
+export const verificationCrypto = lazy(() =>
+  createVerificationCrypto(getVerificationConfig().codeSecret),
+);
 
 export const getVerificationRules = df.app.activity(ACTIVITY.GetVerificationRules, {
   handler: createGetVerificationRules(getVerificationConfig),
@@ -41,7 +50,7 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
     return createSendSmsChallenge({
       rules: getVerificationConfig,
       sms: getSmsSender(),
-      codeSecret: verification.codeSecret,
+      crypto: verificationCrypto(),
       messageTemplate: verification.messageTemplate,
       templates: verification.smsTemplates,
     })(input, context);
@@ -52,7 +61,7 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
 export const smsPhoneVerificationHandler = createSmsVerificationOrchestrator({
   getVerificationRules: () => getVerificationRules(null),
   sendSmsChallenge,
-  judgeAnswer: judgeVerificationAnswer,
+  judgeAnswer: (...args) => verificationCrypto().judgeAnswer(...args),
 });
 
 export const smsPhoneVerification = df.app.orchestration(
@@ -61,71 +70,50 @@ export const smsPhoneVerification = df.app.orchestration(
 );
 
 const now = (): Date => new Date();
-const links = { getClient: getDurableClient, verifyLinkToken: verifyVerificationLink };
-const starter = { getClient: getDurableClient, guard: getSendGuard, links: verificationLinks };
+const links = {
+  getClient: getDurableClient,
+  verifyLinkToken: (instanceId: string, purpose: LinkPurpose, token: unknown) =>
+    verificationCrypto().verifyLinkToken(instanceId, purpose, token),
+};
+const starter = {
+  getClient: getDurableClient,
+  guard: getSendGuard,
+  links: (instanceId: string) =>
+    verificationCrypto().links(instanceId, getVerificationConfig().links),
+};
 const answers = {
   ...links,
   now,
-  sealAnswer: sealVerificationAnswer,
+  sealAnswer: (instanceId: string, code: string, receivedAt: Date) =>
+    verificationCrypto().sealAnswer(instanceId, code, receivedAt),
   configuredCodeLength: () => getVerificationConfig().codeLength,
 };
 
+const HANDLERS: { readonly [Name in VerificationFunctionName]: Handler } = {
+  httpStart: createHttpStart(starter),
+  trustedStart: createTrustedStart(starter),
+  verificationStatus: createVerificationStatus(links),
+  raiseVerificationEvent: createRaiseVerificationEvent(answers),
+  cancelVerification: createCancelVerification(links),
+  purgeVerification: createPurgeVerification(links),
+  resendVerificationCode: createResendVerificationCode({ ...links, now, guard: getSendGuard }),
+  submitVerificationCode: createSubmitVerificationCode(answers),
+  getVerification: createGetVerification(links),
+};
+
 // Anonymous like the official sample: phone verification is the first thing an unknown user does.
-// Its answer carries capability links only, never a host key.
-app.http(FUNCTION.httpStart, {
-  route: ROUTE.httpStart,
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  extraInputs: [df.input.durableClient()],
-  handler: withErrors(createHttpStart(starter)),
-});
-
-// Trusted back ends: a function key gets the Durable management payload (system key).
-app.http(FUNCTION.trustedStart, {
-  route: ROUTE.trustedStart,
-  methods: ['POST'],
-  authLevel: 'function',
-  extraInputs: [df.input.durableClient()],
-  handler: withErrors(createTrustedStart(starter)),
-});
-
-const linkRoutes = [
-  [FUNCTION.verificationStatus, ROUTE.verificationStatus, 'GET', createVerificationStatus(links)],
-  [
-    FUNCTION.raiseVerificationEvent,
-    ROUTE.raiseEvent,
-    'POST',
-    createRaiseVerificationEvent(answers),
-  ],
-  [FUNCTION.cancelVerification, ROUTE.cancelVerification, 'POST', createCancelVerification(links)],
-  [FUNCTION.purgeVerification, ROUTE.purgeVerification, 'DELETE', createPurgeVerification(links)],
-  [
-    FUNCTION.resendVerificationCode,
-    ROUTE.resendCode,
-    'POST',
-    createResendVerificationCode({ ...links, now, guard: getSendGuard }),
-  ],
-  [
-    FUNCTION.submitVerificationCode,
-    ROUTE.submitVerificationCode,
-    'POST',
-    createSubmitVerificationCode(answers),
-  ],
-  [FUNCTION.getVerification, ROUTE.getVerification, 'GET', createGetVerification(links)],
-] as const;
-
-// Anonymous: each checks its link's token (one instance, one purpose) before anything else.
-for (const [name, route, method, handler] of linkRoutes) {
+for (const name of Object.keys(VERIFICATION_FUNCTIONS) as VerificationFunctionName[]) {
+  const { route, method, authLevel } = VERIFICATION_FUNCTIONS[name];
   app.http(name, {
     route,
     methods: [method],
-    authLevel: 'anonymous',
+    authLevel,
     extraInputs: [df.input.durableClient()],
-    handler: withErrors(handler),
+    handler: withErrors(HANDLERS[name]),
   });
 }
 
-app.timer(FUNCTION.purgeExpiredVerifications, {
+app.timer(RETENTION_FUNCTION, {
   schedule: RETENTION_SCHEDULE,
   extraInputs: [df.input.durableClient()],
   handler: createPurgeExpiredVerifications({

@@ -1,6 +1,5 @@
 import { ValidationError } from '../errors';
-import type { SmsTemplateSettings } from '../config';
-import { BUILT_IN_TEMPLATES, SMS_LOCALES, type SmsLocale } from './rules';
+import type { SmsTemplateSettings } from './settings';
 
 /**
  * The SMS text by the caller's optional `locale`. English is the app's configured
@@ -8,6 +7,23 @@ import { BUILT_IN_TEMPLATES, SMS_LOCALES, type SmsLocale } from './rules';
  * answer for every locale without a template; the others are built in and can each be replaced by
  * a setting, e.g. to add the app's name.
  */
+
+/** The locales with an SMS template. English is `VERIFICATION_MESSAGE_TEMPLATE`. */
+export const SMS_LOCALES = ['en', 'es', 'fr', 'de', 'pt', 'ja', 'ko', 'zh', 'zh-Hant'] as const;
+export type SmsLocale = (typeof SMS_LOCALES)[number];
+export type TranslatedLocale = Exclude<SmsLocale, 'en'>;
+
+export const BUILT_IN_TEMPLATES: Readonly<Record<TranslatedLocale, string>> = {
+  es: 'Tu código de verificación es {code}',
+  fr: 'Votre code de vérification est {code}',
+  de: 'Ihr Bestätigungscode lautet {code}',
+  pt: 'O seu código de verificação é {code}',
+  ja: '認証コードは {code} です',
+  ko: '인증 코드는 {code}입니다',
+  zh: '您的验证码是 {code}',
+  'zh-Hant': '您的驗證碼是 {code}',
+};
+
 /** RFC 5646 §4.4.1: implementations need to handle tags of at least 35 characters. */
 const MAX_LOCALE_LENGTH = 35;
 /** Regions that write Chinese in traditional characters when a tag names no script. */
@@ -58,4 +74,9 @@ export function templateFor(
         ? fallbackTemplate
         : (settings.overrides[chosen] ?? BUILT_IN_TEMPLATES[chosen]),
   };
+}
+
+/** The template with every `{code}` replaced by the code. */
+export function renderMessage(template: string, code: string): string {
+  return template.split('{code}').join(code);
 }

@@ -21,8 +21,8 @@ const RETRY_AFTER_SECONDS = '10';
 
 /**
  * `POST /api/orchestrators/{orchestratorName}` (anonymous) with `"+14255550100"` or
- * `{"phoneNumber": "...", "locale": "ko"}`: starts a verification and answers 202 in the seed's
- * shape, every URI a capability link for this one instance on the configured public origin.
+ * `{"phoneNumber": "...", "locale": "ko"}`: starts a verification and answers 202 in the official
+ * sample's shape, every URI a capability link for this one instance on the configured public origin.
  */
 export function createHttpStart(deps: HttpStartDeps): Handler {
   return async (request, context) => {

@@ -1,7 +1,7 @@
 import twilio from 'twilio';
 import type TwilioRequestClient from 'twilio/lib/base/RequestClient';
 import type TwilioResponse from 'twilio/lib/http/response';
-import type { TwilioConfig } from '../config';
+import type { TwilioConfig } from './settings';
 import {
   RateLimitedError,
   UpstreamError,

@@ -7,9 +7,11 @@ import {
   createCommunicationIdentityClient,
 } from '../../src/acs/identity-service';
 import { TwilioSmsSender } from '../../src/verification/twilio-sms-sender';
-import { loadConfig, type Config } from '../../src/config';
+import type { Config } from '../../src/config';
+import { loadSettings } from '../../src/composition';
 import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/errors';
-import { hashCode } from '../../src/verification/codes';
+import { createVerificationCrypto } from '../../src/verification/crypto';
+import { hashCode } from '../../src/verification/crypto/code-hash';
 import { createCreateAcsIdentity, type AcsDeps } from '../../src/acs/handlers';
 import { createDeleteAcsIdentity } from '../../src/acs/handlers';
 import { createIssueAcsToken } from '../../src/acs/handlers';
@@ -30,7 +32,7 @@ let config: Config;
 const emulatorLog: string[] = [];
 
 function configFor(overrides: Record<string, string> = {}): Config {
-  return loadConfig({
+  return loadSettings({
     AzureWebJobsStorage: 'UseDevelopmentStorage=true',
     FUNCTIONS_WORKER_RUNTIME: 'node',
     VERIFICATION_CODE_SECRET: SECRET,
@@ -68,7 +70,7 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
     createSendSmsChallenge({
       rules: () => cfg.verification,
       sms: new TwilioSmsSender(cfg.twilio, { timeoutMs: 5000 }),
-      codeSecret: SECRET,
+      crypto: createVerificationCrypto(SECRET),
       messageTemplate: cfg.verification.messageTemplate,
       templates: cfg.verification.smsTemplates,
     });

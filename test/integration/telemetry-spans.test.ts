@@ -16,7 +16,8 @@ import {
 import { TableIdentityMapStore } from '../../src/me/identity-map-table';
 import { SidecarClient } from '../../src/me/sidecar';
 import { TwilioSmsSender } from '../../src/verification/twilio-sms-sender';
-import { loadAcsConfig, loadTwilioConfig } from '../../src/config';
+import { loadAcsConfig } from '../../src/acs/settings';
+import { loadTwilioConfig } from '../../src/verification/settings';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/setup';
 import { loadTelemetrySettings } from '../../src/telemetry/settings';
 import { startTestAzurite, type AzuriteTable } from '../helpers/azurite';

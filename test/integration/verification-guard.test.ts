@@ -6,11 +6,12 @@ import { startTestAzurite } from '../helpers/azurite';
 import type { AzuriteTable } from '../helpers/azurite';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
 import { VelocityGuard } from '../../src/verification/guard/velocity';
-import { loadVelocitySettings, type VelocitySettings } from '../../src/config';
+import { loadVelocitySettings, type VelocitySettings } from '../../src/verification/guard/settings';
+import { loadVerificationConfig } from '../../src/verification/settings';
 
 const VELOCITY_DEFAULTS = loadVelocitySettings({});
 import { TableVelocityStore } from '../../src/verification/guard/velocity-table-store';
-import { SendGuard, loadGuardSettings } from '../../src/verification/guard/send-guard';
+import { SendGuard } from '../../src/verification/guard/send-guard';
 
 const SECRET = 'integration-test-secret-0123456789';
 
@@ -227,7 +228,7 @@ describe('SendGuard on Table Storage (Azurite)', () => {
   function sendGuard(env: Record<string, string>, warnings: string[]): SendGuard {
     const clock = new ManualClock();
     return new SendGuard({
-      settings: loadGuardSettings(env),
+      settings: loadVerificationConfig({ ...env, VERIFICATION_CODE_SECRET: SECRET }),
       store: TableVelocityStore.fromConnectionString(azurite.connectionString, freshTableName()),
       secret: SECRET,
       now: () => clock.now(),

@@ -11,9 +11,10 @@ import {
   createGetVerification,
   createSubmitVerificationCode,
 } from '../../src/verification/link-handlers';
-import { hashCode, judgeAnswer } from '../../src/verification/codes';
-import { buildVerificationLinks, verifyLinkToken } from '../../src/verification/links';
-import { sealAnswer } from '../../src/verification/sealed-answer';
+import { hashCode, judgeAnswer } from '../../src/verification/crypto/code-hash';
+import { verifyLinkToken } from '../../src/verification/crypto/link-tokens';
+import { sealAnswer } from '../../src/verification/crypto/sealed-answer';
+import { buildVerificationLinks } from '../../src/verification/links';
 import { getDurableClient } from '../../src/verification/durable-client';
 import { withErrors } from '../../src/http/respond';
 import { bodyOf, headerOf, request } from './helpers/fakes';

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { loadConfig } from '../../src/config';
+import { loadSettings } from '../../src/composition';
 import { loadTelemetrySettings } from '../../src/telemetry/settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -27,9 +27,9 @@ function settingsTheCodeReads(): Set<string> {
     },
   );
   try {
-    loadConfig(recorder);
+    loadSettings(recorder);
   } catch {
-    // Every required setting is missing, so loadConfig reports them all: the reads are what count.
+    // Every required setting is missing, so loadSettings reports them all: the reads are what count.
   }
   loadTelemetrySettings(recorder);
   // Direct reads anywhere in the deployed app, should any bypass the loaders.

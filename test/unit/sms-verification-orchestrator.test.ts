@@ -1,8 +1,8 @@
 import './helpers/quiet-test-mode';
 import { resetComposition } from '../../src/composition';
 import { smsPhoneVerificationHandler } from '../../src/verification/register';
-import { hashCode } from '../../src/verification/codes';
-import { sealAnswer } from '../../src/verification/sealed-answer';
+import { hashCode } from '../../src/verification/crypto/code-hash';
+import { sealAnswer } from '../../src/verification/crypto/sealed-answer';
 import {
   CURRENT_INPUT_VERSION,
   type VerificationInput,

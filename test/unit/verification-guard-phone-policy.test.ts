@@ -2,12 +2,12 @@ import { ConfigError, ForbiddenError, ValidationError } from '../../src/errors';
 import { appErrorResponse } from '../../src/http/problem';
 import { checkPhoneNumber } from '../../src/verification/guard/phone-policy';
 import {
-  DEFAULTS as CONFIG_DEFAULTS,
+  GUARD_DEFAULTS,
   loadPhonePolicySettings,
   type PhonePolicySettings,
-} from '../../src/config';
+} from '../../src/verification/guard/settings';
 
-const DEFAULT_BLOCKED_NUMBER_TYPES = CONFIG_DEFAULTS.blockedNumberTypes;
+const DEFAULT_BLOCKED_NUMBER_TYPES = GUARD_DEFAULTS.blockedNumberTypes;
 
 const DEFAULTS = loadPhonePolicySettings({});
 

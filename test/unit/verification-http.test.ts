@@ -12,12 +12,9 @@ import {
 } from '../../src/verification/link-handlers';
 import { ConfigError, RateLimitedError } from '../../src/errors';
 import { withErrors } from '../../src/http/respond';
-import {
-  buildVerificationLinks,
-  verifyLinkToken,
-  type LinkPurpose,
-} from '../../src/verification/links';
-import { openAnswer, sealAnswer } from '../../src/verification/sealed-answer';
+import { buildVerificationLinks, type LinkPurpose } from '../../src/verification/links';
+import { verifyLinkToken } from '../../src/verification/crypto/link-tokens';
+import { openAnswer, sealAnswer } from '../../src/verification/crypto/sealed-answer';
 import { EVENT } from '../../src/verification/names';
 import { FakeDurableClient, bodyOf, headerOf, invocation, request } from './helpers/fakes';
 

@@ -1,13 +1,21 @@
 import { ConfigError } from '../../src/errors';
 import {
   LINK_PURPOSES,
-  LINK_ROUTES,
   buildVerificationLinks,
-  linkToken,
-  verifyLinkToken,
   type LinkPurpose,
 } from '../../src/verification/links';
-import { loadLinkSettings } from '../../src/config';
+import { linkToken, verifyLinkToken } from '../../src/verification/crypto/link-tokens';
+import { VERIFICATION_FUNCTIONS } from '../../src/verification/names';
+import { loadLinkSettings } from '../../src/verification/settings';
+
+/** The route each purpose's link of the 202 answer points at. */
+const LINK_ROUTES: Record<LinkPurpose, string> = {
+  status: VERIFICATION_FUNCTIONS.verificationStatus.route,
+  code: VERIFICATION_FUNCTIONS.raiseVerificationEvent.route,
+  cancel: VERIFICATION_FUNCTIONS.cancelVerification.route,
+  purge: VERIFICATION_FUNCTIONS.purgeVerification.route,
+  resend: VERIFICATION_FUNCTIONS.resendVerificationCode.route,
+};
 
 const SECRET = 'links-test-secret-0123456789abcdef';
 const OTHER_SECRET = 'another-secret-0123456789abcdefgh';

@@ -1,7 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 
-import type { PhonePolicySettings } from '../../config';
-import type { PolicyNumberType } from '../rules';
+import type { PhonePolicySettings, PolicyNumberType } from './settings';
 
 import { GUARD_REASONS, PhoneNumberInvalidError, PhonePolicyError } from './errors';
 

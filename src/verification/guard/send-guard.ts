@@ -1,36 +1,9 @@
-import {
-  loadClientIpSettings,
-  loadPhonePolicySettings,
-  loadSections,
-  loadVelocitySettings,
-  type ClientIpSettings,
-  type Env,
-  type PhonePolicySettings,
-  type VelocitySettings,
-} from '../../config';
 import { maskPhoneNumber } from '../sms-sender';
 import { clientIpFrom, type HeaderSource } from './client-ip';
 import { PhoneNumberInvalidError, PhonePolicyError } from './errors';
 import { checkPhoneNumber, type AcceptedPhoneNumber } from './phone-policy';
+import type { GuardSettings } from './settings';
 import { VelocityGuard, type GuardLogger, type VelocityStore } from './velocity';
-
-/** Every setting of the fraud guard (part of the verification section of `src/config.ts`). */
-export interface GuardSettings {
-  readonly phonePolicy: PhonePolicySettings;
-  readonly clientIp: ClientIpSettings;
-  readonly velocity: VelocitySettings;
-}
-
-/** The three guard parts, with the problems of all of them in one `ConfigError`. */
-export function loadGuardSettings(env: Env): GuardSettings {
-  return Object.freeze(
-    loadSections({
-      phonePolicy: () => loadPhonePolicySettings(env),
-      clientIp: () => loadClientIpSettings(env),
-      velocity: () => loadVelocitySettings(env),
-    }),
-  );
-}
 
 export interface SendGuardDeps {
   readonly settings: GuardSettings;

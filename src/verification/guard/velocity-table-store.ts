@@ -1,6 +1,6 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 
-import { storageFailure, tableClientFor, type StorageAccess } from '../../table-storage';
+import { storageFailure, tableClientFor, type StorageAccess } from '../../storage/table-storage';
 import type { CounterState, CounterWrite, StoredCounter, VelocityStore } from './velocity';
 
 /**

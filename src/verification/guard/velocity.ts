@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { deriveKey } from '../key-derivation';
+import { deriveKey } from '../crypto/key-derivation';
 
 import { maskPhoneNumber } from '../sms-sender';
 import type { ClientIp } from './client-ip';
-import type { VelocitySettings } from '../../config';
+import type { VelocitySettings } from './settings';
 import {
   GUARD_REASONS,
   GuardUnavailableError,
@@ -105,7 +105,7 @@ const ROW_KEY_LABEL = 'sms-verification/velocity-subject/hmac-sha256/v1';
 const GLOBAL_ROW_KEY = 'global';
 
 /**
- * The velocity limits of issue 9: per number (count and cooldown), per client IP, per number
+ * The velocity limits: per number (count and cooldown), per client IP, per number
  * prefix (the number without its last 4 digits) and a global ceiling, checked and recorded in one
  * call before any SMS is sent.
  *
