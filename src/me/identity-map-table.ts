@@ -31,11 +31,6 @@ export class TableIdentityMapStore implements IdentityMapStore {
     return new TableIdentityMapStore(tableClientFor(storage, tableName, { retryOptions: RETRY }));
   }
 
-  /** `connectionString` is the app's `AzureWebJobsStorage` (Azurite locally). */
-  static fromConnectionString(connectionString: string, tableName: string): TableIdentityMapStore {
-    return TableIdentityMapStore.create({ kind: 'connectionString', connectionString }, tableName);
-  }
-
   async get(key: CallerKey): Promise<AcsIdentityMapping | undefined> {
     await this.ensureTable();
     try {

@@ -9,7 +9,8 @@ import {
   type SmsChallengeInput,
   type VerificationRules,
 } from './rules';
-import { maskPhoneNumber, type SmsSender } from './sms-sender';
+import { maskPhoneNumber } from '../redact';
+import type { SmsSender } from './sms-sender';
 import type { SmsTemplateSettings } from './settings';
 import { renderMessage, templateFor } from './sms-templates';
 
@@ -35,7 +36,7 @@ function pickRules({
 }
 
 /** Never widen the rules: settings out of range send nothing (the config loader checks them too). */
-function checkedRules(settings: VerificationRules): VerificationRules {
+function rulesFromSettings(settings: VerificationRules): VerificationRules {
   const rules = pickRules(settings);
   if (!isVerificationRules(rules)) {
     throw new RangeError('The verification settings are outside the allowed ranges');
@@ -65,11 +66,17 @@ export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
     input: unknown,
     context: InvocationContext,
   ): Promise<string | FirstSmsChallenge> {
-    const { phoneNumber, instanceId, codeLength: given, sendNumber, locale } = readInput(input);
+    const {
+      phoneNumber,
+      instanceId,
+      codeLength: given,
+      sendNumber,
+      locale,
+    } = readChallengeInput(input);
     let rules: VerificationRules | undefined;
     let codeLength: number;
     if (given === undefined) {
-      rules = checkedRules(deps.rules());
+      rules = rulesFromSettings(deps.rules());
       codeLength = rules.codeLength;
     } else {
       codeLength = given;
@@ -85,7 +92,7 @@ export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
   };
 }
 
-function readInput(raw: unknown): SmsChallengeInput {
+function readChallengeInput(raw: unknown): SmsChallengeInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new TypeError('SendSmsChallenge input must be an object');
   }

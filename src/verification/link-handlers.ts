@@ -47,7 +47,7 @@ export function createVerificationStatus(deps: LinkAccessDeps): Handler {
       name: status.name,
       instanceId: status.instanceId,
       runtimeStatus: status.runtimeStatus,
-      input: readInput(status.input).phoneNumber,
+      input: phoneNumberOf(status.input),
       customStatus: status.customStatus ?? null,
       output: status.output ?? null,
       createdTime: iso(status.createdTime),
@@ -122,7 +122,7 @@ export function createResendVerificationCode(deps: ResendDeps): Handler {
     const { id, client, status } = await openLink(deps, request, context, 'resend');
     assertAwaitingCode(status, deps.now());
     // The number was accepted at start; the policy is checked again in case it changed since.
-    await deps.guard().check(readInput(status.input).phoneNumber, request.headers);
+    await deps.guard().check(phoneNumberOf(status.input), request.headers);
     await client.raiseEvent(id, EVENT.ResendRequested, null);
     return json(202, { id, status: 'resending' });
   };
@@ -175,13 +175,14 @@ async function readAnswerBody(request: HttpRequest): Promise<unknown> {
   return readJson(request, { maxBytes: MAX_ANSWER_BYTES });
 }
 
-function readInput(input: unknown): { readonly phoneNumber: string } {
+/** The number an instance texts, from its input (the status answer shows only this of it). */
+function phoneNumberOf(input: unknown): string {
   const phoneNumber =
     typeof input === 'object' && input !== null
       ? (input as Record<string, unknown>).phoneNumber
       : undefined;
   if (typeof phoneNumber !== 'string') throw new ConflictError('This verification has no number.');
-  return { phoneNumber };
+  return phoneNumber;
 }
 
 function iso(value: Date | string | undefined): string | null {

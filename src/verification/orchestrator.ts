@@ -49,7 +49,7 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
   return function* smsPhoneVerification(
     context: OrchestrationContext,
   ): Generator<Task, boolean, unknown> {
-    const input = readInput(context.df.getInput());
+    const input = readVerificationInput(context.df.getInput());
     const instanceId = context.df.instanceId;
 
     let sendNumber = 1;
@@ -67,9 +67,9 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
     const firstSend = function* (): Generator<Task, FirstSmsChallenge, unknown> {
       if (input.version === CURRENT_INPUT_VERSION) {
         const first = readFirstSend(yield deps.sendSmsChallenge(request(undefined)));
-        return { rules: checkedRules(first.rules), challengeHash: readHash(first.challengeHash) };
+        return { rules: recordedRules(first.rules), challengeHash: readHash(first.challengeHash) };
       }
-      const recorded = checkedRules(yield deps.getVerificationRules());
+      const recorded = recordedRules(yield deps.getVerificationRules());
       const hash: unknown = yield deps.sendSmsChallenge(request(recorded.codeLength));
       return { rules: recorded, challengeHash: readHash(hash) };
     };
@@ -135,7 +135,7 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
 }
 
 /** Never widen the rules: a value out of range fails the instance (the activity sends nothing then). */
-function checkedRules(rules: unknown): VerificationRules {
+function recordedRules(rules: unknown): VerificationRules {
   if (!isVerificationRules(rules)) {
     throw new Error('The verification rules are outside the allowed ranges');
   }
@@ -156,7 +156,7 @@ function readFirstSend(result: unknown): { rules: unknown; challengeHash: unknow
 }
 
 /** The starters validate the input; this guards against instances started some other way. */
-function readInput(raw: unknown): VerificationInput {
+function readVerificationInput(raw: unknown): VerificationInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new Error('SmsPhoneVerification input must be an object');
   }

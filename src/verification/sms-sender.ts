@@ -13,9 +13,3 @@ export interface SmsReceipt {
 export interface SmsSender {
   send(message: SmsMessage): Promise<SmsReceipt>;
 }
-
-/** `+14255550100` → `+1******0100`: enough to correlate logs without logging the number. */
-export function maskPhoneNumber(phoneNumber: string): string {
-  if (phoneNumber.length <= 6) return '***';
-  return `${phoneNumber.slice(0, 2)}${'*'.repeat(phoneNumber.length - 6)}${phoneNumber.slice(-4)}`;
-}

@@ -12,11 +12,11 @@ import { loadSettings } from '../../src/composition';
 import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/errors';
 import { createVerificationCrypto } from '../../src/verification/crypto';
 import { hashCode } from '../../src/verification/crypto/code-hash';
-import { createCreateAcsIdentity, type AcsDeps } from '../../src/acs/handlers';
-import { createDeleteAcsIdentity } from '../../src/acs/handlers';
-import { createIssueAcsToken } from '../../src/acs/handlers';
-import { createRevokeAcsTokens } from '../../src/acs/handlers';
-import { createExchangeTeamsToken } from '../../src/acs/handlers';
+import { createAcsIdentityHandler, type AcsDeps } from '../../src/acs/handlers';
+import { deleteAcsIdentityHandler } from '../../src/acs/handlers';
+import { issueAcsTokenHandler } from '../../src/acs/handlers';
+import { revokeAcsTokensHandler } from '../../src/acs/handlers';
+import { exchangeTeamsTokenHandler } from '../../src/acs/handlers';
 import { withErrors, type Handler } from '../../src/http/respond';
 
 /**
@@ -178,12 +178,12 @@ describe('ACS token HTTP handlers with @azure/communication-identity against the
     );
     deps = { acs: () => service };
     handlers = {
-      create: withErrors(createCreateAcsIdentity(deps)),
-      issue: withErrors(createIssueAcsToken(deps)),
-      revoke: withErrors(createRevokeAcsTokens(deps)),
-      remove: withErrors(createDeleteAcsIdentity(deps)),
+      create: withErrors(createAcsIdentityHandler(deps)),
+      issue: withErrors(issueAcsTokenHandler(deps)),
+      revoke: withErrors(revokeAcsTokensHandler(deps)),
+      remove: withErrors(deleteAcsIdentityHandler(deps)),
       teams: withErrors(
-        createExchangeTeamsToken({ ...deps, defaultClientId: () => config.acs.teamsClientId }),
+        exchangeTeamsTokenHandler({ ...deps, defaultClientId: () => config.acs.teamsClientId }),
       ),
     };
   });
@@ -252,7 +252,7 @@ describe('ACS token HTTP handlers with @azure/communication-identity against the
     const service = new CommunicationIdentityService(
       createCommunicationIdentityClient(wrong.acs, { retryOptions: { maxRetries: 0 } }),
     );
-    const res = (await withErrors(createCreateAcsIdentity({ acs: () => service }))(
+    const res = (await withErrors(createAcsIdentityHandler({ acs: () => service }))(
       new HttpRequest({ method: 'POST', url: 'http://localhost:7071/api/acs/identities' }),
       context([]),
     )) as HttpResponseInit;

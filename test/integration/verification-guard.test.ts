@@ -13,6 +13,10 @@ const VELOCITY_DEFAULTS = loadVelocitySettings({});
 import { TableVelocityStore } from '../../src/verification/guard/velocity-table-store';
 import { SendGuard } from '../../src/verification/guard/send-guard';
 
+/** The app's storage as a connection string (Azurite's here). */
+const connectionStringStorage = (connectionString: string) =>
+  ({ kind: 'connectionString', connectionString }) as const;
+
 const SECRET = 'integration-test-secret-0123456789';
 
 let azurite: AzuriteTable;
@@ -41,7 +45,7 @@ function guardOn(
   warnings: string[] = [],
 ): VelocityGuard {
   return new VelocityGuard({
-    store: TableVelocityStore.fromConnectionString(connectionString, tableName, {
+    store: TableVelocityStore.create(connectionStringStorage(connectionString), tableName, {
       timeoutMs: 2000,
     }),
     settings: settings(overrides),
@@ -229,7 +233,10 @@ describe('SendGuard on Table Storage (Azurite)', () => {
     const clock = new ManualClock();
     return new SendGuard({
       settings: loadVerificationConfig({ ...env, VERIFICATION_CODE_SECRET: SECRET }),
-      store: TableVelocityStore.fromConnectionString(azurite.connectionString, freshTableName()),
+      store: TableVelocityStore.create(
+        connectionStringStorage(azurite.connectionString),
+        freshTableName(),
+      ),
       secret: SECRET,
       now: () => clock.now(),
       logger: { warn: (message) => warnings.push(message) },

@@ -3,7 +3,7 @@ import {
   createGetVerificationRules,
   createSendSmsChallenge,
 } from '../../src/verification/activity';
-import { maskPhoneNumber } from '../../src/verification/sms-sender';
+import { maskPhoneNumber } from '../../src/redact';
 import { InMemorySmsSender } from './helpers/in-memory';
 import { UpstreamError } from '../../src/errors';
 import { createVerificationCrypto } from '../../src/verification/crypto';

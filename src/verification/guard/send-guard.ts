@@ -1,4 +1,4 @@
-import { maskPhoneNumber } from '../sms-sender';
+import { maskPhoneNumber } from '../../redact';
 import { clientIpFrom, type HeaderSource } from './client-ip';
 import { PhoneNumberInvalidError, PhonePolicyError } from './errors';
 import { checkPhoneNumber, type AcceptedPhoneNumber } from './phone-policy';

@@ -57,19 +57,6 @@ export class TableVelocityStore implements VelocityStore {
     return new TableVelocityStore(table, options);
   }
 
-  /** `connectionString` is the app's `AzureWebJobsStorage` (Azurite locally). */
-  static fromConnectionString(
-    connectionString: string,
-    tableName: string,
-    options: TableVelocityStoreOptions = {},
-  ): TableVelocityStore {
-    return TableVelocityStore.create(
-      { kind: 'connectionString', connectionString },
-      tableName,
-      options,
-    );
-  }
-
   async read(keys: readonly string[]): Promise<ReadonlyMap<string, StoredCounter>> {
     await this.ensureTable();
     // Point reads in parallel: one round trip of latency, and no partition scan.

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { deriveKey } from '../crypto/key-derivation';
 
-import { maskPhoneNumber } from '../sms-sender';
+import { maskPhoneNumber } from '../../redact';
 import type { ClientIp } from './client-ip';
 import type { VelocitySettings } from './settings';
 import {
