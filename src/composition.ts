@@ -36,7 +36,7 @@ import {
  */
 
 /** One loader per {@link Config} section: each feature's own, from its `settings.ts`. */
-const SECTION_LOADERS: { readonly [K in keyof Config]: (env: Env) => Config[K] } = {
+export const SECTION_LOADERS: { readonly [K in keyof Config]: (env: Env) => Config[K] } = {
   twilio: loadTwilioConfig,
   verification: loadVerificationConfig,
   acs: loadAcsConfig,

@@ -6,15 +6,7 @@ import { createGetVerificationRules, createSendSmsChallenge } from './activity';
 import { createVerificationCrypto } from './crypto';
 import { getDurableClient } from './durable-client';
 import type { LinkPurpose } from './links';
-import {
-  createCancelVerification,
-  createGetVerification,
-  createPurgeVerification,
-  createRaiseVerificationEvent,
-  createResendVerificationCode,
-  createSubmitVerificationCode,
-  createVerificationStatus,
-} from './link-handlers';
+import * as linkHandlers from './link-handlers';
 import {
   ACTIVITY,
   ORCHESTRATION,
@@ -92,13 +84,17 @@ const answers = {
 const HANDLERS: { readonly [Name in VerificationFunctionName]: Handler } = {
   httpStart: createHttpStart(starter),
   trustedStart: createTrustedStart(starter),
-  verificationStatus: createVerificationStatus(links),
-  raiseVerificationEvent: createRaiseVerificationEvent(answers),
-  cancelVerification: createCancelVerification(links),
-  purgeVerification: createPurgeVerification(links),
-  resendVerificationCode: createResendVerificationCode({ ...links, now, guard: getSendGuard }),
-  submitVerificationCode: createSubmitVerificationCode(answers),
-  getVerification: createGetVerification(links),
+  verificationStatus: linkHandlers.createVerificationStatus(links),
+  raiseVerificationEvent: linkHandlers.createRaiseVerificationEvent(answers),
+  cancelVerification: linkHandlers.createCancelVerification(links),
+  purgeVerification: linkHandlers.createPurgeVerification(links),
+  resendVerificationCode: linkHandlers.createResendVerificationCode({
+    ...links,
+    now,
+    guard: getSendGuard,
+  }),
+  submitVerificationCode: linkHandlers.createSubmitVerificationCode(answers),
+  getVerification: linkHandlers.createGetVerification(links),
 };
 
 // Anonymous like the official sample: phone verification is the first thing an unknown user does.

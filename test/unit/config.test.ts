@@ -1,5 +1,5 @@
 import { loadAcsConfig, ACS_KEYS } from '../../src/acs/settings';
-import { SETTING_KEYS, loadSettings } from '../../src/composition';
+import { SECTION_LOADERS, SETTING_KEYS, loadSettings } from '../../src/composition';
 import { loadHostConfig, type Env } from '../../src/config';
 import { ME_DEFAULTS, loadIdentityMapConfig, loadSidecarConfig } from '../../src/me/settings';
 import { STORAGE_KEYS } from '../../src/storage/settings';
@@ -295,14 +295,7 @@ describe('isLoopbackHost', () => {
 });
 
 describe('section loaders', () => {
-  const SECTIONS = {
-    twilio: loadTwilioConfig,
-    verification: loadVerificationConfig,
-    acs: loadAcsConfig,
-    sidecar: loadSidecarConfig,
-    identityMap: loadIdentityMapConfig,
-    host: loadHostConfig,
-  } as const;
+  const SECTIONS = SECTION_LOADERS;
 
   it('each names only its own missing settings', () => {
     expect(fields(configError({}, loadTwilioConfig)).sort()).toEqual(
