@@ -13,8 +13,8 @@ export type LinkPurpose = (typeof LINK_PURPOSES)[number];
 /** The query parameter of every link. Not `code`: the Functions host reads that as a key. */
 export const LINK_TOKEN_PARAM = 'token';
 
-/** host.json's `extensions.http.routePrefix`. */
-const ROUTE_PREFIX = 'api';
+/** host.json's `extensions.http.routePrefix` (a unit test keeps the two equal). */
+export const ROUTE_PREFIX = 'api';
 
 /** The 202 answer's links: the official sample's names, plus `resendPostUri`. */
 export interface VerificationLinks {

@@ -49,16 +49,13 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
   },
 });
 
-/** Exported so tests can replay exactly what is registered. */
-export const smsPhoneVerificationHandler = createSmsVerificationOrchestrator({
-  getVerificationRules: () => getVerificationRules(null),
-  sendSmsChallenge,
-  judgeAnswer: (...args) => verificationCrypto().judgeAnswer(...args),
-});
-
 export const smsPhoneVerification = df.app.orchestration(
   ORCHESTRATION.SmsPhoneVerification,
-  smsPhoneVerificationHandler,
+  createSmsVerificationOrchestrator({
+    getVerificationRules: () => getVerificationRules(null),
+    sendSmsChallenge,
+    judgeAnswer: (...args) => verificationCrypto().judgeAnswer(...args),
+  }),
 );
 
 const now = (): Date => new Date();

@@ -1,6 +1,7 @@
 import './helpers/quiet-test-mode';
-import { resetComposition } from '../../src/composition';
-import { smsPhoneVerificationHandler } from '../../src/verification/register';
+import { createVerificationCrypto } from '../../src/verification/crypto';
+import { createSmsVerificationOrchestrator } from '../../src/verification/orchestrator';
+import { getVerificationRules, sendSmsChallenge } from '../../src/verification/register';
 import { hashCode } from '../../src/verification/crypto/code-hash';
 import { sealAnswer } from '../../src/verification/crypto/sealed-answer';
 import {
@@ -9,7 +10,7 @@ import {
   type VerificationRules,
 } from '../../src/verification/rules';
 import { ACTIVITY, EVENT, ORCHESTRATION } from '../../src/verification/names';
-import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
+import { TEST_SECRET } from './helpers/env';
 import { ActionType, OrchestrationHarness, type Action } from './helpers/replay';
 
 const INSTANCE = '7b3c9f2e8a1d4c6b9e0f1a2b3c4d5e6f';
@@ -26,19 +27,19 @@ const TIMER = 1;
 const LEGACY_RULES_TASK = 0;
 const LEGACY_SEND_TASK = 1;
 
-let restoreEnv: () => void;
-beforeAll(() => {
-  restoreEnv = useEnv(validEnv());
-  resetComposition();
-});
-afterAll(() => {
-  restoreEnv();
-  resetComposition();
+/**
+ * The orchestrator as register.ts builds it, with the registered activities (they schedule tasks by
+ * name; the harness completes them) and the judge of the test secret instead of the settings.
+ */
+const orchestrator = createSmsVerificationOrchestrator({
+  getVerificationRules: () => getVerificationRules(null),
+  sendSmsChallenge,
+  judgeAnswer: createVerificationCrypto(TEST_SECRET).judgeAnswer,
 });
 
 function harness(input: unknown = INPUT): OrchestrationHarness {
   return new OrchestrationHarness(
-    smsPhoneVerificationHandler,
+    orchestrator,
     ORCHESTRATION.SmsPhoneVerification,
     INSTANCE,
     input,

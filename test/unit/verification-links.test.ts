@@ -1,6 +1,9 @@
 import { ConfigError } from '../../src/errors';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   LINK_PURPOSES,
+  ROUTE_PREFIX,
   buildVerificationLinks,
   type LinkPurpose,
 } from '../../src/verification/links';
@@ -116,6 +119,15 @@ describe('buildVerificationLinks', () => {
         `/api/${LINK_ROUTES[purpose].replace('{id}', A).replace('{eventName}', 'x')}`,
       );
     }
+  });
+
+  it('builds the links below the route prefix host.json gives the Functions host', () => {
+    const host = JSON.parse(readFileSync(join(__dirname, '..', '..', 'host.json'), 'utf8')) as {
+      extensions: { http: { routePrefix: string } };
+    };
+    expect(host.extensions.http.routePrefix).toBe(ROUTE_PREFIX);
+    const links = buildVerificationLinks(SECRET, SETTINGS, A);
+    expect(new URL(links.statusQueryGetUri).pathname.startsWith(`/${ROUTE_PREFIX}/`)).toBe(true);
   });
 
   it('percent-encodes the instance id in the path', () => {
