@@ -12,7 +12,7 @@ import {
   getMeServices,
 } from '../../src/composition';
 import { ConfigError } from '../../src/errors';
-import { sharedSidecarDispatcher } from '../../src/me/sidecar';
+import { sharedSidecarDispatcher } from '../../src/me/sidecar/transport';
 import type { VerificationCrypto } from '../../src/verification/crypto';
 import { hashCode } from '../../src/verification/crypto/code-hash';
 import { verificationCrypto } from '../../src/verification/register';
