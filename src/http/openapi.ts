@@ -184,12 +184,16 @@ export interface Operation {
     readonly examples: Readonly<Record<string, Example>>;
     /** The body may be left out (`POST /api/acs/identities`). */
     readonly optional?: true;
+    /** Default `application/json` (a form-encoded API says `application/x-www-form-urlencoded`). */
+    readonly contentType?: string;
   };
   /** Success answers; the error answers come from `errors`. */
   readonly responses: Readonly<Record<number, SuccessResponse>>;
   readonly errors: readonly ErrorStatus[];
   /** What an error status means on this operation, where it says more than the generic text. */
   readonly errorDescriptions?: Partial<Record<ErrorStatus, string>>;
+  /** The error body, where it is not RFC 9457 problem+json (Twilio's error shape, say). */
+  readonly errorBody?: { readonly contentType: string; readonly schema: z.ZodType };
 }
 
 /** A route parameter with its constraints, `?`, default or catch-all stars: `{id:int}`, `{*rest}`. */
@@ -219,7 +223,7 @@ export function registerOperation(registry: OpenAPIRegistry, op: Operation): voi
     responses[status] = successResponse(response);
   }
   for (const status of op.errors) {
-    responses[String(status)] = errorResponse(status, op.errorDescriptions?.[status]);
+    responses[String(status)] = errorResponse(status, op);
   }
   registry.registerPath({
     operationId: op.operationId,
@@ -237,7 +241,10 @@ export function registerOperation(registry: OpenAPIRegistry, op: Operation): voi
             body: {
               required: op.requestBody.optional !== true,
               content: {
-                [JSON_TYPE]: { schema: op.requestBody.schema, examples: op.requestBody.examples },
+                [op.requestBody.contentType ?? JSON_TYPE]: {
+                  schema: op.requestBody.schema,
+                  examples: op.requestBody.examples,
+                },
               },
             },
           }),
@@ -267,16 +274,20 @@ function successResponse(response: SuccessResponse): ResponseConfig {
   };
 }
 
-function errorResponse(status: ErrorStatus, description?: string): ResponseConfig {
+function errorResponse(status: ErrorStatus, op: Operation): ResponseConfig {
   const example = PROBLEM_EXAMPLES[status];
+  const content =
+    op.errorBody === undefined
+      ? {
+          [PROBLEM_CONTENT_TYPE]: {
+            schema: { $ref: `#/components/schemas/${PROBLEM}` },
+            ...(example === undefined ? {} : { example }),
+          },
+        }
+      : { [op.errorBody.contentType]: { schema: op.errorBody.schema } };
   return {
-    description: description ?? ERROR_DESCRIPTIONS[status],
+    description: op.errorDescriptions?.[status] ?? ERROR_DESCRIPTIONS[status],
     ...(status === 429 ? { headers: RETRY_AFTER_HEADER } : {}),
-    content: {
-      [PROBLEM_CONTENT_TYPE]: {
-        schema: { $ref: `#/components/schemas/${PROBLEM}` },
-        ...(example === undefined ? {} : { example }),
-      },
-    },
+    content,
   };
 }

@@ -62,7 +62,8 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.out
   throw new ValidationError(fieldProblems(result.error.issues));
 }
 
-function fieldProblems(issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
+/** zod's issues as the app's field problems (a non-problem+json API maps these onto its own shape). */
+export function fieldProblems(issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
   const unknown: FieldProblem[] = issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ field: key, message: MESSAGES.unknownProperty }))
