@@ -13,7 +13,7 @@ function featureLayer(name, forbidden) {
   return [
     ...layer(
       [`src/${name}/**/*.ts`],
-      [COMPOSITION_ONLY_IN_REGISTER, ...others],
+      [COMPOSITION_ONLY_IN_REGISTER, DOCUMENT_COMPOSER, ...others],
       ['**/register.ts'],
     ),
     ...layer([`src/${name}/register.ts`], others),
@@ -26,6 +26,13 @@ function feature(name) {
     message: `Features must not depend on the ${name} feature.`,
   };
 }
+
+/** The OpenAPI document imports the features (their `register<Feature>OpenApi`), never the reverse. */
+const DOCUMENT_COMPOSER = {
+  group: ['../openapi/**', '**/src/openapi/**'],
+  message:
+    'Features describe their routes with http/openapi; only src/openapi composes the document.',
+};
 
 /** Only register.ts may import the composition root. */
 const COMPOSITION_ONLY_IN_REGISTER = {

@@ -7,7 +7,7 @@ import {
   parseCreateIdentityRequest,
   parseTeamsTokenRequest,
   parseTokenRequest,
-} from './parse';
+} from './schemas';
 
 /**
  * The `/api/acs/...` handlers (function key): parse, one ACS call, map. The service is resolved per

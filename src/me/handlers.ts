@@ -13,8 +13,14 @@ import {
   RateLimitedError,
   UnauthenticatedError,
 } from '../errors';
-import { parseTokenRequest } from '../acs/parse';
-import { parseSendMail } from './parse';
+import { parseTokenRequest } from '../acs/schemas';
+import {
+  parseSendMail,
+  type MyAcsRevoked,
+  type MyAcsToken,
+  type SendMailAccepted,
+} from './schemas';
+import type { ResponseBody } from '../http/schema';
 import { readJson } from '../http/parse';
 import { json, noContent } from '../http/respond';
 import type { Handler } from '../http/respond';
@@ -95,7 +101,10 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
           },
         }),
       );
-      return json(202, { status: 'accepted', recipients: mail.to.length });
+      return json(202, {
+        status: 'accepted',
+        recipients: mail.to.length,
+      } satisfies ResponseBody<typeof SendMailAccepted>);
     }),
 
     issueMyAcsToken: auth(async (request, caller) => {
@@ -108,7 +117,7 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
         token: token.token,
         expiresOn: token.expiresOn,
         identityCreated: token.created,
-      });
+      } satisfies ResponseBody<typeof MyAcsToken>);
     }),
 
     revokeMyAcsTokens: auth(async (_request, caller) => {
@@ -117,7 +126,7 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
         communicationUserId: mapping.communicationUserId,
         revoked: true,
         note: REVOCATION_NOTE,
-      });
+      } satisfies ResponseBody<typeof MyAcsRevoked>);
     }),
 
     deleteMyAcsIdentity: auth(async (_request, caller) => {

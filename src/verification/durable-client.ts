@@ -58,7 +58,7 @@ export const getDurableClient: GetVerificationClient = (context) => {
  * Instance ids are placed into management URLs unencoded by the durable client, so anything but
  * a plain token (e.g. `x/terminate?`) could address another operation. Generated ids are hex.
  */
-const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
+export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 
 export function isInstanceId(raw: string): boolean {
   return INSTANCE_ID_PATTERN.test(raw);

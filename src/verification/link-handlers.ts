@@ -2,13 +2,20 @@ import type { HttpRequest } from '@azure/functions';
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import { ConflictError, GoneError, NotFoundError } from '../errors';
 import { readJson } from '../http/parse';
+import type { ResponseBody } from '../http/schema';
 import { json, noContent, type Handler } from '../http/respond';
 import { normalizeCode, type WellFormedCode } from './codes';
 import { FINISHED_STATUSES, RUNNING_STATUSES } from './durable-client';
 import type { SendGuard } from './guard/send-guard';
 import { openLink, type LinkAccessDeps, type OpenedLink } from './link-access';
 import { EVENT } from './names';
-import { parseCodeSubmission, parseEventAnswer } from './parse';
+import {
+  parseCodeSubmission,
+  parseEventAnswer,
+  type SubmitCodeAccepted,
+  type VerificationAction,
+  type VerificationStatus,
+} from './schemas';
 import { isCodeLength } from './rules';
 import type { SealedAnswerPayload } from './crypto/sealed-answer';
 import { readCustomStatus, toVerificationView } from './view';
@@ -52,7 +59,7 @@ export function createVerificationStatus(deps: LinkAccessDeps): Handler {
       output: status.output ?? null,
       createdTime: iso(status.createdTime),
       lastUpdatedTime: iso(status.lastUpdatedTime),
-    });
+    } satisfies ResponseBody<typeof VerificationStatus>);
   };
 }
 
@@ -87,7 +94,9 @@ export function createSubmitVerificationCode(deps: AnswerDeps): Handler {
   return async (request, context) => {
     const opened = await openLink(deps, request, context, 'code');
     await raiseAnswer(deps, opened, parseCodeSubmission(await readAnswerBody(request)));
-    return json(202, { id: opened.id, status: 'submitted' });
+    return json(202, { id: opened.id, status: 'submitted' } satisfies ResponseBody<
+      typeof SubmitCodeAccepted
+    >);
   };
 }
 
@@ -97,7 +106,7 @@ export function createCancelVerification(deps: LinkAccessDeps): Handler {
     const { id, client, status } = await openLink(deps, request, context, 'cancel');
     assertRunning(status);
     await client.raiseEvent(id, EVENT.CancelRequested, null);
-    return json(202, { id, status: 'canceling' });
+    return json(202, { id, status: 'canceling' } satisfies ResponseBody<typeof VerificationAction>);
   };
 }
 
@@ -124,7 +133,7 @@ export function createResendVerificationCode(deps: ResendDeps): Handler {
     // The number was accepted at start; the policy is checked again in case it changed since.
     await deps.guard().check(phoneNumberOf(status.input), request.headers);
     await client.raiseEvent(id, EVENT.ResendRequested, null);
-    return json(202, { id, status: 'resending' });
+    return json(202, { id, status: 'resending' } satisfies ResponseBody<typeof VerificationAction>);
   };
 }
 

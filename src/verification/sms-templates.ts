@@ -25,9 +25,20 @@ export const BUILT_IN_TEMPLATES: Readonly<Record<TranslatedLocale, string>> = {
 };
 
 /** RFC 5646 §4.4.1: implementations need to handle tags of at least 35 characters. */
-const MAX_LOCALE_LENGTH = 35;
+export const MAX_LOCALE_LENGTH = 35;
+export const LOCALE_MESSAGE = 'must be a BCP 47 language tag such as "ko" or "pt-BR"';
 /** Regions that write Chinese in traditional characters when a tag names no script. */
 const TRADITIONAL_CHINESE_REGIONS = new Set(['TW', 'HK', 'MO']);
+
+/** The canonical form of a well-formed BCP 47 language tag (`ko-kr` → `ko-KR`), else undefined. */
+export function canonicalLocale(tag: string): string | undefined {
+  if (tag.length === 0 || tag.length > MAX_LOCALE_LENGTH) return undefined;
+  try {
+    return Intl.getCanonicalLocales(tag)[0];
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The caller's `locale` input: absent (undefined or null) is fine, anything else must be a
@@ -35,17 +46,9 @@ const TRADITIONAL_CHINESE_REGIONS = new Set(['TW', 'HK', 'MO']);
  */
 export function parseLocale(input: unknown, field = 'locale'): string | undefined {
   if (input === undefined || input === null) return undefined;
-  const problem = { field, message: 'must be a BCP 47 language tag such as "ko" or "pt-BR"' };
-  if (typeof input !== 'string' || input.length === 0 || input.length > MAX_LOCALE_LENGTH) {
-    throw new ValidationError(problem);
-  }
-  try {
-    const [canonical] = Intl.getCanonicalLocales(input);
-    if (canonical === undefined) throw new RangeError('empty');
-    return canonical;
-  } catch {
-    throw new ValidationError(problem);
-  }
+  const canonical = typeof input === 'string' ? canonicalLocale(input) : undefined;
+  if (canonical === undefined) throw new ValidationError({ field, message: LOCALE_MESSAGE });
+  return canonical;
 }
 
 /** The best template locale for a canonical tag: `ko-KR` → `ko`, `zh-TW` → `zh-Hant`, else `en`. */

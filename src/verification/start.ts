@@ -2,11 +2,16 @@ import type { HttpRequest, InvocationContext } from '@azure/functions';
 import { NotFoundError } from '../errors';
 import { readJson, routeParam } from '../http/parse';
 import { json, type Handler } from '../http/respond';
+import type { ResponseBody } from '../http/schema';
 import type { GetVerificationClient, VerificationClient } from './durable-client';
 import type { SendGuard } from './guard/send-guard';
 import type { VerificationLinks } from './links';
 import { HTTP_STARTABLE_ORCHESTRATIONS } from './names';
-import { parseStartRequest } from './parse';
+import {
+  parseStartRequest,
+  type TrustedStart,
+  type VerificationLinks as VerificationLinksAnswer,
+} from './schemas';
 import { CURRENT_INPUT_VERSION, type VerificationInput } from './rules';
 
 export interface HttpStartDeps {
@@ -28,7 +33,7 @@ export function createHttpStart(deps: HttpStartDeps): Handler {
   return async (request, context) => {
     const { instanceId } = await startVerification(deps, request, context);
     const links = deps.links(instanceId);
-    return json(202, links, {
+    return json(202, links satisfies ResponseBody<typeof VerificationLinksAnswer>, {
       Location: links.statusQueryGetUri,
       'Retry-After': RETRY_AFTER_SECONDS,
     });
@@ -46,7 +51,7 @@ export function createTrustedStart(deps: HttpStartDeps): Handler {
     const management = client.createHttpManagementPayload(instanceId);
     return json(
       202,
-      { ...management, links: deps.links(instanceId) },
+      { ...management, links: deps.links(instanceId) } satisfies ResponseBody<typeof TrustedStart>,
       { Location: management.statusQueryGetUri, 'Retry-After': RETRY_AFTER_SECONDS },
     );
   };
