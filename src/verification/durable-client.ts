@@ -77,13 +77,6 @@ export async function findStatus(
   }
 }
 
-/** Runtime states in which the instance still reads events (the status link answers 202). */
-export const RUNNING_STATUSES: readonly OrchestrationRuntimeStatus[] = [
-  OrchestrationRuntimeStatus.Pending,
-  OrchestrationRuntimeStatus.Running,
-  OrchestrationRuntimeStatus.ContinuedAsNew,
-];
-
 /** Runtime states after which the instance will never read another event. */
 export const FINISHED_STATUSES: readonly OrchestrationRuntimeStatus[] = [
   OrchestrationRuntimeStatus.Completed,

@@ -5,7 +5,7 @@ import { readJson } from '../http/parse';
 import type { ResponseBody } from '../http/schema';
 import { json, noContent, type Handler } from '../http/respond';
 import { normalizeCode, type WellFormedCode } from './codes';
-import { FINISHED_STATUSES, RUNNING_STATUSES } from './durable-client';
+import { FINISHED_STATUSES } from './durable-client';
 import type { SendGuard } from './guard/send-guard';
 import { openLink, type LinkAccessDeps, type OpenedLink } from './link-access';
 import { EVENT } from './names';
@@ -46,11 +46,14 @@ export interface ResendDeps extends LinkAccessDeps {
 /** An answer is a few digits; anything much larger is refused before parsing (413). */
 export const MAX_ANSWER_BYTES = 1024;
 
-/** `statusQueryGetUri`: the Durable status shape; 202 while running, 200 once finished. */
+/**
+ * `statusQueryGetUri`: the Durable status shape; 202 until finished (a Suspended instance too, as the
+ * extension's status endpoint answers, so a poller does not stop there), 200 once finished.
+ */
 export function createVerificationStatus(deps: LinkAccessDeps): Handler {
   return async (request, context) => {
     const { status } = await openLink(deps, request, context, 'status');
-    return json(RUNNING_STATUSES.includes(status.runtimeStatus) ? 202 : 200, {
+    return json(FINISHED_STATUSES.includes(status.runtimeStatus) ? 200 : 202, {
       name: status.name,
       instanceId: status.instanceId,
       runtimeStatus: status.runtimeStatus,

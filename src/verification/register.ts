@@ -80,7 +80,10 @@ const answers = {
 
 const HANDLERS: { readonly [Name in VerificationFunctionName]: Handler } = {
   httpStart: createHttpStart(starter),
-  trustedStart: createTrustedStart(starter),
+  trustedStart: createTrustedStart({
+    ...starter,
+    publicOrigin: () => getVerificationConfig().links.publicOrigin,
+  }),
   verificationStatus: linkHandlers.createVerificationStatus(links),
   raiseVerificationEvent: linkHandlers.createRaiseVerificationEvent(answers),
   cancelVerification: linkHandlers.createCancelVerification(links),

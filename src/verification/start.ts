@@ -40,21 +40,43 @@ export function createHttpStart(deps: HttpStartDeps): Handler {
   };
 }
 
+export interface TrustedStartDeps extends HttpStartDeps {
+  /** The configured public origin (`VERIFICATION_PUBLIC_ORIGIN`), which the capability links use too. */
+  readonly publicOrigin: () => URL;
+}
+
 /**
  * `POST /api/trusted/orchestrators/{orchestratorName}` (authLevel `function`): the same start,
  * answered with the Durable management payload (system key) for trusted back ends, plus the
- * capability links (`links`), through which codes are answered sealed.
+ * capability links (`links`), through which codes are answered sealed. The payload's URLs are put on
+ * the configured public origin: the client binding builds them from the request's `Host`, which the
+ * caller chooses, and a URL carrying the system key must never point where a caller says.
  */
-export function createTrustedStart(deps: HttpStartDeps): Handler {
+export function createTrustedStart(deps: TrustedStartDeps): Handler {
   return async (request, context) => {
     const { client, instanceId } = await startVerification(deps, request, context);
-    const management = client.createHttpManagementPayload(instanceId);
+    const management = onOrigin(
+      client.createHttpManagementPayload(instanceId),
+      deps.publicOrigin(),
+    );
     return json(
       202,
       { ...management, links: deps.links(instanceId) } satisfies ResponseBody<typeof TrustedStart>,
       { Location: management.statusQueryGetUri, 'Retry-After': RETRY_AFTER_SECONDS },
     );
   };
+}
+
+/** The payload with each URL's origin replaced by `origin` (path and query kept). */
+function onOrigin<T extends object>(payload: T, origin: URL): T {
+  const rebased: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(payload)) {
+    rebased[name] =
+      typeof value === 'string' && /^https?:\/\//i.test(value)
+        ? origin.origin + value.replace(/^https?:\/\/[^/]*/i, '')
+        : value;
+  }
+  return rebased as T;
 }
 
 /** Every start is its own instance: deduplicating by number would hand one caller another's. */

@@ -250,6 +250,12 @@ describe('the status link and the end-user view', () => {
       createdTime: '2026-11-22T10:00:00.000Z',
       lastUpdatedTime: '2026-11-22T10:00:01.000Z',
     });
+    // Suspended is not finished: the extension's status endpoint answers 202, and so does the link.
+    s.client.put(ID, {
+      runtimeStatus: OrchestrationRuntimeStatus.Suspended,
+      customStatus: AWAITING,
+    });
+    expect((await s.status(linkRequest('status'), invocation())).status).toBe(202);
     s.client.put(ID, {
       runtimeStatus: OrchestrationRuntimeStatus.Completed,
       output: true,

@@ -338,6 +338,8 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       maxEntityOperationBatchSize: hostJson.maxEntityOperationBatchSize,
       // The engine only reports its own failures.
       log: (line: string) => log('error', line),
+      // Set below, once the front door listens.
+      publicOrigin: () => functionHost.origin,
     });
     if (engine) {
       const durable = engine;

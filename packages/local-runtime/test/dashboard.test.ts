@@ -183,9 +183,9 @@ describe('dashboard API over the management API', () => {
   });
 
   it("passes the management API's refusals on as problems", async () => {
-    // Only Failed instances can be rewound: a Completed one is a precondition failure.
+    // Only Failed instances can be rewound: a Completed one is gone (410, as in the extension).
     const rewind = await dash('POST', '/instances/dash-a2/rewind', {});
-    expect(rewind.status).toBe(412);
+    expect(rewind.status).toBe(410);
     expect(rewind.type).toMatch(/^application\/problem\+json/);
     expect(rewind.body.detail).toEqual(expect.stringContaining('Completed'));
     const terminate = await dash('POST', '/instances/dash-a2/terminate', { reason: 'test' });

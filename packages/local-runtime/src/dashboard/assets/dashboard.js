@@ -529,9 +529,9 @@ function actionsPanel(id, feedback) {
       feedback.replaceChildren(message(`${label}: done.${extra}`));
       announce(`${label} done`);
     } catch (e) {
-      // 412: the runtime rewinds only Failed instances (and names the current status in its detail).
+      // 410 (finished) or 500: the runtime rewinds only Failed instances (its detail names the status).
       const why =
-        e.status === 412 && path === '/rewind'
+        (e.status === 410 || e.status === 500) && path === '/rewind'
           ? `only a Failed instance can be rewound. ${e.message}`
           : e.message;
       feedback.replaceChildren(message(`${label} failed: ${why}`, true));
