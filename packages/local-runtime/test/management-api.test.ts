@@ -364,4 +364,38 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     expect(res.body).toMatchObject({ id: 'held' });
     expect((await h.api('GET', `${BASE}/instances`)).status).toBe(503);
   });
+
+  it('holds a wait whose ?timeout= is beyond 2^31-1 ms until the instance finishes (no 1 ms timer)', async () => {
+    let answered = false;
+    const waiting = h
+      .api('POST', `${BASE}/orchestrators/waiter/long?timeout=3000000&pollingInterval=1`)
+      .then((res) => {
+        answered = true;
+        return res;
+      });
+    await h.idle();
+    // A timer Node clamped to 1 ms would have answered by now.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(answered).toBe(false);
+    expect(await h.raise('long', 'go', 5)).toBe(202);
+    await h.idle();
+    expect(await waiting).toMatchObject({ status: 200, body: 5 });
+  });
+});
+
+describe('management API: the bound of a ?timeout= wait', () => {
+  it('answers the check-status 202 once maxHttpWaitMs passed, whatever timeout the caller asked for', async () => {
+    const h = await createHarness(invoker(), { maxHttpWaitMs: 20 });
+    try {
+      const started = Date.now();
+      const res = await h.api(
+        'POST',
+        `${BASE}/orchestrators/waiter/bounded?timeout=3600&pollingInterval=1`,
+      );
+      expect(res).toMatchObject({ status: 202, body: { id: 'bounded' } });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await h.close();
+    }
+  });
 });

@@ -32,11 +32,19 @@ export interface ApiContext {
   /** Names of registered orchestrator functions. */
   orchestratorNames: () => readonly string[];
   log: (line: string) => void;
+  /** The longest a `?timeout=` wait holds a request (ms); longer timeouts are cut to it. */
+  maxWaitMs: number;
   /** The entity routes (`/entities/...`), served by the entity feature. */
   entities?: (req: RuntimeHttpRequest, q: Query, segments: string[]) => RuntimeHttpResponse;
 }
 
 export class BadRequest extends Error {}
+
+/**
+ * Default bound of a `?timeout=` wait: Azure's front end drops a request after 230 s, so no longer wait can be
+ * answered there either. It also keeps `setTimeout` below 2^31-1 ms, past which Node fires it after 1 ms.
+ */
+export const DEFAULT_MAX_WAIT_MS = 230_000;
 
 const ACTIVE_STATUSES: ReadonlySet<RuntimeStatus> = new Set([
   'Running',
@@ -379,7 +387,8 @@ export class ManagementApi {
     instanceId: string,
     timeoutSeconds: number,
   ): Promise<RuntimeHttpResponse> {
-    const row = await this.waitForTerminal(instanceId, timeoutSeconds * 1000);
+    const waitMs = Math.min(timeoutSeconds * 1000, this.context.maxWaitMs);
+    const row = await this.waitForTerminal(instanceId, waitMs);
     if (row?.runtimeStatus === 'Completed') {
       return {
         status: 200,

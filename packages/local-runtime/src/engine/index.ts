@@ -26,7 +26,13 @@ import { DurableEngineCore } from './engine';
 import { EngineClient } from './engine-client';
 import { registerInProcessRpc } from './in-process-client';
 import type { HistoryEvent } from './history';
-import { DEFAULT_CONNECTION_NAME, ManagementApi, WEBHOOK_PATH, managementLinks } from './http-api';
+import {
+  DEFAULT_CONNECTION_NAME,
+  DEFAULT_MAX_WAIT_MS,
+  ManagementApi,
+  WEBHOOK_PATH,
+  managementLinks,
+} from './http-api';
 
 export { formatTimeSpan, activityInputString, InstanceExistsError } from './engine';
 export type { HistoryEvent } from './history';
@@ -76,6 +82,8 @@ export interface DurableEngineOptions {
    * Default `http://localhost:7071`.
    */
   publicOrigin?: () => string;
+  /** The longest a `?timeout=` wait holds a request, ms (default 230 s, Azure's front-end limit). */
+  maxHttpWaitMs?: number;
 }
 
 export interface DurableEngine extends DurableExtension {
@@ -127,6 +135,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         .filter((f) => f.triggerType.toLowerCase() === 'orchestrationtrigger')
         .map((f) => f.name),
     log,
+    maxWaitMs: positive(options.maxHttpWaitMs, DEFAULT_MAX_WAIT_MS),
     entities: (req, q, segments) => entityApi.handle(req, q, segments),
   });
 
