@@ -70,11 +70,23 @@ const FEATURES: readonly {
   readonly name: string;
   readonly sections: readonly (keyof Config)[];
   readonly ownKeys: readonly string[];
+  /** What the feature needs beyond what its sections' loaders require (checked once they load). */
+  readonly needs?: (config: Partial<Config>) => readonly FieldProblem[];
 }[] = [
   {
     name: 'verification',
     sections: ['twilio', 'verification'],
     ownKeys: [TWILIO_KEYS, VERIFICATION_KEYS, SMS_TEMPLATE_KEYS, GUARD_KEYS].flatMap(Object.values),
+    // Optional for the section, but the send guard keeps its counters there: without it every start answers 500.
+    needs: (config) =>
+      config.verification?.storage === undefined
+        ? [
+            {
+              field: STORAGE_KEYS.connectionString,
+              message: 'required by the send guard (velocity counters)',
+            },
+          ]
+        : [],
   },
   { name: 'acs', sections: ['acs'], ownKeys: Object.values(ACS_KEYS) },
   { name: 'me', sections: ['sidecar', 'identityMap', 'acs'], ownKeys: Object.values(ME_KEYS) },
@@ -182,7 +194,7 @@ export function describeStartup(env: Env = process.env): StartupReport {
   const invalid: string[] = [];
   const notDeployed: string[] = [];
   for (const feature of FEATURES) {
-    const problems = featureProblems(feature.sections, env);
+    const problems = featureProblems(feature.sections, env, feature.needs);
     if (problems.length === 0) continue;
     const deployed =
       feature.ownKeys.some((key) => (env[key] ?? '').trim() !== '') ||
@@ -198,12 +210,16 @@ export function describeStartup(env: Env = process.env): StartupReport {
   return { invalid, notDeployed };
 }
 
-function featureProblems(sections: readonly (keyof Config)[], env: Env): readonly FieldProblem[] {
+function featureProblems(
+  sections: readonly (keyof Config)[],
+  env: Env,
+  needs?: (config: Partial<Config>) => readonly FieldProblem[],
+): readonly FieldProblem[] {
   try {
     // Loaded, not memoised: the host may still set settings after start-up (the local runtime
     // sets WEBSITE_HOSTNAME, the links' origin, once it listens).
-    loadSettings(env, sections);
-    return [];
+    const loaded: Partial<Config> = loadSettings(env, sections);
+    return needs ? needs(loaded) : [];
   } catch (error: unknown) {
     if (error instanceof ConfigError) return error.problems;
     return [{ field: sections.join(', '), message: 'settings could not be read' }];

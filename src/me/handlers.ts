@@ -7,7 +7,6 @@ import type { AuthenticatedCaller } from './authenticated-caller';
 import type { MeServices } from './services';
 import { DownstreamApiError, SidecarClientError, splitAuthorizationHeader } from './sidecar';
 import {
-  ConfigError,
   ForbiddenError,
   NotFoundError,
   RateLimitedError,
@@ -63,6 +62,7 @@ export interface MeHandlers {
  */
 export function createMeHandlers(services: () => MeServices): MeHandlers {
   const sidecar = (): MeServices['sidecar'] => services().sidecar;
+  let teamsDisabledReported = false;
   const auth = (
     handler: (request: HttpRequest, caller: AuthenticatedCaller) => Promise<HttpResponseInit>,
   ): Handler =>
@@ -134,12 +134,17 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
       return noContent();
     }),
 
-    exchangeMyTeamsToken: auth(async (_request, caller) => {
+    exchangeMyTeamsToken: withAuthenticatedCaller(async (_request, context, caller) => {
       const s = services();
       if (s.teamsClientId === undefined) {
-        throw new ConfigError([
-          { field: ACS_KEYS.teamsClientId, message: 'required for the Teams token exchange' },
-        ]);
+        // Disabled on purpose (the key is optional): a 404 problem, not an error, and one warning per process.
+        if (!teamsDisabledReported) {
+          teamsDisabledReported = true;
+          context.warn(
+            `${context.functionName}: the Teams token exchange is disabled (${ACS_KEYS.teamsClientId} is not set); it answers 404.`,
+          );
+        }
+        throw new NotFoundError('The Teams token exchange is not enabled on this deployment.');
       }
       const header = await obo(() =>
         s.sidecar.getAuthorizationHeader(caller.authorization, ACS_TEAMS_SIDECAR_API, {
@@ -152,7 +157,7 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
         userObjectId: caller.objectId,
       });
       return json(200, { token: token.token, expiresOn: token.expiresOn });
-    }),
+    }, sidecar),
   };
 }
 

@@ -130,7 +130,8 @@ export function registerMeOpenApi(registry: OpenAPIRegistry): ApiTag {
       responses: {
         200: { description: 'The ACS token.', schema: AcsToken, example: ACS_TOKEN_EXAMPLE },
       },
-      errors: [401, 403, 429, 500, ...UPSTREAM_ERRORS],
+      // 404: the exchange is not enabled on this deployment (no Teams client id set).
+      errors: [401, 403, 404, 429, 500, ...UPSTREAM_ERRORS],
     },
   ];
   for (const operation of operations) registerOperation(registry, operation);

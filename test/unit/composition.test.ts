@@ -168,6 +168,15 @@ describe('composition root', () => {
     expect(describeStartup()).toEqual({ invalid: [], notDeployed: ['acs', 'me'] });
   });
 
+  it('reports a verification deployment without storage, which the send guard needs on every start', () => {
+    restore = useEnv(validEnv({ AzureWebJobsStorage: undefined }));
+    resetComposition();
+    expect(describeStartupConfigProblem()).toContain(
+      'AzureWebJobsStorage (required by the send guard',
+    );
+    expect(describeStartup().invalid).toHaveLength(1);
+  });
+
   it('reports a feature whose own settings are set but incomplete, naming only that feature', () => {
     restore = useEnv(
       validEnv({
