@@ -24,6 +24,7 @@ import { benchAppSettings, benchStorage, closeBenchStorage } from './settings';
 import type { TwilioEmulator } from '@local/emulators';
 import { startLocalHostProcess } from '@local/durable-runtime';
 import { parseAbArgs, runAb } from './ab';
+import { countSentTo, phoneFor } from './phones';
 import { ascending, percentile } from './stats';
 import type { LocalHostProcess } from '@local/durable-runtime';
 
@@ -90,15 +91,6 @@ async function pool(
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-}
-
-/**
- * A valid US mobile-or-fixed number per scenario and index (`+1425` and 7 digits from 2000000, as
- * the load driver uses): the fraud guard refuses numbers that libphonenumber-js calls invalid.
- */
-function phoneFor(scenario: number, index: number): string {
-  if (index >= 1_000_000) throw new Error('at most 1,000,000 numbers per scenario');
-  return `+1425${(scenario - 198) * 1_000_000 + index}`;
 }
 
 function rssBytes(pid: number): number {
@@ -301,8 +293,7 @@ async function main(): Promise<void> {
         await bench.start(phoneFor(205, i));
       });
       // Waiting means the SMS went out and the instance sits on its event/timer race.
-      while (twilio.messages().filter((m) => m.to.startsWith('+1205')).length < WAITING)
-        await sleep(50);
+      while (countSentTo(twilio.messages(), 205, WAITING) < WAITING) await sleep(50);
       const seconds = (performance.now() - started) / 1000;
       await sleep(1000);
       const rss = rssBytes(host.pid);

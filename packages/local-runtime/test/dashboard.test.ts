@@ -195,6 +195,14 @@ describe('dashboard API over the management API', () => {
     expect((await dash('POST', '/instances/dash-a2/explode', {})).status).toBe(404);
   });
 
+  it('refuses a request a proxy on this machine forwarded (X-Forwarded-For on loopback)', async () => {
+    const forwarded = await dash('GET', '/instances/dash-a2', undefined, {
+      'x-forwarded-for': '203.0.113.7',
+    });
+    expect(forwarded.status).toBe(403);
+    expect(forwarded.type).toMatch(/^application\/problem\+json/);
+  });
+
   it('accepts actions only from the dashboard page: its header and the same origin', async () => {
     const noHeader = await dash('POST', '/instances/dash-a2/suspend', {}, {});
     expect(noHeader.status).toBe(403);
@@ -275,6 +283,20 @@ describe('access decisions', () => {
         open,
       ),
     ).toEqual({ allowed: true });
+  });
+
+  it('counts a forwarded request on loopback as remote unless the proxy is trusted', () => {
+    const forwardings: Record<string, string>[] = [
+      { 'x-forwarded-for': '203.0.113.7' },
+      { 'x-forwarded-host': 'dashboard.example' },
+      { forwarded: 'for=203.0.113.7' },
+    ];
+    for (const forwarded of forwardings) {
+      const req = request('127.0.0.1', { ...local, ...forwarded });
+      expect(decideAccess(req, true, closed)).toMatchObject({ status: 403 });
+      expect(decideAccess(req, true, open)).toMatchObject({ status: 401 });
+      expect(decideAccess(req, true, { ...closed, trustProxy: true })).toEqual({ allowed: true });
+    }
   });
 });
 
