@@ -67,6 +67,8 @@ export interface DurableEngineOptions {
   longRunningTimerIntervalMs?: number;
   /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
   openStore?: (databasePath: string) => SqliteStore;
+  /** Deliveries of one activity before it fails into history as a poison activity (default 5). */
+  maxActivityDequeueCount?: number;
   /** `host.json` `extensions.durableTask.maxConcurrentEntityFunctions`: entities running a batch at once (default 10). */
   maxConcurrentEntityFunctions?: number;
   /** `host.json` `extensions.durableTask.maxEntityOperationBatchSize`: operations per entity invocation (default 50). */
@@ -111,6 +113,9 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     longRunningTimerIntervalMs: options.longRunningTimerIntervalMs ?? 3 * DAY_MS,
     log,
     ...(options.openStore ? { openStore: options.openStore } : {}),
+    ...(options.maxActivityDequeueCount !== undefined
+      ? { maxActivityDequeueCount: options.maxActivityDequeueCount }
+      : {}),
   });
   const entityStore = new EntityStore(core.store.database);
   const entities = new EntityScheduler({

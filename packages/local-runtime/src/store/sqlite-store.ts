@@ -12,7 +12,9 @@ import { BackgroundCheckpointer } from './checkpointer';
  * - `history`: the history events of each instance's current execution, in order.
  * - `inbox`: history events not yet delivered to an orchestration episode (ExecutionStarted, completions,
  *   timer firings, raised events, ExecutionTerminated/Suspended/Resumed).
- * - `activities`: scheduled activity invocations not yet completed (re-run after a crash).
+ * - `activities`: scheduled activity invocations not yet completed (re-run after a crash), each with how often
+ *   it was handed to a worker (`dequeue_count`) and by which engine (`locked_by`), as durabletask-go's
+ *   `NewTasks` table: a count past the engine's bound makes the activity a poison one.
  * - `timers`: durable timers not yet fired.
  */
 
@@ -157,6 +159,8 @@ const MIGRATIONS: readonly string[] = [
      fire_at INTEGER NOT NULL
    );
    CREATE INDEX timers_instance ON timers(instance_id, timer_id);`,
+  `ALTER TABLE activities ADD COLUMN dequeue_count INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE activities ADD COLUMN locked_by TEXT;`,
 ];
 
 interface RawInstance {
@@ -315,6 +319,9 @@ export class SqliteStore {
         'INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?, ?, ?, ?, ?)',
       ),
       deleteActivity: db.prepare<[number]>('DELETE FROM activities WHERE id = ?'),
+      lockActivity: db.prepare<[string, number], { dequeue_count: number }>(
+        'UPDATE activities SET dequeue_count = dequeue_count + 1, locked_by = ? WHERE id = ? RETURNING dequeue_count',
+      ),
       deleteActivities: db.prepare<[string]>('DELETE FROM activities WHERE instance_id = ?'),
       allActivities: db.prepare<
         [],
@@ -511,6 +518,15 @@ export class SqliteStore {
     return Number(
       this.stmts.insertActivity.run(instanceId, executionId, taskId, name, input).lastInsertRowid,
     );
+  }
+
+  /**
+   * Marks a pending activity as handed to `owner` and counts the delivery; the new count, or undefined when the
+   * row is gone (instance restarted, terminated or purged). Written before the activity runs, so a delivery
+   * that a crash cut short is counted too.
+   */
+  lockActivity(id: number, owner: string): number | undefined {
+    return this.stmts.lockActivity.get(owner, id)?.dequeue_count;
   }
 
   /** Deletes a pending activity; false when it was already gone (instance restarted, terminated or purged). */
