@@ -229,6 +229,11 @@ export function runMigrations(
 /** How often the worker copies the WAL into the database, and the WAL size (4 KiB pages) at which a commit does it itself. */
 const CHECKPOINT_INTERVAL_MS = 250;
 const INLINE_CHECKPOINT_PAGES = 20_000;
+/**
+ * What SQLite leaves of the WAL file after a checkpoint reset it: without a limit the file keeps its largest
+ * size for good (an 80 MB WAL beside a 1 MB database after a purge). Idle, the checkpointer truncates it to 0.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Instance rows kept in memory, as this connection last wrote or read them. A flow reads its row
@@ -260,6 +265,7 @@ export class SqliteStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -32000');
     this.db.pragma('temp_store = MEMORY');
+    this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     this.migrate();
     if (databasePath !== ':memory:') {
       // Checkpoints run on a worker (see checkpointer.ts); this connection checkpoints only as a
