@@ -85,7 +85,7 @@ export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
     const { template } = templateFor(locale, deps.templates, deps.messageTemplate);
     const receipt = await deps.sms.send({ to: phoneNumber, body: renderMessage(template, code) });
     context.log(
-      `SMS challenge ${receipt.sid} (send ${sendNumber}) sent to ${maskPhoneNumber(phoneNumber)} for ${instanceId}`,
+      `SMS challenge ${receipt.sid} (send ${sendNumber}) ${receipt.alreadySent === true ? 'was already sent (re-run) to' : 'sent to'} ${maskPhoneNumber(phoneNumber)} for ${instanceId}`,
     );
     const challengeHash = deps.crypto.hashCode(instanceId, code);
     return rules === undefined ? challengeHash : { challengeHash, rules };

@@ -7,6 +7,8 @@ export interface SmsMessage {
 export interface SmsReceipt {
   /** Provider message id (Twilio `SM...`). */
   readonly sid: string;
+  /** The provider already had this very message for this number (a re-run after a crash): not sent again. */
+  readonly alreadySent?: boolean;
 }
 
 /** Sends SMS. Failures are AppErrors (UpstreamError, RateLimitedError) whose messages hold no body. */

@@ -95,6 +95,23 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
     expect(emulatorLog.join('\n')).not.toContain(code);
   });
 
+  it('finds the first send when the activity runs again (a crash before its result was committed)', async () => {
+    const input = { phoneNumber: PHONE, instanceId: 'inst-rerun', codeLength: 6, sendNumber: 1 };
+    const logs: string[] = [];
+    const first = await activity()(input, context(logs));
+    // At-least-once: the same activity with the same input, as after a kill -9 between send and commit.
+    const again = await activity()(input, context(logs));
+    expect(again).toBe(first);
+    const sms = emus.twilio.messages(PHONE);
+    expect(sms).toHaveLength(1);
+    expect(logs.join('\n')).toContain(
+      `SMS challenge ${sms[0]!.sid} (send 1) was already sent (re-run)`,
+    );
+    // The next send number derives another code: a new message.
+    await activity()({ ...input, sendNumber: 2 }, context([]));
+    expect(emus.twilio.messages(PHONE)).toHaveLength(2);
+  });
+
   it('maps an unroutable destination (Twilio 21612) to UpstreamError without sending', async () => {
     const err: unknown = await activity()(
       { phoneNumber: '+15005550002', instanceId: 'inst-2', codeLength: 6, sendNumber: 1 },
