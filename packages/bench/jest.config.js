@@ -10,5 +10,4 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  testTimeout: 30000,
 };

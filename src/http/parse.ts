@@ -17,8 +17,7 @@ export async function readJson(
     new PayloadTooLargeError(`The request body must be at most ${maxBytes} bytes.`);
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  const text = await request.text();
-  if (Buffer.byteLength(text, 'utf8') > maxBytes) throw tooLarge();
+  const text = await readAtMost(request, maxBytes, tooLarge);
   if (text.trim() === '') {
     if (!required) return undefined;
     throw new ValidationError({ field: 'body', message: 'a JSON body is required' });
@@ -28,6 +27,33 @@ export async function readJson(
   } catch {
     throw new ValidationError({ field: 'body', message: 'must be valid JSON' });
   }
+}
+
+/**
+ * The body as text, reading no more than `maxBytes` of it: the app streams its requests
+ * (`enableHttpStream`), so what a handler does not read is never buffered, and a body that turns out larger
+ * than declared (or chunked) stops being read at the limit.
+ */
+async function readAtMost(
+  request: HttpRequest,
+  maxBytes: number,
+  tooLarge: () => Error,
+): Promise<string> {
+  if (request.body === null) return '';
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
