@@ -6,12 +6,7 @@ import { withAuthenticatedCaller } from './authenticated-caller';
 import type { AuthenticatedCaller } from './authenticated-caller';
 import type { MeServices } from './services';
 import { DownstreamApiError, SidecarClientError, splitAuthorizationHeader } from './sidecar';
-import {
-  ForbiddenError,
-  NotFoundError,
-  RateLimitedError,
-  UnauthenticatedError,
-} from '../errors';
+import { ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError } from '../errors';
 import { parseTokenRequest } from '../acs/schemas';
 import {
   parseSendMail,
