@@ -1,6 +1,7 @@
 /**
  * The engine's RPC listener builds check-status links on the host's own origin, never on the origin of
- * whichever request last asked for a client binding (a forged or other `Host` must not leak into them).
+ * whichever request last asked for a client binding (a forged or other `Host` must not leak into them); and its
+ * reads after a stop answer nothing instead of throwing on the closed store.
  */
 import { ManualClock } from '../src/clock';
 import { createDurableEngine, type DurableEngine } from '../src/engine';
@@ -31,4 +32,18 @@ it('answers RPC starts with links on the configured origin, whatever Host the la
   const body = (await response.json()) as { statusQueryGetUri: string };
   expect(body.statusQueryGetUri).toMatch(/^http:\/\/public\.example:7071\/runtime\/webhooks\//);
   expect(response.headers.get('location')).toBe(body.statusQueryGetUri);
+});
+
+it('answers an empty history once stopped, as it answers no instance (the store is closed)', async () => {
+  engine = createDurableEngine({
+    invoker: new TestInvoker(),
+    clock: new ManualClock(),
+    databasePath: ':memory:',
+    taskHubName: 'TestHub',
+    systemKey: 'k',
+    rpcPort: false,
+  });
+  await engine.start();
+  await engine.stop();
+  expect(engine.history('any')).toEqual([]);
 });

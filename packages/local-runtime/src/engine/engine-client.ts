@@ -47,8 +47,9 @@ export class EngineClient {
     return this.core.store.isOpen ? this.core.store.getInstance(instanceId) : undefined;
   }
 
-  /** The history of the instance's current execution. */
+  /** The history of the instance's current execution; empty once the engine stopped, like `getInstance`. */
   getHistory(instanceId: string): HistoryEvent[] {
+    if (!this.core.store.isOpen) return [];
     return this.core.store.getHistory(instanceId).map(parseHistoryEvent);
   }
 
