@@ -24,6 +24,8 @@ import {
   loadTwilioConfig,
   loadVerificationConfig,
 } from './verification/settings';
+import { loadVerifySettings, type VerifySettings } from './verify/settings';
+import { TableVerifyStore, type VerifyStore } from './verify/store';
 
 /**
  * The composition root, and the only one. Everything is resolved on first use and memoised, so a
@@ -180,6 +182,18 @@ export const getSendGuard = lazy((): SendGuard => {
     now: () => new Date(),
     logger: console,
   });
+});
+
+/** The Verify API's settings (`VERIFY_*`, src/verify/settings.ts). */
+export const getVerifySettings = lazy((): VerifySettings => loadVerifySettings(process.env));
+
+/** Services, API keys and number slots of the Verify API, in the app's Table Storage. */
+export const getVerifyStore = lazy((): VerifyStore => {
+  const { storage } = getVerificationConfig();
+  if (storage === undefined) {
+    throw new ConfigError([{ field: STORAGE_KEYS.connectionString, message: 'required' }]);
+  }
+  return TableVerifyStore.create(storage, getVerifySettings().tableName);
 });
 
 export interface StartupReport {

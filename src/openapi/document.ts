@@ -17,11 +17,14 @@ import {
   type RegisterOpenApi,
 } from '../http/openapi';
 import { registerMeOpenApi } from '../me/openapi';
+import { registerVerifyApiOpenApi } from '../verify/schemas';
 import { GUARD_REASONS } from '../verification/guard/errors';
 import { registerVerificationOpenApi } from '../verification/openapi';
 
 /** Every feature's routes, in the order the document lists them. */
 const FEATURES: readonly RegisterOpenApi[] = [
+  // The headline: Twilio Verify v2, self-hosted.
+  registerVerifyApiOpenApi,
   registerVerificationOpenApi,
   registerAcsOpenApi,
   registerMeOpenApi,

@@ -48,6 +48,7 @@ import { TimerTriggers } from './host/timer-triggers';
 import { LocalWorker } from './host/worker';
 import type { HostKeys } from './keys';
 import { loadOrCreateKeys } from './keys';
+import { generatedSecretsFor, readDeclaredSecrets } from './generated-secrets';
 import type { ResolvedSettings } from './settings';
 import { applyToProcessEnv, resolveSettings } from './settings';
 
@@ -107,6 +108,8 @@ export interface LocalHost {
   readonly port: number;
   readonly clock: Clock;
   readonly keys: HostKeys;
+  /** The app-declared secrets this start generated or reused (see generated-secrets.ts), by setting name. */
+  readonly generatedSecrets: Readonly<Record<string, string>>;
   readonly engine: LocalDurableEngine | undefined;
   /** Invokes the app's durable functions exactly as the engine does (for conformance tests and benches). */
   readonly invoker: FunctionInvoker;
@@ -284,6 +287,20 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     }
   }
 
+  // Secrets the app declares (package.json `localRuntime.generatedSecrets`) and the settings leave blank.
+  const generated = generatedSecretsFor(dataDir, readDeclaredSecrets(appDir), settings.values);
+  if (Object.keys(generated.values).length > 0) {
+    settings = resolveSettings({
+      appDir,
+      file: options.settingsFile,
+      overrides: {
+        ...generated.values,
+        ...(emulators?.appSettings() ?? {}),
+        ...(options.settings ?? {}),
+      },
+    });
+  }
+
   const { keys } = loadOrCreateKeys(dataDir);
   const databasePath =
     options.databasePath === ':memory:'
@@ -421,6 +438,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       port,
       clock,
       keys,
+      generatedSecrets: generated.values,
       engine,
       invoker: functionHost,
       disabledFunctions,

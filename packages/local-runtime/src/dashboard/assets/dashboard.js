@@ -79,6 +79,19 @@ const json = (value) =>
   h('pre', {}, value === undefined || value === null ? 'null' : JSON.stringify(value, null, 2));
 const statusLabel = (s) => h('span', { className: `status status-${s}` }, s);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+/**
+ * The first few short scalar fields of an instance's custom status (already redacted by the
+ * server), e.g. a verification's status, service and channel: enough to tell instances apart.
+ */
+function customSummary(customStatus) {
+  if (typeof customStatus !== 'object' || customStatus === null) return '';
+  return Object.entries(customStatus)
+    .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v) && String(v).length <= 40)
+    .slice(0, 4)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+}
+
 const instanceLink = (id) => h('a', { href: `#/instances/${encodeURIComponent(id)}` }, id);
 
 function formatDuration(ms) {
@@ -257,6 +270,7 @@ async function refreshList() {
         h('td', {}, statusLabel(i.runtimeStatus)),
         h('td', {}, when(i.createdTime)),
         h('td', {}, when(i.lastUpdatedTime)),
+        h('td', { className: 'custom-summary' }, customSummary(i.customStatus)),
       ),
     );
     const pager = pagerBar(listState.page, Boolean(page.continuationToken), movePage);
@@ -273,8 +287,8 @@ async function refreshList() {
               h(
                 'tr',
                 {},
-                ['Instance id', 'Name', 'Status', 'Created', 'Last updated'].map((t) =>
-                  h('th', { scope: 'col' }, t),
+                ['Instance id', 'Name', 'Status', 'Created', 'Last updated', 'Custom status'].map(
+                  (t) => h('th', { scope: 'col' }, t),
                 ),
               ),
             ),
