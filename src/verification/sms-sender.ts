@@ -2,6 +2,14 @@
 export interface SmsMessage {
   readonly to: string;
   readonly body: string;
+  /**
+   * How many times this very text has been meant for this number so far, this send included (1 unless
+   * the same code is sent again on purpose, as Verify's resend does). A re-run after a crash finds
+   * `occurrence` earlier copies at the provider and does not send; a deliberate resend finds one fewer.
+   */
+  readonly occurrence?: number;
+  /** False when the same text may belong to another verification (a caller's custom code): always send. */
+  readonly deduplicate?: boolean;
 }
 
 export interface SmsReceipt {

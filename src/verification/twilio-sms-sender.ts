@@ -73,7 +73,7 @@ export class TwilioSmsSender implements SmsSender {
    * body. One extra GET per send; if the lookup fails, the message is sent (at-least-once stays).
    */
   async send(message: SmsMessage): Promise<SmsReceipt> {
-    const earlier = await this.findEarlierSend(message);
+    const earlier = message.deduplicate === false ? undefined : await this.findEarlierSend(message);
     if (earlier !== undefined) return { sid: earlier, alreadySent: true };
     try {
       const created = await withSpan('twilio.messages.create', { 'peer.service': SERVICE }, () =>
@@ -98,9 +98,11 @@ export class TwilioSmsSender implements SmsSender {
         }),
       );
       const digest = bodyDigest(message.body);
-      return recent.find(
+      const copies = recent.filter(
         (m) => !NOT_SENT.has(String(m.status)) && bodyDigest(m.body ?? '') === digest,
-      )?.sid;
+      );
+      // Newest first: copies[0] is this send's own first copy when it already went out.
+      return copies.length >= (message.occurrence ?? 1) ? copies[0]?.sid : undefined;
     } catch {
       return undefined;
     }

@@ -9,6 +9,10 @@ import type { VerifyChannel } from './rules';
 export interface CodeMessage {
   readonly to: string;
   readonly body: string;
+  /** The send attempt: Verify's resend texts the same code again, which a crash re-run must not. */
+  readonly occurrence: number;
+  /** False for a caller's custom code, which another verification to the same number may share. */
+  readonly deduplicate: boolean;
 }
 
 export type ChannelSender = (message: CodeMessage) => Promise<{ readonly sid: string }>;

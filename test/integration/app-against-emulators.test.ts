@@ -112,6 +112,23 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
     expect(emus.twilio.messages(PHONE)).toHaveLength(2);
   });
 
+  it('sends the same text again when it is meant again (occurrence), and finds each copy on a re-run', async () => {
+    const sender = new TwilioSmsSender(config.twilio, { timeoutMs: 5000 });
+    const text = { to: PHONE, body: 'Your Acme verification code is: 424242' };
+    const first = await sender.send({ ...text, occurrence: 1 });
+    expect(first.alreadySent).toBeUndefined();
+    // Verify's resend: the same code on purpose, so a second copy goes out.
+    const resend = await sender.send({ ...text, occurrence: 2 });
+    expect(resend.alreadySent).toBeUndefined();
+    expect(emus.twilio.messages(PHONE)).toHaveLength(2);
+    // A re-run of the resend finds its copy instead of texting a third time.
+    const rerun = await sender.send({ ...text, occurrence: 2 });
+    expect(rerun).toEqual({ sid: resend.sid, alreadySent: true });
+    // A caller's custom code may be another verification's too: never deduplicated.
+    await sender.send({ ...text, deduplicate: false });
+    expect(emus.twilio.messages(PHONE)).toHaveLength(3);
+  });
+
   it('maps an unroutable destination (Twilio 21612) to UpstreamError without sending', async () => {
     const err: unknown = await activity()(
       { phoneNumber: '+15005550002', instanceId: 'inst-2', codeLength: 6, sendNumber: 1 },
