@@ -6,7 +6,7 @@ const base = {
   testEnvironmentOptions: { customExportConditions: ['@local/source', 'node', 'node-addons'] },
   // Type checking runs once in `pretest` (tsc); ts-jest only transpiles, which keeps the suite fast.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
-  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleFileExtensions: ['ts', 'js', 'cjs', 'json'],
   // The local runtime provides the worker's core API; jest's registry does not see Node's resolver hook.
   moduleNameMapper: {
     '^@azure/functions-core$': '<rootDir>/packages/local-runtime/src/host/core-api.ts',

@@ -8,9 +8,8 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }],
   },
-  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleFileExtensions: ['ts', 'js', 'cjs', 'json'],
   // This package provides the worker's core API; jest's registry does not see Node's resolver hook.
   moduleNameMapper: { '^@azure/functions-core$': '<rootDir>/src/host/core-api.ts' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  testTimeout: 30000,
 };

@@ -5,7 +5,7 @@
  * ```ts
  * const clock = new ManualClock();
  * const host = await startLocalHost({ appDir, clock, databasePath: ':memory:', settingsFile: false, settings });
- * await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, { method: 'POST', body: '"+14255550100"' });
+ * await fetch(`${host.url}/api/orchestrators/MyOrchestration`, { method: 'POST', body: '"some input"' });
  * await host.whenIdle();   // the engine ran everything runnable
  * clock.advance(90_000);   // durable timers fire
  * await host.stop();
@@ -36,8 +36,8 @@ import { createDashboard, DASHBOARD_PATH } from './dashboard/server';
 import type { LoadedApp } from './host/app-loader';
 import { loadApp, terminateApp } from './host/app-loader';
 import { localHostRegistry } from './host/core-api';
-import type { StartedEmbeddedEmulators } from './host/embedded-defaults';
-import { needsEmulators, startEmbeddedEmulators } from './host/embedded-defaults';
+import type { LocalServices, StartedEmbeddedServices } from './host/local-services';
+import { lacksAnyService, loadLocalServices, startEmbeddedServices } from './host/local-services';
 import { FrontDoor } from './host/front-door';
 import { FunctionHost } from './host/function-host';
 import type { HostJsonSettings } from './host/host-json';
@@ -63,8 +63,22 @@ export type LocalDurableEngine = DurableExtension &
 export type EngineFactory = (options: DurableEngineOptions) => LocalDurableEngine;
 export type { DurableEngine, DurableEngineOptions } from './engine';
 
-/** Service emulators started in-process when the app has no real credentials (CLI default). */
-export type EmbeddedEmulators = StartedEmbeddedEmulators;
+/** The app's embedded services (its `local.services.cjs`), started in-process when its settings lack them. */
+export type EmbeddedEmulators = StartedEmbeddedServices;
+export type {
+  DashboardConfig,
+  DashboardService,
+  EmbeddedService,
+  EmbeddedServiceContext,
+  LocalServices,
+  RedactionRules,
+  StartedEmbeddedService,
+} from './host/local-services';
+export {
+  DEFAULT_REDACTION,
+  LOCAL_SERVICES_FILE,
+  startEmbeddedServices,
+} from './host/local-services';
 
 export interface StartLocalHostOptions {
   /** The app directory (with `package.json`, `host.json`, `local.settings.json`). Default: the current directory. */
@@ -95,10 +109,15 @@ export interface StartLocalHostOptions {
   /** Serve `/admin/test/*` (clock control, idle wait). Only honoured with a ManualClock. */
   readonly testEndpoints?: boolean;
   /**
-   * Start the service emulators in-process when settings are missing or the sample's dev values (`'auto'`),
-   * always (`true`) or never (`false`, the default here; the CLI uses `'auto'`).
+   * Start the app's embedded services (`services`) in-process when its settings lack them (`'auto'`), always
+   * (`true`) or never (`false`, the default here; the CLI uses `'auto'`).
    */
   readonly emulators?: boolean | 'auto';
+  /**
+   * The app's local services: embedded services and dashboard configuration. Default: the app directory's
+   * `local.services.cjs` (see `host/local-services.ts`), or none.
+   */
+  readonly services?: LocalServices;
 }
 
 export interface LocalHost {
@@ -258,17 +277,20 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     overrides: options.settings,
   });
   const settingsCreatedFromSample = settings.createdFromSample;
-  // Made first so the embedded emulators (the Twilio message lifecycle) run on the runtime's clock too.
+  // Made first so the embedded services (an emulator's message lifecycle) run on the runtime's clock too.
   const clock = makeClock(options.clock);
+  const services = options.services ?? loadLocalServices(appDir);
   let emulators: EmbeddedEmulators | undefined;
   if (
     options.emulators === true ||
-    (options.emulators === 'auto' && needsEmulators(settings.values))
+    (options.emulators === 'auto' && lacksAnyService(services, settings.values))
   ) {
-    emulators = await startEmbeddedEmulators(settings.values, log, {
+    emulators = await startEmbeddedServices(services, {
+      settings: settings.values,
       force: options.emulators === true,
       dataDir,
       clock,
+      log,
     });
     if (emulators.banner.length === 0) {
       // Everything the settings point at is already running: nothing embedded to mention or close.
@@ -377,6 +399,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
             taskHubName: hostJson.hubName,
             settings: settings.values,
             activityWindows,
+            config: services.dashboard ?? {},
           }),
         },
       ],

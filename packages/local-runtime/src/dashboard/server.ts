@@ -11,9 +11,10 @@ import type { DurableExtension } from '../contracts';
 import { RUNTIME_STATUSES } from '../store/sqlite-store';
 import { decideAccess } from './access';
 import { mentions, type ActivityWindows } from './activity-windows';
-import { LocalServices, serviceUrls } from './local-services';
+import type { DashboardConfig } from '../host/local-services';
+import { ServiceInspector } from './local-services';
 import { answerOrThrow, ManagementClient, ManagementError } from './management-client';
-import { maskDigits, maskPhoneNumber, redactHistoryEvent, redactValue } from './redact';
+import { createRedactor } from './redact';
 import { buildTimeline } from './timeline';
 
 export const DASHBOARD_PATH = '/_dashboard';
@@ -31,9 +32,11 @@ export interface DashboardOptions {
   readonly systemKey: string;
   readonly masterKey: string;
   readonly taskHubName: string;
-  /** The app's resolved settings: where the emulators are, and `LOCAL_DASHBOARD_ALLOW_REMOTE`. */
+  /** The app's resolved settings: where its local services are, and `LOCAL_DASHBOARD_ALLOW_REMOTE`. */
   readonly settings: Readonly<Record<string, string>>;
   readonly activityWindows: ActivityWindows;
+  /** The app's dashboard hook (`local.services.cjs`): its local services and redaction rules. */
+  readonly config: DashboardConfig;
 }
 
 export type DashboardHandler = (
@@ -144,7 +147,8 @@ const optionalText = (form: Record<string, unknown>, name: string): string | und
 
 export function createDashboard(options: DashboardOptions): DashboardHandler {
   const assets = loadAssets();
-  const services = new LocalServices(serviceUrls(options.settings));
+  const services = new ServiceInspector(options.config.services?.(options.settings) ?? []);
+  const redact = createRedactor(options.config.redaction);
   const allowRemote = /^(true|1)$/i.test(options.settings.LOCAL_DASHBOARD_ALLOW_REMOTE ?? '');
 
   const client = new ManagementClient(options);
@@ -158,7 +162,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     runtimeStatus: s.runtimeStatus,
     createdTime: s.createdTime,
     lastUpdatedTime: s.lastUpdatedTime,
-    customStatus: redactValue(s.customStatus),
+    customStatus: redact.value(s.customStatus),
   });
 
   const listInstances = async (q: URLSearchParams): Promise<unknown> => {
@@ -228,9 +232,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       : [];
     return {
       ...summary(s),
-      input: redactValue(s.input),
-      output: redactValue(s.output),
-      history: history.map(redactHistoryEvent),
+      input: redact.value(s.input),
+      output: redact.value(s.output),
+      history: history.map((e) => redact.historyEvent(e)),
       timeline: buildTimeline(history),
     };
   };
@@ -266,7 +270,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
 
   const entityState = async (name: string, key: string): Promise<unknown> => {
     const state = answerOrThrow(await management('GET', entityPath(name, key)));
-    return { name, key, state: redactValue(state) };
+    return { name, key, state: redact.value(state) };
   };
 
   /** SMS newest first, each with the instances it belongs to (see activity-windows.ts). */
@@ -291,9 +295,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       for (const id of candidates) if (mentions(await inputOf(id), m.to)) instances.push(id);
       out.push({
         sid: m.sid,
-        to: maskPhoneNumber(m.to),
+        to: redact.mask(m.to),
         from: m.from,
-        body: maskDigits(m.body),
+        body: redact.maskDigits(m.body),
         dateCreated: m.dateCreated,
         status: m.status,
         instances,
