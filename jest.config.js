@@ -1,16 +1,9 @@
 /** @type {import('jest').Config} */
 const base = {
-  preset: 'ts-jest',
-  testEnvironment: 'node',
-  // The workspace packages resolve to their TypeScript sources (their `exports` under this condition).
-  testEnvironmentOptions: { customExportConditions: ['@local/source', 'node', 'node-addons'] },
+  // Maps the runtime's core API for in-process hosts, resolves the workspace packages to their sources.
+  ...require('@local/durable-runtime/jest-preset'),
   // Type checking runs once in `pretest` (tsc); ts-jest only transpiles, which keeps the suite fast.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
-  moduleFileExtensions: ['ts', 'js', 'cjs', 'json'],
-  // The local runtime provides the worker's core API; jest's registry does not see Node's resolver hook.
-  moduleNameMapper: {
-    '^@azure/functions-core$': '<rootDir>/packages/local-runtime/src/host/core-api.ts',
-  },
 };
 
 /** The app's suites, then every workspace package's own jest project (each package's jest.config.js). */

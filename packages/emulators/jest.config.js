@@ -1,13 +1,10 @@
 /** @type {import('jest').Config} */
 module.exports = {
+  // The emulators' tests use the runtime's clock: the same preset as every suite in the repository.
+  ...require('@local/durable-runtime/jest-preset'),
   displayName: 'emulators',
-  preset: 'ts-jest',
-  testEnvironment: 'node',
-  // Sibling workspace packages resolve to their TypeScript sources (their `exports` under this condition).
-  testEnvironmentOptions: { customExportConditions: ['@local/source', 'node', 'node-addons'] },
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }],
   },
-  moduleFileExtensions: ['ts', 'js', 'cjs', 'json'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
 };

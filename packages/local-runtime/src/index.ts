@@ -50,6 +50,7 @@ import type { HostKeys } from './keys';
 import { loadOrCreateKeys } from './keys';
 import type { ResolvedSettings } from './settings';
 import { applyToProcessEnv, resolveSettings } from './settings';
+import { json, problem } from './http/problem';
 
 export type { HostKeys } from './keys';
 export type { HostLog, HostLogLevel } from './host/logger';
@@ -113,11 +114,15 @@ export interface StartLocalHostOptions {
    * (`true`) or never (`false`, the default here; the CLI uses `'auto'`).
    */
   readonly emulators?: boolean | 'auto';
+  /** How long stopping waits for in-flight requests before cutting them. Default 5 s. */
+  readonly shutdownDrainMs?: number;
   /**
    * The app's local services: embedded services and dashboard configuration. Default: the app directory's
    * `local.services.cjs` (see `host/local-services.ts`), or none.
    */
   readonly services?: LocalServices;
+  /** Where to load `services` from when it is not given. Default `<appDir>/local.services.cjs`. */
+  readonly servicesFile?: string;
 }
 
 export interface LocalHost {
@@ -174,16 +179,6 @@ function adminEndpoints(
   timers: () => TimerTriggers | undefined,
   testEndpointsEnabled: boolean,
 ) {
-  const json = (status: number, value: unknown): RuntimeHttpResponse => ({
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: JSON.stringify(value),
-  });
-  const problem = (status: number, title: string, detail: string): RuntimeHttpResponse => ({
-    status,
-    headers: { 'content-type': 'application/problem+json' },
-    body: JSON.stringify({ type: 'about:blank', title, status, detail }),
-  });
   return async (request: RuntimeHttpRequest): Promise<RuntimeHttpResponse | undefined> => {
     const p = request.path.toLowerCase();
     const invoke = /^\/admin\/functions\/([^/]+)$/.exec(request.path);
@@ -279,7 +274,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   const settingsCreatedFromSample = settings.createdFromSample;
   // Made first so the embedded services (an emulator's message lifecycle) run on the runtime's clock too.
   const clock = makeClock(options.clock);
-  const services = options.services ?? loadLocalServices(appDir);
+  const services = options.services ?? loadLocalServices(appDir, options.servicesFile);
   let emulators: EmbeddedEmulators | undefined;
   if (
     options.emulators === true ||
@@ -372,6 +367,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       routePrefix: hostJson.routePrefix,
       cors: { origins: settings.host.cors, credentials: settings.host.corsCredentials },
       maxRequestBodyBytes,
+      shutdownDrainMs: options.shutdownDrainMs,
       disabledFunctions,
       maxConcurrentRequests: hostJson.maxConcurrentRequests,
       maxOutstandingRequests: hostJson.maxOutstandingRequests,

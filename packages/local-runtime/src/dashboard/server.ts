@@ -15,6 +15,7 @@ import type { DashboardConfig } from '../host/local-services';
 import { ServiceInspector } from './local-services';
 import { answerOrThrow, ManagementClient, ManagementError } from './management-client';
 import { createRedactor } from './redact';
+import { PayloadTooLargeError, readLimitedBody } from '../http/body';
 import { buildTimeline } from './timeline';
 
 export const DASHBOARD_PATH = '/_dashboard';
@@ -113,15 +114,13 @@ function sendProblem(res: http.ServerResponse, status: number, detail: string): 
 }
 
 async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new DashboardError(413, 'The request body is too large.');
-    chunks.push(buffer);
+  try {
+    return await readLimitedBody(req, { limit: MAX_BODY_BYTES });
+  } catch (e) {
+    if (e instanceof PayloadTooLargeError)
+      throw new DashboardError(413, 'The request body is too large.');
+    throw e;
   }
-  return Buffer.concat(chunks);
 }
 
 async function readForm(req: http.IncomingMessage): Promise<Record<string, unknown>> {

@@ -17,6 +17,7 @@ import type { Delivery, EngineClient } from './engine-client';
 import { InstanceExistsError, InvalidInstanceStateError } from './engine-errors';
 import { NotFailedError } from './rewind';
 import { toStatusObject } from './status';
+import { json, problem } from '../http/problem';
 
 export const WEBHOOK_PATH = '/runtime/webhooks/durabletask';
 export const DEFAULT_CONNECTION_NAME = 'Storage';
@@ -45,30 +46,7 @@ const ACTIVE_STATUSES: ReadonlySet<RuntimeStatus> = new Set([
   'Suspended',
 ]);
 
-export function json(
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): RuntimeHttpResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-    body: JSON.stringify(body),
-  };
-}
-
-export function problem(
-  status: number,
-  title: string,
-  detail: string,
-  extra: Record<string, unknown> = {},
-): RuntimeHttpResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/problem+json; charset=utf-8' },
-    body: JSON.stringify({ type: 'about:blank', title, status, detail, ...extra }),
-  };
-}
+export { json, problem };
 
 function badRequest(detail: string): RuntimeHttpResponse {
   return problem(400, 'Bad Request', detail, {

@@ -98,10 +98,15 @@ function isLocalServices(value: unknown): value is LocalServices {
   );
 }
 
-/** The app's `local.services.cjs`, or nothing when the app has none. A file that is there but wrong throws. */
-export function loadLocalServices(appDir: string): LocalServices {
-  const file = path.join(appDir, LOCAL_SERVICES_FILE);
-  if (!fs.existsSync(file)) return {};
+/**
+ * The app's `local.services.cjs` (or `file`), or nothing when the app has none. A file that is there but
+ * wrong, or a `file` that is not there, throws.
+ */
+export function loadLocalServices(appDir: string, file?: string): LocalServices {
+  if (file === undefined) {
+    const conventional = path.join(appDir, LOCAL_SERVICES_FILE);
+    return fs.existsSync(conventional) ? loadLocalServices(appDir, conventional) : {};
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded: unknown = require(file);
   const exported =
