@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import {
   defaultLog,
+  type EmulatorServerOptions,
   isRecord,
   listen,
-  type LogFn,
   parseJsonBody,
   pathOf,
   queryOf,
@@ -43,14 +43,11 @@ export const ACS_TEAMS_AUDIENCE_APP_ID = '1fd5118e-2576-4263-8130-9503064c837a';
 /** The audience of Entra tokens for the ACS data plane (`https://communication.azure.com//.default`). */
 export const ACS_DATA_PLANE_AUDIENCE = 'https://communication.azure.com';
 
-export interface AcsIdentityEmulatorOptions {
-  port?: number;
-  host?: string;
+export interface AcsIdentityEmulatorOptions extends EmulatorServerOptions {
   /** Base64 access key of the emulated resource. */
   accessKey?: string;
   /** Immutable resource GUID used in identity ids and tokens. */
   resourceId?: string;
-  log?: LogFn;
   /** Clock (ms since epoch) for token times and `x-ms-date` skew; defaults to Date.now. */
   now?: () => number;
   /** Allowed distance between `x-ms-date` and the emulator clock. Default 15 minutes. */

@@ -3,9 +3,9 @@ import http from 'node:http';
 import https from 'node:https';
 import {
   defaultLog,
+  type EmulatorServerOptions,
   isRecord,
   listen,
-  type LogFn,
   parseJsonBody,
   pathOf,
   queryOf,
@@ -68,13 +68,11 @@ export interface AllowOverrides {
   callDownstreamApiUnauthenticated?: boolean;
 }
 
-export interface AgentIdEmulatorOptions {
-  port?: number;
+export interface AgentIdEmulatorOptions extends EmulatorServerOptions {
   /** Default `localhost`: both 127.0.0.1 and ::1, like a sidecar reached as `http://localhost:5000`. */
   host?: string;
   /** Merged over the defaults (`graph`, `graph-app`, `acs-teams`); `graph` points at the fake Graph unless replaced. */
   downstreamApis?: Record<string, DownstreamApiConfig>;
-  log?: LogFn;
   /** The sidecar's app (client) id: audience of inbound tokens and `appid` of tokens it acquires. */
   clientId?: string;
   /** Tenant of app-only tokens. Inbound user tokens may come from any tenant. */

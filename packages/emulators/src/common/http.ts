@@ -5,6 +5,14 @@ import type { AddressInfo } from 'node:net';
 /** Where an emulator writes its one line per request. Lines never contain secrets. */
 export type LogFn = (line: string) => void;
 
+/** What every emulator's options start with: where it listens and where it logs. */
+export interface EmulatorServerOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  host?: string;
+  log?: LogFn;
+}
+
 export interface ListenOptions {
   readonly port?: number | undefined;
   /**

@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import {
   defaultLog,
+  type EmulatorServerOptions,
   isRecord,
   listen,
-  type LogFn,
   parseJsonBody,
   pathOf,
   queryOf,
@@ -47,9 +47,7 @@ export const DEFAULT_TWILIO_AUTH_TOKEN = 'local-emulator-auth-token';
 export const DEFAULT_TWILIO_SENDER = '+15005550006';
 export const DEFAULT_MESSAGING_SERVICE_SID = 'MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 
-export interface TwilioEmulatorOptions {
-  port?: number;
-  host?: string;
+export interface TwilioEmulatorOptions extends EmulatorServerOptions {
   accountSid?: string;
   authToken?: string;
   /** Sender numbers owned by the account (`From` must be one of them). */
@@ -58,7 +56,6 @@ export interface TwilioEmulatorOptions {
   messagingServiceSids?: string[];
   /** API keys (`SK...` sid + secret) that may authenticate instead of the auth token. */
   apiKeys?: { sid: string; secret: string }[];
-  log?: LogFn;
   /** Also log `SMS to <to>: <body>` for every accepted message, so a person can read the code (used by `npm start`). */
   printMessages?: boolean;
   /** Clock for dates and the lifecycle (the local runtime passes its own); defaults to the system clock. */
