@@ -5,11 +5,11 @@ import {
   type EmulatorServerOptions,
   isRecord,
   listen,
-  parseJsonBody,
   pathOf,
   queryOf,
   readBody,
-  sendCommonEmulatorRoute,
+  controlApi,
+  jsonControlRoute,
   sendEmpty,
   sendJson,
   sendProblem,
@@ -696,35 +696,19 @@ export async function startTwilioEmulator(
     });
   };
 
-  const emulatorRoutes = async (
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    path: string,
-  ): Promise<void> => {
-    const method = req.method ?? 'GET';
-    if (path === '/_emulator/messages' && method === 'GET') return readOutbox(req, res);
-    if (path === '/_emulator/messages' && method === 'DELETE') {
-      outbox.forEach(forget);
-      outbox = [];
-      answerAllWaiters();
-      sendEmpty(res, 204);
-      return;
-    }
-    if (path === '/_emulator/faults' && method === 'POST') {
-      let parsed: unknown;
-      try {
-        parsed = parseJsonBody(await readBody(req));
-      } catch {
-        return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
-      }
-      const fault = parseFault(parsed);
-      if (typeof fault === 'string') return sendProblem(res, 400, 'Bad Request', fault);
-      api.failNext(fault);
-      sendEmpty(res, 204);
-      return;
-    }
-    sendCommonEmulatorRoute(res, method, path, api);
-  };
+  const emulatorRoutes = controlApi(
+    {
+      'GET /_emulator/messages': readOutbox,
+      'DELETE /_emulator/messages': (_req, res) => {
+        outbox.forEach(forget);
+        outbox = [];
+        answerAllWaiters();
+        sendEmpty(res, 204);
+      },
+      'POST /_emulator/faults': jsonControlRoute(parseFault, (fault) => api.failNext(fault)),
+    },
+    { reset: () => api.reset() },
+  );
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const path = pathOf(req);
