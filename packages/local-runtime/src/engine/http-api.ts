@@ -5,7 +5,7 @@
  * Error bodies are `application/problem+json`, carrying the extension's `Message` /
  * `ExceptionMessage` members as extensions.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { RuntimeHttpRequest, RuntimeHttpResponse } from '../contracts';
 import {
   RUNTIME_STATUSES,
@@ -18,6 +18,7 @@ import { InstanceExistsError, InvalidInstanceStateError } from './engine-errors'
 import { NotFailedError } from './rewind';
 import { toStatusObject } from './status';
 import { json, problem } from '../http/problem';
+import { keyEquals } from '../keys';
 
 export const WEBHOOK_PATH = '/runtime/webhooks/durabletask';
 export const DEFAULT_CONNECTION_NAME = 'Storage';
@@ -127,15 +128,6 @@ export function validateInstanceId(id: string): string | undefined {
   return undefined;
 }
 
-function keyMatches(candidate: string | undefined, accepted: readonly string[]): boolean {
-  if (!candidate) return false;
-  const c = Buffer.from(candidate);
-  return accepted.some((k) => {
-    const b = Buffer.from(k);
-    return b.length === c.length && timingSafeEqual(b, c);
-  });
-}
-
 /** URLs of the check-status payload for one instance (EXT HttpApiHandler.GetClientResponseLinks). */
 export function managementLinks(
   origin: string,
@@ -196,7 +188,9 @@ export class ManagementApi {
       const query = new Query(req.query);
       if (
         requireKey &&
-        !keyMatches(query.get('code') ?? req.headers['x-functions-key'], this.context.acceptedKeys)
+        !this.context.acceptedKeys.some((key) =>
+          keyEquals(query.get('code') ?? req.headers['x-functions-key'], key),
+        )
       ) {
         return problem(
           401,
