@@ -16,6 +16,7 @@ import { ServiceInspector } from './local-services';
 import { answerOrThrow, ManagementClient, ManagementError } from './management-client';
 import { createRedactor } from './redact';
 import { PayloadTooLargeError, readLimitedBody } from '../http/body';
+import { problemBody } from '../http/problem';
 import { buildTimeline } from './timeline';
 
 export const DASHBOARD_PATH = '/_dashboard';
@@ -105,12 +106,8 @@ function sendJson(res: http.ServerResponse, status: number, value: unknown): voi
 
 function sendProblem(res: http.ServerResponse, status: number, detail: string): void {
   const title = status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Error';
-  send(
-    res,
-    status,
-    'application/problem+json',
-    JSON.stringify({ type: 'about:blank', title, status, detail }),
-  );
+  // The dashboard's own headers (no caching, no framing) around the runtime's one problem shape.
+  send(res, status, 'application/problem+json', problemBody({ status, title, detail }));
 }
 
 async function readBody(req: http.IncomingMessage): Promise<Buffer> {

@@ -15,27 +15,6 @@ export interface Problem {
 
 const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-const TITLES: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  410: 'Gone',
-  412: 'Precondition Failed',
-  413: 'Payload Too Large',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  503: 'Service Unavailable',
-};
-
-/** The reason phrase of `status`, as a problem's title. */
-export function titleOf(status: number): string {
-  return TITLES[status] ?? 'Error';
-}
-
 export function problemBody(problem: Problem): string {
   return JSON.stringify({ type: problem.type ?? 'about:blank', ...problem });
 }
