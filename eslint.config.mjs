@@ -47,6 +47,10 @@ export default tseslint.config(
       'dist/**',
       'packages/*/dist/**',
       'packages/*/jest.config.js',
+      'packages/local-runtime/jest-preset.js',
+      'packages/local-runtime/jest-project.js',
+      // The local runtime's hook files: plain CommonJS, type-checked by tsc through `// @ts-check`.
+      '**/local.services.cjs',
       'node_modules/**',
       'coverage/**',
       '.data/**',

@@ -1,9 +1,10 @@
 /**
  * `npm run package`: assembles exactly what Azure runs into `.package/app` (and `.package/app.zip`
- * when a `zip` tool is installed): the compiled app (`dist/src`), `host.json`, a `package.json`
- * reduced to what the host reads, and the production `node_modules` named by `package-lock.json`.
- * Nothing else: no sources, tests, local runtime, emulators or dev dependencies. Run after
- * `npm run build` (the npm script does both).
+ * when a `zip` tool is installed): the app's build output (`dist/src`), `host.json`, a `package.json`
+ * reduced to what the host reads, and the packages its production `dependencies` load, resolved the way
+ * Node does. The workspace packages (runtime, emulators, bench) live under `packages/` and are no
+ * dependency of the app, so nothing has to be filtered out. Deploy the folder (`azd deploy`, or
+ * `func azure functionapp publish <app>` run inside it). Run after `npm run build` (the npm script does both).
  *
  * Options: --out <dir> (default .package/app), --no-zip.
  */
@@ -26,13 +27,9 @@ const KEPT_PACKAGE_FIELDS = [
   'dependencies',
 ] as const;
 
-interface LockEntry {
-  readonly dev?: boolean;
-  readonly link?: boolean;
-}
-
-interface PackageLock {
-  readonly packages: Readonly<Record<string, LockEntry>>;
+interface Manifest {
+  readonly dependencies?: Readonly<Record<string, string>>;
+  readonly optionalDependencies?: Readonly<Record<string, string>>;
 }
 
 export interface PackageResult {
@@ -80,27 +77,49 @@ function deployedManifest(): Record<string, unknown> {
   );
 }
 
+/** Where Node finds `name` from `fromDir`: the nearest `node_modules/<name>` up the tree. */
+function resolvePackage(name: string, fromDir: string): string | undefined {
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
+    if (dir === ROOT || path.dirname(dir) === dir) return undefined;
+  }
+}
+
 /**
- * Copies every package the lock file does not mark `dev` (what `npm ci --omit=dev` installs),
- * each without its own nested `node_modules`, which the lock lists as separate entries.
+ * Copies the app's production dependencies and theirs, each at the path it has under the root (so Node
+ * resolves them there as here), each without its own nested `node_modules`, whose packages are copied
+ * only when something resolves to them.
  */
 function copyProductionModules(outDir: string): number {
-  const lock = readJson<PackageLock>(path.join(ROOT, 'package-lock.json'));
-  let copied = 0;
-  for (const [location, entry] of Object.entries(lock.packages)) {
-    if (!location.startsWith('node_modules/') || entry.dev === true || entry.link === true)
-      continue;
-    const source = path.join(ROOT, location);
-    // Optional packages for other platforms are in the lock but not installed.
-    if (!fs.existsSync(source)) continue;
-    const nested = path.join(source, 'node_modules');
-    fs.cpSync(source, path.join(outDir, location), {
+  const copied = new Set<string>();
+  const visit = (name: string, fromDir: string, optional: boolean): void => {
+    const location = resolvePackage(name, fromDir);
+    if (location === undefined) {
+      // Optional packages for other platforms are declared but not installed.
+      if (optional) return;
+      throw new Error(
+        `${name} (needed from ${path.relative(ROOT, fromDir) || '.'}) is not installed`,
+      );
+    }
+    if (copied.has(location)) return;
+    copied.add(location);
+    const nested = path.join(location, 'node_modules');
+    fs.cpSync(location, path.join(outDir, path.relative(ROOT, location)), {
       recursive: true,
       filter: (file) => file !== nested && !file.startsWith(nested + path.sep),
     });
-    copied++;
-  }
-  return copied;
+    const manifest = readJson<Manifest>(path.join(location, 'package.json'));
+    const optionalNames = Object.keys(manifest.optionalDependencies ?? {});
+    for (const dependency of Object.keys(manifest.dependencies ?? {}))
+      if (!optionalNames.includes(dependency)) visit(dependency, location, false);
+    for (const dependency of optionalNames) visit(dependency, location, true);
+  };
+  for (const dependency of Object.keys(
+    readJson<Manifest>(path.join(ROOT, 'package.json')).dependencies ?? {},
+  ))
+    visit(dependency, ROOT, false);
+  return copied.size;
 }
 
 function hasZipTool(): boolean {

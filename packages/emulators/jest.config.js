@@ -1,14 +1,1 @@
-/** @type {import('jest').Config} */
-module.exports = {
-  displayName: 'emulators',
-  preset: 'ts-jest',
-  testEnvironment: 'node',
-  // Sibling workspace packages resolve to their TypeScript sources (their `exports` under this condition).
-  testEnvironmentOptions: { customExportConditions: ['@local/source', 'node', 'node-addons'] },
-  transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }],
-  },
-  moduleFileExtensions: ['ts', 'js', 'json'],
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
-  testTimeout: 30000,
-};
+module.exports = require('@local/durable-runtime/jest-project')('emulators', __dirname);

@@ -85,6 +85,7 @@ describe('the package folder', () => {
       .map((file) => fs.readFileSync(path.join(appDir, file), 'utf8'));
     for (const text of app) {
       expect(text).not.toMatch(/require\("(?:\.\.\/)+(?:local-runtime|emulators|test|bench)\//);
+      expect(text).not.toMatch(/require\("@local\//);
     }
   });
 
@@ -92,16 +93,29 @@ describe('the package folder', () => {
     const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { dev?: boolean }>;
     };
-    const source = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-      dependencies: Record<string, string>;
-      devDependencies: Record<string, string>;
+    type Manifest = {
+      dependencies?: Record<string, string>;
+      devDependencies?: Record<string, string>;
+      workspaces: string[];
     };
-    for (const name of Object.keys(source.dependencies)) {
+    const source = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Manifest;
+    for (const name of Object.keys(source.dependencies ?? {})) {
       expect(fs.existsSync(path.join(appDir, 'node_modules', name, 'package.json'))).toBe(true);
     }
-    const devOnly = Object.keys(source.devDependencies).filter(
-      (name) => lock.packages[`node_modules/${name}`]?.dev === true,
-    );
+    // Development-only: the root's dev dependencies (the lock marks them dev) and what the workspace packages
+    // (runtime, emulators, bench) run on that the app does not depend on itself.
+    const workspaceNeeds = source.workspaces.flatMap((dir) => {
+      const manifest = JSON.parse(
+        fs.readFileSync(path.join(ROOT, dir, 'package.json'), 'utf8'),
+      ) as Manifest;
+      return Object.keys(manifest.dependencies ?? {});
+    });
+    const devOnly = [
+      ...Object.keys(source.devDependencies ?? {}).filter(
+        (name) => lock.packages[`node_modules/${name}`]?.dev === true,
+      ),
+      ...workspaceNeeds.filter((name) => source.dependencies?.[name] === undefined),
+    ];
     expect(devOnly).toEqual(
       expect.arrayContaining(['jest', 'typescript', 'better-sqlite3', 'azurite']),
     );
@@ -166,6 +180,8 @@ describe('the package on the local runtime, loaded from its folder alone', () =>
       databasePath: ':memory:',
       settingsFile: false,
       emulators: true,
+      // The emulators come from the repository's hook, which is not deployed.
+      servicesFile: path.join(ROOT, 'local.services.cjs'),
       settings: {
         VERIFICATION_CODE_SECRET: 'package-test-verification-secret',
         OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,

@@ -38,6 +38,9 @@ function appSettings(table: string, limits: Record<string, string>): Record<stri
     ...twilio.appSettings(),
     VERIFICATION_CODE_SECRET: SECRET,
     VERIFICATION_LIMIT_TABLE_NAME: table,
+    // The local host appends the peer (127.0.0.1) to X-Forwarded-For as Azure's front end does; this test's
+    // requests stand for a trusted proxy in front of it, which put the client's address before that.
+    VERIFICATION_TRUSTED_PROXY_HOPS: '2',
     ...limits,
   };
 }

@@ -26,6 +26,7 @@ export * from './acs-identity/server';
 export * from './agentid/server';
 export * from './managed-identity/server';
 export { trustLoopbackCertificate, type LocalCertificate } from './common/tls';
+export * from './embedded';
 export type { LogFn } from './common/http';
 
 export interface StartEmulatorsOptions {

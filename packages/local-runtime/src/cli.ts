@@ -4,6 +4,7 @@
  *
  * Options: --port <n> (or PORT, or local.settings.json Host.LocalHttpPort; default 7071), --host <interface>,
  * --app <dir>, --data <dir>, --database <file|:memory:>, --settings-file <file>, --no-settings-file,
+ * --services <file> (the app's local services hook; default <app>/local.services.cjs),
  * --emulators auto|always|never, --clock system|manual, --clock-start <ISO> (manual clock; enables the
  * admin-only /admin/test/* endpoints), --ready-json (machine-readable ready line, for the child-process mode),
  * --verbose.
@@ -23,6 +24,7 @@ interface CliArgs {
   data: string | undefined;
   database: string | undefined;
   settingsFile: string | false | undefined;
+  servicesFile: string | undefined;
   emulators: 'auto' | 'always' | 'never';
   clock: 'system' | 'manual';
   clockStart: string | undefined;
@@ -40,6 +42,7 @@ function parseArgs(argv: readonly string[]): CliArgs {
     data: undefined,
     database: undefined,
     settingsFile: undefined,
+    servicesFile: undefined,
     emulators: 'auto',
     clock: 'system',
     clockStart: undefined,
@@ -75,6 +78,9 @@ function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case '--settings-file':
         args.settingsFile = value();
+        break;
+      case '--services':
+        args.servicesFile = path.resolve(value());
         break;
       case '--no-settings-file':
         args.settingsFile = false;
@@ -217,6 +223,7 @@ async function main(): Promise<void> {
     dataDir: args.data,
     settings: envSettings(),
     settingsFile: args.settingsFile,
+    servicesFile: args.servicesFile,
     log,
     emulators: args.emulators === 'always' ? true : args.emulators === 'auto' ? 'auto' : false,
     testEndpoints: manual,
@@ -285,7 +292,7 @@ main().catch((e: unknown) => {
     if (e.message) console.error(e.message);
     console.error(
       'Usage: node packages/local-runtime/dist/cli.js [--port 7071] [--host 127.0.0.1] [--app DIR] [--data DIR] [--database FILE|:memory:]\n' +
-        '       [--settings-file FILE | --no-settings-file] [--emulators auto|always|never] [--clock system|manual] [--clock-start ISO]\n' +
+        '       [--settings-file FILE | --no-settings-file] [--services FILE] [--emulators auto|always|never] [--clock system|manual] [--clock-start ISO]\n' +
         '       [--ready-json] [--verbose]',
     );
     process.exit(2);

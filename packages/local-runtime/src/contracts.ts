@@ -1,8 +1,8 @@
 /**
  * The seam between the two halves of the local runtime:
- * - the *host* (`local-runtime/src/host/`): provides `@azure/functions-core`, loads the app, invokes
+ * - the *host* (`src/host/`): provides `@azure/functions-core`, loads the app, invokes
  *   functions through the programming model, serves HTTP on the front door;
- * - the *durable engine* (`local-runtime/src/engine/`, `local-runtime/src/store/`): the Durable
+ * - the *durable engine* (`src/engine/`, `src/store/`): the Durable
  *   extension's behaviour (replay driving, history, timers, events, activities, management API).
  *
  * Neither half knows anything about the app beyond what the app registers.

@@ -5,7 +5,7 @@
  * ```ts
  * const clock = new ManualClock();
  * const host = await startLocalHost({ appDir, clock, databasePath: ':memory:', settingsFile: false, settings });
- * await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, { method: 'POST', body: '"+14255550100"' });
+ * await fetch(`${host.url}/api/orchestrators/MyOrchestration`, { method: 'POST', body: '"some input"' });
  * await host.whenIdle();   // the engine ran everything runnable
  * clock.advance(90_000);   // durable timers fire
  * await host.stop();
@@ -36,8 +36,8 @@ import { createDashboard, DASHBOARD_PATH } from './dashboard/server';
 import type { LoadedApp } from './host/app-loader';
 import { loadApp, terminateApp } from './host/app-loader';
 import { localHostRegistry } from './host/core-api';
-import type { StartedEmbeddedEmulators } from './host/embedded-defaults';
-import { needsEmulators, startEmbeddedEmulators } from './host/embedded-defaults';
+import type { LocalServices, StartedEmbeddedServices } from './host/local-services';
+import { lacksAnyService, loadLocalServices, startEmbeddedServices } from './host/local-services';
 import { FrontDoor } from './host/front-door';
 import { FunctionHost } from './host/function-host';
 import type { HostJsonSettings } from './host/host-json';
@@ -51,6 +51,7 @@ import { loadOrCreateKeys } from './keys';
 import { generatedSecretsFor, readDeclaredSecrets } from './generated-secrets';
 import type { ResolvedSettings } from './settings';
 import { applyToProcessEnv, resolveSettings } from './settings';
+import { json, problem } from './http/problem';
 
 export type { HostKeys } from './keys';
 export type { HostLog, HostLogLevel } from './host/logger';
@@ -64,8 +65,22 @@ export type LocalDurableEngine = DurableExtension &
 export type EngineFactory = (options: DurableEngineOptions) => LocalDurableEngine;
 export type { DurableEngine, DurableEngineOptions } from './engine';
 
-/** Service emulators started in-process when the app has no real credentials (CLI default). */
-export type EmbeddedEmulators = StartedEmbeddedEmulators;
+/** The app's embedded services (its `local.services.cjs`), started in-process when its settings lack them. */
+export type EmbeddedEmulators = StartedEmbeddedServices;
+export type {
+  DashboardConfig,
+  DashboardService,
+  EmbeddedService,
+  EmbeddedServiceContext,
+  LocalServices,
+  RedactionRules,
+  StartedEmbeddedService,
+} from './host/local-services';
+export {
+  DEFAULT_REDACTION,
+  LOCAL_SERVICES_FILE,
+  startEmbeddedServices,
+} from './host/local-services';
 
 export interface StartLocalHostOptions {
   /** The app directory (with `package.json`, `host.json`, `local.settings.json`). Default: the current directory. */
@@ -96,10 +111,19 @@ export interface StartLocalHostOptions {
   /** Serve `/admin/test/*` (clock control, idle wait). Only honoured with a ManualClock. */
   readonly testEndpoints?: boolean;
   /**
-   * Start the service emulators in-process when settings are missing or the sample's dev values (`'auto'`),
-   * always (`true`) or never (`false`, the default here; the CLI uses `'auto'`).
+   * Start the app's embedded services (`services`) in-process when its settings lack them (`'auto'`), always
+   * (`true`) or never (`false`, the default here; the CLI uses `'auto'`).
    */
   readonly emulators?: boolean | 'auto';
+  /** How long stopping waits for in-flight requests before cutting them. Default 5 s. */
+  readonly shutdownDrainMs?: number;
+  /**
+   * The app's local services: embedded services and dashboard configuration. Default: the app directory's
+   * `local.services.cjs` (see `host/local-services.ts`), or none.
+   */
+  readonly services?: LocalServices;
+  /** Where to load `services` from when it is not given. Default `<appDir>/local.services.cjs`. */
+  readonly servicesFile?: string;
 }
 
 export interface LocalHost {
@@ -158,16 +182,6 @@ function adminEndpoints(
   timers: () => TimerTriggers | undefined,
   testEndpointsEnabled: boolean,
 ) {
-  const json = (status: number, value: unknown): RuntimeHttpResponse => ({
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: JSON.stringify(value),
-  });
-  const problem = (status: number, title: string, detail: string): RuntimeHttpResponse => ({
-    status,
-    headers: { 'content-type': 'application/problem+json' },
-    body: JSON.stringify({ type: 'about:blank', title, status, detail }),
-  });
   return async (request: RuntimeHttpRequest): Promise<RuntimeHttpResponse | undefined> => {
     const p = request.path.toLowerCase();
     const invoke = /^\/admin\/functions\/([^/]+)$/.exec(request.path);
@@ -261,17 +275,20 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     overrides: options.settings,
   });
   const settingsCreatedFromSample = settings.createdFromSample;
-  // Made first so the embedded emulators (the Twilio message lifecycle) run on the runtime's clock too.
+  // Made first so the embedded services (an emulator's message lifecycle) run on the runtime's clock too.
   const clock = makeClock(options.clock);
+  const services = options.services ?? loadLocalServices(appDir, options.servicesFile);
   let emulators: EmbeddedEmulators | undefined;
   if (
     options.emulators === true ||
-    (options.emulators === 'auto' && needsEmulators(settings.values))
+    (options.emulators === 'auto' && lacksAnyService(services, settings.values))
   ) {
-    emulators = await startEmbeddedEmulators(settings.values, log, {
+    emulators = await startEmbeddedServices(services, {
+      settings: settings.values,
       force: options.emulators === true,
       dataDir,
       clock,
+      log,
     });
     if (emulators.banner.length === 0) {
       // Everything the settings point at is already running: nothing embedded to mention or close.
@@ -369,6 +386,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       routePrefix: hostJson.routePrefix,
       cors: { origins: settings.host.cors, credentials: settings.host.corsCredentials },
       maxRequestBodyBytes,
+      shutdownDrainMs: options.shutdownDrainMs,
       disabledFunctions,
       maxConcurrentRequests: hostJson.maxConcurrentRequests,
       maxOutstandingRequests: hostJson.maxOutstandingRequests,
@@ -396,6 +414,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
             taskHubName: hostJson.hubName,
             settings: settings.values,
             activityWindows,
+            config: services.dashboard ?? {},
           }),
         },
       ],

@@ -7,14 +7,12 @@
 import * as fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { CommunicationIdentityClient } from '@azure/communication-identity';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { AcsIdentityEmulator, ManagedIdentityEmulator } from '@local/emulators';
 import { decodeJwt, generateSigningKey, signJwt, verifySignature } from '@local/emulators/jwt';
 import type { LocalHost } from '../src/index';
-import { ManualClock, startLocalHost } from '../src/index';
+import { startSamplesHost } from './samples-host';
 
 let host: LocalHost;
 let dataDir: string;
@@ -25,16 +23,6 @@ let echoUrl: string;
 let received: { authorization: string | undefined }[] = [];
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fidelity-identity-'));
-  // A loopback endpoint in local.settings.json asks for the managed-identity path against the emulator.
-  const settingsFile = path.join(dataDir, 'local.settings.json');
-  fs.writeFileSync(
-    settingsFile,
-    JSON.stringify({
-      IsEncrypted: false,
-      Values: { COMMUNICATION_SERVICES_ENDPOINT: 'https://127.0.0.1' },
-    }),
-  );
   echo = http.createServer((req, res) => {
     received.push({ authorization: req.headers.authorization });
     req.resume();
@@ -42,14 +30,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/vm/restart`;
-  host = await startLocalHost({
-    appDir: path.join(__dirname, 'fixtures', 'samples-app'),
-    settingsFile,
-    dataDir,
-    databasePath: ':memory:',
-    clock: new ManualClock(),
-    emulators: 'auto',
-  });
+  // A loopback endpoint in local.settings.json asks for the managed-identity path against the emulator.
+  ({ host, dataDir } = await startSamplesHost(
+    'fidelity-identity',
+    { COMMUNICATION_SERVICES_ENDPOINT: 'https://127.0.0.1' },
+    { emulators: 'auto' },
+  ));
   acs = host.emulators?.acs as AcsIdentityEmulator;
   identity = host.emulators?.managedIdentity as ManagedIdentityEmulator;
 }, 60_000);

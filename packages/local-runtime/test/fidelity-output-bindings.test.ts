@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { TwilioEmulator } from '@local/emulators';
 import type { LocalHost } from '../src/index';
-import { ManualClock, startLocalHost } from '../src/index';
+import { startSamplesHost } from './samples-host';
 import { sentCodes } from './fixtures/samples-app/functions/smsPhoneVerification';
 
 let host: LocalHost;
@@ -19,25 +19,12 @@ let twilio: TwilioEmulator;
 const logLines: string[] = [];
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fidelity-bindings-'));
   // As a developer's local.settings.json would say it; the embedded Azurite serves it.
-  const settingsFile = path.join(dataDir, 'local.settings.json');
-  fs.writeFileSync(
-    settingsFile,
-    JSON.stringify({
-      IsEncrypted: false,
-      Values: { StorageConnString: 'UseDevelopmentStorage=true' },
-    }),
-  );
-  host = await startLocalHost({
-    appDir: path.join(__dirname, 'fixtures', 'samples-app'),
-    settingsFile,
-    dataDir,
-    databasePath: ':memory:',
-    clock: new ManualClock(),
-    emulators: true,
-    log: (level, line) => logLines.push(`${level} ${line}`),
-  });
+  ({ host, dataDir } = await startSamplesHost(
+    'fidelity-bindings',
+    { StorageConnString: 'UseDevelopmentStorage=true' },
+    { emulators: true, log: (level, line) => logLines.push(`${level} ${line}`) },
+  ));
   twilio = host.emulators?.twilio as TwilioEmulator;
 }, 60_000);
 

@@ -2,14 +2,15 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import {
   defaultLog,
+  type EmulatorServerOptions,
   isRecord,
   listen,
-  type LogFn,
   parseJsonBody,
   pathOf,
   queryOf,
   readBody,
-  sendCommonEmulatorRoute,
+  controlApi,
+  jsonControlRoute,
   sendEmpty,
   sendJson,
   sendProblem,
@@ -43,14 +44,11 @@ export const ACS_TEAMS_AUDIENCE_APP_ID = '1fd5118e-2576-4263-8130-9503064c837a';
 /** The audience of Entra tokens for the ACS data plane (`https://communication.azure.com//.default`). */
 export const ACS_DATA_PLANE_AUDIENCE = 'https://communication.azure.com';
 
-export interface AcsIdentityEmulatorOptions {
-  port?: number;
-  host?: string;
+export interface AcsIdentityEmulatorOptions extends EmulatorServerOptions {
   /** Base64 access key of the emulated resource. */
   accessKey?: string;
   /** Immutable resource GUID used in identity ids and tokens. */
   resourceId?: string;
-  log?: LogFn;
   /** Clock (ms since epoch) for token times and `x-ms-date` skew; defaults to Date.now. */
   now?: () => number;
   /** Allowed distance between `x-ms-date` and the emulator clock. Default 15 minutes. */
@@ -615,57 +613,38 @@ export async function startAcsIdentityEmulator(
     sendEmpty(res, 204);
   };
 
-  const emulatorRoutes = async (
+  const validateTokenRoute = async (
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    path: string,
   ): Promise<void> => {
-    const method = req.method ?? 'GET';
-    if (path === '/_emulator/tokens/validate' && method === 'POST') {
-      let parsed: unknown;
-      try {
-        parsed = parseJsonBody(await readBody(req));
-      } catch {
-        return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
-      }
-      if (!isRecord(parsed) || typeof parsed['token'] !== 'string' || parsed['token'] === '') {
-        return sendProblem(
-          res,
-          400,
-          'Bad Request',
-          'Expected a JSON object {"token": "<ACS token>"}.',
-          { errors: [{ field: 'token', message: 'required string' }] },
-        );
-      }
-      sendJson(res, 200, validateToken(parsed['token']));
-      return;
+    let parsed: unknown;
+    try {
+      parsed = parseJsonBody(await readBody(req));
+    } catch {
+      return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
     }
-    if (path === '/_emulator/faults' && method === 'POST') {
-      let parsed: unknown;
-      try {
-        parsed = parseJsonBody(await readBody(req));
-      } catch {
-        return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
-      }
-      const fault = parseFault(parsed);
-      if (typeof fault === 'string') return sendProblem(res, 400, 'Bad Request', fault);
-      api.failNext(fault);
-      sendEmpty(res, 204);
-      return;
+    if (!isRecord(parsed) || typeof parsed['token'] !== 'string' || parsed['token'] === '') {
+      return sendProblem(
+        res,
+        400,
+        'Bad Request',
+        'Expected a JSON object {"token": "<ACS token>"}.',
+        { errors: [{ field: 'token', message: 'required string' }] },
+      );
     }
-    if (path === '/_emulator/identities' && method === 'GET') {
-      sendJson(res, 200, { identities: api.identities() });
-      return;
-    }
-    if (path === '/_emulator/keys' && method === 'GET') {
-      sendJson(res, 200, { keys: [publicJwk(signingKey)] });
-      return;
-    }
-    sendCommonEmulatorRoute(res, method, path, {
-      reset: () => api.reset(),
-      health: { resourceId },
-    });
+    sendJson(res, 200, validateToken(parsed['token']));
   };
+
+  const emulatorRoutes = controlApi(
+    {
+      'POST /_emulator/tokens/validate': validateTokenRoute,
+      'POST /_emulator/faults': jsonControlRoute(parseFault, (fault) => api.failNext(fault)),
+      'GET /_emulator/identities': (_req, res) =>
+        sendJson(res, 200, { identities: api.identities() }),
+      'GET /_emulator/keys': (_req, res) => sendJson(res, 200, { keys: [publicJwk(signingKey)] }),
+    },
+    { reset: () => api.reset(), health: { resourceId } },
+  );
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const path = pathOf(req);

@@ -3,14 +3,14 @@ import http from 'node:http';
 import https from 'node:https';
 import {
   defaultLog,
+  type EmulatorServerOptions,
   isRecord,
   listen,
-  type LogFn,
   parseJsonBody,
   pathOf,
   queryOf,
   readBody,
-  sendCommonEmulatorRoute,
+  controlApi,
   sendEmpty,
   sendJson,
   sendProblem,
@@ -68,13 +68,11 @@ export interface AllowOverrides {
   callDownstreamApiUnauthenticated?: boolean;
 }
 
-export interface AgentIdEmulatorOptions {
-  port?: number;
+export interface AgentIdEmulatorOptions extends EmulatorServerOptions {
   /** Default `localhost`: both 127.0.0.1 and ::1, like a sidecar reached as `http://localhost:5000`. */
   host?: string;
   /** Merged over the defaults (`graph`, `graph-app`, `acs-teams`); `graph` points at the fake Graph unless replaced. */
   downstreamApis?: Record<string, DownstreamApiConfig>;
-  log?: LogFn;
   /** The sidecar's app (client) id: audience of inbound tokens and `appid` of tokens it acquires. */
   clientId?: string;
   /** Tenant of app-only tokens. Inbound user tokens may come from any tenant. */
@@ -630,55 +628,42 @@ export async function startAgentIdEmulator(
     }
   };
 
-  const emulatorRoutes = async (
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    path: string,
-  ): Promise<void> => {
-    const method = req.method ?? 'GET';
-    const readJson = async (): Promise<unknown> => {
-      try {
-        return parseJsonBody(await readBody(req));
-      } catch {
-        return Symbol.for('invalid-json');
-      }
-    };
-    if (path === '/_emulator/token' && method === 'POST') {
-      const parsed = await readJson();
-      const claims = parseTokenRequest(parsed);
-      if (typeof claims === 'string') return sendProblem(res, 400, 'Bad Request', claims);
-      const token = issueToken(claims);
-      const expiresIn = claims.expiresInSeconds ?? 3600;
-      sendJson(
-        res,
-        200,
-        { token, access_token: token, token_type: 'Bearer', expires_in: expiresIn },
-        NO_CACHE,
-      );
-      return;
+  /** The body as JSON, or a marker the parsers refuse with their own message. */
+  const readJson = async (req: http.IncomingMessage): Promise<unknown> => {
+    try {
+      return parseJsonBody(await readBody(req));
+    } catch {
+      return Symbol.for('invalid-json');
     }
-    if (path === '/_emulator/faults' && method === 'POST') {
-      const parsed = await readJson();
-      const fault = parseFault(parsed);
-      if (typeof fault === 'string') return sendProblem(res, 400, 'Bad Request', fault);
-      api.failNextTokenAcquisition(fault);
-      sendEmpty(res, 204);
-      return;
-    }
-    if (path === '/_emulator/keys' && method === 'GET') {
-      sendJson(res, 200, { keys: [publicJwk(key)] });
-      return;
-    }
-    if (path === '/_emulator/downstream-apis' && method === 'GET') {
-      sendJson(res, 200, { downstreamApis: api.downstreamApis() });
-      return;
-    }
-    if (path === '/_emulator/graph/sent' && method === 'GET') {
-      sendJson(res, 200, { messages: graph.sent() });
-      return;
-    }
-    sendCommonEmulatorRoute(res, method, path, api);
   };
+
+  const emulatorRoutes = controlApi(
+    {
+      'POST /_emulator/token': async (req, res) => {
+        const claims = parseTokenRequest(await readJson(req));
+        if (typeof claims === 'string') return sendProblem(res, 400, 'Bad Request', claims);
+        const token = issueToken(claims);
+        const expiresIn = claims.expiresInSeconds ?? 3600;
+        sendJson(
+          res,
+          200,
+          { token, access_token: token, token_type: 'Bearer', expires_in: expiresIn },
+          NO_CACHE,
+        );
+      },
+      'POST /_emulator/faults': async (req, res) => {
+        const fault = parseFault(await readJson(req));
+        if (typeof fault === 'string') return sendProblem(res, 400, 'Bad Request', fault);
+        api.failNextTokenAcquisition(fault);
+        sendEmpty(res, 204);
+      },
+      'GET /_emulator/keys': (_req, res) => sendJson(res, 200, { keys: [publicJwk(key)] }),
+      'GET /_emulator/downstream-apis': (_req, res) =>
+        sendJson(res, 200, { downstreamApis: api.downstreamApis() }),
+      'GET /_emulator/graph/sent': (_req, res) => sendJson(res, 200, { messages: graph.sent() }),
+    },
+    { reset: () => api.reset() },
+  );
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const path = pathOf(req);

@@ -5,6 +5,14 @@ import type { AddressInfo } from 'node:net';
 /** Where an emulator writes its one line per request. Lines never contain secrets. */
 export type LogFn = (line: string) => void;
 
+/** What every emulator's options start with: where it listens and where it logs. */
+export interface EmulatorServerOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  host?: string;
+  log?: LogFn;
+}
+
 export interface ListenOptions {
   readonly port?: number | undefined;
   /**
@@ -98,6 +106,50 @@ export function sendProblem(
   const body: Record<string, unknown> = { type, title, status };
   if (detail !== undefined) body['detail'] = detail;
   sendJson(res, status, { ...body, ...extensions }, {}, 'application/problem+json; charset=utf-8');
+}
+
+/** One route of an emulator's `/_emulator/` control API. */
+export type ControlRoute = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+) => Promise<void> | void;
+
+/**
+ * An emulator's `/_emulator/` control API: its own routes, keyed `'METHOD /_emulator/path'`, then the routes
+ * every emulator has (see `sendCommonEmulatorRoute`).
+ */
+export function controlApi(
+  routes: Readonly<Record<string, ControlRoute>>,
+  emulator: { reset(): void; health?: Record<string, unknown> },
+): (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void> {
+  return async (req, res, path) => {
+    const method = req.method ?? 'GET';
+    const route = routes[`${method} ${path}`];
+    if (route) return route(req, res);
+    sendCommonEmulatorRoute(res, method, path, emulator);
+  };
+}
+
+/**
+ * A control route that takes a JSON body: 400 when it is not JSON or `parse` refuses it (with its message),
+ * else `apply`, then 204.
+ */
+export function jsonControlRoute<T>(
+  parse: (value: unknown) => T | string,
+  apply: (value: T) => void,
+): ControlRoute {
+  return async (req, res) => {
+    let parsed: unknown;
+    try {
+      parsed = parseJsonBody(await readBody(req));
+    } catch {
+      return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
+    }
+    const value = parse(parsed);
+    if (typeof value === 'string') return sendProblem(res, 400, 'Bad Request', value);
+    apply(value);
+    sendEmpty(res, 204);
+  };
 }
 
 /**

@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import {
   defaultLog,
+  type EmulatorServerOptions,
   listen,
-  type LogFn,
   pathOf,
   queryOf,
   sendCommonEmulatorRoute,
@@ -31,12 +31,9 @@ const TOKEN_LIFETIME_S = 24 * 3600;
 /** How many issued resources `issuedFor` remembers. */
 const MAX_REMEMBERED = 1000;
 
-export interface ManagedIdentityEmulatorOptions {
-  port?: number;
-  host?: string;
+export interface ManagedIdentityEmulatorOptions extends EmulatorServerOptions {
   /** The `IDENTITY_HEADER` secret; random when omitted. */
   identityHeader?: string;
-  log?: LogFn;
   /** Wall clock (ms since epoch). MSAL compares `expires_on` with the real time, so keep it the real one. */
   now?: () => number;
 }

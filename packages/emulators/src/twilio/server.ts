@@ -2,14 +2,14 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import {
   defaultLog,
+  type EmulatorServerOptions,
   isRecord,
   listen,
-  type LogFn,
-  parseJsonBody,
   pathOf,
   queryOf,
   readBody,
-  sendCommonEmulatorRoute,
+  controlApi,
+  jsonControlRoute,
   sendEmpty,
   sendJson,
   sendProblem,
@@ -47,9 +47,7 @@ export const DEFAULT_TWILIO_AUTH_TOKEN = 'local-emulator-auth-token';
 export const DEFAULT_TWILIO_SENDER = '+15005550006';
 export const DEFAULT_MESSAGING_SERVICE_SID = 'MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 
-export interface TwilioEmulatorOptions {
-  port?: number;
-  host?: string;
+export interface TwilioEmulatorOptions extends EmulatorServerOptions {
   accountSid?: string;
   authToken?: string;
   /** Sender numbers owned by the account (`From` must be one of them). */
@@ -58,7 +56,6 @@ export interface TwilioEmulatorOptions {
   messagingServiceSids?: string[];
   /** API keys (`SK...` sid + secret) that may authenticate instead of the auth token. */
   apiKeys?: { sid: string; secret: string }[];
-  log?: LogFn;
   /** Also log `SMS to <to>: <body>` for every accepted message, so a person can read the code (used by `npm start`). */
   printMessages?: boolean;
   /** Clock for dates and the lifecycle (the local runtime passes its own); defaults to the system clock. */
@@ -705,35 +702,19 @@ export async function startTwilioEmulator(
     });
   };
 
-  const emulatorRoutes = async (
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    path: string,
-  ): Promise<void> => {
-    const method = req.method ?? 'GET';
-    if (path === '/_emulator/messages' && method === 'GET') return readOutbox(req, res);
-    if (path === '/_emulator/messages' && method === 'DELETE') {
-      outbox.forEach(forget);
-      outbox = [];
-      answerAllWaiters();
-      sendEmpty(res, 204);
-      return;
-    }
-    if (path === '/_emulator/faults' && method === 'POST') {
-      let parsed: unknown;
-      try {
-        parsed = parseJsonBody(await readBody(req));
-      } catch {
-        return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
-      }
-      const fault = parseFault(parsed);
-      if (typeof fault === 'string') return sendProblem(res, 400, 'Bad Request', fault);
-      api.failNext(fault);
-      sendEmpty(res, 204);
-      return;
-    }
-    sendCommonEmulatorRoute(res, method, path, api);
-  };
+  const emulatorRoutes = controlApi(
+    {
+      'GET /_emulator/messages': readOutbox,
+      'DELETE /_emulator/messages': (_req, res) => {
+        outbox.forEach(forget);
+        outbox = [];
+        answerAllWaiters();
+        sendEmpty(res, 204);
+      },
+      'POST /_emulator/faults': jsonControlRoute(parseFault, (fault) => api.failNext(fault)),
+    },
+    { reset: () => api.reset() },
+  );
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const path = pathOf(req);

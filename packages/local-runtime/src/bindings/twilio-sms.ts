@@ -5,8 +5,8 @@
  * (default `AzureWebJobsTwilioAccountSid` / `AzureWebJobsTwilioAuthToken`); each value (or each element of an
  * array value) is a message object read case-insensitively (`to`, `from`, `body`, `statusCallback`,
  * `mediaUrl`, `messagingServiceSid`, ...), and the binding's own `to` / `from` / `body` fill what it leaves out.
- * Locally, `TwilioApiBaseUrl` (the app's setting for the emulator) redirects the SDK, exactly as the app's own
- * sender does.
+ * Locally, the runtime's own setting `AzureWebJobsTwilioApiBaseUrl` (set by a Twilio emulator) redirects the
+ * SDK to another origin.
  */
 import twilio from 'twilio';
 import type TwilioRequestClient from 'twilio/lib/base/RequestClient';
@@ -19,8 +19,8 @@ import { BindingError, stringOption } from './binding-values';
 export const TWILIO_SMS_BINDING_TYPE = 'twiliosms';
 const DEFAULT_ACCOUNT_SID_SETTING = 'AzureWebJobsTwilioAccountSid';
 const DEFAULT_AUTH_TOKEN_SETTING = 'AzureWebJobsTwilioAuthToken';
-/** Not an extension setting: the app's way to point Twilio at the emulator (src/config.ts). */
-const API_BASE_URL_SETTING = 'TwilioApiBaseUrl';
+/** Not an extension setting: the local runtime's, for pointing the binding at a Twilio emulator. */
+const API_BASE_URL_SETTING = 'AzureWebJobsTwilioApiBaseUrl';
 const TIMEOUT_MS = 15_000;
 
 /** Sends every request to another origin (the emulator); the SDK builds absolute `*.twilio.com` URLs. */

@@ -1,13 +1,9 @@
 /**
- * The local services the app's settings point at (embedded or standalone emulators), read through their
- * `/_emulator/` inspection APIs. Only loopback URLs are ever called: a real Twilio or ACS is not asked.
+ * The local services the app's hook names (`dashboard.services` in `local.services.cjs`: embedded or standalone
+ * emulators), read through their `/_emulator/` inspection APIs. Only loopback URLs are ever called: a real
+ * service is not asked.
  */
-
-export interface LocalServiceUrls {
-  readonly twilio: string | undefined;
-  readonly acs: string | undefined;
-  readonly sidecar: string | undefined;
-}
+import type { DashboardService } from '../host/local-services';
 
 export interface ServiceHealth {
   readonly name: string;
@@ -38,28 +34,13 @@ const TIMEOUT_MS = 2000;
 export const MAX_SMS = 200;
 const MAX_IDENTITIES = 500;
 
-function loopbackBase(url: string | undefined): string | undefined {
-  if (!url) return undefined;
+function isLoopbackOrigin(url: string): boolean {
   try {
-    const u = new URL(url);
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    if (host !== 'localhost' && host !== '::1' && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))
-      return undefined;
-    return u.origin;
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
   } catch {
-    return undefined;
+    return false;
   }
-}
-
-export function serviceUrls(settings: Readonly<Record<string, string>>): LocalServiceUrls {
-  const acsEndpoint = /(?:^|;)\s*endpoint=([^;]+)/i.exec(
-    settings.COMMUNICATION_SERVICES_CONNECTION_STRING ?? '',
-  )?.[1];
-  return {
-    twilio: loopbackBase(settings.TwilioApiBaseUrl),
-    acs: loopbackBase(acsEndpoint),
-    sidecar: loopbackBase(settings.SIDECAR_URL),
-  };
 }
 
 async function getJson(url: string): Promise<unknown> {
@@ -71,17 +52,23 @@ async function getJson(url: string): Promise<unknown> {
 const record = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
 
-export class LocalServices {
-  constructor(private readonly urls: LocalServiceUrls) {}
+export class ServiceInspector {
+  private readonly services: readonly DashboardService[];
+
+  constructor(services: readonly DashboardService[]) {
+    this.services = services.map((s) => ({
+      ...s,
+      url: s.url !== undefined && isLoopbackOrigin(s.url) ? new URL(s.url).origin : undefined,
+    }));
+  }
+
+  private urlOf(kind: 'sms' | 'identities'): string | undefined {
+    return this.services.find((s) => s.url !== undefined && s.provides?.includes(kind))?.url;
+  }
 
   async health(): Promise<ServiceHealth[]> {
-    const probes: [string, string | undefined][] = [
-      ['Twilio emulator', this.urls.twilio],
-      ['ACS Identity emulator', this.urls.acs],
-      ['AgentID sidecar emulator', this.urls.sidecar],
-    ];
     return Promise.all(
-      probes.map(async ([name, url]): Promise<ServiceHealth> => {
+      this.services.map(async ({ name, url }): Promise<ServiceHealth> => {
         if (url === undefined)
           return {
             name,
@@ -111,8 +98,9 @@ export class LocalServices {
 
   /** Newest first. */
   async sms(): Promise<ReceivedSms[] | undefined> {
-    if (this.urls.twilio === undefined) return undefined;
-    const body = record(await getJson(`${this.urls.twilio}/_emulator/messages`));
+    const url = this.urlOf('sms');
+    if (url === undefined) return undefined;
+    const body = record(await getJson(`${url}/_emulator/messages`));
     const messages = Array.isArray(body.messages) ? body.messages.map(record) : [];
     return messages
       .slice(-MAX_SMS)
@@ -128,8 +116,9 @@ export class LocalServices {
   }
 
   async acsIdentities(): Promise<AcsIdentitySummary[] | undefined> {
-    if (this.urls.acs === undefined) return undefined;
-    const body = await getJson(`${this.urls.acs}/_emulator/identities`);
+    const url = this.urlOf('identities');
+    if (url === undefined) return undefined;
+    const body = await getJson(`${url}/_emulator/identities`);
     const list = Array.isArray(body)
       ? body
       : Array.isArray(record(body).identities)

@@ -11,9 +11,12 @@ import type { DurableExtension } from '../contracts';
 import { RUNTIME_STATUSES } from '../store/sqlite-store';
 import { decideAccess } from './access';
 import { mentions, type ActivityWindows } from './activity-windows';
-import { LocalServices, serviceUrls } from './local-services';
+import type { DashboardConfig } from '../host/local-services';
+import { ServiceInspector } from './local-services';
 import { answerOrThrow, ManagementClient, ManagementError } from './management-client';
-import { maskDigits, maskPhoneNumber, redactHistoryEvent, redactValue } from './redact';
+import { createRedactor } from './redact';
+import { PayloadTooLargeError, readLimitedBody } from '../http/body';
+import { problemBody } from '../http/problem';
 import { buildTimeline } from './timeline';
 
 export const DASHBOARD_PATH = '/_dashboard';
@@ -31,9 +34,11 @@ export interface DashboardOptions {
   readonly systemKey: string;
   readonly masterKey: string;
   readonly taskHubName: string;
-  /** The app's resolved settings: where the emulators are, `LOCAL_DASHBOARD_ALLOW_REMOTE`, `_TRUST_PROXY`. */
+  /** The app's resolved settings: where its local services are, `LOCAL_DASHBOARD_ALLOW_REMOTE`, `_TRUST_PROXY`. */
   readonly settings: Readonly<Record<string, string>>;
   readonly activityWindows: ActivityWindows;
+  /** The app's dashboard hook (`local.services.cjs`): its local services and redaction rules. */
+  readonly config: DashboardConfig;
 }
 
 export type DashboardHandler = (
@@ -101,24 +106,18 @@ function sendJson(res: http.ServerResponse, status: number, value: unknown): voi
 
 function sendProblem(res: http.ServerResponse, status: number, detail: string): void {
   const title = status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Error';
-  send(
-    res,
-    status,
-    'application/problem+json',
-    JSON.stringify({ type: 'about:blank', title, status, detail }),
-  );
+  // The dashboard's own headers (no caching, no framing) around the runtime's one problem shape.
+  send(res, status, 'application/problem+json', problemBody({ status, title, detail }));
 }
 
 async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new DashboardError(413, 'The request body is too large.');
-    chunks.push(buffer);
+  try {
+    return await readLimitedBody(req, { limit: MAX_BODY_BYTES });
+  } catch (e) {
+    if (e instanceof PayloadTooLargeError)
+      throw new DashboardError(413, 'The request body is too large.');
+    throw e;
   }
-  return Buffer.concat(chunks);
 }
 
 async function readForm(req: http.IncomingMessage): Promise<Record<string, unknown>> {
@@ -144,7 +143,8 @@ const optionalText = (form: Record<string, unknown>, name: string): string | und
 
 export function createDashboard(options: DashboardOptions): DashboardHandler {
   const assets = loadAssets();
-  const services = new LocalServices(serviceUrls(options.settings));
+  const services = new ServiceInspector(options.config.services?.(options.settings) ?? []);
+  const redact = createRedactor(options.config.redaction);
   const allowRemote = /^(true|1)$/i.test(options.settings.LOCAL_DASHBOARD_ALLOW_REMOTE ?? '');
   const trustProxy = /^(true|1)$/i.test(options.settings.LOCAL_DASHBOARD_TRUST_PROXY ?? '');
 
@@ -159,7 +159,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     runtimeStatus: s.runtimeStatus,
     createdTime: s.createdTime,
     lastUpdatedTime: s.lastUpdatedTime,
-    customStatus: redactValue(s.customStatus),
+    customStatus: redact.value(s.customStatus),
   });
 
   const listInstances = async (q: URLSearchParams): Promise<unknown> => {
@@ -229,9 +229,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       : [];
     return {
       ...summary(s),
-      input: redactValue(s.input),
-      output: redactValue(s.output),
-      history: history.map(redactHistoryEvent),
+      input: redact.value(s.input),
+      output: redact.value(s.output),
+      history: history.map((e) => redact.historyEvent(e)),
       timeline: buildTimeline(history),
     };
   };
@@ -267,7 +267,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
 
   const entityState = async (name: string, key: string): Promise<unknown> => {
     const state = answerOrThrow(await management('GET', entityPath(name, key)));
-    return { name, key, state: redactValue(state) };
+    return { name, key, state: redact.value(state) };
   };
 
   /** SMS newest first, each with the instances it belongs to (see activity-windows.ts). */
@@ -292,9 +292,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       for (const id of candidates) if (mentions(await inputOf(id), m.to)) instances.push(id);
       out.push({
         sid: m.sid,
-        to: maskPhoneNumber(m.to),
+        to: redact.mask(m.to),
         from: m.from,
-        body: maskDigits(m.body),
+        body: redact.maskDigits(m.body),
         dateCreated: m.dateCreated,
         status: m.status,
         instances,

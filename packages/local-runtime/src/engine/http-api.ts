@@ -5,7 +5,7 @@
  * Error bodies are `application/problem+json`, carrying the extension's `Message` /
  * `ExceptionMessage` members as extensions.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { RuntimeHttpRequest, RuntimeHttpResponse } from '../contracts';
 import {
   RUNTIME_STATUSES,
@@ -17,6 +17,8 @@ import type { Delivery, EngineClient } from './engine-client';
 import { InstanceExistsError, InvalidInstanceStateError } from './engine-errors';
 import { NotFailedError } from './rewind';
 import { toStatusObject } from './status';
+import { json, problem } from '../http/problem';
+import { keyEquals } from '../keys';
 
 export const WEBHOOK_PATH = '/runtime/webhooks/durabletask';
 export const DEFAULT_CONNECTION_NAME = 'Storage';
@@ -53,30 +55,7 @@ const ACTIVE_STATUSES: ReadonlySet<RuntimeStatus> = new Set([
   'Suspended',
 ]);
 
-export function json(
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): RuntimeHttpResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-    body: JSON.stringify(body),
-  };
-}
-
-export function problem(
-  status: number,
-  title: string,
-  detail: string,
-  extra: Record<string, unknown> = {},
-): RuntimeHttpResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/problem+json; charset=utf-8' },
-    body: JSON.stringify({ type: 'about:blank', title, status, detail, ...extra }),
-  };
-}
+export { json, problem };
 
 function badRequest(detail: string): RuntimeHttpResponse {
   return problem(400, 'Bad Request', detail, {
@@ -162,15 +141,6 @@ function sameTaskHub(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-function keyMatches(candidate: string | undefined, accepted: readonly string[]): boolean {
-  if (!candidate) return false;
-  const c = Buffer.from(candidate);
-  return accepted.some((k) => {
-    const b = Buffer.from(k);
-    return b.length === c.length && timingSafeEqual(b, c);
-  });
-}
-
 /** URLs of the check-status payload for one instance (EXT HttpApiHandler.GetClientResponseLinks). */
 export function managementLinks(
   origin: string,
@@ -231,7 +201,9 @@ export class ManagementApi {
       const query = new Query(req.query);
       if (
         requireKey &&
-        !keyMatches(query.get('code') ?? req.headers['x-functions-key'], this.context.acceptedKeys)
+        !this.context.acceptedKeys.some((key) =>
+          keyEquals(query.get('code') ?? req.headers['x-functions-key'], key),
+        )
       ) {
         return problem(
           401,

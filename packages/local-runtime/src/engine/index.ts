@@ -33,6 +33,8 @@ import {
   WEBHOOK_PATH,
   managementLinks,
 } from './http-api';
+import { PayloadTooLargeError, readLimitedBody } from '../http/body';
+import { problem } from '../http/problem';
 
 export { formatTimeSpan, activityInputString, InstanceExistsError } from './engine';
 export type { HistoryEvent } from './history';
@@ -159,37 +161,20 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
   let unregisterInProcess: (() => void) | undefined;
 
   const serveRpc = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > RPC_MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(c);
-    });
-    req.on('end', () => {
-      const send = (r: RuntimeHttpResponse): void => {
-        try {
-          res.writeHead(r.status, { ...(r.headers ?? {}) });
-          res.end(r.body ?? '');
-        } catch {
-          res.destroy(); // the client went away; nothing else to do
-        }
-      };
-      if (tooLarge) {
-        send({
-          status: 413,
-          headers: { 'content-type': 'application/problem+json' },
-          body: JSON.stringify({
-            type: 'about:blank',
-            title: 'Payload Too Large',
-            status: 413,
-            detail: 'Request body too large',
-          }),
-        });
-        return;
+    const send = (r: RuntimeHttpResponse): void => {
+      try {
+        res.writeHead(r.status, { ...(r.headers ?? {}) });
+        res.end(r.body ?? '');
+      } catch {
+        res.destroy(); // the client went away; nothing else to do
       }
+    };
+    const answer = (body: Buffer): Promise<void> => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (!url.pathname.toLowerCase().startsWith('/durabletask')) {
+        send({ status: 404 });
+        return Promise.resolve();
+      }
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) {
         if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
@@ -199,16 +184,16 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         path: url.pathname,
         query: url.searchParams,
         headers,
-        body: Buffer.concat(chunks),
+        body,
         origin: publicOrigin(),
       };
-      if (!url.pathname.toLowerCase().startsWith('/durabletask')) {
-        send({ status: 404 });
-        return;
-      }
-      api.handle(request, false).then(send, () => send({ status: 500 }));
+      return api.handle(request, false).then(send, () => send({ status: 500 }));
+    };
+    readLimitedBody(req, { limit: RPC_MAX_BODY_BYTES }).then(answer, (e: unknown) => {
+      if (!(e instanceof PayloadTooLargeError)) return res.destroy();
+      req.resume();
+      send(problem(413, 'Payload Too Large', 'Request body too large'));
     });
-    req.on('error', () => res.destroy());
   };
 
   const engine: DurableEngine = {

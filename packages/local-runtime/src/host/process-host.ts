@@ -23,6 +23,8 @@ export interface LocalHostProcessOptions {
   readonly settings?: Readonly<Record<string, string>>;
   /** Settings file relative to `appDir`, or `false` for none. */
   readonly settingsFile?: string | false;
+  /** The app's local services hook. Default: `<appDir>/local.services.cjs`. */
+  readonly servicesFile?: string;
   /** Start the embedded emulators when settings are missing (default false in this mode). */
   readonly emulators?: boolean | 'auto';
   /** Options for the child's Node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept). */
@@ -92,6 +94,7 @@ export async function startLocalHostProcess(
   if (options.dataDir) args.push('--data', path.resolve(options.dataDir));
   if (options.settingsFile === false) args.push('--no-settings-file');
   else if (options.settingsFile) args.push('--settings-file', options.settingsFile);
+  if (options.servicesFile) args.push('--services', options.servicesFile);
   const emulators = options.emulators ?? false;
   args.push('--emulators', emulators === true ? 'always' : emulators === 'auto' ? 'auto' : 'never');
 

@@ -2,12 +2,26 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { startEmbeddedServices, SystemClock, type HostLog } from '@local/durable-runtime';
 import {
   detectEmulatorNeeds,
+  embeddedServices,
   emulatorNeeds,
   needsEmulators,
-  startEmbeddedEmulators,
-} from '../src/host/embedded-defaults';
+} from '../src/embedded';
+
+/** The emulators as the runtime starts them from an app's `local.services.cjs`, with the sample's dev values. */
+function startEmbeddedEmulators(
+  settings: Readonly<Record<string, string>>,
+  log: HostLog,
+  options: { dataDir: string },
+): ReturnType<typeof startEmbeddedServices> {
+  const embedded = embeddedServices({ sampleSettings: { SIDECAR_URL: 'http://localhost:5000' } });
+  return startEmbeddedServices(
+    { embedded },
+    { settings, force: false, dataDir: options.dataDir, clock: new SystemClock(), log },
+  );
+}
 
 const devValues = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',
