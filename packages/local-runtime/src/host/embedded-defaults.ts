@@ -18,6 +18,9 @@ const DEV_DEFAULTS: Readonly<Record<string, string>> = {
   ACS_TEAMS_CLIENT_ID: '00000000-0000-0000-0000-000000000001',
 };
 
+/** The emulators' lines for what they delivered (SMS, WhatsApp, calls, emails): the console shows them. */
+const PRINTED_DELIVERY = /^(SMS|WhatsApp|Call|Email) to /;
+
 export interface EmulatorNeeds {
   readonly twilio: boolean;
   readonly acs: boolean;
@@ -187,7 +190,7 @@ export async function startEmbeddedEmulators(
         ...(options.clock ? { twilio: { clock: options.clock } } : {}),
         // SMS bodies are the point of the console output (the developer reads the code there); request
         // lines are only for --verbose.
-        log: (line: string) => log(line.startsWith('SMS to') ? 'info' : 'debug', line),
+        log: (line: string) => log(PRINTED_DELIVERY.test(line) ? 'info' : 'debug', line),
       });
       if (
         isRecord(started) &&
