@@ -43,7 +43,7 @@ export function createSendVerifyCode(deps: SendVerifyCodeDeps) {
     });
     const send = deps.channels[input.channel];
     if (send === undefined) throw new Error(`No sender for the ${input.channel} channel`);
-    const receipt = await send({ to: input.to, body });
+    const receipt = await send({ to: input.to, body, code, locale: input.locale });
     context.log(
       `Verify code ${receipt.sid} (attempt ${input.attempt}) sent to ${maskPhoneNumber(input.to)} for ${input.verificationSid}`,
     );
