@@ -255,7 +255,9 @@ export const VerificationStatus = z
     instanceId: z.string(),
     runtimeStatus: z.string().meta({ examples: ['Running', 'Completed'] }),
     input: PhoneNumber,
-    customStatus: anyValue('The verification progress, or null.'),
+    customStatus: anyValue(
+      'The verification progress, or null: `{state, attemptsRemaining, expiresAt, codeLength, deliveries: [{channel, provider, sendNumber, at}], nextFallback?: {channel, at}}` (`deliveries` lists every send, the latest 10; `nextFallback` the step waiting for its timer).',
+    ),
     output: anyValue('true once verified, false otherwise; null while running.'),
     createdTime: isoDateTime.nullable(),
     lastUpdatedTime: isoDateTime.nullable(),
