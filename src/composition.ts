@@ -163,7 +163,15 @@ export const getDelivery = lazy((): Delivery => {
       const twilioSms = new TwilioSmsSender(twilio, { timeoutMs });
       return {
         name,
-        sender: { send: async (m: SmsText) => ({ id: (await twilioSms.send(m)).sid }) },
+        sender: {
+          send: async (m: SmsText) => {
+            const receipt = await twilioSms.send(m);
+            return {
+              id: receipt.sid,
+              ...(receipt.alreadySent === true ? { alreadySent: true } : {}),
+            };
+          },
+        },
       };
     }
     if (name === 'acs' && acs !== undefined && acsSms !== undefined) {

@@ -39,6 +39,8 @@ export interface DeliveryReceipt {
   readonly failedOver: readonly SmsProviderName[];
   /** The provider's id (`SM…`, `CA…`, ACS message or operation id); absent for a test number. */
   readonly id?: string;
+  /** The provider already had this very message (a re-run of the send after a crash): not sent again. */
+  readonly alreadySent?: boolean;
 }
 
 /** Delivers codes. Failures are AppErrors whose messages hold neither the code nor the destination. */
@@ -50,5 +52,5 @@ export interface Delivery {
 
 /** One channel's (or one SMS provider's) sender: the message is already rendered. */
 export interface ChannelSender<M> {
-  send(message: M): Promise<{ readonly id: string }>;
+  send(message: M): Promise<{ readonly id: string; readonly alreadySent?: boolean }>;
 }

@@ -82,8 +82,14 @@ async function sendSms(senders: DeliverySenders, text: SmsText): Promise<Deliver
   let last: unknown;
   for (const { name, sender } of senders.sms) {
     try {
-      const { id } = await sender.send(text);
-      return { channel: 'sms', provider: name, failedOver, id };
+      const sent = await sender.send(text);
+      return {
+        channel: 'sms',
+        provider: name,
+        failedOver,
+        id: sent.id,
+        ...(sent.alreadySent === true ? { alreadySent: true } : {}),
+      };
     } catch (error: unknown) {
       if (!handsOver(error)) throw error;
       last = error;

@@ -102,8 +102,12 @@ export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
       const via =
         receipt.failedOver.length === 0 ? '' : ` after ${receipt.failedOver.join(', ')} failed`;
       const whom = channel === 'email' ? 'an email address' : maskPhoneNumber(phoneNumber);
+      const what =
+        receipt.alreadySent === true
+          ? 'was already sent (re-run) to'
+          : `sent by ${receipt.provider}${via} to`;
       context.log(
-        `${channel} challenge ${receipt.id ?? ''} (send ${sendNumber}) sent by ${receipt.provider}${via} to ${whom} for ${instanceId}`,
+        `${CHANNEL_LABELS[channel]} challenge ${receipt.id ?? ''} (send ${sendNumber}) ${what} ${whom} for ${instanceId}`,
       );
     }
     const challengeHash = deps.crypto.hashCode(instanceId, code);
@@ -115,6 +119,9 @@ export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
       : { challengeHash, rules, delivery: summary };
   };
 }
+
+/** How the host log names each channel. */
+const CHANNEL_LABELS = { sms: 'SMS', call: 'Call', whatsapp: 'WhatsApp', email: 'Email' } as const;
 
 function requireEmail(email: string | undefined): string {
   if (email === undefined)

@@ -11,7 +11,17 @@ export function smsOnlyDelivery(
   templates: SmsTemplateSettings = { overrides: {} },
 ): Delivery {
   return createDelivery({
-    sms: [{ name: 'twilio', sender: { send: async (m) => ({ id: (await sms.send(m)).sid }) } }],
+    sms: [
+      {
+        name: 'twilio',
+        sender: {
+          send: async (m) => {
+            const { sid, alreadySent } = await sms.send(m);
+            return { id: sid, ...(alreadySent === true ? { alreadySent } : {}) };
+          },
+        },
+      },
+    ],
     call: undefined,
     whatsapp: undefined,
     email: undefined,
