@@ -10,7 +10,20 @@ import { ME_KEYS, loadIdentityMapConfig, loadSidecarConfig } from './me/settings
 import { SidecarClient, type SidecarLogEntry } from './me/sidecar';
 import { STORAGE_KEYS } from './storage/settings';
 import type { SmsSender } from './verification/sms-sender';
-import { TwilioSmsSender } from './verification/twilio-sms-sender';
+import { createTwilioClient, TwilioSmsSender } from './verification/twilio-sms-sender';
+import type { Delivery } from './delivery/channels';
+import { createDelivery } from './delivery/delivery';
+import {
+  AcsEmailSender,
+  AcsSmsSender,
+  createEmailClient,
+  createSmsClient,
+  type SmsText,
+} from './delivery/acs-channels';
+import { DELIVERY_KEYS, DELIVERY_OWN_KEYS, loadDeliverySettings } from './delivery/settings';
+import { testCodeFor } from './delivery/test-numbers';
+import { TwilioVoiceSender, TwilioWhatsAppSender } from './delivery/twilio-channels';
+import { renderMessage, templateFor } from './verification/sms-templates';
 import { HOST_KEYS, loadHostConfig, loadSections, type Config, type Env } from './config';
 import { ConfigError, type FieldProblem } from './errors';
 import { SendGuard } from './verification/guard/send-guard';
@@ -40,6 +53,7 @@ import { TableVerifyStore, type VerifyStore } from './verify/store';
 /** One loader per {@link Config} section: each feature's own, from its `settings.ts`. */
 export const SECTION_LOADERS: { readonly [K in keyof Config]: (env: Env) => Config[K] } = {
   twilio: loadTwilioConfig,
+  delivery: loadDeliverySettings,
   verification: loadVerificationConfig,
   acs: loadAcsConfig,
   sidecar: loadSidecarConfig,
@@ -77,8 +91,14 @@ const FEATURES: readonly {
 }[] = [
   {
     name: 'verification',
-    sections: ['twilio', 'verification'],
-    ownKeys: [TWILIO_KEYS, VERIFICATION_KEYS, SMS_TEMPLATE_KEYS, GUARD_KEYS].flatMap(Object.values),
+    sections: ['twilio', 'verification', 'delivery'],
+    ownKeys: [
+      TWILIO_KEYS,
+      VERIFICATION_KEYS,
+      SMS_TEMPLATE_KEYS,
+      GUARD_KEYS,
+      DELIVERY_OWN_KEYS,
+    ].flatMap((keys): string[] => Object.values(keys)),
     // Optional for the section, but the send guard keeps its counters there: without it every start answers 500.
     needs: (config) =>
       config.verification?.storage === undefined
@@ -100,6 +120,7 @@ export const SETTING_KEYS: readonly string[] = [
   ...FEATURES.flatMap((feature) => feature.ownKeys),
   ...Object.values(STORAGE_KEYS),
   WEBSITE_HOSTNAME_KEY,
+  DELIVERY_KEYS.azureInstance,
 ];
 
 const resets: (() => void)[] = [];
@@ -119,12 +140,72 @@ export function resetComposition(): void {
 }
 
 export const getTwilioConfig = lazy(() => loadTwilioConfig(process.env));
+export const getDeliverySettings = lazy(() => loadDeliverySettings(process.env));
 export const getVerificationConfig = lazy(() => loadVerificationConfig(process.env));
 export const getAcsConfig = lazy(() => loadAcsConfig(process.env));
 export const getSidecarConfig = lazy(() => loadSidecarConfig(process.env));
 export const getIdentityMapConfig = lazy(() => loadIdentityMapConfig(process.env));
 
 export const getSmsSender = lazy((): SmsSender => new TwilioSmsSender(getTwilioConfig()));
+
+/**
+ * Every channel this deployment has, on the official SDKs: SMS through the providers in their order
+ * (Twilio, ACS), calls and WhatsApp through Twilio, email through ACS.
+ */
+export const getDelivery = lazy((): Delivery => {
+  const settings = getDeliverySettings();
+  const { messageTemplate, smsTemplates } = getVerificationConfig();
+  const timeoutMs = settings.providerTimeoutMs;
+  const { acs, twilio, acsSms, call, whatsApp, email } = settings;
+  const twilioClient = twilio === undefined ? undefined : createTwilioClient(twilio, timeoutMs);
+  const sms = settings.smsProviders.map((name) => {
+    if (name === 'twilio' && twilio !== undefined) {
+      const twilioSms = new TwilioSmsSender(twilio, { timeoutMs });
+      return {
+        name,
+        sender: {
+          send: async (m: SmsText) => {
+            const receipt = await twilioSms.send(m);
+            return {
+              id: receipt.sid,
+              ...(receipt.alreadySent === true ? { alreadySent: true } : {}),
+            };
+          },
+        },
+      };
+    }
+    if (name === 'acs' && acs !== undefined && acsSms !== undefined) {
+      return { name, sender: new AcsSmsSender(createSmsClient(acs), acsSms.from, timeoutMs) };
+    }
+    // The settings loader only lists configured providers.
+    throw new ConfigError([
+      { field: DELIVERY_KEYS.smsProviders, message: `${name} is not configured` },
+    ]);
+  });
+  return createDelivery({
+    sms,
+    call:
+      call === undefined || twilioClient === undefined
+        ? undefined
+        : new TwilioVoiceSender(twilioClient, call.from),
+    whatsapp:
+      whatsApp === undefined || twilioClient === undefined
+        ? undefined
+        : new TwilioWhatsAppSender(twilioClient, whatsApp),
+    email:
+      email === undefined || acs === undefined
+        ? undefined
+        : new AcsEmailSender(createEmailClient(acs), email.sender, timeoutMs),
+    smsText: (code, locale) =>
+      renderMessage(templateFor(locale, smsTemplates, messageTemplate).template, code),
+    log: (line) => console.warn(line),
+  });
+});
+
+/** The fixed code of a test number, or undefined (the settings' list, empty unless configured). */
+export function testCodeForNumber(phoneNumber: string): string | undefined {
+  return testCodeFor(getDeliverySettings().testNumbers, phoneNumber);
+}
 
 export const getAcsIdentityService = lazy(
   (): AcsIdentityService =>

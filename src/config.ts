@@ -1,5 +1,6 @@
 import { ConfigError, type FieldProblem } from './errors';
 import type { AcsConfig } from './acs/settings';
+import type { DeliverySettings } from './delivery/settings';
 import type { IdentityMapConfig, SidecarConfig } from './me/settings';
 import type { TwilioConfig, VerificationConfig } from './verification/settings';
 
@@ -17,6 +18,7 @@ import type { TwilioConfig, VerificationConfig } from './verification/settings';
  */
 export interface Config {
   readonly twilio: TwilioConfig;
+  readonly delivery: DeliverySettings;
   readonly verification: VerificationConfig;
   readonly acs: AcsConfig;
   readonly sidecar: SidecarConfig;

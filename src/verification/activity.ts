@@ -3,16 +3,16 @@ import type { VerificationCrypto } from './crypto';
 import {
   CODE_LENGTH_RANGE,
   E164_PATTERN,
+  EMAIL_PATTERN,
   isCodeLength,
   isVerificationRules,
-  type FirstSmsChallenge,
+  type DeliverySummary,
   type SmsChallengeInput,
+  type SmsChallengeResult,
   type VerificationRules,
 } from './rules';
 import { maskPhoneNumber } from '../redact';
-import type { SmsSender } from './sms-sender';
-import type { SmsTemplateSettings } from './settings';
-import { renderMessage, templateFor } from './sms-templates';
+import { CHANNELS, isChannel, type Delivery } from '../delivery/channels';
 
 /**
  * `GetVerificationRules`: the app's settings for one instance. An activity, so the values are
@@ -47,32 +47,29 @@ function rulesFromSettings(settings: VerificationRules): VerificationRules {
 export interface SendSmsChallengeDeps {
   /** The app's settings; read only by a first send (no `codeLength` in its input). */
   readonly rules: () => VerificationRules;
-  readonly sms: SmsSender;
+  /** Delivers the code by the input's channel (SMS when it names none). */
+  readonly delivery: () => Delivery;
   readonly crypto: Pick<VerificationCrypto, 'deriveCode' | 'hashCode'>;
-  /** The English (fallback) template, `VERIFICATION_MESSAGE_TEMPLATE`. */
-  readonly messageTemplate: string;
-  readonly templates: SmsTemplateSettings;
+  /** The fixed code of a test number (nothing is sent to it), or undefined. */
+  readonly testCodeFor: (phoneNumber: string) => string | undefined;
 }
 
 /**
- * Derives the code of this send (the same on every re-run of the activity, a new one for the next
- * send number), texts it in the instance's locale, and returns only its HMAC: the activity result
- * is stored in history, the code must not be. A first send (no `codeLength` in the input) takes
- * the rules from the settings, checks them before texting anything, and returns them with the
- * hash; a resend returns the hash alone.
+ * Derives the code of this send (the same on every re-run of the activity and for every channel of
+ * the same send number: a fallback sends the same code by the next channel, a resend a new one),
+ * delivers it in the instance's locale, and returns only its HMAC: the activity result is stored in
+ * history, the code must not be. A first send (no `codeLength` in the input) takes the rules from the
+ * settings, checks them before sending anything, and returns them with the hash. With a `channel` in
+ * the input the result is an object that also says how the code went ({@link DeliverySummary}); without
+ * one (instances started before channels existed, and callers that name none) it keeps the old shapes.
  */
 export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
   return async function sendSmsChallenge(
     input: unknown,
     context: InvocationContext,
-  ): Promise<string | FirstSmsChallenge> {
-    const {
-      phoneNumber,
-      instanceId,
-      codeLength: given,
-      sendNumber,
-      locale,
-    } = readChallengeInput(input);
+  ): Promise<SmsChallengeResult> {
+    const request = readChallengeInput(input);
+    const { phoneNumber, instanceId, codeLength: given, sendNumber, locale } = request;
     let rules: VerificationRules | undefined;
     let codeLength: number;
     if (given === undefined) {
@@ -81,24 +78,63 @@ export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
     } else {
       codeLength = given;
     }
-    const code = deps.crypto.deriveCode(instanceId, sendNumber, codeLength);
-    const { template } = templateFor(locale, deps.templates, deps.messageTemplate);
-    const receipt = await deps.sms.send({ to: phoneNumber, body: renderMessage(template, code) });
-    context.log(
-      `SMS challenge ${receipt.sid} (send ${sendNumber}) ${receipt.alreadySent === true ? 'was already sent (re-run) to' : 'sent to'} ${maskPhoneNumber(phoneNumber)} for ${instanceId}`,
-    );
+    const channel = request.channel ?? 'sms';
+    const fixed = deps.testCodeFor(phoneNumber);
+    if (fixed !== undefined && fixed.length !== codeLength) {
+      throw new RangeError(`The test number's code must have ${codeLength} digits`);
+    }
+    const code = fixed ?? deps.crypto.deriveCode(instanceId, sendNumber, codeLength);
+    let summary: DeliverySummary;
+    if (fixed !== undefined) {
+      summary = { channel, provider: 'test-number', failedOver: [] };
+      context.log(
+        `Test number ${maskPhoneNumber(phoneNumber)}: ${channel} code not sent (send ${sendNumber}) for ${instanceId}`,
+      );
+    } else {
+      const to = channel === 'email' ? requireEmail(request.email) : phoneNumber;
+      const receipt = await deps.delivery().deliver({ channel, to, code, locale });
+      summary = {
+        channel,
+        provider: receipt.provider,
+        failedOver: receipt.failedOver,
+        ...(receipt.id === undefined ? {} : { id: receipt.id }),
+      };
+      const via =
+        receipt.failedOver.length === 0 ? '' : ` after ${receipt.failedOver.join(', ')} failed`;
+      const whom = channel === 'email' ? 'an email address' : maskPhoneNumber(phoneNumber);
+      const what =
+        receipt.alreadySent === true
+          ? 'was already sent (re-run) to'
+          : `sent by ${receipt.provider}${via} to`;
+      context.log(
+        `${CHANNEL_LABELS[channel]} challenge ${receipt.id ?? ''} (send ${sendNumber}) ${what} ${whom} for ${instanceId}`,
+      );
+    }
     const challengeHash = deps.crypto.hashCode(instanceId, code);
-    return rules === undefined ? challengeHash : { challengeHash, rules };
+    if (request.channel === undefined) {
+      return rules === undefined ? challengeHash : { challengeHash, rules };
+    }
+    return rules === undefined
+      ? { challengeHash, delivery: summary }
+      : { challengeHash, rules, delivery: summary };
   };
+}
+
+/** How the host log names each channel. */
+const CHANNEL_LABELS = { sms: 'SMS', call: 'Call', whatsapp: 'WhatsApp', email: 'Email' } as const;
+
+function requireEmail(email: string | undefined): string {
+  if (email === undefined)
+    throw new TypeError('SendSmsChallenge input.email is required for email');
+  return email;
 }
 
 function readChallengeInput(raw: unknown): SmsChallengeInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new TypeError('SendSmsChallenge input must be an object');
   }
-  const { phoneNumber, instanceId, codeLength, sendNumber, locale } = raw as Partial<
-    Record<keyof SmsChallengeInput, unknown>
-  >;
+  const { phoneNumber, instanceId, codeLength, sendNumber, locale, channel, email } =
+    raw as Partial<Record<keyof SmsChallengeInput, unknown>>;
   if (typeof phoneNumber !== 'string' || !E164_PATTERN.test(phoneNumber)) {
     throw new TypeError('SendSmsChallenge input.phoneNumber must be an E.164 number');
   }
@@ -116,7 +152,15 @@ function readChallengeInput(raw: unknown): SmsChallengeInput {
   if (locale !== undefined && typeof locale !== 'string') {
     throw new TypeError('SendSmsChallenge input.locale must be a string');
   }
+  if (channel !== undefined && !isChannel(channel)) {
+    throw new TypeError(`SendSmsChallenge input.channel must be one of ${CHANNELS.join(', ')}`);
+  }
+  if (email !== undefined && (typeof email !== 'string' || !EMAIL_PATTERN.test(email))) {
+    throw new TypeError('SendSmsChallenge input.email must be an email address');
+  }
   return {
+    ...(channel === undefined ? {} : { channel }),
+    ...(email === undefined ? {} : { email }),
     phoneNumber,
     instanceId,
     sendNumber,

@@ -7,7 +7,14 @@ import type {
 import { EVENT } from './names';
 import {
   CURRENT_INPUT_VERSION,
+  isChannel,
+  isFallbackStep,
   isVerificationRules,
+  MAX_FALLBACK_STEPS,
+  MAX_REPORTED_DELIVERIES,
+  type Channel,
+  type DeliveryProvider,
+  type ReportedDelivery,
   type FirstSmsChallenge,
   type JudgedAnswer,
   type SmsChallengeInput,
@@ -39,8 +46,9 @@ export interface SmsVerificationDeps {
 }
 
 /**
- * SMS challenge: send a code, then accept up to `maxAttempts` answers before one durable timer
- * fires. Returns `true` only for a correct code received in time (the official sample's output). Trusts
+ * Verification challenge: send a code (by the input's channel, SMS by default; later by the fallback
+ * steps' channels, each after its own durable timer, the same code), then accept up to `maxAttempts`
+ * answers, counted across channels, before one durable timer fires. Returns `true` only for a correct code received in time (the official sample's output). Trusts
  * nothing it did not decide: the rules come from an activity (the app's settings, recorded in
  * history), answers count by the receipt time sealed inside them, and a resend or a cancel are
  * events only the app's links raise. Expected outcomes are return values and `customStatus`.
@@ -52,14 +60,33 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
     const input = readVerificationInput(context.df.getInput());
     const instanceId = context.df.instanceId;
 
+    // The workflow: the first channel, then each fallback step's channel after its wait, all with the
+    // same code (one send number) until a resend draws a new one.
+    const steps: readonly { readonly channel: Channel; readonly afterSeconds: number }[] = [
+      { channel: input.channel ?? 'sms', afterSeconds: 0 },
+      ...(input.fallback ?? []),
+    ];
+    let step = 0;
     let sendNumber = 1;
     const request = (codeLength: number | undefined): SmsChallengeInput => ({
       phoneNumber: input.phoneNumber,
       instanceId,
       sendNumber,
+      channel: steps[step]?.channel ?? 'sms',
       ...(codeLength === undefined ? {} : { codeLength }),
       ...(input.locale === undefined ? {} : { locale: input.locale }),
+      ...(input.email === undefined ? {} : { email: input.email }),
     });
+    const deliveries: ReportedDelivery[] = [];
+    const record = (provider: ReportedDelivery['provider']): void => {
+      deliveries.push({
+        channel: steps[step]?.channel ?? 'sms',
+        provider,
+        sendNumber,
+        at: context.df.currentUtcDateTime.toISOString(),
+      });
+      if (deliveries.length > MAX_REPORTED_DELIVERIES) deliveries.shift();
+    };
 
     // New instances: the first send reads the rules and returns them with its hash, both recorded
     // in history. Instances started by an earlier release replay what they recorded: the rules
@@ -67,35 +94,49 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
     const firstSend = function* (): Generator<Task, FirstSmsChallenge, unknown> {
       if (input.version === CURRENT_INPUT_VERSION) {
         const first = readFirstSend(yield deps.sendSmsChallenge(request(undefined)));
+        record(first.provider);
         return { rules: recordedRules(first.rules), challengeHash: readHash(first.challengeHash) };
       }
       const recorded = recordedRules(yield deps.getVerificationRules());
-      const hash: unknown = yield deps.sendSmsChallenge(request(recorded.codeLength));
-      return { rules: recorded, challengeHash: readHash(hash) };
+      const sent = readSend(yield deps.sendSmsChallenge(request(recorded.codeLength)));
+      record(sent.provider);
+      return { rules: recorded, challengeHash: sent.challengeHash };
     };
     const first = yield* firstSend();
     const rules = first.rules;
     let challengeHash = first.challengeHash;
     const send = function* (): Generator<Task, string, unknown> {
-      return readHash(yield deps.sendSmsChallenge(request(rules.codeLength)));
+      const sent = readSend(yield deps.sendSmsChallenge(request(rules.codeLength)));
+      record(sent.provider);
+      return sent.challengeHash;
     };
 
-    // The deadline comes from the replay-safe clock and the window starts once the SMS is out.
+    // The deadline comes from the replay-safe clock and the window starts once the code is out.
     const expiresAt = new Date(
       context.df.currentUtcDateTime.getTime() + rules.timeoutSeconds * 1000,
     );
-    const timer: TimerTask = context.df.createTimer(expiresAt);
+    // The next fallback step: only while the verification is still open by then.
+    const nextFallback = (): { channel: Channel; at: Date } | undefined => {
+      const next = steps[step + 1];
+      if (next === undefined) return undefined;
+      const at = new Date(context.df.currentUtcDateTime.getTime() + next.afterSeconds * 1000);
+      return at.getTime() < expiresAt.getTime() ? { channel: next.channel, at } : undefined;
+    };
+    let fallback = nextFallback();
     const report = (state: VerificationState, attemptsRemaining: number): void => {
       const status: VerificationStatus = {
         state,
         attemptsRemaining,
         expiresAt: expiresAt.toISOString(),
         codeLength: rules.codeLength,
+        deliveries: [...deliveries],
+        ...(fallback === undefined || state !== 'awaiting_code'
+          ? {}
+          : { nextFallback: { channel: fallback.channel, at: fallback.at.toISOString() } }),
       };
       context.df.setCustomStatus(status);
     };
     const end = (state: VerificationState, attemptsRemaining: number, verified: boolean) => {
-      if (!timer.isCompleted) timer.cancel();
       report(state, attemptsRemaining);
       return verified;
     };
@@ -107,9 +148,38 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
     let reply = context.df.waitForExternalEvent(EVENT.SmsChallengeResponse);
     const cancel = context.df.waitForExternalEvent(EVENT.CancelRequested);
     let resend = context.df.waitForExternalEvent(EVENT.ResendRequested);
+    /**
+     * One race of the waits against the deadline and the next fallback step. Each race has timers of
+     * its own and cancels the ones that lost before anything else is scheduled: a timer listed again
+     * in a later race gets a new id when the extension replays the action list, while the SDK keeps
+     * the old one, and every task scheduled after it would then be matched to another task's event.
+     */
+    const race = function* (): Generator<Task, Task | 'deadline' | 'fallback', unknown> {
+      const deadline: TimerTask = context.df.createTimer(expiresAt);
+      const step: TimerTask | undefined =
+        fallback === undefined ? undefined : context.df.createTimer(fallback.at);
+      const waits: Task[] =
+        step === undefined
+          ? [reply, cancel, resend, deadline]
+          : [reply, cancel, resend, deadline, step];
+      const winner: unknown = yield context.df.Task.any(waits);
+      if (winner !== deadline) deadline.cancel();
+      if (step !== undefined && winner !== step) step.cancel();
+      if (winner === deadline) return 'deadline';
+      if (winner === step) return 'fallback';
+      return winner as Task;
+    };
     while (attemptsRemaining > 0) {
-      const winner = yield context.df.Task.any([reply, cancel, resend, timer]);
-      if (winner === timer) return end('expired', attemptsRemaining, false);
+      const winner = yield* race();
+      if (winner === 'deadline') return end('expired', attemptsRemaining, false);
+      if (winner === 'fallback') {
+        // No correct answer yet: the same code (same send number) by the next step's channel.
+        step += 1;
+        challengeHash = yield* send();
+        fallback = nextFallback();
+        report('awaiting_code', attemptsRemaining);
+        continue;
+      }
       if (winner === cancel) return end('canceled', attemptsRemaining, false);
       if (winner === resend) {
         resend = context.df.waitForExternalEvent(EVENT.ResendRequested);
@@ -147,12 +217,35 @@ function readHash(result: unknown): string {
   return result;
 }
 
-function readFirstSend(result: unknown): { rules: unknown; challengeHash: unknown } {
+/** Who carried a send, from its recorded result (results recorded before channels existed name nobody). */
+function providerOf(delivery: unknown): ReportedDelivery['provider'] {
+  if (typeof delivery !== 'object' || delivery === null) return 'unknown';
+  const { provider } = delivery as Record<string, unknown>;
+  return typeof provider === 'string' ? (provider as DeliveryProvider) : 'unknown';
+}
+
+function readFirstSend(result: unknown): {
+  rules: unknown;
+  challengeHash: unknown;
+  provider: ReportedDelivery['provider'];
+} {
   if (typeof result !== 'object' || result === null) {
     throw new Error('The first SendSmsChallenge returned no rules');
   }
-  const { rules, challengeHash } = result as Record<string, unknown>;
-  return { rules, challengeHash };
+  const { rules, challengeHash, delivery } = result as Record<string, unknown>;
+  return { rules, challengeHash, provider: providerOf(delivery) };
+}
+
+/** A later send's result: the hash alone (recorded before channels existed) or with its delivery. */
+function readSend(result: unknown): {
+  challengeHash: string;
+  provider: ReportedDelivery['provider'];
+} {
+  if (typeof result === 'string') return { challengeHash: result, provider: 'unknown' };
+  if (typeof result !== 'object' || result === null)
+    return { challengeHash: readHash(result), provider: 'unknown' };
+  const { challengeHash, delivery } = result as Record<string, unknown>;
+  return { challengeHash: readHash(challengeHash), provider: providerOf(delivery) };
 }
 
 /** The starters validate the input; this guards against instances started some other way. */
@@ -160,7 +253,9 @@ function readVerificationInput(raw: unknown): VerificationInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new Error('SmsPhoneVerification input must be an object');
   }
-  const { phoneNumber, locale, version } = raw as Partial<Record<keyof VerificationInput, unknown>>;
+  const { phoneNumber, locale, version, channel, email, fallback } = raw as Partial<
+    Record<keyof VerificationInput, unknown>
+  >;
   if (typeof phoneNumber !== 'string' || (locale !== undefined && typeof locale !== 'string')) {
     throw new Error('SmsPhoneVerification input must have phoneNumber and an optional locale');
   }
@@ -169,9 +264,28 @@ function readVerificationInput(raw: unknown): VerificationInput {
       `SmsPhoneVerification input version must be ${CURRENT_INPUT_VERSION} or absent`,
     );
   }
+  if (channel !== undefined && !isChannel(channel)) {
+    throw new Error('SmsPhoneVerification input.channel is not a channel');
+  }
+  if (email !== undefined && typeof email !== 'string') {
+    throw new Error('SmsPhoneVerification input.email must be a string');
+  }
+  if (
+    fallback !== undefined &&
+    (!Array.isArray(fallback) ||
+      fallback.length > MAX_FALLBACK_STEPS ||
+      !fallback.every((s) => isFallbackStep(s)))
+  ) {
+    throw new Error(
+      `SmsPhoneVerification input.fallback must be at most ${MAX_FALLBACK_STEPS} steps`,
+    );
+  }
   return {
     phoneNumber,
     ...(locale === undefined ? {} : { locale }),
     ...(version === undefined ? {} : { version }),
+    ...(channel === undefined ? {} : { channel }),
+    ...(email === undefined ? {} : { email }),
+    ...(fallback === undefined ? {} : { fallback }),
   };
 }

@@ -1,6 +1,12 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
-import { getSendGuard, getSmsSender, getVerificationConfig, lazy } from '../composition';
+import {
+  getDelivery,
+  getSendGuard,
+  getVerificationConfig,
+  lazy,
+  testCodeForNumber,
+} from '../composition';
 import { withErrors, type Handler } from '../http/respond';
 import { createGetVerificationRules, createSendSmsChallenge } from './activity';
 import { createVerificationCrypto } from './crypto';
@@ -38,13 +44,11 @@ export const getVerificationRules = df.app.activity(ACTIVITY.GetVerificationRule
 
 export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
   handler: (input: unknown, context) => {
-    const verification = getVerificationConfig();
     return createSendSmsChallenge({
       rules: getVerificationConfig,
-      sms: getSmsSender(),
+      delivery: getDelivery,
       crypto: verificationCrypto(),
-      messageTemplate: verification.messageTemplate,
-      templates: verification.smsTemplates,
+      testCodeFor: testCodeForNumber,
     })(input, context);
   },
 });
@@ -69,6 +73,7 @@ const starter = {
   guard: getSendGuard,
   links: (instanceId: string) =>
     verificationCrypto().links(instanceId, getVerificationConfig().links),
+  channels: () => getDelivery().enabled(),
 };
 const answers = {
   ...links,

@@ -1,3 +1,13 @@
+import {
+  isChannel,
+  type Channel,
+  type DeliveryProvider,
+  type SmsProviderName,
+} from '../delivery/channels';
+
+// The orchestrator imports only this module (and names.ts): the delivery vocabulary it needs, from here.
+export { isChannel, type Channel, type DeliveryProvider };
+
 /**
  * The rules of a verification, each stated once: phone-number shape, code lengths, the states an
  * instance reports and the shapes that travel between starter, orchestrator and activities. Pure
@@ -37,7 +47,28 @@ export interface VerificationStatus {
   readonly expiresAt: string;
   /** Digits of the code: the links need it to restore leading zeros of an answer sent as a number. */
   readonly codeLength: number;
+  /** Every send so far (the latest {@link MAX_REPORTED_DELIVERIES}), first send first. */
+  readonly deliveries?: readonly ReportedDelivery[];
+  /** The fallback step waiting for its timer, if any. */
+  readonly nextFallback?: { readonly channel: Channel; readonly at: string };
 }
+
+/** One send in `customStatus`: by which channel and provider, which code (send number), when. */
+export interface ReportedDelivery {
+  readonly channel: Channel;
+  readonly provider: DeliveryProvider | 'unknown';
+  readonly sendNumber: number;
+  readonly at: string;
+}
+export const MAX_REPORTED_DELIVERIES = 10;
+
+/** A later step of a verification's workflow: the same code by `channel`, `afterSeconds` after the step before. */
+export interface FallbackStep {
+  readonly channel: Channel;
+  readonly afterSeconds: number;
+}
+export const MAX_FALLBACK_STEPS = 3;
+export const FALLBACK_AFTER_SECONDS_RANGE = { min: 10, max: 3600 } as const;
 
 /**
  * The orchestration input: only what the caller decides (whom to text, in which language). The
@@ -55,6 +86,12 @@ export interface VerificationInput {
    * that replay requires, never a rule.
    */
   readonly version?: typeof CURRENT_INPUT_VERSION;
+  /** The first send's channel; absent means SMS. */
+  readonly channel?: Channel;
+  /** The `email` channel's destination. */
+  readonly email?: string;
+  /** Later steps (validated and bounded by the starter): the same code by other channels. */
+  readonly fallback?: readonly FallbackStep[];
 }
 
 /** The history shape of new instances (see {@link VerificationInput.version}). */
@@ -65,6 +102,12 @@ export interface VerificationRules {
   readonly timeoutSeconds: number;
   readonly maxAttempts: number;
   readonly codeLength: number;
+}
+
+export function isFallbackStep(value: unknown): value is FallbackStep {
+  if (typeof value !== 'object' || value === null) return false;
+  const { channel, afterSeconds } = value as Record<string, unknown>;
+  return isChannel(channel) && isIntegerIn(afterSeconds, FALLBACK_AFTER_SECONDS_RANGE);
 }
 
 /** True only for rules inside the ranges the app allows: anything else fails the instance. */
@@ -93,13 +136,43 @@ export interface SmsChallengeInput {
   readonly codeLength?: number;
   readonly sendNumber: number;
   readonly locale?: string;
+  /** The channel of this send; absent means SMS and the old result shapes (see {@link SmsChallengeResult}). */
+  readonly channel?: Channel;
+  /** The destination of the `email` channel. */
+  readonly email?: string;
 }
 
 /** What the first send returns: the rules it texted by, recorded in history with the hash. */
 export interface FirstSmsChallenge {
   readonly challengeHash: string;
   readonly rules: VerificationRules;
+  /** How the code went; present when the input named a channel. */
+  readonly delivery?: DeliverySummary;
 }
+
+/** How one send went, recorded in history: never the code or the destination. */
+export interface DeliverySummary {
+  readonly channel: Channel;
+  readonly provider: DeliveryProvider;
+  /** SMS providers that failed before `provider` carried the same code. */
+  readonly failedOver: readonly SmsProviderName[];
+  /** The provider's message, call or operation id. */
+  readonly id?: string;
+}
+
+/**
+ * The send activity's result: the hash alone (a resend without a channel), the first send's rules and
+ * hash, or, when the input named a channel, the hash with the delivery summary (and the rules on a first
+ * send).
+ */
+export type SmsChallengeResult =
+  | string
+  | FirstSmsChallenge
+  | { readonly challengeHash: string; readonly delivery: DeliverySummary };
+
+/** An email destination: a practical check (the provider is the judge of deliverability). */
+export const EMAIL_PATTERN = /^[^\s@<>",;]{1,64}@[^\s@<>",;]+\.[^\s@<>",;]{2,}$/;
+export const MAX_EMAIL_LENGTH = 254;
 
 function isIntegerIn(
   value: unknown,

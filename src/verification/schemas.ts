@@ -1,10 +1,20 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { isRecord } from '../http/parse';
-import { bodyObject, isoDateTime, parseWith, requiredOr } from '../http/schema';
+import { bodyObject, integerIn, isoDateTime, parseWith, requiredOr, text } from '../http/schema';
+import { CHANNELS, type Channel } from '../delivery/channels';
 import { isWellFormedCode, type WellFormedCode } from './codes';
 import { LINK_PURPOSES } from './links';
-import { CODE_LENGTH_RANGE, E164_PATTERN, VERIFICATION_STATES } from './rules';
+import {
+  CODE_LENGTH_RANGE,
+  E164_PATTERN,
+  EMAIL_PATTERN,
+  FALLBACK_AFTER_SECONDS_RANGE,
+  MAX_EMAIL_LENGTH,
+  MAX_FALLBACK_STEPS,
+  VERIFICATION_STATES,
+  type FallbackStep,
+} from './rules';
 import { canonicalLocale, LOCALE_MESSAGE, MAX_LOCALE_LENGTH, SMS_LOCALES } from './sms-templates';
 
 /**
@@ -40,11 +50,48 @@ const Locale = z
     examples: ['ko'],
   });
 
-const StartFields = z.strictObject({ phoneNumber: PhoneNumber, locale: Locale.nullish() });
+const CHANNEL_MESSAGE = `must be one of ${CHANNELS.join(', ')}`;
+const ChannelName = z.enum(CHANNELS, { error: CHANNEL_MESSAGE }).meta({
+  id: 'Channel',
+  description:
+    'How the code travels: `sms` (Twilio, then ACS SMS on an outage), `call` (spoken twice), `whatsapp` (approved template), `email` (ACS Email). Each must be configured on the deployment.',
+});
+
+const FALLBACK_MESSAGE = `must be a list of at most ${MAX_FALLBACK_STEPS} steps {channel, afterSeconds} (afterSeconds ${FALLBACK_AFTER_SECONDS_RANGE.min}..${FALLBACK_AFTER_SECONDS_RANGE.max}), optionally after the first step {channel}`;
+const FallbackStepSchema = z
+  .strictObject({
+    channel: ChannelName,
+    afterSeconds: integerIn(FALLBACK_AFTER_SECONDS_RANGE).optional(),
+  })
+  .meta({
+    id: 'FallbackStep',
+    description:
+      'A later step: the same code by `channel`, `afterSeconds` after the step before, unless a correct code arrived. A first entry without `afterSeconds` names the first channel instead.',
+  });
+
+const StartFields = z.strictObject({
+  phoneNumber: PhoneNumber,
+  locale: Locale.nullish(),
+  channel: ChannelName.optional(),
+  fallback: z
+    .array(FallbackStepSchema, { error: FALLBACK_MESSAGE })
+    .max(MAX_FALLBACK_STEPS + 1, { error: FALLBACK_MESSAGE })
+    .optional(),
+  email: text({
+    maxLength: MAX_EMAIL_LENGTH,
+    pattern: EMAIL_PATTERN,
+    patternMessage: 'must be an email address',
+  })
+    .optional()
+    .meta({
+      description: 'The destination of the `email` channel; required when a step is `email`.',
+    }),
+});
 
 export const StartVerificationRequest = z.union([PhoneNumber, StartFields]).meta({
   id: 'StartVerificationRequest',
-  description: 'The phone number as a JSON string, or an object with `phoneNumber`.',
+  description:
+    'The phone number as a JSON string, or an object with `phoneNumber` (and optionally `locale`, `channel`, `fallback`, `email`).',
 });
 
 /** The guard judges the number (with the phone policy's settings), so parsing takes it as sent. */
@@ -53,13 +100,63 @@ const StartFieldsAsSent = StartFields.extend({ phoneNumber: z.unknown().optional
 export interface StartRequest {
   readonly phoneNumber: unknown;
   readonly locale: string | undefined;
+  /** The first send's channel (default `sms`). */
+  readonly channel: Channel;
+  /** Later steps: the same code by other channels, each after its wait. */
+  readonly fallback: readonly FallbackStep[];
+  /** The `email` channel's destination, when a step uses it. */
+  readonly email: string | undefined;
 }
 
-/** `"+14255550100"` (the seed sends the bare string) or `{"phoneNumber": "...", "locale": "ko"}`. */
+/**
+ * `"+14255550100"` (the seed sends the bare string) or `{"phoneNumber": "...", "locale": "ko",
+ * "channel": "sms", "fallback": [{"channel": "call", "afterSeconds": 30}], "email": "..."}`. The
+ * fallback list may also start with the first step itself (`[{"channel": "sms"}, {"channel": "call",
+ * "afterSeconds": 30}]`).
+ */
 export function parseStartRequest(body: unknown): StartRequest {
-  if (!isRecord(body)) return { phoneNumber: body, locale: undefined };
-  const { phoneNumber, locale } = parseWith(StartFieldsAsSent, body);
-  return { phoneNumber, locale: locale ?? undefined };
+  if (!isRecord(body)) {
+    return { phoneNumber: body, locale: undefined, channel: 'sms', fallback: [], email: undefined };
+  }
+  const parsed = parseWith(StartFieldsAsSent, body);
+  const steps = parsed.fallback ?? [];
+  let channel: Channel = parsed.channel ?? 'sms';
+  const later = steps[0]?.afterSeconds === undefined && steps.length > 0 ? steps.slice(1) : steps;
+  const named = steps.length > 0 && steps[0]?.afterSeconds === undefined ? steps[0] : undefined;
+  const problems: { field: string; message: string }[] = [];
+  if (named !== undefined) {
+    if (parsed.channel !== undefined && parsed.channel !== named.channel) {
+      problems.push({ field: 'fallback', message: 'names another first channel than `channel`' });
+    }
+    channel = named.channel;
+  }
+  const fallback: FallbackStep[] = [];
+  for (const step of later) {
+    if (step.afterSeconds === undefined) {
+      problems.push({ field: 'fallback', message: FALLBACK_MESSAGE });
+    } else {
+      fallback.push({ channel: step.channel, afterSeconds: step.afterSeconds });
+    }
+  }
+  if (fallback.length > MAX_FALLBACK_STEPS)
+    problems.push({ field: 'fallback', message: FALLBACK_MESSAGE });
+  const usesEmail = channel === 'email' || fallback.some((s) => s.channel === 'email');
+  if (usesEmail && parsed.email === undefined) {
+    problems.push({ field: 'email', message: 'required for the email channel' });
+  }
+  if (problems.length > 0) {
+    // One problem per field, the first, as parseWith reports them.
+    throw new ValidationError(
+      problems.filter((p, i) => problems.findIndex((q) => q.field === p.field) === i),
+    );
+  }
+  return {
+    phoneNumber: parsed.phoneNumber,
+    locale: parsed.locale ?? undefined,
+    channel,
+    fallback,
+    email: usesEmail ? parsed.email : undefined,
+  };
 }
 
 const CODE_MESSAGE = `must be a string of ${CODE_LENGTH_RANGE.min}-${CODE_LENGTH_RANGE.max} digits or a non-negative integer`;
@@ -158,7 +255,9 @@ export const VerificationStatus = z
     instanceId: z.string(),
     runtimeStatus: z.string().meta({ examples: ['Running', 'Completed'] }),
     input: PhoneNumber,
-    customStatus: anyValue('The verification progress, or null.'),
+    customStatus: anyValue(
+      'The verification progress, or null: `{state, attemptsRemaining, expiresAt, codeLength, deliveries: [{channel, provider, sendNumber, at}], nextFallback?: {channel, at}}` (`deliveries` lists every send, the latest 10; `nextFallback` the step waiting for its timer).',
+    ),
     output: anyValue('true once verified, false otherwise; null while running.'),
     createdTime: isoDateTime.nullable(),
     lastUpdatedTime: isoDateTime.nullable(),

@@ -1,4 +1,6 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
+import type { Channel } from '../delivery/channels';
+import { channelNotConfigured } from '../delivery/delivery';
 import { NotFoundError } from '../errors';
 import { readJson, routeParam } from '../http/parse';
 import { json, type Handler } from '../http/respond';
@@ -19,6 +21,8 @@ export interface HttpStartDeps {
   /** Phone policy and velocity limits, before anything is started or sent. */
   readonly guard: () => Pick<SendGuard, 'check'>;
   readonly links: (instanceId: string) => VerificationLinks;
+  /** The channels this deployment has: a start naming another is refused (400) before anything else. */
+  readonly channels: () => readonly Channel[];
 }
 
 /** The extension's own poll interval in its 202 answers. */
@@ -26,8 +30,9 @@ const RETRY_AFTER_SECONDS = '10';
 
 /**
  * `POST /api/orchestrators/{orchestratorName}` (anonymous) with `"+14255550100"` or
- * `{"phoneNumber": "...", "locale": "ko"}`: starts a verification and answers 202 in the official
- * sample's shape, every URI a capability link for this one instance on the configured public origin.
+ * `{"phoneNumber": "...", "locale": "ko", "channel": "sms", "fallback": [...]}`: starts a
+ * verification and answers 202 in the official sample's shape, every URI a capability link for this
+ * one instance on the configured public origin.
  */
 export function createHttpStart(deps: HttpStartDeps): Handler {
   return async (request, context) => {
@@ -92,12 +97,21 @@ async function startVerification(
   if (name === undefined) {
     throw new NotFoundError('No orchestration with that name can be started over HTTP.');
   }
-  const { phoneNumber, locale } = parseStartRequest(await readJson(request));
+  const { phoneNumber, locale, channel, fallback, email } = parseStartRequest(
+    await readJson(request),
+  );
+  const enabled = deps.channels();
+  for (const wanted of [channel, ...fallback.map((s) => s.channel)]) {
+    if (!enabled.includes(wanted)) throw channelNotConfigured(wanted, enabled);
+  }
   const accepted = await deps.guard().check(phoneNumber, request.headers);
   const input: VerificationInput = {
     phoneNumber: accepted.e164,
     ...(locale === undefined ? {} : { locale }),
     version: CURRENT_INPUT_VERSION,
+    channel,
+    ...(email === undefined ? {} : { email }),
+    ...(fallback.length === 0 ? {} : { fallback }),
   };
   const client = deps.getClient(context);
   const instanceId = await client.startNew(name, { input });

@@ -46,21 +46,28 @@ export interface TwilioSmsSenderOptions {
   readonly timeoutMs?: number;
 }
 
+/** The official SDK's client for the app's Twilio account (every Twilio channel uses one). */
+export function createTwilioClient(
+  config: TwilioConfig,
+  timeoutMs: number = DEFAULT_TIMEOUT_MS,
+): twilio.Twilio {
+  return twilio(config.accountSid, config.authToken, {
+    // Settings come from our Config only; an empty env stops the SDK reading TWILIO_* itself.
+    env: {},
+    timeout: timeoutMs,
+    ...(config.apiBaseUrl === undefined
+      ? {}
+      : { httpClient: new RebasingRequestClient(config.apiBaseUrl, timeoutMs) }),
+  });
+}
+
 /** {@link SmsSender} on the official `twilio` SDK (Messages API). */
 export class TwilioSmsSender implements SmsSender {
   private readonly client: twilio.Twilio;
   private readonly from: string;
 
   constructor(config: TwilioConfig, options: TwilioSmsSenderOptions = {}) {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.client = twilio(config.accountSid, config.authToken, {
-      // Settings come from our Config only; an empty env stops the SDK reading TWILIO_* itself.
-      env: {},
-      timeout: timeoutMs,
-      ...(config.apiBaseUrl === undefined
-        ? {}
-        : { httpClient: new RebasingRequestClient(config.apiBaseUrl, timeoutMs) }),
-    });
+    this.client = createTwilioClient(config, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     this.from = config.phoneNumber;
   }
 

@@ -46,6 +46,8 @@ export function createSendVerifyCode(deps: SendVerifyCodeDeps) {
     const receipt = await send({
       to: input.to,
       body,
+      code,
+      locale: input.locale,
       occurrence: input.attempt,
       deduplicate: input.sealedCustomCode === undefined,
     });

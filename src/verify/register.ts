@@ -1,6 +1,7 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import {
+  getDelivery,
   getSendGuard,
   getSmsSender,
   getVerificationConfig,
@@ -25,7 +26,7 @@ import { createVerificationsApi } from './verifications-api';
  * the route table below `/api/verify`.
  */
 
-const channels = createChannelSenders(getSmsSender);
+const channels = createChannelSenders(getSmsSender, getDelivery);
 const codeSecret = (): string => getVerificationConfig().codeSecret;
 
 export const sendVerifyCode = df.app.activity(VERIFY_ACTIVITY.SendVerificationCode, {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AgentIdEmulator, TwilioEmulator } from '@local/emulators';
+import type { AcsIdentityEmulator, AgentIdEmulator, TwilioEmulator } from '@local/emulators';
 import { ManualClock } from '@local/durable-runtime';
 import { startLocalHost, type LocalHost } from '@local/durable-runtime';
 
@@ -17,18 +17,25 @@ export const TEST_VERIFY_AUTH_TOKEN = 'app-stack-verify-auth-token-0123456789';
 export interface AppStack {
   readonly host: LocalHost;
   readonly twilio: TwilioEmulator;
+  /** The ACS resource: Identity, SMS (`acs.sms`) and Email (`acs.email`). */
+  readonly acs: AcsIdentityEmulator;
   readonly agentId: AgentIdEmulator;
+  readonly clock: ManualClock;
   stop(): Promise<void>;
 }
 
-export async function startAppWithEmulators(name: string): Promise<AppStack> {
+export async function startAppWithEmulators(
+  name: string,
+  settings: Readonly<Record<string, string>> = {},
+): Promise<AppStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
+  const clock = new ManualClock();
   const host = await startLocalHost({
     appDir: path.resolve(__dirname, '..', '..'),
     settingsFile: false,
     dataDir,
     databasePath: ':memory:',
-    clock: new ManualClock(),
+    clock,
     emulators: true,
     settings: {
       FUNCTIONS_WORKER_RUNTIME: 'node',
@@ -41,12 +48,15 @@ export async function startAppWithEmulators(name: string): Promise<AppStack> {
       VERIFY_API_ACCOUNT_SID: TEST_VERIFY_ACCOUNT_SID,
       VERIFY_API_AUTH_TOKEN: TEST_VERIFY_AUTH_TOKEN,
       VERIFY_API_TABLE_NAME: `Verify${name.replace(/[^A-Za-z0-9]/g, '')}`,
+      ...settings,
     },
   });
   return {
     host,
     // The embedded emulators are typed loosely by the runtime (it loads them dynamically).
     twilio: host.emulators!.twilio as TwilioEmulator,
+    acs: host.emulators!.acs as AcsIdentityEmulator,
+    clock,
     agentId: host.emulators!.agentId as AgentIdEmulator,
     stop: async () => {
       await host.stop();

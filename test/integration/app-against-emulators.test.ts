@@ -1,3 +1,4 @@
+import { smsOnlyDelivery } from '../unit/helpers/delivery';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { startEmulators, type Emulators } from '@local/emulators';
 import { startTwilioEmulator } from '@local/emulators';
@@ -69,10 +70,14 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
   const activity = (cfg: Config = config): ReturnType<typeof createSendSmsChallenge> =>
     createSendSmsChallenge({
       rules: () => cfg.verification,
-      sms: new TwilioSmsSender(cfg.twilio, { timeoutMs: 5000 }),
+      delivery: () =>
+        smsOnlyDelivery(
+          new TwilioSmsSender(cfg.twilio, { timeoutMs: 5000 }),
+          cfg.verification.messageTemplate,
+          cfg.verification.smsTemplates,
+        ),
       crypto: createVerificationCrypto(SECRET),
-      messageTemplate: cfg.verification.messageTemplate,
-      templates: cfg.verification.smsTemplates,
+      testCodeFor: () => undefined,
     });
 
   it('texts a 6-digit code and returns only its HMAC; nothing logs the code', async () => {

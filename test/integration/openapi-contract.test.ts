@@ -544,7 +544,8 @@ describe('real answers match the document', () => {
         await call('POST', VERIFICATIONS, {
           headers: account,
           params: { ServiceSid: sid },
-          body: form({ To: to, Channel: 'call' }),
+          // 60223: a channel Verify does not deliver here (call and WhatsApp are on with the emulators).
+          body: form({ To: to, Channel: 'email' }),
         })
       ).status,
     ).toBe(400);

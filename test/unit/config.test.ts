@@ -1,3 +1,4 @@
+import { DELIVERY_KEYS } from '../../src/delivery/settings';
 import { loadAcsConfig, ACS_KEYS } from '../../src/acs/settings';
 import { SECTION_LOADERS, SETTING_KEYS, loadSettings } from '../../src/composition';
 import { loadHostConfig, type Env } from '../../src/config';
@@ -340,12 +341,14 @@ describe('section loaders', () => {
       SIDECAR_URL: 'http://sidecar:5000',
       ACS_IDENTITY_TABLE_NAME: '1bad',
       FUNCTIONS_WORKER_RUNTIME: 'dotnet',
+      DELIVERY_PROVIDER_TIMEOUT_MS: '1',
     });
     const perSection = Object.fromEntries(
       Object.entries(SECTIONS).map(([name, load]) => [name, fields(configError(env, load))]),
     );
     expect(perSection).toEqual({
       twilio: ['TwilioAccountSid'],
+      delivery: ['DELIVERY_PROVIDER_TIMEOUT_MS'],
       verification: ['VERIFICATION_CODE_LENGTH'],
       acs: ['ACS_TEAMS_CLIENT_ID'],
       sidecar: ['SIDECAR_URL'],
@@ -373,7 +376,7 @@ describe('local.settings.sample.json', () => {
   const sample = require('../../local.settings.sample.json') as { Values: Record<string, string> };
 
   it('lists every setting the app reads, except those the platform sets', () => {
-    const platformSet: string[] = [WEBSITE_HOSTNAME_KEY];
+    const platformSet: string[] = [WEBSITE_HOSTNAME_KEY, DELIVERY_KEYS.azureInstance];
     expect(Object.keys(sample.Values).sort()).toEqual(
       SETTING_KEYS.filter((key) => !platformSet.includes(key)).sort(),
     );

@@ -107,7 +107,9 @@ const AWAITING = {
 
 it('starts an instance with only the number (and the input version) and answers links on the public origin, no key', async () => {
   stub.replies.push({ status: 202, body: { id: ID } });
-  const start = withErrors(createHttpStart({ getClient: getDurableClient, guard, links }));
+  const start = withErrors(
+    createHttpStart({ getClient: getDurableClient, guard, links, channels: () => ['sms'] }),
+  );
   const response = await start(
     request({
       url: 'http://forged.example:8080/api/orchestrators/SmsPhoneVerification',
@@ -119,7 +121,11 @@ it('starts an instance with only the number (and the input version) and answers 
   );
   expect(response.status).toBe(202);
   expect(stub.requests[0]?.url).toBe('/durabletask/orchestrators/SmsPhoneVerification');
-  expect(JSON.parse(stub.requests[0]!.body)).toEqual({ phoneNumber: '+14255550100', version: 2 });
+  expect(JSON.parse(stub.requests[0]!.body)).toEqual({
+    phoneNumber: '+14255550100',
+    version: 2,
+    channel: 'sms',
+  });
   const body = (await bodyOf(response)) as Record<string, string>;
   expect(body).toEqual(links(ID));
   expect(body.statusQueryGetUri).toMatch(/^https:\/\/verify\.example\/api\/verifications\//);
@@ -137,6 +143,7 @@ it('the trusted starter answers the management payload (system key) on the confi
       guard,
       links,
       publicOrigin: () => LINKS.publicOrigin,
+      channels: () => ['sms'],
     }),
   );
   // The binding's URLs carry whatever Host the request named (here localhost:7071): never handed out.

@@ -36,15 +36,25 @@ function outcome(parse: (value: unknown) => unknown, input: unknown): unknown {
 const NOT_OBJECT = 'body: must be a JSON object';
 
 describe('the start request', () => {
+  const SMS_ONLY = { channel: 'sms', fallback: [], email: undefined };
   const LOCALE = 'locale: must be a BCP 47 language tag such as "ko" or "pt-BR"';
   it.each<[unknown, unknown]>([
-    ['+14255550100', { ok: { phoneNumber: '+14255550100', locale: undefined } }],
+    ['+14255550100', { ok: { phoneNumber: '+14255550100', locale: undefined, ...SMS_ONLY } }],
     // Anything but an object is the number itself: the guard's phone policy judges it.
-    [14255550100, { ok: { phoneNumber: 14255550100, locale: undefined } }],
-    [{}, { ok: { phoneNumber: undefined, locale: undefined } }],
-    [{ phoneNumber: 'x', locale: 'ko-kr' }, { ok: { phoneNumber: 'x', locale: 'ko-KR' } }],
-    [{ phoneNumber: 1, locale: 'ZH-hant-tw' }, { ok: { phoneNumber: 1, locale: 'zh-Hant-TW' } }],
-    [{ phoneNumber: '+1', locale: null }, { ok: { phoneNumber: '+1', locale: undefined } }],
+    [14255550100, { ok: { phoneNumber: 14255550100, locale: undefined, ...SMS_ONLY } }],
+    [{}, { ok: { phoneNumber: undefined, locale: undefined, ...SMS_ONLY } }],
+    [
+      { phoneNumber: 'x', locale: 'ko-kr' },
+      { ok: { phoneNumber: 'x', locale: 'ko-KR', ...SMS_ONLY } },
+    ],
+    [
+      { phoneNumber: 1, locale: 'ZH-hant-tw' },
+      { ok: { phoneNumber: 1, locale: 'zh-Hant-TW', ...SMS_ONLY } },
+    ],
+    [
+      { phoneNumber: '+1', locale: null },
+      { ok: { phoneNumber: '+1', locale: undefined, ...SMS_ONLY } },
+    ],
     [{ phoneNumber: '+1', locale: '' }, LOCALE],
     [{ phoneNumber: '+1', locale: 5 }, LOCALE],
     [{ phoneNumber: '+1', locale: 'x'.repeat(36) }, LOCALE],
@@ -52,6 +62,24 @@ describe('the start request', () => {
     [{ locale: 'i-klingon' }, LOCALE],
     [{ phoneNumber: '+1', lang: 'ko' }, 'lang: is not a known property'],
     [{ lang: 'ko', pad: 1 }, 'lang: is not a known property; pad: is not a known property'],
+    [
+      {
+        phoneNumber: '+1',
+        fallback: [{ channel: 'whatsapp' }, { channel: 'email', afterSeconds: 30 }],
+        email: 'a@b.io',
+      },
+      {
+        ok: {
+          phoneNumber: '+1',
+          locale: undefined,
+          channel: 'whatsapp',
+          fallback: [{ channel: 'email', afterSeconds: 30 }],
+          email: 'a@b.io',
+        },
+      },
+    ],
+    [{ phoneNumber: '+1', channel: 'fax' }, 'channel: must be one of sms, call, whatsapp, email'],
+    [{ phoneNumber: '+1', channel: 'email' }, 'email: required for the email channel'],
   ])('%j → %j', (input, expected) => {
     expect(outcome(parseStartRequest, input)).toEqual(expected);
   });

@@ -5,6 +5,7 @@ import {
 } from '../../src/verification/activity';
 import { maskPhoneNumber } from '../../src/redact';
 import { InMemorySmsSender } from './helpers/in-memory';
+import { smsOnlyDelivery } from './helpers/delivery';
 import { UpstreamError } from '../../src/errors';
 import { createVerificationCrypto } from '../../src/verification/crypto';
 import { hashCode } from '../../src/verification/crypto/code-hash';
@@ -28,12 +29,12 @@ function activity(
   messageTemplate = 'Your verification code is {code}',
   rules: () => VerificationRules = () => RULES,
 ) {
+  const delivery = smsOnlyDelivery(sms, messageTemplate, TEMPLATES);
   return createSendSmsChallenge({
     rules,
-    sms,
+    delivery: () => delivery,
     crypto: createVerificationCrypto(SECRET),
-    messageTemplate,
-    templates: TEMPLATES,
+    testCodeFor: () => undefined,
   });
 }
 

@@ -12,6 +12,7 @@ import {
 import { ACTIVITY, EVENT, ORCHESTRATION } from '../../src/verification/names';
 import { TEST_SECRET } from './helpers/env';
 import { ActionType, OrchestrationHarness, type Action } from './helpers/replay';
+import { EventType } from '@local/durable-runtime/testing';
 
 const INSTANCE = '7b3c9f2e8a1d4c6b9e0f1a2b3c4d5e6f';
 const CODE = '002168';
@@ -22,7 +23,6 @@ const LEGACY_INPUT = { phoneNumber: '+14255550100' };
 const RULES: VerificationRules = { timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 };
 /** Task ids in scheduling order: the first SMS (which records the rules), the deadline timer. */
 const SEND_TASK = 0;
-const TIMER = 1;
 /** A legacy instance's task ids: the rules activity, the first SMS, the deadline timer. */
 const LEGACY_RULES_TASK = 0;
 const LEGACY_SEND_TASK = 1;
@@ -65,6 +65,20 @@ async function challenged(
   return h;
 }
 
+/** The id of the latest timer for `fireAt`, or of the latest activity: each race has timers of its own. */
+const latestTimer = (h: OrchestrationHarness, fireAt: string): number =>
+  Math.max(
+    ...h.history.flatMap((e) =>
+      e.EventType === EventType.TimerCreated && new Date(e.FireAt).toISOString() === fireAt
+        ? [e.EventId]
+        : [],
+    ),
+  );
+const latestActivity = (h: OrchestrationHarness): number =>
+  Math.max(
+    ...h.history.flatMap((e) => (e.EventType === EventType.TaskScheduled ? [e.EventId] : [])),
+  );
+
 const timers = (h: OrchestrationHarness): Action[] =>
   h.actions.filter((a) => a.actionType === ActionType.CreateTimer);
 
@@ -83,6 +97,8 @@ const status = (state: string, attemptsRemaining: number) => ({
   attemptsRemaining,
   expiresAt,
   codeLength: 6,
+  // Each send with its channel and provider; checked in the channel tests.
+  deliveries: expect.any(Array) as unknown,
 });
 
 describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', () => {
@@ -93,7 +109,7 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
       {
         actionType: ActionType.CallActivity,
         functionName: ACTIVITY.SendSmsChallenge,
-        input: { phoneNumber: '+14255550100', instanceId: INSTANCE, sendNumber: 1 },
+        input: { phoneNumber: '+14255550100', instanceId: INSTANCE, sendNumber: 1, channel: 'sms' },
       },
     ]);
   });
@@ -150,10 +166,11 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
   it('returns false when the timer fires first, without cancelling the fired timer', async () => {
     const h = await challenged();
     await answer(h, '123123', 10_000);
-    const state = await h.fireTimer(TIMER);
+    // The first race's deadline timer lost to the answer and was canceled; the second race's fires.
+    const state = await h.fireTimer(latestTimer(h, expiresAt));
     expect(state.output).toBe(false);
     expect(state.customStatus).toEqual(status('expired', 3));
-    for (const timer of timers(h)) expect(timer.isCanceled).toBe(false);
+    expect(timers(h).map((t) => t.isCanceled)).toEqual([true, false]);
   });
 
   it('regression (deadline by arrival): a correct code received 1 s before the deadline counts, however late its episode runs', async () => {
@@ -268,10 +285,16 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
     expect(h.actions.at(-1)).toEqual({
       actionType: ActionType.CallActivity,
       functionName: ACTIVITY.SendSmsChallenge,
-      input: { phoneNumber: '+14255550100', instanceId: INSTANCE, codeLength: 6, sendNumber: 2 },
+      input: {
+        phoneNumber: '+14255550100',
+        instanceId: INSTANCE,
+        codeLength: 6,
+        sendNumber: 2,
+        channel: 'sms',
+      },
     });
     const next = '771234';
-    const resent = await h.completeTask(TIMER + 1, hashCode(TEST_SECRET, INSTANCE, next));
+    const resent = await h.completeTask(latestActivity(h), hashCode(TEST_SECRET, INSTANCE, next));
     expect(resent.customStatus).toEqual(status('awaiting_code', 3));
     // Still the one deadline timer (listed once per race it takes part in).
     for (const timer of timers(h)) expect(timer.fireAt).toEqual(new Date(expiresAt));
@@ -279,6 +302,72 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
     expect(old.customStatus).toEqual(status('awaiting_code', 2));
     const state = await answer(h, next);
     expect(state.output).toBe(true);
+  });
+
+  it('falls back after the wait: the same code (send number) by the next channel, attempts shared', async () => {
+    const input = { ...INPUT, fallback: [{ channel: 'call', afterSeconds: 30 }] };
+    const h = await challenged(RULES, CODE, input);
+    const fallbackAt = new Date(T0.getTime() + 250 + 30_000);
+    expect(timers(h).map((t) => t.fireAt)).toEqual([new Date(expiresAt), fallbackAt]);
+    expect(h.last.customStatus).toMatchObject({ deliveries: [{ channel: 'sms' }] });
+    expect(h.last.customStatus).toMatchObject({
+      nextFallback: { channel: 'call', at: fallbackAt.toISOString() },
+    });
+    await answer(h, '999999');
+    await h.fireTimer(latestTimer(h, fallbackAt.toISOString()));
+    expect(h.actions.at(-1)).toEqual({
+      actionType: ActionType.CallActivity,
+      functionName: ACTIVITY.SendSmsChallenge,
+      input: {
+        phoneNumber: '+14255550100',
+        instanceId: INSTANCE,
+        codeLength: 6,
+        sendNumber: 1,
+        channel: 'call',
+      },
+    });
+    const called = await h.completeTask(latestActivity(h), {
+      challengeHash: hashCode(TEST_SECRET, INSTANCE, CODE),
+      delivery: { channel: 'call', provider: 'twilio-voice', failedOver: [] },
+    });
+    expect(called.customStatus).toEqual({
+      ...status('awaiting_code', 3),
+      deliveries: [
+        {
+          channel: 'sms',
+          provider: 'unknown',
+          sendNumber: 1,
+          at: new Date(T0.getTime() + 250).toISOString(),
+        },
+        {
+          channel: 'call',
+          provider: 'twilio-voice',
+          sendNumber: 1,
+          at: expect.any(String) as unknown,
+        },
+      ],
+    });
+    const state = await answer(h, CODE);
+    expect(state.output).toBe(true);
+    expect(state.customStatus).toMatchObject({ state: 'verified', attemptsRemaining: 2 });
+    for (const timer of timers(h)) {
+      expect(timer.isCanceled === true || (timer.fireAt ?? h.time) <= h.time).toBe(true);
+    }
+  });
+
+  it('arms no fallback that would fire after the deadline, and cancels a pending one at the end', async () => {
+    const late = await challenged(RULES, CODE, {
+      ...INPUT,
+      fallback: [{ channel: 'call', afterSeconds: 120 }],
+    });
+    expect(timers(late)).toHaveLength(1);
+    const h = await challenged(RULES, CODE, {
+      ...INPUT,
+      fallback: [{ channel: 'call', afterSeconds: 30 }],
+    });
+    const state = await answer(h, CODE);
+    expect(state.output).toBe(true);
+    for (const timer of timers(h)) expect(timer.isCanceled).toBe(true);
   });
 
   it('fails the instance when the SMS cannot be sent, before any timer exists', async () => {
@@ -315,7 +404,13 @@ describe('SmsPhoneVerification instances started before the first send returned 
     expect(h.actions.at(-1)).toEqual({
       actionType: ActionType.CallActivity,
       functionName: ACTIVITY.SendSmsChallenge,
-      input: { phoneNumber: '+14255550100', instanceId: INSTANCE, codeLength: 6, sendNumber: 1 },
+      input: {
+        phoneNumber: '+14255550100',
+        instanceId: INSTANCE,
+        codeLength: 6,
+        sendNumber: 1,
+        channel: 'sms',
+      },
     });
     await h.completeTask(LEGACY_SEND_TASK, hashCode(TEST_SECRET, INSTANCE, CODE), 250);
     expect(h.last.customStatus).toEqual(status('awaiting_code', 4));

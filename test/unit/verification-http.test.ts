@@ -1,3 +1,4 @@
+import type { Channel } from '../../src/delivery/channels';
 import './helpers/quiet-test-mode';
 import { OrchestrationRuntimeStatus } from 'durable-functions';
 import { createHttpStart } from '../../src/verification/start';
@@ -41,7 +42,7 @@ const PURPOSE_URI = {
 const tokenFor = (purpose: LinkPurpose, id = ID) =>
   new URL(links(id)[PURPOSE_URI[purpose]].replace('{eventName}', 'x')).searchParams.get('token')!;
 
-function setup() {
+function setup(channels: () => readonly Channel[] = () => ['sms', 'call', 'whatsapp', 'email']) {
   const client = new FakeDurableClient();
   const admitted: string[] = [];
   let refusal: Error | undefined;
@@ -75,7 +76,7 @@ function setup() {
     refuseWith: (error: Error) => {
       refusal = error;
     },
-    start: withErrors(createHttpStart({ getClient: () => client, guard, links })),
+    start: withErrors(createHttpStart({ getClient: () => client, guard, links, channels })),
     status: withErrors(createVerificationStatus(access)),
     get: withErrors(createGetVerification(access)),
     raise: withErrors(createRaiseVerificationEvent(answers)),
@@ -119,7 +120,9 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
     expect(client.started).toEqual([
       {
         name: 'SmsPhoneVerification',
-        options: { input: { phoneNumber: '+14255550100', locale: 'pt-BR', version: 2 } },
+        options: {
+          input: { phoneNumber: '+14255550100', locale: 'pt-BR', version: 2, channel: 'sms' },
+        },
       },
     ]);
     const body = (await bodyOf(response)) as Record<string, string>;
@@ -148,6 +151,95 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
     expect(client.started).toEqual([]);
   });
 
+  it('records the channel, the fallback steps and the email in the input (both list forms)', async () => {
+    const { client, start } = setup();
+    const body = {
+      phoneNumber: '+14255550100',
+      channel: 'sms',
+      fallback: [
+        { channel: 'call', afterSeconds: 30 },
+        { channel: 'email', afterSeconds: 60 },
+      ],
+      email: 'ada@example.com',
+    };
+    expect((await start(startRequest('SmsPhoneVerification', body), invocation())).status).toBe(
+      202,
+    );
+    const listed = {
+      phoneNumber: '+14255550100',
+      fallback: [{ channel: 'whatsapp' }, { channel: 'call', afterSeconds: 30 }],
+    };
+    expect((await start(startRequest('SmsPhoneVerification', listed), invocation())).status).toBe(
+      202,
+    );
+    expect(client.started.map((s) => s.options)).toEqual([
+      {
+        input: {
+          phoneNumber: '+14255550100',
+          version: 2,
+          channel: 'sms',
+          email: 'ada@example.com',
+          fallback: [
+            { channel: 'call', afterSeconds: 30 },
+            { channel: 'email', afterSeconds: 60 },
+          ],
+        },
+      },
+      {
+        input: {
+          phoneNumber: '+14255550100',
+          version: 2,
+          channel: 'whatsapp',
+          fallback: [{ channel: 'call', afterSeconds: 30 }],
+        },
+      },
+    ]);
+  });
+
+  it('refuses unknown channels, unbounded or bad fallback lists and a missing email: 400 per field', async () => {
+    const { client, start } = setup();
+    const refused = async (body: unknown): Promise<unknown> => {
+      const response = await start(startRequest('SmsPhoneVerification', body), invocation());
+      expect(response.status).toBe(400);
+      return (await problem(response))['errors'];
+    };
+    const phoneNumber = '+14255550100';
+    expect(await refused({ phoneNumber, channel: 'fax' })).toEqual([
+      { field: 'channel', message: 'must be one of sms, call, whatsapp, email' },
+    ]);
+    expect(await refused({ phoneNumber, channel: 'email' })).toEqual([
+      { field: 'email', message: 'required for the email channel' },
+    ]);
+    expect(
+      await refused({ phoneNumber, fallback: [{ channel: 'call', afterSeconds: 5 }] }),
+    ).toEqual([{ field: 'fallback', message: 'must be an integer in 10..3600' }]);
+    const tooMany = Array.from({ length: 5 }, () => ({ channel: 'call', afterSeconds: 30 }));
+    expect(await refused({ phoneNumber, fallback: tooMany })).toEqual([
+      {
+        field: 'fallback',
+        message:
+          'must be a list of at most 3 steps {channel, afterSeconds} (afterSeconds 10..3600), optionally after the first step {channel}',
+      },
+    ]);
+    expect(client.started).toEqual([]);
+  });
+
+  it('refuses a channel this deployment does not have, naming the ones it has', async () => {
+    const { client, start } = setup(() => ['sms']);
+    const response = await start(
+      startRequest('SmsPhoneVerification', {
+        phoneNumber: '+14255550100',
+        fallback: [{ channel: 'call', afterSeconds: 30 }],
+      }),
+      invocation(),
+    );
+    expect(response.status).toBe(400);
+    expect((await problem(response))['errors']).toEqual([
+      { field: 'channel', message: 'call is not configured on this deployment (available: sms)' },
+    ]);
+    expect(client.started).toEqual([]);
+  });
+
   it('starts nothing when the guard refuses, and answers its 429 with Retry-After', async () => {
     const { start, client, refuseWith } = setup();
     refuseWith(new RateLimitedError('Too many.', 30));
@@ -170,6 +262,7 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
           throw new ConfigError([{ field: 'VERIFICATION_CODE_SECRET', message: 'required' }]);
         },
         links,
+        channels: () => ['sms'],
       }),
     );
     const response = await start(

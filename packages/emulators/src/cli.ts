@@ -101,7 +101,11 @@ export async function runCli(
   log(
     `Twilio Messages emulator: ${emulators.twilio.url} (outbox: ${emulators.twilio.url}/_emulator/messages)`,
   );
-  log(`ACS Identity emulator:    ${emulators.acs.url}`);
+  log(
+    `  calls: ${emulators.twilio.url}/_emulator/calls (WhatsApp messages are in the messages outbox)`,
+  );
+  log(`ACS emulator (Identity, SMS, Email): ${emulators.acs.url}`);
+  log(`  outboxes: ${emulators.acs.url}/_emulator/sms, ${emulators.acs.url}/_emulator/emails`);
   log(
     `AgentID sidecar emulator: ${emulators.agentId.url} (fake Graph: ${emulators.agentId.url}/graph/v1.0)`,
   );

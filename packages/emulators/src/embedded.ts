@@ -19,6 +19,9 @@ const DEV_ACS_KEY = 'bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0';
 type HostLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** What the runtime hands a service's `start` (its `EmbeddedServiceContext`). */
+
+/** The emulators' lines for what they delivered (SMS, WhatsApp, calls, emails): the console shows them. */
+const PRINTED_DELIVERY = /^(SMS|WhatsApp|Call|Email) to /;
 export interface EmbeddedStartContext {
   readonly settings: Readonly<Record<string, string>>;
   readonly force: boolean;
@@ -188,7 +191,7 @@ function serviceEmulators(sample: Readonly<Record<string, string>>): EmbeddedEmu
         twilio: { clock },
         // SMS bodies are the point of the console output (the developer reads the code there); request
         // lines are only for --verbose.
-        log: (line: string) => log(line.startsWith('SMS to') ? 'info' : 'debug', line),
+        log: (line: string) => log(PRINTED_DELIVERY.test(line) ? 'info' : 'debug', line),
       });
       const closers: (() => Promise<void> | void)[] = [() => emulators.close()];
       const settings: Record<string, string> = {};

@@ -23,6 +23,10 @@ import {
 
 export * from './twilio/server';
 export * from './acs-identity/server';
+export * from './acs-sms/service';
+export * from './acs-email/service';
+export * from './twilio/calls';
+export type { SendFault } from './common/fault-switch';
 export * from './agentid/server';
 export * from './managed-identity/server';
 export { trustLoopbackCertificate, type LocalCertificate } from './common/tls';
@@ -36,7 +40,7 @@ export interface StartEmulatorsOptions {
   managedIdentity?: ManagedIdentityEmulatorOptions;
   /** Default log for all three (each emulator's own `log` wins). */
   log?: LogFn;
-  /** Shortcut for `twilio.printMessages`. */
+  /** Shortcut for `twilio.printMessages` and `acs.printMessages` (SMS, WhatsApp, calls, emails on the console). */
   printMessages?: boolean;
 }
 
@@ -68,7 +72,12 @@ export async function startEmulators(opts: StartEmulatorsOptions = {}): Promise<
   const certificate = await generateLocalCertificate();
   const results = await Promise.allSettled([
     startAgentIdEmulator({ log, ...opts.agentId }),
-    startAcsIdentityEmulator({ log, tls: certificate, ...opts.acs }),
+    startAcsIdentityEmulator({
+      log,
+      tls: certificate,
+      ...(opts.printMessages === undefined ? {} : { printMessages: opts.printMessages }),
+      ...opts.acs,
+    }),
     startTwilioEmulator({
       log,
       ...(opts.printMessages === undefined ? {} : { printMessages: opts.printMessages }),
@@ -113,6 +122,8 @@ export async function startEmulators(opts: StartEmulatorsOptions = {}): Promise<
       ...managedIdentity.appSettings(),
       ...twilio.appSettings(),
       COMMUNICATION_SERVICES_CONNECTION_STRING: acs.connectionString,
+      COMMUNICATION_SERVICES_SMS_FROM: acs.sms.senders[0] ?? '',
+      COMMUNICATION_SERVICES_EMAIL_SENDER: acs.email.senders[0] ?? '',
       SIDECAR_URL: agentId.url,
       SIDECAR_GRAPH_API_NAME: 'graph',
       ACS_TEAMS_CLIENT_ID: agentId.clientId,

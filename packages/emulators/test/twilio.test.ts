@@ -274,7 +274,9 @@ describe('Twilio Messages emulator, driven by the twilio SDK', () => {
     const unknown = await fetch(`${emu.url}/_emulator/nope`);
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toContain('application/problem+json');
-    const unknownApi = await fetch(`${emu.url}/2010-04-01/Accounts/${emu.accountSid}/Calls.json`);
+    const unknownApi = await fetch(
+      `${emu.url}/2010-04-01/Accounts/${emu.accountSid}/Recordings.json`,
+    );
     expect(unknownApi.status).toBe(404);
     expect(((await unknownApi.json()) as { code: number }).code).toBe(20404);
   });

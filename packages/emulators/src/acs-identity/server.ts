@@ -28,6 +28,15 @@ import {
   verifySignature,
 } from '../common/jwt';
 import type { LocalCertificate } from '../common/tls';
+import {
+  createAcsEmailService,
+  type AcsEmailApi,
+  type AcsEmailOptions,
+} from '../acs-email/service';
+import { createAcsSmsService, type AcsSmsApi, type AcsSmsOptions } from '../acs-sms/service';
+import { AcsError, createAcsRequestAuth, failAcs as fail, sendAcsError } from '../common/acs-wire';
+
+export { ACS_DATA_PLANE_AUDIENCE } from '../common/acs-wire';
 
 /**
  * Emulator of the ACS Identity REST API (api-version 2023-10-01) as `@azure/communication-identity` 1.3.x
@@ -41,8 +50,6 @@ export const DEFAULT_ACS_RESOURCE_ID = '00000000-0000-4000-8000-00000000ac50';
 export const ACS_TEAMS_AUDIENCE = 'https://auth.msft.communication.azure.com';
 /** App id of the "Azure Communication Services" first-party app; v2 Entra tokens may carry it as `aud`. */
 export const ACS_TEAMS_AUDIENCE_APP_ID = '1fd5118e-2576-4263-8130-9503064c837a';
-/** The audience of Entra tokens for the ACS data plane (`https://communication.azure.com//.default`). */
-export const ACS_DATA_PLANE_AUDIENCE = 'https://communication.azure.com';
 
 export interface AcsIdentityEmulatorOptions extends EmulatorServerOptions {
   /** Base64 access key of the emulated resource. */
@@ -66,6 +73,12 @@ export interface AcsIdentityEmulatorOptions extends EmulatorServerOptions {
   trustedBearerKeys?: crypto.KeyObject[];
   /** Also serve the API over https with this certificate (`httpsUrl`), which the bearer path needs. */
   tls?: LocalCertificate;
+  /** The resource's SMS API (`POST /sms`). */
+  sms?: AcsSmsOptions;
+  /** The resource's Email API (`POST /emails:send` and its operations). */
+  email?: AcsEmailOptions;
+  /** Also log `SMS to <to> (ACS): <message>` and `Email to <to>: <subject>` lines (used by `npm start`). */
+  printMessages?: boolean;
 }
 
 export type AcsOperationName = 'create' | 'issue' | 'revoke' | 'delete' | 'exchange';
@@ -119,6 +132,10 @@ export interface AcsIdentityEmulator {
   failNext(fault: AcsFault): void;
   /** Number of authenticated API calls received (including failed ones), for retry assertions. */
   requestCount(): number;
+  /** The same resource's SMS API: outbox, fault switch. */
+  readonly sms: AcsSmsApi;
+  /** The same resource's Email API: outbox, fault switch. */
+  readonly email: AcsEmailApi;
   reset(): void;
   close(): Promise<void>;
 }
@@ -147,47 +164,9 @@ interface IssuedToken {
   revoked: boolean;
 }
 
-interface AcsErrorBody {
-  status: number;
-  code: string;
-  message: string;
-  target?: string;
-}
-
-class AcsError extends Error {
-  constructor(
-    readonly body: AcsErrorBody,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(body.message);
-  }
-}
-
-const fail = (status: number, code: string, message: string, target?: string): never => {
-  throw new AcsError(
-    target === undefined ? { status, code, message } : { status, code, message, target },
-  );
-};
-
 /** ACS's `expiresOn` format: 7 fractional digits and an explicit `+00:00` offset. */
 export function formatAcsExpiresOn(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000+00:00');
-}
-
-function sendAcsError(
-  res: http.ServerResponse,
-  e: AcsErrorBody,
-  headers: Record<string, string> = {},
-): void {
-  const error: Record<string, unknown> = { code: e.code, message: e.message };
-  if (e.target !== undefined) error['target'] = e.target;
-  sendJson(res, e.status, { error }, headers, 'application/json');
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  const ba = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ba.length === bb.length && crypto.timingSafeEqual(ba, bb);
 }
 
 export async function startAcsIdentityEmulator(
@@ -197,11 +176,12 @@ export async function startAcsIdentityEmulator(
   const resourceId = opts.resourceId ?? DEFAULT_ACS_RESOURCE_ID;
   const log = opts.log ?? defaultLog;
   const now = opts.now ?? Date.now;
+  const printMessages = opts.printMessages === true;
+  const sms = createAcsSmsService({ ...opts.sms, log, printMessages, now });
+  const email = createAcsEmailService({ ...opts.email, log, printMessages, now });
   const maxSkew = opts.maxClockSkewMs ?? 15 * 60_000;
   const trusted: crypto.KeyObject[] = [...(opts.trustedEntraKeys ?? [])];
   const trustedBearer: crypto.KeyObject[] = [...(opts.trustedBearerKeys ?? [])];
-  const keyBytes = Buffer.from(accessKey, 'base64');
-  if (keyBytes.length === 0) throw new Error('accessKey must be non-empty base64');
   if (!GUID.test(resourceId)) throw new Error('resourceId must be a GUID');
   const signingKey = await generateSigningKeyAsync();
 
@@ -211,71 +191,12 @@ export async function startAcsIdentityEmulator(
   let faults: (AcsFault & { count: number })[] = [];
   let calls = 0;
 
-  /** A bearer token for this resource: signed by a trusted identity, for the ACS audience, in its lifetime. */
-  const verifyBearer = (token: string): void => {
-    const denied = (): never =>
-      fail(401, 'Denied', 'Denied because the bearer token is not valid for this resource.');
-    const decoded = decodeJwt(token);
-    if (decoded === undefined || !verifySignature(decoded, trustedBearer)) return denied();
-    const claims = decoded.payload;
-    const aud = claims['aud'];
-    if (aud !== ACS_DATA_PLANE_AUDIENCE && aud !== `${ACS_DATA_PLANE_AUDIENCE}/`) return denied();
-    const exp = numberClaim(claims, 'exp');
-    const nbf = numberClaim(claims, 'nbf');
-    const nowS = now() / 1000;
-    if (exp === undefined || exp <= nowS || (nbf !== undefined && nbf > nowS + 300)) denied();
-  };
-
-  const authenticate = (req: http.IncomingMessage, body: Buffer): void => {
-    const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '');
-    if (bearer?.[1] !== undefined) verifyBearer(bearer[1]);
-    else verifyHmac(req, body);
-  };
-
-  const verifyHmac = (req: http.IncomingMessage, body: Buffer): void => {
-    const auth = req.headers.authorization;
-    if (auth === undefined || auth === '')
-      fail(401, 'Denied', 'Denied because the request is not authenticated.');
-    const m = /^HMAC-SHA256 SignedHeaders=([^&]+)&Signature=(.+)$/.exec(auth ?? '');
-    if (m === null || m[1] === undefined || m[2] === undefined) {
-      return fail(
-        401,
-        'Denied',
-        'Denied because the Authorization header is not a valid HMAC-SHA256 signature.',
-      );
-    }
-    const signed = m[1].toLowerCase().split(';');
-    if (signed.join(';') !== 'x-ms-date;host;x-ms-content-sha256') {
-      fail(401, 'Denied', 'SignedHeaders must be x-ms-date;host;x-ms-content-sha256.');
-    }
-    const date = req.headers['x-ms-date'];
-    const host = req.headers.host;
-    const claimedHash = req.headers['x-ms-content-sha256'];
-    if (typeof date !== 'string' || typeof host !== 'string' || typeof claimedHash !== 'string') {
-      return fail(401, 'Denied', 'Denied because a signed header is missing.');
-    }
-    const dateMs = Date.parse(date);
-    if (Number.isNaN(dateMs) || Math.abs(dateMs - now()) > maxSkew) {
-      fail(401, 'Denied', "Request 'x-ms-date' is outside the allowed clock skew.");
-    }
-    const actualHash = crypto.createHash('sha256').update(body).digest('base64');
-    if (!constantTimeEqual(claimedHash, actualHash)) {
-      fail(401, 'Denied', "Request 'x-ms-content-sha256' differs from generated content hash.");
-    }
-    // The signature covers the raw (still percent-encoded) path and the re-serialised query, as the SDK computes it.
-    const rawUrl = req.url ?? '/';
-    const q = rawUrl.indexOf('?');
-    const rawPath = q === -1 ? rawUrl : rawUrl.slice(0, q);
-    const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1)).toString();
-    const pathAndQuery = rawPath + (query === '' ? '' : `?${query}`);
-    const stringToSign = `${(req.method ?? '').toUpperCase()}\n${pathAndQuery}\n${date};${host};${actualHash}`;
-    const expected = crypto
-      .createHmac('sha256', keyBytes)
-      .update(stringToSign, 'utf8')
-      .digest('base64');
-    if (!constantTimeEqual(m[2], expected))
-      fail(401, 'Denied', 'Denied because the request signature is invalid.');
-  };
+  const authenticate = createAcsRequestAuth({
+    accessKey,
+    trustedBearerKeys: () => trustedBearer,
+    now,
+    maxClockSkewMs: maxSkew,
+  });
 
   const newIdentityId = (): string => {
     sequence += 1;
@@ -635,7 +556,7 @@ export async function startAcsIdentityEmulator(
     sendJson(res, 200, validateToken(parsed['token']));
   };
 
-  const emulatorRoutes = controlApi(
+  const controlRoutes = controlApi(
     {
       'POST /_emulator/tokens/validate': validateTokenRoute,
       'POST /_emulator/faults': jsonControlRoute(parseFault, (fault) => api.failNext(fault)),
@@ -645,6 +566,15 @@ export async function startAcsIdentityEmulator(
     },
     { reset: () => api.reset(), health: { resourceId } },
   );
+  const emulatorRoutes = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): Promise<void> => {
+    if ((await sms.emulatorRoute(req, res, path)) || (await email.emulatorRoute(req, res, path)))
+      return;
+    return controlRoutes(req, res, path);
+  };
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const path = pathOf(req);
@@ -656,6 +586,13 @@ export async function startAcsIdentityEmulator(
     res.setHeader('ms-cv', crypto.randomBytes(16).toString('base64url').slice(0, 22) + '.0');
     res.setHeader('api-supported-versions', SUPPORTED_API_VERSIONS.join(', '));
     try {
+      if (sms.handles(path) || email.handles(path)) {
+        const raw = await readBody(req);
+        authenticate(req, raw);
+        if (sms.handles(path)) sms.send(req, res, raw);
+        else email.handle(req, res, path, raw);
+        return;
+      }
       await apiRoutes(req, res, path);
     } catch (err) {
       if (err instanceof AcsError) return sendAcsError(res, err.body, err.headers);
@@ -709,12 +646,16 @@ export async function startAcsIdentityEmulator(
       faults.push({ ...fault, count: fault.count ?? 1 });
     },
     requestCount: () => calls,
+    sms: sms.api,
+    email: email.api,
     reset: () => {
       identities = new Map();
       tokens = new Map();
       sequence = 0;
       faults = [];
       calls = 0;
+      sms.reset();
+      email.reset();
     },
     close: async () => {
       await Promise.all([listening.close(), secure?.close()]);

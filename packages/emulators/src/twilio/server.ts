@@ -12,9 +12,18 @@ import {
   jsonControlRoute,
   sendEmpty,
   sendJson,
-  sendProblem,
   wrapHandler,
 } from '../common/http';
+import { FaultSwitch } from '../common/fault-switch';
+import { Outbox } from '../common/outbox';
+import { createCallsService, DEFAULT_CALL_TIMING, type CallsApi, type CallTiming } from './calls';
+import {
+  DEFAULT_CONTENT_SID,
+  DEFAULT_CONTENT_TEMPLATES,
+  DEFAULT_WHATSAPP_SENDER,
+  renderContent,
+  WHATSAPP_PREFIX,
+} from './content';
 import {
   DEFAULT_LIFECYCLE_TIMING,
   type EmulatorClock,
@@ -24,9 +33,11 @@ import {
   nextStep,
   priceOf,
   systemEmulatorClock,
-  twilioSignature,
 } from './lifecycle';
+import { formatTwilioDate, postSignedCallback, timingSafeEqualStr, twilioError } from './wire';
 
+export { formatTwilioDate } from './wire';
+export { DEFAULT_CONTENT_SID, DEFAULT_WHATSAPP_SENDER } from './content';
 export {
   type EmulatorClock,
   FAILING_DESTINATIONS,
@@ -54,6 +65,10 @@ export interface TwilioEmulatorOptions extends EmulatorServerOptions {
   senders?: string[];
   /** Messaging services owned by the account (`MessagingServiceSid` must be one of them). */
   messagingServiceSids?: string[];
+  /** WhatsApp senders of the account (`From: whatsapp:<number>` must be one of them). */
+  whatsAppSenders?: string[];
+  /** Approved Content templates (sid → text with `{{1}}` placeholders), added to the default one. */
+  contentTemplates?: Record<string, string>;
   /** API keys (`SK...` sid + secret) that may authenticate instead of the auth token. */
   apiKeys?: { sid: string; secret: string }[];
   /** Also log `SMS to <to>: <body>` for every accepted message, so a person can read the code (used by `npm start`). */
@@ -62,6 +77,8 @@ export interface TwilioEmulatorOptions extends EmulatorServerOptions {
   clock?: EmulatorClock;
   /** Lifecycle step delays, or `false` to leave messages at their initial status. */
   lifecycle?: LifecycleTiming | false;
+  /** Call step delays, or `false` to leave calls `queued`. */
+  callLifecycle?: CallTiming | false;
 }
 
 export interface EmulatedSms {
@@ -87,6 +104,8 @@ export interface TwilioFault {
   message?: string;
   /** Adds `Retry-After` (seconds), as Twilio does on some 429s. */
   retryAfterSeconds?: number;
+  /** Never answer (the client's timeout decides); `status` and `code` are then ignored. */
+  hang?: boolean;
 }
 
 export interface TwilioEmulator {
@@ -101,6 +120,8 @@ export interface TwilioEmulator {
   failNext(fault: TwilioFault): void;
   /** Number of create requests received (including failed ones), for retry assertions. */
   requestCount(): number;
+  /** The Calls resource (Programmable Voice): outbox, fault switch. */
+  readonly voice: CallsApi;
   /** Reads of the outbox waiting for their messages (`waitMs`), for tests to sync on. */
   waitingReads(): number;
   /** The app settings (`Twilio*`) that point the app's Twilio SDK at this emulator. */
@@ -110,19 +131,6 @@ export interface TwilioEmulator {
 }
 
 const E164 = /^\+[1-9]\d{7,14}$/;
-/** Oldest messages are dropped beyond this, so a long `npm start` session cannot grow without bound. */
-const MAX_OUTBOX = 10_000;
-/** `GET /_emulator/messages?waitMs=`: the longest a read of the outbox may wait for its messages. */
-const MAX_OUTBOX_WAIT_MS = 30_000;
-/** Waiting reads beyond this are answered at once, so waiting clients cannot grow without bound. */
-const MAX_OUTBOX_WAITERS = 10_000;
-
-/** A read of the outbox waiting for `count` messages to `to` (any recipient when undefined). */
-interface OutboxWaiter {
-  readonly to: string | undefined;
-  readonly count: number;
-  answer(): void;
-}
 const MAX_BODY_CHARS = 1600;
 
 /**
@@ -148,15 +156,6 @@ const MAGIC_TO: Readonly<Record<string, { code: number; message: (to: string) =>
   },
 };
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-
-/** Twilio's date format: RFC 2822 with a numeric `+0000` zone, e.g. `Thu, 24 Aug 2023 05:01:45 +0000`. */
-export function formatTwilioDate(d: Date): string {
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${DAYS[d.getUTCDay()]}, ${p(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
-
 /** GSM-7 basic charset; anything outside it makes the message UCS-2, which changes segment sizes. */
 const GSM7 =
   '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€';
@@ -168,37 +167,6 @@ export function segmentCount(body: string): number {
   const multi = gsm ? 153 : 67;
   if (len <= single) return 1;
   return Math.ceil(len / multi);
-}
-
-function timingSafeEqualStr(a: string, b: string): boolean {
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
-}
-
-function twilioError(
-  res: http.ServerResponse,
-  status: number,
-  code: number,
-  message: string,
-  extra: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-): void {
-  sendJson(
-    res,
-    status,
-    { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status, ...extra },
-    headers,
-    'application/json',
-  );
-}
-
-interface ActiveFault {
-  count: number;
-  status: number;
-  code: number;
-  message: string | undefined;
-  retryAfterSeconds: number | undefined;
 }
 
 interface StoredMessage extends EmulatedSms {
@@ -231,7 +199,6 @@ const MAGIC_FROM: Readonly<Record<string, { code: number; message: (from: string
 /** Scheduled sends must be 15 minutes to 7 days ahead (Twilio's limits). */
 const MIN_SCHEDULE_AHEAD_MS = 15 * 60_000;
 const MAX_SCHEDULE_AHEAD_MS = 7 * 24 * 3_600_000;
-const CALLBACK_TIMEOUT_MS = 5_000;
 /** Statuses a message is still being sent in: not redactable yet. */
 const IN_FLIGHT: readonly MessageStatus[] = ['accepted', 'scheduled', 'queued', 'sending'];
 
@@ -255,6 +222,8 @@ export async function startTwilioEmulator(
   const authToken = opts.authToken ?? DEFAULT_TWILIO_AUTH_TOKEN;
   const senders = [...(opts.senders ?? [DEFAULT_TWILIO_SENDER])];
   const services = [...(opts.messagingServiceSids ?? [DEFAULT_MESSAGING_SERVICE_SID])];
+  const whatsAppSenders = [...(opts.whatsAppSenders ?? [DEFAULT_WHATSAPP_SENDER])];
+  const contentTemplates = { ...DEFAULT_CONTENT_TEMPLATES, ...opts.contentTemplates };
   const log = opts.log ?? defaultLog;
   const clock = opts.clock ?? systemEmulatorClock;
   const now = (): Date => clock.now();
@@ -263,28 +232,19 @@ export async function startTwilioEmulator(
   if (!/^AC[0-9a-zA-Z]{32}$/.test(accountSid))
     throw new Error('accountSid must be AC followed by 32 characters');
 
-  let outbox: StoredMessage[] = [];
-  let faults: ActiveFault[] = [];
+  const outbox = new Outbox<StoredMessage>({ recipientOf: (m) => m.to, onDrop: (m) => forget(m) });
+  const calls = createCallsService({
+    accountSid,
+    authToken,
+    senders,
+    clock,
+    timing:
+      opts.callLifecycle === false ? undefined : { ...DEFAULT_CALL_TIMING, ...opts.callLifecycle },
+    log,
+    printMessages: opts.printMessages === true,
+  });
+  const faults = new FaultSwitch();
   let creates = 0;
-  const waiters = new Set<OutboxWaiter>();
-
-  const countFor = (to: string | undefined): number =>
-    to === undefined ? outbox.length : outbox.reduce((n, m) => (m.to === to ? n + 1 : n), 0);
-  /**
-   * After a create: the waiting reads for its recipient (or for any) that now have their messages. The
-   * recipient's count is taken once, not once per waiter: O(outbox + waiters) per create, where a scan per
-   * waiter was O(waiters × outbox) (both up to 10,000 in a bench fill with long polls).
-   */
-  const answerWaiters = (to: string): void => {
-    const forRecipient = countFor(to);
-    for (const w of [...waiters]) {
-      if (w.to === undefined ? outbox.length >= w.count : w.to === to && forRecipient >= w.count)
-        w.answer();
-    }
-  };
-  const answerAllWaiters = (): void => {
-    for (const w of [...waiters]) w.answer();
-  };
 
   const publicView = (m: StoredMessage): EmulatedSms => ({
     sid: m.sid,
@@ -343,24 +303,7 @@ export async function startTwilioEmulator(
       ...(m.errorCode === null ? {} : { ErrorCode: String(m.errorCode) }),
     };
     const status = m.status;
-    m.callbacks = m.callbacks.then(async () => {
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            'x-twilio-signature': twilioSignature(authToken, url, params),
-            'user-agent': 'TwilioProxy/1.1',
-          },
-          body: new URLSearchParams(params).toString(),
-          signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
-        });
-        await res.arrayBuffer().catch(() => undefined);
-        log(`[twilio] status callback ${status} answered ${res.status}`);
-      } catch (e) {
-        log(`[twilio] status callback ${status} failed: ${e instanceof Error ? e.name : 'error'}`);
-      }
-    });
+    m.callbacks = m.callbacks.then(() => postSignedCallback(url, params, authToken, log, status));
   };
 
   const setStatus = (m: StoredMessage, status: MessageStatus): void => {
@@ -433,29 +376,24 @@ export async function startTwilioEmulator(
     const raw = await readBody(req);
     creates += 1;
     const form = new URLSearchParams(raw.toString('utf8'));
-    const fault = faults[0];
+    const fault = faults.take();
+    if (fault?.hang === true) return faults.hang(res);
     if (fault !== undefined) {
-      fault.count -= 1;
-      if (fault.count <= 0) faults.shift();
-      const headers: Record<string, string> =
-        fault.retryAfterSeconds === undefined
-          ? {}
-          : { 'retry-after': String(fault.retryAfterSeconds) };
-      twilioError(
+      const code = typeof fault.code === 'number' ? fault.code : 20500;
+      return twilioError(
         res,
         fault.status,
-        fault.code,
-        fault.message ?? `Emulated failure ${fault.code}`,
+        code,
+        fault.message ?? `Emulated failure ${code}`,
         {},
-        headers,
+        fault.headers,
       );
-      return;
     }
     const to = form.get('To')?.trim() ?? '';
     const from = form.get('From')?.trim() ?? '';
     const service = form.get('MessagingServiceSid')?.trim() ?? '';
-    const body = form.get('Body') ?? '';
-    const hasMedia = form.getAll('MediaUrl').length > 0 || (form.get('ContentSid') ?? '') !== '';
+    const contentSid = form.get('ContentSid') ?? '';
+    const hasMedia = form.getAll('MediaUrl').length > 0 || contentSid !== '';
     if (to === '') return twilioError(res, 400, 21604, "A 'To' phone number is required.");
     if (from === '' && service === '')
       return twilioError(
@@ -464,17 +402,38 @@ export async function startTwilioEmulator(
         21603,
         "A 'From' or 'MessagingServiceSid' parameter is required to send a message.",
       );
-    if (body === '' && !hasMedia) {
+    if ((form.get('Body') ?? '') === '' && !hasMedia) {
       return service === ''
         ? twilioError(res, 400, 21602, 'Message body is required.')
         : twilioError(res, 400, 21619, 'A text message body or media URL must be specified.');
     }
-    if (!E164.test(to)) return twilioError(res, 400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    // WhatsApp: both addresses carry the channel prefix; the sender must be a WhatsApp sender.
+    const whatsApp = to.startsWith(WHATSAPP_PREFIX);
+    const toNumber = whatsApp ? to.slice(WHATSAPP_PREFIX.length) : to;
+    if (!E164.test(toNumber))
+      return twilioError(res, 400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    if (whatsApp || from.startsWith(WHATSAPP_PREFIX)) {
+      const sender = from.startsWith(WHATSAPP_PREFIX) ? from.slice(WHATSAPP_PREFIX.length) : '';
+      if (!whatsApp || !whatsAppSenders.includes(sender)) {
+        return twilioError(
+          res,
+          400,
+          63007,
+          'Twilio could not find a Channel with the specified From address',
+        );
+      }
+    }
+    let body = form.get('Body') ?? '';
+    if (contentSid !== '') {
+      const rendered = renderContent(contentTemplates, contentSid, form.get('ContentVariables'));
+      if ('code' in rendered) return twilioError(res, 400, rendered.code, rendered.message);
+      body = rendered.body;
+    }
     const magicFrom = MAGIC_FROM[from];
     if (magicFrom !== undefined) {
       return twilioError(res, 400, magicFrom.code, magicFrom.message(from));
     }
-    if (from !== '' && !senders.includes(from)) {
+    if (from !== '' && !whatsApp && !senders.includes(from)) {
       return twilioError(
         res,
         400,
@@ -531,14 +490,11 @@ export async function startTwilioEmulator(
       cancelStep: undefined,
       callbacks: Promise.resolve(),
     };
-    outbox.push(msg);
-    if (outbox.length > MAX_OUTBOX) {
-      for (const dropped of outbox.splice(0, outbox.length - MAX_OUTBOX)) forget(dropped);
-    }
-    if (opts.printMessages === true) log(`SMS to ${to}: ${body}`);
+    outbox.add(msg);
+    if (opts.printMessages === true)
+      log(`${whatsApp ? 'WhatsApp' : 'SMS'} to ${toNumber}: ${body}`);
     scheduleNext(msg, sendAt);
     sendJson(res, 201, messageJson(msg), {}, 'application/json');
-    if (waiters.size > 0) answerWaiters(to);
   };
 
   /** Update: `Body=""` redacts a message that is no longer being sent; `Status=canceled` cancels a scheduled one. */
@@ -624,6 +580,7 @@ export async function startTwilioEmulator(
         return t >= range.start && t <= range.end;
       });
     const all = outbox
+      .list()
       .filter(
         (m) => (to === null || m.to === to) && (from === null || m.from === from) && sentMatches(m),
       )
@@ -661,67 +618,36 @@ export async function startTwilioEmulator(
     );
   };
 
-  /**
-   * `GET /_emulator/messages[?to=][&waitMs=&count=]`: the outbox, oldest first. With `waitMs`, the answer waits
-   * until it holds `count` (default 1) messages to `to`, or `waitMs` has passed, so a test reads an SMS
-   * without a polling loop; it then answers with what there is, 200 either way.
-   */
-  const readOutbox = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const q = queryOf(req);
-    const to = q.get('to') ?? undefined;
-    const waitMs = boundedInteger(q.get('waitMs'), 0, MAX_OUTBOX_WAIT_MS);
-    const count = boundedInteger(q.get('count'), 1, MAX_OUTBOX);
-    if (waitMs === 'invalid' || count === 'invalid') {
-      return sendProblem(
-        res,
-        400,
-        'Bad Request',
-        `\`waitMs\` must be an integer 0..${MAX_OUTBOX_WAIT_MS} and \`count\` 1..${MAX_OUTBOX}.`,
-      );
-    }
-    const respond = (): void => sendJson(res, 200, { messages: api.messages(to) });
-    const wanted = count ?? 1;
-    if (waitMs === undefined || waitMs === 0 || waiters.size >= MAX_OUTBOX_WAITERS)
-      return respond();
-    if (countFor(to) >= wanted) return respond();
-    // The emulator's clock is test time elsewhere; this wait is the client's, so it is real time.
-    const timer = setTimeout(() => waiter.answer(), waitMs);
-    const waiter: OutboxWaiter = {
-      to,
-      count: wanted,
-      answer: () => {
-        if (!waiters.delete(waiter)) return;
-        clearTimeout(timer);
-        respond();
-      },
-    };
-    waiters.add(waiter);
-    res.on('close', () => {
-      waiters.delete(waiter);
-      clearTimeout(timer);
-    });
-  };
-
-  const emulatorRoutes = controlApi(
+  const controlRoutes = controlApi(
     {
-      'GET /_emulator/messages': readOutbox,
+      'GET /_emulator/messages': (req, res) => outbox.read(req, res, 'messages', publicView),
       'DELETE /_emulator/messages': (_req, res) => {
-        outbox.forEach(forget);
-        outbox = [];
-        answerAllWaiters();
+        outbox.clear();
         sendEmpty(res, 204);
       },
+      'POST /_emulator/messages/faults': (req, res) => faults.handleRequest(req, res),
       'POST /_emulator/faults': jsonControlRoute(parseFault, (fault) => api.failNext(fault)),
     },
     { reset: () => api.reset() },
   );
+  const emulatorRoutes = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): Promise<void> => {
+    if (await calls.emulatorRoute(req, res, path)) return;
+    return controlRoutes(req, res, path);
+  };
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const path = pathOf(req);
     const method = req.method ?? 'GET';
     if (path.startsWith('/_emulator/')) return emulatorRoutes(req, res, path);
     res.setHeader('twilio-request-id', `RQ${crypto.randomBytes(16).toString('hex')}`);
-    const m = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages(?:\/(SM[0-9a-f]{32}))?\.json$/.exec(path);
+    const m =
+      /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)(?:\/((?:SM|CA)[0-9a-f]{32}))?\.json$/.exec(
+        path,
+      );
     if (m === null) return notFound(res, path);
     // Twilio authenticates before anything else, including on unknown resources of the account.
     if (!authenticated(req)) {
@@ -735,7 +661,8 @@ export async function startTwilioEmulator(
       );
     }
     if (m[1] !== accountSid) return notFound(res, path);
-    const sid = m[2];
+    if (m[2] === 'Calls') return calls.handle(req, res, m[3], path);
+    const sid = m[3];
     if (sid === undefined && method === 'POST') return createMessage(req, res);
     if (sid === undefined && method === 'GET') return listMessages(req, res, path);
     if (sid !== undefined) {
@@ -748,7 +675,7 @@ export async function startTwilioEmulator(
       if (method === 'POST') return updateMessage(req, res, found);
       if (method === 'DELETE') {
         forget(found);
-        outbox = outbox.filter((x) => x !== found);
+        outbox.remove(found);
         sendEmpty(res, 204);
         return;
       }
@@ -768,55 +695,39 @@ export async function startTwilioEmulator(
     accountSid,
     authToken,
     senders,
-    messages: (to) => outbox.filter((m) => to === undefined || m.to === to).map(publicView),
+    messages: (to) => outbox.list(to).map(publicView),
     lastMessage: (to) => {
-      const all = outbox.filter((m) => m.to === to);
+      const all = outbox.list(to);
       const last = all[all.length - 1];
       return last === undefined ? undefined : publicView(last);
     },
     failNext: (fault) => {
-      faults.push({
-        count: fault.count ?? 1,
-        status: fault.status,
-        code: fault.code,
-        message: fault.message,
-        retryAfterSeconds: fault.retryAfterSeconds,
-      });
+      faults.failNext(fault);
     },
     requestCount: () => creates,
-    waitingReads: () => waiters.size,
+    voice: calls.api,
+    waitingReads: () => outbox.waitingReads(),
     appSettings: () => ({
       TwilioAccountSid: accountSid,
       TwilioAuthToken: authToken,
       TwilioPhoneNumber: senders[0] ?? '',
       TwilioApiBaseUrl: url,
+      TwilioVoiceFrom: senders[0] ?? '',
+      TwilioWhatsAppFrom: whatsAppSenders[0] ?? '',
+      TwilioWhatsAppContentSid: DEFAULT_CONTENT_SID,
     }),
     reset: () => {
-      outbox.forEach(forget);
-      outbox = [];
-      answerAllWaiters();
-      faults = [];
+      outbox.clear();
+      faults.reset();
+      calls.reset();
       creates = 0;
     },
     close: async () => {
-      outbox.forEach(forget);
-      answerAllWaiters();
+      outbox.clear();
       await listening.close();
     },
   };
   return api;
-}
-
-/** An optional integer query parameter within bounds: undefined when absent. */
-function boundedInteger(
-  raw: string | null,
-  min: number,
-  max: number,
-): number | undefined | 'invalid' {
-  if (raw === null) return undefined;
-  if (!/^\d{1,6}$/.test(raw)) return 'invalid';
-  const n = Number(raw);
-  return n >= min && n <= max ? n : 'invalid';
 }
 
 function parseFault(value: unknown): TwilioFault | string {
