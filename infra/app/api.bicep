@@ -1,10 +1,11 @@
 // The Flex Consumption plan and Function App (Node.js 20) and every app setting it gets. The app
-// reaches storage, ACS, Key Vault and Application Insights as the user-assigned identity; no
-// setting holds a key or a storage/ACS connection string.
+// reaches storage, ACS (identities, SMS, email), Key Vault and Application Insights as the
+// user-assigned identity; no setting holds a key or a storage/ACS connection string, and every
+// secret setting is a Key Vault reference.
 param name string
 param planName string
 param location string
-param tags object
+param tags { *: string }
 @description('Tag azd uses to find the app of the `api` service in azure.yaml.')
 param serviceName string = 'api'
 param identityResourceId string
@@ -18,7 +19,13 @@ param applicationInsightsConnectionString string
 param keyVaultName string
 param twilioAuthTokenSecretName string
 param verificationCodeSecretName string
+param verifyApiAccountSidSecretName string
+param verifyApiAuthTokenSecretName string
 param communicationEndpoint string
+@description('Sender address of the Azure-managed email domain linked to the ACS resource.')
+param acsEmailSenderAddress string
+@description('E.164 number bought for the ACS resource that SMS through ACS are sent from. Empty: unset.')
+param acsSmsFromNumber string
 param identityMapTableName string
 param twilioAccountSid string
 param twilioPhoneNumber string
@@ -30,7 +37,7 @@ param instanceMemoryMB int
 // The /api/me functions, disabled when no AgentID sidecar URL is given (see main.bicep).
 var meFunctionNames = loadJsonContent('me-functions.json')
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
   tags: tags
@@ -44,7 +51,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-resource site 'Microsoft.Web/sites@2024-04-01' = {
+resource site 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   tags: union(tags, { 'azd-service-name': serviceName })
@@ -89,7 +96,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // Deployments go through Entra (azd, the Functions Core Tools); publishing passwords stay off.
-resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: site
   name: 'scm'
   properties: {
@@ -97,7 +104,7 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   }
 }
 
-resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: site
   name: 'ftp'
   properties: {
@@ -122,12 +129,20 @@ var coreSettings = {
   TwilioAccountSid: twilioAccountSid
   TwilioAuthToken: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${twilioAuthTokenSecretName})'
   TwilioPhoneNumber: twilioPhoneNumber
+  // One ACS resource serves identities and tokens, SMS and email, each reached by the identity.
   COMMUNICATION_SERVICES_ENDPOINT: communicationEndpoint
+  ACS_SMS_ENDPOINT: communicationEndpoint
+  ACS_EMAIL_ENDPOINT: communicationEndpoint
+  ACS_EMAIL_SENDER_ADDRESS: acsEmailSenderAddress
   VERIFICATION_CODE_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${verificationCodeSecretName})'
+  // The HTTP Basic credentials callers of the Verify v2 API (/api/verify/v2) present.
+  VERIFY_API_ACCOUNT_SID: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${verifyApiAccountSidSecretName})'
+  VERIFY_API_AUTH_TOKEN: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${verifyApiAuthTokenSecretName})'
   ACS_IDENTITY_TABLE_NAME: identityMapTableName
 }
 
 var teamsSettings = empty(acsTeamsClientId) ? {} : { ACS_TEAMS_CLIENT_ID: acsTeamsClientId }
+var acsSmsSettings = empty(acsSmsFromNumber) ? {} : { ACS_SMS_FROM_NUMBER: acsSmsFromNumber }
 
 // With a sidecar URL the /api/me routes call it (it is not on loopback in Azure); without one
 // they are switched off with the host's own AzureWebJobs.<name>.Disabled settings.
@@ -138,11 +153,12 @@ var sidecarUrlSettings = {
 }
 var sidecarSettings = empty(sidecarUrl) ? meDisabledSettings : sidecarUrlSettings
 
-resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(coreSettings, teamsSettings, sidecarSettings)
+  properties: union(coreSettings, teamsSettings, acsSmsSettings, sidecarSettings)
 }
 
 output name string = site.name
 output defaultHostName string = site.properties.defaultHostName
+output uri string = 'https://${site.properties.defaultHostName}'

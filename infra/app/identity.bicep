@@ -1,10 +1,11 @@
-// The one identity the Function App uses for everything it reaches: storage, ACS, Key Vault and
-// Application Insights. User-assigned, so the role assignments exist before the app starts.
+// The one identity the Function App uses for everything it reaches: storage, ACS (identities, SMS,
+// email), Key Vault and Application Insights. User-assigned, so the role assignments exist before
+// the app starts.
 param name string
 param location string
-param tags object
+param tags { *: string }
 
-resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
   name: name
   location: location
   tags: tags

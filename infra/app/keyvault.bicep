@@ -1,16 +1,21 @@
-// Key Vault for the two secrets the app cannot avoid: the Twilio auth token (Twilio has no Entra
-// sign-in) and the HMAC key for verification codes. Access is by Azure RBAC only, no access
-// policies. Secret names allow only letters, digits and dashes, hence VerificationCodeSecret for
-// the VERIFICATION_CODE_SECRET setting.
+// Key Vault for the secrets the app cannot avoid: the Twilio auth token (Twilio has no Entra
+// sign-in), the HMAC key for verification codes, and the credentials callers of the Verify v2
+// API present (HTTP Basic, as Twilio's). Access is by Azure RBAC only, no access policies.
+// Secret names allow only letters, digits and dashes, hence VerificationCodeSecret for the
+// VERIFICATION_CODE_SECRET setting. The account SID is an identifier, not a secret; it is kept
+// beside its token so that both halves of the credential come from one place.
 param name string
 param location string
-param tags object
+param tags { *: string }
 @secure()
 param twilioAuthToken string
 @secure()
 param verificationCodeSecret string
+param verifyApiAccountSid string
+@secure()
+param verifyApiAuthToken string
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   name: name
   location: location
   tags: tags
@@ -27,7 +32,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource twilioAuthTokenSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource twilioAuthTokenSecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = {
   parent: vault
   name: 'TwilioAuthToken'
   properties: {
@@ -36,7 +41,7 @@ resource twilioAuthTokenSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = 
   }
 }
 
-resource verificationCodeSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource verificationCodeSecretSecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = {
   parent: vault
   name: 'VerificationCodeSecret'
   properties: {
@@ -45,6 +50,26 @@ resource verificationCodeSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07
   }
 }
 
+resource verifyApiAccountSidSecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = {
+  parent: vault
+  name: 'VerifyApiAccountSid'
+  properties: {
+    value: verifyApiAccountSid
+    contentType: 'Verify v2 API account SID (HTTP Basic user)'
+  }
+}
+
+resource verifyApiAuthTokenSecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = {
+  parent: vault
+  name: 'VerifyApiAuthToken'
+  properties: {
+    value: verifyApiAuthToken
+    contentType: 'Verify v2 API auth token (HTTP Basic password)'
+  }
+}
+
 output name string = vault.name
 output twilioAuthTokenSecretName string = twilioAuthTokenSecret.name
 output verificationCodeSecretName string = verificationCodeSecretSecret.name
+output verifyApiAccountSidSecretName string = verifyApiAccountSidSecret.name
+output verifyApiAuthTokenSecretName string = verifyApiAuthTokenSecret.name

@@ -2,53 +2,17 @@
  * What can be checked of the azd template without Bicep or an Azure account: every setting the
  * code reads is set by infra/ or documented as optional, no key or connection string is in the
  * template, secrets come from Key Vault, each module gets exactly its parameters, and every
- * parameter and role is documented (docs/settings.md, docs/deployment.md).
+ * parameter and role is documented in docs/deployment.md. The compiled template is checked by
+ * test/unit/infra-template.test.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { loadSettings } from '../../src/composition';
-import { loadTelemetrySettings } from '../../src/telemetry/settings';
+import { documentedSettings, settingsTheCodeReads, unmetSettings } from '../helpers/app-settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const INFRA = path.join(ROOT, 'infra');
 const read = (file: string): string => fs.readFileSync(path.join(ROOT, file), 'utf8');
-
-/** Every setting name the loaders look up, recorded by handing them an environment that records reads. */
-function settingsTheCodeReads(): Set<string> {
-  const names = new Set<string>();
-  const recorder = new Proxy<Record<string, string | undefined>>(
-    {},
-    {
-      get: (_target, key) => {
-        if (typeof key === 'string') names.add(key);
-        return undefined;
-      },
-    },
-  );
-  try {
-    loadSettings(recorder);
-  } catch {
-    // Every required setting is missing, so loadSettings reports them all: the reads are what count.
-  }
-  loadTelemetrySettings(recorder);
-  // Direct reads anywhere in the deployed app, should any bypass the loaders.
-  for (const file of sourceFiles(path.join(ROOT, 'src'))) {
-    const text = fs.readFileSync(file, 'utf8');
-    for (const match of text.matchAll(/process\.env(?:\.([A-Za-z_]\w*)|\[\s*'([^']+)'\s*\])/g)) {
-      names.add(match[1] ?? match[2]!);
-    }
-  }
-  return names;
-}
-
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return entry.name.endsWith('.ts') ? [full] : [];
-  });
-}
 
 function infraFiles(dir = INFRA): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -74,42 +38,15 @@ function infraAppSettings(): Map<string, string> {
   return settings;
 }
 
-interface ReadmeSetting {
-  readonly name: string;
-  readonly default: string;
-  readonly secret: boolean;
-}
-
-/** The settings table of docs/settings.md (section "Every setting"). */
-function readmeSettings(): Map<string, ReadmeSetting> {
-  const readme = read('docs/settings.md');
-  const section = readme.slice(
-    readme.indexOf('## Every setting'),
-    readme.indexOf('\n## ', readme.indexOf('## Every setting') + 1),
-  );
-  const rows = new Map<string, ReadmeSetting>();
-  for (const match of section.matchAll(/^\|\s*`([^`]+)`\s*\|[^|]*\|([^|]*)\|([^|]*)\|\s*$/gm)) {
-    rows.set(match[1]!, {
-      name: match[1]!,
-      default: match[2]!.trim(),
-      secret: match[3]!.trim() === 'yes',
-    });
-  }
-  return rows;
-}
-
+/** The deployment guide, where every parameter, azd value and role is documented. */
 function deploySection(): string {
-  const readme = read('docs/deployment.md');
-  const start = readme.indexOf('## Deploy to Azure');
-  expect(start).toBeGreaterThan(0);
-  const end = readme.indexOf('\n## ', start + 1);
-  return readme.slice(start, end < 0 ? undefined : end);
+  return read('docs/deployment.md');
 }
 
 describe('infra/: app settings', () => {
   const codeReads = settingsTheCodeReads();
   const infra = infraAppSettings();
-  const documented = readmeSettings();
+  const documented = documentedSettings();
 
   it('discovers the settings from the code (sanity: the secrets and the telemetry switch are among them)', () => {
     for (const name of [
@@ -123,17 +60,7 @@ describe('infra/: app settings', () => {
   });
 
   it('sets every setting the code reads, or docs/settings.md documents it as optional', () => {
-    const unmet = [...codeReads].filter((name) => {
-      if (infra.has(name)) return false;
-      // Identity-based connections: <name>__accountName instead of a connection string.
-      if (infra.has(`${name}__accountName`)) return false;
-      const row = documented.get(name);
-      if (row === undefined) return true;
-      const alternative = /^required unless `([^`]+)`/.exec(row.default)?.[1];
-      if (alternative !== undefined) return !infra.has(alternative);
-      return row.default.startsWith('required');
-    });
-    expect(unmet).toEqual([]);
+    expect(unmetSettings(codeReads, (name) => infra.has(name), documented)).toEqual([]);
   });
 
   it('documents every setting the code reads in the docs/settings.md table', () => {
@@ -202,7 +129,7 @@ describe('infra/: no keys', () => {
 /** `param` declarations of a Bicep file: name → has a default. */
 function bicepParams(text: string): Map<string, boolean> {
   const params = new Map<string, boolean>();
-  for (const match of text.matchAll(/^param (\w+) [\w.]+( = .+)?$/gm)) {
+  for (const match of text.matchAll(/^param (\w+) (?:[\w.]+|\{[^}]*\})( = .+)?$/gm)) {
     params.set(match[1]!, match[2] !== undefined);
   }
   return params;
@@ -229,6 +156,8 @@ function topLevelKeys(body: string): string[] {
   }
   return keys;
 }
+
+const GENERATED_BY_AZD = ['verificationCodeSecret', 'verifyApiAuthToken'];
 
 describe('infra/: modules and parameters', () => {
   const main = read('infra/main.bicep');
@@ -262,11 +191,15 @@ describe('infra/: modules and parameters', () => {
     };
     for (const name of Object.keys(file.parameters)) expect(declared.has(name)).toBe(true);
     for (const [name, hasDefault] of declared) {
-      if (!hasDefault && name !== 'verificationCodeSecret')
+      if (!hasDefault && !GENERATED_BY_AZD.includes(name))
         expect(Object.keys(file.parameters)).toContain(name);
     }
-    // azd generates this one (metadata type 'generate') and keeps it in the environment.
-    expect(main).toMatch(/type: 'generate'[\s\S]*?\nparam verificationCodeSecret string/);
+    // azd generates these (metadata type 'generate') and keeps them in the environment.
+    for (const name of GENERATED_BY_AZD) {
+      expect(main).toMatch(
+        new RegExp(`type: 'generate'[^@]*?\\n(?:@[^\\n]*\\n)*param ${name} string`),
+      );
+    }
   });
 
   it('documents every parameter and its azd environment variable in docs/deployment.md', () => {
@@ -306,7 +239,41 @@ describe('infra/: modules and parameters', () => {
     expect(rbac).not.toMatch(/scope: (resourceGroup|subscription)\(\)/);
   });
 
-  it('says in docs/deployment.md that Bicep and azd were not run here', () => {
-    expect(deploySection()).toMatch(/not been run|cannot run|could not be run/i);
+  it('says in docs/deployment.md what was checked here and what only `azd up` can show', () => {
+    expect(deploySection()).toContain('## What was checked here and what only `azd up` can show');
+  });
+});
+
+describe('infra/: linter configuration and suppressions', () => {
+  const config = read('infra/bicepconfig.json');
+  const rules = JSON.parse(config.replace(/^\s*\/\/.*$/gm, '')) as {
+    analyzers: { core: { enabled: boolean; rules: Record<string, { level: string }> } };
+  };
+
+  it('turns the linter on with every rule at warning or error, or off with a reason in the file', () => {
+    expect(rules.analyzers.core.enabled).toBe(true);
+    const entries = Object.entries(rules.analyzers.core.rules);
+    expect(entries.length).toBeGreaterThanOrEqual(40);
+    for (const [rule, { level }] of entries) {
+      expect({ rule, level: ['warning', 'error', 'off'].includes(level) }).toEqual({
+        rule,
+        level: true,
+      });
+      // An "off" rule is named, with its reason, in the header comment.
+      if (level === 'off') expect(config).toMatch(new RegExp(`^// - ${rule}: \\S.{10,}$`, 'm'));
+    }
+  });
+
+  it('says why next to every suppression in the Bicep files', () => {
+    for (const file of infraFiles().filter((f) => f.endsWith('.bicep'))) {
+      const lines = fs.readFileSync(file, 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        if (/#disable-(next-line|diagnostics)/.test(line)) {
+          const at = `${path.relative(ROOT, file)}:${i + 1}`;
+          const reason = /^\s*\/\/ \S.{10,}/.test(lines[i - 1] ?? '');
+          expect({ at, reason }).toEqual({ at, reason: true });
+        }
+      });
+    }
   });
 });
