@@ -63,7 +63,7 @@ param verifyApiAuthToken string
 @description('Where ACS and its email service store data at rest (e.g. United States, Europe).')
 param acsDataLocation string = 'United States'
 
-@description('E.164 number bought for the ACS resource (portal or Phone Numbers API) that SMS through ACS are sent from (ACS_SMS_FROM_NUMBER). Empty (default): unset.')
+@description('E.164 number bought for the ACS resource (portal or Phone Numbers API) that SMS through ACS are sent from (COMMUNICATION_SERVICES_SMS_FROM). Empty (default): unset.')
 param acsSmsFromNumber string = ''
 
 @description('Entra app (client) id for ACS Teams token exchanges (ACS_TEAMS_CLIENT_ID). Empty: unset.')
@@ -227,5 +227,5 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.applicationInsightsConnectionString
 output COMMUNICATION_SERVICES_ENDPOINT string = communication.outputs.endpoint
-output ACS_EMAIL_SENDER_ADDRESS string = communication.outputs.emailSenderAddress
+output COMMUNICATION_SERVICES_EMAIL_SENDER string = communication.outputs.emailSenderAddress
 output VERIFY_API_ACCOUNT_SID string = effectiveVerifyApiAccountSid

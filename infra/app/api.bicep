@@ -131,9 +131,7 @@ var coreSettings = {
   TwilioPhoneNumber: twilioPhoneNumber
   // One ACS resource serves identities and tokens, SMS and email, each reached by the identity.
   COMMUNICATION_SERVICES_ENDPOINT: communicationEndpoint
-  ACS_SMS_ENDPOINT: communicationEndpoint
-  ACS_EMAIL_ENDPOINT: communicationEndpoint
-  ACS_EMAIL_SENDER_ADDRESS: acsEmailSenderAddress
+  COMMUNICATION_SERVICES_EMAIL_SENDER: acsEmailSenderAddress
   VERIFICATION_CODE_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${verificationCodeSecretName})'
   // The HTTP Basic credentials callers of the Verify v2 API (/api/verify/v2) present.
   VERIFY_API_ACCOUNT_SID: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${verifyApiAccountSidSecretName})'
@@ -142,7 +140,7 @@ var coreSettings = {
 }
 
 var teamsSettings = empty(acsTeamsClientId) ? {} : { ACS_TEAMS_CLIENT_ID: acsTeamsClientId }
-var acsSmsSettings = empty(acsSmsFromNumber) ? {} : { ACS_SMS_FROM_NUMBER: acsSmsFromNumber }
+var acsSmsSettings = empty(acsSmsFromNumber) ? {} : { COMMUNICATION_SERVICES_SMS_FROM: acsSmsFromNumber }
 
 // With a sidecar URL the /api/me routes call it (it is not on loopback in Azure); without one
 // they are switched off with the host's own AzureWebJobs.<name>.Disabled settings.

@@ -195,11 +195,7 @@ describe('compiled template: app settings', () => {
   it('reaches ACS identities, SMS and email by endpoint, never by connection string', () => {
     const settings = appSettings();
     const acs = only('Microsoft.Communication/communicationServices');
-    for (const name of [
-      'COMMUNICATION_SERVICES_ENDPOINT',
-      'ACS_SMS_ENDPOINT',
-      'ACS_EMAIL_ENDPOINT',
-    ]) {
+    for (const name of ['COMMUNICATION_SERVICES_ENDPOINT']) {
       expect({ name, target: referencedId(settings[name]) }).toEqual({ name, target: acs.id });
       expect(String(settings[name])).toContain('.hostName');
     }
@@ -208,7 +204,7 @@ describe('compiled template: app settings', () => {
     const domain = only('Microsoft.Communication/emailServices/domains');
     expect(domain.properties!.domainManagement).toBe('AzureManaged');
     expect(acs.properties!.linkedDomains).toEqual([domain.id]);
-    expect(referencedId(settings.ACS_EMAIL_SENDER_ADDRESS)).toBe(domain.id);
+    expect(referencedId(settings.COMMUNICATION_SERVICES_EMAIL_SENDER)).toBe(domain.id);
   });
 
   it('leaves out the settings Flex Consumption rejects or sets itself', () => {
