@@ -14,13 +14,15 @@ import {
   SECTION_LOADERS,
   loadSections,
   type Config,
-  type EnvKey,
+  type Env,
 } from './config';
 import { judgeAnswer } from './verification/codes';
 import type { JudgedAnswer } from './verification/rules';
 import { ConfigError, type FieldProblem } from './errors';
 import { SendGuard } from './verification/guard/send-guard';
 import { TableVelocityStore } from './verification/guard/velocity-table-store';
+import { TableRowStore } from './verification/guard/row-store';
+import { FRAUD_GUARD_KEYS, loadFraudGuardSettings } from './verification/guard/settings';
 import {
   buildVerificationLinks,
   verifyLinkToken,
@@ -61,6 +63,8 @@ export const getAcsConfig = lazy(() => SECTION_LOADERS.acs(process.env));
 export const getSidecarConfig = lazy(() => SECTION_LOADERS.sidecar(process.env));
 export const getIdentityMapConfig = lazy(() => SECTION_LOADERS.identityMap(process.env));
 export const getHostConfig = lazy(() => SECTION_LOADERS.host(process.env));
+/** The fraud guard's issue-22 settings (`src/verification/guard/settings.ts`). */
+export const getFraudGuardSettings = lazy(() => loadFraudGuardSettings(process.env));
 
 const SECTION_GETTERS: { readonly [K in keyof Config]: () => Config[K] } = {
   twilio: getTwilioConfig,
@@ -122,6 +126,7 @@ export const getMeServices = lazy((): MeServices => {
  */
 export const getSendGuard = lazy((): SendGuard => {
   const verification = getVerificationConfig();
+  const fraud = getFraudGuardSettings();
   const { storage, velocity } = verification;
   if (storage === undefined) {
     throw new ConfigError([{ field: ENV_KEYS.storage, message: 'required' }]);
@@ -131,8 +136,12 @@ export const getSendGuard = lazy((): SendGuard => {
       phonePolicy: verification.phonePolicy,
       clientIp: verification.clientIp,
       velocity,
+      fraud,
     },
     store: TableVelocityStore.create(storage, velocity.tableName),
+    // Same table, own partitions: one storage account and one clean-up job for the whole guard.
+    conversionStore: TableRowStore.create(storage, velocity.tableName, 'conversion'),
+    verifiedStore: TableRowStore.create(storage, velocity.tableName, 'verified'),
     secret: verification.codeSecret,
     now: () => new Date(),
     logger: console,
@@ -187,11 +196,14 @@ export function judgeVerificationAnswer(
 const FEATURES: readonly {
   readonly name: string;
   readonly sections: readonly (keyof Config)[];
-  readonly ownKeys: readonly EnvKey[];
+  /** Settings a feature owns outside `src/config.ts` (`src/<feature>/settings.ts` loaders). */
+  readonly ownLoaders?: readonly ((env: Env) => unknown)[];
+  readonly ownKeys: readonly string[];
 }[] = [
   {
     name: 'verification',
     sections: ['twilio', 'verification'],
+    ownLoaders: [loadFraudGuardSettings],
     ownKeys: [
       ENV_KEYS.twilioAccountSid,
       ENV_KEYS.twilioAuthToken,
@@ -204,6 +216,7 @@ const FEATURES: readonly {
       ENV_KEYS.verificationCodeSecret,
       ENV_KEYS.verificationRetentionHours,
       ...GUARD_KEYS,
+      ...FRAUD_GUARD_KEYS,
     ],
   },
   {
@@ -239,7 +252,7 @@ export function describeStartup(
   const invalid: string[] = [];
   const notDeployed: string[] = [];
   for (const feature of FEATURES) {
-    const problems = featureProblems(feature.sections, env);
+    const problems = featureProblems(feature.sections, env, feature.ownLoaders ?? []);
     if (problems.length === 0) continue;
     const deployed =
       feature.ownKeys.some((key) => (env[key] ?? '').trim() !== '') ||
@@ -264,18 +277,23 @@ export function describeStartupConfigProblem(): string | undefined {
 function featureProblems(
   sections: readonly (keyof Config)[],
   env: Readonly<Record<string, string | undefined>>,
+  ownLoaders: readonly ((env: Env) => unknown)[],
 ): readonly FieldProblem[] {
   const problems = new Map<string, FieldProblem>();
-  for (const section of sections) {
+  const loaders = [
+    ...sections.map((section) => ({ name: section, load: SECTION_LOADERS[section] })),
+    ...ownLoaders.map((load) => ({ name: load.name, load })),
+  ];
+  for (const { name, load } of loaders) {
     try {
       // Loaded, not memoised: the host may still set settings after start-up (the local runtime
       // sets WEBSITE_HOSTNAME, the links' origin, once it listens).
-      SECTION_LOADERS[section](env);
+      load(env);
     } catch (error: unknown) {
       const list =
         error instanceof ConfigError
           ? error.problems
-          : [{ field: section, message: 'settings could not be read' }];
+          : [{ field: name, message: 'settings could not be read' }];
       for (const p of list) problems.set(`${p.field}\n${p.message}`, p);
     }
   }

@@ -80,6 +80,9 @@ export const DEFAULTS = {
    * SMS-pumping schemes rent.
    */
   blockedNumberTypes: [
+    // Personal numbers forward anywhere; VoIP numbers are rented in bulk (issue 22).
+    'PERSONAL_NUMBER',
+    'VOIP',
     'PREMIUM_RATE',
     'SHARED_COST',
     'TOLL_FREE',

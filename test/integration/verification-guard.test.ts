@@ -11,6 +11,7 @@ import { loadVelocitySettings, type VelocitySettings } from '../../src/config';
 const VELOCITY_DEFAULTS = loadVelocitySettings({});
 import { TableVelocityStore } from '../../src/verification/guard/velocity-table-store';
 import { SendGuard, loadGuardSettings } from '../../src/verification/guard/send-guard';
+import { TableRowStore } from '../../src/verification/guard/row-store';
 
 const SECRET = 'integration-test-secret-0123456789';
 
@@ -226,9 +227,16 @@ describe('VelocityGuard on Table Storage (Azurite)', () => {
 describe('SendGuard on Table Storage (Azurite)', () => {
   function sendGuard(env: Record<string, string>, warnings: string[]): SendGuard {
     const clock = new ManualClock();
+    const table = freshTableName();
+    const storage = {
+      kind: 'connectionString',
+      connectionString: azurite.connectionString,
+    } as const;
     return new SendGuard({
       settings: loadGuardSettings(env),
-      store: TableVelocityStore.fromConnectionString(azurite.connectionString, freshTableName()),
+      store: TableVelocityStore.fromConnectionString(azurite.connectionString, table),
+      conversionStore: TableRowStore.create(storage, table, 'conversion'),
+      verifiedStore: TableRowStore.create(storage, table, 'verified'),
       secret: SECRET,
       now: () => clock.now(),
       logger: { warn: (message) => warnings.push(message) },
