@@ -23,6 +23,10 @@ import { SendGuard } from './verification/guard/send-guard';
 import { TableVelocityStore } from './verification/guard/velocity-table-store';
 import { TableRowStore } from './verification/guard/row-store';
 import { FRAUD_GUARD_KEYS, loadFraudGuardSettings } from './verification/guard/settings';
+import { EVENT_KEYS, loadEventSettings } from './verification/events/settings';
+import { MinuteBudget } from './verification/events/model';
+import { publishBlocked, type BlockedStart } from './verification/events/delivery';
+import type { VerificationClient } from './verification/durable-client';
 import {
   buildVerificationLinks,
   verifyLinkToken,
@@ -63,6 +67,8 @@ export const getAcsConfig = lazy(() => SECTION_LOADERS.acs(process.env));
 export const getSidecarConfig = lazy(() => SECTION_LOADERS.sidecar(process.env));
 export const getIdentityMapConfig = lazy(() => SECTION_LOADERS.identityMap(process.env));
 export const getHostConfig = lazy(() => SECTION_LOADERS.host(process.env));
+/** Verification events (`src/verification/events/settings.ts`). */
+export const getEventSettings = lazy(() => loadEventSettings(process.env));
 /** The fraud guard's issue-22 settings (`src/verification/guard/settings.ts`). */
 export const getFraudGuardSettings = lazy(() => loadFraudGuardSettings(process.env));
 
@@ -148,6 +154,28 @@ export const getSendGuard = lazy((): SendGuard => {
   });
 });
 
+/** Guard refusals announced as `verification.blocked`, per minute and instance. */
+const getBlockedEventBudget = lazy(
+  () => new MinuteBudget(getEventSettings().blockedPerMinute, () => Date.now()),
+);
+
+/**
+ * A start the guard refused, as a `verification.blocked` event (events on, within the budget).
+ * Never throws: the caller answers the refusal whatever happens here.
+ */
+export async function announceBlockedStart(
+  client: VerificationClient,
+  refusal: BlockedStart,
+): Promise<void> {
+  try {
+    const settings = getEventSettings();
+    if (settings.endpoints.length === 0 || !getBlockedEventBudget().take()) return;
+    await publishBlocked(client, settings, new Date(), refusal);
+  } catch {
+    console.warn(`Could not publish verification.blocked (${refusal.reason})`);
+  }
+}
+
 /**
  * The secret stays here: the HTTP handlers and the orchestrator only ever see these closures.
  */
@@ -203,7 +231,7 @@ const FEATURES: readonly {
   {
     name: 'verification',
     sections: ['twilio', 'verification'],
-    ownLoaders: [loadFraudGuardSettings],
+    ownLoaders: [loadFraudGuardSettings, loadEventSettings],
     ownKeys: [
       ENV_KEYS.twilioAccountSid,
       ENV_KEYS.twilioAuthToken,
@@ -217,6 +245,7 @@ const FEATURES: readonly {
       ENV_KEYS.verificationRetentionHours,
       ...GUARD_KEYS,
       ...FRAUD_GUARD_KEYS,
+      ...EVENT_KEYS,
     ],
   },
   {

@@ -11,6 +11,7 @@ export type OrchestrationName = (typeof ORCHESTRATION)[keyof typeof ORCHESTRATIO
 export const ACTIVITY = {
   GetVerificationRules: 'GetVerificationRules',
   SendSmsChallenge: 'SendSmsChallenge',
+  RecordVerifiedNumber: 'RecordVerifiedNumber',
 } as const;
 
 /**
@@ -61,3 +62,19 @@ export const RETENTION_SCHEDULE = '0 17 * * * *';
 export const HTTP_STARTABLE_ORCHESTRATIONS: readonly OrchestrationName[] = [
   ORCHESTRATION.SmsPhoneVerification,
 ];
+
+/**
+ * The lifecycle events of a verification, as webhooks receive them (Standard Webhooks: `type`,
+ * `timestamp`, `data`; the `webhook-id` header is the event id). Never a code or a full number:
+ * the number travels masked (`+1******0100`) with its country. See `events/`.
+ */
+export const EVENT_TYPES = {
+  created: 'verification.created',
+  codeSent: 'verification.code_sent',
+  approved: 'verification.approved',
+  canceled: 'verification.canceled',
+  expired: 'verification.expired',
+  maxAttemptsReached: 'verification.max_attempts_reached',
+  failed: 'verification.failed',
+  blocked: 'verification.blocked',
+} as const;

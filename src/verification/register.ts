@@ -1,6 +1,7 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import {
+  announceBlockedStart,
   getSendGuard,
   getSmsSender,
   getVerificationConfig,
@@ -23,8 +24,10 @@ import {
 } from './link-handlers';
 import { ACTIVITY, FUNCTION, ORCHESTRATION, RETENTION_SCHEDULE, ROUTE } from './names';
 import { createSmsVerificationOrchestrator } from './orchestrator';
+import { E164_PATTERN } from './rules';
 import { createPurgeExpiredVerifications } from './retention';
 import { createHttpStart, createTrustedStart } from './start';
+import { publishVerificationEvents } from './events/register';
 
 /**
  * Registers the verification feature: its orchestrator, its activities, the starters, the
@@ -48,11 +51,24 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
   },
 });
 
+/** Issue 22: an approved number's owner is "recent" for the fraud guard; its prefix converts. */
+export const recordVerifiedNumber = df.app.activity(ACTIVITY.RecordVerifiedNumber, {
+  handler: async (input: unknown) => {
+    const phoneNumber = (input as { phoneNumber?: unknown } | null)?.phoneNumber;
+    if (typeof phoneNumber !== 'string' || !E164_PATTERN.test(phoneNumber)) {
+      throw new TypeError('RecordVerifiedNumber input.phoneNumber must be an E.164 number');
+    }
+    await getSendGuard().recordVerified(phoneNumber);
+  },
+});
+
 /** Exported so tests can replay exactly what is registered. */
 export const smsPhoneVerificationHandler = createSmsVerificationOrchestrator({
   getVerificationRules: () => getVerificationRules(null),
   sendSmsChallenge,
   judgeAnswer: judgeVerificationAnswer,
+  publishEvents: publishVerificationEvents,
+  recordVerified: recordVerifiedNumber,
 });
 
 export const smsPhoneVerification = df.app.orchestration(
@@ -62,7 +78,12 @@ export const smsPhoneVerification = df.app.orchestration(
 
 const now = (): Date => new Date();
 const links = { getClient: getDurableClient, verifyLinkToken: verifyVerificationLink };
-const starter = { getClient: getDurableClient, guard: getSendGuard, links: verificationLinks };
+const starter = {
+  getClient: getDurableClient,
+  guard: getSendGuard,
+  links: verificationLinks,
+  announceBlocked: announceBlockedStart,
+};
 const answers = {
   ...links,
   now,

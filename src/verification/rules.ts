@@ -1,3 +1,5 @@
+import type { EVENT_TYPES } from './names';
+
 /**
  * The rules of a verification, each stated once: phone-number shape, code lengths, the states an
  * instance reports and the shapes that travel between starter, orchestrator and activities. Pure
@@ -52,6 +54,12 @@ export interface VerificationInput {
    * that replay requires, never a rule.
    */
   readonly version?: typeof CURRENT_INPUT_VERSION;
+  /**
+   * True for instances the starters launch since issue 22: the orchestration publishes its
+   * lifecycle events and records an approval for the fraud guard (each an activity that does
+   * nothing when its feature is off). Absent in instances started before, which replay without.
+   */
+  readonly reportsLifecycle?: true;
 }
 
 /** The history shape of new instances (see {@link VerificationInput.version}). */
@@ -144,4 +152,22 @@ export const BUILT_IN_TEMPLATES: Readonly<Record<TranslatedLocale, string>> = {
 export interface JudgedAnswer {
   readonly correct: boolean;
   readonly receivedAt: Date;
+}
+
+export type VerificationEventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
+
+/** What the orchestrator decides about an event: replay-safe values only. */
+export interface LifecycleEvent {
+  readonly type: VerificationEventType;
+  /** The send this event is about (code sent); distinguishes the ids of repeated types. */
+  readonly sendNumber?: number;
+  readonly channel?: 'sms';
+}
+
+/** The orchestrator's request to the publishing activity. */
+export interface PublishRequest {
+  readonly instanceId: string;
+  /** E.164; masked before it leaves the activity. */
+  readonly phoneNumber: string;
+  readonly events: readonly LifecycleEvent[];
 }

@@ -1,5 +1,8 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
-import { NotFoundError } from '../errors';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { AppError, NotFoundError } from '../errors';
+import type { BlockedStart } from './events/delivery';
+import type { AcceptedPhoneNumber } from './guard/phone-policy';
 import { readJson, routeParam } from '../http/parse';
 import { json, type Handler } from '../http/respond';
 import type { GetVerificationClient, VerificationClient } from './durable-client';
@@ -14,6 +17,8 @@ export interface HttpStartDeps {
   /** Phone policy and velocity limits, before anything is started or sent. */
   readonly guard: () => Pick<SendGuard, 'check'>;
   readonly links: (instanceId: string) => VerificationLinks;
+  /** Issue 22: a refused start as a `verification.blocked` event; never throws. */
+  readonly announceBlocked?: (client: VerificationClient, refusal: BlockedStart) => Promise<void>;
 }
 
 /** The extension's own poll interval in its 202 answers. */
@@ -66,14 +71,35 @@ async function startVerification(
     throw new NotFoundError('No orchestration with that name can be started over HTTP.');
   }
   const { phoneNumber, locale } = parseStartRequest(await readJson(request));
-  const accepted = await deps.guard().check(phoneNumber, request.headers);
+  const client = deps.getClient(context);
+  let accepted: AcceptedPhoneNumber;
+  try {
+    accepted = await deps.guard().check(phoneNumber, request.headers);
+  } catch (error: unknown) {
+    const refusal = blockedStart(error, phoneNumber);
+    if (refusal !== undefined) await deps.announceBlocked?.(client, refusal);
+    throw error;
+  }
   const input: VerificationInput = {
     phoneNumber: accepted.e164,
     ...(locale === undefined ? {} : { locale }),
     version: CURRENT_INPUT_VERSION,
+    reportsLifecycle: true,
   };
-  const client = deps.getClient(context);
   const instanceId = await client.startNew(name, { input });
   context.log(`Started ${name} instance ${instanceId}`);
   return { client, instanceId };
+}
+
+/** A guard refusal (403, 429, 503 with a `reason`) as an event; invalid input is not "blocked". */
+function blockedStart(error: unknown, input: unknown): BlockedStart | undefined {
+  if (!(error instanceof AppError) || error.status === 400) return undefined;
+  const reason = error.extensions().reason;
+  if (typeof reason !== 'string') return undefined;
+  const parsed = typeof input === 'string' ? parsePhoneNumberFromString(input) : undefined;
+  return {
+    reason,
+    status: error.status,
+    ...(parsed?.isValid() === true ? { phoneNumber: parsed.number } : {}),
+  };
 }

@@ -118,7 +118,11 @@ it('starts an instance with only the number (and the input version) and answers 
   );
   expect(response.status).toBe(202);
   expect(stub.requests[0]?.url).toBe('/durabletask/orchestrators/SmsPhoneVerification');
-  expect(JSON.parse(stub.requests[0]!.body)).toEqual({ phoneNumber: '+14255550100', version: 2 });
+  expect(JSON.parse(stub.requests[0]!.body)).toEqual({
+    phoneNumber: '+14255550100',
+    version: 2,
+    reportsLifecycle: true,
+  });
   const body = (await bodyOf(response)) as Record<string, string>;
   expect(body).toEqual(links(ID));
   expect(body.statusQueryGetUri).toMatch(/^https:\/\/verify\.example\/api\/verifications\//);

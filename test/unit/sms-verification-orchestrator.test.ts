@@ -330,3 +330,77 @@ describe('SmsPhoneVerification instances started before the first send returned 
     expect(h.actions.some((a) => a.functionName === ACTIVITY.SendSmsChallenge)).toBe(false);
   });
 });
+
+describe('lifecycle reports (issue 22): instances whose input reportsLifecycle', () => {
+  const LIFECYCLE_INPUT = { ...INPUT, reportsLifecycle: true };
+  /** Task ids: the first SMS, the deadline timer, then the publication scheduled with the wait. */
+  const PUBLISH_TASK = 2;
+  const activityCalls = (h: OrchestrationHarness, name: string) =>
+    h.actions.filter((a) => a.actionType === ActionType.CallActivity && a.functionName === name);
+
+  it('publishes created and code_sent alongside the wait, never holding up an answer', async () => {
+    const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
+    const [publish] = activityCalls(h, 'PublishVerificationEvents');
+    expect(publish?.input).toEqual({
+      instanceId: INSTANCE,
+      phoneNumber: '+14255550100',
+      events: [
+        { type: 'verification.created' },
+        { type: 'verification.code_sent', channel: 'sms', sendNumber: 1 },
+      ],
+    });
+    // The answer wins before the publication completes: judged at once.
+    const afterWrong = await answer(h, '999999');
+    expect(afterWrong.customStatus).toEqual(status('awaiting_code', 3));
+    await h.completeTask(PUBLISH_TASK, true);
+    expect(h.last.isDone).toBe(false);
+  });
+
+  it('on approval records the number for the guard, then publishes approved, then returns true', async () => {
+    const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
+    await h.completeTask(PUBLISH_TASK, true);
+    const afterAnswer = await answer(h, CODE);
+    expect(afterAnswer.isDone).toBe(false);
+    expect(afterAnswer.customStatus).toEqual(status('verified', 3));
+    expect(activityCalls(h, 'RecordVerifiedNumber').at(-1)?.input).toEqual({
+      phoneNumber: '+14255550100',
+    });
+    await h.completeTask(3, null);
+    expect(activityCalls(h, 'PublishVerificationEvents').at(-1)?.input).toMatchObject({
+      events: [{ type: 'verification.approved' }],
+    });
+    const done = await h.completeTask(4, true);
+    expect(done.output).toBe(true);
+  });
+
+  it('stops publishing once events answer that they are off', async () => {
+    const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
+    await h.completeTask(PUBLISH_TASK, false);
+    const expired = await h.fireTimer(TIMER);
+    expect(expired.isDone).toBe(true);
+    expect(expired.output).toBe(false);
+    expect(activityCalls(h, 'PublishVerificationEvents')).toHaveLength(1);
+  });
+
+  it('a failed publication does not fail the verification', async () => {
+    const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
+    await h.failTask(PUBLISH_TASK, 'storage down');
+    await h.fireTimer(TIMER);
+    const done = await h.failTask(3, 'storage down');
+    expect(done.isDone).toBe(true);
+    expect(done.error).toBeUndefined();
+    expect(done.customStatus).toEqual(status('expired', 4));
+  });
+
+  it('publishes failed when the SMS cannot be sent, then fails the instance', async () => {
+    const h = harness(LIFECYCLE_INPUT);
+    await h.start();
+    const afterFailure = await h.failTask(SEND_TASK, 'Twilio rejected the message');
+    expect(afterFailure.isDone).toBe(false);
+    expect(activityCalls(h, 'PublishVerificationEvents').at(-1)?.input).toMatchObject({
+      events: [{ type: 'verification.failed' }],
+    });
+    const state = await h.completeTask(1, true);
+    expect(state.error).toContain('Twilio rejected the message');
+  });
+});

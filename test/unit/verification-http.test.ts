@@ -122,7 +122,14 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
     expect(client.started).toEqual([
       {
         name: 'SmsPhoneVerification',
-        options: { input: { phoneNumber: '+14255550100', locale: 'pt-BR', version: 2 } },
+        options: {
+          input: {
+            phoneNumber: '+14255550100',
+            locale: 'pt-BR',
+            version: 2,
+            reportsLifecycle: true,
+          },
+        },
       },
     ]);
     const body = (await bodyOf(response)) as Record<string, string>;
