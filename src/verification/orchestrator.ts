@@ -118,7 +118,19 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
     const expiresAt = new Date(
       context.df.currentUtcDateTime.getTime() + rules.timeoutSeconds * 1000,
     );
-    const timer: TimerTask = context.df.createTimer(expiresAt);
+    let timer: TimerTask = context.df.createTimer(expiresAt);
+    // A task listed again in a later Task.any is scheduled again by the extension (a new id) but
+    // not by the SDK (its old id): every task scheduled after that would be matched to the wrong
+    // history event. So each wait gets a fresh timer for the same deadline and the old one is
+    // canceled; the history is the same as with the one timer listed again.
+    let waits = 0;
+    const deadline = (): TimerTask => {
+      if (waits++ > 0) {
+        timer.cancel();
+        timer = context.df.createTimer(expiresAt);
+      }
+      return timer;
+    };
     const report = (state: VerificationState, attemptsRemaining: number): void => {
       const status: VerificationStatus = {
         state,
@@ -154,7 +166,7 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
         reply,
         cancel,
         resend,
-        timer,
+        deadline(),
         ...lifecycle.pending,
       ]);
       if (lifecycle.settled(winner)) continue;

@@ -67,6 +67,18 @@ async function challenged(
 const timers = (h: OrchestrationHarness): Action[] =>
   h.actions.filter((a) => a.actionType === ActionType.CreateTimer);
 
+/**
+ * The id the extension gave the latest scheduled task of a kind: ids go by every activity and
+ * timer action in call order (each wait for an answer lists a fresh deadline timer).
+ */
+function latestId(h: OrchestrationHarness, kind: 'timer' | 'activity'): number {
+  const scheduling = h.actions.filter(
+    (a) => a.actionType === ActionType.CallActivity || a.actionType === ActionType.CreateTimer,
+  );
+  const type = kind === 'timer' ? ActionType.CreateTimer : ActionType.CallActivity;
+  return scheduling.map((a) => a.actionType).lastIndexOf(type);
+}
+
 /** What the app's link raises: the code sealed with its receipt time (default: the event's own time). */
 const sealed = (code: string, receivedAt: Date, instanceId = INSTANCE) =>
   sealAnswer(TEST_SECRET, instanceId, { code, receivedAt });
@@ -149,10 +161,11 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
   it('returns false when the timer fires first, without cancelling the fired timer', async () => {
     const h = await challenged();
     await answer(h, '123123', 10_000);
-    const state = await h.fireTimer(TIMER);
+    const state = await h.fireTimer(latestId(h, 'timer'));
     expect(state.output).toBe(false);
     expect(state.customStatus).toEqual(status('expired', 3));
-    for (const timer of timers(h)) expect(timer.isCanceled).toBe(false);
+    // The deadline's timer of the first wait was replaced (canceled) by the second wait's.
+    expect(timers(h).map((timer) => timer.isCanceled)).toEqual([true, false]);
   });
 
   it('regression (deadline by arrival): a correct code received 1 s before the deadline counts, however late its episode runs', async () => {
@@ -270,9 +283,12 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
       input: { phoneNumber: '+14255550100', instanceId: INSTANCE, codeLength: 6, sendNumber: 2 },
     });
     const next = '771234';
-    const resent = await h.completeTask(TIMER + 1, hashCode(TEST_SECRET, INSTANCE, next));
+    const resent = await h.completeTask(
+      latestId(h, 'activity'),
+      hashCode(TEST_SECRET, INSTANCE, next),
+    );
     expect(resent.customStatus).toEqual(status('awaiting_code', 3));
-    // Still the one deadline timer (listed once per race it takes part in).
+    // Still the one deadline (a fresh timer for it per wait).
     for (const timer of timers(h)) expect(timer.fireAt).toEqual(new Date(expiresAt));
     const old = await answer(h, CODE);
     expect(old.customStatus).toEqual(status('awaiting_code', 2));
@@ -365,18 +381,18 @@ describe('lifecycle reports (issue 22): instances whose input reportsLifecycle',
     expect(activityCalls(h, 'RecordVerifiedNumber').at(-1)?.input).toEqual({
       phoneNumber: '+14255550100',
     });
-    await h.completeTask(3, null);
+    await h.completeTask(latestId(h, 'activity'), null);
     expect(activityCalls(h, 'PublishVerificationEvents').at(-1)?.input).toMatchObject({
       events: [{ type: 'verification.approved' }],
     });
-    const done = await h.completeTask(4, true);
+    const done = await h.completeTask(latestId(h, 'activity'), true);
     expect(done.output).toBe(true);
   });
 
   it('stops publishing once events answer that they are off', async () => {
     const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
     await h.completeTask(PUBLISH_TASK, false);
-    const expired = await h.fireTimer(TIMER);
+    const expired = await h.fireTimer(latestId(h, 'timer'));
     expect(expired.isDone).toBe(true);
     expect(expired.output).toBe(false);
     expect(activityCalls(h, 'PublishVerificationEvents')).toHaveLength(1);
@@ -385,8 +401,8 @@ describe('lifecycle reports (issue 22): instances whose input reportsLifecycle',
   it('a failed publication does not fail the verification', async () => {
     const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
     await h.failTask(PUBLISH_TASK, 'storage down');
-    await h.fireTimer(TIMER);
-    const done = await h.failTask(3, 'storage down');
+    await h.fireTimer(latestId(h, 'timer'));
+    const done = await h.failTask(latestId(h, 'activity'), 'storage down');
     expect(done.isDone).toBe(true);
     expect(done.error).toBeUndefined();
     expect(done.customStatus).toEqual(status('expired', 4));
