@@ -19,9 +19,8 @@ const INPUT: VerificationInput = { phoneNumber: '+14255550100', version: CURRENT
 /** What instances started by a release before `version` 2 hold as their input. */
 const LEGACY_INPUT = { phoneNumber: '+14255550100' };
 const RULES: VerificationRules = { timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 };
-/** Task ids in scheduling order: the first SMS (which records the rules), the deadline timer. */
+/** Task ids in scheduling order: the first SMS (which records the rules), then the first wait's timer. */
 const SEND_TASK = 0;
-const TIMER = 1;
 /** A legacy instance's task ids: the rules activity, the first SMS, the deadline timer. */
 const LEGACY_RULES_TASK = 0;
 const LEGACY_SEND_TASK = 1;
