@@ -22,6 +22,7 @@ import { ConfigError, type FieldProblem } from './errors';
 import { SendGuard } from './verification/guard/send-guard';
 import { TableVelocityStore } from './verification/guard/velocity-table-store';
 import { TableRowStore } from './verification/guard/row-store';
+import { ProofOfWork } from './verification/guard/proof-of-work';
 import { FRAUD_GUARD_KEYS, loadFraudGuardSettings } from './verification/guard/settings';
 import { EVENT_KEYS, loadEventSettings } from './verification/events/settings';
 import { MinuteBudget } from './verification/events/model';
@@ -151,6 +152,20 @@ export const getSendGuard = lazy((): SendGuard => {
     secret: verification.codeSecret,
     now: () => new Date(),
     logger: console,
+  });
+});
+
+/** The anonymous starter's optional proof of work; used challenges in the limits table. */
+export const getProofOfWork = lazy((): ProofOfWork => {
+  const { storage, velocity, codeSecret } = getVerificationConfig();
+  if (storage === undefined) {
+    throw new ConfigError([{ field: ENV_KEYS.storage, message: 'required' }]);
+  }
+  return new ProofOfWork({
+    settings: getFraudGuardSettings().proofOfWork,
+    secret: codeSecret,
+    store: TableRowStore.create(storage, velocity.tableName, 'pow'),
+    now: () => new Date(),
   });
 });
 

@@ -99,8 +99,8 @@ const PROBLEM_EXAMPLES: Partial<Record<ErrorStatus, unknown>> = {
 /** The fraud guard's answers (`reason` names the rule; nothing was sent or counted). */
 const GUARD_ERROR_DESCRIPTIONS: Partial<Record<ErrorStatus, string>> = {
   400: 'The request is invalid; `errors` lists every bad field (`reason: phone_number_invalid` for a number that is not valid for its region).',
-  403: 'The phone policy refuses this number: `reason` is `phone_number_type_blocked` or `phone_country_not_allowed`.',
-  429: 'A velocity limit fired (`reason`: `number_cooldown`, `number_rate_limited`, `ip_rate_limited`, `prefix_rate_limited` or `global_rate_limited`); `Retry-After` says when to try again.',
+  403: 'The phone policy refuses this number (`reason`: `phone_number_type_blocked` or `phone_country_not_allowed`), its prefix or country is blocked for poor conversion (`conversion_blocked`, with `blocked` and `Retry-After`), or proof of work is on and the start has no valid solution (`proof_of_work_required`).',
+  429: 'A velocity limit fired (`reason`: `number_cooldown`, `number_rate_limited`, `ip_rate_limited`, `unknown_client_rate_limited`, `prefix_rate_limited`, `country_rate_limited` or `global_rate_limited`); `Retry-After` says when to try again.',
   503: 'The limit store cannot be reached and the guard fails closed (`reason: guard_unavailable`); nothing was sent.',
 };
 
@@ -202,6 +202,36 @@ export const OPERATIONS: readonly Operation[] = [
     },
     errors: [400, 401, 403, 404, 413, 429, 500, 503],
     errorDescriptions: GUARD_ERROR_DESCRIPTIONS,
+  },
+  {
+    operationId: FUNCTION.proofOfWorkChallenge,
+    method: 'get',
+    route: ROUTE.proofOfWorkChallenge,
+    tag: 'Verification',
+    summary: 'Get a proof-of-work challenge for the next start',
+    description:
+      'When `VERIFICATION_PROOF_OF_WORK` is on, an anonymous start needs a solved challenge in its `x-altcha` header (ALTCHA, self-hosted). The cost is `VERIFICATION_PROOF_OF_WORK_COST`.',
+    security: 'none',
+    responses: {
+      200: {
+        description: 'A signed challenge, valid for a few minutes.',
+        schema: ref('ProofOfWorkChallenge'),
+      },
+    },
+    errors: [404, 500],
+    errorDescriptions: { 404: 'Proof of work is off (the default).' },
+  },
+  {
+    operationId: FUNCTION.fraudGuardReport,
+    method: 'get',
+    route: ROUTE.fraudGuardReport,
+    tag: 'Verification',
+    summary: "The fraud guard's conversion counters and blocks",
+    description:
+      'Codes sent and verifications completed per number prefix and per country over the sliding window, with the blocks (mode `on`) and would-be blocks (mode `dry-run`) and how many sends a dry-run block would have refused.',
+    security: 'functionKey',
+    responses: { 200: { description: 'The report.', schema: ref('FraudGuardReport') } },
+    errors: [401, 500, 503],
   },
   {
     operationId: FUNCTION.verificationStatus,

@@ -36,6 +36,8 @@ export const FUNCTION = {
   submitVerificationCode: 'submitVerificationCode',
   getVerification: 'getVerification',
   purgeExpiredVerifications: 'purgeExpiredVerifications',
+  proofOfWorkChallenge: 'proofOfWorkChallenge',
+  fraudGuardReport: 'fraudGuardReport',
 } as const;
 
 /** Routes below the host's `routePrefix` (`api`, see host.json). */
@@ -50,6 +52,10 @@ export const ROUTE = {
   resendCode: 'verifications/{id}/resend',
   submitVerificationCode: 'verifications/{id}/code',
   getVerification: 'verifications/{id}',
+  /** Anonymous: an ALTCHA challenge for the next start (issue 22); 404 when proof of work is off. */
+  proofOfWorkChallenge: 'verifications/challenge',
+  /** authLevel `function`: the fraud guard's conversion counters and blocks. */
+  fraudGuardReport: 'verifications/guard/report',
 } as const;
 
 /** Hourly: finished verifications are purged within an hour of passing the retention. */

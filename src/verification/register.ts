@@ -2,6 +2,7 @@ import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import {
   announceBlockedStart,
+  getProofOfWork,
   getSendGuard,
   getSmsSender,
   getVerificationConfig,
@@ -27,6 +28,7 @@ import { createSmsVerificationOrchestrator } from './orchestrator';
 import { E164_PATTERN } from './rules';
 import { createPurgeExpiredVerifications } from './retention';
 import { createHttpStart, createTrustedStart } from './start';
+import { createChallengeHandler, createGuardReportHandler } from './guard/handlers';
 import { publishVerificationEvents } from './events/register';
 
 /**
@@ -83,6 +85,7 @@ const starter = {
   guard: getSendGuard,
   links: verificationLinks,
   announceBlocked: announceBlockedStart,
+  proofOfWork: getProofOfWork,
 };
 const answers = {
   ...links,
@@ -108,6 +111,23 @@ app.http(FUNCTION.trustedStart, {
   authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: withErrors(createTrustedStart(starter)),
+});
+
+// Issue 22: the proof-of-work challenge (anonymous, as the starter it unlocks) and the guard's report.
+app.http(FUNCTION.proofOfWorkChallenge, {
+  route: ROUTE.proofOfWorkChallenge,
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: withErrors(createChallengeHandler({ proofOfWork: getProofOfWork })),
+});
+
+app.http(FUNCTION.fraudGuardReport, {
+  route: ROUTE.fraudGuardReport,
+  methods: ['GET'],
+  authLevel: 'function',
+  handler: withErrors(
+    createGuardReportHandler({ report: () => getSendGuard().conversion.report() }),
+  ),
 });
 
 const linkRoutes = [

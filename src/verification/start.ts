@@ -3,6 +3,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { AppError, NotFoundError } from '../errors';
 import type { BlockedStart } from './events/delivery';
 import type { AcceptedPhoneNumber } from './guard/phone-policy';
+import { PROOF_OF_WORK_HEADER, type ProofOfWork } from './guard/proof-of-work';
 import { readJson, routeParam } from '../http/parse';
 import { json, type Handler } from '../http/respond';
 import type { GetVerificationClient, VerificationClient } from './durable-client';
@@ -17,6 +18,8 @@ export interface HttpStartDeps {
   /** Phone policy and velocity limits, before anything is started or sent. */
   readonly guard: () => Pick<SendGuard, 'check'>;
   readonly links: (instanceId: string) => VerificationLinks;
+  /** Issue 22: the anonymous starter's optional proof of work (ALTCHA); off by default. */
+  readonly proofOfWork?: () => Pick<ProofOfWork, 'requireSolved'>;
   /** Issue 22: a refused start as a `verification.blocked` event; never throws. */
   readonly announceBlocked?: (client: VerificationClient, refusal: BlockedStart) => Promise<void>;
 }
@@ -31,6 +34,7 @@ const RETRY_AFTER_SECONDS = '10';
  */
 export function createHttpStart(deps: HttpStartDeps): Handler {
   return async (request, context) => {
+    await deps.proofOfWork?.().requireSolved(request.headers.get(PROOF_OF_WORK_HEADER));
     const { instanceId } = await startVerification(deps, request, context);
     const links = deps.links(instanceId);
     return json(202, links, {
