@@ -1,4 +1,4 @@
-import { ManualClock } from '../../local-runtime/src/clock';
+import { ManualClock } from '@local/durable-runtime';
 import { loadGuardSettings, SendGuard } from '../../src/verification/guard/send-guard';
 import { ConversionGuard } from '../../src/verification/guard/conversion';
 import {

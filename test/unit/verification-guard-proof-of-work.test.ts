@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type * as AltchaLib from 'altcha-lib' with { 'resolution-mode': 'import' };
 import type * as AltchaSha from 'altcha-lib/algorithms/sha' with { 'resolution-mode': 'import' };
 
-import { ManualClock } from '../../local-runtime/src/clock';
+import { ManualClock } from '@local/durable-runtime';
 import { ProofOfWork } from '../../src/verification/guard/proof-of-work';
 import { InMemoryRowStore } from './helpers/in-memory';
 

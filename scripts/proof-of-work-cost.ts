@@ -3,7 +3,7 @@
  * own `ProofOfWork` (default cost unless `--cost`), each solved as a script would with
  * `altcha-lib` (one thread, SHA-256), and the solver's CPU time from `process.cpuUsage()`.
  *
- *   npm run build && node dist/bench/proof-of-work-cost.js [--starts 1000] [--cost 50000]
+ *   npm run build && node dist/scripts/proof-of-work-cost.js [--starts 1000] [--cost 50000]
  */
 import { createRequire } from 'node:module';
 
