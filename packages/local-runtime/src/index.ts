@@ -47,7 +47,7 @@ import { consoleLog, silentLog } from './host/logger';
 import { TimerTriggers } from './host/timer-triggers';
 import { LocalWorker } from './host/worker';
 import type { HostKeys } from './keys';
-import { loadOrCreateKeys } from './keys';
+import { loadOrCreateKeys, loadOrCreateWebhookSecret } from './keys';
 import type { ResolvedSettings } from './settings';
 import { applyToProcessEnv, resolveSettings } from './settings';
 
@@ -285,6 +285,15 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
   }
 
   const { keys } = loadOrCreateKeys(dataDir);
+  // Webhooks configured without a signing secret: one generated under the data folder, like the keys.
+  if (
+    (settings.values.VERIFICATION_WEBHOOK_URLS ?? '').trim() !== '' &&
+    (settings.values.VERIFICATION_WEBHOOK_SECRET ?? '').trim() === ''
+  ) {
+    const { secret, file } = loadOrCreateWebhookSecret(dataDir);
+    settings.values.VERIFICATION_WEBHOOK_SECRET = secret;
+    log('info', `Verification webhooks are signed with the secret in ${file}`);
+  }
   const databasePath =
     options.databasePath === ':memory:'
       ? ':memory:'
