@@ -217,6 +217,19 @@ async function renderInstances(token) {
       'div',
       { className: 'toolbar' },
       h('label', { for: 'live' }, live, ' Live refresh'),
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: () => {
+            listState.filters = { ...listState.filters, name: DELIVERY_ORCHESTRATION };
+            listState.tokens = [null];
+            listState.page = 0;
+            void renderInstances(renderToken);
+          },
+        },
+        'Webhook deliveries',
+      ),
       h('span', { id: 'list-page' }),
     ),
     h('div', { id: 'list' }),
@@ -257,6 +270,7 @@ async function refreshList() {
         h('td', {}, statusLabel(i.runtimeStatus)),
         h('td', {}, when(i.createdTime)),
         h('td', {}, when(i.lastUpdatedTime)),
+        h('td', {}, statusSummary(i.customStatus)),
       ),
     );
     const pager = pagerBar(listState.page, Boolean(page.continuationToken), movePage);
@@ -273,8 +287,8 @@ async function refreshList() {
               h(
                 'tr',
                 {},
-                ['Instance id', 'Name', 'Status', 'Created', 'Last updated'].map((t) =>
-                  h('th', { scope: 'col' }, t),
+                ['Instance id', 'Name', 'Status', 'Created', 'Last updated', 'Custom status'].map(
+                  (t) => h('th', { scope: 'col' }, t),
                 ),
               ),
             ),
@@ -286,6 +300,27 @@ async function refreshList() {
     list.replaceChildren(message(`Could not list instances: ${e.message}`, true));
   }
 }
+
+/**
+ * The custom status in one line: a webhook delivery (the app's `DeliverVerificationEvent`) as its
+ * event type and delivered endpoints, anything else as compact JSON, cut at 80 characters.
+ */
+function statusSummary(status) {
+  if (status === undefined || status === null) return '';
+  if (
+    typeof status === 'object' &&
+    typeof status.type === 'string' &&
+    Array.isArray(status.endpoints)
+  ) {
+    const delivered = status.endpoints.filter((e) => e && e.delivered === true).length;
+    return `${status.type}: delivered to ${delivered}/${status.endpoints.length}`;
+  }
+  const text = JSON.stringify(status);
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** Webhook deliveries of the app's verification events: one orchestration per event. */
+const DELIVERY_ORCHESTRATION = 'DeliverVerificationEvent';
 
 function movePage(delta) {
   listState.page = Math.max(0, listState.page + delta);
