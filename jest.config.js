@@ -25,6 +25,7 @@ module.exports = {
     },
     '<rootDir>/packages/emulators',
     '<rootDir>/packages/local-runtime',
+    '<rootDir>/packages/bench',
     // Headless Chromium against the dashboard, only when asked for by name:
     // `npm run test:browser` (= `jest --selectProjects browser`); `npm test` never starts a browser.
     ...(process.argv.includes('browser')

@@ -4,37 +4,38 @@ import {
   createCommunicationIdentityClient,
   type AcsIdentityService,
 } from './acs/identity-service';
+import { ACS_KEYS, loadAcsConfig } from './acs/settings';
 import { TableIdentityMapStore } from './me/identity-map-table';
+import { ME_KEYS, loadIdentityMapConfig, loadSidecarConfig } from './me/settings';
 import { SidecarClient, type SidecarLogEntry } from './me/sidecar';
+import { STORAGE_KEYS } from './storage/settings';
 import type { SmsSender } from './verification/sms-sender';
 import { TwilioSmsSender } from './verification/twilio-sms-sender';
-import {
-  ENV_KEYS,
-  GUARD_KEYS,
-  SECTION_LOADERS,
-  loadSections,
-  type Config,
-  type Env,
-} from './config';
-import { judgeAnswer } from './verification/codes';
-import type { JudgedAnswer } from './verification/rules';
+import { HOST_KEYS, loadHostConfig, loadSections, type Config, type Env } from './config';
 import { ConfigError, type FieldProblem } from './errors';
 import { SendGuard } from './verification/guard/send-guard';
-import { TableVelocityStore } from './verification/guard/velocity-table-store';
+import {
+  FRAUD_GUARD_KEYS,
+  GUARD_KEYS,
+  loadFraudGuardSettings,
+} from './verification/guard/settings';
 import { TableRowStore } from './verification/guard/row-store';
 import { ProofOfWork } from './verification/guard/proof-of-work';
-import { FRAUD_GUARD_KEYS, loadFraudGuardSettings } from './verification/guard/settings';
 import { EVENT_KEYS, loadEventSettings } from './verification/events/settings';
 import { MinuteBudget } from './verification/events/model';
 import { publishBlocked, type BlockedStart } from './verification/events/delivery';
 import type { VerificationClient } from './verification/durable-client';
+import { TableVelocityStore } from './verification/guard/velocity-table-store';
 import {
-  buildVerificationLinks,
-  verifyLinkToken,
-  type LinkPurpose,
-  type VerificationLinks,
-} from './verification/links';
-import { sealAnswer, type SealedAnswerPayload } from './verification/sealed-answer';
+  SMS_TEMPLATE_KEYS,
+  TWILIO_KEYS,
+  VERIFICATION_KEYS,
+  WEBSITE_HOSTNAME_KEY,
+  loadTwilioConfig,
+  loadVerificationConfig,
+} from './verification/settings';
+import { loadVerifySettings, type VerifySettings } from './verify/settings';
+import { TableVerifyStore, type VerifyStore } from './verify/store';
 
 /**
  * The composition root, and the only one. Everything is resolved on first use and memoised, so a
@@ -46,10 +47,77 @@ import { sealAnswer, type SealedAnswerPayload } from './verification/sealed-answ
  * feature leaves the others' endpoints working.
  */
 
+/** One loader per {@link Config} section: each feature's own, from its `settings.ts`. */
+export const SECTION_LOADERS: { readonly [K in keyof Config]: (env: Env) => Config[K] } = {
+  twilio: loadTwilioConfig,
+  verification: loadVerificationConfig,
+  acs: loadAcsConfig,
+  sidecar: loadSidecarConfig,
+  identityMap: loadIdentityMapConfig,
+  host: loadHostConfig,
+};
+
+/**
+ * Loads the named sections (all by default) from `env`, with the problems of all of them in one
+ * {@link ConfigError} (keys and reasons, never values). The start-up report judges each feature
+ * with it; the memoised getters below load one section each.
+ */
+export function loadSettings<K extends keyof Config = keyof Config>(
+  env: Env,
+  sections: readonly K[] = Object.keys(SECTION_LOADERS) as K[],
+): Pick<Config, K> {
+  const loaders = Object.fromEntries(
+    sections.map((name) => [name, () => SECTION_LOADERS[name](env)]),
+  ) as { readonly [S in K]: () => Config[S] };
+  return loadSections<Pick<Config, K>>(loaders);
+}
+
+/**
+ * The features of the app, judged one by one at start-up: the sections each needs, and the keys only
+ * it reads (stated once, in each feature's settings). A feature none of whose own keys is set and
+ * whose only problems are missing settings is simply not deployed; anything else wrong with it is a
+ * misconfiguration.
+ */
+const FEATURES: readonly {
+  readonly name: string;
+  readonly sections: readonly (keyof Config)[];
+  readonly ownKeys: readonly string[];
+  /** What the feature needs beyond what its sections' loaders require (checked once they load). */
+  readonly needs?: (config: Partial<Config>) => readonly FieldProblem[];
+}[] = [
+  {
+    name: 'verification',
+    sections: ['twilio', 'verification'],
+    ownKeys: [TWILIO_KEYS, VERIFICATION_KEYS, SMS_TEMPLATE_KEYS, GUARD_KEYS]
+      .flatMap((keys): string[] => Object.values(keys))
+      .concat(FRAUD_GUARD_KEYS, EVENT_KEYS),
+    // Optional for the section, but the send guard keeps its counters there: without it every start answers 500.
+    needs: (config) =>
+      config.verification?.storage === undefined
+        ? [
+            {
+              field: STORAGE_KEYS.connectionString,
+              message: 'required by the send guard (velocity counters)',
+            },
+          ]
+        : [],
+  },
+  { name: 'acs', sections: ['acs'], ownKeys: Object.values(ACS_KEYS) },
+  { name: 'me', sections: ['sidecar', 'identityMap', 'acs'], ownKeys: Object.values(ME_KEYS) },
+  { name: 'host', sections: ['host'], ownKeys: Object.values(HOST_KEYS) },
+];
+
+/** Every setting the app reads: the features' own, plus the shared storage and the platform's host name. */
+export const SETTING_KEYS: readonly string[] = [
+  ...FEATURES.flatMap((feature) => feature.ownKeys),
+  ...Object.values(STORAGE_KEYS),
+  WEBSITE_HOSTNAME_KEY,
+];
+
 const resets: (() => void)[] = [];
 
 /** Memoises `create` until {@link resetComposition}; a throw is not memoised (the next call retries). */
-function lazy<T>(create: () => T): () => T {
+export function lazy<T>(create: () => T): () => T {
   let memo: { readonly value: T } | undefined;
   resets.push(() => {
     memo = undefined;
@@ -62,28 +130,11 @@ export function resetComposition(): void {
   for (const reset of resets) reset();
 }
 
-export const getTwilioConfig = lazy(() => SECTION_LOADERS.twilio(process.env));
-export const getVerificationConfig = lazy(() => SECTION_LOADERS.verification(process.env));
-export const getAcsConfig = lazy(() => SECTION_LOADERS.acs(process.env));
-export const getSidecarConfig = lazy(() => SECTION_LOADERS.sidecar(process.env));
-export const getIdentityMapConfig = lazy(() => SECTION_LOADERS.identityMap(process.env));
-export const getHostConfig = lazy(() => SECTION_LOADERS.host(process.env));
-/** Verification events (`src/verification/events/settings.ts`). */
-export const getEventSettings = lazy(() => loadEventSettings(process.env));
-/** The fraud guard's issue-22 settings (`src/verification/guard/settings.ts`). */
-export const getFraudGuardSettings = lazy(() => loadFraudGuardSettings(process.env));
-
-const SECTION_GETTERS: { readonly [K in keyof Config]: () => Config[K] } = {
-  twilio: getTwilioConfig,
-  verification: getVerificationConfig,
-  acs: getAcsConfig,
-  sidecar: getSidecarConfig,
-  identityMap: getIdentityMapConfig,
-  host: getHostConfig,
-};
-
-/** Every section at once, the same objects the section getters return. */
-export const getConfig = lazy((): Config => Object.freeze(loadSections(SECTION_GETTERS)));
+export const getTwilioConfig = lazy(() => loadTwilioConfig(process.env));
+export const getVerificationConfig = lazy(() => loadVerificationConfig(process.env));
+export const getAcsConfig = lazy(() => loadAcsConfig(process.env));
+export const getSidecarConfig = lazy(() => loadSidecarConfig(process.env));
+export const getIdentityMapConfig = lazy(() => loadIdentityMapConfig(process.env));
 
 export const getSmsSender = lazy((): SmsSender => new TwilioSmsSender(getTwilioConfig()));
 
@@ -132,34 +183,33 @@ export const getMeServices = lazy((): MeServices => {
  * grouped, conditional writes.
  */
 export const getSendGuard = lazy((): SendGuard => {
-  const verification = getVerificationConfig();
+  const { storage, velocity, phonePolicy, clientIp, codeSecret } = getVerificationConfig();
   const fraud = getFraudGuardSettings();
-  const { storage, velocity } = verification;
   if (storage === undefined) {
-    throw new ConfigError([{ field: ENV_KEYS.storage, message: 'required' }]);
+    throw new ConfigError([{ field: STORAGE_KEYS.connectionString, message: 'required' }]);
   }
   return new SendGuard({
-    settings: {
-      phonePolicy: verification.phonePolicy,
-      clientIp: verification.clientIp,
-      velocity,
-      fraud,
-    },
+    settings: { phonePolicy, clientIp, velocity, fraud },
     store: TableVelocityStore.create(storage, velocity.tableName),
     // Same table, own partitions: one storage account and one clean-up job for the whole guard.
     conversionStore: TableRowStore.create(storage, velocity.tableName, 'conversion'),
     verifiedStore: TableRowStore.create(storage, velocity.tableName, 'verified'),
-    secret: verification.codeSecret,
+    secret: codeSecret,
     now: () => new Date(),
     logger: console,
   });
 });
 
+/** The fraud guard's issue-22 settings (`src/verification/guard/settings.ts`). */
+export const getFraudGuardSettings = lazy(() => loadFraudGuardSettings(process.env));
+/** Verification events (`src/verification/events/settings.ts`). */
+export const getEventSettings = lazy(() => loadEventSettings(process.env));
+
 /** The anonymous starter's optional proof of work; used challenges in the limits table. */
 export const getProofOfWork = lazy((): ProofOfWork => {
   const { storage, velocity, codeSecret } = getVerificationConfig();
   if (storage === undefined) {
-    throw new ConfigError([{ field: ENV_KEYS.storage, message: 'required' }]);
+    throw new ConfigError([{ field: STORAGE_KEYS.connectionString, message: 'required' }]);
   }
   return new ProofOfWork({
     settings: getFraudGuardSettings().proofOfWork,
@@ -191,96 +241,17 @@ export async function announceBlockedStart(
   }
 }
 
-/**
- * The secret stays here: the HTTP handlers and the orchestrator only ever see these closures.
- */
-export function verificationLinks(instanceId: string): VerificationLinks {
-  const { codeSecret, links } = getVerificationConfig();
-  return buildVerificationLinks(codeSecret, links, instanceId);
-}
+/** The Verify API's settings (`VERIFY_*`, src/verify/settings.ts). */
+export const getVerifySettings = lazy((): VerifySettings => loadVerifySettings(process.env));
 
-export function verifyVerificationLink(
-  instanceId: string,
-  purpose: LinkPurpose,
-  token: unknown,
-): boolean {
-  return verifyLinkToken(getVerificationConfig().codeSecret, instanceId, purpose, token);
-}
-
-export function sealVerificationAnswer(
-  instanceId: string,
-  code: string,
-  receivedAt: Date,
-): SealedAnswerPayload {
-  return sealAnswer(getVerificationConfig().codeSecret, instanceId, { code, receivedAt });
-}
-
-/** The orchestrator's judge: opens `{ sealedAnswer }`, never throws on input. */
-export function judgeVerificationAnswer(
-  instanceId: string,
-  expectedHash: string,
-  payload: unknown,
-  codeLength: number,
-): JudgedAnswer | undefined {
-  return judgeAnswer(
-    getVerificationConfig().codeSecret,
-    instanceId,
-    expectedHash,
-    payload,
-    codeLength,
-  );
-}
-
-/**
- * The features of the app, judged one by one at start-up: the sections each needs, and the keys only
- * it reads. A feature none of whose own keys is set and whose only problems are missing settings is
- * simply not deployed; anything else wrong with it is a misconfiguration.
- */
-const FEATURES: readonly {
-  readonly name: string;
-  readonly sections: readonly (keyof Config)[];
-  /** Settings a feature owns outside `src/config.ts` (`src/<feature>/settings.ts` loaders). */
-  readonly ownLoaders?: readonly ((env: Env) => unknown)[];
-  readonly ownKeys: readonly string[];
-}[] = [
-  {
-    name: 'verification',
-    sections: ['twilio', 'verification'],
-    ownLoaders: [loadFraudGuardSettings, loadEventSettings],
-    ownKeys: [
-      ENV_KEYS.twilioAccountSid,
-      ENV_KEYS.twilioAuthToken,
-      ENV_KEYS.twilioPhoneNumber,
-      ENV_KEYS.twilioApiBaseUrl,
-      ENV_KEYS.verificationTimeoutSeconds,
-      ENV_KEYS.verificationMaxAttempts,
-      ENV_KEYS.verificationCodeLength,
-      ENV_KEYS.verificationMessageTemplate,
-      ENV_KEYS.verificationCodeSecret,
-      ENV_KEYS.verificationRetentionHours,
-      ...GUARD_KEYS,
-      ...FRAUD_GUARD_KEYS,
-      ...EVENT_KEYS,
-    ],
-  },
-  {
-    name: 'acs',
-    sections: ['acs'],
-    ownKeys: [ENV_KEYS.acsConnectionString, ENV_KEYS.acsEndpoint, ENV_KEYS.acsTeamsClientId],
-  },
-  {
-    name: 'me',
-    sections: ['sidecar', 'identityMap', 'acs'],
-    ownKeys: [
-      ENV_KEYS.sidecarUrl,
-      ENV_KEYS.sidecarAllowNonLoopback,
-      ENV_KEYS.sidecarTimeoutMs,
-      ENV_KEYS.sidecarGraphApiName,
-      ENV_KEYS.acsIdentityTableName,
-    ],
-  },
-  { name: 'host', sections: ['host'], ownKeys: [ENV_KEYS.workerRuntime] },
-];
+/** Services, API keys and number slots of the Verify API, in the app's Table Storage. */
+export const getVerifyStore = lazy((): VerifyStore => {
+  const { storage } = getVerificationConfig();
+  if (storage === undefined) {
+    throw new ConfigError([{ field: STORAGE_KEYS.connectionString, message: 'required' }]);
+  }
+  return TableVerifyStore.create(storage, getVerifySettings().tableName);
+});
 
 export interface StartupReport {
   /** Keys and reasons (never values) of every deployed feature with bad settings; empty when fine. */
@@ -290,13 +261,11 @@ export interface StartupReport {
 }
 
 /** For the appStart hook: which features are misconfigured, and which are simply not deployed. */
-export function describeStartup(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): StartupReport {
+export function describeStartup(env: Env = process.env): StartupReport {
   const invalid: string[] = [];
   const notDeployed: string[] = [];
   for (const feature of FEATURES) {
-    const problems = featureProblems(feature.sections, env, feature.ownLoaders ?? []);
+    const problems = featureProblems(feature.sections, env, feature.needs);
     if (problems.length === 0) continue;
     const deployed =
       feature.ownKeys.some((key) => (env[key] ?? '').trim() !== '') ||
@@ -312,34 +281,18 @@ export function describeStartup(
   return { invalid, notDeployed };
 }
 
-/** A one-line description of the misconfigured features, or undefined when every deployed one is fine. */
-export function describeStartupConfigProblem(): string | undefined {
-  const { invalid } = describeStartup();
-  return invalid.length === 0 ? undefined : invalid.join('; ');
-}
-
 function featureProblems(
   sections: readonly (keyof Config)[],
-  env: Readonly<Record<string, string | undefined>>,
-  ownLoaders: readonly ((env: Env) => unknown)[],
+  env: Env,
+  needs?: (config: Partial<Config>) => readonly FieldProblem[],
 ): readonly FieldProblem[] {
-  const problems = new Map<string, FieldProblem>();
-  const loaders = [
-    ...sections.map((section) => ({ name: section, load: SECTION_LOADERS[section] })),
-    ...ownLoaders.map((load) => ({ name: load.name, load })),
-  ];
-  for (const { name, load } of loaders) {
-    try {
-      // Loaded, not memoised: the host may still set settings after start-up (the local runtime
-      // sets WEBSITE_HOSTNAME, the links' origin, once it listens).
-      load(env);
-    } catch (error: unknown) {
-      const list =
-        error instanceof ConfigError
-          ? error.problems
-          : [{ field: name, message: 'settings could not be read' }];
-      for (const p of list) problems.set(`${p.field}\n${p.message}`, p);
-    }
+  try {
+    // Loaded, not memoised: the host may still set settings after start-up (the local runtime
+    // sets WEBSITE_HOSTNAME, the links' origin, once it listens).
+    const loaded: Partial<Config> = loadSettings(env, sections);
+    return needs ? needs(loaded) : [];
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) return error.problems;
+    return [{ field: sections.join(', '), message: 'settings could not be read' }];
   }
-  return [...problems.values()];
 }

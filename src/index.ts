@@ -6,9 +6,12 @@ import { describeStartup } from './composition';
 import './verification/register';
 import './acs/register';
 import './me/register';
+import './verify/register';
 import './openapi/openapi-functions';
 
-app.setup({ enableHttpStream: false });
+// Request bodies stream to the handlers (Azure supports it; so does the local runtime): each reads at most its
+// own limit (16 KiB for the anonymous routes), and a 100 MiB body is never buffered whole before that check.
+app.setup({ enableHttpStream: true });
 
 app.hook.appStart(() => {
   const { invalid, notDeployed } = describeStartup();

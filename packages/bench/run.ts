@@ -14,7 +14,8 @@
  * Options (environment): BENCH_FLOWS (default 300), BENCH_CONCURRENCY (16), BENCH_LATENCY_SAMPLES (200),
  * BENCH_TIMERS (100), BENCH_WAITING (10000). Only loopback addresses are used.
  *
- * With `--baseline <git-ref>` it runs the A/B comparison of `ab.ts` instead.
+ * With `--baseline <git-ref>` it runs the A/B comparison of `ab.ts` instead, with `--soak` the 10-minute soak
+ * of `soak.ts`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -24,6 +25,9 @@ import { benchAppSettings, benchStorage, closeBenchStorage } from './settings';
 import type { TwilioEmulator } from '@local/emulators';
 import { startLocalHostProcess } from '@local/durable-runtime';
 import { parseAbArgs, runAb } from './ab';
+import { Bench, pool, rssBytes, sleep } from './flows';
+import { countSentTo, phoneFor } from './phones';
+import { runSoak } from './soak';
 import { ascending, percentile } from './stats';
 import type { LocalHostProcess } from '@local/durable-runtime';
 
@@ -43,21 +47,6 @@ const LATENCY_SAMPLES = envInt('BENCH_LATENCY_SAMPLES', 200);
 const TIMERS = envInt('BENCH_TIMERS', 100);
 const WAITING = envInt('BENCH_WAITING', 10_000);
 
-interface CheckStatus {
-  id: string;
-  statusQueryGetUri: string;
-  sendEventPostUri: string;
-}
-
-interface Status {
-  runtimeStatus: string;
-  output?: unknown;
-  customStatus?: { state?: string } | null;
-  historyEvents?: { EventType?: string; Timestamp?: string; FireAt?: string }[];
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 function summarise(values: readonly number[]): {
   p50: number;
   p99: number;
@@ -75,121 +64,6 @@ function summarise(values: readonly number[]): {
 }
 
 const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
-
-/** Runs `count` jobs with at most `limit` in flight. */
-async function pool(
-  count: number,
-  limit: number,
-  job: (index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const index = next++;
-      await job(index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-}
-
-/**
- * A valid US mobile-or-fixed number per scenario and index (`+1425` and 7 digits from 2000000, as
- * the load driver uses): the fraud guard refuses numbers that libphonenumber-js calls invalid.
- */
-function phoneFor(scenario: number, index: number): string {
-  if (index >= 1_000_000) throw new Error('at most 1,000,000 numbers per scenario');
-  return `+1425${(scenario - 198) * 1_000_000 + index}`;
-}
-
-function rssBytes(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
-  if (!match?.[1]) throw new Error('VmRSS not found');
-  return Number(match[1]) * 1024;
-}
-
-class Bench {
-  constructor(
-    private readonly host: LocalHostProcess,
-    private readonly twilio: TwilioEmulator,
-  ) {}
-
-  async start(phone: string): Promise<CheckStatus> {
-    const response = await fetch(`${this.host.url}/api/orchestrators/SmsPhoneVerification`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(phone),
-    });
-    if (response.status !== 202) throw new Error(`start answered ${response.status}`);
-    return (await response.json()) as CheckStatus;
-  }
-
-  /** Waits for the SMS to reach the emulator and reads the code out of it. */
-  async code(phone: string): Promise<string> {
-    for (;;) {
-      const sms = this.twilio.messages(phone)[0];
-      const code = sms ? /(\d{4,10})/.exec(sms.body)?.[1] : undefined;
-      if (code) return code;
-      await sleep(2);
-    }
-  }
-
-  async raise(started: CheckStatus, code: string): Promise<void> {
-    const url = started.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse');
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(code),
-    });
-    if (response.status !== 202) throw new Error(`raiseEvent answered ${response.status}`);
-  }
-
-  async status(
-    started: CheckStatus,
-    query: Readonly<Record<string, string>> = {},
-  ): Promise<Status> {
-    const url = new URL(started.statusQueryGetUri);
-    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
-    const response = await fetch(url);
-    // 202 while running, 200 once finished; anything else means the benchmark itself is wrong.
-    if (response.status !== 200 && response.status !== 202) {
-      throw new Error(`status query answered ${response.status}`);
-    }
-    return (await response.json()) as Status;
-  }
-
-  /** History is for trusted callers only (the status link never shows it): the management API. */
-  async managementStatus(id: string): Promise<Status> {
-    const url = new URL(`${this.host.url}/runtime/webhooks/durabletask/instances/${id}`);
-    url.searchParams.set('showHistory', 'true');
-    url.searchParams.set('code', this.host.keys.systemKey);
-    const response = await fetch(url);
-    if (response.status !== 200) throw new Error(`management status answered ${response.status}`);
-    return (await response.json()) as Status;
-  }
-
-  async untilCompleted(
-    started: CheckStatus,
-    pollMs: number,
-    query: Readonly<Record<string, string>> = {},
-  ): Promise<Status> {
-    for (;;) {
-      const status = await this.status(started, query);
-      if (status.runtimeStatus === 'Completed') return status;
-      if (status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated') {
-        throw new Error(`instance ${started.id} ended ${status.runtimeStatus}`);
-      }
-      await sleep(pollMs);
-    }
-  }
-
-  async flow(phone: string): Promise<void> {
-    const started = await this.start(phone);
-    await this.raise(started, await this.code(phone));
-    const done = await this.untilCompleted(started, 10);
-    if (done.output !== true) throw new Error(`instance ${started.id} did not verify`);
-  }
-}
 
 async function withHost<T>(
   twilio: TwilioEmulator,
@@ -301,8 +175,7 @@ async function main(): Promise<void> {
         await bench.start(phoneFor(205, i));
       });
       // Waiting means the SMS went out and the instance sits on its event/timer race.
-      while (twilio.messages().filter((m) => m.to.startsWith('+1205')).length < WAITING)
-        await sleep(50);
+      while (countSentTo(twilio.messages(), 205, WAITING) < WAITING) await sleep(50);
       const seconds = (performance.now() - started) / 1000;
       await sleep(1000);
       const rss = rssBytes(host.pid);
@@ -324,8 +197,9 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(results, null, 2));
 }
 
-const ab = parseAbArgs(process.argv.slice(2));
-(ab ? runAb(ab) : main()).catch((error: unknown) => {
+const args = process.argv.slice(2);
+const ab = parseAbArgs(args);
+(args.includes('--soak') ? runSoak(repoRoot) : ab ? runAb(ab) : main()).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
   process.exitCode = 1;
 });

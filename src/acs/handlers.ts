@@ -7,7 +7,7 @@ import {
   parseCreateIdentityRequest,
   parseTeamsTokenRequest,
   parseTokenRequest,
-} from './parse';
+} from './schemas';
 
 /**
  * The `/api/acs/...` handlers (function key): parse, one ACS call, map. The service is resolved per
@@ -23,7 +23,7 @@ export interface TeamsTokenDeps extends AcsDeps {
 }
 
 /** `POST /api/acs/identities` `{ scopes?, expiresInMinutes? }` → 201 `{ communicationUserId, token?, expiresOn? }`. */
-export function createCreateAcsIdentity(deps: AcsDeps): Handler {
+export function createAcsIdentityHandler(deps: AcsDeps): Handler {
   return async (request: HttpRequest) => {
     const body = parseCreateIdentityRequest(await readJson(request, { required: false }));
     return json(201, await deps.acs().createIdentity(body));
@@ -31,7 +31,7 @@ export function createCreateAcsIdentity(deps: AcsDeps): Handler {
 }
 
 /** `POST /api/acs/identities/{communicationUserId}/token` `{ scopes, expiresInMinutes? }` → 200 `{ token, expiresOn }`. */
-export function createIssueAcsToken(deps: AcsDeps): Handler {
+export function issueAcsTokenHandler(deps: AcsDeps): Handler {
   return async (request: HttpRequest) => {
     const communicationUserId = userIdOf(request);
     const { scopes, expiresInMinutes } = parseTokenRequest(await readJson(request));
@@ -40,7 +40,7 @@ export function createIssueAcsToken(deps: AcsDeps): Handler {
 }
 
 /** `POST /api/acs/identities/{communicationUserId}/revoke` → 204. ACS may take minutes to propagate. */
-export function createRevokeAcsTokens(deps: AcsDeps): Handler {
+export function revokeAcsTokensHandler(deps: AcsDeps): Handler {
   return async (request: HttpRequest) => {
     await deps.acs().revokeTokens(userIdOf(request));
     return noContent();
@@ -48,7 +48,7 @@ export function createRevokeAcsTokens(deps: AcsDeps): Handler {
 }
 
 /** `DELETE /api/acs/identities/{communicationUserId}` → 204 (also revokes its tokens). */
-export function createDeleteAcsIdentity(deps: AcsDeps): Handler {
+export function deleteAcsIdentityHandler(deps: AcsDeps): Handler {
   return async (request: HttpRequest) => {
     await deps.acs().deleteIdentity(userIdOf(request));
     return noContent();
@@ -56,7 +56,7 @@ export function createDeleteAcsIdentity(deps: AcsDeps): Handler {
 }
 
 /** `POST /api/acs/teams-token` `{ teamsUserAadToken, clientId, userObjectId }` → 200 `{ token, expiresOn }`. */
-export function createExchangeTeamsToken(deps: TeamsTokenDeps): Handler {
+export function exchangeTeamsTokenHandler(deps: TeamsTokenDeps): Handler {
   return async (request: HttpRequest) => {
     const exchange = parseTeamsTokenRequest(await readJson(request), deps.defaultClientId());
     return json(200, await deps.acs().exchangeTeamsToken(exchange));

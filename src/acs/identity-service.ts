@@ -3,7 +3,7 @@ import {
   type CommunicationIdentityClientOptions,
 } from '@azure/communication-identity';
 import { DefaultAzureCredential } from '@azure/identity';
-import type { AcsConfig } from '../config';
+import type { AcsConfig } from './settings';
 import { isLoopbackHost } from '../loopback';
 import type { AcsIdentityWithToken, AcsScope, AcsToken, TeamsTokenRequest } from './model';
 import {

@@ -1,3 +1,6 @@
+import type { ResponseBody } from '../http/schema';
+import type { AcsIdentity as AcsIdentityAnswer, AcsToken as AcsTokenAnswer } from './schemas';
+
 /** Token scopes ACS Identity accepts (CommunicationIdentityTokenScope). */
 export const ACS_SCOPES = ['chat', 'voip', 'chat.join', 'chat.join.limited', 'voip.join'] as const;
 export type AcsScope = (typeof ACS_SCOPES)[number];
@@ -12,20 +15,15 @@ export function isAcsScope(value: unknown): value is AcsScope {
   return typeof value === 'string' && (ACS_SCOPES as readonly string[]).includes(value);
 }
 
-export interface AcsToken {
-  readonly token: string;
-  /** ISO-8601. */
-  readonly expiresOn: string;
-}
+/** A token and its ISO-8601 expiry, as the routes answer it. */
+export type AcsToken = ResponseBody<typeof AcsTokenAnswer>;
 
 export interface AcsIdentity {
   readonly communicationUserId: string;
 }
 
-export interface AcsIdentityWithToken extends AcsIdentity {
-  readonly token?: string;
-  readonly expiresOn?: string;
-}
+/** A new identity, with a token when scopes were asked for, as `POST /api/acs/identities` answers. */
+export type AcsIdentityWithToken = ResponseBody<typeof AcsIdentityAnswer>;
 
 export interface TeamsTokenRequest {
   readonly teamsUserAadToken: string;

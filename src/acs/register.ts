@@ -2,22 +2,22 @@ import { app } from '@azure/functions';
 import { getAcsConfig, getAcsIdentityService } from '../composition';
 import { withErrors, type Handler } from '../http/respond';
 import {
-  createCreateAcsIdentity,
-  createDeleteAcsIdentity,
-  createExchangeTeamsToken,
-  createIssueAcsToken,
-  createRevokeAcsTokens,
+  createAcsIdentityHandler,
+  deleteAcsIdentityHandler,
+  exchangeTeamsTokenHandler,
+  issueAcsTokenHandler,
+  revokeAcsTokensHandler,
 } from './handlers';
 import { ACS_FUNCTIONS } from './names';
 
 const deps = { acs: getAcsIdentityService };
 
 const HANDLERS: { readonly [Name in keyof typeof ACS_FUNCTIONS]: Handler } = {
-  createAcsIdentity: createCreateAcsIdentity(deps),
-  issueAcsToken: createIssueAcsToken(deps),
-  revokeAcsTokens: createRevokeAcsTokens(deps),
-  deleteAcsIdentity: createDeleteAcsIdentity(deps),
-  exchangeTeamsToken: createExchangeTeamsToken({
+  createAcsIdentity: createAcsIdentityHandler(deps),
+  issueAcsToken: issueAcsTokenHandler(deps),
+  revokeAcsTokens: revokeAcsTokensHandler(deps),
+  deleteAcsIdentity: deleteAcsIdentityHandler(deps),
+  exchangeTeamsToken: exchangeTeamsTokenHandler({
     ...deps,
     defaultClientId: () => getAcsConfig().teamsClientId,
   }),

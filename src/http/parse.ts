@@ -1,5 +1,5 @@
 import type { HttpRequest } from '@azure/functions';
-import { PayloadTooLargeError, ValidationError, type FieldProblem } from '../errors';
+import { PayloadTooLargeError, ValidationError } from '../errors';
 
 /** Bodies of this API are tiny; anything larger is refused before parsing. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -17,8 +17,7 @@ export async function readJson(
     new PayloadTooLargeError(`The request body must be at most ${maxBytes} bytes.`);
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  const text = await request.text();
-  if (Buffer.byteLength(text, 'utf8') > maxBytes) throw tooLarge();
+  const text = await readAtMost(request, maxBytes, tooLarge);
   if (text.trim() === '') {
     if (!required) return undefined;
     throw new ValidationError({ field: 'body', message: 'a JSON body is required' });
@@ -30,111 +29,35 @@ export async function readJson(
   }
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/**
+ * The body as text, reading no more than `maxBytes` of it: the app streams its requests
+ * (`enableHttpStream`), so what a handler does not read is never buffered, and a body that turns out larger
+ * than declared (or chunked) stops being read at the limit.
+ */
+async function readAtMost(
+  request: HttpRequest,
+  maxBytes: number,
+  tooLarge: () => Error,
+): Promise<string> {
+  if (request.body === null) return '';
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
-/**
- * Collects field problems so one response lists all of them: the building block of the body
- * parsers (`parseX(value): X`). Usage: `const f = new Fields(); const x = f.requiredString(...);
- * f.throwIfAny(); return { x };`. A required field that fails reads as `''` after recording its
- * problem, so `throwIfAny()` always throws before such a placeholder could be used.
- */
-export class Fields {
-  readonly problems: FieldProblem[] = [];
-
-  add(field: string, message: string): void {
-    this.problems.push({ field, message });
-  }
-
-  throwIfAny(): void {
-    if (this.problems.length > 0) throw new ValidationError(this.problems);
-  }
-
-  /** Fails with the body as the field when the body is not a JSON object. */
-  object(value: unknown, field = 'body'): Record<string, unknown> {
-    if (!isRecord(value)) {
-      throw new ValidationError({ field, message: 'must be a JSON object' });
-    }
-    return value;
-  }
-
-  requiredString(
-    source: Record<string, unknown>,
-    field: string,
-    opts: { maxLength?: number; pattern?: RegExp; patternMessage?: string } = {},
-  ): string {
-    const value = source[field];
-    if (value === undefined || value === null) {
-      this.add(field, 'required');
-      return '';
-    }
-    return this.checkString(value, field, opts) ?? '';
-  }
-
-  optionalString(
-    source: Record<string, unknown>,
-    field: string,
-    opts: { maxLength?: number; pattern?: RegExp; patternMessage?: string } = {},
-  ): string | undefined {
-    const value = source[field];
-    if (value === undefined || value === null) return undefined;
-    return this.checkString(value, field, opts);
-  }
-
-  optionalInteger(
-    source: Record<string, unknown>,
-    field: string,
-    range: { min: number; max: number },
-  ): number | undefined {
-    const value = source[field];
-    if (value === undefined || value === null) return undefined;
-    if (
-      typeof value !== 'number' ||
-      !Number.isInteger(value) ||
-      value < range.min ||
-      value > range.max
-    ) {
-      this.add(field, `must be an integer in ${range.min}..${range.max}`);
-      return undefined;
-    }
-    return value;
-  }
-
-  /** Rejects properties the endpoint does not know, which catches typos such as `scope`. */
-  noUnknown(source: Record<string, unknown>, allowed: readonly string[]): void {
-    for (const key of Object.keys(source)) {
-      if (!allowed.includes(key)) this.add(key, 'is not a known property');
-    }
-  }
-
-  private checkString(
-    value: unknown,
-    field: string,
-    {
-      maxLength = 4096,
-      pattern,
-      patternMessage = 'has an invalid format',
-    }: {
-      maxLength?: number;
-      pattern?: RegExp;
-      patternMessage?: string;
-    },
-  ): string | undefined {
-    if (typeof value !== 'string' || value.trim() === '') {
-      this.add(field, 'must be a non-empty string');
-      return undefined;
-    }
-    if (value.length > maxLength) {
-      this.add(field, `must be at most ${maxLength} characters`);
-      return undefined;
-    }
-    if (pattern !== undefined && !pattern.test(value)) {
-      this.add(field, patternMessage);
-      return undefined;
-    }
-    return value;
-  }
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Route parameters may arrive percent-encoded (`8%3Aacs%3A...`) depending on the client and host. */

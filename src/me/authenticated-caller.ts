@@ -36,9 +36,6 @@ export type AuthenticatedHandler = (
   caller: AuthenticatedCaller,
 ) => Promise<HttpResponseInit | HttpResponse>;
 
-/** The sidecar client is resolved per call so registration does not need settings at import time. */
-export type SidecarSource = SidecarApi | (() => SidecarApi);
-
 /** Seconds a client should wait before retrying when the sidecar is down. */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
@@ -49,16 +46,17 @@ const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
  */
 export function withAuthenticatedCaller(
   handler: AuthenticatedHandler,
-  sidecar: SidecarSource,
+  /** Resolved per call, so registration does not need settings at import time. */
+  sidecar: () => SidecarApi,
 ): Handler {
   return withErrors(async (request, context) => {
-    const caller = await authenticate(request, typeof sidecar === 'function' ? sidecar() : sidecar);
+    const caller = await authenticate(request, sidecar());
     return handler(request, context, caller);
   });
 }
 
-/** Validates the request's bearer token; exported for handlers that authenticate only some requests. */
-export async function authenticate(
+/** Validates the request's bearer token and reads the caller's claims. */
+async function authenticate(
   request: HttpRequest,
   sidecar: SidecarApi,
 ): Promise<AuthenticatedCaller> {

@@ -1,20 +1,20 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 
-import { ENV_KEYS } from '../config';
+import { ACS_KEYS } from '../acs/settings';
 
 import { withAuthenticatedCaller } from './authenticated-caller';
 import type { AuthenticatedCaller } from './authenticated-caller';
 import type { MeServices } from './services';
 import { DownstreamApiError, SidecarClientError, splitAuthorizationHeader } from './sidecar';
+import { ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError } from '../errors';
+import { parseTokenRequest } from '../acs/schemas';
 import {
-  ConfigError,
-  ForbiddenError,
-  NotFoundError,
-  RateLimitedError,
-  UnauthenticatedError,
-} from '../errors';
-import { parseTokenRequest } from '../acs/parse';
-import { parseSendMail } from './parse';
+  parseSendMail,
+  type MyAcsRevoked,
+  type MyAcsToken,
+  type SendMailAccepted,
+} from './schemas';
+import type { ResponseBody } from '../http/schema';
 import { readJson } from '../http/parse';
 import { json, noContent } from '../http/respond';
 import type { Handler } from '../http/respond';
@@ -51,12 +51,13 @@ export interface MeHandlers {
 }
 
 /**
- * The seed's `/api/me...` routes and the self-service ACS endpoints. Every handler runs behind
+ * The `/api/me...` routes (profile and mail through the sidecar) and the self-service ACS endpoints. Every handler runs behind
  * `withAuthenticatedCaller`, and the ACS ones act only on the identity mapped to the caller's tid/oid: no route
  * takes an identity id as input, so there is nothing to point at someone else's identity.
  */
 export function createMeHandlers(services: () => MeServices): MeHandlers {
   const sidecar = (): MeServices['sidecar'] => services().sidecar;
+  let teamsDisabledReported = false;
   const auth = (
     handler: (request: HttpRequest, caller: AuthenticatedCaller) => Promise<HttpResponseInit>,
   ): Handler =>
@@ -95,7 +96,10 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
           },
         }),
       );
-      return json(202, { status: 'accepted', recipients: mail.to.length });
+      return json(202, {
+        status: 'accepted',
+        recipients: mail.to.length,
+      } satisfies ResponseBody<typeof SendMailAccepted>);
     }),
 
     issueMyAcsToken: auth(async (request, caller) => {
@@ -108,7 +112,7 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
         token: token.token,
         expiresOn: token.expiresOn,
         identityCreated: token.created,
-      });
+      } satisfies ResponseBody<typeof MyAcsToken>);
     }),
 
     revokeMyAcsTokens: auth(async (_request, caller) => {
@@ -117,7 +121,7 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
         communicationUserId: mapping.communicationUserId,
         revoked: true,
         note: REVOCATION_NOTE,
-      });
+      } satisfies ResponseBody<typeof MyAcsRevoked>);
     }),
 
     deleteMyAcsIdentity: auth(async (_request, caller) => {
@@ -125,12 +129,17 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
       return noContent();
     }),
 
-    exchangeMyTeamsToken: auth(async (_request, caller) => {
+    exchangeMyTeamsToken: withAuthenticatedCaller(async (_request, context, caller) => {
       const s = services();
       if (s.teamsClientId === undefined) {
-        throw new ConfigError([
-          { field: ENV_KEYS.acsTeamsClientId, message: 'required for the Teams token exchange' },
-        ]);
+        // Disabled on purpose (the key is optional): a 404 problem, not an error, and one warning per process.
+        if (!teamsDisabledReported) {
+          teamsDisabledReported = true;
+          context.warn(
+            `${context.functionName}: the Teams token exchange is disabled (${ACS_KEYS.teamsClientId} is not set); it answers 404.`,
+          );
+        }
+        throw new NotFoundError('The Teams token exchange is not enabled on this deployment.');
       }
       const header = await obo(() =>
         s.sidecar.getAuthorizationHeader(caller.authorization, ACS_TEAMS_SIDECAR_API, {
@@ -143,7 +152,7 @@ export function createMeHandlers(services: () => MeServices): MeHandlers {
         userObjectId: caller.objectId,
       });
       return json(200, { token: token.token, expiresOn: token.expiresOn });
-    }),
+    }, sidecar),
   };
 }
 

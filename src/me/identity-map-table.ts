@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 
 import { UpstreamError, UpstreamUnavailableError } from '../errors';
-import { storageFailure, tableClientFor, type StorageAccess } from '../table-storage';
+import { storageFailure, tableClientFor, type StorageAccess } from '../storage/table-storage';
 import { withSpan } from '../telemetry';
 import type { AcsIdentityMapping, CallerKey, IdentityMapStore, InsertResult } from './identity-map';
 
@@ -9,6 +9,16 @@ const SERVICE = 'table-storage';
 /** Only the service: keys (tenant and object ids) identify a person and stay out of spans. */
 const SPAN = { 'peer.service': SERVICE, 'db.system': 'azure_table' } as const;
 const RETRY = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 } as const;
+/**
+ * Bound of one store call, retries included. The core pipeline has no timeout of its own, so a hung
+ * connection would hold the `/api/me/acs/*` invocation until the Functions host's timeout (as in the
+ * velocity store).
+ */
+const DEFAULT_TIMEOUT_MS = 5000;
+
+export interface TableIdentityMapOptions {
+  readonly timeoutMs?: number;
+}
 
 interface MappingEntity {
   readonly partitionKey: string;
@@ -24,23 +34,37 @@ interface MappingEntity {
 export class TableIdentityMapStore implements IdentityMapStore {
   private ready: Promise<void> | undefined;
 
-  constructor(private readonly table: TableClient) {}
+  private readonly timeoutMs: number;
 
-  /** The app's storage: a connection string locally, the Function App's managed identity in Azure. */
-  static create(storage: StorageAccess, tableName: string): TableIdentityMapStore {
-    return new TableIdentityMapStore(tableClientFor(storage, tableName, { retryOptions: RETRY }));
+  constructor(
+    private readonly table: TableClient,
+    options: TableIdentityMapOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  /** `connectionString` is the app's `AzureWebJobsStorage` (Azurite locally). */
-  static fromConnectionString(connectionString: string, tableName: string): TableIdentityMapStore {
-    return TableIdentityMapStore.create({ kind: 'connectionString', connectionString }, tableName);
+  /** The app's storage: a connection string locally, the Function App's managed identity in Azure. */
+  static create(
+    storage: StorageAccess,
+    tableName: string,
+    options: TableIdentityMapOptions = {},
+  ): TableIdentityMapStore {
+    return new TableIdentityMapStore(
+      tableClientFor(storage, tableName, { retryOptions: RETRY }),
+      options,
+    );
+  }
+
+  /** A fresh signal per call: it bounds the call with its retries. */
+  private deadline(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.timeoutMs) };
   }
 
   async get(key: CallerKey): Promise<AcsIdentityMapping | undefined> {
     await this.ensureTable();
     try {
       const entity = await withSpan('table.getEntity', SPAN, () =>
-        this.table.getEntity<MappingEntity>(key.tenantId, key.objectId),
+        this.table.getEntity<MappingEntity>(key.tenantId, key.objectId, this.deadline()),
       );
       return toMapping(entity);
     } catch (error) {
@@ -58,7 +82,9 @@ export class TableIdentityMapStore implements IdentityMapStore {
       createdAt: mapping.createdAt,
     };
     try {
-      await withSpan('table.createEntity', SPAN, () => this.table.createEntity(entity));
+      await withSpan('table.createEntity', SPAN, () =>
+        this.table.createEntity(entity, this.deadline()),
+      );
       return { created: true, mapping };
     } catch (error) {
       if (storageFailure(error).status !== 409) throw storageError(error);
@@ -81,7 +107,7 @@ export class TableIdentityMapStore implements IdentityMapStore {
       let entity;
       try {
         entity = await withSpan('table.getEntity', SPAN, () =>
-          this.table.getEntity<MappingEntity>(key.tenantId, key.objectId),
+          this.table.getEntity<MappingEntity>(key.tenantId, key.objectId, this.deadline()),
         );
       } catch (error) {
         if (storageFailure(error).status === 404) return false;
@@ -92,7 +118,7 @@ export class TableIdentityMapStore implements IdentityMapStore {
     }
     try {
       await withSpan('table.deleteEntity', SPAN, () =>
-        this.table.deleteEntity(key.tenantId, key.objectId, { etag }),
+        this.table.deleteEntity(key.tenantId, key.objectId, { etag, ...this.deadline() }),
       );
       return true;
     } catch (error) {
@@ -104,12 +130,12 @@ export class TableIdentityMapStore implements IdentityMapStore {
   }
 
   private ensureTable(): Promise<void> {
-    this.ready ??= withSpan('table.createTable', SPAN, () => this.table.createTable()).catch(
-      (error: unknown) => {
-        this.ready = undefined;
-        throw storageError(error);
-      },
-    );
+    this.ready ??= withSpan('table.createTable', SPAN, () =>
+      this.table.createTable(this.deadline()),
+    ).catch((error: unknown) => {
+      this.ready = undefined;
+      throw storageError(error);
+    });
     return this.ready;
   }
 }

@@ -1,10 +1,7 @@
 import { app, type HttpResponseInit } from '@azure/functions';
 import { json } from '../http/respond';
-import { buildOpenApiDocument } from './document';
+import { buildOpenApiDocument, DOCS_ROUTE, DOCUMENT_ROUTE } from './document';
 import { renderReferencePage } from './reference-page';
-
-const DOCUMENT_ROUTE = 'openapi.json';
-const DOCS_ROUTE = 'docs';
 
 /** Built once: the document only depends on the code. */
 let document: Record<string, unknown> | undefined;

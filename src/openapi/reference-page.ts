@@ -35,6 +35,7 @@ function schemaHtml(schema: unknown): string {
     return `<a href="#schema-${escapeHtml(name)}">${escapeHtml(name)}</a>`;
   }
   const simple = obj(schema);
+  if (Object.keys(simple).length === 0) return '';
   if (Object.keys(simple).every((k) => ['type', 'pattern', 'examples', 'format'].includes(k))) {
     const format = str(simple.format) ? ` (${escapeHtml(str(simple.format))})` : '';
     const pattern = str(simple.pattern)
@@ -54,7 +55,9 @@ function securityHtml(security: unknown): string {
 function operationHtml(method: string, path: string, op: Json): string {
   const params = Array.isArray(op.parameters) ? op.parameters.map(obj) : [];
   const body = obj(op.requestBody);
-  const bodyContent = obj(obj(body.content)['application/json']);
+  // JSON for the app's own routes, a form for the Verify API's (the first media type documented).
+  const [bodyType, bodyMedia] = Object.entries(obj(body.content))[0] ?? ['application/json', {}];
+  const bodyContent = obj(bodyMedia);
   const examples = Object.values(obj(bodyContent.examples)).map(obj);
   const responses = Object.entries(obj(op.responses)).map(([status, r]) => {
     const response = obj(r);
@@ -76,7 +79,7 @@ ${
 }
 ${
   op.requestBody
-    ? `<h4>Request body${body.required === true ? '' : ' (optional)'}: <code>application/json</code> ${schemaHtml(bodyContent.schema)}</h4>${examples
+    ? `<h4>Request body${body.required === true ? '' : ' (optional)'}: <code>${escapeHtml(bodyType)}</code> ${schemaHtml(bodyContent.schema)}</h4>${examples
         .map(
           (e) =>
             `<details><summary>Example: ${escapeHtml(str(e.summary))}</summary><pre>${escapeHtml(JSON.stringify(e.value, null, 2))}</pre></details>`,

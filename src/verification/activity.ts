@@ -1,6 +1,5 @@
 import type { InvocationContext } from '@azure/functions';
-import { hashCode, renderMessage } from './codes';
-import { deriveCode } from './derived-code';
+import type { VerificationCrypto } from './crypto';
 import {
   CODE_LENGTH_RANGE,
   E164_PATTERN,
@@ -10,9 +9,10 @@ import {
   type SmsChallengeInput,
   type VerificationRules,
 } from './rules';
-import { maskPhoneNumber, type SmsSender } from './sms-sender';
-import type { SmsTemplateSettings } from '../config';
-import { templateFor } from './sms-templates';
+import { maskPhoneNumber } from '../redact';
+import type { SmsSender } from './sms-sender';
+import type { SmsTemplateSettings } from './settings';
+import { renderMessage, templateFor } from './sms-templates';
 
 /**
  * `GetVerificationRules`: the app's settings for one instance. An activity, so the values are
@@ -36,7 +36,7 @@ function pickRules({
 }
 
 /** Never widen the rules: settings out of range send nothing (the config loader checks them too). */
-function checkedRules(settings: VerificationRules): VerificationRules {
+function rulesFromSettings(settings: VerificationRules): VerificationRules {
   const rules = pickRules(settings);
   if (!isVerificationRules(rules)) {
     throw new RangeError('The verification settings are outside the allowed ranges');
@@ -48,7 +48,7 @@ export interface SendSmsChallengeDeps {
   /** The app's settings; read only by a first send (no `codeLength` in its input). */
   readonly rules: () => VerificationRules;
   readonly sms: SmsSender;
-  readonly codeSecret: string;
+  readonly crypto: Pick<VerificationCrypto, 'deriveCode' | 'hashCode'>;
   /** The English (fallback) template, `VERIFICATION_MESSAGE_TEMPLATE`. */
   readonly messageTemplate: string;
   readonly templates: SmsTemplateSettings;
@@ -66,27 +66,33 @@ export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
     input: unknown,
     context: InvocationContext,
   ): Promise<string | FirstSmsChallenge> {
-    const { phoneNumber, instanceId, codeLength: given, sendNumber, locale } = readInput(input);
+    const {
+      phoneNumber,
+      instanceId,
+      codeLength: given,
+      sendNumber,
+      locale,
+    } = readChallengeInput(input);
     let rules: VerificationRules | undefined;
     let codeLength: number;
     if (given === undefined) {
-      rules = checkedRules(deps.rules());
+      rules = rulesFromSettings(deps.rules());
       codeLength = rules.codeLength;
     } else {
       codeLength = given;
     }
-    const code = deriveCode(deps.codeSecret, instanceId, sendNumber, codeLength);
+    const code = deps.crypto.deriveCode(instanceId, sendNumber, codeLength);
     const { template } = templateFor(locale, deps.templates, deps.messageTemplate);
     const receipt = await deps.sms.send({ to: phoneNumber, body: renderMessage(template, code) });
     context.log(
-      `SMS challenge ${receipt.sid} (send ${sendNumber}) sent to ${maskPhoneNumber(phoneNumber)} for ${instanceId}`,
+      `SMS challenge ${receipt.sid} (send ${sendNumber}) ${receipt.alreadySent === true ? 'was already sent (re-run) to' : 'sent to'} ${maskPhoneNumber(phoneNumber)} for ${instanceId}`,
     );
-    const challengeHash = hashCode(deps.codeSecret, instanceId, code);
+    const challengeHash = deps.crypto.hashCode(instanceId, code);
     return rules === undefined ? challengeHash : { challengeHash, rules };
   };
 }
 
-function readInput(raw: unknown): SmsChallengeInput {
+function readChallengeInput(raw: unknown): SmsChallengeInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new TypeError('SendSmsChallenge input must be an object');
   }

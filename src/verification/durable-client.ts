@@ -58,7 +58,7 @@ export const getDurableClient: GetVerificationClient = (context) => {
  * Instance ids are placed into management URLs unencoded by the durable client, so anything but
  * a plain token (e.g. `x/terminate?`) could address another operation. Generated ids are hex.
  */
-const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
+export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 
 export function isInstanceId(raw: string): boolean {
   return INSTANCE_ID_PATTERN.test(raw);
@@ -76,13 +76,6 @@ export async function findStatus(
     throw error;
   }
 }
-
-/** Runtime states in which the instance still reads events (the status link answers 202). */
-export const RUNNING_STATUSES: readonly OrchestrationRuntimeStatus[] = [
-  OrchestrationRuntimeStatus.Pending,
-  OrchestrationRuntimeStatus.Running,
-  OrchestrationRuntimeStatus.ContinuedAsNew,
-];
 
 /** Runtime states after which the instance will never read another event. */
 export const FINISHED_STATUSES: readonly OrchestrationRuntimeStatus[] = [

@@ -2,15 +2,22 @@ import type { HttpRequest } from '@azure/functions';
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import { ConflictError, GoneError, NotFoundError } from '../errors';
 import { readJson } from '../http/parse';
+import type { ResponseBody } from '../http/schema';
 import { json, noContent, type Handler } from '../http/respond';
 import { normalizeCode, type WellFormedCode } from './codes';
-import { FINISHED_STATUSES, RUNNING_STATUSES } from './durable-client';
+import { FINISHED_STATUSES } from './durable-client';
 import type { SendGuard } from './guard/send-guard';
 import { openLink, type LinkAccessDeps, type OpenedLink } from './link-access';
 import { EVENT } from './names';
-import { parseCodeSubmission, parseEventAnswer } from './parse';
+import {
+  parseCodeSubmission,
+  parseEventAnswer,
+  type SubmitCodeAccepted,
+  type VerificationAction,
+  type VerificationStatus,
+} from './schemas';
 import { isCodeLength } from './rules';
-import type { SealedAnswerPayload } from './sealed-answer';
+import type { SealedAnswerPayload } from './crypto/sealed-answer';
 import { readCustomStatus, toVerificationView } from './view';
 
 /**
@@ -39,20 +46,23 @@ export interface ResendDeps extends LinkAccessDeps {
 /** An answer is a few digits; anything much larger is refused before parsing (413). */
 export const MAX_ANSWER_BYTES = 1024;
 
-/** `statusQueryGetUri`: the Durable status shape; 202 while running, 200 once finished. */
+/**
+ * `statusQueryGetUri`: the Durable status shape; 202 until finished (a Suspended instance too, as the
+ * extension's status endpoint answers, so a poller does not stop there), 200 once finished.
+ */
 export function createVerificationStatus(deps: LinkAccessDeps): Handler {
   return async (request, context) => {
     const { status } = await openLink(deps, request, context, 'status');
-    return json(RUNNING_STATUSES.includes(status.runtimeStatus) ? 202 : 200, {
+    return json(FINISHED_STATUSES.includes(status.runtimeStatus) ? 200 : 202, {
       name: status.name,
       instanceId: status.instanceId,
       runtimeStatus: status.runtimeStatus,
-      input: readInput(status.input).phoneNumber,
+      input: phoneNumberOf(status.input),
       customStatus: status.customStatus ?? null,
       output: status.output ?? null,
       createdTime: iso(status.createdTime),
       lastUpdatedTime: iso(status.lastUpdatedTime),
-    });
+    } satisfies ResponseBody<typeof VerificationStatus>);
   };
 }
 
@@ -66,7 +76,7 @@ export function createGetVerification(deps: LinkAccessDeps): Handler {
 
 /**
  * `sendEventPostUri` with `{eventName}` = `SmsChallengeResponse` and the bare code as the body
- * (`2168` or `"002168"`), as in the seed. Other event names: 404. Answered like the extension:
+ * (`2168` or `"002168"`), as in the official sample. Other event names: 404. Answered like the extension:
  * 202 without a body.
  */
 export function createRaiseVerificationEvent(deps: AnswerDeps): Handler {
@@ -87,7 +97,9 @@ export function createSubmitVerificationCode(deps: AnswerDeps): Handler {
   return async (request, context) => {
     const opened = await openLink(deps, request, context, 'code');
     await raiseAnswer(deps, opened, parseCodeSubmission(await readAnswerBody(request)));
-    return json(202, { id: opened.id, status: 'submitted' });
+    return json(202, { id: opened.id, status: 'submitted' } satisfies ResponseBody<
+      typeof SubmitCodeAccepted
+    >);
   };
 }
 
@@ -97,7 +109,7 @@ export function createCancelVerification(deps: LinkAccessDeps): Handler {
     const { id, client, status } = await openLink(deps, request, context, 'cancel');
     assertRunning(status);
     await client.raiseEvent(id, EVENT.CancelRequested, null);
-    return json(202, { id, status: 'canceling' });
+    return json(202, { id, status: 'canceling' } satisfies ResponseBody<typeof VerificationAction>);
   };
 }
 
@@ -122,9 +134,9 @@ export function createResendVerificationCode(deps: ResendDeps): Handler {
     const { id, client, status } = await openLink(deps, request, context, 'resend');
     assertAwaitingCode(status, deps.now());
     // The number was accepted at start; the policy is checked again in case it changed since.
-    await deps.guard().check(readInput(status.input).phoneNumber, request.headers);
+    await deps.guard().check(phoneNumberOf(status.input), request.headers);
     await client.raiseEvent(id, EVENT.ResendRequested, null);
-    return json(202, { id, status: 'resending' });
+    return json(202, { id, status: 'resending' } satisfies ResponseBody<typeof VerificationAction>);
   };
 }
 
@@ -175,13 +187,14 @@ async function readAnswerBody(request: HttpRequest): Promise<unknown> {
   return readJson(request, { maxBytes: MAX_ANSWER_BYTES });
 }
 
-function readInput(input: unknown): { readonly phoneNumber: string } {
+/** The number an instance texts, from its input (the status answer shows only this of it). */
+function phoneNumberOf(input: unknown): string {
   const phoneNumber =
     typeof input === 'object' && input !== null
       ? (input as Record<string, unknown>).phoneNumber
       : undefined;
   if (typeof phoneNumber !== 'string') throw new ConflictError('This verification has no number.');
-  return { phoneNumber };
+  return phoneNumber;
 }
 
 function iso(value: Date | string | undefined): string | null {

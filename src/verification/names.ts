@@ -1,7 +1,10 @@
+import type { HttpMethod } from '@azure/functions';
+import type { LinkPurpose } from './links';
+
 /**
- * Every name of the verification feature the Functions host sees, in one place. Orchestrations and activities are called
- * through the values `df.app.orchestration()` / `df.app.activity()` return; these constants exist
- * for registration and for the HTTP layer, which addresses them by name.
+ * Every name of the verification feature the Functions host sees, in one place. Orchestrations and
+ * activities are called through the values `df.app.orchestration()` / `df.app.activity()` return;
+ * these constants exist for registration and for the HTTP layer, which addresses them by name.
  */
 export const ORCHESTRATION = {
   SmsPhoneVerification: 'SmsPhoneVerification',
@@ -24,39 +27,85 @@ export const EVENT = {
   ResendRequested: 'VerificationResendRequested',
 } as const;
 
-/** HTTP-triggered functions: the exported handler carries the same name as its registration. */
-export const FUNCTION = {
-  httpStart: 'httpStart',
-  trustedStart: 'trustedStart',
-  verificationStatus: 'verificationStatus',
-  raiseVerificationEvent: 'raiseVerificationEvent',
-  cancelVerification: 'cancelVerification',
-  purgeVerification: 'purgeVerification',
-  resendVerificationCode: 'resendVerificationCode',
-  submitVerificationCode: 'submitVerificationCode',
-  getVerification: 'getVerification',
-  purgeExpiredVerifications: 'purgeExpiredVerifications',
-  proofOfWorkChallenge: 'proofOfWorkChallenge',
-  fraudGuardReport: 'fraudGuardReport',
-} as const;
+/** One HTTP function: its route below the host's `routePrefix` (`api`, see host.json), method and auth level. */
+interface VerificationFunction {
+  readonly route: string;
+  readonly method: HttpMethod;
+  readonly authLevel: 'anonymous' | 'function';
+  /** The per-verification links: the purpose whose token opens this function. */
+  readonly purpose?: LinkPurpose;
+}
 
-/** Routes below the host's `routePrefix` (`api`, see host.json). */
-export const ROUTE = {
-  httpStart: 'orchestrators/{orchestratorName}',
-  /** authLevel `function`: for trusted back ends, answers the Durable management payload. */
-  trustedStart: 'trusted/orchestrators/{orchestratorName}',
-  verificationStatus: 'verifications/{id}/status',
-  raiseEvent: 'verifications/{id}/events/{eventName}',
-  cancelVerification: 'verifications/{id}/cancel',
-  purgeVerification: 'verifications/{id}',
-  resendCode: 'verifications/{id}/resend',
-  submitVerificationCode: 'verifications/{id}/code',
-  getVerification: 'verifications/{id}',
-  /** Anonymous: an ALTCHA challenge for the next start (issue 22); 404 when proof of work is off. */
-  proofOfWorkChallenge: 'verifications/challenge',
-  /** authLevel `function`: the fraud guard's conversion counters and blocks. */
-  fraudGuardReport: 'verifications/guard/report',
-} as const;
+/**
+ * The HTTP functions of the feature by name (the registration's, and the OpenAPI operation id).
+ * The anonymous link functions each check their link's token before anything else.
+ */
+export const VERIFICATION_FUNCTIONS = {
+  /** The official sample's starter, anonymous: its answer carries capability links, never a host key. */
+  httpStart: { route: 'orchestrators/{orchestratorName}', method: 'POST', authLevel: 'anonymous' },
+  /** For trusted back ends: a function key gets the Durable management payload (system key). */
+  trustedStart: {
+    route: 'trusted/orchestrators/{orchestratorName}',
+    method: 'POST',
+    authLevel: 'function',
+  },
+  verificationStatus: {
+    route: 'verifications/{id}/status',
+    method: 'GET',
+    authLevel: 'anonymous',
+    purpose: 'status',
+  },
+  raiseVerificationEvent: {
+    route: 'verifications/{id}/events/{eventName}',
+    method: 'POST',
+    authLevel: 'anonymous',
+    purpose: 'code',
+  },
+  cancelVerification: {
+    route: 'verifications/{id}/cancel',
+    method: 'POST',
+    authLevel: 'anonymous',
+    purpose: 'cancel',
+  },
+  purgeVerification: {
+    route: 'verifications/{id}',
+    method: 'DELETE',
+    authLevel: 'anonymous',
+    purpose: 'purge',
+  },
+  resendVerificationCode: {
+    route: 'verifications/{id}/resend',
+    method: 'POST',
+    authLevel: 'anonymous',
+    purpose: 'resend',
+  },
+  submitVerificationCode: {
+    route: 'verifications/{id}/code',
+    method: 'POST',
+    authLevel: 'anonymous',
+    purpose: 'code',
+  },
+  getVerification: {
+    route: 'verifications/{id}',
+    method: 'GET',
+    authLevel: 'anonymous',
+    purpose: 'status',
+  },
+  /** Issue 22: an ALTCHA challenge for the next anonymous start; 404 when proof of work is off. */
+  proofOfWorkChallenge: { route: 'verifications/challenge', method: 'GET', authLevel: 'anonymous' },
+  /** Issue 22: the fraud guard's conversion counters and blocks. */
+  fraudGuardReport: { route: 'verifications/guard/report', method: 'GET', authLevel: 'function' },
+} as const satisfies Record<string, VerificationFunction>;
+export type VerificationFunctionName = keyof typeof VERIFICATION_FUNCTIONS;
+
+/** The functions that a link token opens: every one but the two starters. */
+export type LinkFunctionName = Exclude<
+  VerificationFunctionName,
+  'httpStart' | 'trustedStart' | 'proofOfWorkChallenge' | 'fraudGuardReport'
+>;
+
+/** The retention timer (not HTTP). */
+export const RETENTION_FUNCTION = 'purgeExpiredVerifications';
 
 /** Hourly: finished verifications are purged within an hour of passing the retention. */
 export const RETENTION_SCHEDULE = '0 17 * * * *';

@@ -59,7 +59,7 @@ const OUTCOME_EVENTS: Readonly<
 
 /**
  * SMS challenge: send a code, then accept up to `maxAttempts` answers before one durable timer
- * fires. Returns `true` only for a correct code received in time (the seed's output). Trusts
+ * fires. Returns `true` only for a correct code received in time (the official sample's output). Trusts
  * nothing it did not decide: the rules come from an activity (the app's settings, recorded in
  * history), answers count by the receipt time sealed inside them, and a resend or a cancel are
  * events only the app's links raise. Expected outcomes are return values and `customStatus`.
@@ -68,7 +68,7 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
   return function* smsPhoneVerification(
     context: OrchestrationContext,
   ): Generator<Task, boolean, unknown> {
-    const input = readInput(context.df.getInput());
+    const input = readVerificationInput(context.df.getInput());
     const instanceId = context.df.instanceId;
     const lifecycle = new LifecycleReports(deps, instanceId, input);
     try {
@@ -101,9 +101,9 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
     const firstSend = function* (): Generator<Task, FirstSmsChallenge, unknown> {
       if (input.version === CURRENT_INPUT_VERSION) {
         const first = readFirstSend(yield deps.sendSmsChallenge(request(undefined)));
-        return { rules: checkedRules(first.rules), challengeHash: readHash(first.challengeHash) };
+        return { rules: recordedRules(first.rules), challengeHash: readHash(first.challengeHash) };
       }
-      const recorded = checkedRules(yield deps.getVerificationRules());
+      const recorded = recordedRules(yield deps.getVerificationRules());
       const hash: unknown = yield deps.sendSmsChallenge(request(recorded.codeLength));
       return { rules: recorded, challengeHash: readHash(hash) };
     };
@@ -268,7 +268,7 @@ class LifecycleReports {
 }
 
 /** Never widen the rules: a value out of range fails the instance (the activity sends nothing then). */
-function checkedRules(rules: unknown): VerificationRules {
+function recordedRules(rules: unknown): VerificationRules {
   if (!isVerificationRules(rules)) {
     throw new Error('The verification rules are outside the allowed ranges');
   }
@@ -289,7 +289,7 @@ function readFirstSend(result: unknown): { rules: unknown; challengeHash: unknow
 }
 
 /** The starters validate the input; this guards against instances started some other way. */
-function readInput(raw: unknown): VerificationInput {
+function readVerificationInput(raw: unknown): VerificationInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new Error('SmsPhoneVerification input must be an object');
   }

@@ -6,35 +6,41 @@ import {
   getSendGuard,
   getSmsSender,
   getVerificationConfig,
-  judgeVerificationAnswer,
-  sealVerificationAnswer,
-  verificationLinks,
-  verifyVerificationLink,
+  lazy,
 } from '../composition';
-import { withErrors } from '../http/respond';
+import { withErrors, type Handler } from '../http/respond';
 import { createGetVerificationRules, createSendSmsChallenge } from './activity';
+import { createVerificationCrypto } from './crypto';
 import { getDurableClient } from './durable-client';
+import type { LinkPurpose } from './links';
+import * as linkHandlers from './link-handlers';
 import {
-  createCancelVerification,
-  createGetVerification,
-  createPurgeVerification,
-  createRaiseVerificationEvent,
-  createResendVerificationCode,
-  createSubmitVerificationCode,
-  createVerificationStatus,
-} from './link-handlers';
-import { ACTIVITY, FUNCTION, ORCHESTRATION, RETENTION_SCHEDULE, ROUTE } from './names';
+  ACTIVITY,
+  ORCHESTRATION,
+  RETENTION_FUNCTION,
+  RETENTION_SCHEDULE,
+  VERIFICATION_FUNCTIONS,
+  type VerificationFunctionName,
+} from './names';
 import { createSmsVerificationOrchestrator } from './orchestrator';
-import { E164_PATTERN } from './rules';
 import { createPurgeExpiredVerifications } from './retention';
 import { createHttpStart, createTrustedStart } from './start';
-import { createChallengeHandler, createGuardReportHandler } from './guard/handlers';
 import { publishVerificationEvents } from './events/register';
+import { createChallengeHandler, createGuardReportHandler } from './guard/handlers';
+import { E164_PATTERN } from './rules';
 
 /**
  * Registers the verification feature: its orchestrator, its activities, the starters, the
  * per-verification links and the retention timer.
  */
+
+/**
+ * The feature's secret math, built once from the settings on first use (a bad secret is a
+ * ConfigError on the endpoints that need it, not a crash at import). Exported for tests.
+ */
+export const verificationCrypto = lazy(() =>
+  createVerificationCrypto(getVerificationConfig().codeSecret),
+);
 
 export const getVerificationRules = df.app.activity(ACTIVITY.GetVerificationRules, {
   handler: createGetVerificationRules(getVerificationConfig),
@@ -46,7 +52,7 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
     return createSendSmsChallenge({
       rules: getVerificationConfig,
       sms: getSmsSender(),
-      codeSecret: verification.codeSecret,
+      crypto: verificationCrypto(),
       messageTemplate: verification.messageTemplate,
       templates: verification.smsTemplates,
     })(input, context);
@@ -64,109 +70,74 @@ export const recordVerifiedNumber = df.app.activity(ACTIVITY.RecordVerifiedNumbe
   },
 });
 
-/** Exported so tests can replay exactly what is registered. */
-export const smsPhoneVerificationHandler = createSmsVerificationOrchestrator({
-  getVerificationRules: () => getVerificationRules(null),
-  sendSmsChallenge,
-  judgeAnswer: judgeVerificationAnswer,
-  publishEvents: publishVerificationEvents,
-  recordVerified: recordVerifiedNumber,
-});
-
 export const smsPhoneVerification = df.app.orchestration(
   ORCHESTRATION.SmsPhoneVerification,
-  smsPhoneVerificationHandler,
+  createSmsVerificationOrchestrator({
+    getVerificationRules: () => getVerificationRules(null),
+    sendSmsChallenge,
+    judgeAnswer: (...args) => verificationCrypto().judgeAnswer(...args),
+    publishEvents: publishVerificationEvents,
+    recordVerified: recordVerifiedNumber,
+  }),
 );
 
 const now = (): Date => new Date();
-const links = { getClient: getDurableClient, verifyLinkToken: verifyVerificationLink };
+const links = {
+  getClient: getDurableClient,
+  verifyLinkToken: (instanceId: string, purpose: LinkPurpose, token: unknown) =>
+    verificationCrypto().verifyLinkToken(instanceId, purpose, token),
+};
 const starter = {
   getClient: getDurableClient,
   guard: getSendGuard,
-  links: verificationLinks,
+  links: (instanceId: string) =>
+    verificationCrypto().links(instanceId, getVerificationConfig().links),
   announceBlocked: announceBlockedStart,
-  proofOfWork: getProofOfWork,
 };
 const answers = {
   ...links,
   now,
-  sealAnswer: sealVerificationAnswer,
+  sealAnswer: (instanceId: string, code: string, receivedAt: Date) =>
+    verificationCrypto().sealAnswer(instanceId, code, receivedAt),
   configuredCodeLength: () => getVerificationConfig().codeLength,
 };
 
+const HANDLERS: { readonly [Name in VerificationFunctionName]: Handler } = {
+  httpStart: createHttpStart({ ...starter, proofOfWork: getProofOfWork }),
+  trustedStart: createTrustedStart({
+    ...starter,
+    publicOrigin: () => getVerificationConfig().links.publicOrigin,
+  }),
+  verificationStatus: linkHandlers.createVerificationStatus(links),
+  raiseVerificationEvent: linkHandlers.createRaiseVerificationEvent(answers),
+  cancelVerification: linkHandlers.createCancelVerification(links),
+  purgeVerification: linkHandlers.createPurgeVerification(links),
+  resendVerificationCode: linkHandlers.createResendVerificationCode({
+    ...links,
+    now,
+    guard: getSendGuard,
+  }),
+  submitVerificationCode: linkHandlers.createSubmitVerificationCode(answers),
+  getVerification: linkHandlers.createGetVerification(links),
+  proofOfWorkChallenge: createChallengeHandler({ proofOfWork: getProofOfWork }),
+  fraudGuardReport: createGuardReportHandler({
+    report: () => getSendGuard().conversion.report(),
+  }),
+};
+
 // Anonymous like the official sample: phone verification is the first thing an unknown user does.
-// Its answer carries capability links only, never a host key.
-app.http(FUNCTION.httpStart, {
-  route: ROUTE.httpStart,
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  extraInputs: [df.input.durableClient()],
-  handler: withErrors(createHttpStart(starter)),
-});
-
-// Trusted back ends: a function key gets the Durable management payload (system key).
-app.http(FUNCTION.trustedStart, {
-  route: ROUTE.trustedStart,
-  methods: ['POST'],
-  authLevel: 'function',
-  extraInputs: [df.input.durableClient()],
-  handler: withErrors(createTrustedStart(starter)),
-});
-
-// Issue 22: the proof-of-work challenge (anonymous, as the starter it unlocks) and the guard's report.
-app.http(FUNCTION.proofOfWorkChallenge, {
-  route: ROUTE.proofOfWorkChallenge,
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  handler: withErrors(createChallengeHandler({ proofOfWork: getProofOfWork })),
-});
-
-app.http(FUNCTION.fraudGuardReport, {
-  route: ROUTE.fraudGuardReport,
-  methods: ['GET'],
-  authLevel: 'function',
-  handler: withErrors(
-    createGuardReportHandler({ report: () => getSendGuard().conversion.report() }),
-  ),
-});
-
-const linkRoutes = [
-  [FUNCTION.verificationStatus, ROUTE.verificationStatus, 'GET', createVerificationStatus(links)],
-  [
-    FUNCTION.raiseVerificationEvent,
-    ROUTE.raiseEvent,
-    'POST',
-    createRaiseVerificationEvent(answers),
-  ],
-  [FUNCTION.cancelVerification, ROUTE.cancelVerification, 'POST', createCancelVerification(links)],
-  [FUNCTION.purgeVerification, ROUTE.purgeVerification, 'DELETE', createPurgeVerification(links)],
-  [
-    FUNCTION.resendVerificationCode,
-    ROUTE.resendCode,
-    'POST',
-    createResendVerificationCode({ ...links, now, guard: getSendGuard }),
-  ],
-  [
-    FUNCTION.submitVerificationCode,
-    ROUTE.submitVerificationCode,
-    'POST',
-    createSubmitVerificationCode(answers),
-  ],
-  [FUNCTION.getVerification, ROUTE.getVerification, 'GET', createGetVerification(links)],
-] as const;
-
-// Anonymous: each checks its link's token (one instance, one purpose) before anything else.
-for (const [name, route, method, handler] of linkRoutes) {
+for (const name of Object.keys(VERIFICATION_FUNCTIONS) as VerificationFunctionName[]) {
+  const { route, method, authLevel } = VERIFICATION_FUNCTIONS[name];
   app.http(name, {
     route,
     methods: [method],
-    authLevel: 'anonymous',
+    authLevel,
     extraInputs: [df.input.durableClient()],
-    handler: withErrors(handler),
+    handler: withErrors(HANDLERS[name]),
   });
 }
 
-app.timer(FUNCTION.purgeExpiredVerifications, {
+app.timer(RETENTION_FUNCTION, {
   schedule: RETENTION_SCHEDULE,
   extraInputs: [df.input.durableClient()],
   handler: createPurgeExpiredVerifications({

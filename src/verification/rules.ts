@@ -9,7 +9,10 @@ import type { EVENT_TYPES } from './names';
 /** E.164: `+` and 8-15 digits, no leading zero. */
 export const E164_PATTERN = /^\+[1-9]\d{7,14}$/;
 
-/** NIST SP 800-63B asks for at least 20 bits of entropy: 6 decimal digits; 4 is allowed for parity with the seed. */
+/**
+ * NIST SP 800-63B asks for at least 20 bits of entropy: 6 decimal digits. 4 is allowed for parity
+ * with the official sample (`azure-functions-durable-js:samples-ts/functions/smsPhoneVerification.ts`).
+ */
 export const CODE_LENGTH_RANGE = { min: 4, max: 10 } as const;
 export const MAX_ATTEMPTS_RANGE = { min: 1, max: 10 } as const;
 export const TIMEOUT_SECONDS_RANGE = { min: 10, max: 3600 } as const;
@@ -114,39 +117,6 @@ function isIntegerIn(
     typeof value === 'number' && Number.isInteger(value) && value >= range.min && value <= range.max
   );
 }
-
-/** The number types libphonenumber-js tells apart, plus `UNKNOWN` for a valid number it cannot classify. */
-export const POLICY_NUMBER_TYPES = [
-  'FIXED_LINE',
-  'MOBILE',
-  'FIXED_LINE_OR_MOBILE',
-  'VOIP',
-  'PERSONAL_NUMBER',
-  'PREMIUM_RATE',
-  'SHARED_COST',
-  'TOLL_FREE',
-  'PAGER',
-  'VOICEMAIL',
-  'UAN',
-  'UNKNOWN',
-] as const;
-export type PolicyNumberType = (typeof POLICY_NUMBER_TYPES)[number];
-
-/** The locales with an SMS template. English is `VERIFICATION_MESSAGE_TEMPLATE`. */
-export const SMS_LOCALES = ['en', 'es', 'fr', 'de', 'pt', 'ja', 'ko', 'zh', 'zh-Hant'] as const;
-export type SmsLocale = (typeof SMS_LOCALES)[number];
-export type TranslatedLocale = Exclude<SmsLocale, 'en'>;
-
-export const BUILT_IN_TEMPLATES: Readonly<Record<TranslatedLocale, string>> = {
-  es: 'Tu código de verificación es {code}',
-  fr: 'Votre code de vérification est {code}',
-  de: 'Ihr Bestätigungscode lautet {code}',
-  pt: 'O seu código de verificação é {code}',
-  ja: '認証コードは {code} です',
-  ko: '인증 코드는 {code}입니다',
-  zh: '您的验证码是 {code}',
-  'zh-Hant': '您的驗證碼是 {code}',
-};
 
 /** The answer the orchestrator judges: by its content and by when the app received it. */
 export interface JudgedAnswer {

@@ -7,15 +7,11 @@ export interface SmsMessage {
 export interface SmsReceipt {
   /** Provider message id (Twilio `SM...`). */
   readonly sid: string;
+  /** The provider already had this very message for this number (a re-run after a crash): not sent again. */
+  readonly alreadySent?: boolean;
 }
 
 /** Sends SMS. Failures are AppErrors (UpstreamError, RateLimitedError) whose messages hold no body. */
 export interface SmsSender {
   send(message: SmsMessage): Promise<SmsReceipt>;
-}
-
-/** `+14255550100` → `+1******0100`: enough to correlate logs without logging the number. */
-export function maskPhoneNumber(phoneNumber: string): string {
-  if (phoneNumber.length <= 6) return '***';
-  return `${phoneNumber.slice(0, 2)}${'*'.repeat(phoneNumber.length - 6)}${phoneNumber.slice(-4)}`;
 }

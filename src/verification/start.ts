@@ -6,11 +6,16 @@ import type { AcceptedPhoneNumber } from './guard/phone-policy';
 import { PROOF_OF_WORK_HEADER, type ProofOfWork } from './guard/proof-of-work';
 import { readJson, routeParam } from '../http/parse';
 import { json, type Handler } from '../http/respond';
+import type { ResponseBody } from '../http/schema';
 import type { GetVerificationClient, VerificationClient } from './durable-client';
 import type { SendGuard } from './guard/send-guard';
 import type { VerificationLinks } from './links';
 import { HTTP_STARTABLE_ORCHESTRATIONS } from './names';
-import { parseStartRequest } from './parse';
+import {
+  parseStartRequest,
+  type TrustedStart,
+  type VerificationLinks as VerificationLinksAnswer,
+} from './schemas';
 import { CURRENT_INPUT_VERSION, type VerificationInput } from './rules';
 
 export interface HttpStartDeps {
@@ -29,36 +34,58 @@ const RETRY_AFTER_SECONDS = '10';
 
 /**
  * `POST /api/orchestrators/{orchestratorName}` (anonymous) with `"+14255550100"` or
- * `{"phoneNumber": "...", "locale": "ko"}`: starts a verification and answers 202 in the seed's
- * shape, every URI a capability link for this one instance on the configured public origin.
+ * `{"phoneNumber": "...", "locale": "ko"}`: starts a verification and answers 202 in the official
+ * sample's shape, every URI a capability link for this one instance on the configured public origin.
  */
 export function createHttpStart(deps: HttpStartDeps): Handler {
   return async (request, context) => {
     await deps.proofOfWork?.().requireSolved(request.headers.get(PROOF_OF_WORK_HEADER));
     const { instanceId } = await startVerification(deps, request, context);
     const links = deps.links(instanceId);
-    return json(202, links, {
+    return json(202, links satisfies ResponseBody<typeof VerificationLinksAnswer>, {
       Location: links.statusQueryGetUri,
       'Retry-After': RETRY_AFTER_SECONDS,
     });
   };
 }
 
+export interface TrustedStartDeps extends HttpStartDeps {
+  /** The configured public origin (`VERIFICATION_PUBLIC_ORIGIN`), which the capability links use too. */
+  readonly publicOrigin: () => URL;
+}
+
 /**
  * `POST /api/trusted/orchestrators/{orchestratorName}` (authLevel `function`): the same start,
  * answered with the Durable management payload (system key) for trusted back ends, plus the
- * capability links (`links`), through which codes are answered sealed.
+ * capability links (`links`), through which codes are answered sealed. The payload's URLs are put on
+ * the configured public origin: the client binding builds them from the request's `Host`, which the
+ * caller chooses, and a URL carrying the system key must never point where a caller says.
  */
-export function createTrustedStart(deps: HttpStartDeps): Handler {
+export function createTrustedStart(deps: TrustedStartDeps): Handler {
   return async (request, context) => {
     const { client, instanceId } = await startVerification(deps, request, context);
-    const management = client.createHttpManagementPayload(instanceId);
+    const management = onOrigin(
+      client.createHttpManagementPayload(instanceId),
+      deps.publicOrigin(),
+    );
     return json(
       202,
-      { ...management, links: deps.links(instanceId) },
+      { ...management, links: deps.links(instanceId) } satisfies ResponseBody<typeof TrustedStart>,
       { Location: management.statusQueryGetUri, 'Retry-After': RETRY_AFTER_SECONDS },
     );
   };
+}
+
+/** The payload with each URL's origin replaced by `origin` (path and query kept). */
+function onOrigin<T extends object>(payload: T, origin: URL): T {
+  const rebased: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(payload)) {
+    rebased[name] =
+      typeof value === 'string' && /^https?:\/\//i.test(value)
+        ? origin.origin + value.replace(/^https?:\/\/[^/]*/i, '')
+        : value;
+  }
+  return rebased as T;
 }
 
 /** Every start is its own instance: deduplicating by number would hand one caller another's. */

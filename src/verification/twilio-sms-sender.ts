@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import twilio from 'twilio';
 import type TwilioRequestClient from 'twilio/lib/base/RequestClient';
 import type TwilioResponse from 'twilio/lib/http/response';
-import type { TwilioConfig } from '../config';
+import type { TwilioConfig } from './settings';
 import {
   RateLimitedError,
   UpstreamError,
@@ -13,6 +14,10 @@ import type { SmsMessage, SmsReceipt, SmsSender } from './sms-sender';
 
 const SERVICE = 'twilio';
 const DEFAULT_TIMEOUT_MS = 15_000;
+/** How many of the newest messages to the number the re-run check reads (one page, one request). */
+const RECENT_MESSAGES = 20;
+/** Messages that never reached the phone: a re-run sends again. */
+const NOT_SENT: ReadonlySet<string> = new Set(['failed', 'undelivered', 'canceled']);
 
 /**
  * Sends every Twilio request to another origin (the local emulator). The SDK builds absolute
@@ -59,7 +64,17 @@ export class TwilioSmsSender implements SmsSender {
     this.from = config.phoneNumber;
   }
 
+  /**
+   * Sends `message`, unless this very text already went to this number: at-least-once delivery runs the
+   * activity again after a crash between Twilio's answer and the commit of its result, and the derived code
+   * makes that re-run's text identical to the first one's. Twilio has no idempotency key, so the newest
+   * messages from our number to this one are listed (To and From, newest first, including those still queued,
+   * which a DateSent filter would miss: Twilio sets `date_sent` only once sent) and compared by a hash of the
+   * body. One extra GET per send; if the lookup fails, the message is sent (at-least-once stays).
+   */
   async send(message: SmsMessage): Promise<SmsReceipt> {
+    const earlier = await this.findEarlierSend(message);
+    if (earlier !== undefined) return { sid: earlier, alreadySent: true };
     try {
       const created = await withSpan('twilio.messages.create', { 'peer.service': SERVICE }, () =>
         this.client.messages.create({ to: message.to, from: this.from, body: message.body }),
@@ -71,6 +86,30 @@ export class TwilioSmsSender implements SmsSender {
       throw mapTwilioError(error);
     }
   }
+
+  private async findEarlierSend(message: SmsMessage): Promise<string | undefined> {
+    try {
+      const recent = await withSpan('twilio.messages.list', { 'peer.service': SERVICE }, () =>
+        this.client.messages.list({
+          to: message.to,
+          from: this.from,
+          pageSize: RECENT_MESSAGES,
+          limit: RECENT_MESSAGES,
+        }),
+      );
+      const digest = bodyDigest(message.body);
+      return recent.find(
+        (m) => !NOT_SENT.has(String(m.status)) && bodyDigest(m.body ?? '') === digest,
+      )?.sid;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** The body is compared by digest: the texts (codes) are never held side by side or logged. */
+function bodyDigest(body: string): string {
+  return createHash('sha256').update(body, 'utf8').digest('hex');
 }
 
 export function mapTwilioError(error: unknown): Error {

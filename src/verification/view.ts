@@ -1,14 +1,11 @@
 import { OrchestrationRuntimeStatus, type DurableOrchestrationStatus } from 'durable-functions';
 import { ORCHESTRATION } from './names';
+import type { ResponseBody } from '../http/schema';
 import { VERIFICATION_STATES, type VerificationState, type VerificationStatus } from './rules';
+import type { Verification } from './schemas';
 
 /** What end users see of a verification: never the input, output, history or management URLs. */
-export interface VerificationView {
-  readonly id: string;
-  readonly state: VerificationState | 'pending' | 'failed' | 'terminated';
-  readonly attemptsRemaining: number | null;
-  readonly expiresAt: string | null;
-}
+export type VerificationView = ResponseBody<typeof Verification>;
 
 export function isVerificationInstance(status: DurableOrchestrationStatus): boolean {
   return status.name.toLowerCase() === ORCHESTRATION.SmsPhoneVerification.toLowerCase();

@@ -294,7 +294,7 @@ describe('entities and rewind in Chromium (fixtures/entities-app in a child host
     for (const key of Object.values(child.keys)) expect(bodies).not.toContain(key);
   });
 
-  it('rewinds the Failed instance from its page, then refuses a second rewind with a clear 412 message', async () => {
+  it('rewinds the Failed instance from its page, then refuses a second rewind with a clear 410 message', async () => {
     await page.goto(childPage(`#/instances/${encodeURIComponent(failedId)}`));
     await page.locator('#runtime-status').getByText('Failed').waitFor();
     await page.getByRole('button', { name: 'Rewind' }).click();

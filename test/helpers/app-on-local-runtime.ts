@@ -10,6 +10,10 @@ import type { AgentIdEmulator, TwilioEmulator } from '@local/emulators';
 import { ManualClock } from '@local/durable-runtime';
 import { startLocalHost, type LocalHost } from '@local/durable-runtime';
 
+/** The Verify API's credentials on these stacks. */
+export const TEST_VERIFY_ACCOUNT_SID = `AC${'a1'.repeat(16)}`;
+export const TEST_VERIFY_AUTH_TOKEN = 'app-stack-verify-auth-token-0123456789';
+
 export interface AppStack {
   readonly host: LocalHost;
   readonly twilio: TwilioEmulator;
@@ -34,6 +38,9 @@ export async function startAppWithEmulators(name: string): Promise<AppStack> {
       VERIFICATION_MESSAGE_TEMPLATE: 'Your verification code is {code}',
       VERIFICATION_CODE_SECRET: `${name}-verification-secret`,
       ACS_IDENTITY_TABLE_NAME: `Acs${name.replace(/[^A-Za-z0-9]/g, '')}`,
+      VERIFY_API_ACCOUNT_SID: TEST_VERIFY_ACCOUNT_SID,
+      VERIFY_API_AUTH_TOKEN: TEST_VERIFY_AUTH_TOKEN,
+      VERIFY_API_TABLE_NAME: `Verify${name.replace(/[^A-Za-z0-9]/g, '')}`,
     },
   });
   return {

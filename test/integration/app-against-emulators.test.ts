@@ -7,14 +7,16 @@ import {
   createCommunicationIdentityClient,
 } from '../../src/acs/identity-service';
 import { TwilioSmsSender } from '../../src/verification/twilio-sms-sender';
-import { loadConfig, type Config } from '../../src/config';
+import type { Config } from '../../src/config';
+import { loadSettings } from '../../src/composition';
 import { RateLimitedError, UpstreamError, UpstreamUnavailableError } from '../../src/errors';
-import { hashCode } from '../../src/verification/codes';
-import { createCreateAcsIdentity, type AcsDeps } from '../../src/acs/handlers';
-import { createDeleteAcsIdentity } from '../../src/acs/handlers';
-import { createIssueAcsToken } from '../../src/acs/handlers';
-import { createRevokeAcsTokens } from '../../src/acs/handlers';
-import { createExchangeTeamsToken } from '../../src/acs/handlers';
+import { createVerificationCrypto } from '../../src/verification/crypto';
+import { hashCode } from '../../src/verification/crypto/code-hash';
+import { createAcsIdentityHandler, type AcsDeps } from '../../src/acs/handlers';
+import { deleteAcsIdentityHandler } from '../../src/acs/handlers';
+import { issueAcsTokenHandler } from '../../src/acs/handlers';
+import { revokeAcsTokensHandler } from '../../src/acs/handlers';
+import { exchangeTeamsTokenHandler } from '../../src/acs/handlers';
 import { withErrors, type Handler } from '../../src/http/respond';
 
 /**
@@ -30,7 +32,7 @@ let config: Config;
 const emulatorLog: string[] = [];
 
 function configFor(overrides: Record<string, string> = {}): Config {
-  return loadConfig({
+  return loadSettings({
     AzureWebJobsStorage: 'UseDevelopmentStorage=true',
     FUNCTIONS_WORKER_RUNTIME: 'node',
     VERIFICATION_CODE_SECRET: SECRET,
@@ -68,7 +70,7 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
     createSendSmsChallenge({
       rules: () => cfg.verification,
       sms: new TwilioSmsSender(cfg.twilio, { timeoutMs: 5000 }),
-      codeSecret: SECRET,
+      crypto: createVerificationCrypto(SECRET),
       messageTemplate: cfg.verification.messageTemplate,
       templates: cfg.verification.smsTemplates,
     });
@@ -91,6 +93,23 @@ describe('SendSmsChallenge activity with TwilioSmsSender against the Twilio emul
     expect(logs.join('\n')).not.toContain(code);
     expect(logs.join('\n')).not.toContain(PHONE);
     expect(emulatorLog.join('\n')).not.toContain(code);
+  });
+
+  it('finds the first send when the activity runs again (a crash before its result was committed)', async () => {
+    const input = { phoneNumber: PHONE, instanceId: 'inst-rerun', codeLength: 6, sendNumber: 1 };
+    const logs: string[] = [];
+    const first = await activity()(input, context(logs));
+    // At-least-once: the same activity with the same input, as after a kill -9 between send and commit.
+    const again = await activity()(input, context(logs));
+    expect(again).toBe(first);
+    const sms = emus.twilio.messages(PHONE);
+    expect(sms).toHaveLength(1);
+    expect(logs.join('\n')).toContain(
+      `SMS challenge ${sms[0]!.sid} (send 1) was already sent (re-run)`,
+    );
+    // The next send number derives another code: a new message.
+    await activity()({ ...input, sendNumber: 2 }, context([]));
+    expect(emus.twilio.messages(PHONE)).toHaveLength(2);
   });
 
   it('maps an unroutable destination (Twilio 21612) to UpstreamError without sending', async () => {
@@ -176,12 +195,12 @@ describe('ACS token HTTP handlers with @azure/communication-identity against the
     );
     deps = { acs: () => service };
     handlers = {
-      create: withErrors(createCreateAcsIdentity(deps)),
-      issue: withErrors(createIssueAcsToken(deps)),
-      revoke: withErrors(createRevokeAcsTokens(deps)),
-      remove: withErrors(createDeleteAcsIdentity(deps)),
+      create: withErrors(createAcsIdentityHandler(deps)),
+      issue: withErrors(issueAcsTokenHandler(deps)),
+      revoke: withErrors(revokeAcsTokensHandler(deps)),
+      remove: withErrors(deleteAcsIdentityHandler(deps)),
       teams: withErrors(
-        createExchangeTeamsToken({ ...deps, defaultClientId: () => config.acs.teamsClientId }),
+        exchangeTeamsTokenHandler({ ...deps, defaultClientId: () => config.acs.teamsClientId }),
       ),
     };
   });
@@ -250,7 +269,7 @@ describe('ACS token HTTP handlers with @azure/communication-identity against the
     const service = new CommunicationIdentityService(
       createCommunicationIdentityClient(wrong.acs, { retryOptions: { maxRetries: 0 } }),
     );
-    const res = (await withErrors(createCreateAcsIdentity({ acs: () => service }))(
+    const res = (await withErrors(createAcsIdentityHandler({ acs: () => service }))(
       new HttpRequest({ method: 'POST', url: 'http://localhost:7071/api/acs/identities' }),
       context([]),
     )) as HttpResponseInit;

@@ -11,7 +11,7 @@ import {
 } from '../../src/acs/identity-service';
 import { TableIdentityMapStore } from '../../src/me/identity-map-table';
 import { SidecarClient } from '../../src/me/sidecar';
-import { loadConfig } from '../../src/config';
+import { loadSettings } from '../../src/composition';
 import type { Config } from '../../src/config';
 import { createMeHandlers } from '../../src/me/handlers';
 import type { MeHandlers } from '../../src/me/handlers';
@@ -35,7 +35,7 @@ let userCounter = 0;
 beforeAll(async () => {
   [azurite, emulators] = await Promise.all([startTestAzurite(), startEmulators({ log: quiet })]);
   ({ agentId, acs } = emulators);
-  config = loadConfig({
+  config = loadSettings({
     ...emulators.appSettings(),
     AzureWebJobsStorage: azurite.connectionString,
     FUNCTIONS_WORKER_RUNTIME: 'node',

@@ -8,6 +8,10 @@ import type { AzuriteTable } from '../helpers/azurite';
 import { TableIdentityMapStore } from '../../src/me/identity-map-table';
 import type { AcsIdentityMapping } from '../../src/me/identity-map';
 
+/** The app's storage as a connection string (Azurite's here). */
+const connectionStringStorage = (connectionString: string) =>
+  ({ kind: 'connectionString', connectionString }) as const;
+
 let azurite: AzuriteTable;
 
 beforeAll(async () => {
@@ -21,8 +25,8 @@ afterAll(async () => {
 let tableCounter = 0;
 function freshStore(): TableIdentityMapStore {
   tableCounter += 1;
-  return TableIdentityMapStore.fromConnectionString(
-    azurite.connectionString,
+  return TableIdentityMapStore.create(
+    connectionStringStorage(azurite.connectionString),
     `IdentityMap${tableCounter}`,
   );
 }
@@ -81,7 +85,10 @@ describe('TableIdentityMapStore on Azurite', () => {
   it('reports an unreachable storage account as unavailable, without the account key', async () => {
     const port = azurite.port;
     const deadConnection = azurite.connectionString.replace(`:${port}/`, ':1/');
-    const store = TableIdentityMapStore.fromConnectionString(deadConnection, 'Unreachable');
+    const store = TableIdentityMapStore.create(
+      connectionStringStorage(deadConnection),
+      'Unreachable',
+    );
     const error = await store.get({ tenantId: TENANT, objectId: USER_A }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'upstream_unavailable', status: 503 });
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('Eby8vdM02x');
@@ -91,15 +98,15 @@ describe('TableIdentityMapStore on Azurite', () => {
     const dir = mkdtempSync(join(tmpdir(), 'azurite-'));
     try {
       const first = await startAzuriteTable({ location: dir });
-      await TableIdentityMapStore.fromConnectionString(
-        first.connectionString,
+      await TableIdentityMapStore.create(
+        connectionStringStorage(first.connectionString),
         'Persisted',
       ).insertIfAbsent(mapping(USER_A, '8:acs:r_kept'));
       await first.close();
       const second = await startAzuriteTable({ location: dir });
       try {
-        const store = TableIdentityMapStore.fromConnectionString(
-          second.connectionString,
+        const store = TableIdentityMapStore.create(
+          connectionStringStorage(second.connectionString),
           'Persisted',
         );
         await expect(store.get({ tenantId: TENANT, objectId: USER_A })).resolves.toMatchObject({

@@ -9,12 +9,17 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { AgentIdEmulator, TwilioEmulator } from '@local/emulators';
 import type { LocalHost } from '@local/durable-runtime';
-import { buildOpenApiDocument, OPERATIONS } from '../../src/openapi/document';
+import { buildOpenApiDocument } from '../../src/openapi/document';
 import { GUARD_REASONS } from '../../src/verification/guard/errors';
 import { MAX_ANSWER_BYTES } from '../../src/verification/link-handlers';
 import { LINK_TOKEN_PARAM } from '../../src/verification/links';
 import { EVENT } from '../../src/verification/names';
-import { startAppWithEmulators, type AppStack } from '../helpers/app-on-local-runtime';
+import {
+  startAppWithEmulators,
+  TEST_VERIFY_ACCOUNT_SID,
+  TEST_VERIFY_AUTH_TOKEN,
+  type AppStack,
+} from '../helpers/app-on-local-runtime';
 
 type Json = Record<string, unknown>;
 
@@ -156,6 +161,7 @@ describe('the OpenAPI document', () => {
       'functionKeyHeader',
       'functionKeyQuery',
       'linkToken',
+      'verifyBasic',
     ]);
     expect(schemes.linkToken).toMatchObject({
       type: 'apiKey',
@@ -168,7 +174,12 @@ describe('the OpenAPI document', () => {
     const problem = ((doc.components as Json).schemas as Record<string, Json>).Problem!;
     const reason = (problem.properties as Record<string, Json>).reason!;
     expect(reason.enum).toEqual(Object.values(GUARD_REASONS));
-    const anonymous = OPERATIONS.filter((op) => op.security !== 'functionKey');
+    const operations = Object.values(doc.paths as Record<string, Record<string, Json>>).flatMap(
+      (item) => Object.values(item),
+    );
+    const anonymous = operations.filter(
+      (op) => !JSON.stringify(op.security).includes('functionKey'),
+    );
     expect(anonymous.map((op) => op.operationId)).toContain('httpStart');
     for (const op of anonymous) {
       expect(JSON.stringify(op.responses)).not.toMatch(/[?&]code=|SYSTEM_KEY|runtime\/webhooks/);
@@ -188,12 +199,16 @@ describe('the OpenAPI document', () => {
     expect(documented).toEqual(registered);
   });
 
-  it('documents a problem+json answer for every error status of every operation', () => {
-    for (const item of Object.values(doc.paths as Record<string, Json>)) {
+  it("documents a problem+json answer (Twilio's JSON error on the Verify API) for every error status of every operation", () => {
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
+      // The Verify API answers errors as Twilio does: application/json {code, message, more_info, status}.
+      const errorType = path.startsWith('/api/verify/')
+        ? 'application/json'
+        : 'application/problem+json';
       for (const op of Object.values(item) as Json[]) {
         for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
           if (Number(status) < 400) continue;
-          expect(Object.keys(response.content as Json)).toEqual(['application/problem+json']);
+          expect(Object.keys(response.content as Json)).toEqual([errorType]);
         }
       }
     }
@@ -470,6 +485,94 @@ describe('real answers match the document', () => {
     const report = await call('GET', '/api/verifications/guard/report', { headers: functionKey() });
     expect(report.status).toBe(200);
     expect((report.body as Json).mode).toBe('on');
+  });
+
+  it("Verify v2: every operation, form bodies and HTTP Basic, errors in Twilio's shape", async () => {
+    const basic = (user: string, password: string): Record<string, string> => ({
+      authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    const account = basic(TEST_VERIFY_ACCOUNT_SID, TEST_VERIFY_AUTH_TOKEN);
+    const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
+    const SERVICES = '/api/verify/v2/Services';
+    const SERVICE = '/api/verify/v2/Services/{Sid}';
+    expect((await call('GET', SERVICES)).status).toBe(401);
+    const created = await call('POST', SERVICES, {
+      headers: account,
+      body: form({ FriendlyName: 'Contract' }),
+    });
+    expect(created.status).toBe(201);
+    expect((await call('POST', SERVICES, { headers: account, body: form({}) })).status).toBe(400);
+    const sid = (created.body as Json).sid as string;
+    expect((await call('GET', SERVICES, { headers: account })).status).toBe(200);
+    expect((await call('GET', SERVICE, { headers: account, params: { Sid: sid } })).status).toBe(
+      200,
+    );
+    const update = { headers: account, params: { Sid: sid }, body: form({ CodeLength: '5' }) };
+    expect((await call('POST', SERVICE, update)).status).toBe(200);
+
+    const VERIFICATIONS = '/api/verify/v2/Services/{ServiceSid}/Verifications';
+    const VERIFICATION_BY_SID = '/api/verify/v2/Services/{ServiceSid}/Verifications/{Sid}';
+    const CHECK = '/api/verify/v2/Services/{ServiceSid}/VerificationCheck';
+    const to = '+14255557001';
+    const started = await call('POST', VERIFICATIONS, {
+      headers: account,
+      params: { ServiceSid: sid },
+      body: form({ To: to, Channel: 'sms' }),
+    });
+    expect(started.status).toBe(201);
+    const ve = (started.body as Json).sid as string;
+    const byPair = { ServiceSid: sid, Sid: ve };
+    expect(
+      (await call('GET', VERIFICATION_BY_SID, { headers: account, params: byPair })).status,
+    ).toBe(200);
+    expect(
+      (
+        await call('POST', CHECK, {
+          headers: account,
+          params: { ServiceSid: sid },
+          body: form({ To: to, Code: '00000' }),
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call('POST', CHECK, {
+          headers: account,
+          params: { ServiceSid: sid },
+          body: form({ Code: '1' }),
+        })
+      ).status,
+    ).toBe(400);
+    const cancel = { headers: account, params: byPair, body: form({ Status: 'canceled' }) };
+    expect((await call('POST', VERIFICATION_BY_SID, cancel)).status).toBe(200);
+    expect((await call('POST', VERIFICATION_BY_SID, cancel)).status).toBe(404);
+    expect(
+      (
+        await call('POST', VERIFICATIONS, {
+          headers: account,
+          params: { ServiceSid: sid },
+          body: form({ To: to, Channel: 'call' }),
+        })
+      ).status,
+    ).toBe(400);
+    expect((await call('DELETE', SERVICE, { headers: account, params: { Sid: sid } })).status).toBe(
+      204,
+    );
+
+    const KEYS = '/api/verify/2010-04-01/Accounts/{AccountSid}/Keys.json';
+    const KEY = '/api/verify/2010-04-01/Accounts/{AccountSid}/Keys/{Sid}.json';
+    const inAccount = { AccountSid: TEST_VERIFY_ACCOUNT_SID };
+    const key = await call('POST', KEYS, {
+      headers: account,
+      params: inAccount,
+      body: form({ FriendlyName: 'k' }),
+    });
+    expect(key.status).toBe(201);
+    const keyParams = { ...inAccount, Sid: (key.body as Json).sid as string };
+    expect((await call('GET', KEY, { headers: account, params: keyParams })).status).toBe(200);
+    expect((await call('DELETE', KEY, { headers: account, params: keyParams })).status).toBe(204);
+    expect((await call('GET', KEY, { headers: account, params: keyParams })).status).toBe(404);
   });
 
   it('exercised every documented operation with at least one real answer', () => {

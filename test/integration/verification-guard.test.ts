@@ -6,12 +6,16 @@ import { startTestAzurite } from '../helpers/azurite';
 import type { AzuriteTable } from '../helpers/azurite';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
 import { VelocityGuard } from '../../src/verification/guard/velocity';
-import { loadVelocitySettings, type VelocitySettings } from '../../src/config';
+import { loadVelocitySettings, type VelocitySettings } from '../../src/verification/guard/settings';
 
 const VELOCITY_DEFAULTS = loadVelocitySettings({});
 import { TableVelocityStore } from '../../src/verification/guard/velocity-table-store';
 import { SendGuard, loadGuardSettings } from '../../src/verification/guard/send-guard';
 import { TableRowStore } from '../../src/verification/guard/row-store';
+
+/** The app's storage as a connection string (Azurite's here). */
+const connectionStringStorage = (connectionString: string) =>
+  ({ kind: 'connectionString', connectionString }) as const;
 
 const SECRET = 'integration-test-secret-0123456789';
 
@@ -41,7 +45,7 @@ function guardOn(
   warnings: string[] = [],
 ): VelocityGuard {
   return new VelocityGuard({
-    store: TableVelocityStore.fromConnectionString(connectionString, tableName, {
+    store: TableVelocityStore.create(connectionStringStorage(connectionString), tableName, {
       timeoutMs: 2000,
     }),
     settings: settings(overrides),
@@ -234,7 +238,7 @@ describe('SendGuard on Table Storage (Azurite)', () => {
     } as const;
     return new SendGuard({
       settings: loadGuardSettings(env),
-      store: TableVelocityStore.fromConnectionString(azurite.connectionString, table),
+      store: TableVelocityStore.create(connectionStringStorage(azurite.connectionString), table),
       conversionStore: TableRowStore.create(storage, table, 'conversion'),
       verifiedStore: TableRowStore.create(storage, table, 'verified'),
       secret: SECRET,

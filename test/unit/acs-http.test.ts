@@ -1,9 +1,9 @@
 import './helpers/quiet-test-mode';
-import { createCreateAcsIdentity } from '../../src/acs/handlers';
-import { createDeleteAcsIdentity } from '../../src/acs/handlers';
-import { createIssueAcsToken } from '../../src/acs/handlers';
-import { createRevokeAcsTokens } from '../../src/acs/handlers';
-import { createExchangeTeamsToken } from '../../src/acs/handlers';
+import { createAcsIdentityHandler } from '../../src/acs/handlers';
+import { deleteAcsIdentityHandler } from '../../src/acs/handlers';
+import { issueAcsTokenHandler } from '../../src/acs/handlers';
+import { revokeAcsTokensHandler } from '../../src/acs/handlers';
+import { exchangeTeamsTokenHandler } from '../../src/acs/handlers';
 import { NotFoundError, RateLimitedError, UpstreamError, ValidationError } from '../../src/errors';
 import { withErrors } from '../../src/http/respond';
 import { FakeAcsIdentityService, bodyOf, headerOf, invocation, request } from './helpers/fakes';
@@ -18,12 +18,12 @@ function setup(defaultClientId?: string) {
   const deps = { acs: () => acs };
   return {
     acs,
-    create: withErrors(createCreateAcsIdentity(deps)),
-    issue: withErrors(createIssueAcsToken(deps)),
-    revoke: withErrors(createRevokeAcsTokens(deps)),
-    remove: withErrors(createDeleteAcsIdentity(deps)),
+    create: withErrors(createAcsIdentityHandler(deps)),
+    issue: withErrors(issueAcsTokenHandler(deps)),
+    revoke: withErrors(revokeAcsTokensHandler(deps)),
+    remove: withErrors(deleteAcsIdentityHandler(deps)),
     teams: withErrors(
-      createExchangeTeamsToken({ ...deps, defaultClientId: () => defaultClientId }),
+      exchangeTeamsTokenHandler({ ...deps, defaultClientId: () => defaultClientId }),
     ),
   };
 }

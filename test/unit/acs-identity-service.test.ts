@@ -6,7 +6,7 @@ import {
   createCommunicationIdentityClient,
   mapAcsError,
 } from '../../src/acs/identity-service';
-import { loadConfig } from '../../src/config';
+import { loadSettings } from '../../src/composition';
 import { NotFoundError, RateLimitedError, UpstreamError, ValidationError } from '../../src/errors';
 import { validEnv } from './helpers/env';
 import { StubServer } from './helpers/stub-server';
@@ -19,7 +19,7 @@ describe('CommunicationIdentityService (official ACS SDK against a local server)
   let service: CommunicationIdentityService;
   beforeEach(async () => {
     stub = await new StubServer().start();
-    const config = loadConfig(
+    const config = loadSettings(
       validEnv({
         COMMUNICATION_SERVICES_CONNECTION_STRING: `endpoint=${stub.url}/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0`,
       }),
@@ -138,7 +138,7 @@ describe('CommunicationIdentityService (official ACS SDK against a local server)
     await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = hung.address() as AddressInfo;
-      const config = loadConfig(
+      const config = loadSettings(
         validEnv({
           COMMUNICATION_SERVICES_CONNECTION_STRING: `endpoint=http://127.0.0.1:${port}/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0`,
         }),

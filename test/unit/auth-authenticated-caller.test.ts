@@ -54,10 +54,13 @@ async function run(
   seen?: AuthenticatedCaller;
 }> {
   let seen: AuthenticatedCaller | undefined;
-  const handler = withAuthenticatedCaller((_req, _ctx, caller) => {
-    seen = caller;
-    return Promise.resolve({ status: 200, jsonBody: { ok: true } });
-  }, sidecar);
+  const handler = withAuthenticatedCaller(
+    (_req, _ctx, caller) => {
+      seen = caller;
+      return Promise.resolve({ status: 200, jsonBody: { ok: true } });
+    },
+    () => sidecar,
+  );
   const res = await handler(request(authorization), context());
   const init = res as { status?: number; jsonBody?: unknown; headers?: Record<string, string> };
   return {

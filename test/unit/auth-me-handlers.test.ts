@@ -469,10 +469,27 @@ describe('POST /api/me/acs/teams-token', () => {
     ]);
   });
 
-  it('answers a generic 500 when ACS_TEAMS_CLIENT_ID is not set', async () => {
+  it('answers a 404 problem when ACS_TEAMS_CLIENT_ID is not set (disabled), warning once, never an error', async () => {
     const s = stack({ teamsClientId: undefined });
-    const result = await call(s.handlers.exchangeMyTeamsToken, 'alice');
-    expect(result.status).toBe(500);
+    const logs: { level: string; message: string }[] = [];
+    const context = (): InvocationContext =>
+      new InvocationContext({
+        functionName: 'exchangeMyTeamsToken',
+        logHandler: (level, ...args) => logs.push({ level, message: args.join(' ') }),
+      });
+    const req = (): HttpRequest =>
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://localhost:7071/api/me/acs/teams-token',
+        headers: { authorization: `Bearer ${USERS.alice.token}` },
+      });
+    for (let i = 0; i < 3; i++) {
+      const res = (await s.handlers.exchangeMyTeamsToken(req(), context())) as HttpResponseInit;
+      expect(res.status).toBe(404);
+      expect(res.jsonBody).toMatchObject({ code: 'not_found', status: 404 });
+    }
     expect(s.sidecar.headers).toEqual([]);
+    expect(logs.filter((l) => l.level === 'error')).toEqual([]);
+    expect(logs.filter((l) => l.level === 'warning')).toHaveLength(1);
   });
 });

@@ -1,25 +1,38 @@
 import {
   describeStartup,
-  describeStartupConfigProblem,
   getAcsConfig,
   getAcsIdentityService,
-  getConfig,
+  getIdentityMapConfig,
   getSidecarClient,
   getSidecarConfig,
   getSmsSender,
   getTwilioConfig,
   getVerificationConfig,
   resetComposition,
-  sealVerificationAnswer,
-  judgeVerificationAnswer,
-  verificationLinks,
-  verifyVerificationLink,
   getMeServices,
 } from '../../src/composition';
 import { ConfigError } from '../../src/errors';
-import { sharedSidecarDispatcher } from '../../src/me/sidecar';
-import { hashCode } from '../../src/verification/codes';
+import { sharedSidecarDispatcher } from '../../src/me/sidecar/transport';
+import type { VerificationCrypto } from '../../src/verification/crypto';
+import { hashCode } from '../../src/verification/crypto/code-hash';
+import { verificationCrypto } from '../../src/verification/register';
 import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
+
+/** What the registered verification functions get, built from the settings on first use. */
+const sealVerificationAnswer = (instanceId: string, code: string, receivedAt: Date) =>
+  verificationCrypto().sealAnswer(instanceId, code, receivedAt);
+const judgeVerificationAnswer: VerificationCrypto['judgeAnswer'] = (...args) =>
+  verificationCrypto().judgeAnswer(...args);
+const verificationLinks = (instanceId: string) =>
+  verificationCrypto().links(instanceId, getVerificationConfig().links);
+const verifyVerificationLink = (instanceId: string, purpose: 'status' | 'cancel', token: unknown) =>
+  verificationCrypto().verifyLinkToken(instanceId, purpose, token);
+
+/** The start-up report's misconfigured features in one line, or undefined when there are none. */
+function describeStartupConfigProblem(): string | undefined {
+  const { invalid } = describeStartup();
+  return invalid.length === 0 ? undefined : invalid.join('; ');
+}
 
 const ACS_CONNECTION_STRING =
   'endpoint=http://127.0.0.1:7001/;accesskey=bG9jYWwtYWNzLWVtdWxhdG9yLWtleS1ub3Qtc2VjcmV0';
@@ -49,7 +62,7 @@ describe('composition root', () => {
     expect(describeStartupConfigProblem()).toBeUndefined();
     expect(getSmsSender()).toBe(getSmsSender());
     expect(getAcsIdentityService()).toBe(getAcsIdentityService());
-    expect(getConfig()).toBe(getConfig());
+    expect(getIdentityMapConfig()).toBe(getIdentityMapConfig());
     expect(getTwilioConfig()).toBe(getTwilioConfig());
     expect(getVerificationConfig()).toBe(getVerificationConfig());
     expect(getAcsConfig()).toBe(getAcsConfig());
@@ -155,6 +168,15 @@ describe('composition root', () => {
     expect(describeStartup()).toEqual({ invalid: [], notDeployed: ['acs', 'me'] });
   });
 
+  it('reports a verification deployment without storage, which the send guard needs on every start', () => {
+    restore = useEnv(validEnv({ AzureWebJobsStorage: undefined }));
+    resetComposition();
+    expect(describeStartupConfigProblem()).toContain(
+      'AzureWebJobsStorage (required by the send guard',
+    );
+    expect(describeStartup().invalid).toHaveLength(1);
+  });
+
   it('reports a feature whose own settings are set but incomplete, naming only that feature', () => {
     restore = useEnv(
       validEnv({
@@ -201,6 +223,6 @@ describe('composition root', () => {
     const me = getMeServices();
     expect(me).not.toBe(before.me);
     expect(me.graphApiName).toBe('msgraph');
-    expect(getConfig().verification.codeLength).toBe(8);
+    expect(getVerificationConfig().codeLength).toBe(8);
   });
 });

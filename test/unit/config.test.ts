@@ -1,22 +1,22 @@
+import { loadAcsConfig, ACS_KEYS } from '../../src/acs/settings';
+import { SECTION_LOADERS, SETTING_KEYS, loadSettings } from '../../src/composition';
+import { loadHostConfig, type Env } from '../../src/config';
+import { ME_DEFAULTS, loadIdentityMapConfig, loadSidecarConfig } from '../../src/me/settings';
+import { STORAGE_KEYS } from '../../src/storage/settings';
 import {
-  DEFAULTS,
-  ENV_KEYS,
-  loadAcsConfig,
-  loadConfig,
-  loadHostConfig,
-  loadIdentityMapConfig,
-  loadSidecarConfig,
+  TWILIO_KEYS,
+  VERIFICATION_KEYS,
+  WEBSITE_HOSTNAME_KEY,
   loadTwilioConfig,
   loadVerificationConfig,
-  type Env,
-} from '../../src/config';
+} from '../../src/verification/settings';
 import { ConfigError, isAppError } from '../../src/errors';
 import { isLoopbackHost } from '../../src/loopback';
 import { validEnv } from './helpers/env';
 
 function configError(
   env: Record<string, string | undefined>,
-  load: (env: Env) => unknown = loadConfig,
+  load: (env: Env) => unknown = loadSettings,
 ): ConfigError {
   try {
     load(env);
@@ -29,9 +29,9 @@ function configError(
 
 const fields = (error: ConfigError): string[] => error.problems.map((p) => p.field);
 
-describe('loadConfig', () => {
+describe('loadSettings', () => {
   it('applies the documented defaults to a minimal valid environment', () => {
-    const config = loadConfig(validEnv());
+    const config = loadSettings(validEnv());
     expect(config.verification).toMatchObject({
       timeoutSeconds: 90,
       maxAttempts: 4,
@@ -57,7 +57,7 @@ describe('loadConfig', () => {
       timeoutMs: 10_000,
       graphApiName: 'graph',
     });
-    expect(config.identityMap.tableName).toBe(DEFAULTS.acsIdentityTableName);
+    expect(config.identityMap.tableName).toBe(ME_DEFAULTS.identityTableName);
     expect(config.acs.teamsClientId).toBeUndefined();
     expect(config.twilio.apiBaseUrl).toBeUndefined();
     expect(config.acs.access).toMatchObject({ kind: 'connectionString' });
@@ -65,7 +65,7 @@ describe('loadConfig', () => {
   });
 
   it('lets environment variables override every tunable', () => {
-    const config = loadConfig(
+    const config = loadSettings(
       validEnv({
         VERIFICATION_TIMEOUT_SECONDS: '30',
         VERIFICATION_MAX_ATTEMPTS: '2',
@@ -95,12 +95,12 @@ describe('loadConfig', () => {
     const error = configError({ TwilioAuthToken: '   ' });
     expect(fields(error).sort()).toEqual(
       [
-        ENV_KEYS.storage,
-        ENV_KEYS.twilioAccountSid,
-        ENV_KEYS.twilioAuthToken,
-        ENV_KEYS.twilioPhoneNumber,
-        ENV_KEYS.acsConnectionString,
-        ENV_KEYS.verificationCodeSecret,
+        STORAGE_KEYS.connectionString,
+        TWILIO_KEYS.accountSid,
+        TWILIO_KEYS.authToken,
+        TWILIO_KEYS.phoneNumber,
+        ACS_KEYS.connectionString,
+        VERIFICATION_KEYS.codeSecret,
       ].sort(),
     );
     // Never rendered as problem+json: it can only become a generic 500.
@@ -144,8 +144,10 @@ describe('loadConfig', () => {
   });
 
   it('allows code lengths 4..10 only', () => {
-    expect(loadConfig(validEnv({ VERIFICATION_CODE_LENGTH: '4' })).verification.codeLength).toBe(4);
-    expect(loadConfig(validEnv({ VERIFICATION_CODE_LENGTH: '10' })).verification.codeLength).toBe(
+    expect(loadSettings(validEnv({ VERIFICATION_CODE_LENGTH: '4' })).verification.codeLength).toBe(
+      4,
+    );
+    expect(loadSettings(validEnv({ VERIFICATION_CODE_LENGTH: '10' })).verification.codeLength).toBe(
       10,
     );
     expect(fields(configError(validEnv({ VERIFICATION_CODE_LENGTH: '11' })))).toEqual([
@@ -158,7 +160,7 @@ describe('loadConfig', () => {
       COMMUNICATION_SERVICES_CONNECTION_STRING: undefined,
       COMMUNICATION_SERVICES_ENDPOINT: 'https://contoso.communication.azure.com/',
     });
-    expect(loadConfig(env).acs.access).toMatchObject({ kind: 'managedIdentity' });
+    expect(loadSettings(env).acs.access).toMatchObject({ kind: 'managedIdentity' });
     expect(
       fields(configError({ ...env, COMMUNICATION_SERVICES_ENDPOINT: 'http://contoso.example/' })),
     ).toEqual(['COMMUNICATION_SERVICES_ENDPOINT']);
@@ -187,7 +189,7 @@ describe('loadConfig', () => {
     expect(fields(configError(validEnv({ SIDECAR_URL: 'http://sidecar:5000' })))).toEqual([
       'SIDECAR_URL',
     ]);
-    const allowed = loadConfig(
+    const allowed = loadSettings(
       validEnv({ SIDECAR_URL: 'http://sidecar:5000', SIDECAR_ALLOW_NON_LOOPBACK: 'true' }),
     );
     expect(allowed.sidecar).toMatchObject({ allowNonLoopback: true });
@@ -197,7 +199,7 @@ describe('loadConfig', () => {
   });
 
   it('returns a frozen object', () => {
-    const config = loadConfig(validEnv());
+    const config = loadSettings(validEnv());
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.verification)).toBe(true);
     expect(() => {
@@ -293,24 +295,15 @@ describe('isLoopbackHost', () => {
 });
 
 describe('section loaders', () => {
-  const SECTIONS = {
-    twilio: loadTwilioConfig,
-    verification: loadVerificationConfig,
-    acs: loadAcsConfig,
-    sidecar: loadSidecarConfig,
-    identityMap: loadIdentityMapConfig,
-    host: loadHostConfig,
-  } as const;
+  const SECTIONS = SECTION_LOADERS;
 
   it('each names only its own missing settings', () => {
     expect(fields(configError({}, loadTwilioConfig)).sort()).toEqual(
-      [ENV_KEYS.twilioAccountSid, ENV_KEYS.twilioAuthToken, ENV_KEYS.twilioPhoneNumber].sort(),
+      [TWILIO_KEYS.accountSid, TWILIO_KEYS.authToken, TWILIO_KEYS.phoneNumber].sort(),
     );
-    expect(fields(configError({}, loadVerificationConfig))).toEqual([
-      ENV_KEYS.verificationCodeSecret,
-    ]);
-    expect(fields(configError({}, loadAcsConfig))).toEqual([ENV_KEYS.acsConnectionString]);
-    expect(fields(configError({}, loadIdentityMapConfig))).toEqual([ENV_KEYS.storage]);
+    expect(fields(configError({}, loadVerificationConfig))).toEqual([VERIFICATION_KEYS.codeSecret]);
+    expect(fields(configError({}, loadAcsConfig))).toEqual([ACS_KEYS.connectionString]);
+    expect(fields(configError({}, loadIdentityMapConfig))).toEqual([STORAGE_KEYS.connectionString]);
     // Everything in these two has a default.
     expect(loadSidecarConfig({}).url.href).toBe('http://localhost:5000/');
     expect(loadHostConfig({})).toEqual({ workerRuntime: undefined });
@@ -335,7 +328,7 @@ describe('section loaders', () => {
     expect(loadVerificationConfig({ VERIFICATION_CODE_SECRET: 'x'.repeat(16) }).codeLength).toBe(6);
     expect(loadIdentityMapConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' })).toEqual({
       storage: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
-      tableName: DEFAULTS.acsIdentityTableName,
+      tableName: ME_DEFAULTS.identityTableName,
     });
   });
 
@@ -359,7 +352,7 @@ describe('section loaders', () => {
       identityMap: ['ACS_IDENTITY_TABLE_NAME'],
       host: ['FUNCTIONS_WORKER_RUNTIME'],
     });
-    // loadConfig is built from the sections: exactly their problems, all in one error.
+    // loadSettings is built from the sections: exactly their problems, all in one error.
     expect(fields(configError(env)).sort()).toEqual(Object.values(perSection).flat().sort());
   });
 
@@ -371,7 +364,7 @@ describe('section loaders', () => {
           loadAcsConfig,
         ),
       ).sort(),
-    ).toEqual([ENV_KEYS.acsEndpoint, ENV_KEYS.acsTeamsClientId].sort());
+    ).toEqual([ACS_KEYS.endpoint, ACS_KEYS.teamsClientId].sort());
   });
 });
 
@@ -380,15 +373,13 @@ describe('local.settings.sample.json', () => {
   const sample = require('../../local.settings.sample.json') as { Values: Record<string, string> };
 
   it('lists every setting the app reads, except those the platform sets', () => {
-    const platformSet: string[] = [ENV_KEYS.websiteHostname];
+    const platformSet: string[] = [WEBSITE_HOSTNAME_KEY];
     expect(Object.keys(sample.Values).sort()).toEqual(
-      Object.values(ENV_KEYS)
-        .filter((key) => !platformSet.includes(key))
-        .sort(),
+      SETTING_KEYS.filter((key) => !platformSet.includes(key)).sort(),
     );
   });
 
   it('is a valid configuration as it stands', () => {
-    expect(() => loadConfig(sample.Values)).not.toThrow();
+    expect(() => loadSettings(sample.Values)).not.toThrow();
   });
 });

@@ -11,9 +11,10 @@ import {
   createGetVerification,
   createSubmitVerificationCode,
 } from '../../src/verification/link-handlers';
-import { hashCode, judgeAnswer } from '../../src/verification/codes';
-import { buildVerificationLinks, verifyLinkToken } from '../../src/verification/links';
-import { sealAnswer } from '../../src/verification/sealed-answer';
+import { hashCode, judgeAnswer } from '../../src/verification/crypto/code-hash';
+import { verifyLinkToken } from '../../src/verification/crypto/link-tokens';
+import { sealAnswer } from '../../src/verification/crypto/sealed-answer';
+import { buildVerificationLinks } from '../../src/verification/links';
 import { getDurableClient } from '../../src/verification/durable-client';
 import { withErrors } from '../../src/http/respond';
 import { bodyOf, headerOf, request } from './helpers/fakes';
@@ -132,16 +133,28 @@ it('starts an instance with only the number (and the input version) and answers 
   expect(headerOf(response, 'retry-after')).toBe('10');
 });
 
-it('the trusted starter answers the management payload (system key) plus the links', async () => {
+it('the trusted starter answers the management payload (system key) on the configured origin, plus the links', async () => {
   stub.replies.push({ status: 202, body: { id: ID } });
-  const start = withErrors(createTrustedStart({ getClient: getDurableClient, guard, links }));
+  const start = withErrors(
+    createTrustedStart({
+      getClient: getDurableClient,
+      guard,
+      links,
+      publicOrigin: () => LINKS.publicOrigin,
+    }),
+  );
+  // The binding's URLs carry whatever Host the request named (here localhost:7071): never handed out.
   const response = await start(
     request({ params: { orchestratorName: 'SmsPhoneVerification' }, body: '+14255550100' }),
     durableContext(),
   );
   expect(response.status).toBe(202);
-  const body = (await bodyOf(response)) as Record<string, unknown>;
-  expect(body.statusQueryGetUri).toBe(`${WEBHOOK}/instances/${ID}?${QUERY}`);
+  const body = (await bodyOf(response)) as Record<string, string>;
+  const onPublic = `https://verify.example/runtime/webhooks/durabletask/instances/${ID}`;
+  expect(body.statusQueryGetUri).toBe(`${onPublic}?${QUERY}`);
+  expect(body.terminatePostUri).toBe(`${onPublic}/terminate?reason={text}&${QUERY}`);
+  expect(JSON.stringify(body)).not.toContain('localhost');
+  expect(headerOf(response, 'location')).toBe(body.statusQueryGetUri);
   expect(body.links).toEqual(links(ID));
 });
 

@@ -6,7 +6,9 @@ import {
   ValidationError,
 } from '../../src/errors';
 import { appErrorResponse } from '../../src/http/problem';
-import { Fields, MAX_BODY_BYTES, readJson, routeParam } from '../../src/http/parse';
+import { z } from 'zod';
+import { MAX_BODY_BYTES, readJson, routeParam } from '../../src/http/parse';
+import { integerIn, parseWith, text } from '../../src/http/schema';
 import { redact, withErrors } from '../../src/http/respond';
 import { invocation, request } from './helpers/fakes';
 
@@ -105,16 +107,25 @@ describe('readJson', () => {
   });
 });
 
-describe('Fields and routeParam', () => {
+describe('parseWith and routeParam', () => {
   it('collects all problems before throwing', () => {
-    const fields = new Fields();
+    const schema = z.object({
+      a: text(),
+      missing: text(),
+      b: integerIn({ min: 60, max: 1440 }).optional(),
+      c: text({ maxLength: 10 }).optional(),
+    });
     const source = { a: '', b: 5, c: 'x'.repeat(20) };
-    fields.requiredString(source, 'a');
-    fields.requiredString(source, 'missing');
-    fields.optionalInteger(source, 'b', { min: 60, max: 1440 });
-    fields.optionalString(source, 'c', { maxLength: 10 });
-    expect(() => fields.throwIfAny()).toThrow(ValidationError);
-    expect(fields.problems.map((p) => p.field)).toEqual(['a', 'missing', 'b', 'c']);
+    expect(() => parseWith(schema, source)).toThrow(ValidationError);
+    const problems = (() => {
+      try {
+        parseWith(schema, source);
+        return [];
+      } catch (error) {
+        return (error as ValidationError).problems;
+      }
+    })();
+    expect(problems.map((p) => p.field)).toEqual(['a', 'missing', 'b', 'c']);
   });
 
   it('decodes percent-encoded route parameters and rejects missing or malformed ones', () => {

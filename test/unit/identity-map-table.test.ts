@@ -1,4 +1,4 @@
-import { isLoopbackHttpEndpoint } from '../../src/table-storage';
+import { isLoopbackHttpEndpoint } from '../../src/storage/table-storage';
 
 const KEY = 'AccountName=devstoreaccount1;AccountKey=a2V5';
 

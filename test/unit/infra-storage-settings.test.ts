@@ -2,7 +2,7 @@
  * In Azure, infra/ gives the app identity-based storage settings (AzureWebJobsStorage__accountName,
  * __tableServiceUri, __clientId) and no connection string; the identity map must load from them.
  */
-import { loadIdentityMapConfig } from '../../src/config';
+import { loadIdentityMapConfig } from '../../src/me/settings';
 import { ConfigError } from '../../src/errors';
 
 const CLIENT_ID = '11111111-2222-4333-8444-555555555555';

@@ -2,12 +2,12 @@
  * What can be checked of the azd template without Bicep or an Azure account: every setting the
  * code reads is set by infra/ or documented as optional, no key or connection string is in the
  * template, secrets come from Key Vault, each module gets exactly its parameters, and every
- * parameter and role is documented in the README.
+ * parameter and role is documented (docs/settings.md, docs/deployment.md).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { loadConfig } from '../../src/config';
+import { loadSettings } from '../../src/composition';
 import { loadTelemetrySettings } from '../../src/telemetry/settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -27,9 +27,9 @@ function settingsTheCodeReads(): Set<string> {
     },
   );
   try {
-    loadConfig(recorder);
+    loadSettings(recorder);
   } catch {
-    // Every required setting is missing, so loadConfig reports them all: the reads are what count.
+    // Every required setting is missing, so loadSettings reports them all: the reads are what count.
   }
   loadTelemetrySettings(recorder);
   // Direct reads anywhere in the deployed app, should any bypass the loaders.
@@ -80,10 +80,13 @@ interface ReadmeSetting {
   readonly secret: boolean;
 }
 
-/** The README's settings table (section "Configuration"). */
+/** The settings table of docs/settings.md (section "Every setting"). */
 function readmeSettings(): Map<string, ReadmeSetting> {
-  const readme = read('README.md');
-  const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## HTTP API'));
+  const readme = read('docs/settings.md');
+  const section = readme.slice(
+    readme.indexOf('## Every setting'),
+    readme.indexOf('\n## ', readme.indexOf('## Every setting') + 1),
+  );
   const rows = new Map<string, ReadmeSetting>();
   for (const match of section.matchAll(/^\|\s*`([^`]+)`\s*\|[^|]*\|([^|]*)\|([^|]*)\|\s*$/gm)) {
     rows.set(match[1]!, {
@@ -96,7 +99,7 @@ function readmeSettings(): Map<string, ReadmeSetting> {
 }
 
 function deploySection(): string {
-  const readme = read('README.md');
+  const readme = read('docs/deployment.md');
   const start = readme.indexOf('## Deploy to Azure');
   expect(start).toBeGreaterThan(0);
   const end = readme.indexOf('\n## ', start + 1);
@@ -119,7 +122,7 @@ describe('infra/: app settings', () => {
     }
   });
 
-  it('sets every setting the code reads, or the README documents it as optional', () => {
+  it('sets every setting the code reads, or docs/settings.md documents it as optional', () => {
     const unmet = [...codeReads].filter((name) => {
       if (infra.has(name)) return false;
       // Identity-based connections: <name>__accountName instead of a connection string.
@@ -133,7 +136,7 @@ describe('infra/: app settings', () => {
     expect(unmet).toEqual([]);
   });
 
-  it('documents every setting the code reads in the README settings table', () => {
+  it('documents every setting the code reads in the docs/settings.md table', () => {
     const undocumented = [...codeReads].filter((name) => !documented.has(name));
     expect(undocumented).toEqual([]);
   });
@@ -266,7 +269,7 @@ describe('infra/: modules and parameters', () => {
     expect(main).toMatch(/type: 'generate'[\s\S]*?\nparam verificationCodeSecret string/);
   });
 
-  it('documents every parameter and its azd environment variable in the README deploy section', () => {
+  it('documents every parameter and its azd environment variable in docs/deployment.md', () => {
     const section = deploySection();
     const file = JSON.parse(read('infra/main.parameters.json')) as {
       parameters: Record<string, { value: string }>;
@@ -287,7 +290,7 @@ describe('infra/: modules and parameters', () => {
     }
   });
 
-  it('names every role it assigns, with its id, in the README deploy section', () => {
+  it('names every role it assigns, with its id, in docs/deployment.md', () => {
     const rbac = read('infra/app/rbac.bicep');
     const roles = [
       ...block(rbac, rbac.indexOf('var roles = {') + 'var roles = '.length).matchAll(
@@ -303,7 +306,7 @@ describe('infra/: modules and parameters', () => {
     expect(rbac).not.toMatch(/scope: (resourceGroup|subscription)\(\)/);
   });
 
-  it('says in the README that Bicep and azd were not run here', () => {
+  it('says in docs/deployment.md that Bicep and azd were not run here', () => {
     expect(deploySection()).toMatch(/not been run|cannot run|could not be run/i);
   });
 });

@@ -1,4 +1,5 @@
-import { buildOpenApiDocument, openApiPath } from '../../src/openapi/document';
+import { openApiPath } from '../../src/http/openapi';
+import { buildOpenApiDocument } from '../../src/openapi/document';
 import { escapeHtml, renderReferencePage } from '../../src/openapi/reference-page';
 
 describe('the /api/docs page', () => {

@@ -3,11 +3,12 @@ import {
   createGetVerificationRules,
   createSendSmsChallenge,
 } from '../../src/verification/activity';
-import { maskPhoneNumber } from '../../src/verification/sms-sender';
+import { maskPhoneNumber } from '../../src/redact';
 import { InMemorySmsSender } from './helpers/in-memory';
 import { UpstreamError } from '../../src/errors';
-import { hashCode } from '../../src/verification/codes';
-import { deriveCode } from '../../src/verification/derived-code';
+import { createVerificationCrypto } from '../../src/verification/crypto';
+import { hashCode } from '../../src/verification/crypto/code-hash';
+import { deriveCode } from '../../src/verification/crypto/derived-code';
 import type { VerificationRules } from '../../src/verification/rules';
 
 const SECRET = 'activity-test-secret-0123456789';
@@ -30,7 +31,7 @@ function activity(
   return createSendSmsChallenge({
     rules,
     sms,
-    codeSecret: SECRET,
+    crypto: createVerificationCrypto(SECRET),
     messageTemplate,
     templates: TEMPLATES,
   });

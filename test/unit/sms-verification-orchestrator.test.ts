@@ -1,15 +1,21 @@
 import './helpers/quiet-test-mode';
-import { resetComposition } from '../../src/composition';
-import { smsPhoneVerificationHandler } from '../../src/verification/register';
-import { hashCode } from '../../src/verification/codes';
-import { sealAnswer } from '../../src/verification/sealed-answer';
+import { createVerificationCrypto } from '../../src/verification/crypto';
+import { createSmsVerificationOrchestrator } from '../../src/verification/orchestrator';
+import {
+  getVerificationRules,
+  recordVerifiedNumber,
+  sendSmsChallenge,
+} from '../../src/verification/register';
+import { publishVerificationEvents } from '../../src/verification/events/register';
+import { hashCode } from '../../src/verification/crypto/code-hash';
+import { sealAnswer } from '../../src/verification/crypto/sealed-answer';
 import {
   CURRENT_INPUT_VERSION,
   type VerificationInput,
   type VerificationRules,
 } from '../../src/verification/rules';
 import { ACTIVITY, EVENT, ORCHESTRATION } from '../../src/verification/names';
-import { TEST_SECRET, useEnv, validEnv } from './helpers/env';
+import { TEST_SECRET } from './helpers/env';
 import { ActionType, OrchestrationHarness, type Action } from './helpers/replay';
 
 const INSTANCE = '7b3c9f2e8a1d4c6b9e0f1a2b3c4d5e6f';
@@ -25,19 +31,21 @@ const SEND_TASK = 0;
 const LEGACY_RULES_TASK = 0;
 const LEGACY_SEND_TASK = 1;
 
-let restoreEnv: () => void;
-beforeAll(() => {
-  restoreEnv = useEnv(validEnv());
-  resetComposition();
-});
-afterAll(() => {
-  restoreEnv();
-  resetComposition();
+/**
+ * The orchestrator as register.ts builds it, with the registered activities (they schedule tasks by
+ * name; the harness completes them) and the judge of the test secret instead of the settings.
+ */
+const orchestrator = createSmsVerificationOrchestrator({
+  getVerificationRules: () => getVerificationRules(null),
+  sendSmsChallenge,
+  judgeAnswer: createVerificationCrypto(TEST_SECRET).judgeAnswer,
+  publishEvents: publishVerificationEvents,
+  recordVerified: recordVerifiedNumber,
 });
 
 function harness(input: unknown = INPUT): OrchestrationHarness {
   return new OrchestrationHarness(
-    smsPhoneVerificationHandler,
+    orchestrator,
     ORCHESTRATION.SmsPhoneVerification,
     INSTANCE,
     input,

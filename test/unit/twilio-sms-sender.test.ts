@@ -12,6 +12,13 @@ describe('TwilioSmsSender (official twilio SDK, rebased to a local server)', () 
   });
   afterEach(() => stub.close());
 
+  /** The re-run check's answer: no earlier message to this number. */
+  const noEarlierMessages = () =>
+    stub.replies.push({
+      status: 200,
+      body: { messages: [], page: 0, page_size: 20, uri: '/x', next_page_uri: null },
+    });
+
   const sender = () =>
     new TwilioSmsSender({
       accountSid: SID,
@@ -21,6 +28,7 @@ describe('TwilioSmsSender (official twilio SDK, rebased to a local server)', () 
     });
 
   it('posts the message to the Messages API of the configured base URL with Basic auth', async () => {
+    noEarlierMessages();
     stub.replies.push({
       status: 201,
       body: {
@@ -39,7 +47,11 @@ describe('TwilioSmsSender (official twilio SDK, rebased to a local server)', () 
       body: 'Your verification code is 123456',
     });
     expect(receipt).toEqual({ sid: `SM${'1'.repeat(32)}` });
-    const [req] = stub.requests;
+    const [lookup, req] = stub.requests;
+    expect(lookup?.method).toBe('GET');
+    expect(lookup?.url).toBe(
+      `/2010-04-01/Accounts/${SID}/Messages.json?To=%2B14255550100&From=%2B15005550006&PageSize=20`,
+    );
     expect(req?.method).toBe('POST');
     expect(req?.url).toBe(`/2010-04-01/Accounts/${SID}/Messages.json`);
     expect(req?.headers.authorization).toBe(
@@ -54,6 +66,7 @@ describe('TwilioSmsSender (official twilio SDK, rebased to a local server)', () 
   });
 
   it('turns a Twilio rejection into an UpstreamError that names the Twilio code but not the body', async () => {
+    noEarlierMessages();
     stub.replies.push({
       status: 400,
       body: {
@@ -79,6 +92,7 @@ describe('TwilioSmsSender (official twilio SDK, rebased to a local server)', () 
   });
 
   it('maps 429 to RateLimitedError and 401 to a credentials UpstreamError', async () => {
+    noEarlierMessages();
     stub.replies.push({
       status: 429,
       body: { code: 20429, message: 'Too Many Requests', status: 429 },
@@ -86,6 +100,7 @@ describe('TwilioSmsSender (official twilio SDK, rebased to a local server)', () 
     await expect(sender().send({ to: '+14255550100', body: 'b' })).rejects.toBeInstanceOf(
       RateLimitedError,
     );
+    noEarlierMessages();
     stub.replies.push({ status: 401, body: { code: 20003, message: 'Authenticate', status: 401 } });
     await expect(sender().send({ to: '+14255550100', body: 'b' })).rejects.toThrow(
       'Twilio rejected the account credentials (Twilio error 20003).',

@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 
-import { deriveCode } from '../../src/verification/derived-code';
+import { deriveCode } from '../../src/verification/crypto/derived-code';
 
 const SECRET = 'derived-code-secret-0123456789abc';
 const ID = '6f1c0a7e2b9d4c3e8a5f0b1d2c3e4f50';

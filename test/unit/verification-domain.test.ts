@@ -1,11 +1,7 @@
-import {
-  hashCode,
-  isWellFormedCode,
-  judgeAnswer,
-  normalizeCode,
-  renderMessage,
-} from '../../src/verification/codes';
-import { sealAnswer } from '../../src/verification/sealed-answer';
+import { isWellFormedCode, normalizeCode } from '../../src/verification/codes';
+import { hashCode, judgeAnswer } from '../../src/verification/crypto/code-hash';
+import { sealAnswer } from '../../src/verification/crypto/sealed-answer';
+import { renderMessage } from '../../src/verification/sms-templates';
 
 const SECRET = 'domain-test-secret-0123456789';
 

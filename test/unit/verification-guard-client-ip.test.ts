@@ -1,6 +1,6 @@
 import { ConfigError } from '../../src/errors';
 import { clientIpFrom } from '../../src/verification/guard/client-ip';
-import { loadClientIpSettings, type ClientIpSettings } from '../../src/config';
+import { loadClientIpSettings, type ClientIpSettings } from '../../src/verification/guard/settings';
 
 const CLIENT_IP_DEFAULTS = { header: 'x-forwarded-for', trustedProxyHops: 1 };
 

@@ -3,15 +3,13 @@ import { appErrorResponse } from '../../src/http/problem';
 import { checkPhoneNumber } from '../../src/verification/guard/phone-policy';
 import {
   DEFAULT_BLOCKED_COUNTRIES,
+  GUARD_DEFAULTS,
   loadFraudGuardSettings,
-} from '../../src/verification/guard/settings';
-import {
-  DEFAULTS as CONFIG_DEFAULTS,
   loadPhonePolicySettings,
   type PhonePolicySettings,
-} from '../../src/config';
+} from '../../src/verification/guard/settings';
 
-const DEFAULT_BLOCKED_NUMBER_TYPES = CONFIG_DEFAULTS.blockedNumberTypes;
+const DEFAULT_BLOCKED_NUMBER_TYPES = GUARD_DEFAULTS.blockedNumberTypes;
 
 const DEFAULTS = loadPhonePolicySettings({});
 

@@ -1,8 +1,13 @@
 import { ConfigError } from '../../src/errors';
-import { loadGuardSettings } from '../../src/verification/guard/send-guard';
 import { loadFraudGuardSettings } from '../../src/verification/guard/settings';
+import { loadVerificationConfig } from '../../src/verification/settings';
+import { TEST_SECRET } from './helpers/env';
 
-describe('loadGuardSettings', () => {
+/** The guard's settings are part of the verification section, loaded with it. */
+const loadGuardSettings = (env: Record<string, string>) =>
+  loadVerificationConfig({ VERIFICATION_CODE_SECRET: TEST_SECRET, ...env });
+
+describe('the fraud guard settings', () => {
   it('composes the phone policy, client IP and velocity sections with their defaults', () => {
     const settings = loadGuardSettings({});
     expect(settings.phonePolicy.allowedCountries).toBeUndefined();

@@ -9,7 +9,7 @@ import {
   type StoredCounter,
   type VelocityStore,
 } from '../../src/verification/guard/velocity';
-import { loadVelocitySettings, type VelocitySettings } from '../../src/config';
+import { loadVelocitySettings, type VelocitySettings } from '../../src/verification/guard/settings';
 import type { ClientIp } from '../../src/verification/guard/client-ip';
 import { loadFraudGuardSettings, type BudgetSettings } from '../../src/verification/guard/settings';
 

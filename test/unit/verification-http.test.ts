@@ -12,12 +12,9 @@ import {
 } from '../../src/verification/link-handlers';
 import { ConfigError, RateLimitedError } from '../../src/errors';
 import { withErrors } from '../../src/http/respond';
-import {
-  buildVerificationLinks,
-  verifyLinkToken,
-  type LinkPurpose,
-} from '../../src/verification/links';
-import { openAnswer, sealAnswer } from '../../src/verification/sealed-answer';
+import { buildVerificationLinks, type LinkPurpose } from '../../src/verification/links';
+import { verifyLinkToken } from '../../src/verification/crypto/link-tokens';
+import { openAnswer, sealAnswer } from '../../src/verification/crypto/sealed-answer';
 import { EVENT } from '../../src/verification/names';
 import { FakeDurableClient, bodyOf, headerOf, invocation, request } from './helpers/fakes';
 
@@ -260,6 +257,12 @@ describe('the status link and the end-user view', () => {
       createdTime: '2026-11-22T10:00:00.000Z',
       lastUpdatedTime: '2026-11-22T10:00:01.000Z',
     });
+    // Suspended is not finished: the extension's status endpoint answers 202, and so does the link.
+    s.client.put(ID, {
+      runtimeStatus: OrchestrationRuntimeStatus.Suspended,
+      customStatus: AWAITING,
+    });
+    expect((await s.status(linkRequest('status'), invocation())).status).toBe(202);
     s.client.put(ID, {
       runtimeStatus: OrchestrationRuntimeStatus.Completed,
       output: true,

@@ -1,4 +1,4 @@
-import { openAnswer, sealAnswer } from '../../src/verification/sealed-answer';
+import { openAnswer, sealAnswer } from '../../src/verification/crypto/sealed-answer';
 import { createCipheriv, hkdfSync } from 'node:crypto';
 
 const SECRET = 'sealed-answer-secret-0123456789abc';

@@ -1,13 +1,24 @@
 import { ConfigError } from '../../src/errors';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   LINK_PURPOSES,
-  LINK_ROUTES,
+  ROUTE_PREFIX,
   buildVerificationLinks,
-  linkToken,
-  verifyLinkToken,
   type LinkPurpose,
 } from '../../src/verification/links';
-import { loadLinkSettings } from '../../src/config';
+import { linkToken, verifyLinkToken } from '../../src/verification/crypto/link-tokens';
+import { VERIFICATION_FUNCTIONS } from '../../src/verification/names';
+import { loadLinkSettings } from '../../src/verification/settings';
+
+/** The route each purpose's link of the 202 answer points at. */
+const LINK_ROUTES: Record<LinkPurpose, string> = {
+  status: VERIFICATION_FUNCTIONS.verificationStatus.route,
+  code: VERIFICATION_FUNCTIONS.raiseVerificationEvent.route,
+  cancel: VERIFICATION_FUNCTIONS.cancelVerification.route,
+  purge: VERIFICATION_FUNCTIONS.purgeVerification.route,
+  resend: VERIFICATION_FUNCTIONS.resendVerificationCode.route,
+};
 
 const SECRET = 'links-test-secret-0123456789abcdef';
 const OTHER_SECRET = 'another-secret-0123456789abcdefgh';
@@ -108,6 +119,15 @@ describe('buildVerificationLinks', () => {
         `/api/${LINK_ROUTES[purpose].replace('{id}', A).replace('{eventName}', 'x')}`,
       );
     }
+  });
+
+  it('builds the links below the route prefix host.json gives the Functions host', () => {
+    const host = JSON.parse(readFileSync(join(__dirname, '..', '..', 'host.json'), 'utf8')) as {
+      extensions: { http: { routePrefix: string } };
+    };
+    expect(host.extensions.http.routePrefix).toBe(ROUTE_PREFIX);
+    const links = buildVerificationLinks(SECRET, SETTINGS, A);
+    expect(new URL(links.statusQueryGetUri).pathname.startsWith(`/${ROUTE_PREFIX}/`)).toBe(true);
   });
 
   it('percent-encodes the instance id in the path', () => {

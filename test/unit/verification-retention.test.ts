@@ -20,4 +20,24 @@ describe('the retention timer', () => {
     ]);
     expect(logs.join('\n')).toContain('purged 0 verifications');
   });
+
+  it("takes the run's time from the trigger (the host's clock), not the process clock", async () => {
+    const client = new FakeDurableClient();
+    const purge = createPurgeExpiredVerifications({
+      getClient: () => client,
+      retentionHours: () => 24,
+      now: () => new Date('2026-11-22T10:00:00.000Z'),
+    });
+    const timer = {
+      isPastDue: false,
+      schedule: { adjustForDST: true },
+      scheduleStatus: {
+        last: '2031-03-01T08:17:00.000Z',
+        next: '2031-03-01T10:17:00.000Z',
+        lastUpdated: '2031-03-01T09:17:00.000Z',
+      },
+    };
+    await purge(timer, invocation([]));
+    expect(client.purgeFilters[0]?.createdTimeTo).toEqual(new Date('2031-02-28T09:17:00.000Z'));
+  });
 });

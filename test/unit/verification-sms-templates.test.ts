@@ -1,8 +1,13 @@
 import { ConfigError, ValidationError } from '../../src/errors';
-import { renderMessage } from '../../src/verification/codes';
-import { BUILT_IN_TEMPLATES, SMS_LOCALES } from '../../src/verification/rules';
-import { loadSmsTemplateSettings } from '../../src/config';
-import { negotiateLocale, parseLocale, templateFor } from '../../src/verification/sms-templates';
+import {
+  BUILT_IN_TEMPLATES,
+  SMS_LOCALES,
+  negotiateLocale,
+  parseLocale,
+  renderMessage,
+  templateFor,
+} from '../../src/verification/sms-templates';
+import { loadSmsTemplateSettings } from '../../src/verification/settings';
 
 const FALLBACK = 'Contoso: your code is {code}';
 const SETTINGS = loadSmsTemplateSettings({});

@@ -174,6 +174,13 @@ function printBanner(host: LocalHost): void {
   lines.push(`        function (default): ${host.keys.functionKey}`);
   lines.push(`        master:             ${host.keys.masterKey}`);
   lines.push(`        system (durabletask_extension): ${host.keys.systemKey}`);
+  const generated = Object.entries(host.generatedSecrets);
+  if (generated.length > 0) {
+    lines.push(
+      `Generated secrets (app-declared, kept in ${path.join(host.dataDir, 'generated-secrets.json')}; set them to override):`,
+    );
+    for (const [name, value] of generated) lines.push(`        ${name}: ${value}`);
+  }
   if (host.clock instanceof ManualClock) {
     lines.push(
       `Manual clock at ${host.clock.now().toISOString()}: POST /admin/test/clock/advance?ms=N (master key)`,

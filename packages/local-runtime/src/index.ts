@@ -47,7 +47,8 @@ import { consoleLog, silentLog } from './host/logger';
 import { TimerTriggers } from './host/timer-triggers';
 import { LocalWorker } from './host/worker';
 import type { HostKeys } from './keys';
-import { loadOrCreateKeys, loadOrCreateWebhookSecret } from './keys';
+import { loadOrCreateKeys } from './keys';
+import { generatedSecretsFor, readDeclaredSecrets } from './generated-secrets';
 import type { ResolvedSettings } from './settings';
 import { applyToProcessEnv, resolveSettings } from './settings';
 
@@ -107,6 +108,8 @@ export interface LocalHost {
   readonly port: number;
   readonly clock: Clock;
   readonly keys: HostKeys;
+  /** The app-declared secrets this start generated or reused (see generated-secrets.ts), by setting name. */
+  readonly generatedSecrets: Readonly<Record<string, string>>;
   readonly engine: LocalDurableEngine | undefined;
   /** Invokes the app's durable functions exactly as the engine does (for conformance tests and benches). */
   readonly invoker: FunctionInvoker;
@@ -284,16 +287,21 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     }
   }
 
-  const { keys } = loadOrCreateKeys(dataDir);
-  // Webhooks configured without a signing secret: one generated under the data folder, like the keys.
-  if (
-    (settings.values.VERIFICATION_WEBHOOK_URLS ?? '').trim() !== '' &&
-    (settings.values.VERIFICATION_WEBHOOK_SECRET ?? '').trim() === ''
-  ) {
-    const { secret, file } = loadOrCreateWebhookSecret(dataDir);
-    settings.values.VERIFICATION_WEBHOOK_SECRET = secret;
-    log('info', `Verification webhooks are signed with the secret in ${file}`);
+  // Secrets the app declares (package.json `localRuntime.generatedSecrets`) and the settings leave blank.
+  const generated = generatedSecretsFor(dataDir, readDeclaredSecrets(appDir), settings.values);
+  if (Object.keys(generated.values).length > 0) {
+    settings = resolveSettings({
+      appDir,
+      file: options.settingsFile,
+      overrides: {
+        ...generated.values,
+        ...(emulators?.appSettings() ?? {}),
+        ...(options.settings ?? {}),
+      },
+    });
   }
+
+  const { keys } = loadOrCreateKeys(dataDir);
   const databasePath =
     options.databasePath === ':memory:'
       ? ':memory:'
@@ -347,6 +355,8 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       maxEntityOperationBatchSize: hostJson.maxEntityOperationBatchSize,
       // The engine only reports its own failures.
       log: (line: string) => log('error', line),
+      // Set below, once the front door listens.
+      publicOrigin: () => functionHost.origin,
     });
     if (engine) {
       const durable = engine;
@@ -428,6 +438,7 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
       port,
       clock,
       keys,
+      generatedSecrets: generated.values,
       engine,
       invoker: functionHost,
       disabledFunctions,

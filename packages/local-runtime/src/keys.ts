@@ -67,25 +67,3 @@ export function keyEquals(presented: string | undefined, expected: string): bool
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
 }
-
-/**
- * The signing secret of the app's verification webhooks (`VERIFICATION_WEBHOOK_SECRET`, Standard
- * Webhooks `whsec_` + base64 of 32 random bytes), generated like the host keys on first use and
- * kept in `<dataDir>/webhook-secret.json` (mode 0600), so a local receiver can read it there.
- */
-export function loadOrCreateWebhookSecret(dataDir: string): { secret: string; file: string } {
-  const file = path.join(dataDir, 'webhook-secret.json');
-  try {
-    const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-    const secret = (parsed as { secret?: unknown } | null)?.secret;
-    if (typeof secret === 'string' && /^whsec_[A-Za-z0-9+/]{43}=$/.test(secret)) {
-      return { secret, file };
-    }
-  } catch {
-    // Missing or damaged: a new one is written (local only, like the host keys).
-  }
-  fs.mkdirSync(dataDir, { recursive: true });
-  const secret = `whsec_${randomBytes(32).toString('base64')}`;
-  fs.writeFileSync(file, `${JSON.stringify({ secret }, null, 2)}\n`, { mode: 0o600 });
-  return { secret, file };
-}

@@ -119,6 +119,6 @@ describe('dashboard API on an app with entities (fixtures/entities-app)', () => 
       runtimeStatus: 'Completed',
       output: ['prepared dash (1)', 'done dash'],
     });
-    expect((await on('POST', `/instances/${id}/rewind`, {})).status).toBe(412);
+    expect((await on('POST', `/instances/${id}/rewind`, {})).status).toBe(410);
   });
 });

@@ -183,9 +183,9 @@ describe('dashboard API over the management API', () => {
   });
 
   it("passes the management API's refusals on as problems", async () => {
-    // Only Failed instances can be rewound: a Completed one is a precondition failure.
+    // Only Failed instances can be rewound: a Completed one is gone (410, as in the extension).
     const rewind = await dash('POST', '/instances/dash-a2/rewind', {});
-    expect(rewind.status).toBe(412);
+    expect(rewind.status).toBe(410);
     expect(rewind.type).toMatch(/^application\/problem\+json/);
     expect(rewind.body.detail).toEqual(expect.stringContaining('Completed'));
     const terminate = await dash('POST', '/instances/dash-a2/terminate', { reason: 'test' });
@@ -193,6 +193,14 @@ describe('dashboard API over the management API', () => {
     const badEvent = await dash('POST', '/instances/dash-a2/raise-event', { eventName: 'a b' });
     expect(badEvent.status).toBe(400);
     expect((await dash('POST', '/instances/dash-a2/explode', {})).status).toBe(404);
+  });
+
+  it('refuses a request a proxy on this machine forwarded (X-Forwarded-For on loopback)', async () => {
+    const forwarded = await dash('GET', '/instances/dash-a2', undefined, {
+      'x-forwarded-for': '203.0.113.7',
+    });
+    expect(forwarded.status).toBe(403);
+    expect(forwarded.type).toMatch(/^application\/problem\+json/);
   });
 
   it('accepts actions only from the dashboard page: its header and the same origin', async () => {
@@ -275,6 +283,20 @@ describe('access decisions', () => {
         open,
       ),
     ).toEqual({ allowed: true });
+  });
+
+  it('counts a forwarded request on loopback as remote unless the proxy is trusted', () => {
+    const forwardings: Record<string, string>[] = [
+      { 'x-forwarded-for': '203.0.113.7' },
+      { 'x-forwarded-host': 'dashboard.example' },
+      { forwarded: 'for=203.0.113.7' },
+    ];
+    for (const forwarded of forwardings) {
+      const req = request('127.0.0.1', { ...local, ...forwarded });
+      expect(decideAccess(req, true, closed)).toMatchObject({ status: 403 });
+      expect(decideAccess(req, true, open)).toMatchObject({ status: 401 });
+      expect(decideAccess(req, true, { ...closed, trustProxy: true })).toEqual({ allowed: true });
+    }
   });
 });
 

@@ -4,7 +4,11 @@
  * after a failure.
  */
 import { ManualClock } from '../src/clock';
-import { Dispatcher, type DispatcherSettings } from '../src/engine/dispatcher';
+import {
+  RESYNC_FIRST_DELAY_MS,
+  Dispatcher,
+  type DispatcherSettings,
+} from '../src/engine/dispatcher';
 import { TimerWakeups } from '../src/engine/timer-wakeups';
 import type { ActivityRow } from '../src/store/sqlite-store';
 
@@ -32,14 +36,18 @@ describe('Dispatcher', () => {
   let dispatcher: Dispatcher;
   let reloads: number;
 
+  let clock: ManualClock;
+
   function create(overrides: Partial<DispatcherSettings> = {}): Dispatcher {
+    clock = new ManualClock();
     const timers = new TimerWakeups({
-      clock: new ManualClock(),
+      clock,
       canFire: () => true,
       fire: () => undefined,
     });
     dispatcher = new Dispatcher(
       {
+        clock,
         maxConcurrentOrchestrators: 2,
         maxConcurrentActivities: 1,
         runEpisode: async (id) => {
@@ -137,7 +145,7 @@ describe('Dispatcher', () => {
     expect(runs).toEqual([1]);
   });
 
-  it('rebuilds from the store after an episode failed inside the engine, and is not idle until then', async () => {
+  it('rebuilds from the store after an episode failed inside the engine, once the back-off passed on its clock', async () => {
     let fail = true;
     create({
       runEpisode: (id) => {
@@ -154,6 +162,11 @@ describe('Dispatcher', () => {
       },
     }).start();
     dispatcher.markRunnable('a');
+    // The rebuild is due on the engine's clock: until it moves, that is future work, like a timer.
+    await dispatcher.whenIdle();
+    expect(reloads).toBe(1);
+    expect(episodes).toEqual(['a']);
+    clock.advance(RESYNC_FIRST_DELAY_MS);
     await dispatcher.whenIdle();
     expect(reloads).toBe(2);
     expect(episodes).toEqual(['a', 'a']);

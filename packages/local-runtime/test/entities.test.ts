@@ -124,6 +124,17 @@ it('deletes the entity on destructOnExit', async () => {
   expect((await readState('Counter', 'doomed')).status).toBe(404);
 });
 
+it('deletes the entity on DELETE entities/{name}/{key} (the extension signals `delete`, 202)', async () => {
+  expect(await signal('Counter', 'deleted-by-http', 'add', 4)).toBe(202);
+  await host.whenIdle();
+  const response = await fetch(`${hook}/entities/Counter/deleted-by-http?${key}`, {
+    method: 'DELETE',
+  });
+  expect(response.status).toBe(202);
+  await host.whenIdle();
+  expect((await readState('Counter', 'deleted-by-http')).status).toBe(404);
+});
+
 it('keeps the sum of two accounts constant under concurrent transfers in critical sections', async () => {
   expect(await signal('Account', 'alice', 'deposit', 100)).toBe(202);
   expect(await signal('Account', 'bob', 'deposit', 100)).toBe(202);

@@ -204,7 +204,7 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     });
   });
 
-  it('does not purge unfinished instances: 404 for one, skipped by a filter', async () => {
+  it('does not purge unfinished instances: 200 with 0 deleted for one (it exists), skipped by a filter', async () => {
     await h.start('waiter', undefined, 'p-running');
     await h.start('waiter', undefined, 'p-suspended');
     await h.start('quick', 'x', 'p-done');
@@ -213,9 +213,9 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     await h.idle();
     expect(await h.status('p-suspended')).toMatchObject({ runtimeStatus: 'Suspended' });
     for (const id of ['p-running', 'p-suspended']) {
+      // The extension answers 404 only when GetStatusAsync finds nothing, then purges what it can.
       const res = await h.api('DELETE', `${BASE}/instances/${id}`);
-      expect(res.status).toBe(404);
-      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res).toMatchObject({ status: 200, body: { instancesDeleted: 0 } });
       expect((await h.api('GET', `${BASE}/instances/${id}`)).status).toBe(202);
     }
     const from = encodeURIComponent('2029-01-01T00:00:00Z');
@@ -255,6 +255,39 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     expect(res.body).toMatchObject({
       detail: "Please provide value for 'createdTimeFrom' parameter.",
     });
+  });
+
+  it('answers 404 for a task hub this runtime does not serve (taskHub= is case-insensitive)', async () => {
+    await h.start('waiter', undefined, 'hub-1');
+    await h.idle();
+    const other = await h.api('GET', `${BASE}/instances/hub-1?taskHub=OtherHub`);
+    expect(other.status).toBe(404);
+    expect(other.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect((await h.api('POST', `${BASE}/instances/hub-1/terminate?taskHub=OtherHub`)).status).toBe(
+      404,
+    );
+    expect((await h.api('GET', `${BASE}/instances/hub-1?taskHub=testhub`)).status).toBe(202);
+    expect(await h.status('hub-1')).toMatchObject({ runtimeStatus: 'Running' });
+  });
+
+  it('answers a second suspend and a resume of a running instance as the extension does (500, its message)', async () => {
+    await h.start('waiter', undefined, 's-1');
+    await h.idle();
+    const resumeRunning = await h.api('POST', `${BASE}/instances/s-1/resume`);
+    expect(resumeRunning.status).toBe(500);
+    expect(resumeRunning.body).toMatchObject({
+      ExceptionMessage:
+        'Cannot resume the orchestration instance s-1 because instance is in the Running state.',
+    });
+    expect((await h.api('POST', `${BASE}/instances/s-1/suspend`)).status).toBe(202);
+    await h.idle();
+    const again = await h.api('POST', `${BASE}/instances/s-1/suspend`);
+    expect(again.status).toBe(500);
+    expect(again.body).toMatchObject({
+      ExceptionMessage:
+        'Cannot suspend the orchestration instance s-1 because instance is in the Suspended state.',
+    });
+    expect(await h.status('s-1')).toMatchObject({ runtimeStatus: 'Suspended' });
   });
 
   it('rewind answers 202 for a Failed instance (404 for unknown ids); unknown entities answer 404', async () => {
@@ -330,5 +363,39 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: 'held' });
     expect((await h.api('GET', `${BASE}/instances`)).status).toBe(503);
+  });
+
+  it('holds a wait whose ?timeout= is beyond 2^31-1 ms until the instance finishes (no 1 ms timer)', async () => {
+    let answered = false;
+    const waiting = h
+      .api('POST', `${BASE}/orchestrators/waiter/long?timeout=3000000&pollingInterval=1`)
+      .then((res) => {
+        answered = true;
+        return res;
+      });
+    await h.idle();
+    // A timer Node clamped to 1 ms would have answered by now.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(answered).toBe(false);
+    expect(await h.raise('long', 'go', 5)).toBe(202);
+    await h.idle();
+    expect(await waiting).toMatchObject({ status: 200, body: 5 });
+  });
+});
+
+describe('management API: the bound of a ?timeout= wait', () => {
+  it('answers the check-status 202 once maxHttpWaitMs passed, whatever timeout the caller asked for', async () => {
+    const h = await createHarness(invoker(), { maxHttpWaitMs: 20 });
+    try {
+      const started = Date.now();
+      const res = await h.api(
+        'POST',
+        `${BASE}/orchestrators/waiter/bounded?timeout=3600&pollingInterval=1`,
+      );
+      expect(res).toMatchObject({ status: 202, body: { id: 'bounded' } });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Rewind of Failed instances, as the extension does it: completed activities keep their results (they do
  * not run again), the failed activity runs again under the same task id, a failed sub-orchestration is
- * rewound with its parent, and instances that are not Failed answer 412. Manual clock, in-memory database.
+ * rewound with its parent, and Completed instances answer 410. Manual clock, in-memory database.
  */
 import type { LocalHost } from '../src/index';
 import { EventType } from '../src/engine/history';
@@ -95,16 +95,16 @@ it('rewinds through the durable client', async () => {
   expect(executions.get('flaky:client')).toBe(2);
 });
 
-it('answers 412 for an instance that is not Failed and 404 for an unknown one', async () => {
+it('answers 410 for a Completed instance (as the extension 2.13/3.x does) and 404 for an unknown one', async () => {
   const id = await start('failsOnce', 'twice');
   expect((await rewind(id)).status).toBe(202);
   await host.whenIdle();
   expect((await status(id)).runtimeStatus).toBe('Completed');
   const again = await rewind(id);
-  expect(again.status).toBe(412);
+  expect(again.status).toBe(410);
   expect(again.headers.get('content-type')).toMatch(/application\/problem\+json/);
   expect((await rewind('no-such-instance')).status).toBe(404);
-  // durable-functions' client rejects on 412 (the fixture answers 409 with the error).
+  // durable-functions' client rejects on 410 (the fixture answers 409 with the error).
   const viaClient = await fetch(`${host.url}/api/rewind/${id}`, { method: 'POST' });
   expect(viaClient.status).toBe(409);
 });

@@ -2,4 +2,3 @@ export * from './client';
 export * from './errors';
 export * from './models';
 export * from './retry';
-export { sharedSidecarDispatcher } from './transport';

@@ -5,7 +5,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { Webhook } from 'standardwebhooks';
 
 import type { VerificationClient } from '../durable-client';
-import { maskPhoneNumber } from '../sms-sender';
+import { maskPhoneNumber } from '../../redact';
 import {
   blockedEventId,
   lifecycleEventId,
@@ -63,7 +63,12 @@ export function createDeliveryOrchestrator(): OrchestrationHandler {
       } catch {
         endpoints.push({ endpoint, delivered: false });
       }
-      context.df.setCustomStatus({ type: input.event.type, endpoints });
+      // Scalars only, so the dashboard's list shows them: `event`, `delivered`, `failed`.
+      context.df.setCustomStatus({
+        event: input.event.type,
+        delivered: endpoints.filter((e) => e.delivered).length,
+        failed: endpoints.filter((e) => !e.delivered).length,
+      });
     }
     return { eventId: input.event.id, type: input.event.type, endpoints };
   };

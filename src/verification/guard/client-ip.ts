@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 
-import type { ClientIpSettings } from '../../config';
+import type { ClientIpSettings } from './settings';
 
 /** The one header accessor this needs; `@azure/functions`' `HttpRequest.headers` has it. */
 export interface HeaderSource {

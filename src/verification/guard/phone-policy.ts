@@ -1,8 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 
-import type { PhonePolicySettings } from '../../config';
-import type { PolicyNumberType } from '../rules';
-import type { NumberPolicyExtras } from './settings';
+import type { NumberPolicyExtras, PhonePolicySettings, PolicyNumberType } from './settings';
 
 import { GUARD_REASONS, PhoneNumberInvalidError, PhonePolicyError } from './errors';
 

@@ -4,7 +4,7 @@ import type * as AltchaLib from 'altcha-lib' with { 'resolution-mode': 'import' 
 import type * as AltchaSha from 'altcha-lib/algorithms/sha' with { 'resolution-mode': 'import' };
 
 import { ForbiddenError, NotFoundError } from '../../errors';
-import { deriveKey } from '../key-derivation';
+import { deriveKey } from '../crypto/key-derivation';
 import { GUARD_REASONS } from './errors';
 import type { RowStore } from './row-store';
 import type { ProofOfWorkSettings } from './settings';

@@ -1,6 +1,6 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 
-import { storageFailure, tableClientFor, type StorageAccess } from '../../table-storage';
+import { storageFailure, tableClientFor, type StorageAccess } from '../../storage/table-storage';
 
 /**
  * Rows of one partition holding a small JSON state each, written ETag-conditionally in one

@@ -1,16 +1,7 @@
-import {
-  loadClientIpSettings,
-  loadPhonePolicySettings,
-  loadSections,
-  loadVelocitySettings,
-  type ClientIpSettings,
-  type Env,
-  type PhonePolicySettings,
-  type VelocitySettings,
-} from '../../config';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
-import { maskPhoneNumber } from '../sms-sender';
+import { loadSections, type Env } from '../../config';
+import { maskPhoneNumber } from '../../redact';
 import { clientIpFrom, type HeaderSource } from './client-ip';
 import { ConversionGuard, type Admission } from './conversion';
 import {
@@ -21,18 +12,22 @@ import {
 } from './errors';
 import { checkPhoneNumber, type AcceptedPhoneNumber } from './phone-policy';
 import type { RowStore } from './row-store';
-import { loadFraudGuardSettings, type FraudGuardSettings } from './settings';
+import {
+  loadClientIpSettings,
+  loadFraudGuardSettings,
+  loadPhonePolicySettings,
+  loadVelocitySettings,
+  type FraudGuardSettings,
+  type GuardSettings as VerificationGuardSettings,
+} from './settings';
 import { VelocityGuard, type GuardLogger, type VelocityStore } from './velocity';
 import { VerifiedNumbers } from './verified-numbers';
 
 /**
- * Every setting of the fraud guard: the older parts in the verification section of
- * `src/config.ts`, the issue-22 parts (`fraud`) in `./settings.ts`.
+ * Every setting of the fraud guard: the parts the verification section carries (policy, client
+ * IP, velocity) and the issue-22 parts (`fraud`), all in `./settings.ts`.
  */
-export interface GuardSettings {
-  readonly phonePolicy: PhonePolicySettings;
-  readonly clientIp: ClientIpSettings;
-  readonly velocity: VelocitySettings;
+export interface GuardSettings extends VerificationGuardSettings {
   readonly fraud: FraudGuardSettings;
 }
 

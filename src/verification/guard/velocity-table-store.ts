@@ -1,6 +1,6 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 
-import { storageFailure, tableClientFor, type StorageAccess } from '../../table-storage';
+import { storageFailure, tableClientFor, type StorageAccess } from '../../storage/table-storage';
 import type { CounterState, CounterWrite, StoredCounter, VelocityStore } from './velocity';
 
 /**
@@ -55,19 +55,6 @@ export class TableVelocityStore implements VelocityStore {
       retryOptions: { maxRetries: 1, retryDelayInMs: 100, maxRetryDelayInMs: 500 },
     });
     return new TableVelocityStore(table, options);
-  }
-
-  /** `connectionString` is the app's `AzureWebJobsStorage` (Azurite locally). */
-  static fromConnectionString(
-    connectionString: string,
-    tableName: string,
-    options: TableVelocityStoreOptions = {},
-  ): TableVelocityStore {
-    return TableVelocityStore.create(
-      { kind: 'connectionString', connectionString },
-      tableName,
-      options,
-    );
   }
 
   async read(keys: readonly string[]): Promise<ReadonlyMap<string, StoredCounter>> {

@@ -1,10 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { deriveKey } from '../key-derivation';
+import { deriveKey } from '../crypto/key-derivation';
 
-import { maskPhoneNumber } from '../sms-sender';
+import { maskPhoneNumber } from '../../redact';
 import type { ClientIp } from './client-ip';
-import type { VelocitySettings } from '../../config';
-import { FRAUD_GUARD_DEFAULTS, type BudgetSettings } from './settings';
+import { FRAUD_GUARD_DEFAULTS, type BudgetSettings, type VelocitySettings } from './settings';
 import {
   GUARD_REASONS,
   GuardUnavailableError,
@@ -135,7 +134,7 @@ const UNKNOWN_CLIENT = 'unknown';
 const UNKNOWN_CLIENT_ROW_KEY = 'i-unknown';
 
 /**
- * The velocity limits of issue 9: per number (count and cooldown), per client IP, per number
+ * The velocity limits: per number (count and cooldown), per client IP, per number
  * prefix (the number without its last 4 digits) and a global ceiling, checked and recorded in one
  * call before any SMS is sent.
  *

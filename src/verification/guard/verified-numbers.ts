@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 
-import { deriveKey } from '../key-derivation';
+import { deriveKey } from '../crypto/key-derivation';
 import type { RowStore } from './row-store';
 
 const KEY_LABEL = 'sms-verification/verified-number/hmac-sha256/v1';

@@ -1,4 +1,5 @@
-import { ENV_KEYS, type Env } from '../../../src/config';
+import { SETTING_KEYS } from '../../../src/composition';
+import type { Env } from '../../../src/config';
 
 export const TEST_SECRET = 'unit-test-verification-secret-0123456789';
 
@@ -19,7 +20,7 @@ export function validEnv(overrides: Record<string, string | undefined> = {}): En
 
 /** Sets exactly the app's settings in process.env to `env`; returns the restore function. */
 export function useEnv(env: Env): () => void {
-  const keys = Object.values(ENV_KEYS);
+  const keys = SETTING_KEYS;
   const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
   const apply = (values: Env): void => {
     for (const key of keys) {

@@ -2,7 +2,10 @@
  * Who may use the dashboard. It acts with the system key, so by default only this machine may: the client
  * must connect from a loopback address and address the host by a loopback name (a DNS-rebinding page on
  * `evil.example` resolving to 127.0.0.1 is refused), and state-changing calls must be same-origin requests
- * carrying the dashboard's header (a cross-site form or image cannot set it).
+ * carrying the dashboard's header (a cross-site form or image cannot set it). A request a proxy forwarded
+ * (`Forwarded`, `X-Forwarded-For`, `X-Forwarded-Host`) counts as remote even on a loopback connection: a
+ * reverse proxy on this machine connects from 127.0.0.1 on behalf of anyone, unless
+ * `LOCAL_DASHBOARD_TRUST_PROXY` says that proxy admits only this machine's users.
  */
 import type * as http from 'node:http';
 import { keyEquals } from '../keys';
@@ -34,6 +37,14 @@ export interface AccessOptions {
   /** Setting `LOCAL_DASHBOARD_ALLOW_REMOTE`: other machines may use it, with the master key. */
   readonly allowRemote: boolean;
   readonly masterKey: string;
+  /** Setting `LOCAL_DASHBOARD_TRUST_PROXY`: a forwarded request on loopback still counts as local. */
+  readonly trustProxy?: boolean;
+}
+
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host'] as const;
+
+function isForwarded(req: http.IncomingMessage): boolean {
+  return FORWARDING_HEADERS.some((name) => req.headers[name] !== undefined);
 }
 
 /** Pages and assets are not secret; the API is. */
@@ -43,14 +54,16 @@ export function decideAccess(
   options: AccessOptions,
 ): AccessDecision {
   const local =
-    isLoopbackAddress(req.socket.remoteAddress) && isLoopbackHostHeader(req.headers.host);
+    isLoopbackAddress(req.socket.remoteAddress) &&
+    isLoopbackHostHeader(req.headers.host) &&
+    (options.trustProxy === true || !isForwarded(req));
   if (!local) {
     if (!options.allowRemote) {
       return {
         allowed: false,
         status: 403,
         detail:
-          'The dashboard only answers on loopback (http://localhost). Set LOCAL_DASHBOARD_ALLOW_REMOTE=true to allow other machines (they need the master key).',
+          'The dashboard only answers on loopback (http://localhost), not through a proxy. Set LOCAL_DASHBOARD_ALLOW_REMOTE=true to allow other machines (they need the master key), or LOCAL_DASHBOARD_TRUST_PROXY=true for a proxy that admits only this machine.',
       };
     }
     const presented = req.headers['x-functions-key'];

@@ -31,7 +31,7 @@ export interface DashboardOptions {
   readonly systemKey: string;
   readonly masterKey: string;
   readonly taskHubName: string;
-  /** The app's resolved settings: where the emulators are, and `LOCAL_DASHBOARD_ALLOW_REMOTE`. */
+  /** The app's resolved settings: where the emulators are, `LOCAL_DASHBOARD_ALLOW_REMOTE`, `_TRUST_PROXY`. */
   readonly settings: Readonly<Record<string, string>>;
   readonly activityWindows: ActivityWindows;
 }
@@ -146,6 +146,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const assets = loadAssets();
   const services = new LocalServices(serviceUrls(options.settings));
   const allowRemote = /^(true|1)$/i.test(options.settings.LOCAL_DASHBOARD_ALLOW_REMOTE ?? '');
+  const trustProxy = /^(true|1)$/i.test(options.settings.LOCAL_DASHBOARD_TRUST_PROXY ?? '');
 
   const client = new ManagementClient(options);
   const management = client.call.bind(client);
@@ -376,7 +377,11 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
 
   return async (req, res, url) => {
     const isApi = url.pathname.toLowerCase().startsWith(`${API}/`);
-    const access = decideAccess(req, isApi, { allowRemote, masterKey: options.masterKey });
+    const access = decideAccess(req, isApi, {
+      allowRemote,
+      trustProxy,
+      masterKey: options.masterKey,
+    });
     if (!access.allowed) {
       req.resume();
       sendProblem(res, access.status, access.detail);

@@ -3,17 +3,24 @@
  * time, never two of one instance at once) and queued activities (at most `maxConcurrentActivities`), and knows
  * when nothing is left to run (`whenIdle`). Its ready set and activity queue are caches of the store's inbox and
  * activity rows, filled after each commit; after a failed write they are rebuilt from the store (`reload`) with
- * a delay that doubles while writes keep failing, so the work runs again without a restart.
+ * a delay that doubles while writes keep failing, so the work runs again without a restart. The delay runs on
+ * the engine's clock, so tests of a long outage take no real time.
  */
+import type { Clock } from '../contracts';
 import type { ActivityRow } from '../store/sqlite-store';
 import { errorMessage } from './orchestrator-protocol';
 import type { TimerWakeups } from './timer-wakeups';
 
-/** First and last delay before the caches are rebuilt from the store after a failed write. */
-const RESYNC_FIRST_DELAY_MS = 10;
-const RESYNC_MAX_DELAY_MS = 1000;
+/**
+ * First and last delay before the caches are rebuilt from the store after a failed write. A retry of an
+ * activity only commits the result it already has (see `engine.ts`), so a long outage costs retries of
+ * writes, never of side effects; the cap bounds how long work waits once the store is back.
+ */
+export const RESYNC_FIRST_DELAY_MS = 10;
+export const RESYNC_MAX_DELAY_MS = 5000;
 
 export interface DispatcherSettings {
+  clock: Clock;
   maxConcurrentOrchestrators: number;
   maxConcurrentActivities: number;
   runEpisode(instanceId: string): Promise<void>;
@@ -39,7 +46,9 @@ export class Dispatcher {
   private pumpScheduled = false;
   private idleWaiters: (() => void)[] = [];
   private idleCheckScheduled = false;
-  private resyncTimer: NodeJS.Timeout | undefined;
+  /** Cancels the pending rebuild; set while one is scheduled, with its due time (engine clock, epoch ms). */
+  private cancelResync: (() => void) | undefined;
+  private resyncAt = 0;
   private resyncDelayMs = RESYNC_FIRST_DELAY_MS;
   private started = false;
   private stopping = false;
@@ -89,11 +98,12 @@ export class Dispatcher {
    * the work, and a rebuild from it picks it up again.
    */
   scheduleResync(): void {
-    if (this.resyncTimer || this.stopping) return;
+    if (this.cancelResync || this.stopping) return;
     const delay = this.resyncDelayMs;
     this.resyncDelayMs = Math.min(RESYNC_MAX_DELAY_MS, delay * 2);
-    this.resyncTimer = setTimeout(() => {
-      this.resyncTimer = undefined;
+    this.resyncAt = this.s.clock.now().getTime() + delay;
+    this.cancelResync = this.s.clock.wakeAt(new Date(this.resyncAt), () => {
+      this.cancelResync = undefined;
       if (this.stopping || !this.s.canRun()) return;
       try {
         this.s.reload();
@@ -103,7 +113,7 @@ export class Dispatcher {
         this.scheduleResync();
       }
       this.scheduleIdleCheck();
-    }, delay);
+    });
   }
 
   /** A write succeeded again: the next failure starts over with a short delay. */
@@ -117,8 +127,8 @@ export class Dispatcher {
    */
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.resyncTimer);
-    this.resyncTimer = undefined;
+    this.cancelResync?.();
+    this.cancelResync = undefined;
     await settleWithin(this.inflightEpisodes, deadline);
     await settleWithin(this.inflight, deadline);
   }
@@ -145,7 +155,9 @@ export class Dispatcher {
     if (this.stopping) return true;
     if (this.runnable.size > 0 || this.running.size > 0 || this.inflight.size > 0) return false;
     if (this.activityQueue.length > 0 || this.activitiesRunning > 0) return false;
-    if (this.pumpScheduled || this.resyncTimer) return false;
+    if (this.pumpScheduled) return false;
+    // A rebuild due later is like a future timer: idle until the clock reaches it.
+    if (this.cancelResync && this.resyncAt <= this.s.clock.now().getTime()) return false;
     return !this.timers.hasDueWork();
   }
 

@@ -47,8 +47,9 @@ export class EngineClient {
     return this.core.store.isOpen ? this.core.store.getInstance(instanceId) : undefined;
   }
 
-  /** The history of the instance's current execution. */
+  /** The history of the instance's current execution; empty once the engine stopped, like `getInstance`. */
   getHistory(instanceId: string): HistoryEvent[] {
+    if (!this.core.store.isOpen) return [];
     return this.core.store.getHistory(instanceId).map(parseHistoryEvent);
   }
 
@@ -72,7 +73,8 @@ export class EngineClient {
 
   /**
    * Terminate, suspend or resume. Throws `InvalidInstanceStateError` for a suspend of a suspended instance or a
-   * resume of one that is not suspended.
+   * resume of one that is not suspended: the extension's `SuspendAsync`/`ResumeAsync` throw
+   * InvalidOperationException there, which its HttpApiHandler answers with 500 (2.13.x and 3.x alike).
    */
   control(instanceId: string, op: ControlOperation, reason: string | null): Delivery {
     return this.core.tx(() => {
@@ -82,12 +84,12 @@ export class EngineClient {
       const status = row?.runtimeStatus;
       if (op === 'suspend' && status === 'Suspended') {
         throw new InvalidInstanceStateError(
-          `Cannot suspend instance '${instanceId}': it is already suspended.`,
+          `Cannot suspend the orchestration instance ${instanceId} because instance is in the ${status} state.`,
         );
       }
       if (op === 'resume' && status !== 'Suspended') {
         throw new InvalidInstanceStateError(
-          `Cannot resume instance '${instanceId}': it is not suspended.`,
+          `Cannot resume the orchestration instance ${instanceId} because instance is in the ${status} state.`,
         );
       }
       this.core.sendControl(instanceId, op, reason);

@@ -11,6 +11,7 @@
  *
  * Work that is persisted but not finished when the process dies is picked up again by `start()`.
  */
+import { randomUUID } from 'node:crypto';
 import { FunctionInvocationError, type Clock, type FunctionInvoker } from '../contracts';
 import { SqliteStore, TERMINAL_STATUSES, type ActivityRow } from '../store/sqlite-store';
 import { Dispatcher } from './dispatcher';
@@ -51,7 +52,15 @@ export interface EngineSettings {
   log: (line: string) => void;
   /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
   openStore?: (databasePath: string) => SqliteStore;
+  /**
+   * Deliveries of one activity before it is failed into history as a poison activity instead of run again
+   * (durabletask-go's `DequeueCount`): each start that did not end in a committed result counts, e.g. a
+   * crash or stop mid-run. Default 5.
+   */
+  maxActivityDequeueCount?: number;
 }
+
+export const DEFAULT_MAX_ACTIVITY_DEQUEUE_COUNT = 5;
 
 export class DurableEngineCore {
   readonly store: SqliteStore;
@@ -63,6 +72,13 @@ export class DurableEngineCore {
   private postCommit: (() => void)[] = [];
   private txDepth = 0;
   private entities: EntityMessageSink | undefined;
+  /** This engine's name in `activities.locked_by`: a row locked by another one was left by a dead process. */
+  private readonly owner = `engine-${process.pid}-${randomUUID()}`;
+  /**
+   * Results of activities that ran but whose commit failed, by activity row id: the retry commits this result
+   * instead of running the activity (and its side effects, an SMS) again.
+   */
+  private readonly uncommitted = new Map<number, HistoryEvent>();
 
   constructor(private readonly settings: EngineSettings) {
     this.store = (settings.openStore ?? ((file) => new SqliteStore(file)))(settings.databasePath);
@@ -73,6 +89,7 @@ export class DurableEngineCore {
     });
     this.dispatcher = new Dispatcher(
       {
+        clock: settings.clock,
         maxConcurrentOrchestrators: settings.maxConcurrentOrchestratorFunctions,
         maxConcurrentActivities: settings.maxConcurrentActivityFunctions,
         runEpisode: (id) => this.runEpisode(id),
@@ -272,14 +289,48 @@ export class DurableEngineCore {
     this.dispatcher.scheduleIdleCheck();
   }
 
+  /**
+   * Runs one activity at least once, and again only when a run was cut short (crash, stop):
+   * 1. a result computed earlier whose commit failed is committed, the activity is not run again;
+   * 2. the delivery is counted and locked in the store before the activity runs (if that write fails, nothing
+   *    runs, and the dispatcher retries with back-off); past `maxActivityDequeueCount` deliveries the activity
+   *    fails into history as a poison one instead;
+   * 3. the result is kept in memory until its commit succeeds.
+   */
   private async runActivity(a: ActivityRow): Promise<void> {
-    let ev: HistoryEvent;
+    const computed = this.uncommitted.get(a.id);
+    if (computed) {
+      this.commitResult(a, computed);
+      return;
+    }
+    const deliveries = this.tx(() => this.store.lockActivity(a.id, this.owner));
+    if (deliveries === undefined) return; // gone: the instance was restarted, terminated or purged
+    const limit = this.settings.maxActivityDequeueCount ?? DEFAULT_MAX_ACTIVITY_DEQUEUE_COUNT;
+    const ev =
+      deliveries > limit ? this.poisonResult(a, deliveries - 1) : await this.invokeActivity(a);
+    if (this.dispatcher.isStopping && !this.store.isOpen) return;
+    this.uncommitted.set(a.id, ev);
+    this.commitResult(a, ev);
+  }
+
+  private commitResult(a: ActivityRow, ev: HistoryEvent): void {
+    this.tx(() => commitActivityResult(this.writes, a, ev));
+    this.uncommitted.delete(a.id);
+  }
+
+  private poisonResult(a: ActivityRow, starts: number): HistoryEvent {
+    const message = `Activity function '${a.name}' was started ${starts} times without completing (poison activity): it is not run again.`;
+    this.settings.log(`[durable] ${message} Instance '${a.instanceId}', task ${a.taskId}.`);
+    return historyEvents.taskFailed(this.settings.clock.now(), a.taskId, message, message);
+  }
+
+  private async invokeActivity(a: ActivityRow): Promise<HistoryEvent> {
     try {
       const result =
         a.name === HTTP_ACTIVITY_NAME
           ? await runHttpActivity(a.input)
           : await this.settings.invoker.invokeActivity(a.name, a.input ?? undefined, a.instanceId);
-      ev = historyEvents.taskCompleted(this.settings.clock.now(), a.taskId, toJsonText(result));
+      return historyEvents.taskCompleted(this.settings.clock.now(), a.taskId, toJsonText(result));
     } catch (e) {
       const message = errorMessage(e);
       const details =
@@ -288,15 +339,13 @@ export class DurableEngineCore {
           : e instanceof Error
             ? (e.stack ?? message)
             : message;
-      ev = historyEvents.taskFailed(
+      return historyEvents.taskFailed(
         this.settings.clock.now(),
         a.taskId,
         `Activity function '${a.name}' failed: ${message}`,
         details,
       );
     }
-    if (this.dispatcher.isStopping && !this.store.isOpen) return;
-    this.tx(() => commitActivityResult(this.writes, a, ev));
   }
 
   /** One episode: inbox and history in, the orchestrator's decisions out, committed as one transaction. */

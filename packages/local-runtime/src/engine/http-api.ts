@@ -32,11 +32,19 @@ export interface ApiContext {
   /** Names of registered orchestrator functions. */
   orchestratorNames: () => readonly string[];
   log: (line: string) => void;
+  /** The longest a `?timeout=` wait holds a request (ms); longer timeouts are cut to it. */
+  maxWaitMs: number;
   /** The entity routes (`/entities/...`), served by the entity feature. */
   entities?: (req: RuntimeHttpRequest, q: Query, segments: string[]) => RuntimeHttpResponse;
 }
 
 export class BadRequest extends Error {}
+
+/**
+ * Default bound of a `?timeout=` wait: Azure's front end drops a request after 230 s, so no longer wait can be
+ * answered there either. It also keeps `setTimeout` below 2^31-1 ms, past which Node fires it after 1 ms.
+ */
+export const DEFAULT_MAX_WAIT_MS = 230_000;
 
 const ACTIVE_STATUSES: ReadonlySet<RuntimeStatus> = new Set([
   'Running',
@@ -149,6 +157,11 @@ export function validateInstanceId(id: string): string | undefined {
   return undefined;
 }
 
+/** Task hub names are case-insensitive (they name Azure Storage queues, tables and containers). */
+function sameTaskHub(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
 function keyMatches(candidate: string | undefined, accepted: readonly string[]): boolean {
   if (!candidate) return false;
   const c = Buffer.from(candidate);
@@ -232,6 +245,14 @@ export class ManagementApi {
         .split('/')
         .filter((s) => s !== '')
         .map((s) => decodeURIComponent(s));
+      // The extension opens a client on the hub the query names: this runtime serves one hub, so any other
+      // holds nothing (404), as the extension answers for an instance that is not in that hub.
+      const hub = query.get('taskHub');
+      if (hub !== undefined && hub !== '' && !sameTaskHub(hub, this.context.taskHubName)) {
+        return notFound(
+          `This runtime serves task hub '${this.context.taskHubName}', not '${hub}'.`,
+        );
+      }
       // Links point at the public webhook path even when the call came through the RPC listener.
       const canonical = { ...req, path: `${WEBHOOK_PATH}${rest.replace(/\/+$/, '')}` };
       return await this.route(canonical, query, segments);
@@ -366,7 +387,8 @@ export class ManagementApi {
     instanceId: string,
     timeoutSeconds: number,
   ): Promise<RuntimeHttpResponse> {
-    const row = await this.waitForTerminal(instanceId, timeoutSeconds * 1000);
+    const waitMs = Math.min(timeoutSeconds * 1000, this.context.maxWaitMs);
+    const row = await this.waitForTerminal(instanceId, waitMs);
     if (row?.runtimeStatus === 'Completed') {
       return {
         status: 200,
@@ -461,10 +483,12 @@ export class ManagementApi {
     );
   }
 
+  /** As the extension: 404 only when the instance does not exist; an unfinished one is kept (0 deleted). */
   private purge(instanceId: string): RuntimeHttpResponse {
+    if (!this.context.engine.getInstance(instanceId))
+      return notFound(`No instance with ID '${instanceId}' found.`);
     const deleted = this.context.engine.purge(instanceId);
-    if (!deleted) return notFound(`No instance with ID '${instanceId}' found.`);
-    return json(200, { instancesDeleted: 1 });
+    return json(200, { instancesDeleted: deleted ? 1 : 0 });
   }
 
   private purgeBy(q: Query): RuntimeHttpResponse {
@@ -519,7 +543,10 @@ export class ManagementApi {
       if (!found) return notFound(`No instance with ID '${instanceId}' found.`);
       return { status: 202 };
     } catch (e) {
-      if (e instanceof NotFailedError) return problem(412, 'Precondition Failed', e.message);
+      if (e instanceof NotFailedError) {
+        if (TERMINAL_STATUSES.has(e.status)) return problem(410, 'Gone', e.message);
+        return invalidState(e.message);
+      }
       throw e;
     }
   }

@@ -26,7 +26,13 @@ import { DurableEngineCore } from './engine';
 import { EngineClient } from './engine-client';
 import { registerInProcessRpc } from './in-process-client';
 import type { HistoryEvent } from './history';
-import { DEFAULT_CONNECTION_NAME, ManagementApi, WEBHOOK_PATH, managementLinks } from './http-api';
+import {
+  DEFAULT_CONNECTION_NAME,
+  DEFAULT_MAX_WAIT_MS,
+  ManagementApi,
+  WEBHOOK_PATH,
+  managementLinks,
+} from './http-api';
 
 export { formatTimeSpan, activityInputString, InstanceExistsError } from './engine';
 export type { HistoryEvent } from './history';
@@ -61,6 +67,8 @@ export interface DurableEngineOptions {
   longRunningTimerIntervalMs?: number;
   /** Opens the store (tests inject one that fails on commit); default: SQLite at `databasePath`. */
   openStore?: (databasePath: string) => SqliteStore;
+  /** Deliveries of one activity before it fails into history as a poison activity (default 5). */
+  maxActivityDequeueCount?: number;
   /** `host.json` `extensions.durableTask.maxConcurrentEntityFunctions`: entities running a batch at once (default 10). */
   maxConcurrentEntityFunctions?: number;
   /** `host.json` `extensions.durableTask.maxEntityOperationBatchSize`: operations per entity invocation (default 50). */
@@ -70,6 +78,14 @@ export interface DurableEngineOptions {
    * listener keeps running for clients the shortcut cannot reach). See `in-process-client.ts`.
    */
   inProcessClient?: boolean;
+  /**
+   * The origin the host serves on, for the check-status links of calls that came through the RPC listener
+   * (which has no public `Host` of its own). Read at each call: the host knows it only once it listens.
+   * Default `http://localhost:7071`.
+   */
+  publicOrigin?: () => string;
+  /** The longest a `?timeout=` wait holds a request, ms (default 230 s, Azure's front-end limit). */
+  maxHttpWaitMs?: number;
 }
 
 export interface DurableEngine extends DurableExtension {
@@ -97,6 +113,9 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     longRunningTimerIntervalMs: options.longRunningTimerIntervalMs ?? 3 * DAY_MS,
     log,
     ...(options.openStore ? { openStore: options.openStore } : {}),
+    ...(options.maxActivityDequeueCount !== undefined
+      ? { maxActivityDequeueCount: options.maxActivityDequeueCount }
+      : {}),
   });
   const entityStore = new EntityStore(core.store.database);
   const entities = new EntityScheduler({
@@ -121,6 +140,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         .filter((f) => f.triggerType.toLowerCase() === 'orchestrationtrigger')
         .map((f) => f.name),
     log,
+    maxWaitMs: positive(options.maxHttpWaitMs, DEFAULT_MAX_WAIT_MS),
     entities: (req, q, segments) => entityApi.handle(req, q, segments),
   });
 
@@ -131,8 +151,10 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
    * they change only with the origin or the RPC listener's URL (then the map is cleared).
    */
   const bindingsByOrigin = new Map<string, Readonly<Record<string, unknown>>>();
-  // The origin clients see; RPC-created check-status URLs point there so they work from outside.
-  let publicOrigin = 'http://localhost:7071';
+  // The origin clients see; RPC-created check-status URLs point there so they work from outside. Never taken
+  // from a request: concurrent requests through other names (or a forged Host) would hand out each other's.
+  const publicOrigin = (): string =>
+    (options.publicOrigin?.() ?? 'http://localhost:7071').replace(/\/+$/, '');
   let stopped = false;
   let unregisterInProcess: (() => void) | undefined;
 
@@ -178,7 +200,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         query: url.searchParams,
         headers,
         body: Buffer.concat(chunks),
-        origin: publicOrigin,
+        origin: publicOrigin(),
       };
       if (!url.pathname.toLowerCase().startsWith('/durabletask')) {
         send({ status: 404 });
@@ -195,18 +217,13 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
     },
     taskHubName: options.taskHubName,
 
-    clientBinding(origin: string): Readonly<Record<string, unknown>> {
-      publicOrigin = origin.replace(/\/+$/, '');
-      const cached = bindingsByOrigin.get(publicOrigin);
+    clientBinding(requestOrigin: string): Readonly<Record<string, unknown>> {
+      const origin = requestOrigin.replace(/\/+$/, '');
+      const cached = bindingsByOrigin.get(origin);
       if (cached) return cached;
-      const base = `${publicOrigin}${WEBHOOK_PATH}`;
+      const base = `${origin}${WEBHOOK_PATH}`;
       const code = encodeURIComponent(options.systemKey);
-      const links = managementLinks(
-        publicOrigin,
-        options.taskHubName,
-        options.systemKey,
-        'INSTANCEID',
-      );
+      const links = managementLinks(origin, options.taskHubName, options.systemKey, 'INSTANCEID');
       // The templates keep the literal INSTANCEID placeholder that the JS client substitutes.
       const managementUrls: Record<string, string> = { ...links };
       const rewindQuery = `taskHub=${encodeURIComponent(options.taskHubName)}&connection=${DEFAULT_CONNECTION_NAME}&code=${code}`;
@@ -224,7 +241,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
       });
       // A handful of origins at most (the configured public host, loopback names); never unbounded.
       if (bindingsByOrigin.size >= MAX_CACHED_BINDINGS) bindingsByOrigin.clear();
-      bindingsByOrigin.set(publicOrigin, binding);
+      bindingsByOrigin.set(origin, binding);
       return binding;
     },
 
@@ -249,7 +266,7 @@ export function createDurableEngine(options: DurableEngineOptions): DurableEngin
         bindingsByOrigin.clear();
         if (options.inProcessClient !== false) {
           unregisterInProcess = registerInProcessRpc(rpcBaseUrl, (request) =>
-            api.handle({ ...request, origin: publicOrigin }, false),
+            api.handle({ ...request, origin: publicOrigin() }, false),
           );
         }
       }

@@ -6,13 +6,21 @@
  * scheduling event any more and are scheduled again under the same task id, and a failed sub-orchestration
  * is rewound the same way (its `SubOrchestrationInstanceCreated` stays, so the parent waits for it again).
  */
+import type { RuntimeStatus } from '../store/sqlite-store';
 import { InvalidInstanceStateError } from './engine-errors';
 import { queueMessage, type CommitTarget } from './episode-commit';
 import { EventType, historyEvents, parseHistoryEvent, type HistoryEvent } from './history';
 
-/** The instance exists but is not Failed (the extension answers 412 Precondition Failed). */
+/**
+ * The instance exists but is not Failed. The extension (2.13.x and 3.x, the versions extension bundle 4.26+
+ * carries) answers 410 Gone for a Completed, Terminated or Canceled one and 500 for the others, whose
+ * `RewindAsync` throws InvalidOperationException into its generic handler.
+ */
 export class NotFailedError extends InvalidInstanceStateError {
-  constructor(instanceId: string, status: string) {
+  constructor(
+    instanceId: string,
+    readonly status: RuntimeStatus,
+  ) {
     super(
       `The rewind operation is only supported on failed orchestration instances: '${instanceId}' is ${status}.`,
     );

@@ -2,6 +2,7 @@
  * The extension's entity routes of the HTTP API (`/runtime/webhooks/durabletask/entities/...`, also on the
  * RPC listener the DurableClient calls):
  * - `POST entities/{name}/{key}?op=<operation>` with the operation input as body: signal, 202 once queued;
+ * - `DELETE entities/{name}/{key}`: signals the `delete` operation, 202 once queued;
  * - `GET entities/{name}/{key}`: the entity's state (200) or 404 when it does not exist;
  * - `GET entities/{name}` and `GET entities`: existing entities (`fetchState` adds their state), `top`
  *   per page, the next page via the `x-ms-continuation-token` header.
@@ -71,6 +72,11 @@ export class EntityApi {
     const entityId = schedulerIdOf({ name: idPart(rawName!, 'name'), key: idPart(rawKey, 'key') });
     if (method === 'POST') {
       this.scheduler.signal(entityId, q.get('op') ?? '', operationInput(req));
+      return { status: 202 };
+    }
+    // As the extension's HandlePostEntityOperationRequestAsync: DELETE signals the `delete` operation.
+    if (method === 'DELETE') {
+      this.scheduler.signal(entityId, 'delete', operationInput(req));
       return { status: 202 };
     }
     if (method === 'GET') {

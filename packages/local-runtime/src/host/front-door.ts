@@ -15,6 +15,7 @@ import { sendProblem } from './problem';
 import type { CompiledRoute } from './routes';
 import { compileRoute, comparePrecedence, matchRoute } from './routes';
 import { isTriggerType } from './rpc-types';
+import { limitedBodyStream } from './streamed-body';
 
 export type AuthLevel = 'anonymous' | 'function' | 'admin' | 'system';
 
@@ -592,7 +593,12 @@ export class FrontDoor {
     let result: Awaited<ReturnType<FunctionHost['invokeHttp']>>;
     const started = Date.now();
     try {
-      const body = await readLimited();
+      // A streaming app reads its bodies itself, each handler at most its own limit: nothing is buffered here.
+      const streamed =
+        this.options.host.streamsRequestBodies && method !== 'GET' && method !== 'HEAD'
+          ? limitedBodyStream(req, this.options.maxRequestBodyBytes)
+          : undefined;
+      const body = streamed ?? (await readLimited());
       if (!body) return;
       const query: Record<string, string> = {};
       for (const [k, v] of url.searchParams) {

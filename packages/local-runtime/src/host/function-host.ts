@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
+import type { Readable } from 'node:stream';
 import type { OutputBindings } from '../bindings';
 import { bindingDataFromJson } from '../bindings';
 import type { FunctionInvoker, RegisteredFunctionInfo } from '../contracts';
@@ -35,7 +36,11 @@ export interface HttpInvocationRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, string>>;
   readonly params: Readonly<Record<string, string>>;
-  readonly body: Buffer;
+  /**
+   * The body, buffered; or, when the app streams (`streamsRequestBodies`), the request itself, which goes to
+   * the library's proxy as it arrives: the handler reads what it wants and nothing else is held in memory.
+   */
+  readonly body: Buffer | Readable;
 }
 
 export type HttpInvocationResult =
@@ -249,14 +254,20 @@ export class FunctionHost implements FunctionInvoker {
   }
 
   /** `origin` is the externally visible origin of the request, for the `durableClient` binding's URLs. */
+  /** Whether HTTP functions take their body as a stream (the app called `app.setup({ enableHttpStream })`). */
+  get streamsRequestBodies(): boolean {
+    return this.httpStreamUri !== undefined;
+  }
+
   async invokeHttp(
     fn: RegisteredFunction,
-    request: HttpInvocationRequest,
+    streamedRequest: HttpInvocationRequest,
     origin: string,
   ): Promise<HttpInvocationResult> {
     if (this.httpStreamUri) {
-      return this.invokeHttpStreaming(fn, request, origin, this.httpStreamUri);
+      return this.invokeHttpStreaming(fn, streamedRequest, origin, this.httpStreamUri);
     }
+    const request = { ...streamedRequest, body: await bufferOf(streamedRequest.body) };
     const http: RpcHttpData = {
       method: request.method,
       url: request.url,
@@ -346,11 +357,14 @@ export class FunctionHost implements FunctionInvoker {
     delete forwardedHeaders['content-length'];
     delete forwardedHeaders['transfer-encoding'];
     delete forwardedHeaders.connection;
+    const body = request.body;
+    // A streamed body keeps the client's framing: its declared length, or chunked.
+    const length = Buffer.isBuffer(body) ? String(body.length) : request.headers['content-length'];
     const proxyRequest = http.request(proxyUrl, {
       method: request.method,
       headers: {
         ...forwardedHeaders,
-        'content-length': String(request.body.length),
+        ...(length === undefined ? {} : { 'content-length': length }),
         'x-ms-invocation-id': invocationId,
         'x-forwarded-host': target.host,
         'x-forwarded-proto': target.protocol.replace(/:$/, ''),
@@ -362,7 +376,19 @@ export class FunctionHost implements FunctionInvoker {
     });
     // Settled here so that an aborted proxy request never becomes an unhandled rejection.
     proxyResponse.catch(() => undefined);
-    proxyRequest.end(request.body);
+    if (Buffer.isBuffer(body)) {
+      proxyRequest.end(body);
+    } else {
+      // Back-pressure reaches the client: what the handler does not read stays on the wire. A handler that
+      // answered without reading all of it ends the upload here.
+      body.pipe(proxyRequest);
+      body.once('error', () => proxyRequest.destroy());
+      void proxyResponse.then((r) =>
+        r.once('end', () => {
+          if (!body.readableEnded) body.unpipe(proxyRequest);
+        }),
+      );
+    }
 
     const triggerMetadata: Record<string, RpcTypedData> = {
       Headers: { json: JSON.stringify(request.headers) },
@@ -494,4 +520,12 @@ export class FunctionHost implements FunctionInvoker {
     }
     return typedDataToValue(outcome.response.returnValue);
   }
+}
+
+/** A body as bytes: a buffered one as it is, a stream read to its end (only when the app does not stream). */
+async function bufferOf(body: Buffer | Readable): Promise<Buffer> {
+  if (Buffer.isBuffer(body)) return body;
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

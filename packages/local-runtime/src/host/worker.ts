@@ -52,8 +52,39 @@ const userLevels: Record<RpcLogLevel, 'debug' | 'info' | 'warn' | 'error' | unde
   none: undefined,
 };
 
+/**
+ * Runs the app's log hooks in order, as the worker does (synchronously: what a hook changes in `context` after
+ * an `await` comes too late for this message). A hook that throws, or returns a promise that rejects, is
+ * reported to `onFailure` and never breaks the invocation that logged: an async hook's rejection would
+ * otherwise be an unhandled rejection, which ends a Node 20 process.
+ */
+export function runLogHooks(
+  hooks: readonly HookCallback[],
+  context: Record<string, unknown>,
+  onFailure: (hook: HookCallback, error: unknown) => void,
+): void {
+  for (const hook of hooks) {
+    try {
+      const returned = hook(context);
+      if (isThenable(returned)) returned.then(undefined, (e: unknown) => onFailure(hook, e));
+    } catch (e) {
+      onFailure(hook, e);
+    }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 export class LocalWorker {
   readonly appHookData: Record<string, unknown> = {};
+  /** Log hooks already reported as failing: one warning each, not one per message they fail on. */
+  private readonly failedLogHooks = new WeakSet<HookCallback>();
 
   constructor(
     private readonly registry: CoreRegistry,
@@ -86,13 +117,9 @@ export class LocalWorker {
       hookData: {},
       appHookData: this.appHookData,
     };
-    for (const hook of this.registry.hooks.log) {
-      try {
-        void hook(hookContext);
-      } catch {
-        // A faulty log hook must not break the invocation that logged.
-      }
-    }
+    runLogHooks(this.registry.hooks.log, hookContext, (hook, error) =>
+      this.reportLogHookFailure(hook, error),
+    );
     const finalLevel =
       typeof hookContext.level === 'string' ? (hookContext.level as RpcLogLevel) : level;
     const finalMessage = typeof hookContext.message === 'string' ? hookContext.message : message;
@@ -103,6 +130,15 @@ export class LocalWorker {
     this.log(
       hostLevel,
       `[${fn.metadata.name}] ${finalMessage}${hostLevel === 'debug' ? ` (${invocationId})` : ''}`,
+    );
+  }
+
+  private reportLogHookFailure(hook: HookCallback, error: unknown): void {
+    if (this.failedLogHooks.has(hook)) return;
+    this.failedLogHooks.add(hook);
+    this.log(
+      'warn',
+      `A log hook failed (${errorParts(error).message}); it stays registered, further failures are not reported.`,
     );
   }
 

@@ -16,9 +16,18 @@ try {
 } catch {
   process.exit(0);
 }
+let lastFrames = -1;
 const tick = () => {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    // Idle (every frame copied, none written since the last tick): truncate the WAL to zero bytes. TRUNCATE
+    // waits for writers, so it runs only when there are none; under load the WAL is reused from its start.
+    if (r.busy === 0 && r.log > 0 && r.log === r.checkpointed && r.log === lastFrames) {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      lastFrames = -1;
+    } else {
+      lastFrames = r.log;
+    }
   } catch {
     // Busy or gone (the directory was removed): the next tick, or the engine's own checkpoint, catches up.
   }
@@ -39,7 +48,8 @@ parentPort.on('message', () => {
  * connection does not block writers, and durability is unchanged: a commit is in the WAL before it
  * returns, checkpoint or not. Under steady writes the passive checkpoint never reaches the last
  * frame, so the WAL only starts over when the engine's own connection checkpoints at its (large)
- * threshold: the WAL file grows to that size.
+ * threshold: the WAL file grows to that size. Once writes stop for two ticks, the worker truncates the WAL to
+ * zero bytes (`wal_checkpoint(TRUNCATE)`), and the engine's `journal_size_limit` cuts it back after each reset.
  */
 export class BackgroundCheckpointer {
   private readonly worker: Worker;

@@ -12,7 +12,9 @@ import { BackgroundCheckpointer } from './checkpointer';
  * - `history`: the history events of each instance's current execution, in order.
  * - `inbox`: history events not yet delivered to an orchestration episode (ExecutionStarted, completions,
  *   timer firings, raised events, ExecutionTerminated/Suspended/Resumed).
- * - `activities`: scheduled activity invocations not yet completed (re-run after a crash).
+ * - `activities`: scheduled activity invocations not yet completed (re-run after a crash), each with how often
+ *   it was handed to a worker (`dequeue_count`) and by which engine (`locked_by`), as durabletask-go's
+ *   `NewTasks` table: a count past the engine's bound makes the activity a poison one.
  * - `timers`: durable timers not yet fired.
  */
 
@@ -157,6 +159,8 @@ const MIGRATIONS: readonly string[] = [
      fire_at INTEGER NOT NULL
    );
    CREATE INDEX timers_instance ON timers(instance_id, timer_id);`,
+  `ALTER TABLE activities ADD COLUMN dequeue_count INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE activities ADD COLUMN locked_by TEXT;`,
 ];
 
 interface RawInstance {
@@ -225,6 +229,11 @@ export function runMigrations(
 /** How often the worker copies the WAL into the database, and the WAL size (4 KiB pages) at which a commit does it itself. */
 const CHECKPOINT_INTERVAL_MS = 250;
 const INLINE_CHECKPOINT_PAGES = 20_000;
+/**
+ * What SQLite leaves of the WAL file after a checkpoint reset it: without a limit the file keeps its largest
+ * size for good (an 80 MB WAL beside a 1 MB database after a purge). Idle, the checkpointer truncates it to 0.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Instance rows kept in memory, as this connection last wrote or read them. A flow reads its row
@@ -256,6 +265,7 @@ export class SqliteStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -32000');
     this.db.pragma('temp_store = MEMORY');
+    this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     this.migrate();
     if (databasePath !== ':memory:') {
       // Checkpoints run on a worker (see checkpointer.ts); this connection checkpoints only as a
@@ -315,6 +325,9 @@ export class SqliteStore {
         'INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?, ?, ?, ?, ?)',
       ),
       deleteActivity: db.prepare<[number]>('DELETE FROM activities WHERE id = ?'),
+      lockActivity: db.prepare<[string, number], { dequeue_count: number }>(
+        'UPDATE activities SET dequeue_count = dequeue_count + 1, locked_by = ? WHERE id = ? RETURNING dequeue_count',
+      ),
       deleteActivities: db.prepare<[string]>('DELETE FROM activities WHERE instance_id = ?'),
       allActivities: db.prepare<
         [],
@@ -511,6 +524,15 @@ export class SqliteStore {
     return Number(
       this.stmts.insertActivity.run(instanceId, executionId, taskId, name, input).lastInsertRowid,
     );
+  }
+
+  /**
+   * Marks a pending activity as handed to `owner` and counts the delivery; the new count, or undefined when the
+   * row is gone (instance restarted, terminated or purged). Written before the activity runs, so a delivery
+   * that a crash cut short is counted too.
+   */
+  lockActivity(id: number, owner: string): number | undefined {
+    return this.stmts.lockActivity.get(owner, id)?.dequeue_count;
   }
 
   /** Deletes a pending activity; false when it was already gone (instance restarted, terminated or purged). */

@@ -79,6 +79,19 @@ const json = (value) =>
   h('pre', {}, value === undefined || value === null ? 'null' : JSON.stringify(value, null, 2));
 const statusLabel = (s) => h('span', { className: `status status-${s}` }, s);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+/**
+ * The first few short scalar fields of an instance's custom status (already redacted by the
+ * server), e.g. a verification's status, service and channel: enough to tell instances apart.
+ */
+function customSummary(customStatus) {
+  if (typeof customStatus !== 'object' || customStatus === null) return '';
+  return Object.entries(customStatus)
+    .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v) && String(v).length <= 40)
+    .slice(0, 4)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+}
+
 const instanceLink = (id) => h('a', { href: `#/instances/${encodeURIComponent(id)}` }, id);
 
 function formatDuration(ms) {
@@ -222,7 +235,8 @@ async function renderInstances(token) {
         {
           type: 'button',
           onclick: () => {
-            listState.filters = { ...listState.filters, name: DELIVERY_ORCHESTRATION };
+            // The app's verification webhooks: one DeliverVerificationEvent instance per event.
+            listState.filters = { ...listState.filters, name: 'DeliverVerificationEvent' };
             listState.tokens = [null];
             listState.page = 0;
             void renderInstances(renderToken);
@@ -270,7 +284,7 @@ async function refreshList() {
         h('td', {}, statusLabel(i.runtimeStatus)),
         h('td', {}, when(i.createdTime)),
         h('td', {}, when(i.lastUpdatedTime)),
-        h('td', {}, statusSummary(i.customStatus)),
+        h('td', { className: 'custom-summary' }, customSummary(i.customStatus)),
       ),
     );
     const pager = pagerBar(listState.page, Boolean(page.continuationToken), movePage);
@@ -300,27 +314,6 @@ async function refreshList() {
     list.replaceChildren(message(`Could not list instances: ${e.message}`, true));
   }
 }
-
-/**
- * The custom status in one line: a webhook delivery (the app's `DeliverVerificationEvent`) as its
- * event type and delivered endpoints, anything else as compact JSON, cut at 80 characters.
- */
-function statusSummary(status) {
-  if (status === undefined || status === null) return '';
-  if (
-    typeof status === 'object' &&
-    typeof status.type === 'string' &&
-    Array.isArray(status.endpoints)
-  ) {
-    const delivered = status.endpoints.filter((e) => e && e.delivered === true).length;
-    return `${status.type}: delivered to ${delivered}/${status.endpoints.length}`;
-  }
-  const text = JSON.stringify(status);
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
-}
-
-/** Webhook deliveries of the app's verification events: one orchestration per event. */
-const DELIVERY_ORCHESTRATION = 'DeliverVerificationEvent';
 
 function movePage(delta) {
   listState.page = Math.max(0, listState.page + delta);
@@ -564,9 +557,9 @@ function actionsPanel(id, feedback) {
       feedback.replaceChildren(message(`${label}: done.${extra}`));
       announce(`${label} done`);
     } catch (e) {
-      // 412: the runtime rewinds only Failed instances (and names the current status in its detail).
+      // 410 (finished) or 500: the runtime rewinds only Failed instances (its detail names the status).
       const why =
-        e.status === 412 && path === '/rewind'
+        (e.status === 410 || e.status === 500) && path === '/rewind'
           ? `only a Failed instance can be rewound. ${e.message}`
           : e.message;
       feedback.replaceChildren(message(`${label} failed: ${why}`, true));

@@ -20,7 +20,7 @@ export interface OpenedAnswer {
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-/** Its own HKDF label: this key differs from the code-hash and sealed-code keys of the same secret. */
+/** Its own HKDF label: this key differs from every other key taken from the same secret. */
 const KEY_LABEL = 'sms-verification/sealed-answer/aes-256-gcm/v1';
 /** Longest plaintext is about 60 bytes; anything much longer is not ours and is not decrypted. */
 const SEALED_PATTERN = /^[A-Za-z0-9_-]{40,200}$/;

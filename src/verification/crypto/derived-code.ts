@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { CODE_LENGTH_RANGE, isCodeLength } from './rules';
+import { CODE_LENGTH_RANGE, isCodeLength } from '../rules';
 import { deriveKey } from './key-derivation';
 
 /**

@@ -2,7 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import type { TableServiceClientOptions } from '@azure/data-tables';
 import { DefaultAzureCredential } from '@azure/identity';
 
-import { isLoopbackHost } from './loopback';
+import { isLoopbackHost } from '../loopback';
 
 /** How the app reaches Table Storage: a connection string (Azurite locally) or a managed identity. */
 export type StorageAccess =

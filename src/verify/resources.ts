@@ -1,0 +1,192 @@
+import type { DurableOrchestrationStatus } from 'durable-functions';
+import type {
+  ApiKeyResource,
+  PageMeta,
+  ServiceResource,
+  VerificationCheckResource,
+  VerificationResource,
+} from './schemas';
+import type { ApiKeyRecord, ServiceRecord } from './store';
+import { attemptSid, type VerifyInput, type VerifyStatus } from './rules';
+import { VERIFY_ROUTE_BASE } from './names';
+
+/** Records and orchestration statuses as Verify's own answers carry them (snake_case, ISO 8601). */
+export interface ResourceContext {
+  readonly origin: string;
+  readonly accountSid: string;
+}
+
+export function verifyBaseUrl(origin: string): string {
+  return `${origin}/api/${VERIFY_ROUTE_BASE}`;
+}
+
+export function serviceUrl(ctx: ResourceContext, sid: string): string {
+  return `${verifyBaseUrl(ctx.origin)}/v2/Services/${sid}`;
+}
+
+export function toServiceResource(ctx: ResourceContext, s: ServiceRecord): ServiceResource {
+  const url = serviceUrl(ctx, s.sid);
+  return {
+    sid: s.sid,
+    account_sid: ctx.accountSid,
+    friendly_name: s.friendlyName,
+    code_length: s.codeLength,
+    lookup_enabled: s.lookupEnabled,
+    psd2_enabled: s.psd2Enabled,
+    skip_sms_to_landlines: s.skipSmsToLandlines,
+    dtmf_input_required: s.dtmfInputRequired,
+    tts_name: s.ttsName,
+    do_not_share_warning_enabled: s.doNotShareWarningEnabled,
+    custom_code_enabled: s.customCodeEnabled,
+    push: { include_date: false, apn_credential_sid: null, fcm_credential_sid: null },
+    totp: { issuer: null, time_step: null, code_length: null, skew: null },
+    default_template_sid: s.defaultTemplateSid,
+    whatsapp: { msg_service_sid: null, from: null },
+    passkeys: null,
+    verify_event_subscription_enabled: s.verifyEventSubscriptionEnabled,
+    date_created: s.dateCreated,
+    date_updated: s.dateUpdated,
+    url,
+    links: {
+      verification_checks: `${url}/VerificationCheck`,
+      verifications: `${url}/Verifications`,
+    },
+  };
+}
+
+export function toApiKeyResource(key: ApiKeyRecord, secret?: string): ApiKeyResource {
+  return {
+    sid: key.sid,
+    friendly_name: key.friendlyName,
+    date_created: toRfc2822(key.dateCreated),
+    date_updated: toRfc2822(key.dateUpdated),
+    ...(secret === undefined ? {} : { secret }),
+  };
+}
+
+/** The 2010-04-01 API (where Twilio's keys live) dates in RFC 2822, as Twilio's answers do. */
+function toRfc2822(iso: string): string {
+  return new Date(iso).toUTCString().replace('GMT', '+0000');
+}
+
+/** The custom status as written by the orchestrator, or undefined before its first episode. */
+export function readVerifyStatus(status: DurableOrchestrationStatus): VerifyStatus | undefined {
+  const custom = status.customStatus as Partial<VerifyStatus> | null | undefined;
+  return custom !== null && typeof custom === 'object' && typeof custom.status === 'string'
+    ? (custom as VerifyStatus)
+    : undefined;
+}
+
+export function readVerifyInput(status: DurableOrchestrationStatus): VerifyInput | undefined {
+  const input = status.input as Partial<VerifyInput> | null | undefined;
+  return input !== null && typeof input === 'object' && typeof input.serviceSid === 'string'
+    ? (input as VerifyInput)
+    : undefined;
+}
+
+export function toVerificationResource(
+  ctx: ResourceContext,
+  sid: string,
+  input: VerifyInput,
+  custom: VerifyStatus,
+): VerificationResource {
+  return {
+    sid,
+    service_sid: input.serviceSid,
+    account_sid: ctx.accountSid,
+    to: input.to,
+    channel: input.channel,
+    status: custom.status,
+    valid: custom.status === 'approved',
+    lookup: lookupOf(input),
+    amount: input.amount ?? null,
+    payee: input.payee ?? null,
+    send_code_attempts: [...custom.sendCodeAttempts],
+    date_created: custom.dateCreated,
+    date_updated: custom.dateUpdated,
+    sna: null,
+    url: `${serviceUrl(ctx, input.serviceSid)}/Verifications/${sid}`,
+  };
+}
+
+export function toCheckResource(
+  ctx: ResourceContext,
+  sid: string,
+  input: VerifyInput,
+  custom: VerifyStatus,
+): VerificationCheckResource {
+  return {
+    sid,
+    service_sid: input.serviceSid,
+    account_sid: ctx.accountSid,
+    to: input.to,
+    channel: input.channel,
+    status: custom.status,
+    valid: custom.status === 'approved',
+    amount: input.amount ?? null,
+    payee: input.payee ?? null,
+    sna_attempts_error_codes: [],
+    date_created: custom.dateCreated,
+    date_updated: custom.dateUpdated,
+  };
+}
+
+const LINE_TYPES: Readonly<Record<string, string>> = {
+  MOBILE: 'mobile',
+  FIXED_LINE: 'landline',
+  FIXED_LINE_OR_MOBILE: 'mobile',
+  VOIP: 'voip',
+};
+
+/** `lookup`: `{}` as Verify answers without Lookup; the line type the app knows when enabled. */
+function lookupOf(input: VerifyInput): Record<string, unknown> {
+  if (!input.lookupEnabled || input.lineType === undefined) return {};
+  return {
+    carrier: {
+      type: LINE_TYPES[input.lineType] ?? null,
+      error_code: null,
+      mobile_country_code: null,
+      mobile_network_code: null,
+      name: null,
+    },
+  };
+}
+
+export function pageMeta(
+  url: string,
+  key: string,
+  page: number,
+  pageSize: number,
+  nextToken: string | undefined,
+): PageMeta {
+  const at = (p: number, token?: string): string =>
+    `${url}?PageSize=${pageSize}&Page=${p}${token === undefined ? '' : `&PageToken=${encodeURIComponent(token)}`}`;
+  return {
+    page,
+    page_size: pageSize,
+    first_page_url: at(0),
+    previous_page_url: page > 0 ? at(page - 1) : null,
+    url: at(page),
+    next_page_url: nextToken === undefined ? null : at(page + 1, nextToken),
+    key,
+  };
+}
+
+/**
+ * A verification's status before its orchestration's first episode wrote one (just created, the
+ * first SMS on its way): pending, with its first send attempt.
+ */
+export function initialStatus(sid: string, input: VerifyInput, createdAt: Date): VerifyStatus {
+  const at = createdAt.toISOString();
+  return {
+    status: 'pending',
+    serviceSid: input.serviceSid,
+    channel: input.channel,
+    dateCreated: at,
+    dateUpdated: at,
+    expiresAt: at,
+    checkAttempts: 0,
+    sendCodeAttempts: [{ attempt_sid: attemptSid(sid, 1), channel: input.channel, time: at }],
+    replies: {},
+  };
+}

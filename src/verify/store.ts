@@ -1,0 +1,288 @@
+import type { TableClient } from '@azure/data-tables';
+import { storageFailure, tableClientFor, type StorageAccess } from '../storage/table-storage';
+
+/**
+ * The Verify API's records in one table of the app's storage (shared by every instance of the
+ * app): services, API keys (their secrets hashed) and, per service, the pending verification of
+ * each number (keyed by an HMAC of the number, never the number itself).
+ */
+export interface ServiceRecord {
+  readonly sid: string;
+  readonly friendlyName: string;
+  readonly codeLength: number;
+  readonly lookupEnabled: boolean;
+  readonly skipSmsToLandlines: boolean;
+  readonly dtmfInputRequired: boolean;
+  readonly ttsName: string | null;
+  readonly psd2Enabled: boolean;
+  readonly doNotShareWarningEnabled: boolean;
+  readonly customCodeEnabled: boolean;
+  readonly defaultTemplateSid: string | null;
+  readonly verifyEventSubscriptionEnabled: boolean;
+  readonly dateCreated: string;
+  readonly dateUpdated: string;
+}
+
+export interface ApiKeyRecord {
+  readonly sid: string;
+  readonly friendlyName: string;
+  /** SHA-256 of the secret (hex): the secret itself is shown once, at creation. */
+  readonly secretHash: string;
+  readonly dateCreated: string;
+  readonly dateUpdated: string;
+}
+
+export interface PendingRecord {
+  readonly verificationSid: string;
+  readonly etag: string;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextToken: string | undefined;
+}
+
+export interface VerifyStore {
+  createService(service: ServiceRecord): Promise<void>;
+  getService(sid: string): Promise<ServiceRecord | undefined>;
+  replaceService(service: ServiceRecord): Promise<void>;
+  deleteService(sid: string): Promise<boolean>;
+  listServices(pageSize: number, token: string | undefined): Promise<Page<ServiceRecord>>;
+  createKey(key: ApiKeyRecord): Promise<void>;
+  getKey(sid: string): Promise<ApiKeyRecord | undefined>;
+  deleteKey(sid: string): Promise<boolean>;
+  listKeys(pageSize: number, token: string | undefined): Promise<Page<ApiKeyRecord>>;
+  getPending(serviceSid: string, toKey: string): Promise<PendingRecord | undefined>;
+  /**
+   * Points the number's pending slot at `verificationSid`: creates it when `etag` is undefined,
+   * else replaces the row only if unchanged. False when another request won the race.
+   */
+  claimPending(
+    serviceSid: string,
+    toKey: string,
+    verificationSid: string,
+    etag: string | undefined,
+  ): Promise<boolean>;
+}
+
+const SERVICES = 'service';
+const KEYS = 'apikey';
+const pendingPartition = (serviceSid: string): string => `pending-${serviceSid}`;
+
+type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+/**
+ * Services are read on every create and check: each instance keeps what it read for a few seconds
+ * (its own writes at once), so another instance's update shows within {@link SERVICE_CACHE_MS}.
+ */
+const SERVICE_CACHE_MS = 10_000;
+const MAX_CACHED_SERVICES = 1000;
+const KEY_CACHE_MS = 30_000;
+
+export class TableVerifyStore implements VerifyStore {
+  private ready: Promise<void> | undefined;
+  private readonly services = new Map<string, { service: ServiceRecord; until: number }>();
+  /** Found keys, read on every request they sign: a revocation elsewhere shows within the TTL. */
+  private readonly keys = new Map<string, { key: ApiKeyRecord; until: number }>();
+
+  constructor(
+    private readonly table: TableClient,
+    private readonly timeoutMs = 5000,
+  ) {}
+
+  static create(storage: StorageAccess, tableName: string): TableVerifyStore {
+    return new TableVerifyStore(
+      tableClientFor(storage, tableName, {
+        retryOptions: { maxRetries: 2, retryDelayInMs: 100, maxRetryDelayInMs: 1000 },
+      }),
+    );
+  }
+
+  async createService(service: ServiceRecord): Promise<void> {
+    await this.ensureTable();
+    await this.table.createEntity(
+      { partitionKey: SERVICES, rowKey: service.sid, ...withoutNulls(service) },
+      this.options(),
+    );
+    this.remember(service);
+  }
+
+  async getService(sid: string): Promise<ServiceRecord | undefined> {
+    const cached = this.services.get(sid);
+    if (cached !== undefined && cached.until > Date.now()) return cached.service;
+    const row = await this.read(SERVICES, sid);
+    const service = row === undefined ? undefined : toService(row);
+    if (service === undefined) this.services.delete(sid);
+    else this.remember(service);
+    return service;
+  }
+
+  private remember(service: ServiceRecord): void {
+    if (this.services.size >= MAX_CACHED_SERVICES) this.services.clear();
+    this.services.set(service.sid, { service, until: Date.now() + SERVICE_CACHE_MS });
+  }
+
+  async replaceService(service: ServiceRecord): Promise<void> {
+    await this.ensureTable();
+    await this.table.upsertEntity(
+      { partitionKey: SERVICES, rowKey: service.sid, ...withoutNulls(service) },
+      'Replace',
+      this.options(),
+    );
+    this.remember(service);
+  }
+
+  deleteService(sid: string): Promise<boolean> {
+    this.services.delete(sid);
+    return this.remove(SERVICES, sid);
+  }
+
+  async listServices(pageSize: number, token: string | undefined): Promise<Page<ServiceRecord>> {
+    return this.list(SERVICES, pageSize, token, toService);
+  }
+
+  async createKey(key: ApiKeyRecord): Promise<void> {
+    await this.ensureTable();
+    await this.table.createEntity({ partitionKey: KEYS, rowKey: key.sid, ...key }, this.options());
+  }
+
+  async getKey(sid: string): Promise<ApiKeyRecord | undefined> {
+    const cached = this.keys.get(sid);
+    if (cached !== undefined && cached.until > Date.now()) return cached.key;
+    this.keys.delete(sid);
+    const row = await this.read(KEYS, sid);
+    if (row === undefined) return undefined;
+    const key = toKey(row);
+    if (this.keys.size >= MAX_CACHED_SERVICES) this.keys.clear();
+    this.keys.set(sid, { key, until: Date.now() + KEY_CACHE_MS });
+    return key;
+  }
+
+  deleteKey(sid: string): Promise<boolean> {
+    this.keys.delete(sid);
+    return this.remove(KEYS, sid);
+  }
+
+  listKeys(pageSize: number, token: string | undefined): Promise<Page<ApiKeyRecord>> {
+    return this.list(KEYS, pageSize, token, toKey);
+  }
+
+  async getPending(serviceSid: string, toKey: string): Promise<PendingRecord | undefined> {
+    const row = await this.read(pendingPartition(serviceSid), toKey);
+    if (row === undefined || typeof row.verificationSid !== 'string') return undefined;
+    return { verificationSid: row.verificationSid, etag: String(row.etag) };
+  }
+
+  async claimPending(
+    serviceSid: string,
+    toKey: string,
+    verificationSid: string,
+    etag: string | undefined,
+  ): Promise<boolean> {
+    await this.ensureTable();
+    const entity = { partitionKey: pendingPartition(serviceSid), rowKey: toKey, verificationSid };
+    try {
+      if (etag === undefined) await this.table.createEntity(entity, this.options());
+      else await this.table.updateEntity(entity, 'Replace', { ...this.options(), etag });
+      return true;
+    } catch (error: unknown) {
+      const { status } = storageFailure(error);
+      if (status === 409 || status === 412) return false;
+      throw error;
+    }
+  }
+
+  private async read(partitionKey: string, rowKey: string): Promise<Row | undefined> {
+    await this.ensureTable();
+    try {
+      return await this.table.getEntity<Row>(partitionKey, rowKey, this.options());
+    } catch (error: unknown) {
+      if (storageFailure(error).status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private async remove(partitionKey: string, rowKey: string): Promise<boolean> {
+    await this.ensureTable();
+    try {
+      await this.table.deleteEntity(partitionKey, rowKey, this.options());
+      return true;
+    } catch (error: unknown) {
+      if (storageFailure(error).status === 404) return false;
+      throw error;
+    }
+  }
+
+  private async list<T>(
+    partitionKey: string,
+    pageSize: number,
+    token: string | undefined,
+    map: (row: Row) => T,
+  ): Promise<Page<T>> {
+    await this.ensureTable();
+    const pages = this.table
+      .listEntities<Row>({
+        queryOptions: { filter: `PartitionKey eq '${partitionKey}'` },
+        abortSignal: AbortSignal.timeout(this.timeoutMs),
+      })
+      .byPage({
+        maxPageSize: pageSize,
+        ...(token === undefined ? {} : { continuationToken: token }),
+      });
+    const next = await pages.next();
+    if (next.done === true) return { items: [], nextToken: undefined };
+    const page = next.value;
+    return {
+      items: page.map((row) => map(row as Row)),
+      nextToken: page.continuationToken ?? undefined,
+    };
+  }
+
+  private options(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.timeoutMs) };
+  }
+
+  private ensureTable(): Promise<void> {
+    this.ready ??= this.table
+      .createTable({ abortSignal: AbortSignal.timeout(this.timeoutMs) })
+      .catch((error: unknown) => {
+        this.ready = undefined;
+        throw error;
+      });
+    return this.ready;
+  }
+}
+
+function toService(row: Row): ServiceRecord {
+  return {
+    sid: String(row.sid),
+    friendlyName: String(row.friendlyName),
+    codeLength: Number(row.codeLength),
+    lookupEnabled: row.lookupEnabled === true,
+    skipSmsToLandlines: row.skipSmsToLandlines === true,
+    dtmfInputRequired: row.dtmfInputRequired === true,
+    ttsName: typeof row.ttsName === 'string' ? row.ttsName : null,
+    psd2Enabled: row.psd2Enabled === true,
+    doNotShareWarningEnabled: row.doNotShareWarningEnabled === true,
+    customCodeEnabled: row.customCodeEnabled === true,
+    defaultTemplateSid: typeof row.defaultTemplateSid === 'string' ? row.defaultTemplateSid : null,
+    verifyEventSubscriptionEnabled: row.verifyEventSubscriptionEnabled === true,
+    dateCreated: String(row.dateCreated),
+    dateUpdated: String(row.dateUpdated),
+  };
+}
+
+function toKey(row: Row): ApiKeyRecord {
+  return {
+    sid: String(row.sid),
+    friendlyName: String(row.friendlyName),
+    secretHash: String(row.secretHash),
+    dateCreated: String(row.dateCreated),
+    dateUpdated: String(row.dateUpdated),
+  };
+}
+
+/** Table Storage has no null: an absent property reads back as null. */
+function withoutNulls(record: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null));
+}
