@@ -91,8 +91,11 @@ describe('verification events and dry-run', () => {
       VERIFICATION_WEBHOOK_URLS: receiver.url,
       VERIFICATION_FRAUD_GUARD_MODE: 'dry-run',
     });
-    const file = path.join(stack.dataDir, 'webhook-secret.json');
-    secret = (JSON.parse(fs.readFileSync(file, 'utf8')) as { secret: string }).secret;
+    // Declared in package.json `localRuntime.generatedSecrets`, kept like the host keys.
+    const file = path.join(stack.dataDir, 'generated-secrets.json');
+    secret = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>)
+      .VERIFICATION_WEBHOOK_SECRET!;
+    expect(secret).toMatch(/^whsec_[0-9a-f]{64}$/);
   });
   afterAll(async () => {
     await stack.host.stop();
