@@ -56,6 +56,15 @@ export interface SendGuardDeps {
   readonly logger: GuardLogger;
 }
 
+export interface CheckOptions {
+  /**
+   * The caller is an authenticated back end that may not know its end user's address (the Verify
+   * API's `DeviceIp`): without one, the send is not counted per client, rather than in the shared
+   * bucket of unknown clients that anonymous requests without a usable address share.
+   */
+  readonly clientOptional?: boolean;
+}
+
 export interface GuardedSend extends AcceptedPhoneNumber {
   /** The store was unreachable and the fail mode is `open`: this send was not counted. */
   readonly degraded: boolean;
@@ -102,7 +111,11 @@ export class SendGuard {
    * the send; then the send is counted for conversion. A recently verified number is exempt from
    * the conversion block and counted per client, so strangers cannot lock its owner out.
    */
-  async check(phoneNumber: unknown, headers: HeaderSource): Promise<GuardedSend> {
+  async check(
+    phoneNumber: unknown,
+    headers: HeaderSource,
+    options: CheckOptions = {},
+  ): Promise<GuardedSend> {
     const { settings } = this.deps;
     let accepted: AcceptedPhoneNumber;
     try {
@@ -126,7 +139,7 @@ export class SendGuard {
     const permit = await this.velocity.checkAndRecord({
       phoneNumber: accepted.e164,
       clientIp,
-      unknownClient: settings.clientIp.header !== undefined,
+      unknownClient: settings.clientIp.header !== undefined && options.clientOptional !== true,
       country: accepted.country,
       verifiedOwner: lookups?.owner === true,
     });
