@@ -34,8 +34,8 @@ async function main(): Promise<void> {
   const cost = option('cost', FRAUD_GUARD_DEFAULTS.proofOfWorkCost);
   const pow = new ProofOfWork({
     settings: { enabled: true, cost, expirySeconds: 300 },
-    secret: 'proof-of-work-bench-secret-0123456789',
-    store: noStore,
+    secret: () => 'proof-of-work-bench-secret-0123456789',
+    store: () => noStore,
     now: () => new Date(),
   });
   const challenges = await Promise.all(Array.from({ length: starts }, () => pow.challenge()));

@@ -206,18 +206,21 @@ export const getFraudGuardSettings = lazy(() => loadFraudGuardSettings(process.e
 export const getEventSettings = lazy(() => loadEventSettings(process.env));
 
 /** The anonymous starter's optional proof of work; used challenges in the limits table. */
-export const getProofOfWork = lazy((): ProofOfWork => {
-  const { storage, velocity, codeSecret } = getVerificationConfig();
-  if (storage === undefined) {
-    throw new ConfigError([{ field: STORAGE_KEYS.connectionString, message: 'required' }]);
-  }
-  return new ProofOfWork({
-    settings: getFraudGuardSettings().proofOfWork,
-    secret: codeSecret,
-    store: TableRowStore.create(storage, velocity.tableName, 'pow'),
-    now: () => new Date(),
-  });
-});
+export const getProofOfWork = lazy(
+  (): ProofOfWork =>
+    new ProofOfWork({
+      settings: getFraudGuardSettings().proofOfWork,
+      secret: () => getVerificationConfig().codeSecret,
+      store: lazy(() => {
+        const { storage, velocity } = getVerificationConfig();
+        if (storage === undefined) {
+          throw new ConfigError([{ field: STORAGE_KEYS.connectionString, message: 'required' }]);
+        }
+        return TableRowStore.create(storage, velocity.tableName, 'pow');
+      }),
+      now: () => new Date(),
+    }),
+);
 
 /** Guard refusals announced as `verification.blocked`, per minute and instance. */
 const getBlockedEventBudget = lazy(

@@ -15,10 +15,11 @@ const SECRET = 'unit-test-secret-0123456789abcdef';
 
 function proofOfWork(enabled = true) {
   const clock = new ManualClock(new Date());
+  const store = new InMemoryRowStore();
   const pow = new ProofOfWork({
     settings: { enabled, cost: 2000, expirySeconds: 300 },
-    secret: SECRET,
-    store: new InMemoryRowStore(),
+    secret: () => SECRET,
+    store: () => store,
     now: () => clock.now(),
   });
   return { pow, clock };
@@ -65,8 +66,8 @@ describe('ProofOfWork (ALTCHA)', () => {
     ).rejects.toMatchObject({ reason: 'proof_of_work_required' });
     const other = new ProofOfWork({
       settings: { enabled: true, cost: 2000, expirySeconds: 300 },
-      secret: 'another-secret-0123456789abcdef',
-      store: new InMemoryRowStore(),
+      secret: () => 'another-secret-0123456789abcdef',
+      store: () => new InMemoryRowStore(),
       now: () => new Date(),
     });
     await expect(pow.requireSolved(await solved(other))).rejects.toMatchObject({ status: 403 });

@@ -51,20 +51,25 @@ export class ProofOfWorkRequiredError extends ForbiddenError {
 
 export interface ProofOfWorkDeps {
   readonly settings: ProofOfWorkSettings;
-  /** `VERIFICATION_CODE_SECRET`: the two HMAC keys are derived from it. */
-  readonly secret: string;
-  /** Where used challenges are remembered (a partition of the limits table). */
-  readonly store: RowStore;
+  /**
+   * `VERIFICATION_CODE_SECRET` (the two HMAC keys are derived from it) and where used challenges
+   * are remembered (a partition of the limits table): read only when proof of work is on, so a
+   * disabled check needs neither setting.
+   */
+  readonly secret: () => string;
+  readonly store: () => RowStore;
   readonly now: () => Date;
 }
 
 export class ProofOfWork {
-  private readonly signatureSecret: string;
-  private readonly keySignatureSecret: string;
+  constructor(private readonly deps: ProofOfWorkDeps) {}
 
-  constructor(private readonly deps: ProofOfWorkDeps) {
-    this.signatureSecret = deriveKey(deps.secret, SIGNATURE_LABEL).toString('base64url');
-    this.keySignatureSecret = deriveKey(deps.secret, KEY_SIGNATURE_LABEL).toString('base64url');
+  private get signatureSecret(): string {
+    return deriveKey(this.deps.secret(), SIGNATURE_LABEL).toString('base64url');
+  }
+
+  private get keySignatureSecret(): string {
+    return deriveKey(this.deps.secret(), KEY_SIGNATURE_LABEL).toString('base64url');
   }
 
   get enabled(): boolean {
@@ -107,7 +112,7 @@ export class ProofOfWork {
     const signature = payload.challenge.signature;
     if (!verified || typeof signature !== 'string') throw new ProofOfWorkRequiredError();
     const expiresAt = payload.challenge.parameters.expiresAt;
-    const used = await this.deps.store.write([
+    const used = await this.deps.store().write([
       {
         key: `w-${signature.slice(0, 64)}`,
         state: { usedAt: this.deps.now().getTime() },
