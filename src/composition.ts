@@ -27,7 +27,17 @@ import { renderMessage, templateFor } from './verification/sms-templates';
 import { HOST_KEYS, loadHostConfig, loadSections, type Config, type Env } from './config';
 import { ConfigError, type FieldProblem } from './errors';
 import { SendGuard } from './verification/guard/send-guard';
-import { GUARD_KEYS } from './verification/guard/settings';
+import {
+  FRAUD_GUARD_KEYS,
+  GUARD_KEYS,
+  loadFraudGuardSettings,
+} from './verification/guard/settings';
+import { TableRowStore } from './verification/guard/row-store';
+import { ProofOfWork } from './verification/guard/proof-of-work';
+import { EVENT_KEYS, loadEventSettings } from './verification/events/settings';
+import { MinuteBudget } from './verification/events/model';
+import { publishBlocked, type BlockedStart } from './verification/events/delivery';
+import type { VerificationClient } from './verification/durable-client';
 import { TableVelocityStore } from './verification/guard/velocity-table-store';
 import {
   SMS_TEMPLATE_KEYS,
@@ -92,13 +102,9 @@ const FEATURES: readonly {
   {
     name: 'verification',
     sections: ['twilio', 'verification', 'delivery'],
-    ownKeys: [
-      TWILIO_KEYS,
-      VERIFICATION_KEYS,
-      SMS_TEMPLATE_KEYS,
-      GUARD_KEYS,
-      DELIVERY_OWN_KEYS,
-    ].flatMap((keys): string[] => Object.values(keys)),
+    ownKeys: [TWILIO_KEYS, VERIFICATION_KEYS, SMS_TEMPLATE_KEYS, GUARD_KEYS, DELIVERY_OWN_KEYS]
+      .flatMap((keys): string[] => Object.values(keys))
+      .concat(FRAUD_GUARD_KEYS, EVENT_KEYS),
     // Optional for the section, but the send guard keeps its counters there: without it every start answers 500.
     needs: (config) =>
       config.verification?.storage === undefined
@@ -253,17 +259,65 @@ export const getMeServices = lazy((): MeServices => {
  */
 export const getSendGuard = lazy((): SendGuard => {
   const { storage, velocity, phonePolicy, clientIp, codeSecret } = getVerificationConfig();
+  const fraud = getFraudGuardSettings();
   if (storage === undefined) {
     throw new ConfigError([{ field: STORAGE_KEYS.connectionString, message: 'required' }]);
   }
   return new SendGuard({
-    settings: { phonePolicy, clientIp, velocity },
+    settings: { phonePolicy, clientIp, velocity, fraud },
     store: TableVelocityStore.create(storage, velocity.tableName),
+    // Same table, own partitions: one storage account and one clean-up job for the whole guard.
+    conversionStore: TableRowStore.create(storage, velocity.tableName, 'conversion'),
+    verifiedStore: TableRowStore.create(storage, velocity.tableName, 'verified'),
     secret: codeSecret,
     now: () => new Date(),
     logger: console,
   });
 });
+
+/** The fraud guard's issue-22 settings (`src/verification/guard/settings.ts`). */
+export const getFraudGuardSettings = lazy(() => loadFraudGuardSettings(process.env));
+/** Verification events (`src/verification/events/settings.ts`). */
+export const getEventSettings = lazy(() => loadEventSettings(process.env));
+
+/** The anonymous starter's optional proof of work; used challenges in the limits table. */
+export const getProofOfWork = lazy(
+  (): ProofOfWork =>
+    new ProofOfWork({
+      settings: getFraudGuardSettings().proofOfWork,
+      secret: () => getVerificationConfig().codeSecret,
+      store: lazy(() => {
+        const { storage, velocity } = getVerificationConfig();
+        if (storage === undefined) {
+          throw new ConfigError([{ field: STORAGE_KEYS.connectionString, message: 'required' }]);
+        }
+        return TableRowStore.create(storage, velocity.tableName, 'pow');
+      }),
+      now: () => new Date(),
+    }),
+);
+
+/** Guard refusals announced as `verification.blocked`, per minute and instance. */
+const getBlockedEventBudget = lazy(
+  () => new MinuteBudget(getEventSettings().blockedPerMinute, () => Date.now()),
+);
+
+/**
+ * A start the guard refused, as a `verification.blocked` event (events on, within the budget).
+ * Never throws: the caller answers the refusal whatever happens here.
+ */
+export async function announceBlockedStart(
+  client: VerificationClient,
+  refusal: BlockedStart,
+): Promise<void> {
+  try {
+    const settings = getEventSettings();
+    if (settings.endpoints.length === 0 || !getBlockedEventBudget().take()) return;
+    await publishBlocked(client, settings, new Date(), refusal);
+  } catch {
+    console.warn(`Could not publish verification.blocked (${refusal.reason})`);
+  }
+}
 
 /** The Verify API's settings (`VERIFY_*`, src/verify/settings.ts). */
 export const getVerifySettings = lazy((): VerifySettings => loadVerifySettings(process.env));

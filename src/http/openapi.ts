@@ -89,6 +89,10 @@ export function problemSchema(reasons: readonly string[]) {
         .array(z.object({ field: z.string(), message: z.string() }))
         .optional()
         .meta({ description: 'One entry per invalid field (validation_failed).' }),
+      blocked: z
+        .enum(['prefix', 'country'])
+        .optional()
+        .meta({ description: 'With `reason: conversion_blocked`: what the fraud guard blocked.' }),
       service: z
         .string()
         .optional()

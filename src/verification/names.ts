@@ -14,6 +14,7 @@ export type OrchestrationName = (typeof ORCHESTRATION)[keyof typeof ORCHESTRATIO
 export const ACTIVITY = {
   GetVerificationRules: 'GetVerificationRules',
   SendSmsChallenge: 'SendSmsChallenge',
+  RecordVerifiedNumber: 'RecordVerifiedNumber',
 } as const;
 
 /**
@@ -90,11 +91,18 @@ export const VERIFICATION_FUNCTIONS = {
     authLevel: 'anonymous',
     purpose: 'status',
   },
+  /** Issue 22: an ALTCHA challenge for the next anonymous start; 404 when proof of work is off. */
+  proofOfWorkChallenge: { route: 'verifications/challenge', method: 'GET', authLevel: 'anonymous' },
+  /** Issue 22: the fraud guard's conversion counters and blocks. */
+  fraudGuardReport: { route: 'verifications/guard/report', method: 'GET', authLevel: 'function' },
 } as const satisfies Record<string, VerificationFunction>;
 export type VerificationFunctionName = keyof typeof VERIFICATION_FUNCTIONS;
 
 /** The functions that a link token opens: every one but the two starters. */
-export type LinkFunctionName = Exclude<VerificationFunctionName, 'httpStart' | 'trustedStart'>;
+export type LinkFunctionName = Exclude<
+  VerificationFunctionName,
+  'httpStart' | 'trustedStart' | 'proofOfWorkChallenge' | 'fraudGuardReport'
+>;
 
 /** The retention timer (not HTTP). */
 export const RETENTION_FUNCTION = 'purgeExpiredVerifications';
@@ -109,3 +117,19 @@ export const RETENTION_SCHEDULE = '0 17 * * * *';
 export const HTTP_STARTABLE_ORCHESTRATIONS: readonly OrchestrationName[] = [
   ORCHESTRATION.SmsPhoneVerification,
 ];
+
+/**
+ * The lifecycle events of a verification, as webhooks receive them (Standard Webhooks: `type`,
+ * `timestamp`, `data`; the `webhook-id` header is the event id). Never a code or a full number:
+ * the number travels masked (`+1******0100`) with its country. See `events/`.
+ */
+export const EVENT_TYPES = {
+  created: 'verification.created',
+  codeSent: 'verification.code_sent',
+  approved: 'verification.approved',
+  canceled: 'verification.canceled',
+  expired: 'verification.expired',
+  maxAttemptsReached: 'verification.max_attempts_reached',
+  failed: 'verification.failed',
+  blocked: 'verification.blocked',
+} as const;

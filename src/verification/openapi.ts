@@ -37,11 +37,47 @@ const TAG: ApiTag = {
 
 const LINK: Security = [{ linkToken: [] }];
 
+/** Issue 22: an ALTCHA v2 challenge as `altcha-lib` creates it. */
+const ProofOfWorkChallenge = z
+  .looseObject({
+    parameters: z.looseObject({
+      algorithm: z.literal('SHA-256'),
+      nonce: z.string(),
+      salt: z.string(),
+      cost: z.number().int(),
+      keyLength: z.number().int(),
+      keyPrefix: z.string(),
+      expiresAt: z.number().int().optional(),
+    }),
+    signature: z.string(),
+  })
+  .meta({ id: 'ProofOfWorkChallenge' });
+
+/** Issue 22: `GET /api/verifications/guard/report`. */
+const FraudGuardReport = z
+  .strictObject({
+    mode: z.enum(['off', 'dry-run', 'on']),
+    rows: z.array(
+      z.strictObject({
+        kind: z.enum(['prefix', 'country']),
+        subject: z.string(),
+        sends: z.number().int().min(0),
+        completions: z.number().int().min(0),
+        conversionPercent: z.number().nullable(),
+        blocked: z.boolean(),
+        blockMode: z.enum(['on', 'dry-run']).nullable(),
+        blockedUntil: z.string().nullable(),
+        dryRunRefusals: z.number().int().min(0),
+      }),
+    ),
+  })
+  .meta({ id: 'FraudGuardReport' });
+
 /** The fraud guard's answers (`reason` names the rule; nothing was sent or counted). */
 const GUARD_ERROR_DESCRIPTIONS: Partial<Record<ErrorStatus, string>> = {
   400: 'The request is invalid; `errors` lists every bad field (`reason: phone_number_invalid` for a number that is not valid for its region).',
-  403: 'The phone policy refuses this number: `reason` is `phone_number_type_blocked` or `phone_country_not_allowed`.',
-  429: 'A velocity limit fired (`reason`: `number_cooldown`, `number_rate_limited`, `ip_rate_limited`, `prefix_rate_limited` or `global_rate_limited`); `Retry-After` says when to try again.',
+  403: 'The phone policy refuses this number (`reason`: `phone_number_type_blocked` or `phone_country_not_allowed`), its prefix or country is blocked for poor conversion (`conversion_blocked`, with `blocked` and `Retry-After`), or proof of work is on and the start has no valid solution (`proof_of_work_required`).',
+  429: 'A velocity limit fired (`reason`: `number_cooldown`, `number_rate_limited`, `ip_rate_limited`, `unknown_client_rate_limited`, `prefix_rate_limited`, `country_rate_limited` or `global_rate_limited`); `Retry-After` says when to try again.',
   503: 'The limit store cannot be reached and the guard fails closed (`reason: guard_unavailable`); nothing was sent.',
 };
 
@@ -266,6 +302,29 @@ export function registerVerificationOpenApi(registry: OpenAPIRegistry): ApiTag {
       responses: accepted('Resending.', VerificationAction, 'resending'),
       errors: [403, 404, 409, 410, 429, 500, 503],
       errorDescriptions: { ...GUARD_ERROR_DESCRIPTIONS, ...ANSWER_ERROR_DESCRIPTIONS },
+    },
+    {
+      ...functionRoute('proofOfWorkChallenge', VERIFICATION_FUNCTIONS.proofOfWorkChallenge),
+      tag: TAG.name,
+      summary: 'Get a proof-of-work challenge for the next start',
+      description:
+        'When `VERIFICATION_PROOF_OF_WORK` is on, an anonymous start needs a solved challenge: `base64(JSON {challenge, solution})` in its `x-altcha` header (ALTCHA v2, SHA-256, self-hosted; each solution is accepted once). The cost is `VERIFICATION_PROOF_OF_WORK_COST`.',
+      security: ANONYMOUS,
+      responses: {
+        200: { description: 'A signed ALTCHA challenge.', schema: ProofOfWorkChallenge },
+      },
+      errors: [404, 500],
+      errorDescriptions: { 404: 'Proof of work is off (the default).' },
+    },
+    {
+      ...functionRoute('fraudGuardReport', VERIFICATION_FUNCTIONS.fraudGuardReport),
+      tag: TAG.name,
+      summary: "The fraud guard's conversion counters and blocks",
+      description:
+        'Codes sent and verifications completed per number prefix and per country over the sliding window, with the blocks (mode `on`) and would-be blocks (mode `dry-run`), blocked ones first.',
+      security: FUNCTION_KEY,
+      responses: { 200: { description: 'The report.', schema: FraudGuardReport } },
+      errors: [401, 500, 503],
     },
   ];
   for (const operation of operations) registerOperation(registry, operation);

@@ -4,7 +4,7 @@ import type {
   Task,
   TimerTask,
 } from 'durable-functions';
-import { EVENT } from './names';
+import { EVENT, EVENT_TYPES } from './names';
 import {
   CURRENT_INPUT_VERSION,
   isChannel,
@@ -17,6 +17,8 @@ import {
   type ReportedDelivery,
   type FirstSmsChallenge,
   type JudgedAnswer,
+  type LifecycleEvent,
+  type PublishRequest,
   type SmsChallengeInput,
   type VerificationRules,
   type VerificationInput,
@@ -43,7 +45,24 @@ export interface SmsVerificationDeps {
     payload: unknown,
     codeLength: number,
   ) => JudgedAnswer | undefined;
+  /**
+   * Issue 22, for instances whose input `reportsLifecycle`: schedules the activity that publishes
+   * lifecycle events as webhooks (false when events are off), and the one that records an
+   * approved number for the fraud guard.
+   */
+  readonly publishEvents?: (request: PublishRequest) => Task;
+  readonly recordVerified?: (input: { readonly phoneNumber: string }) => Task;
 }
+
+/** The event each final state publishes. */
+const OUTCOME_EVENTS: Readonly<
+  Record<Exclude<VerificationState, 'awaiting_code'>, LifecycleEvent>
+> = {
+  verified: { type: EVENT_TYPES.approved },
+  expired: { type: EVENT_TYPES.expired },
+  too_many_attempts: { type: EVENT_TYPES.maxAttemptsReached },
+  canceled: { type: EVENT_TYPES.canceled },
+};
 
 /**
  * Verification challenge: send a code (by the input's channel, SMS by default; later by the fallback
@@ -58,6 +77,21 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
     context: OrchestrationContext,
   ): Generator<Task, boolean, unknown> {
     const input = readVerificationInput(context.df.getInput());
+    const instanceId = context.df.instanceId;
+    const lifecycle = new LifecycleReports(deps, instanceId, input);
+    try {
+      return yield* verify(context, input, lifecycle);
+    } catch (error: unknown) {
+      yield* lifecycle.publishNow({ type: EVENT_TYPES.failed });
+      throw error;
+    }
+  };
+
+  function* verify(
+    context: OrchestrationContext,
+    input: VerificationInput,
+    lifecycle: LifecycleReports,
+  ): Generator<Task, boolean, unknown> {
     const instanceId = context.df.instanceId;
 
     // The workflow: the first channel, then each fallback step's channel after its wait, all with the
@@ -136,8 +170,14 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
       };
       context.df.setCustomStatus(status);
     };
-    const end = (state: VerificationState, attemptsRemaining: number, verified: boolean) => {
+    const end = function* (
+      state: Exclude<VerificationState, 'awaiting_code'>,
+      attemptsRemaining: number,
+      verified: boolean,
+    ): Generator<Task, boolean, unknown> {
       report(state, attemptsRemaining);
+      if (verified) yield* lifecycle.recordVerified();
+      yield* lifecycle.publishNow(OUTCOME_EVENTS[state]);
       return verified;
     };
 
@@ -154,39 +194,53 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
      * in a later race gets a new id when the extension replays the action list, while the SDK keeps
      * the old one, and every task scheduled after it would then be matched to another task's event.
      */
-    const race = function* (): Generator<Task, Task | 'deadline' | 'fallback', unknown> {
+    const race = function* (): Generator<
+      Task,
+      Task | 'deadline' | 'fallback' | 'published',
+      unknown
+    > {
       const deadline: TimerTask = context.df.createTimer(expiresAt);
       const step: TimerTask | undefined =
         fallback === undefined ? undefined : context.df.createTimer(fallback.at);
-      const waits: Task[] =
-        step === undefined
-          ? [reply, cancel, resend, deadline]
-          : [reply, cancel, resend, deadline, step];
+      // Publishing runs alongside the wait: a slow receiver never holds up an answer.
+      const waits: Task[] = [
+        reply,
+        cancel,
+        resend,
+        deadline,
+        ...(step === undefined ? [] : [step]),
+        ...lifecycle.pending,
+      ];
       const winner: unknown = yield context.df.Task.any(waits);
       if (winner !== deadline) deadline.cancel();
       if (step !== undefined && winner !== step) step.cancel();
       if (winner === deadline) return 'deadline';
       if (winner === step) return 'fallback';
+      if (lifecycle.settled(winner)) return 'published';
       return winner as Task;
     };
+    lifecycle.publishLater({ type: EVENT_TYPES.created }, codeSent(steps[step]!.channel, 1));
     while (attemptsRemaining > 0) {
       const winner = yield* race();
-      if (winner === 'deadline') return end('expired', attemptsRemaining, false);
+      if (winner === 'published') continue;
+      if (winner === 'deadline') return yield* end('expired', attemptsRemaining, false);
       if (winner === 'fallback') {
         // No correct answer yet: the same code (same send number) by the next step's channel.
         step += 1;
         challengeHash = yield* send();
         fallback = nextFallback();
         report('awaiting_code', attemptsRemaining);
+        lifecycle.publishLater(codeSent(steps[step]!.channel, sendNumber));
         continue;
       }
-      if (winner === cancel) return end('canceled', attemptsRemaining, false);
+      if (winner === cancel) return yield* end('canceled', attemptsRemaining, false);
       if (winner === resend) {
         resend = context.df.waitForExternalEvent(EVENT.ResendRequested);
         sendNumber += 1;
         // A new code replaces the old one, which stops matching; attempts and deadline stay.
         challengeHash = yield* send();
         report('awaiting_code', attemptsRemaining);
+        lifecycle.publishLater(codeSent(steps[step]!.channel, sendNumber));
         continue;
       }
       const payload = reply.result;
@@ -194,14 +248,85 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
       const answer = deps.judgeAnswer(instanceId, challengeHash, payload, rules.codeLength);
       // By when the app received it, whenever this episode runs: a late answer ends the instance.
       if (answer !== undefined && answer.receivedAt.getTime() >= expiresAt.getTime()) {
-        return end('expired', attemptsRemaining, false);
+        return yield* end('expired', attemptsRemaining, false);
       }
       attemptsRemaining -= 1;
-      if (answer?.correct === true) return end('verified', attemptsRemaining, true);
+      if (answer?.correct === true) return yield* end('verified', attemptsRemaining, true);
       report('awaiting_code', attemptsRemaining);
     }
-    return end('too_many_attempts', 0, false);
-  };
+    return yield* end('too_many_attempts', 0, false);
+  }
+}
+
+const codeSent = (channel: Channel, sendNumber: number): LifecycleEvent => ({
+  type: EVENT_TYPES.codeSent,
+  channel,
+  sendNumber,
+});
+
+/**
+ * The issue-22 reports of one instance: lifecycle events (published by an activity that starts
+ * one durable delivery per event) and the approval recorded for the fraud guard. Instances
+ * without `reportsLifecycle` (started before) do none of it, so their replay is unchanged. A
+ * failed report never fails the verification: its activity logs, the user is not concerned.
+ */
+class LifecycleReports {
+  /** Publications scheduled alongside the wait for answers, not yet completed. */
+  pending: Task[] = [];
+  /** False once a publication answered that events are off: no more are scheduled. */
+  private eventsOn: boolean;
+
+  constructor(
+    private readonly deps: SmsVerificationDeps,
+    private readonly instanceId: string,
+    private readonly input: VerificationInput,
+  ) {
+    this.eventsOn = input.reportsLifecycle === true && deps.publishEvents !== undefined;
+  }
+
+  /** Schedules a publication with the next wait (never blocks the verification). */
+  publishLater(...events: LifecycleEvent[]): void {
+    const task = this.publication(events);
+    if (task !== undefined) this.pending = [...this.pending, task];
+  }
+
+  /** True when `winner` was one of the pending publications (now settled). */
+  settled(winner: unknown): boolean {
+    const index = this.pending.findIndex((task) => task === winner);
+    if (index < 0) return false;
+    const [task] = this.pending.splice(index, 1);
+    if (task?.isFaulted === false && task.result === false) this.eventsOn = false;
+    return true;
+  }
+
+  /** Publishes and waits (the final events, after the outcome is already reported). */
+  *publishNow(...events: LifecycleEvent[]): Generator<Task, void, unknown> {
+    const task = this.publication(events);
+    if (task === undefined) return;
+    try {
+      if ((yield task) === false) this.eventsOn = false;
+    } catch {
+      // The activity failed after its own retries; the verification's outcome stands.
+    }
+  }
+
+  *recordVerified(): Generator<Task, void, unknown> {
+    if (this.input.reportsLifecycle !== true || this.deps.recordVerified === undefined) return;
+    try {
+      yield this.deps.recordVerified({ phoneNumber: this.input.phoneNumber });
+    } catch {
+      // Only the owner's grace and the conversion statistics lose one approval.
+    }
+  }
+
+  private publication(events: LifecycleEvent[]): Task | undefined {
+    if (!this.eventsOn || this.deps.publishEvents === undefined) return undefined;
+    return this.deps.publishEvents({
+      instanceId: this.instanceId,
+      phoneNumber: this.input.phoneNumber,
+      events,
+    });
+  }
 }
 
 /** Never widen the rules: a value out of range fails the instance (the activity sends nothing then). */
@@ -253,9 +378,8 @@ function readVerificationInput(raw: unknown): VerificationInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new Error('SmsPhoneVerification input must be an object');
   }
-  const { phoneNumber, locale, version, channel, email, fallback } = raw as Partial<
-    Record<keyof VerificationInput, unknown>
-  >;
+  const { phoneNumber, locale, version, channel, email, fallback, reportsLifecycle } =
+    raw as Partial<Record<keyof VerificationInput, unknown>>;
   if (typeof phoneNumber !== 'string' || (locale !== undefined && typeof locale !== 'string')) {
     throw new Error('SmsPhoneVerification input must have phoneNumber and an optional locale');
   }
@@ -287,5 +411,6 @@ function readVerificationInput(raw: unknown): VerificationInput {
     ...(channel === undefined ? {} : { channel }),
     ...(email === undefined ? {} : { email }),
     ...(fallback === undefined ? {} : { fallback }),
+    ...(reportsLifecycle === true ? { reportsLifecycle } : {}),
   };
 }

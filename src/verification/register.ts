@@ -1,7 +1,9 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import {
+  announceBlockedStart,
   getDelivery,
+  getProofOfWork,
   getSendGuard,
   getVerificationConfig,
   lazy,
@@ -24,6 +26,9 @@ import {
 import { createSmsVerificationOrchestrator } from './orchestrator';
 import { createPurgeExpiredVerifications } from './retention';
 import { createHttpStart, createTrustedStart } from './start';
+import { publishVerificationEvents } from './events/register';
+import { createChallengeHandler, createGuardReportHandler } from './guard/handlers';
+import { E164_PATTERN } from './rules';
 
 /**
  * Registers the verification feature: its orchestrator, its activities, the starters, the
@@ -53,12 +58,25 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
   },
 });
 
+/** Issue 22: an approved number's owner is "recent" for the fraud guard; its prefix converts. */
+export const recordVerifiedNumber = df.app.activity(ACTIVITY.RecordVerifiedNumber, {
+  handler: async (input: unknown) => {
+    const phoneNumber = (input as { phoneNumber?: unknown } | null)?.phoneNumber;
+    if (typeof phoneNumber !== 'string' || !E164_PATTERN.test(phoneNumber)) {
+      throw new TypeError('RecordVerifiedNumber input.phoneNumber must be an E.164 number');
+    }
+    await getSendGuard().recordVerified(phoneNumber);
+  },
+});
+
 export const smsPhoneVerification = df.app.orchestration(
   ORCHESTRATION.SmsPhoneVerification,
   createSmsVerificationOrchestrator({
     getVerificationRules: () => getVerificationRules(null),
     sendSmsChallenge,
     judgeAnswer: (...args) => verificationCrypto().judgeAnswer(...args),
+    publishEvents: publishVerificationEvents,
+    recordVerified: recordVerifiedNumber,
   }),
 );
 
@@ -73,6 +91,7 @@ const starter = {
   guard: getSendGuard,
   links: (instanceId: string) =>
     verificationCrypto().links(instanceId, getVerificationConfig().links),
+  announceBlocked: announceBlockedStart,
   channels: () => getDelivery().enabled(),
 };
 const answers = {
@@ -84,7 +103,7 @@ const answers = {
 };
 
 const HANDLERS: { readonly [Name in VerificationFunctionName]: Handler } = {
-  httpStart: createHttpStart(starter),
+  httpStart: createHttpStart({ ...starter, proofOfWork: getProofOfWork }),
   trustedStart: createTrustedStart({
     ...starter,
     publicOrigin: () => getVerificationConfig().links.publicOrigin,
@@ -100,6 +119,10 @@ const HANDLERS: { readonly [Name in VerificationFunctionName]: Handler } = {
   }),
   submitVerificationCode: linkHandlers.createSubmitVerificationCode(answers),
   getVerification: linkHandlers.createGetVerification(links),
+  proofOfWorkChallenge: createChallengeHandler({ proofOfWork: getProofOfWork }),
+  fraudGuardReport: createGuardReportHandler({
+    report: () => getSendGuard().conversion.report(),
+  }),
 };
 
 // Anonymous like the official sample: phone verification is the first thing an unknown user does.

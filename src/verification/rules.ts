@@ -7,6 +7,7 @@ import {
 
 // The orchestrator imports only this module (and names.ts): the delivery vocabulary it needs, from here.
 export { isChannel, type Channel, type DeliveryProvider };
+import type { EVENT_TYPES } from './names';
 
 /**
  * The rules of a verification, each stated once: phone-number shape, code lengths, the states an
@@ -92,6 +93,12 @@ export interface VerificationInput {
   readonly email?: string;
   /** Later steps (validated and bounded by the starter): the same code by other channels. */
   readonly fallback?: readonly FallbackStep[];
+  /**
+   * True for instances the starters launch since issue 22: the orchestration publishes its
+   * lifecycle events and records an approval for the fraud guard (each an activity that does
+   * nothing when its feature is off). Absent in instances started before, which replay without.
+   */
+  readonly reportsLifecycle?: true;
 }
 
 /** The history shape of new instances (see {@link VerificationInput.version}). */
@@ -187,4 +194,22 @@ function isIntegerIn(
 export interface JudgedAnswer {
   readonly correct: boolean;
   readonly receivedAt: Date;
+}
+
+export type VerificationEventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
+
+/** What the orchestrator decides about an event: replay-safe values only. */
+export interface LifecycleEvent {
+  readonly type: VerificationEventType;
+  /** The send this event is about (code sent); distinguishes the ids of repeated types. */
+  readonly sendNumber?: number;
+  readonly channel?: Channel;
+}
+
+/** The orchestrator's request to the publishing activity. */
+export interface PublishRequest {
+  readonly instanceId: string;
+  /** E.164; masked before it leaves the activity. */
+  readonly phoneNumber: string;
+  readonly events: readonly LifecycleEvent[];
 }

@@ -1,7 +1,11 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { Channel } from '../delivery/channels';
 import { channelNotConfigured } from '../delivery/delivery';
-import { NotFoundError } from '../errors';
+import { AppError, NotFoundError } from '../errors';
+import type { BlockedStart } from './events/delivery';
+import type { AcceptedPhoneNumber } from './guard/phone-policy';
+import { PROOF_OF_WORK_HEADER, type ProofOfWork } from './guard/proof-of-work';
 import { readJson, routeParam } from '../http/parse';
 import { json, type Handler } from '../http/respond';
 import type { ResponseBody } from '../http/schema';
@@ -23,6 +27,10 @@ export interface HttpStartDeps {
   readonly links: (instanceId: string) => VerificationLinks;
   /** The channels this deployment has: a start naming another is refused (400) before anything else. */
   readonly channels: () => readonly Channel[];
+  /** Issue 22: the anonymous starter's optional proof of work (ALTCHA); off by default. */
+  readonly proofOfWork?: () => Pick<ProofOfWork, 'requireSolved'>;
+  /** Issue 22: a refused start as a `verification.blocked` event; never throws. */
+  readonly announceBlocked?: (client: VerificationClient, refusal: BlockedStart) => Promise<void>;
 }
 
 /** The extension's own poll interval in its 202 answers. */
@@ -36,6 +44,7 @@ const RETRY_AFTER_SECONDS = '10';
  */
 export function createHttpStart(deps: HttpStartDeps): Handler {
   return async (request, context) => {
+    await deps.proofOfWork?.().requireSolved(request.headers.get(PROOF_OF_WORK_HEADER));
     const { instanceId } = await startVerification(deps, request, context);
     const links = deps.links(instanceId);
     return json(202, links satisfies ResponseBody<typeof VerificationLinksAnswer>, {
@@ -104,7 +113,15 @@ async function startVerification(
   for (const wanted of [channel, ...fallback.map((s) => s.channel)]) {
     if (!enabled.includes(wanted)) throw channelNotConfigured(wanted, enabled);
   }
-  const accepted = await deps.guard().check(phoneNumber, request.headers);
+  const client = deps.getClient(context);
+  let accepted: AcceptedPhoneNumber;
+  try {
+    accepted = await deps.guard().check(phoneNumber, request.headers);
+  } catch (error: unknown) {
+    const refusal = blockedStart(error, phoneNumber);
+    if (refusal !== undefined) await deps.announceBlocked?.(client, refusal);
+    throw error;
+  }
   const input: VerificationInput = {
     phoneNumber: accepted.e164,
     ...(locale === undefined ? {} : { locale }),
@@ -112,9 +129,22 @@ async function startVerification(
     channel,
     ...(email === undefined ? {} : { email }),
     ...(fallback.length === 0 ? {} : { fallback }),
+    reportsLifecycle: true,
   };
-  const client = deps.getClient(context);
   const instanceId = await client.startNew(name, { input });
   context.log(`Started ${name} instance ${instanceId}`);
   return { client, instanceId };
+}
+
+/** A guard refusal (403, 429, 503 with a `reason`) as an event; invalid input is not "blocked". */
+function blockedStart(error: unknown, input: unknown): BlockedStart | undefined {
+  if (!(error instanceof AppError) || error.status === 400) return undefined;
+  const reason = error.extensions().reason;
+  if (typeof reason !== 'string') return undefined;
+  const parsed = typeof input === 'string' ? parsePhoneNumberFromString(input) : undefined;
+  return {
+    reason,
+    status: error.status,
+    ...(parsed?.isValid() === true ? { phoneNumber: parsed.number } : {}),
+  };
 }

@@ -12,7 +12,8 @@ import {
   PhonePolicyError,
   VelocityLimitError,
 } from '../verification/guard/errors';
-import type { GuardedSend } from '../verification/guard/send-guard';
+import type { CheckOptions, GuardedSend } from '../verification/guard/send-guard';
+import { ConversionBlockedError } from '../verification/guard/conversion';
 import { deriveKey } from '../verification/crypto/key-derivation';
 import { sealAnswer } from '../verification/crypto/sealed-answer';
 import { parseLocale } from '../verification/sms-templates';
@@ -38,7 +39,11 @@ export interface VerificationsApiDeps {
   readonly store: () => VerifyStore;
   readonly resources: () => ResourceContext;
   readonly getClient: GetVerificationClient;
-  readonly guard: () => { check(phone: unknown, headers: HeaderSource): Promise<GuardedSend> };
+  readonly guard: () => {
+    check(phone: unknown, headers: HeaderSource, options?: CheckOptions): Promise<GuardedSend>;
+    /** Issue 22: an approval counts for conversion and the owner's grace. */
+    recordVerified?(e164: string): Promise<void>;
+  };
   readonly channels: ChannelSenders;
   readonly codeSecret: () => string;
   readonly settings: () => VerifySettings;
@@ -253,6 +258,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         }
         if (verdict.input.serviceSid !== serviceSid) throw new VerifyApiError('notFound');
       }
+      if (verdict.reply === 'approved') await recordApproval(deps, verdict.input.to);
       if ((verdict.reply === 'approved' || verdict.reply === 'pending') && verdict.custom) {
         const custom: VerifyStatus = { ...verdict.custom, status: verdict.reply };
         return verifyJson(200, toCheckResource(deps.resources(), sid, verdict.input, custom));
@@ -305,6 +311,18 @@ function readLocale(locale: string | undefined): string | undefined {
   }
 }
 
+/**
+ * The fraud guard counts approvals (conversion per prefix and country, the owner's grace); losing
+ * one only weakens those statistics, so a storage error never fails the check.
+ */
+async function recordApproval(deps: VerificationsApiDeps, to: string): Promise<void> {
+  try {
+    await deps.guard().recordVerified?.(to);
+  } catch {
+    console.warn('Fraud guard could not record a Verify approval');
+  }
+}
+
 /** The app's fraud guard in front of every send, its refusals in Verify's codes. */
 async function guarded(
   deps: VerificationsApiDeps,
@@ -314,11 +332,15 @@ async function guarded(
   // The caller is a back end: the end user's address is what it passes as DeviceIp, if anything.
   const headers: HeaderSource = { get: () => deviceIp ?? null };
   try {
-    return await deps.guard().check(to, headers);
+    // Without DeviceIp the back end is not counted per client (issue 22's shared bucket is for
+    // anonymous requests); the number, prefix, country and global budgets still apply.
+    return await deps.guard().check(to, headers, { clientOptional: true });
   } catch (error: unknown) {
     if (error instanceof PhoneNumberInvalidError)
       throw invalidParameter('To', 'must be a valid phone number');
-    if (error instanceof PhonePolicyError) throw new VerifyApiError('blockedByGuard');
+    if (error instanceof PhonePolicyError || error instanceof ConversionBlockedError) {
+      throw new VerifyApiError('blockedByGuard');
+    }
     if (error instanceof VelocityLimitError) {
       const retryAfter = { 'Retry-After': String(error.retryAfterSeconds) };
       const perNumber =

@@ -479,6 +479,14 @@ describe('real answers match the document', () => {
     expect((await call('POST', '/api/me/acs/revoke', { headers: auth })).status).toBe(404);
   });
 
+  it('fraud guard (issue 22): the proof-of-work challenge is off by default, the report needs a key', async () => {
+    expect((await call('GET', '/api/verifications/challenge')).status).toBe(404);
+    expect((await call('GET', '/api/verifications/guard/report')).status).toBe(401);
+    const report = await call('GET', '/api/verifications/guard/report', { headers: functionKey() });
+    expect(report.status).toBe(200);
+    expect((report.body as Json).mode).toBe('on');
+  });
+
   it("Verify v2: every operation, form bodies and HTTP Basic, errors in Twilio's shape", async () => {
     const basic = (user: string, password: string): Record<string, string> => ({
       authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,

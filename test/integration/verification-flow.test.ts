@@ -445,7 +445,9 @@ describe('phone verification through the capability links on the local runtime',
       historyEvents: { EventType: string; FunctionName?: string; Result?: unknown }[];
     };
     const completed = events.historyEvents.filter((e) => e.EventType === 'TaskCompleted');
-    expect(completed.map((e) => e.FunctionName)).toEqual(['SendSmsChallenge']);
+    // Then only the lifecycle reports of issue 22 (PublishVerificationEvents), never the rules.
+    expect(completed[0]!.FunctionName).toBe('SendSmsChallenge');
+    expect(completed.map((e) => e.FunctionName)).not.toContain('GetVerificationRules');
     expect(completed[0]!.Result).toMatchObject({
       rules: { timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 },
       challengeHash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,

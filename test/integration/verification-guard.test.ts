@@ -7,11 +7,11 @@ import type { AzuriteTable } from '../helpers/azurite';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
 import { VelocityGuard } from '../../src/verification/guard/velocity';
 import { loadVelocitySettings, type VelocitySettings } from '../../src/verification/guard/settings';
-import { loadVerificationConfig } from '../../src/verification/settings';
 
 const VELOCITY_DEFAULTS = loadVelocitySettings({});
 import { TableVelocityStore } from '../../src/verification/guard/velocity-table-store';
-import { SendGuard } from '../../src/verification/guard/send-guard';
+import { SendGuard, loadGuardSettings } from '../../src/verification/guard/send-guard';
+import { TableRowStore } from '../../src/verification/guard/row-store';
 
 /** The app's storage as a connection string (Azurite's here). */
 const connectionStringStorage = (connectionString: string) =>
@@ -231,12 +231,16 @@ describe('VelocityGuard on Table Storage (Azurite)', () => {
 describe('SendGuard on Table Storage (Azurite)', () => {
   function sendGuard(env: Record<string, string>, warnings: string[]): SendGuard {
     const clock = new ManualClock();
+    const table = freshTableName();
+    const storage = {
+      kind: 'connectionString',
+      connectionString: azurite.connectionString,
+    } as const;
     return new SendGuard({
-      settings: loadVerificationConfig({ ...env, VERIFICATION_CODE_SECRET: SECRET }),
-      store: TableVelocityStore.create(
-        connectionStringStorage(azurite.connectionString),
-        freshTableName(),
-      ),
+      settings: loadGuardSettings(env),
+      store: TableVelocityStore.create(connectionStringStorage(azurite.connectionString), table),
+      conversionStore: TableRowStore.create(storage, table, 'conversion'),
+      verifiedStore: TableRowStore.create(storage, table, 'verified'),
       secret: SECRET,
       now: () => clock.now(),
       logger: { warn: (message) => warnings.push(message) },

@@ -125,6 +125,7 @@ it('starts an instance with only the number (and the input version) and answers 
     phoneNumber: '+14255550100',
     version: 2,
     channel: 'sms',
+    reportsLifecycle: true,
   });
   const body = (await bodyOf(response)) as Record<string, string>;
   expect(body).toEqual(links(ID));

@@ -1,7 +1,12 @@
 import './helpers/quiet-test-mode';
 import { createVerificationCrypto } from '../../src/verification/crypto';
 import { createSmsVerificationOrchestrator } from '../../src/verification/orchestrator';
-import { getVerificationRules, sendSmsChallenge } from '../../src/verification/register';
+import {
+  getVerificationRules,
+  recordVerifiedNumber,
+  sendSmsChallenge,
+} from '../../src/verification/register';
+import { publishVerificationEvents } from '../../src/verification/events/register';
 import { hashCode } from '../../src/verification/crypto/code-hash';
 import { sealAnswer } from '../../src/verification/crypto/sealed-answer';
 import {
@@ -21,7 +26,7 @@ const INPUT: VerificationInput = { phoneNumber: '+14255550100', version: CURRENT
 /** What instances started by a release before `version` 2 hold as their input. */
 const LEGACY_INPUT = { phoneNumber: '+14255550100' };
 const RULES: VerificationRules = { timeoutSeconds: 90, maxAttempts: 4, codeLength: 6 };
-/** Task ids in scheduling order: the first SMS (which records the rules), the deadline timer. */
+/** Task ids in scheduling order: the first SMS (which records the rules), then the first wait's timer. */
 const SEND_TASK = 0;
 /** A legacy instance's task ids: the rules activity, the first SMS, the deadline timer. */
 const LEGACY_RULES_TASK = 0;
@@ -35,6 +40,8 @@ const orchestrator = createSmsVerificationOrchestrator({
   getVerificationRules: () => getVerificationRules(null),
   sendSmsChallenge,
   judgeAnswer: createVerificationCrypto(TEST_SECRET).judgeAnswer,
+  publishEvents: publishVerificationEvents,
+  recordVerified: recordVerifiedNumber,
 });
 
 function harness(input: unknown = INPUT): OrchestrationHarness {
@@ -81,6 +88,18 @@ const latestActivity = (h: OrchestrationHarness): number =>
 
 const timers = (h: OrchestrationHarness): Action[] =>
   h.actions.filter((a) => a.actionType === ActionType.CreateTimer);
+
+/**
+ * The id the extension gave the latest scheduled task of a kind: ids go by every activity and
+ * timer action in call order (each wait for an answer lists a fresh deadline timer).
+ */
+function latestId(h: OrchestrationHarness, kind: 'timer' | 'activity'): number {
+  const scheduling = h.actions.filter(
+    (a) => a.actionType === ActionType.CallActivity || a.actionType === ActionType.CreateTimer,
+  );
+  const type = kind === 'timer' ? ActionType.CreateTimer : ActionType.CallActivity;
+  return scheduling.map((a) => a.actionType).lastIndexOf(type);
+}
 
 /** What the app's link raises: the code sealed with its receipt time (default: the event's own time). */
 const sealed = (code: string, receivedAt: Date, instanceId = INSTANCE) =>
@@ -296,7 +315,7 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
     const next = '771234';
     const resent = await h.completeTask(latestActivity(h), hashCode(TEST_SECRET, INSTANCE, next));
     expect(resent.customStatus).toEqual(status('awaiting_code', 3));
-    // Still the one deadline timer (listed once per race it takes part in).
+    // Still the one deadline (a fresh timer for it per wait).
     for (const timer of timers(h)) expect(timer.fireAt).toEqual(new Date(expiresAt));
     const old = await answer(h, CODE);
     expect(old.customStatus).toEqual(status('awaiting_code', 2));
@@ -424,5 +443,79 @@ describe('SmsPhoneVerification instances started before the first send returned 
     const state = await h.completeTask(LEGACY_RULES_TASK, { ...RULES, codeLength: 3 }, 0);
     expect(state.error).toContain('outside the allowed ranges');
     expect(h.actions.some((a) => a.functionName === ACTIVITY.SendSmsChallenge)).toBe(false);
+  });
+});
+
+describe('lifecycle reports (issue 22): instances whose input reportsLifecycle', () => {
+  const LIFECYCLE_INPUT = { ...INPUT, reportsLifecycle: true };
+  /** Task ids: the first SMS, the deadline timer, then the publication scheduled with the wait. */
+  const PUBLISH_TASK = 2;
+  const activityCalls = (h: OrchestrationHarness, name: string) =>
+    h.actions.filter((a) => a.actionType === ActionType.CallActivity && a.functionName === name);
+
+  it('publishes created and code_sent alongside the wait, never holding up an answer', async () => {
+    const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
+    const [publish] = activityCalls(h, 'PublishVerificationEvents');
+    expect(publish?.input).toEqual({
+      instanceId: INSTANCE,
+      phoneNumber: '+14255550100',
+      events: [
+        { type: 'verification.created' },
+        { type: 'verification.code_sent', channel: 'sms', sendNumber: 1 },
+      ],
+    });
+    // The answer wins before the publication completes: judged at once.
+    const afterWrong = await answer(h, '999999');
+    expect(afterWrong.customStatus).toEqual(status('awaiting_code', 3));
+    await h.completeTask(PUBLISH_TASK, true);
+    expect(h.last.isDone).toBe(false);
+  });
+
+  it('on approval records the number for the guard, then publishes approved, then returns true', async () => {
+    const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
+    await h.completeTask(PUBLISH_TASK, true);
+    const afterAnswer = await answer(h, CODE);
+    expect(afterAnswer.isDone).toBe(false);
+    expect(afterAnswer.customStatus).toEqual(status('verified', 3));
+    expect(activityCalls(h, 'RecordVerifiedNumber').at(-1)?.input).toEqual({
+      phoneNumber: '+14255550100',
+    });
+    await h.completeTask(latestId(h, 'activity'), null);
+    expect(activityCalls(h, 'PublishVerificationEvents').at(-1)?.input).toMatchObject({
+      events: [{ type: 'verification.approved' }],
+    });
+    const done = await h.completeTask(latestId(h, 'activity'), true);
+    expect(done.output).toBe(true);
+  });
+
+  it('stops publishing once events answer that they are off', async () => {
+    const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
+    await h.completeTask(PUBLISH_TASK, false);
+    const expired = await h.fireTimer(latestId(h, 'timer'));
+    expect(expired.isDone).toBe(true);
+    expect(expired.output).toBe(false);
+    expect(activityCalls(h, 'PublishVerificationEvents')).toHaveLength(1);
+  });
+
+  it('a failed publication does not fail the verification', async () => {
+    const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
+    await h.failTask(PUBLISH_TASK, 'storage down');
+    await h.fireTimer(latestId(h, 'timer'));
+    const done = await h.failTask(latestId(h, 'activity'), 'storage down');
+    expect(done.isDone).toBe(true);
+    expect(done.error).toBeUndefined();
+    expect(done.customStatus).toEqual(status('expired', 4));
+  });
+
+  it('publishes failed when the SMS cannot be sent, then fails the instance', async () => {
+    const h = harness(LIFECYCLE_INPUT);
+    await h.start();
+    const afterFailure = await h.failTask(SEND_TASK, 'Twilio rejected the message');
+    expect(afterFailure.isDone).toBe(false);
+    expect(activityCalls(h, 'PublishVerificationEvents').at(-1)?.input).toMatchObject({
+      events: [{ type: 'verification.failed' }],
+    });
+    const state = await h.completeTask(1, true);
+    expect(state.error).toContain('Twilio rejected the message');
   });
 });

@@ -25,6 +25,18 @@ describe('clientIpFrom', () => {
     expect(clientIpFrom(forged, twoHops)?.address).toBe('2.2.2.2');
   });
 
+  it('counts rotating spoofed values as one client once the front end (or the local host) appends the peer', () => {
+    const keys = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      // The client's own header (any value, any number of entries), then the peer it came from.
+      const spoofed = `${i}.${i}.${i}.${i}, 10.0.${i}.1`;
+      for (const appended of [`${spoofed}, 127.0.0.8`, `${spoofed}, 127.0.0.8:50123`]) {
+        keys.add(clientIpFrom(headers({ 'x-forwarded-for': appended }), AZURE_DEFAULT)!.limitKey);
+      }
+    }
+    expect([...keys]).toEqual(['127.0.0.8']);
+  });
+
   it('gives up when the header has fewer entries than trusted hops, or is absent', () => {
     const twoHops: ClientIpSettings = { header: 'x-forwarded-for', trustedProxyHops: 2 };
     expect(clientIpFrom(headers({ 'x-forwarded-for': '198.51.100.9' }), twoHops)).toBeUndefined();

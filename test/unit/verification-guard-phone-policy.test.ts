@@ -2,7 +2,9 @@ import { ConfigError, ForbiddenError, ValidationError } from '../../src/errors';
 import { appErrorResponse } from '../../src/http/problem';
 import { checkPhoneNumber } from '../../src/verification/guard/phone-policy';
 import {
+  DEFAULT_BLOCKED_COUNTRIES,
   GUARD_DEFAULTS,
+  loadFraudGuardSettings,
   loadPhonePolicySettings,
   type PhonePolicySettings,
 } from '../../src/verification/guard/settings';
@@ -29,7 +31,6 @@ describe('checkPhoneNumber under the default policy', () => {
     ['+33612345678', 'FR', 'MOBILE'],
     ['+82101234567', 'KR', 'MOBILE'],
     ['+81312345678', 'JP', 'FIXED_LINE'],
-    ['+445612345678', 'GB', 'VOIP'],
   ])('accepts %s (%s, %s)', (input, country, type) => {
     expect(checkPhoneNumber(input, DEFAULTS)).toEqual({ e164: input, country, type });
   });
@@ -57,6 +58,8 @@ describe('checkPhoneNumber under the default policy', () => {
     ['+447640123456', 'PAGER'],
     ['+3546890365', 'VOICEMAIL'],
     ['+445512345678', 'UAN'],
+    ['+445612345678', 'VOIP'],
+    ['+447012345678', 'PERSONAL_NUMBER'],
   ])('refuses %s (%s) with 403 phone_number_type_blocked', (input) => {
     const error = catchError(() => checkPhoneNumber(input, DEFAULTS));
     expect(error).toBeInstanceOf(ForbiddenError);
@@ -139,8 +142,49 @@ describe('checkPhoneNumber with configured countries and types', () => {
   });
 });
 
+describe('checkPhoneNumber with the issue-22 defaults (loadFraudGuardSettings)', () => {
+  const policy = { ...DEFAULTS, ...loadFraudGuardSettings({}).numberPolicy };
+
+  it.each([
+    ['+881612345678', 'satellite (Iridium +8816)'],
+    ['+870772345678', 'Inmarsat'],
+    ['+88213700000', 'international network (+882)'],
+  ])('refuses %s (%s) with 403 phone_number_type_blocked', (input) => {
+    expect(reasonOf(() => checkPhoneNumber(input, policy))).toBe('phone_number_type_blocked');
+    // Only because of the extras: the older policy alone lets them through.
+    expect(
+      reasonOf(() => checkPhoneNumber(input, { ...DEFAULTS, blockedNumberTypes: new Set() })),
+    ).toBe('accepted');
+  });
+
+  it('refuses the default high-risk countries with 403 phone_country_not_allowed', () => {
+    expect(DEFAULT_BLOCKED_COUNTRIES).toContain('UZ');
+    expect(reasonOf(() => checkPhoneNumber('+998901234567', policy))).toBe(
+      'phone_country_not_allowed',
+    );
+    expect(reasonOf(() => checkPhoneNumber('+994501234567', policy))).toBe(
+      'phone_country_not_allowed',
+    );
+    expect(checkPhoneNumber('+447400123456', policy).country).toBe('GB');
+  });
+
+  it('lets an operator allow them again: VERIFICATION_BLOCKED_COUNTRIES=none, VERIFICATION_ALLOW_NON_GEOGRAPHIC=true', () => {
+    const open = {
+      ...loadPhonePolicySettings({ VERIFICATION_BLOCKED_NUMBER_TYPES: 'none' }),
+      ...loadFraudGuardSettings({
+        VERIFICATION_BLOCKED_COUNTRIES: 'none',
+        VERIFICATION_ALLOW_NON_GEOGRAPHIC: 'true',
+      }).numberPolicy,
+    };
+    expect(checkPhoneNumber('+998901234567', open).country).toBe('UZ');
+    expect(checkPhoneNumber('+881612345678', open).country).toBeUndefined();
+  });
+});
+
 describe('loadPhonePolicySettings', () => {
-  it('defaults to the seven blocked types and every country', () => {
+  it('defaults to the nine blocked types (VoIP and personal numbers included) and every country', () => {
+    expect(DEFAULTS.blockedNumberTypes.has('VOIP')).toBe(true);
+    expect(DEFAULTS.blockedNumberTypes.has('PERSONAL_NUMBER')).toBe(true);
     expect([...DEFAULTS.blockedNumberTypes].sort()).toEqual(
       [...DEFAULT_BLOCKED_NUMBER_TYPES].sort(),
     );

@@ -1,4 +1,5 @@
 import { ConfigError } from '../../src/errors';
+import { loadFraudGuardSettings } from '../../src/verification/guard/settings';
 import { loadVerificationConfig } from '../../src/verification/settings';
 import { TEST_SECRET } from './helpers/env';
 
@@ -34,5 +35,60 @@ describe('the fraud guard settings', () => {
       'VERIFICATION_LIMIT_PER_NUMBER_PER_HOUR',
     ]);
     expect((error as ConfigError).message).not.toMatch(/Narnia|many|-7/);
+  });
+});
+
+describe('loadFraudGuardSettings', () => {
+  it('has an embedded default for every setting', () => {
+    const settings = loadFraudGuardSettings({});
+    expect(settings.budgets).toEqual({
+      numberWindowSeconds: 600,
+      perCountryPerHour: 250,
+      unknownClientPerHour: 20,
+      verifiedNumberDays: 30,
+    });
+    expect(settings.conversion).toMatchObject({
+      mode: 'on',
+      windowHours: 24,
+      prefixDigits: 6,
+      prefixMinSends: 20,
+      countryMinSends: 100,
+      minConversionPercent: 20,
+      blockHours: 12,
+      safeList: [],
+    });
+    expect(settings.proofOfWork).toEqual({ enabled: false, cost: 50_000, expirySeconds: 300 });
+    expect(settings.numberPolicy.allowNonGeographic).toBe(false);
+    expect(Object.isFrozen(settings.conversion)).toBe(true);
+  });
+
+  it('reads every key and names each bad one, never its value', () => {
+    const settings = loadFraudGuardSettings({
+      VERIFICATION_FRAUD_GUARD_MODE: 'DRY-RUN',
+      VERIFICATION_FRAUD_GUARD_SAFE_LIST: '+14255550100, +4477',
+      VERIFICATION_BLOCKED_COUNTRIES: 'ru,by',
+    });
+    expect(settings.conversion.mode).toBe('dry-run');
+    expect(settings.conversion.safeList).toEqual(['+14255550100', '+4477']);
+    expect([...settings.numberPolicy.blockedCountries]).toEqual(['RU', 'BY']);
+    let error: unknown;
+    try {
+      loadFraudGuardSettings({
+        VERIFICATION_FRAUD_GUARD_MODE: 'maybe',
+        VERIFICATION_FRAUD_GUARD_SAFE_LIST: '14255550100',
+        VERIFICATION_PROOF_OF_WORK: 'yes',
+        VERIFICATION_LIMIT_NUMBER_WINDOW_SECONDS: '5',
+      });
+    } catch (e: unknown) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.field).sort()).toEqual([
+      'VERIFICATION_FRAUD_GUARD_MODE',
+      'VERIFICATION_FRAUD_GUARD_SAFE_LIST',
+      'VERIFICATION_LIMIT_NUMBER_WINDOW_SECONDS',
+      'VERIFICATION_PROOF_OF_WORK',
+    ]);
+    expect((error as ConfigError).message).not.toMatch(/maybe|14255550100|yes/);
   });
 });

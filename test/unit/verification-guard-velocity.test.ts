@@ -11,6 +11,7 @@ import {
 } from '../../src/verification/guard/velocity';
 import { loadVelocitySettings, type VelocitySettings } from '../../src/verification/guard/settings';
 import type { ClientIp } from '../../src/verification/guard/client-ip';
+import { loadFraudGuardSettings, type BudgetSettings } from '../../src/verification/guard/settings';
 
 const VELOCITY_DEFAULTS = loadVelocitySettings({});
 
@@ -62,13 +63,18 @@ interface Harness {
   readonly guard: VelocityGuard;
 }
 
-function harness(overrides: Partial<VelocitySettings> = {}, store = new MemoryStore()): Harness {
+function harness(
+  overrides: Partial<VelocitySettings> = {},
+  store = new MemoryStore(),
+  budgets: Partial<BudgetSettings> = {},
+): Harness {
   const clock = new ManualClock('2030-01-01T00:00:00.000Z');
   const warnings: string[] = [];
   const settings: VelocitySettings = { ...VELOCITY_DEFAULTS, ...overrides };
   const guard = new VelocityGuard({
     store,
     settings,
+    budgets: { ...loadFraudGuardSettings({}).budgets, ...budgets },
     secret: SECRET,
     now: () => clock.now(),
     logger: { warn: (message) => warnings.push(message) },
@@ -90,7 +96,7 @@ async function refusal(promise: Promise<unknown>): Promise<VelocityLimitError> {
 }
 
 describe('VelocityGuard rules', () => {
-  it('allows 5 sends per number an hour, then 429 number_rate_limited until the window ends', async () => {
+  it('allows 5 sends per number in 10 minutes (Verify), then 429 number_rate_limited until the window ends', async () => {
     const { guard, clock } = harness({ numberCooldownSeconds: 0 });
     for (let i = 0; i < 5; i++) {
       await expect(guard.checkAndRecord(send('+14252000001'))).resolves.toEqual({
@@ -101,9 +107,9 @@ describe('VelocityGuard rules', () => {
     const error = await refusal(guard.checkAndRecord(send('+14252000001')));
     expect(error).toMatchObject({ status: 429, reason: 'number_rate_limited' });
     // The window opened at 00:00 and it is now 00:05.
-    expect(error.headers['Retry-After']).toBe(String(55 * 60));
+    expect(error.headers['Retry-After']).toBe(String(5 * 60));
     await expect(guard.checkAndRecord(send('+14252000002'))).resolves.toEqual({ degraded: false });
-    clock.advance(55 * 60_000);
+    clock.advance(5 * 60_000);
     await expect(guard.checkAndRecord(send('+14252000001'))).resolves.toEqual({ degraded: false });
   });
 
@@ -118,7 +124,7 @@ describe('VelocityGuard rules', () => {
     await expect(guard.checkAndRecord(send('+14252000001'))).resolves.toEqual({ degraded: false });
   });
 
-  it('counts 20 sends per client IP an hour across numbers; no IP, no IP rule', async () => {
+  it('counts 20 sends per client IP an hour across numbers', async () => {
     const { guard } = harness();
     for (let i = 0; i < 20; i++) {
       await guard.checkAndRecord(send(`+1425${3_000_000 + i * 10_000}`, ip('203.0.113.7')));
@@ -128,8 +134,66 @@ describe('VelocityGuard rules', () => {
     await expect(
       guard.checkAndRecord(send('+14254000000', ip('203.0.113.8'))),
     ).resolves.toBeDefined();
-    // Without a known IP the rule does not apply.
-    await expect(guard.checkAndRecord(send('+14254000001'))).resolves.toBeDefined();
+  });
+
+  it('counts every client of unknown IP in one shared bucket, unless the IP source is off', async () => {
+    const { guard } = harness();
+    for (let i = 0; i < 20; i++) {
+      await guard.checkAndRecord(send(`+1425${3_000_000 + i * 10_000}`));
+    }
+    const error = await refusal(guard.checkAndRecord(send('+14254000000')));
+    expect(error.reason).toBe('unknown_client_rate_limited');
+    // Known clients keep their own budgets.
+    await expect(
+      guard.checkAndRecord(send('+14254000000', ip('203.0.113.8'))),
+    ).resolves.toBeDefined();
+    // VERIFICATION_CLIENT_IP_HEADER=none: no client rule at all.
+    await expect(
+      guard.checkAndRecord({
+        phoneNumber: '+14254000001',
+        clientIp: undefined,
+        unknownClient: false,
+      }),
+    ).resolves.toBeDefined();
+  });
+
+  it('spends a per-country budget before the global one', async () => {
+    const { guard } = harness({ perPrefixPerHour: 1000, perIpPerHour: 1000 }, undefined, {
+      perCountryPerHour: 3,
+    });
+    for (let i = 0; i < 3; i++) {
+      await guard.checkAndRecord({
+        ...send(`+1425${3_000_000 + i}`, ip('203.0.113.7')),
+        country: 'US',
+      });
+    }
+    const error = await refusal(
+      guard.checkAndRecord({ ...send('+14254000000', ip('203.0.113.7')), country: 'US' }),
+    );
+    expect(error.reason).toBe('country_rate_limited');
+    await expect(
+      guard.checkAndRecord({ ...send('+33612345678', ip('203.0.113.7')), country: 'FR' }),
+    ).resolves.toBeDefined();
+  });
+
+  it('counts a recently verified number per client and spares it the prefix and country budgets', async () => {
+    const { guard, clock } = harness({ numberCooldownSeconds: 0, perPrefixPerHour: 2 });
+    const owner = (address: string) => ({
+      ...send('+14255550100', ip(address)),
+      country: 'US',
+      verifiedOwner: true,
+    });
+    // Five strangers, then the prefix filled by neighbours.
+    for (let i = 1; i <= 5; i++) await guard.checkAndRecord(owner(`198.51.100.${i}`));
+    await guard.checkAndRecord(send('+14255550101', ip('198.51.100.9')));
+    await guard.checkAndRecord(send('+14255550102', ip('198.51.100.9')));
+    clock.advance(1000);
+    await expect(guard.checkAndRecord(owner('203.0.113.7'))).resolves.toEqual({ degraded: false });
+    // Each client still has the per-number count for itself.
+    for (let i = 0; i < 4; i++) await guard.checkAndRecord(owner('203.0.113.7'));
+    expect((await refusal(guard.checkAndRecord(owner('203.0.113.7')))).reason).toBe(
+      'number_rate_limited',
+    );
   });
 
   it('counts 10 sends an hour per number prefix (the number without its last 4 digits)', async () => {
@@ -156,10 +220,10 @@ describe('VelocityGuard rules', () => {
     clock.advance(30_000);
     await guard.checkAndRecord(send('+14252000001'));
     clock.advance(5_000);
-    // Both the cooldown (25 s) and the hourly count (59 min 25 s) fire.
+    // Both the cooldown (25 s) and the 10-minute count (9 min 25 s) fire.
     const error = await refusal(guard.checkAndRecord(send('+14252000001')));
     expect(error.reason).toBe('number_rate_limited');
-    expect(error.headers['Retry-After']).toBe(String(3600 - 35));
+    expect(error.headers['Retry-After']).toBe(String(600 - 35));
   });
 
   it('counts nothing for a refused send', async () => {
@@ -187,11 +251,11 @@ describe('VelocityGuard rules', () => {
 
   it('stores only keyed hashes of numbers, prefixes and IPs', async () => {
     const { guard, store } = harness();
-    await guard.checkAndRecord(send('+14255550100', ip('203.0.113.7')));
+    await guard.checkAndRecord({ ...send('+14255550100', ip('203.0.113.7')), country: 'US' });
     const keys = [...store.rows.keys()];
-    expect(keys).toHaveLength(4);
+    expect(keys).toHaveLength(5);
     expect(keys.join(' ')).not.toMatch(/4255550|203\.0\.113/);
-    expect(keys.filter((key) => key === 'global')).toHaveLength(1);
+    expect(keys.filter((key) => key === 'global' || key === 'c-US')).toHaveLength(2);
   });
 });
 

@@ -121,7 +121,13 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
       {
         name: 'SmsPhoneVerification',
         options: {
-          input: { phoneNumber: '+14255550100', locale: 'pt-BR', version: 2, channel: 'sms' },
+          input: {
+            phoneNumber: '+14255550100',
+            locale: 'pt-BR',
+            version: 2,
+            channel: 'sms',
+            reportsLifecycle: true,
+          },
         },
       },
     ]);
@@ -183,6 +189,7 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
             { channel: 'call', afterSeconds: 30 },
             { channel: 'email', afterSeconds: 60 },
           ],
+          reportsLifecycle: true,
         },
       },
       {
@@ -191,6 +198,7 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
           version: 2,
           channel: 'whatsapp',
           fallback: [{ channel: 'call', afterSeconds: 30 }],
+          reportsLifecycle: true,
         },
       },
     ]);

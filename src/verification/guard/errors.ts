@@ -17,6 +17,10 @@ export const GUARD_REASONS = {
   numberCooldown: 'number_cooldown',
   numberLimit: 'number_rate_limited',
   ipLimit: 'ip_rate_limited',
+  unknownClientLimit: 'unknown_client_rate_limited',
+  countryLimit: 'country_rate_limited',
+  conversionBlocked: 'conversion_blocked',
+  proofOfWorkRequired: 'proof_of_work_required',
   prefixLimit: 'prefix_rate_limited',
   globalLimit: 'global_rate_limited',
   guardUnavailable: 'guard_unavailable',
@@ -31,7 +35,9 @@ export type VelocityReason =
   | typeof GUARD_REASONS.numberCooldown
   | typeof GUARD_REASONS.numberLimit
   | typeof GUARD_REASONS.ipLimit
+  | typeof GUARD_REASONS.unknownClientLimit
   | typeof GUARD_REASONS.prefixLimit
+  | typeof GUARD_REASONS.countryLimit
   | typeof GUARD_REASONS.globalLimit;
 
 /** 400: the number cannot be parsed or is not valid for its region. */

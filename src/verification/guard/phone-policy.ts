@@ -1,6 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 
-import type { PhonePolicySettings, PolicyNumberType } from './settings';
+import type { NumberPolicyExtras, PhonePolicySettings, PolicyNumberType } from './settings';
 
 import { GUARD_REASONS, PhoneNumberInvalidError, PhonePolicyError } from './errors';
 
@@ -17,13 +17,20 @@ export interface AcceptedPhoneNumber {
 const INPUT_PATTERN = /^\+[\d\s().-]{7,30}$/;
 
 /**
+ * The policy: the types and allowed countries of `src/config.ts`, and (issue 22) the refused
+ * high-risk countries and non-geographic networks. Without the extras, those are not refused.
+ */
+export type NumberPolicy = PhonePolicySettings & Partial<NumberPolicyExtras>;
+
+/**
  * Checks a caller's phone number in the issue's order: valid for its region (else 400), type
- * allowed (else 403 `phone_number_type_blocked`), country allowed (else 403
+ * allowed and, unless allowed, not a non-geographic network such as a satellite one (else 403
+ * `phone_number_type_blocked`), country allowed and not refused as high-risk (else 403
  * `phone_country_not_allowed`). Returns the normalised number; throws the refusal otherwise.
  */
 export function checkPhoneNumber(
   input: unknown,
-  settings: PhonePolicySettings,
+  settings: NumberPolicy,
   field = 'phoneNumber',
 ): AcceptedPhoneNumber {
   if (typeof input !== 'string') throw new PhoneNumberInvalidError(field);
@@ -34,10 +41,15 @@ export function checkPhoneNumber(
   // With the `/max` metadata a valid number always has a type (isValid() asks getType()), so
   // UNKNOWN is defence in depth against a metadata change, not a case that occurs today.
   const type: PolicyNumberType = parsed.getType() ?? 'UNKNOWN';
-  if (settings.blockedNumberTypes.has(type)) {
+  const country = parsed.country;
+  // `+870` (Inmarsat), `+881` (satellite), `+882`/`+883` (international networks) have no country.
+  const nonGeographicRefused = country === undefined && settings.allowNonGeographic === false;
+  if (settings.blockedNumberTypes.has(type) || nonGeographicRefused) {
     throw new PhonePolicyError(GUARD_REASONS.numberTypeBlocked);
   }
-  const country = parsed.country;
+  if (country !== undefined && settings.blockedCountries?.has(country) === true) {
+    throw new PhonePolicyError(GUARD_REASONS.countryNotAllowed);
+  }
   if (
     settings.allowedCountries !== undefined &&
     (country === undefined || !settings.allowedCountries.has(country))

@@ -1,17 +1,68 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+
+import { loadSections, type Env } from '../../config';
 import { maskPhoneNumber } from '../../redact';
 import { clientIpFrom, type HeaderSource } from './client-ip';
-import { PhoneNumberInvalidError, PhonePolicyError } from './errors';
+import { ConversionGuard, type Admission } from './conversion';
+import {
+  GUARD_REASONS,
+  GuardUnavailableError,
+  PhoneNumberInvalidError,
+  PhonePolicyError,
+} from './errors';
 import { checkPhoneNumber, type AcceptedPhoneNumber } from './phone-policy';
-import type { GuardSettings } from './settings';
+import type { RowStore } from './row-store';
+import {
+  loadClientIpSettings,
+  loadFraudGuardSettings,
+  loadPhonePolicySettings,
+  loadVelocitySettings,
+  type FraudGuardSettings,
+  type GuardSettings as VerificationGuardSettings,
+} from './settings';
 import { VelocityGuard, type GuardLogger, type VelocityStore } from './velocity';
+import { VerifiedNumbers } from './verified-numbers';
+
+/**
+ * Every setting of the fraud guard: the parts the verification section carries (policy, client
+ * IP, velocity) and the issue-22 parts (`fraud`), all in `./settings.ts`.
+ */
+export interface GuardSettings extends VerificationGuardSettings {
+  readonly fraud: FraudGuardSettings;
+}
+
+/** Every guard part, with the problems of all of them in one `ConfigError`. */
+export function loadGuardSettings(env: Env): GuardSettings {
+  return Object.freeze(
+    loadSections({
+      phonePolicy: () => loadPhonePolicySettings(env),
+      clientIp: () => loadClientIpSettings(env),
+      velocity: () => loadVelocitySettings(env),
+      fraud: () => loadFraudGuardSettings(env),
+    }),
+  );
+}
 
 export interface SendGuardDeps {
   readonly settings: GuardSettings;
   readonly store: VelocityStore;
+  /** The conversion counters and blocks (partition of the limits table). */
+  readonly conversionStore: RowStore;
+  /** The recently verified numbers (another partition of it). */
+  readonly verifiedStore: RowStore;
   /** `VERIFICATION_CODE_SECRET`. */
   readonly secret: string;
   readonly now: () => Date;
   readonly logger: GuardLogger;
+}
+
+export interface CheckOptions {
+  /**
+   * The caller is an authenticated back end that may not know its end user's address (the Verify
+   * API's `DeviceIp`): without one, the send is not counted per client, rather than in the shared
+   * bucket of unknown clients that anonymous requests without a usable address share.
+   */
+  readonly clientOptional?: boolean;
 }
 
 export interface GuardedSend extends AcceptedPhoneNumber {
@@ -27,28 +78,119 @@ export interface GuardedSend extends AcceptedPhoneNumber {
  */
 export class SendGuard {
   private readonly velocity: VelocityGuard;
+  readonly conversion: ConversionGuard;
+  private readonly verified: VerifiedNumbers;
 
   constructor(private readonly deps: SendGuardDeps) {
+    const { settings } = deps;
     this.velocity = new VelocityGuard({
       store: deps.store,
-      settings: deps.settings.velocity,
+      settings: settings.velocity,
+      budgets: settings.fraud.budgets,
       secret: deps.secret,
       now: deps.now,
       logger: deps.logger,
     });
+    this.conversion = new ConversionGuard({
+      store: deps.conversionStore,
+      settings: settings.fraud.conversion,
+      now: deps.now,
+      logger: deps.logger,
+    });
+    this.verified = new VerifiedNumbers({
+      store: deps.verifiedStore,
+      secret: deps.secret,
+      now: deps.now,
+      days: settings.fraud.budgets.verifiedNumberDays,
+    });
   }
 
-  async check(phoneNumber: unknown, headers: HeaderSource): Promise<GuardedSend> {
+  /**
+   * Phone policy; then, read in parallel, the conversion block of the number's prefix and
+   * country and whether the number was verified recently; then the velocity budgets, which count
+   * the send; then the send is counted for conversion. A recently verified number is exempt from
+   * the conversion block and counted per client, so strangers cannot lock its owner out.
+   */
+  async check(
+    phoneNumber: unknown,
+    headers: HeaderSource,
+    options: CheckOptions = {},
+  ): Promise<GuardedSend> {
+    const { settings } = this.deps;
     let accepted: AcceptedPhoneNumber;
     try {
-      accepted = checkPhoneNumber(phoneNumber, this.deps.settings.phonePolicy);
+      accepted = checkPhoneNumber(phoneNumber, {
+        ...settings.phonePolicy,
+        ...settings.fraud.numberPolicy,
+      });
     } catch (error: unknown) {
       this.logPolicyRefusal(phoneNumber, error);
       throw error;
     }
-    const clientIp = clientIpFrom(headers, this.deps.settings.clientIp);
-    const permit = await this.velocity.checkAndRecord({ phoneNumber: accepted.e164, clientIp });
-    return { ...accepted, degraded: permit.degraded };
+    const clientIp = clientIpFrom(headers, settings.clientIp);
+    const lookups = await this.lookUp(accepted);
+    if (lookups !== undefined && lookups.admission.refusal !== undefined && !lookups.owner) {
+      const refusal = lookups.admission.refusal;
+      this.deps.logger.warn(
+        `Verification send refused by ${refusal.reason} (${refusal.subject} ${refusal.subjectValue}) for ${maskPhoneNumber(accepted.e164)}`,
+      );
+      throw refusal;
+    }
+    const permit = await this.velocity.checkAndRecord({
+      phoneNumber: accepted.e164,
+      clientIp,
+      unknownClient: settings.clientIp.header !== undefined && options.clientOptional !== true,
+      country: accepted.country,
+      verifiedOwner: lookups?.owner === true,
+    });
+    if (lookups !== undefined) await this.countSend(lookups.admission);
+    return { ...accepted, degraded: permit.degraded || lookups === undefined };
+  }
+
+  /**
+   * A verification of `e164` was approved: its owner is "recent" from now on, and its prefix and
+   * country count one completion. Storage errors propagate (the caller's activity retries).
+   */
+  async recordVerified(e164: string): Promise<void> {
+    const country = parsePhoneNumberFromString(e164)?.country;
+    await Promise.all([
+      this.verified.record(e164),
+      this.conversion.recordCompletion(e164, country),
+    ]);
+  }
+
+  /** Undefined when storage is unreachable and the fail mode is `open`. */
+  private async lookUp(
+    accepted: AcceptedPhoneNumber,
+  ): Promise<{ admission: Admission; owner: boolean } | undefined> {
+    try {
+      const [admission, owner] = await Promise.all([
+        this.conversion.admit(accepted.e164, accepted.country),
+        this.verified.isRecentlyVerified(accepted.e164),
+      ]);
+      return { admission, owner };
+    } catch (error: unknown) {
+      const masked = maskPhoneNumber(accepted.e164);
+      if (this.deps.settings.velocity.failMode === 'open') {
+        this.deps.logger.warn(
+          `Fraud guard store unreachable; fail mode open skips the conversion check for ${masked}`,
+        );
+        return undefined;
+      }
+      this.deps.logger.warn(
+        `Verification send refused by ${GUARD_REASONS.guardUnavailable} for ${masked}: the fraud guard store is unreachable`,
+      );
+      throw new GuardUnavailableError({ cause: error });
+    }
+  }
+
+  /** The send was allowed and counted by velocity; losing its conversion count only weakens stats. */
+  private async countSend(admission: Admission): Promise<void> {
+    try {
+      await this.conversion.recordSend(admission);
+    } catch {
+      this.deps.logger.warn('Fraud guard could not count a send for conversion');
+    }
   }
 
   private logPolicyRefusal(input: unknown, error: unknown): void {

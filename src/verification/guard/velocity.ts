@@ -3,7 +3,7 @@ import { deriveKey } from '../crypto/key-derivation';
 
 import { maskPhoneNumber } from '../../redact';
 import type { ClientIp } from './client-ip';
-import type { VelocitySettings } from './settings';
+import { FRAUD_GUARD_DEFAULTS, type BudgetSettings, type VelocitySettings } from './settings';
 import {
   GUARD_REASONS,
   GuardUnavailableError,
@@ -11,8 +11,20 @@ import {
   type VelocityReason,
 } from './errors';
 
-/** Every counting rule uses a fixed one-hour window, anchored at the first send it counts. */
+/**
+ * The budgets (IP, prefix, country, global) use a fixed one-hour window, anchored at the first
+ * send they count; the per-number rule its own window (`VERIFICATION_LIMIT_NUMBER_WINDOW_SECONDS`,
+ * 10 minutes as Verify).
+ */
 export const VELOCITY_WINDOW_MS = 3_600_000;
+
+/** Budgets of {@link FRAUD_GUARD_DEFAULTS}, for callers that pass none. */
+const DEFAULT_BUDGETS: BudgetSettings = {
+  numberWindowSeconds: FRAUD_GUARD_DEFAULTS.numberWindowSeconds,
+  perCountryPerHour: FRAUD_GUARD_DEFAULTS.perCountryPerHour,
+  unknownClientPerHour: FRAUD_GUARD_DEFAULTS.unknownClientPerHour,
+  verifiedNumberDays: FRAUD_GUARD_DEFAULTS.verifiedNumberDays,
+};
 
 /** One counter: how many sends its window holds, and when the last one was. Times in epoch ms. */
 export interface CounterState {
@@ -57,8 +69,20 @@ export interface GuardLogger {
 export interface SendAttempt {
   /** Normalised E.164 (from `checkPhoneNumber`). */
   readonly phoneNumber: string;
-  /** Undefined when the client IP is unknown: the per-IP rule is then not applied. */
+  /**
+   * Undefined when the client IP is unknown: the send then counts in the one shared bucket of
+   * unknown clients, unless `unknownClient` is false (the client-IP header is turned off).
+   */
   readonly clientIp: ClientIp | undefined;
+  /** False only when no client-IP source is configured (`VERIFICATION_CLIENT_IP_HEADER=none`). */
+  readonly unknownClient?: boolean;
+  /** ISO country of the number; undefined for non-geographic numbers (their own budget). */
+  readonly country?: string | undefined;
+  /**
+   * The number was verified through this app recently: its per-number count is kept per client,
+   * and the prefix and country budgets do not refuse it, so strangers cannot lock its owner out.
+   */
+  readonly verifiedOwner?: boolean;
 }
 
 export interface SendPermit {
@@ -69,6 +93,8 @@ export interface SendPermit {
 export interface VelocityGuardDeps {
   readonly store: VelocityStore;
   readonly settings: VelocitySettings;
+  /** The budgets of issue 22 (number window, country, unknown clients); defaults when absent. */
+  readonly budgets?: BudgetSettings;
   /** The app secret (`VERIFICATION_CODE_SECRET`); counters are keyed by an HMAC of the subject. */
   readonly secret: string;
   readonly now: () => Date;
@@ -97,12 +123,15 @@ interface RuleRow {
   readonly limit: number;
   /** Only the per-number row carries the cooldown. */
   readonly cooldownMs: number;
+  readonly windowMs: number;
 }
 
-/** A Table Storage transaction holds at most 100 operations; each send touches at most 4 rows. */
+/** A Table Storage transaction holds at most 100 operations; each send touches at most 5 rows. */
 const MAX_ROWS_PER_BATCH = 100;
 const ROW_KEY_LABEL = 'sms-verification/velocity-subject/hmac-sha256/v1';
 const GLOBAL_ROW_KEY = 'global';
+const UNKNOWN_CLIENT = 'unknown';
+const UNKNOWN_CLIENT_ROW_KEY = 'i-unknown';
 
 /**
  * The velocity limits: per number (count and cooldown), per client IP, per number
@@ -247,36 +276,60 @@ export class VelocityGuard {
 
   private rowsFor(attempt: SendAttempt): RuleRow[] {
     const { settings } = this.deps;
+    const budgets = this.deps.budgets ?? DEFAULT_BUDGETS;
+    const hour = VELOCITY_WINDOW_MS;
+    const owner = attempt.verifiedOwner === true;
+    const clientKey =
+      attempt.clientIp?.limitKey ?? (attempt.unknownClient === false ? undefined : UNKNOWN_CLIENT);
     const rows: RuleRow[] = [
       {
-        key: this.rowKey('n', attempt.phoneNumber),
+        // An owner's count is per client: strangers elsewhere spend their own, not the owner's.
+        key: this.rowKey(
+          'n',
+          owner ? `${attempt.phoneNumber}\n${clientKey ?? ''}` : attempt.phoneNumber,
+        ),
         reason: GUARD_REASONS.numberLimit,
         limit: settings.perNumberPerHour,
         cooldownMs: settings.numberCooldownSeconds * 1000,
+        windowMs: budgets.numberWindowSeconds * 1000,
       },
     ];
-    if (attempt.clientIp !== undefined) {
+    if (clientKey !== undefined) {
+      const unknown = clientKey === UNKNOWN_CLIENT;
       rows.push({
-        key: this.rowKey('i', attempt.clientIp.limitKey),
-        reason: GUARD_REASONS.ipLimit,
-        limit: settings.perIpPerHour,
+        key: unknown ? UNKNOWN_CLIENT_ROW_KEY : this.rowKey('i', clientKey),
+        reason: unknown ? GUARD_REASONS.unknownClientLimit : GUARD_REASONS.ipLimit,
+        limit: unknown ? budgets.unknownClientPerHour : settings.perIpPerHour,
         cooldownMs: 0,
+        windowMs: hour,
       });
     }
-    rows.push(
-      {
-        key: this.rowKey('p', numberPrefix(attempt.phoneNumber)),
-        reason: GUARD_REASONS.prefixLimit,
-        limit: settings.perPrefixPerHour,
-        cooldownMs: 0,
-      },
-      {
-        key: GLOBAL_ROW_KEY,
-        reason: GUARD_REASONS.globalLimit,
-        limit: settings.globalPerHour,
-        cooldownMs: 0,
-      },
-    );
+    if (!owner) {
+      rows.push(
+        {
+          key: this.rowKey('p', numberPrefix(attempt.phoneNumber)),
+          reason: GUARD_REASONS.prefixLimit,
+          limit: settings.perPrefixPerHour,
+          cooldownMs: 0,
+          windowMs: hour,
+        },
+        {
+          // Countries are not personal data; non-geographic numbers share one budget.
+          key: `c-${attempt.country ?? 'none'}`,
+          reason: GUARD_REASONS.countryLimit,
+          limit: budgets.perCountryPerHour,
+          cooldownMs: 0,
+          windowMs: hour,
+        },
+      );
+    }
+    rows.push({
+      key: GLOBAL_ROW_KEY,
+      reason: GUARD_REASONS.globalLimit,
+      limit: settings.globalPerHour,
+      cooldownMs: 0,
+      windowMs: hour,
+    });
     return rows;
   }
 
@@ -322,7 +375,9 @@ function decideBatch(
       refusals.set(pending, refusal);
       continue;
     }
-    for (const row of pending.rows) working.set(row.key, counted(stateOf(row.key), now));
+    for (const row of pending.rows) {
+      working.set(row.key, counted(stateOf(row.key), now, row.windowMs));
+    }
   }
   const writes = [...working].map(([key, state]) => ({ key, state, etag: known.get(key)?.etag }));
   return { writes, refusals };
@@ -344,7 +399,7 @@ function firstRefusal(
     if (row.cooldownMs > 0 && now < state.lastAt + row.cooldownMs) {
       consider({ reason: GUARD_REASONS.numberCooldown, until: state.lastAt + row.cooldownMs });
     }
-    const windowEnd = state.windowStart + VELOCITY_WINDOW_MS;
+    const windowEnd = state.windowStart + row.windowMs;
     if (now < windowEnd && state.count >= row.limit) {
       consider({ reason: row.reason, until: windowEnd });
     }
@@ -353,8 +408,8 @@ function firstRefusal(
 }
 
 /** The counter after one more send at `now`: a new window once the old one has ended. */
-function counted(state: CounterState | undefined, now: number): CounterState {
-  if (state === undefined || now >= state.windowStart + VELOCITY_WINDOW_MS) {
+function counted(state: CounterState | undefined, now: number, windowMs: number): CounterState {
+  if (state === undefined || now >= state.windowStart + windowMs) {
     return { windowStart: now, count: 1, lastAt: now };
   }
   return {

@@ -1,4 +1,5 @@
 import type { SmsMessage, SmsReceipt, SmsSender } from '../../../src/verification/sms-sender';
+import type { RowStore, RowWrite, StoredRow } from '../../../src/verification/guard/row-store';
 import type {
   AcsIdentityMapping,
   CallerKey,
@@ -59,4 +60,36 @@ export class InMemoryIdentityMapStore implements IdentityMapStore {
 
 function rowKey(key: CallerKey): string {
   return `${key.tenantId}\u0000${key.objectId}`;
+}
+
+/** The fraud guard's RowStore contract in memory: ETag-conditional, all-or-nothing writes. */
+export class InMemoryRowStore implements RowStore {
+  readonly rows = new Map<string, StoredRow>();
+  private version = 0;
+
+  read(keys: readonly string[]): Promise<ReadonlyMap<string, StoredRow>> {
+    const found = new Map<string, StoredRow>();
+    for (const key of keys) {
+      const row = this.rows.get(key);
+      if (row !== undefined) found.set(key, row);
+    }
+    return Promise.resolve(found);
+  }
+
+  write(writes: readonly RowWrite[], unconditional = false): Promise<'ok' | 'conflict'> {
+    const clean = writes.every((write) => this.rows.get(write.key)?.etag === write.etag);
+    if (!unconditional && !clean) return Promise.resolve('conflict');
+    for (const write of writes) {
+      // Stored as JSON, as the table does: no shared references with the caller.
+      const state: unknown = JSON.parse(JSON.stringify(write.state));
+      this.rows.set(write.key, { state, etag: `W/"${++this.version}"` });
+    }
+    return Promise.resolve('ok');
+  }
+
+  list(limit: number): Promise<readonly { key: string; state: unknown }[]> {
+    return Promise.resolve(
+      [...this.rows].slice(0, limit).map(([key, row]) => ({ key, state: row.state })),
+    );
+  }
 }

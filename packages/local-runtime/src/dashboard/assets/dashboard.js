@@ -230,6 +230,20 @@ async function renderInstances(token) {
       'div',
       { className: 'toolbar' },
       h('label', { for: 'live' }, live, ' Live refresh'),
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: () => {
+            // The app's verification webhooks: one DeliverVerificationEvent instance per event.
+            listState.filters = { ...listState.filters, name: 'DeliverVerificationEvent' };
+            listState.tokens = [null];
+            listState.page = 0;
+            void renderInstances(renderToken);
+          },
+        },
+        'Webhook deliveries',
+      ),
       h('span', { id: 'list-page' }),
     ),
     h('div', { id: 'list' }),
