@@ -194,35 +194,27 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
      * in a later race gets a new id when the extension replays the action list, while the SDK keeps
      * the old one, and every task scheduled after it would then be matched to another task's event.
      */
-    const race = function* (): Generator<
-      Task,
-      Task | 'deadline' | 'fallback' | 'published',
-      unknown
-    > {
+    const race = function* (): Generator<Task, Task | 'deadline' | 'fallback', unknown> {
       const deadline: TimerTask = context.df.createTimer(expiresAt);
       const step: TimerTask | undefined =
         fallback === undefined ? undefined : context.df.createTimer(fallback.at);
-      // Publishing runs alongside the wait: a slow receiver never holds up an answer.
       const waits: Task[] = [
         reply,
         cancel,
         resend,
         deadline,
         ...(step === undefined ? [] : [step]),
-        ...lifecycle.pending,
       ];
       const winner: unknown = yield context.df.Task.any(waits);
       if (winner !== deadline) deadline.cancel();
       if (step !== undefined && winner !== step) step.cancel();
       if (winner === deadline) return 'deadline';
       if (winner === step) return 'fallback';
-      if (lifecycle.settled(winner)) return 'published';
       return winner as Task;
     };
-    lifecycle.publishLater({ type: EVENT_TYPES.created }, codeSent(steps[step]!.channel, 1));
+    yield* lifecycle.publishNow({ type: EVENT_TYPES.created }, codeSent(steps[step]!.channel, 1));
     while (attemptsRemaining > 0) {
       const winner = yield* race();
-      if (winner === 'published') continue;
       if (winner === 'deadline') return yield* end('expired', attemptsRemaining, false);
       if (winner === 'fallback') {
         // No correct answer yet: the same code (same send number) by the next step's channel.
@@ -230,7 +222,7 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
         challengeHash = yield* send();
         fallback = nextFallback();
         report('awaiting_code', attemptsRemaining);
-        lifecycle.publishLater(codeSent(steps[step]!.channel, sendNumber));
+        yield* lifecycle.publishNow(codeSent(steps[step]!.channel, sendNumber));
         continue;
       }
       if (winner === cancel) return yield* end('canceled', attemptsRemaining, false);
@@ -240,7 +232,7 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
         // A new code replaces the old one, which stops matching; attempts and deadline stay.
         challengeHash = yield* send();
         report('awaiting_code', attemptsRemaining);
-        lifecycle.publishLater(codeSent(steps[step]!.channel, sendNumber));
+        yield* lifecycle.publishNow(codeSent(steps[step]!.channel, sendNumber));
         continue;
       }
       const payload = reply.result;
@@ -271,8 +263,6 @@ const codeSent = (channel: Channel, sendNumber: number): LifecycleEvent => ({
  * failed report never fails the verification: its activity logs, the user is not concerned.
  */
 class LifecycleReports {
-  /** Publications scheduled alongside the wait for answers, not yet completed. */
-  pending: Task[] = [];
   /** False once a publication answered that events are off: no more are scheduled. */
   private eventsOn: boolean;
 
@@ -284,22 +274,12 @@ class LifecycleReports {
     this.eventsOn = input.reportsLifecycle === true && deps.publishEvents !== undefined;
   }
 
-  /** Schedules a publication with the next wait (never blocks the verification). */
-  publishLater(...events: LifecycleEvent[]): void {
-    const task = this.publication(events);
-    if (task !== undefined) this.pending = [...this.pending, task];
-  }
-
-  /** True when `winner` was one of the pending publications (now settled). */
-  settled(winner: unknown): boolean {
-    const index = this.pending.findIndex((task) => task === winner);
-    if (index < 0) return false;
-    const [task] = this.pending.splice(index, 1);
-    if (task?.isFaulted === false && task.result === false) this.eventsOn = false;
-    return true;
-  }
-
-  /** Publishes and waits (the final events, after the outcome is already reported). */
+  /**
+   * Publishes and waits. The activity only starts one durable delivery per event, so a slow
+   * receiver never holds up the verification. It is awaited on its own, never raced beside the
+   * waits for answers: a task listed again in a later `Task.any` is scheduled again by the Durable
+   * extension under a new id (the SDK keeps the old one), which would shift every later task.
+   */
   *publishNow(...events: LifecycleEvent[]): Generator<Task, void, unknown> {
     const task = this.publication(events);
     if (task === undefined) return;

@@ -449,12 +449,15 @@ describe('SmsPhoneVerification instances started before the first send returned 
 describe('lifecycle reports (issue 22): instances whose input reportsLifecycle', () => {
   const LIFECYCLE_INPUT = { ...INPUT, reportsLifecycle: true };
   /** Task ids: the first SMS, the deadline timer, then the publication scheduled with the wait. */
-  const PUBLISH_TASK = 2;
+  /** Published on its own, right after the first send and before the first wait. */
+  const PUBLISH_TASK = 1;
   const activityCalls = (h: OrchestrationHarness, name: string) =>
     h.actions.filter((a) => a.actionType === ActionType.CallActivity && a.functionName === name);
 
-  it('publishes created and code_sent alongside the wait, never holding up an answer', async () => {
+  it('publishes created and code_sent on their own, never raced beside the waits for answers', async () => {
     const h = await challenged(RULES, CODE, LIFECYCLE_INPUT);
+    // Nothing waits for an answer yet: a task listed again in a later Task.any would be scheduled again.
+    expect(h.actions.filter((a) => a.actionType === ActionType.CreateTimer)).toHaveLength(0);
     const [publish] = activityCalls(h, 'PublishVerificationEvents');
     expect(publish?.input).toEqual({
       instanceId: INSTANCE,
@@ -464,11 +467,12 @@ describe('lifecycle reports (issue 22): instances whose input reportsLifecycle',
         { type: 'verification.code_sent', channel: 'sms', sendNumber: 1 },
       ],
     });
-    // The answer wins before the publication completes: judged at once.
+    await h.completeTask(PUBLISH_TASK, true);
     const afterWrong = await answer(h, '999999');
     expect(afterWrong.customStatus).toEqual(status('awaiting_code', 3));
-    await h.completeTask(PUBLISH_TASK, true);
     expect(h.last.isDone).toBe(false);
+    // Still published once: the next race lists only the waits and its own timer.
+    expect(activityCalls(h, 'PublishVerificationEvents')).toHaveLength(1);
   });
 
   it('on approval records the number for the guard, then publishes approved, then returns true', async () => {
