@@ -306,6 +306,26 @@ describe('phone verification through the capability links on the local runtime',
     expect((await pollUntilDone(payload)).output).toBe(true);
   });
 
+  it('a wrong code, then two resends: each resend texts a new code and the last one verifies', async () => {
+    const phone = nextPhone();
+    const payload = await startVerification(phone);
+    const first = await codeSentTo(phone);
+    expect(await submitCode(payload, wrongCode(first))).toBe(202);
+    await host.whenIdle();
+    for (const sent of [2, 3]) {
+      expect((await fetch(payload.resendPostUri, { method: 'POST' })).status).toBe(202);
+      await host.whenIdle();
+      // A timer reused across waits shifted the first resend's task id: the second never went out.
+      expect(twilio.messages(phone)).toHaveLength(sent);
+    }
+    const last = await codeSentTo(phone);
+    expect(await submitCode(payload, last)).toBe(202);
+    expect(await pollUntilDone(payload)).toMatchObject({
+      output: true,
+      customStatus: { state: 'verified', attemptsRemaining: 2 },
+    });
+  });
+
   it('a locale picks the SMS template', async () => {
     const phone = nextPhone();
     await startVerification({ phoneNumber: phone, locale: 'ko' });

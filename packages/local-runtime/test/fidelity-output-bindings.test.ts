@@ -83,6 +83,24 @@ describe('twilioSms output binding (smsPhoneVerification)', () => {
     expect(await run.status()).toMatchObject({ runtimeStatus: 'Completed', output: true });
   });
 
+  it('accepts a wrong code followed by the right one: the sample passes its one timer to every Task.any', async () => {
+    const phone = '+14255550124';
+    const run = await start('smsPhoneVerification', phone);
+    const answer = async (code: number): Promise<void> => {
+      const raise = await fetch(
+        `${host.url}/runtime/webhooks/durabletask/instances/${run.id}/raiseEvent/SmsChallengeResponse?code=${host.keys.systemKey}`,
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: String(code) },
+      );
+      expect(raise.status).toBe(202);
+      await host.whenIdle();
+    };
+    const sent = sentCodes.get(phone) as number;
+    await answer(sent === 1000 ? 1001 : sent - 1);
+    expect((await run.status()).runtimeStatus).toBe('Running');
+    await answer(sent);
+    expect(await run.status()).toMatchObject({ runtimeStatus: 'Completed', output: true });
+  });
+
   it('fails the activity when Twilio refuses the message, without the number in the failure', async () => {
     // Twilio's magic test number for an invalid destination: the emulator answers 400 / 21211.
     const phone = '+15005550001';

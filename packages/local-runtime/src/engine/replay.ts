@@ -277,6 +277,8 @@ class ReplayRun {
         return this.callHttp(rec(a.httpRequest));
       case ActionType.WhenAll:
       case ActionType.WhenAny: {
+        // Every child is invoked, one yielded before too: the shim does the same (the protocol has no
+        // task ids), so a reused timer takes a new id here exactly as it does on Azure.
         const children = Array.isArray(a.compoundActions)
           ? a.compoundActions.map((c) => this.invoke(c))
           : [];
