@@ -18,6 +18,7 @@ import { VERIFY_ACTIVITY, VERIFY_ORCHESTRATION, VERIFY_ROUTE_BASE } from './name
 import { createVerifyOrchestrator } from './orchestrator';
 import type { ResourceContext } from './resources';
 import { createVerifyHandler, type VerifyRoute } from './router';
+import { createSafeListApi } from './safe-list-api';
 import { createServicesApi } from './services-api';
 import { createVerificationsApi } from './verifications-api';
 
@@ -78,7 +79,10 @@ const keys = createKeysApi({
   now,
 });
 
+const safeList = createSafeListApi({ safeList: () => getSendGuard().safeList, resources });
+
 const v2 = `${VERIFY_ROUTE_BASE}/v2/Services`;
+const safeListNumbers = `${VERIFY_ROUTE_BASE}/v2/SafeList/Numbers`;
 const accounts = `${VERIFY_ROUTE_BASE}/2010-04-01/Accounts/{AccountSid}`;
 
 /** The route table: one entry per path, one operation per method. */
@@ -103,6 +107,12 @@ export const VERIFY_ROUTES: readonly VerifyRoute[] = [
     name: 'verifyVerificationCheck',
     route: `${v2}/{ServiceSid}/VerificationCheck`,
     operations: { POST: verifications.check },
+  },
+  { name: 'verifySafeList', route: safeListNumbers, operations: { POST: safeList.create } },
+  {
+    name: 'verifySafeListNumber',
+    route: `${safeListNumbers}/{PhoneNumber}`,
+    operations: { GET: safeList.fetch, DELETE: safeList.remove },
   },
   { name: 'verifyApiKeys', route: `${accounts}/Keys.json`, operations: { POST: keys.create } },
   {

@@ -2,6 +2,7 @@ import type { DurableOrchestrationStatus } from 'durable-functions';
 import type {
   ApiKeyResource,
   PageMeta,
+  SafeListResource,
   ServiceResource,
   VerificationCheckResource,
   VerificationResource,
@@ -61,6 +62,19 @@ export function toApiKeyResource(key: ApiKeyRecord, secret?: string): ApiKeyReso
     date_created: toRfc2822(key.dateCreated),
     date_updated: toRfc2822(key.dateUpdated),
     ...(secret === undefined ? {} : { secret }),
+  };
+}
+
+/** The number as the caller gave it: the guard stores only an HMAC of it. */
+export function toSafeListResource(
+  ctx: ResourceContext,
+  sid: string,
+  phoneNumber: string,
+): SafeListResource {
+  return {
+    sid,
+    phone_number: phoneNumber,
+    url: `${verifyBaseUrl(ctx.origin)}/v2/SafeList/Numbers/${encodeURIComponent(phoneNumber)}`,
   };
 }
 

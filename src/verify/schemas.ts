@@ -155,6 +155,13 @@ export const CreateKeyForm = z
   .object({ FriendlyName: z.string().max(64).optional() })
   .meta({ id: 'VerifyCreateApiKeyRequest' });
 
+/** E.164: `+`, a country code and up to 15 digits in all. */
+export const E164_NUMBER = /^\+[1-9]\d{6,14}$/;
+
+export const CreateSafeListForm = z
+  .object({ PhoneNumber: z.string().regex(E164_NUMBER, 'must be an E.164 phone number') })
+  .meta({ id: 'VerifyCreateSafeListRequest' });
+
 /** Parses a form (or query) into a shape; the first bad parameter answers 60200 naming it. */
 export function parseParams<S extends z.ZodType>(
   schema: S,
@@ -264,6 +271,15 @@ export const ApiKeyResource = z
   })
   .meta({ id: 'VerifyApiKey' });
 export type ApiKeyResource = z.infer<typeof ApiKeyResource>;
+
+export const SafeListResource = z
+  .object({
+    sid: sid('GN'),
+    phone_number: z.string(),
+    url: z.string(),
+  })
+  .meta({ id: 'VerifySafeList' });
+export type SafeListResource = z.infer<typeof SafeListResource>;
 
 export const PageMeta = z.object({
   page: z.number().int(),
@@ -400,6 +416,30 @@ export function registerVerifyApiOpenApi(registry: OpenAPIRegistry): ApiTag {
       },
     },
   ];
+  const safeNumber = z.object({ PhoneNumber: z.string().regex(E164_NUMBER) });
+  paths.push(
+    {
+      method: 'post',
+      path: `${base}/SafeList/Numbers`,
+      summary: 'Add a number to the SafeList (exempt from the conversion block)',
+      request: { body: form(CreateSafeListForm) },
+      responses: { 201: answer('The entry.', SafeListResource), ...errors },
+    },
+    {
+      method: 'get',
+      path: `${base}/SafeList/Numbers/{PhoneNumber}`,
+      summary: 'Check whether a number is on the SafeList',
+      request: { params: safeNumber },
+      responses: { 200: answer('The entry.', SafeListResource), ...errors },
+    },
+    {
+      method: 'delete',
+      path: `${base}/SafeList/Numbers/{PhoneNumber}`,
+      summary: 'Remove a number from the SafeList',
+      request: { params: safeNumber },
+      responses: { 204: { description: 'Removed.' }, ...errors },
+    },
+  );
   const accounts = `/api/${VERIFY_ROUTE_BASE}/2010-04-01/Accounts/{AccountSid}`;
   const account = z.object({ AccountSid: sid('AC') });
   const keyParams = account.extend({ Sid: sid('SK') });

@@ -574,6 +574,18 @@ describe('real answers match the document', () => {
     expect((await call('GET', KEY, { headers: account, params: keyParams })).status).toBe(200);
     expect((await call('DELETE', KEY, { headers: account, params: keyParams })).status).toBe(204);
     expect((await call('GET', KEY, { headers: account, params: keyParams })).status).toBe(404);
+
+    const SAFE_LIST = '/api/verify/v2/SafeList/Numbers';
+    const SAFE_NUMBER = '/api/verify/v2/SafeList/Numbers/{PhoneNumber}';
+    const safe = { PhoneNumber: '+14255550177' };
+    expect((await call('POST', SAFE_LIST, { headers: account, body: form(safe) })).status).toBe(
+      201,
+    );
+    expect((await call('GET', SAFE_NUMBER, { headers: account, params: safe })).status).toBe(200);
+    expect((await call('DELETE', SAFE_NUMBER, { headers: account, params: safe })).status).toBe(
+      204,
+    );
+    expect((await call('GET', SAFE_NUMBER, { headers: account, params: safe })).status).toBe(404);
   });
 
   it('exercised every documented operation with at least one real answer', () => {

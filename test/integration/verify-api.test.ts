@@ -264,6 +264,38 @@ describe('Services', () => {
   });
 });
 
+describe('SafeList', () => {
+  it('adds, fetches and removes a number with the spec’s shape; unknown numbers answer 20404', async () => {
+    const phone = nextPhone();
+    const created = await client.verify.v2.safelist.create({ phoneNumber: phone });
+    expect(created.sid).toMatch(/^GN[0-9a-f]{32}$/);
+    expect(created.phoneNumber).toBe(phone);
+    const raw = await rawFetch(`/v2/SafeList/Numbers/${encodeURIComponent(phone)}`, {
+      headers: { Authorization: basic(ACCOUNT_SID, AUTH_TOKEN) },
+    });
+    expect(raw.status).toBe(200);
+    const body = (await raw.json()) as { sid: string; phone_number: string; url: string };
+    expectSpec('verify.v2.safelist', body);
+    expect(body).toMatchObject({ sid: created.sid, phone_number: phone });
+    // Adding again is idempotent: the same entry.
+    expect((await client.verify.v2.safelist.create({ phoneNumber: phone })).sid).toBe(created.sid);
+    expect((await client.verify.v2.safelist(phone).fetch()).sid).toBe(created.sid);
+    expect(await client.verify.v2.safelist(phone).remove()).toBe(true);
+    expect(await failure(client.verify.v2.safelist(phone).fetch())).toEqual({
+      status: 404,
+      code: 20404,
+    });
+    expect(await failure(client.verify.v2.safelist(phone).remove())).toEqual({
+      status: 404,
+      code: 20404,
+    });
+    expect(await failure(client.verify.v2.safelist.create({ phoneNumber: '12345' }))).toEqual({
+      status: 400,
+      code: 60200,
+    });
+  });
+});
+
 describe('Verifications and checks', () => {
   it('sends Verify’s message, approves the right code once, and answers 20404 after', async () => {
     const service = await newService({ friendlyName: 'Acme Shop' });
