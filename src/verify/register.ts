@@ -18,6 +18,7 @@ import { VERIFY_ACTIVITY, VERIFY_ORCHESTRATION, VERIFY_ROUTE_BASE } from './name
 import { createVerifyOrchestrator } from './orchestrator';
 import type { ResourceContext } from './resources';
 import { createVerifyHandler, type VerifyRoute } from './router';
+import { createAttemptsApi } from './attempts-api';
 import { createSafeListApi } from './safe-list-api';
 import { createServicesApi } from './services-api';
 import { createVerificationsApi } from './verifications-api';
@@ -81,7 +82,10 @@ const keys = createKeysApi({
 
 const safeList = createSafeListApi({ safeList: () => getSendGuard().safeList, resources });
 
+const attempts = createAttemptsApi({ store: getVerifyStore, resources });
+
 const v2 = `${VERIFY_ROUTE_BASE}/v2/Services`;
+const attemptsRoute = `${VERIFY_ROUTE_BASE}/v2/Attempts`;
 const safeListNumbers = `${VERIFY_ROUTE_BASE}/v2/SafeList/Numbers`;
 const accounts = `${VERIFY_ROUTE_BASE}/2010-04-01/Accounts/{AccountSid}`;
 
@@ -108,6 +112,13 @@ export const VERIFY_ROUTES: readonly VerifyRoute[] = [
     route: `${v2}/{ServiceSid}/VerificationCheck`,
     operations: { POST: verifications.check },
   },
+  { name: 'verifyAttempts', route: attemptsRoute, operations: { GET: attempts.list } },
+  {
+    name: 'verifyAttemptsSummary',
+    route: `${attemptsRoute}/Summary`,
+    operations: { GET: attempts.summary },
+  },
+  { name: 'verifyAttempt', route: `${attemptsRoute}/{Sid}`, operations: { GET: attempts.fetch } },
   { name: 'verifySafeList', route: safeListNumbers, operations: { POST: safeList.create } },
   {
     name: 'verifySafeListNumber',
