@@ -347,7 +347,7 @@ describe('Attempts', () => {
       `/v2/Attempts/Summary?VerifyServiceSid=${service.sid}&DestinationPrefix=${encodeURIComponent('+1999')}`,
       { headers: { Authorization: basic(ACCOUNT_SID, AUTH_TOKEN) } },
     );
-    const none = (await byPrefix.json()) as unknown;
+    const none = await byPrefix.json();
     expectSpec('verify.v2.verification_attempts_summary', none);
     expect(none).toMatchObject({ total_attempts: 0 });
     expect(
