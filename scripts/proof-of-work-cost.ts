@@ -22,6 +22,7 @@ const noStore: RowStore = {
   read: () => Promise.resolve(new Map()),
   write: () => Promise.resolve('ok'),
   list: () => Promise.resolve([]),
+  remove: () => Promise.resolve(false),
 };
 
 function option(name: string, fallback: number): number {

@@ -269,6 +269,7 @@ export const getSendGuard = lazy((): SendGuard => {
     // Same table, own partitions: one storage account and one clean-up job for the whole guard.
     conversionStore: TableRowStore.create(storage, velocity.tableName, 'conversion'),
     verifiedStore: TableRowStore.create(storage, velocity.tableName, 'verified'),
+    safeListStore: TableRowStore.create(storage, velocity.tableName, 'safelist'),
     secret: codeSecret,
     now: () => new Date(),
     logger: console,

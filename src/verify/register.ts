@@ -18,6 +18,8 @@ import { VERIFY_ACTIVITY, VERIFY_ORCHESTRATION, VERIFY_ROUTE_BASE } from './name
 import { createVerifyOrchestrator } from './orchestrator';
 import type { ResourceContext } from './resources';
 import { createVerifyHandler, type VerifyRoute } from './router';
+import { createAttemptsApi } from './attempts-api';
+import { createSafeListApi } from './safe-list-api';
 import { createServicesApi } from './services-api';
 import { createVerificationsApi } from './verifications-api';
 
@@ -78,7 +80,13 @@ const keys = createKeysApi({
   now,
 });
 
+const safeList = createSafeListApi({ safeList: () => getSendGuard().safeList, resources });
+
+const attempts = createAttemptsApi({ store: getVerifyStore, resources });
+
 const v2 = `${VERIFY_ROUTE_BASE}/v2/Services`;
+const attemptsRoute = `${VERIFY_ROUTE_BASE}/v2/Attempts`;
+const safeListNumbers = `${VERIFY_ROUTE_BASE}/v2/SafeList/Numbers`;
 const accounts = `${VERIFY_ROUTE_BASE}/2010-04-01/Accounts/{AccountSid}`;
 
 /** The route table: one entry per path, one operation per method. */
@@ -103,6 +111,19 @@ export const VERIFY_ROUTES: readonly VerifyRoute[] = [
     name: 'verifyVerificationCheck',
     route: `${v2}/{ServiceSid}/VerificationCheck`,
     operations: { POST: verifications.check },
+  },
+  { name: 'verifyAttempts', route: attemptsRoute, operations: { GET: attempts.list } },
+  {
+    name: 'verifyAttemptsSummary',
+    route: `${attemptsRoute}/Summary`,
+    operations: { GET: attempts.summary },
+  },
+  { name: 'verifyAttempt', route: `${attemptsRoute}/{Sid}`, operations: { GET: attempts.fetch } },
+  { name: 'verifySafeList', route: safeListNumbers, operations: { POST: safeList.create } },
+  {
+    name: 'verifySafeListNumber',
+    route: `${safeListNumbers}/{PhoneNumber}`,
+    operations: { GET: safeList.fetch, DELETE: safeList.remove },
   },
   { name: 'verifyApiKeys', route: `${accounts}/Keys.json`, operations: { POST: keys.create } },
   {

@@ -1,12 +1,14 @@
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import type {
   ApiKeyResource,
+  AttemptResource,
   PageMeta,
+  SafeListResource,
   ServiceResource,
   VerificationCheckResource,
   VerificationResource,
 } from './schemas';
-import type { ApiKeyRecord, ServiceRecord } from './store';
+import type { ApiKeyRecord, AttemptRecord, ServiceRecord } from './store';
 import { attemptSid, type VerifyInput, type VerifyStatus } from './rules';
 import { VERIFY_ROUTE_BASE } from './names';
 
@@ -61,6 +63,36 @@ export function toApiKeyResource(key: ApiKeyRecord, secret?: string): ApiKeyReso
     date_created: toRfc2822(key.dateCreated),
     date_updated: toRfc2822(key.dateUpdated),
     ...(secret === undefined ? {} : { secret }),
+  };
+}
+
+/** A send as Verify's VerificationAttempt: the number masked in `channel_data`. */
+export function toAttemptResource(ctx: ResourceContext, a: AttemptRecord): AttemptResource {
+  return {
+    sid: a.sid,
+    account_sid: ctx.accountSid,
+    service_sid: a.serviceSid,
+    verification_sid: a.verificationSid,
+    date_created: a.dateCreated,
+    date_updated: a.dateUpdated,
+    conversion_status: a.conversionStatus,
+    channel: a.channel,
+    price: null,
+    channel_data: { to: a.maskedTo, country: a.country === '' ? null : a.country },
+    url: `${verifyBaseUrl(ctx.origin)}/v2/Attempts/${a.sid}`,
+  };
+}
+
+/** The number as the caller gave it: the guard stores only an HMAC of it. */
+export function toSafeListResource(
+  ctx: ResourceContext,
+  sid: string,
+  phoneNumber: string,
+): SafeListResource {
+  return {
+    sid,
+    phone_number: phoneNumber,
+    url: `${verifyBaseUrl(ctx.origin)}/v2/SafeList/Numbers/${encodeURIComponent(phoneNumber)}`,
   };
 }
 

@@ -155,6 +155,50 @@ export const CreateKeyForm = z
   .object({ FriendlyName: z.string().max(64).optional() })
   .meta({ id: 'VerifyCreateApiKeyRequest' });
 
+const ATTEMPT_CHANNEL = z.enum(['sms', 'call', 'email', 'whatsapp', 'rbm']);
+const isoDate = z.iso.datetime({ offset: true });
+const country = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code');
+
+export const SummaryQuery = z
+  .object({
+    VerifyServiceSid: z
+      .string()
+      .regex(/^VA[0-9a-fA-F]{32}$/)
+      .optional(),
+    DateCreatedAfter: isoDate.optional(),
+    DateCreatedBefore: isoDate.optional(),
+    Country: country.optional(),
+    Channel: ATTEMPT_CHANNEL.optional(),
+    DestinationPrefix: z
+      .string()
+      .regex(/^\+\d{1,15}$/, 'must be + and digits')
+      .optional(),
+  })
+  .meta({ id: 'VerifyAttemptsSummaryQuery' });
+
+export const ListAttemptsQuery = ListQuery.extend({
+  VerifyServiceSid: z
+    .string()
+    .regex(/^VA[0-9a-fA-F]{32}$/)
+    .optional(),
+  VerificationSid: z
+    .string()
+    .regex(/^VE[0-9a-fA-F]{32}$/)
+    .optional(),
+  DateCreatedAfter: isoDate.optional(),
+  DateCreatedBefore: isoDate.optional(),
+  Country: country.optional(),
+  Channel: ATTEMPT_CHANNEL.optional(),
+  Status: z.enum(['converted', 'unconverted']).optional(),
+}).meta({ id: 'VerifyListAttemptsQuery' });
+
+/** E.164: `+`, a country code and up to 15 digits in all. */
+export const E164_NUMBER = /^\+[1-9]\d{6,14}$/;
+
+export const CreateSafeListForm = z
+  .object({ PhoneNumber: z.string().regex(E164_NUMBER, 'must be an E.164 phone number') })
+  .meta({ id: 'VerifyCreateSafeListRequest' });
+
 /** Parses a form (or query) into a shape; the first bad parameter answers 60200 naming it. */
 export function parseParams<S extends z.ZodType>(
   schema: S,
@@ -264,6 +308,42 @@ export const ApiKeyResource = z
   })
   .meta({ id: 'VerifyApiKey' });
 export type ApiKeyResource = z.infer<typeof ApiKeyResource>;
+
+export const SafeListResource = z
+  .object({
+    sid: sid('GN'),
+    phone_number: z.string(),
+    url: z.string(),
+  })
+  .meta({ id: 'VerifySafeList' });
+export type SafeListResource = z.infer<typeof SafeListResource>;
+
+export const AttemptResource = z
+  .object({
+    sid: sid('VL'),
+    account_sid: sid('AC'),
+    service_sid: sid('VA'),
+    verification_sid: sid('VE'),
+    date_created: z.string(),
+    date_updated: z.string(),
+    conversion_status: z.enum(['converted', 'unconverted']),
+    channel: z.string(),
+    price: z.null(),
+    channel_data: z.object({ to: z.string(), country: z.string().nullable() }),
+    url: z.string(),
+  })
+  .meta({ id: 'VerifyAttempt' });
+export type AttemptResource = z.infer<typeof AttemptResource>;
+
+export const AttemptsSummaryResource = z
+  .object({
+    total_attempts: z.number().int(),
+    total_converted: z.number().int(),
+    total_unconverted: z.number().int(),
+    conversion_rate_percentage: z.string(),
+    url: z.string(),
+  })
+  .meta({ id: 'VerifyAttemptsSummary' });
 
 export const PageMeta = z.object({
   page: z.number().int(),
@@ -400,6 +480,59 @@ export function registerVerifyApiOpenApi(registry: OpenAPIRegistry): ApiTag {
       },
     },
   ];
+  paths.push(
+    {
+      method: 'get',
+      path: `${base}/Attempts`,
+      summary: 'List send attempts (numbers masked)',
+      request: { query: ListAttemptsQuery },
+      responses: {
+        200: answer(
+          'A page of attempts.',
+          z.object({ attempts: z.array(AttemptResource), meta: PageMeta }),
+        ),
+        ...errors,
+      },
+    },
+    {
+      method: 'get',
+      path: `${base}/Attempts/Summary`,
+      summary: 'Conversion of send attempts by service, channel, country, prefix, dates',
+      request: { query: SummaryQuery },
+      responses: { 200: answer('The summary.', AttemptsSummaryResource), ...errors },
+    },
+    {
+      method: 'get',
+      path: `${base}/Attempts/{Sid}`,
+      summary: 'Fetch a send attempt',
+      request: { params: z.object({ Sid: sid('VL') }) },
+      responses: { 200: answer('The attempt.', AttemptResource), ...errors },
+    },
+  );
+  const safeNumber = z.object({ PhoneNumber: z.string().regex(E164_NUMBER) });
+  paths.push(
+    {
+      method: 'post',
+      path: `${base}/SafeList/Numbers`,
+      summary: 'Add a number to the SafeList (exempt from the conversion block)',
+      request: { body: form(CreateSafeListForm) },
+      responses: { 201: answer('The entry.', SafeListResource), ...errors },
+    },
+    {
+      method: 'get',
+      path: `${base}/SafeList/Numbers/{PhoneNumber}`,
+      summary: 'Check whether a number is on the SafeList',
+      request: { params: safeNumber },
+      responses: { 200: answer('The entry.', SafeListResource), ...errors },
+    },
+    {
+      method: 'delete',
+      path: `${base}/SafeList/Numbers/{PhoneNumber}`,
+      summary: 'Remove a number from the SafeList',
+      request: { params: safeNumber },
+      responses: { 204: { description: 'Removed.' }, ...errors },
+    },
+  );
   const accounts = `/api/${VERIFY_ROUTE_BASE}/2010-04-01/Accounts/{AccountSid}`;
   const account = z.object({ AccountSid: sid('AC') });
   const keyParams = account.extend({ Sid: sid('SK') });

@@ -32,6 +32,34 @@ export interface ApiKeyRecord {
   readonly dateUpdated: string;
 }
 
+/** One send of a code (Verify's VerificationAttempt): the number only masked, with its prefix. */
+export interface AttemptRecord {
+  readonly sid: string;
+  readonly serviceSid: string;
+  readonly verificationSid: string;
+  readonly channel: string;
+  /** ISO country of the number, '' when non-geographic. */
+  readonly country: string;
+  /** `+` and the first digits of the number (the fraud guard's prefix). */
+  readonly prefix: string;
+  readonly maskedTo: string;
+  readonly conversionStatus: 'converted' | 'unconverted';
+  readonly dateCreated: string;
+  readonly dateUpdated: string;
+}
+
+/** Filters of `GET /v2/Attempts` and `/Attempts/Summary`; values already validated. */
+export interface AttemptFilter {
+  readonly serviceSid?: string;
+  readonly verificationSid?: string;
+  readonly channel?: string;
+  readonly country?: string;
+  readonly prefix?: string;
+  readonly status?: 'converted' | 'unconverted';
+  readonly after?: string;
+  readonly before?: string;
+}
+
 export interface PendingRecord {
   readonly verificationSid: string;
   readonly etag: string;
@@ -53,6 +81,15 @@ export interface VerifyStore {
   deleteKey(sid: string): Promise<boolean>;
   listKeys(pageSize: number, token: string | undefined): Promise<Page<ApiKeyRecord>>;
   getPending(serviceSid: string, toKey: string): Promise<PendingRecord | undefined>;
+  recordAttempt(attempt: AttemptRecord): Promise<void>;
+  /** Marks every attempt of the verification converted. */
+  convertAttempts(verificationSid: string, at: string): Promise<void>;
+  getAttempt(sid: string): Promise<AttemptRecord | undefined>;
+  listAttempts(
+    filter: AttemptFilter,
+    pageSize: number,
+    token: string | undefined,
+  ): Promise<Page<AttemptRecord>>;
   /**
    * Points the number's pending slot at `verificationSid`: creates it when `etag` is undefined,
    * else replaces the row only if unchanged. False when another request won the race.
@@ -67,6 +104,7 @@ export interface VerifyStore {
 
 const SERVICES = 'service';
 const KEYS = 'apikey';
+const ATTEMPTS = 'attempt';
 const pendingPartition = (serviceSid: string): string => `pending-${serviceSid}`;
 
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -167,6 +205,49 @@ export class TableVerifyStore implements VerifyStore {
     return this.list(KEYS, pageSize, token, toKey);
   }
 
+  async recordAttempt(attempt: AttemptRecord): Promise<void> {
+    await this.ensureTable();
+    // Upsert: an at-least-once re-run of the same send writes the same row.
+    await this.table.upsertEntity(
+      { partitionKey: ATTEMPTS, rowKey: attempt.sid, ...attempt },
+      'Replace',
+      this.options(),
+    );
+  }
+
+  async convertAttempts(verificationSid: string, at: string): Promise<void> {
+    const page = await this.listAttempts({ verificationSid }, 100, undefined);
+    await Promise.all(
+      page.items
+        .filter((attempt) => attempt.conversionStatus !== 'converted')
+        .map((attempt) =>
+          this.table.updateEntity(
+            {
+              partitionKey: ATTEMPTS,
+              rowKey: attempt.sid,
+              conversionStatus: 'converted',
+              dateUpdated: at,
+            },
+            'Merge',
+            this.options(),
+          ),
+        ),
+    );
+  }
+
+  async getAttempt(sid: string): Promise<AttemptRecord | undefined> {
+    const row = await this.read(ATTEMPTS, sid);
+    return row === undefined ? undefined : toAttempt(row);
+  }
+
+  listAttempts(
+    filter: AttemptFilter,
+    pageSize: number,
+    token: string | undefined,
+  ): Promise<Page<AttemptRecord>> {
+    return this.list(ATTEMPTS, pageSize, token, toAttempt, attemptFilter(filter));
+  }
+
   async getPending(serviceSid: string, toKey: string): Promise<PendingRecord | undefined> {
     const row = await this.read(pendingPartition(serviceSid), toKey);
     if (row === undefined || typeof row.verificationSid !== 'string') return undefined;
@@ -218,11 +299,12 @@ export class TableVerifyStore implements VerifyStore {
     pageSize: number,
     token: string | undefined,
     map: (row: Row) => T,
+    extraFilter = '',
   ): Promise<Page<T>> {
     await this.ensureTable();
     const pages = this.table
       .listEntities<Row>({
-        queryOptions: { filter: `PartitionKey eq '${partitionKey}'` },
+        queryOptions: { filter: `PartitionKey eq '${partitionKey}'${extraFilter}` },
         abortSignal: AbortSignal.timeout(this.timeoutMs),
       })
       .byPage({
@@ -280,6 +362,42 @@ function toKey(row: Row): ApiKeyRecord {
     dateCreated: String(row.dateCreated),
     dateUpdated: String(row.dateUpdated),
   };
+}
+
+function toAttempt(row: Row): AttemptRecord {
+  return {
+    sid: String(row.sid),
+    serviceSid: String(row.serviceSid),
+    verificationSid: String(row.verificationSid),
+    channel: String(row.channel),
+    country: typeof row.country === 'string' ? row.country : '',
+    prefix: String(row.prefix),
+    maskedTo: String(row.maskedTo),
+    conversionStatus: row.conversionStatus === 'converted' ? 'converted' : 'unconverted',
+    dateCreated: String(row.dateCreated),
+    dateUpdated: String(row.dateUpdated),
+  };
+}
+
+/** OData for the filters; every value was validated against a strict pattern, quotes doubled anyway. */
+function attemptFilter(filter: AttemptFilter): string {
+  const quote = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+  const clauses: string[] = [];
+  const equal = (field: string, value: string | undefined): void => {
+    if (value !== undefined) clauses.push(`${field} eq ${quote(value)}`);
+  };
+  equal('serviceSid', filter.serviceSid);
+  equal('verificationSid', filter.verificationSid);
+  equal('channel', filter.channel);
+  equal('country', filter.country);
+  equal('conversionStatus', filter.status);
+  if (filter.prefix !== undefined) {
+    // Prefixes stored are the guard's; a shorter filter matches every longer one.
+    clauses.push(`prefix ge ${quote(filter.prefix)} and prefix lt ${quote(`${filter.prefix}~`)}`);
+  }
+  if (filter.after !== undefined) clauses.push(`dateCreated ge ${quote(filter.after)}`);
+  if (filter.before !== undefined) clauses.push(`dateCreated lt ${quote(filter.before)}`);
+  return clauses.map((clause) => ` and ${clause}`).join('');
 }
 
 /** Table Storage has no null: an absent property reads back as null. */

@@ -29,7 +29,8 @@ import {
   toVerificationResource,
   type ResourceContext,
 } from './resources';
-import { SID_PATTERN, type VerifyInput, type VerifyStatus } from './rules';
+import { maskPhoneNumber } from '../redact';
+import { SID_PATTERN, attemptSid, type VerifyInput, type VerifyStatus } from './rules';
 import { CheckForm, CreateVerificationForm, UpdateVerificationForm, parseParams } from './schemas';
 import type { ServiceRecord, VerifyStore } from './store';
 import type { VerifyCall } from './router';
@@ -137,6 +138,13 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
             );
             if (verdict.reply === 'max_sends') throw new VerifyApiError('maxSendAttempts');
             if (verdict.reply === 'sent' && verdict.custom !== undefined) {
+              await recordAttempt(
+                deps,
+                verdict.input,
+                slot.verificationSid,
+                verdict.custom.sendCodeAttempts.length,
+                accepted.country,
+              );
               return verifyJson(
                 201,
                 toVerificationResource(ctx, slot.verificationSid, verdict.input, verdict.custom),
@@ -172,6 +180,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         };
         await client.startNew(VERIFY_ORCHESTRATION, { instanceId: sid, input });
         call.context.log(`Started Verify verification ${sid} on ${svc.sid}`);
+        await recordAttempt(deps, input, sid, 1, accepted.country);
         const custom = initialStatus(sid, input, deps.now());
         return verifyJson(201, toVerificationResource(ctx, sid, input, custom));
       }
@@ -258,7 +267,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         }
         if (verdict.input.serviceSid !== serviceSid) throw new VerifyApiError('notFound');
       }
-      if (verdict.reply === 'approved') await recordApproval(deps, verdict.input.to);
+      if (verdict.reply === 'approved') await recordApproval(deps, verdict.input.to, sid);
       if ((verdict.reply === 'approved' || verdict.reply === 'pending') && verdict.custom) {
         const custom: VerifyStatus = { ...verdict.custom, status: verdict.reply };
         return verifyJson(200, toCheckResource(deps.resources(), sid, verdict.input, custom));
@@ -315,11 +324,51 @@ function readLocale(locale: string | undefined): string | undefined {
  * The fraud guard counts approvals (conversion per prefix and country, the owner's grace); losing
  * one only weakens those statistics, so a storage error never fails the check.
  */
-async function recordApproval(deps: VerificationsApiDeps, to: string): Promise<void> {
+async function recordApproval(
+  deps: VerificationsApiDeps,
+  to: string,
+  verificationSid: string,
+): Promise<void> {
   try {
-    await deps.guard().recordVerified?.(to);
+    await Promise.all([
+      deps.guard().recordVerified?.(to),
+      deps.store().convertAttempts(verificationSid, deps.now().toISOString()),
+    ]);
   } catch {
-    console.warn('Fraud guard could not record a Verify approval');
+    console.warn('Could not record a Verify approval for the fraud guard or the attempts');
+  }
+}
+
+/** Digits of the number kept with an attempt, as the fraud guard's prefix (`+` and 6 digits). */
+const ATTEMPT_PREFIX_DIGITS = 6;
+
+/**
+ * One row per send for `/v2/Attempts` (number masked, its prefix and country for the summary);
+ * a lost row only weakens the statistics, so a storage error never fails the send.
+ */
+async function recordAttempt(
+  deps: VerificationsApiDeps,
+  input: VerifyInput,
+  verificationSid: string,
+  attempt: number,
+  country: string | undefined,
+): Promise<void> {
+  const at = deps.now().toISOString();
+  try {
+    await deps.store().recordAttempt({
+      sid: attemptSid(verificationSid, attempt),
+      serviceSid: input.serviceSid,
+      verificationSid,
+      channel: input.channel,
+      country: country ?? '',
+      prefix: input.to.slice(0, Math.min(input.to.length - 1, ATTEMPT_PREFIX_DIGITS + 1)),
+      maskedTo: maskPhoneNumber(input.to),
+      conversionStatus: 'unconverted',
+      dateCreated: at,
+      dateUpdated: at,
+    });
+  } catch {
+    console.warn('Could not record a Verify send attempt');
   }
 }
 

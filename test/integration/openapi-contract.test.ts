@@ -574,6 +574,34 @@ describe('real answers match the document', () => {
     expect((await call('GET', KEY, { headers: account, params: keyParams })).status).toBe(200);
     expect((await call('DELETE', KEY, { headers: account, params: keyParams })).status).toBe(204);
     expect((await call('GET', KEY, { headers: account, params: keyParams })).status).toBe(404);
+
+    const ATTEMPTS = '/api/verify/v2/Attempts';
+    const attempts = await call('GET', ATTEMPTS, { headers: account });
+    expect(attempts.status).toBe(200);
+    const attemptList = (attempts.body as { attempts: Json[] }).attempts;
+    expect(attemptList.length).toBeGreaterThan(0);
+    const attemptSid = attemptList[0]!.sid as string;
+    expect(
+      (
+        await call('GET', '/api/verify/v2/Attempts/{Sid}', {
+          headers: account,
+          params: { Sid: attemptSid },
+        })
+      ).status,
+    ).toBe(200);
+    expect((await call('GET', `${ATTEMPTS}/Summary`, { headers: account })).status).toBe(200);
+
+    const SAFE_LIST = '/api/verify/v2/SafeList/Numbers';
+    const SAFE_NUMBER = '/api/verify/v2/SafeList/Numbers/{PhoneNumber}';
+    const safe = { PhoneNumber: '+14255550177' };
+    expect((await call('POST', SAFE_LIST, { headers: account, body: form(safe) })).status).toBe(
+      201,
+    );
+    expect((await call('GET', SAFE_NUMBER, { headers: account, params: safe })).status).toBe(200);
+    expect((await call('DELETE', SAFE_NUMBER, { headers: account, params: safe })).status).toBe(
+      204,
+    );
+    expect((await call('GET', SAFE_NUMBER, { headers: account, params: safe })).status).toBe(404);
   });
 
   it('exercised every documented operation with at least one real answer', () => {

@@ -241,6 +241,7 @@ describe('SendGuard on Table Storage (Azurite)', () => {
       store: TableVelocityStore.create(connectionStringStorage(azurite.connectionString), table),
       conversionStore: TableRowStore.create(storage, table, 'conversion'),
       verifiedStore: TableRowStore.create(storage, table, 'verified'),
+      safeListStore: TableRowStore.create(storage, table, 'safelist'),
       secret: SECRET,
       now: () => clock.now(),
       logger: { warn: (message) => warnings.push(message) },

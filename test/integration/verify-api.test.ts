@@ -264,6 +264,101 @@ describe('Services', () => {
   });
 });
 
+describe('SafeList', () => {
+  it('adds, fetches and removes a number with the spec’s shape; unknown numbers answer 20404', async () => {
+    const phone = nextPhone();
+    const created = await client.verify.v2.safelist.create({ phoneNumber: phone });
+    expect(created.sid).toMatch(/^GN[0-9a-f]{32}$/);
+    expect(created.phoneNumber).toBe(phone);
+    const raw = await rawFetch(`/v2/SafeList/Numbers/${encodeURIComponent(phone)}`, {
+      headers: { Authorization: basic(ACCOUNT_SID, AUTH_TOKEN) },
+    });
+    expect(raw.status).toBe(200);
+    const body = (await raw.json()) as { sid: string; phone_number: string; url: string };
+    expectSpec('verify.v2.safelist', body);
+    expect(body).toMatchObject({ sid: created.sid, phone_number: phone });
+    // Adding again is idempotent: the same entry.
+    expect((await client.verify.v2.safelist.create({ phoneNumber: phone })).sid).toBe(created.sid);
+    expect((await client.verify.v2.safelist(phone).fetch()).sid).toBe(created.sid);
+    expect(await client.verify.v2.safelist(phone).remove()).toBe(true);
+    expect(await failure(client.verify.v2.safelist(phone).fetch())).toEqual({
+      status: 404,
+      code: 20404,
+    });
+    expect(await failure(client.verify.v2.safelist(phone).remove())).toEqual({
+      status: 404,
+      code: 20404,
+    });
+    expect(await failure(client.verify.v2.safelist.create({ phoneNumber: '12345' }))).toEqual({
+      status: 400,
+      code: 60200,
+    });
+  });
+});
+
+describe('Attempts', () => {
+  it('records each send (number masked), converts them on approval, and summarises conversion', async () => {
+    const service = await newService();
+    const verifications = client.verify.v2.services(service.sid).verifications;
+    const approvedTo = nextPhone();
+    const first = await verifications.create({ to: approvedTo, channel: 'sms' });
+    await verifications.create({ to: approvedTo, channel: 'sms' }); // a resend: a second attempt
+    const code = codeIn(await smsTo(approvedTo, 2));
+    const lostTo = nextPhone();
+    const lost = await verifications.create({ to: lostTo, channel: 'sms' });
+    await client.verify.v2
+      .services(service.sid)
+      .verificationChecks.create({ verificationSid: first.sid, code });
+
+    const listed = await client.verify.v2.verificationAttempts.list({
+      verificationSid: first.sid,
+    });
+    expect(listed).toHaveLength(2);
+    expect(listed.map((a) => a.conversionStatus)).toEqual(['converted', 'converted']);
+    const raw = await rawFetch(`/v2/Attempts?VerifyServiceSid=${service.sid}&PageSize=10`, {
+      headers: { Authorization: basic(ACCOUNT_SID, AUTH_TOKEN) },
+    });
+    const page = (await raw.json()) as { attempts: { sid: string; channel_data: object }[] };
+    expect(page.attempts).toHaveLength(3);
+    for (const attempt of page.attempts) {
+      expectSpec('verify.v2.verification_attempt', attempt);
+      expect(JSON.stringify(attempt)).not.toContain(approvedTo.slice(1));
+      expect(JSON.stringify(attempt)).not.toContain(lostTo.slice(1));
+    }
+    const unconverted = await client.verify.v2.verificationAttempts.list({
+      verifyServiceSid: service.sid,
+      status: 'unconverted',
+    });
+    expect(unconverted.map((a) => a.verificationSid)).toEqual([lost.sid]);
+    const one = await client.verify.v2.verificationAttempts(unconverted[0]!.sid).fetch();
+    expect(one).toMatchObject({ serviceSid: service.sid, channel: 'sms' });
+    expect(one.channelData).toMatchObject({ country: 'US' });
+
+    const summary = await client.verify.v2
+      .verificationAttemptsSummary()
+      .fetch({ verifyServiceSid: service.sid, country: 'US', channel: 'sms' });
+    expect(summary).toMatchObject({
+      totalAttempts: 3,
+      totalConverted: 2,
+      totalUnconverted: 1,
+      conversionRatePercentage: '66.67',
+    });
+    const byPrefix = await rawFetch(
+      `/v2/Attempts/Summary?VerifyServiceSid=${service.sid}&DestinationPrefix=${encodeURIComponent('+1999')}`,
+      { headers: { Authorization: basic(ACCOUNT_SID, AUTH_TOKEN) } },
+    );
+    const none = await byPrefix.json();
+    expectSpec('verify.v2.verification_attempts_summary', none);
+    expect(none).toMatchObject({ total_attempts: 0 });
+    expect(
+      await failure(client.verify.v2.verificationAttempts(`VL${'0'.repeat(32)}`).fetch()),
+    ).toEqual({
+      status: 404,
+      code: 20404,
+    });
+  });
+});
+
 describe('Verifications and checks', () => {
   it('sends Verify’s message, approves the right code once, and answers 20404 after', async () => {
     const service = await newService({ friendlyName: 'Acme Shop' });

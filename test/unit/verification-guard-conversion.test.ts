@@ -130,6 +130,7 @@ describe('SendGuard: a recently verified owner', () => {
       store: new OpenVelocityStore(),
       conversionStore: new InMemoryRowStore(),
       verifiedStore: new InMemoryRowStore(),
+      safeListStore: new InMemoryRowStore(),
       secret: 'unit-test-secret-0123456789abcdef',
       now: () => clock.now(),
       logger: { warn: () => undefined },
@@ -148,6 +149,43 @@ describe('SendGuard: a recently verified owner', () => {
     clock.advance(31 * 24 * HOUR);
     for (let i = 0; i < 20; i++) await guard.check(pumped(i), headers(`198.51.100.${i}`));
     await expect(guard.check(owner, headers('203.0.113.7'))).rejects.toMatchObject({
+      reason: 'conversion_blocked',
+    });
+  });
+});
+
+describe('SendGuard: the SafeList', () => {
+  it('exempts a safe-listed number from a conversion block on its prefix, until it is removed', async () => {
+    const clock = new ManualClock('2030-01-01T00:00:00.000Z');
+    const safeListStore = new InMemoryRowStore();
+    const guard = new SendGuard({
+      settings: loadGuardSettings({ VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000' }),
+      store: new OpenVelocityStore(),
+      conversionStore: new InMemoryRowStore(),
+      verifiedStore: new InMemoryRowStore(),
+      safeListStore,
+      secret: 'unit-test-secret-0123456789abcdef',
+      now: () => clock.now(),
+      logger: { warn: () => undefined },
+    });
+    const listed = '+14255559998';
+    const entry = await guard.safeList.add(listed);
+    expect(entry.sid).toMatch(/^GN[0-9a-f]{32}$/);
+    // Adding again answers the same entry; the row key is an HMAC, never the number.
+    await expect(guard.safeList.add(listed)).resolves.toEqual(entry);
+    expect([...safeListStore.rows.keys()].join()).not.toContain('4255559998');
+    expect(JSON.stringify([...safeListStore.rows.values()])).not.toContain('4255559998');
+    const headers = (ip: string) => new Headers({ 'x-forwarded-for': ip });
+    for (let i = 0; i < 20; i++) await guard.check(pumped(i), headers(`198.51.100.${i}`));
+    await expect(guard.check(pumped(50), headers('198.51.100.60'))).rejects.toMatchObject({
+      reason: 'conversion_blocked',
+    });
+    await expect(guard.check(listed, headers('203.0.113.7'))).resolves.toMatchObject({
+      e164: listed,
+    });
+    await expect(guard.safeList.remove(listed)).resolves.toBe(true);
+    await expect(guard.safeList.find(listed)).resolves.toBeUndefined();
+    await expect(guard.check(listed, headers('203.0.113.8'))).rejects.toMatchObject({
       reason: 'conversion_blocked',
     });
   });

@@ -27,6 +27,8 @@ export interface RowStore {
   write(writes: readonly RowWrite[], unconditional?: boolean): Promise<'ok' | 'conflict'>;
   /** Up to `limit` rows of the partition, for operators' reports. */
   list(limit: number): Promise<readonly { key: string; state: unknown }[]>;
+  /** Deletes one row; false when it did not exist. */
+  remove(key: string): Promise<boolean>;
 }
 
 type RowEntity = {
@@ -106,6 +108,19 @@ export class TableRowStore implements RowStore {
       }
     }
     return rows;
+  }
+
+  async remove(key: string): Promise<boolean> {
+    await this.ensureTable();
+    try {
+      await this.table.deleteEntity(this.partition, key, {
+        abortSignal: AbortSignal.timeout(this.timeoutMs),
+      });
+      return true;
+    } catch (error: unknown) {
+      if (storageFailure(error).status === 404) return false;
+      throw storageError(error);
+    }
   }
 
   private async readOne(key: string): Promise<StoredRow | undefined> {

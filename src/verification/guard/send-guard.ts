@@ -21,6 +21,7 @@ import {
   type GuardSettings as VerificationGuardSettings,
 } from './settings';
 import { VelocityGuard, type GuardLogger, type VelocityStore } from './velocity';
+import { SafeListedNumbers } from './safe-list';
 import { VerifiedNumbers } from './verified-numbers';
 
 /**
@@ -50,6 +51,8 @@ export interface SendGuardDeps {
   readonly conversionStore: RowStore;
   /** The recently verified numbers (another partition of it). */
   readonly verifiedStore: RowStore;
+  /** Verify's SafeList (`/v2/SafeList/Numbers`): a third partition of it. */
+  readonly safeListStore: RowStore;
   /** `VERIFICATION_CODE_SECRET`. */
   readonly secret: string;
   readonly now: () => Date;
@@ -70,6 +73,9 @@ export interface GuardedSend extends AcceptedPhoneNumber {
   readonly degraded: boolean;
 }
 
+/** A safe-listed number's admission: no subject, so no refusal and nothing counted. */
+const NOT_COUNTED: Admission = { subjects: [], rows: new Map(), dryRunHits: [] };
+
 /**
  * The whole guard in front of one SMS, for the starter and the resend link: phone policy first,
  * then the velocity limits keyed by the normalised number and the trusted client IP. Throws the
@@ -80,6 +86,8 @@ export class SendGuard {
   private readonly velocity: VelocityGuard;
   readonly conversion: ConversionGuard;
   private readonly verified: VerifiedNumbers;
+  /** Numbers exempt from the conversion block, managed through the Verify API's SafeList. */
+  readonly safeList: SafeListedNumbers;
 
   constructor(private readonly deps: SendGuardDeps) {
     const { settings } = deps;
@@ -103,13 +111,19 @@ export class SendGuard {
       now: deps.now,
       days: settings.fraud.budgets.verifiedNumberDays,
     });
+    this.safeList = new SafeListedNumbers({
+      store: deps.safeListStore,
+      secret: deps.secret,
+      now: deps.now,
+    });
   }
 
   /**
    * Phone policy; then, read in parallel, the conversion block of the number's prefix and
    * country and whether the number was verified recently; then the velocity budgets, which count
    * the send; then the send is counted for conversion. A recently verified number is exempt from
-   * the conversion block and counted per client, so strangers cannot lock its owner out.
+   * the conversion block and counted per client, so strangers cannot lock its owner out. A
+   * number on the SafeList is neither refused by the conversion block nor counted for it.
    */
   async check(
     phoneNumber: unknown,
@@ -153,10 +167,9 @@ export class SendGuard {
    */
   async recordVerified(e164: string): Promise<void> {
     const country = parsePhoneNumberFromString(e164)?.country;
-    await Promise.all([
-      this.verified.record(e164),
-      this.conversion.recordCompletion(e164, country),
-    ]);
+    const [, safe] = await Promise.all([this.verified.record(e164), this.safeList.find(e164)]);
+    // A safe-listed number's sends were not counted: neither is its completion.
+    if (safe === undefined) await this.conversion.recordCompletion(e164, country);
   }
 
   /** Undefined when storage is unreachable and the fail mode is `open`. */
@@ -164,10 +177,12 @@ export class SendGuard {
     accepted: AcceptedPhoneNumber,
   ): Promise<{ admission: Admission; owner: boolean } | undefined> {
     try {
-      const [admission, owner] = await Promise.all([
+      const [admission, owner, safe] = await Promise.all([
         this.conversion.admit(accepted.e164, accepted.country),
         this.verified.isRecentlyVerified(accepted.e164),
+        this.safeList.find(accepted.e164),
       ]);
+      if (safe !== undefined) return { admission: NOT_COUNTED, owner };
       return { admission, owner };
     } catch (error: unknown) {
       const masked = maskPhoneNumber(accepted.e164);

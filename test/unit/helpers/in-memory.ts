@@ -87,6 +87,10 @@ export class InMemoryRowStore implements RowStore {
     return Promise.resolve('ok');
   }
 
+  remove(key: string): Promise<boolean> {
+    return Promise.resolve(this.rows.delete(key));
+  }
+
   list(limit: number): Promise<readonly { key: string; state: unknown }[]> {
     return Promise.resolve(
       [...this.rows].slice(0, limit).map(([key, row]) => ({ key, state: row.state })),
