@@ -56,9 +56,16 @@ export function createEmailClient(access: AcsAccess): EmailClient {
     : new EmailClient(endpoint, new DefaultAzureCredential(), options);
 }
 
+/**
+ * One SMS for a provider. `occurrence` and `deduplicate` are the re-run identity of `SmsMessage`
+ * (src/verification/sms-sender.ts): Twilio's sender honours them by looking for earlier copies; ACS SMS
+ * has no message list to look in, so a crash re-run that lands on ACS may text the code twice.
+ */
 export interface SmsText {
   readonly to: string;
   readonly body: string;
+  readonly occurrence?: number;
+  readonly deduplicate?: boolean;
 }
 
 export class AcsSmsSender implements ChannelSender<SmsText> {

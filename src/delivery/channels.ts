@@ -26,6 +26,20 @@ export interface DeliveryRequest {
   readonly code: string;
   /** Canonical BCP 47 tag, or undefined for English. */
   readonly locale: string | undefined;
+  /**
+   * SMS only: the text a caller rendered itself (the Verify API's message, with its service name and PSD2
+   * fields) instead of the locale's template, and its re-run identity for the providers that can tell.
+   */
+  readonly rendered?: RenderedSms;
+}
+
+/** An SMS text rendered by the caller. `body` holds the code: never logged. */
+export interface RenderedSms {
+  readonly body: string;
+  /** As `SmsMessage.occurrence` (src/verification/sms-sender.ts): a re-run after a crash does not resend. */
+  readonly occurrence?: number;
+  /** False for a text another verification may share (a caller's custom code): always send. */
+  readonly deduplicate?: boolean;
 }
 
 /**

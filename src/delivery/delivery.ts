@@ -6,6 +6,7 @@ import {
   type Delivery,
   type DeliveryProvider,
   type DeliveryReceipt,
+  type DeliveryRequest,
   type SmsProviderName,
 } from './channels';
 import type { CallMessage, WhatsAppMessage } from './twilio-channels';
@@ -71,9 +72,21 @@ export function createDelivery(senders: DeliverySenders): Delivery {
             senders.email!.send({ to, ...emailContent(code, locale) }),
           );
         case 'sms':
-          return sendSms(senders, { to, body: senders.smsText(code, locale) });
+          return sendSms(senders, smsText(senders, request));
       }
     },
+  };
+}
+
+/** The caller's own text and re-run identity when it rendered one, else the locale's template. */
+function smsText(senders: DeliverySenders, request: DeliveryRequest): SmsText {
+  const { to, code, locale, rendered } = request;
+  if (rendered === undefined) return { to, body: senders.smsText(code, locale) };
+  return {
+    to,
+    body: rendered.body,
+    ...(rendered.occurrence === undefined ? {} : { occurrence: rendered.occurrence }),
+    ...(rendered.deduplicate === undefined ? {} : { deduplicate: rendered.deduplicate }),
   };
 }
 

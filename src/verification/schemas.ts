@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { isRecord } from '../http/parse';
 import { bodyObject, integerIn, isoDateTime, parseWith, requiredOr, text } from '../http/schema';
-import { CHANNELS, type Channel } from '../delivery/channels';
+import { CHANNELS } from '../delivery/channels';
 import { isWellFormedCode, type WellFormedCode } from './codes';
 import { LINK_PURPOSES } from './links';
 import {
@@ -57,6 +57,17 @@ const ChannelName = z.enum(CHANNELS, { error: CHANNEL_MESSAGE }).meta({
     'How the code travels: `sms` (Twilio, then ACS SMS on an outage), `call` (spoken twice), `whatsapp` (approved template), `email` (ACS Email). Each must be configured on the deployment.',
 });
 
+/** `auto` is the starter's to resolve: a landline gets `call`, any other number `sms`. */
+export const AUTO_CHANNEL = 'auto';
+const REQUESTED_CHANNELS = [...CHANNELS, AUTO_CHANNEL] as const;
+export type RequestedChannel = (typeof REQUESTED_CHANNELS)[number];
+const REQUESTED_CHANNEL_MESSAGE = `must be one of ${REQUESTED_CHANNELS.join(', ')}`;
+const RequestedChannelName = z.enum(REQUESTED_CHANNELS, { error: REQUESTED_CHANNEL_MESSAGE }).meta({
+  id: 'RequestedChannel',
+  description:
+    "The first send's channel (default `sms`): one of the channels, or `auto`: `call` for a landline (a fixed-line number) when the deployment has calls, else `sms`. The starter resolves `auto` before the verification starts; its status and history name the concrete channel.",
+});
+
 const FALLBACK_MESSAGE = `must be a list of at most ${MAX_FALLBACK_STEPS} steps {channel, afterSeconds} (afterSeconds ${FALLBACK_AFTER_SECONDS_RANGE.min}..${FALLBACK_AFTER_SECONDS_RANGE.max}), optionally after the first step {channel}`;
 const FallbackStepSchema = z
   .strictObject({
@@ -72,7 +83,7 @@ const FallbackStepSchema = z
 const StartFields = z.strictObject({
   phoneNumber: PhoneNumber,
   locale: Locale.nullish(),
-  channel: ChannelName.optional(),
+  channel: RequestedChannelName.optional(),
   fallback: z
     .array(FallbackStepSchema, { error: FALLBACK_MESSAGE })
     .max(MAX_FALLBACK_STEPS + 1, { error: FALLBACK_MESSAGE })
@@ -100,8 +111,8 @@ const StartFieldsAsSent = StartFields.extend({ phoneNumber: z.unknown().optional
 export interface StartRequest {
   readonly phoneNumber: unknown;
   readonly locale: string | undefined;
-  /** The first send's channel (default `sms`). */
-  readonly channel: Channel;
+  /** The first send's channel (default `sms`), or `auto` for the starter to resolve by number type. */
+  readonly channel: RequestedChannel;
   /** Later steps: the same code by other channels, each after its wait. */
   readonly fallback: readonly FallbackStep[];
   /** The `email` channel's destination, when a step uses it. */
@@ -120,7 +131,7 @@ export function parseStartRequest(body: unknown): StartRequest {
   }
   const parsed = parseWith(StartFieldsAsSent, body);
   const steps = parsed.fallback ?? [];
-  let channel: Channel = parsed.channel ?? 'sms';
+  let channel: RequestedChannel = parsed.channel ?? 'sms';
   const later = steps[0]?.afterSeconds === undefined && steps.length > 0 ? steps.slice(1) : steps;
   const named = steps.length > 0 && steps[0]?.afterSeconds === undefined ? steps[0] : undefined;
   const problems: { field: string; message: string }[] = [];

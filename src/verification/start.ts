@@ -14,6 +14,7 @@ import type { SendGuard } from './guard/send-guard';
 import type { VerificationLinks } from './links';
 import { HTTP_STARTABLE_ORCHESTRATIONS } from './names';
 import {
+  AUTO_CHANNEL,
   parseStartRequest,
   type TrustedStart,
   type VerificationLinks as VerificationLinksAnswer,
@@ -110,7 +111,9 @@ async function startVerification(
     await readJson(request),
   );
   const enabled = deps.channels();
-  for (const wanted of [channel, ...fallback.map((s) => s.channel)]) {
+  // `auto` always can fall to `sms`, so that is what it needs; `call` only when the deployment has it.
+  const needed = channel === AUTO_CHANNEL ? 'sms' : channel;
+  for (const wanted of [needed, ...fallback.map((s) => s.channel)]) {
     if (!enabled.includes(wanted)) throw channelNotConfigured(wanted, enabled);
   }
   const client = deps.getClient(context);
@@ -126,7 +129,8 @@ async function startVerification(
     phoneNumber: accepted.e164,
     ...(locale === undefined ? {} : { locale }),
     version: CURRENT_INPUT_VERSION,
-    channel,
+    // The orchestrator only ever sees a concrete channel, decided here from the guard's number type.
+    channel: channel === AUTO_CHANNEL ? autoChannel(accepted, enabled) : channel,
     ...(email === undefined ? {} : { email }),
     ...(fallback.length === 0 ? {} : { fallback }),
     reportsLifecycle: true,
@@ -134,6 +138,11 @@ async function startVerification(
   const instanceId = await client.startNew(name, { input });
   context.log(`Started ${name} instance ${instanceId}`);
   return { client, instanceId };
+}
+
+/** `auto`: a landline (libphonenumber's FIXED_LINE) cannot read a text, so it gets a call when there are calls. */
+export function autoChannel(accepted: AcceptedPhoneNumber, enabled: readonly Channel[]): Channel {
+  return accepted.type === 'FIXED_LINE' && enabled.includes('call') ? 'call' : 'sms';
 }
 
 /** A guard refusal (403, 429, 503 with a `reason`) as an event; invalid input is not "blocked". */

@@ -1,12 +1,12 @@
 import type { Delivery } from '../delivery/channels';
-import type { SmsSender } from '../verification/sms-sender';
 import type { VerifyChannel } from './rules';
 
 /**
- * Channel dispatch, in one place: a channel is enabled when it has a sender. `sms` texts Verify's own
- * message (service name, PSD2 fields, app hash) through the app's Twilio Messages sender; `call` and
- * `whatsapp` go through the delivery layer (src/delivery), which speaks or templates the code itself,
- * and are enabled when the deployment has them (read on first use, as every setting). `email` and `sna`
+ * Channel dispatch, in one place: a channel is enabled when it has a sender. Every channel goes through
+ * the delivery layer (src/delivery) and is enabled when the deployment has it (read on first use, as every
+ * setting). `sms` texts Verify's own message (service name, PSD2 fields, app hash) through the SMS
+ * providers in order, failing over from Twilio to ACS with the same text, and carries the send's re-run
+ * identity so a crash re-run does not text twice; `call` and `whatsapp` speak or template the code itself. `email` and `sna`
  * answer 60223: Verify's `To` is a phone number here (the guard judges it).
  */
 export interface CodeMessage {
@@ -25,21 +25,24 @@ export interface CodeMessage {
 export type ChannelSender = (message: CodeMessage) => Promise<{ readonly sid: string }>;
 export type ChannelSenders = Readonly<Partial<Record<VerifyChannel, ChannelSender>>>;
 
-export function createChannelSenders(
-  sms: () => SmsSender,
-  delivery: () => Delivery,
-): ChannelSenders {
+export function createChannelSenders(delivery: () => Delivery): ChannelSenders {
   const through =
     (channel: 'call' | 'whatsapp'): ChannelSender =>
     async ({ to, code, locale }) => {
       const receipt = await delivery().deliver({ channel, to, code, locale });
       return { sid: receipt.id ?? receipt.provider };
     };
+  const sms: ChannelSender = async ({ to, body, code, locale, occurrence, deduplicate }) => {
+    const rendered = { body, occurrence, deduplicate };
+    const receipt = await delivery().deliver({ channel: 'sms', to, code, locale, rendered });
+    return { sid: receipt.id ?? receipt.provider };
+  };
   const call = through('call');
   const whatsapp = through('whatsapp');
   return {
-    sms: ({ to, body, occurrence, deduplicate }) =>
-      sms().send({ to, body, occurrence, deduplicate }),
+    get sms(): ChannelSender | undefined {
+      return delivery().enabled().includes('sms') ? sms : undefined;
+    },
     get call(): ChannelSender | undefined {
       return delivery().enabled().includes('call') ? call : undefined;
     },

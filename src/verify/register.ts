@@ -3,7 +3,6 @@ import * as df from 'durable-functions';
 import {
   getDelivery,
   getSendGuard,
-  getSmsSender,
   getVerificationConfig,
   getVerifySettings,
   getVerifyStore,
@@ -28,7 +27,7 @@ import { createVerificationsApi } from './verifications-api';
  * the route table below `/api/verify`.
  */
 
-const channels = createChannelSenders(getSmsSender, getDelivery);
+const channels = createChannelSenders(getDelivery);
 const codeSecret = (): string => getVerificationConfig().codeSecret;
 
 export const sendVerifyCode = df.app.activity(VERIFY_ACTIVITY.SendVerificationCode, {

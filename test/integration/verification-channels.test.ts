@@ -5,7 +5,13 @@
  * app (`npm run build`, run by `pretest`).
  */
 import type { LocalHost } from '@local/durable-runtime';
-import { startAppWithEmulators, type AppStack } from '../helpers/app-on-local-runtime';
+import twilio from 'twilio';
+import {
+  startAppWithEmulators,
+  TEST_VERIFY_ACCOUNT_SID,
+  TEST_VERIFY_AUTH_TOKEN,
+  type AppStack,
+} from '../helpers/app-on-local-runtime';
 
 interface Links {
   id: string;
@@ -156,6 +162,33 @@ describe('every channel through the links front door (embedded emulators)', () =
     const events = await history(links.id);
     expect(events).toContain('"failedOver":["twilio"]');
     expect(events).not.toContain(code);
+  });
+
+  it('Verify API: a Twilio outage hands Verify’s own text to ACS SMS, and the check approves that code', async () => {
+    const client = twilio(TEST_VERIFY_ACCOUNT_SID, TEST_VERIFY_AUTH_TOKEN);
+    client.verify.baseUrl = `${stack.host.url}/api/verify`;
+    const service = await client.verify.v2.services.create({ friendlyName: 'Acme' });
+    const phone = nextPhone();
+    const arm = await fetch(`${stack.twilio.url}/_emulator/messages/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 503, code: 20503, count: 1 }),
+    });
+    expect(arm.status).toBe(204);
+    const created = await client.verify.v2
+      .services(service.sid)
+      .verifications.create({ to: phone, channel: 'sms' });
+    expect(created).toMatchObject({ channel: 'sms', status: 'pending' });
+    await stack.host.whenIdle();
+    expect(stack.twilio.messages(phone)).toEqual([]);
+    const sms = stack.acs.sms.messages(phone);
+    expect(sms).toHaveLength(1);
+    // Verify's rendering (service name, its wording), not the links starter's template.
+    expect(sms[0]?.message).toMatch(/^Your Acme verification code is: \d{6}$/);
+    const code = sixDigits(sms[0]?.message);
+    const check = await client.verify.v2
+      .services(service.sid)
+      .verificationChecks.create({ to: phone, code });
+    expect(check).toMatchObject({ status: 'approved', channel: 'sms' });
   });
 
   it('falls back from sms to a call after the wait: the same code spoken, attempts counted across both', async () => {

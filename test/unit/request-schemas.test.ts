@@ -78,7 +78,10 @@ describe('the start request', () => {
         },
       },
     ],
-    [{ phoneNumber: '+1', channel: 'fax' }, 'channel: must be one of sms, call, whatsapp, email'],
+    [
+      { phoneNumber: '+1', channel: 'fax' },
+      'channel: must be one of sms, call, whatsapp, email, auto',
+    ],
     [{ phoneNumber: '+1', channel: 'email' }, 'email: required for the email channel'],
   ])('%j → %j', (input, expected) => {
     expect(outcome(parseStartRequest, input)).toEqual(expected);

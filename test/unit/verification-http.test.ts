@@ -1,3 +1,4 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { Channel } from '../../src/delivery/channels';
 import './helpers/quiet-test-mode';
 import { OrchestrationRuntimeStatus } from 'durable-functions';
@@ -65,7 +66,8 @@ function setup(channels: () => readonly Channel[] = () => ['sms', 'call', 'whats
       return Promise.resolve({
         e164: String(phone),
         country: 'US' as const,
-        type: 'MOBILE' as const,
+        // The real guard's type: libphonenumber's, as the phone policy reads it.
+        type: parsePhoneNumberFromString(String(phone))?.getType() ?? ('UNKNOWN' as const),
         degraded: false,
       });
     },
@@ -213,7 +215,7 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
     };
     const phoneNumber = '+14255550100';
     expect(await refused({ phoneNumber, channel: 'fax' })).toEqual([
-      { field: 'channel', message: 'must be one of sms, call, whatsapp, email' },
+      { field: 'channel', message: 'must be one of sms, call, whatsapp, email, auto' },
     ]);
     expect(await refused({ phoneNumber, channel: 'email' })).toEqual([
       { field: 'email', message: 'required for the email channel' },
@@ -229,6 +231,42 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
           'must be a list of at most 3 steps {channel, afterSeconds} (afterSeconds 10..3600), optionally after the first step {channel}',
       },
     ]);
+    expect(client.started).toEqual([]);
+  });
+
+  it('resolves `auto` in the starter: a landline gets a call, other numbers sms; history records the channel', async () => {
+    const startAuto = async (
+      phoneNumber: string,
+      channels: readonly Channel[] = ['sms', 'call'],
+    ): Promise<unknown> => {
+      const { client, start } = setup(() => channels);
+      const body = { phoneNumber, channel: 'auto' };
+      const response = await start(startRequest('SmsPhoneVerification', body), invocation());
+      expect(response.status).toBe(202);
+      return (client.started[0]?.options as { input: { channel: unknown } }).input.channel;
+    };
+    expect(await startAuto('+442079460000')).toBe('call'); // London landline: FIXED_LINE
+    expect(await startAuto('+33142685300')).toBe('call'); // Paris landline
+    expect(await startAuto('+33612345678')).toBe('sms'); // French mobile
+    expect(await startAuto('+14255550100')).toBe('sms'); // NANP: FIXED_LINE_OR_MOBILE
+    // A deployment without calls texts the landline rather than refusing it.
+    expect(await startAuto('+442079460000', ['sms'])).toBe('sms');
+  });
+
+  it('refuses `auto` on a deployment without sms, and `auto` as a later step', async () => {
+    const { client, start } = setup(() => ['call']);
+    const body = { phoneNumber: '+442079460000', channel: 'auto' };
+    const response = await start(startRequest('SmsPhoneVerification', body), invocation());
+    expect(response.status).toBe(400);
+    expect((await problem(response))['errors']).toEqual([
+      { field: 'channel', message: 'sms is not configured on this deployment (available: call)' },
+    ]);
+    const later = {
+      phoneNumber: '+442079460000',
+      fallback: [{ channel: 'auto', afterSeconds: 30 }],
+    };
+    const refused = await start(startRequest('SmsPhoneVerification', later), invocation());
+    expect(refused.status).toBe(400);
     expect(client.started).toEqual([]);
   });
 
