@@ -6,24 +6,22 @@
  * Needs the built app (`npm run build`, run by `pretest`).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import twilio from 'twilio';
-import { startTwilioEmulator, type TwilioEmulator } from '@local/emulators';
-import { ManualClock, startLocalHost, type LocalHost } from '@local/durable-runtime';
-import { startTestAzurite, type AzuriteTable } from '../helpers/azurite';
+import type { TwilioEmulator } from '@local/emulators';
+import type { ManualClock, LocalHost } from '@local/durable-runtime';
+import { startAppWithTwilio, type TwilioAppStack } from '../helpers/app-with-twilio';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 const AUTH_TOKEN = 'verify-api-test-auth-token-0123456789abcdef';
 
+let stack: TwilioAppStack;
 let twilioEmulator: TwilioEmulator;
-let azurite: AzuriteTable;
 let host: LocalHost;
 let clock: ManualClock;
-let dataDir: string;
 let client: twilio.Twilio;
 let phoneCounter = 0;
 
@@ -65,41 +63,24 @@ function makeClient(user = ACCOUNT_SID, password = AUTH_TOKEN): twilio.Twilio {
 }
 
 beforeAll(async () => {
-  twilioEmulator = await startTwilioEmulator({ port: 0, log: () => undefined });
-  azurite = await startTestAzurite();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-api-'));
-  clock = new ManualClock(Date.now());
-  host = await startLocalHost({
-    appDir: repoRoot,
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock,
-    settings: {
-      FUNCTIONS_WORKER_RUNTIME: 'node',
-      AzureWebJobsStorage: azurite.connectionString,
-      ...twilioEmulator.appSettings(),
-      VERIFICATION_CODE_SECRET: 'verify-api-test-secret',
-      VERIFICATION_LIMIT_TABLE_NAME: 'VerifyApiLimits',
-      VERIFICATION_LIMIT_PER_NUMBER_PER_HOUR: '100',
-      VERIFICATION_LIMIT_NUMBER_COOLDOWN_SECONDS: '0',
-      VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '10000',
-      VERIFICATION_LIMIT_PER_IP_PER_HOUR: '3',
-      VERIFICATION_ALLOWED_COUNTRIES: 'US,GB,FR,ES,DE',
-      VERIFY_API_ACCOUNT_SID: ACCOUNT_SID,
-      VERIFY_API_AUTH_TOKEN: AUTH_TOKEN,
-      VERIFY_API_TABLE_NAME: 'VerifyApiTest',
-    },
-  });
+  stack = await startAppWithTwilio('verify-api', (emulator) => ({
+    ...emulator.appSettings(),
+    VERIFICATION_CODE_SECRET: 'verify-api-test-secret',
+    VERIFICATION_LIMIT_TABLE_NAME: 'VerifyApiLimits',
+    VERIFICATION_LIMIT_PER_NUMBER_PER_HOUR: '100',
+    VERIFICATION_LIMIT_NUMBER_COOLDOWN_SECONDS: '0',
+    VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '10000',
+    VERIFICATION_LIMIT_PER_IP_PER_HOUR: '3',
+    VERIFICATION_ALLOWED_COUNTRIES: 'US,GB,FR,ES,DE',
+    VERIFY_API_ACCOUNT_SID: ACCOUNT_SID,
+    VERIFY_API_AUTH_TOKEN: AUTH_TOKEN,
+    VERIFY_API_TABLE_NAME: 'VerifyApiTest',
+  }));
+  ({ twilio: twilioEmulator, host, clock } = stack);
   client = makeClient();
 });
 
-afterAll(async () => {
-  await host.stop();
-  await twilioEmulator.close();
-  await azurite.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack.stop());
 
 function nextPhone(): string {
   phoneCounter++;
