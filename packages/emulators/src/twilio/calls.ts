@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import { FaultSwitch } from '../common/fault-switch';
 import { type LogFn, queryOf, readBody, sendEmpty, sendJson } from '../common/http';
-import { Outbox } from '../common/outbox';
+import { Outbox, routeOutbox } from '../common/outbox';
 import type { EmulatorClock } from './lifecycle';
 import { formatTwilioDate, postSignedCallback, twilioError } from './wire';
 
@@ -392,23 +392,14 @@ export function createCallsService(opts: {
       }
       twilioError(res, 405, 20004, 'Method not allowed');
     },
-    emulatorRoute: async (req, res, path) => {
-      const method = req.method ?? 'GET';
-      if (path === '/_emulator/calls' && method === 'GET') {
-        outbox.read(req, res, 'calls', publicView);
-        return true;
-      }
-      if (path === '/_emulator/calls' && method === 'DELETE') {
-        outbox.clear();
-        sendEmpty(res, 204);
-        return true;
-      }
-      if (path === '/_emulator/calls/faults' && method === 'POST') {
-        await faults.handleRequest(req, res);
-        return true;
-      }
-      return false;
-    },
+    emulatorRoute: (req, res, path) =>
+      routeOutbox(req, res, path, {
+        name: 'calls',
+        key: 'calls',
+        outbox,
+        faults,
+        view: publicView,
+      }),
     reset: () => {
       outbox.clear();
       faults.reset();
