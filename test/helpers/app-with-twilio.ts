@@ -4,10 +4,9 @@
  * loads the app from `dist/`).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { startTwilioEmulator, type TwilioEmulator } from '@local/emulators';
-import { ManualClock, startLocalHost, type LocalHost } from '@local/durable-runtime';
+import { ManualClock, type LocalHost } from '@local/durable-runtime';
+import { startBuiltApp } from './app-on-local-runtime';
 import { startTestAzurite, type AzuriteTable } from './azurite';
 
 export interface TwilioAppStack {
@@ -30,15 +29,9 @@ export async function startAppWithTwilio(
 ): Promise<TwilioAppStack> {
   const twilio = await startTwilioEmulator({ port: 0, log: () => undefined });
   const azurite = await startTestAzurite();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
-  const host = await startLocalHost({
-    appDir: path.resolve(__dirname, '..', '..'),
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
+  const { host, dataDir } = await startBuiltApp(name, {
     clock,
     settings: {
-      FUNCTIONS_WORKER_RUNTIME: 'node',
       AzureWebJobsStorage: azurite.connectionString,
       ...settings(twilio),
     },
