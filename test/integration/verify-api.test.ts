@@ -87,6 +87,32 @@ function nextPhone(): string {
   return `+1425556${String(1000 + phoneCounter).padStart(4, '0')}`;
 }
 
+/** A new service with one SMS verification to a fresh number, and the code it texted. */
+async function smsVerification() {
+  const service = await newService();
+  const to = nextPhone();
+  const created = await client.verify.v2
+    .services(service.sid)
+    .verifications.create({ to, channel: 'sms' });
+  return { service, to, created, code: codeIn(await smsTo(to)) };
+}
+
+/** 20 checks of `code` at once: each one's status, or its Twilio error code. */
+function concurrentChecks(
+  checks: ReturnType<twilio.Twilio['verify']['v2']['services']>['verificationChecks'],
+  verificationSid: string,
+  code: string,
+): Promise<(string | number)[]> {
+  return Promise.all(
+    Array.from({ length: 20 }, () =>
+      checks.create({ verificationSid, code }).then(
+        (check) => check.status,
+        (error: { code: number }) => error.code,
+      ),
+    ),
+  );
+}
+
 /** The SMS texted to `phone` (the n-th, 1-based) once the engine ran what it could. */
 async function smsTo(phone: string, nth = 1): Promise<string> {
   await host.whenIdle();
@@ -342,22 +368,10 @@ describe('Verifications and checks', () => {
   });
 
   it('20 concurrent wrong checks count at most 5 attempts; the 6th and later answer 429 (60202)', async () => {
-    const service = await newService();
-    const to = nextPhone();
-    const created = await client.verify.v2
-      .services(service.sid)
-      .verifications.create({ to, channel: 'sms' });
-    const code = codeIn(await smsTo(to));
+    const { service, created, code } = await smsVerification();
     const wrong = code === '123456' ? '654321' : '123456';
     const checks = client.verify.v2.services(service.sid).verificationChecks;
-    const outcomes = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        checks.create({ verificationSid: created.sid, code: wrong }).then(
-          (check) => check.status,
-          (error: { code: number }) => error.code,
-        ),
-      ),
-    );
+    const outcomes = await concurrentChecks(checks, created.sid, wrong);
     expect(outcomes.filter((o) => o === 'pending')).toHaveLength(5);
     expect(outcomes.filter((o) => o === 60202)).toHaveLength(15);
     // Exhausted: even the right code is refused now.
@@ -370,21 +384,9 @@ describe('Verifications and checks', () => {
   });
 
   it('20 concurrent right checks approve exactly once', async () => {
-    const service = await newService();
-    const to = nextPhone();
-    const created = await client.verify.v2
-      .services(service.sid)
-      .verifications.create({ to, channel: 'sms' });
-    const code = codeIn(await smsTo(to));
+    const { service, created, code } = await smsVerification();
     const checks = client.verify.v2.services(service.sid).verificationChecks;
-    const outcomes = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        checks.create({ verificationSid: created.sid, code }).then(
-          (check) => check.status,
-          (error: { code: number }) => error.code,
-        ),
-      ),
-    );
+    const outcomes = await concurrentChecks(checks, created.sid, code);
     expect(outcomes.filter((o) => o === 'approved')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 20404)).toHaveLength(19);
   });
@@ -421,12 +423,7 @@ describe('Verifications and checks', () => {
   });
 
   it('codes expire after 10 minutes: a check then answers 20404', async () => {
-    const service = await newService();
-    const to = nextPhone();
-    const created = await client.verify.v2
-      .services(service.sid)
-      .verifications.create({ to, channel: 'sms' });
-    const code = codeIn(await smsTo(to));
+    const { service, created, code } = await smsVerification();
     clock.advance(601_000);
     await host.whenIdle();
     expect(
