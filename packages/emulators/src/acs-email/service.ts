@@ -9,7 +9,13 @@ import {
 } from '../common/acs-wire';
 import { FaultSwitch } from '../common/fault-switch';
 import { isRecord, type LogFn, sendJson } from '../common/http';
-import { Outbox, routeOutbox } from '../common/outbox';
+import {
+  Outbox,
+  outboxSendApi,
+  routeOutbox,
+  type OutboxSendApi,
+  type OutboxService,
+} from '../common/outbox';
 
 /**
  * The ACS Email API as `@azure/communication-email` 1.1's poller drives it, served by the ACS emulator (one
@@ -47,25 +53,15 @@ export interface AcsEmailOptions {
   deliverAfterMs?: number;
 }
 
-export interface AcsEmailApi {
+export interface AcsEmailApi extends OutboxSendApi {
   readonly senders: readonly string[];
   emails(to?: string): EmulatedEmail[];
-  failNext: FaultSwitch['failNext'];
-  requestCount(): number;
-  waitingReads(): number;
 }
 
-export interface AcsEmailService {
+export interface AcsEmailService extends OutboxService {
   readonly api: AcsEmailApi;
   handles(path: string): boolean;
   handle(req: http.IncomingMessage, res: http.ServerResponse, path: string, raw: Buffer): void;
-  /** `GET|DELETE /_emulator/emails`, `POST /_emulator/emails/faults`; false for other paths. */
-  emulatorRoute(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    path: string,
-  ): Promise<boolean>;
-  reset(): void;
 }
 
 interface Operation {
@@ -188,9 +184,7 @@ export function createAcsEmailService(
   const api: AcsEmailApi = {
     senders,
     emails: (to) => outbox.list(to),
-    failNext: (fault) => faults.failNext(fault),
-    requestCount: () => requests,
-    waitingReads: () => outbox.waitingReads(),
+    ...outboxSendApi(faults, outbox, () => requests),
   };
 
   return {

@@ -3,7 +3,13 @@ import type http from 'node:http';
 import { acsApiVersion, failAcs, parseAcsBody, takeAcsFault } from '../common/acs-wire';
 import { FaultSwitch } from '../common/fault-switch';
 import { isRecord, type LogFn, sendJson } from '../common/http';
-import { Outbox, routeOutbox } from '../common/outbox';
+import {
+  Outbox,
+  outboxSendApi,
+  routeOutbox,
+  type OutboxSendApi,
+  type OutboxService,
+} from '../common/outbox';
 
 /**
  * The ACS SMS API (`POST /sms?api-version=2021-03-07`) as `@azure/communication-sms` 1.1 calls it, served by
@@ -36,29 +42,18 @@ export interface AcsSmsOptions {
   senders?: string[];
 }
 
-export interface AcsSmsApi {
+export interface AcsSmsApi extends OutboxSendApi {
   readonly senders: readonly string[];
   /** Messages sent to `to` (everyone when undefined), oldest first. */
   messages(to?: string): EmulatedAcsSms[];
-  failNext: FaultSwitch['failNext'];
-  /** Send requests received (including failed ones), for failover assertions. */
-  requestCount(): number;
-  waitingReads(): number;
 }
 
 /** The SMS part of the ACS emulator: its API route, its `/_emulator/sms` routes and its state. */
-export interface AcsSmsService {
+export interface AcsSmsService extends OutboxService {
   readonly api: AcsSmsApi;
   /** True when `path` is this API's; the caller authenticates first. */
   handles(path: string): boolean;
   send(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void;
-  /** `GET|DELETE /_emulator/sms`, `POST /_emulator/sms/faults`; false when `path` is not one of them. */
-  emulatorRoute(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    path: string,
-  ): Promise<boolean>;
-  reset(): void;
 }
 
 export function createAcsSmsService(
@@ -180,9 +175,7 @@ export function createAcsSmsService(
   const api: AcsSmsApi = {
     senders,
     messages: (to) => outbox.list(to),
-    failNext: (fault) => faults.failNext(fault),
-    requestCount: () => requests,
-    waitingReads: () => outbox.waitingReads(),
+    ...outboxSendApi(faults, outbox, () => requests),
   };
 
   return {

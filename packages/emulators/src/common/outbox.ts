@@ -185,3 +185,34 @@ export async function routeOutbox<T>(
   }
   return false;
 }
+
+/** What the API of every emulated send (SMS, email, call) offers besides its outbox's items. */
+export interface OutboxSendApi {
+  failNext: FaultSwitch['failNext'];
+  /** Send requests received (including failed ones), for failover assertions. */
+  requestCount(): number;
+  waitingReads(): number;
+}
+
+export function outboxSendApi<T>(
+  faults: FaultSwitch,
+  outbox: Outbox<T>,
+  requestCount: () => number,
+): OutboxSendApi {
+  return {
+    failNext: (fault) => faults.failNext(fault),
+    requestCount,
+    waitingReads: () => outbox.waitingReads(),
+  };
+}
+
+/** A service that keeps an outbox: its `/_emulator/<name>` routes (see {@link routeOutbox}) and its reset. */
+export interface OutboxService {
+  /** False when `path` is not one of its routes. */
+  emulatorRoute(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): Promise<boolean>;
+  reset(): void;
+}

@@ -2,7 +2,13 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import { FaultSwitch } from '../common/fault-switch';
 import { type LogFn, queryOf, readBody, sendEmpty, sendJson } from '../common/http';
-import { Outbox, routeOutbox } from '../common/outbox';
+import {
+  Outbox,
+  outboxSendApi,
+  routeOutbox,
+  type OutboxSendApi,
+  type OutboxService,
+} from '../common/outbox';
 import type { EmulatorClock } from './lifecycle';
 import { formatTwilioDate, postSignedCallback, twilioError } from './wire';
 
@@ -57,11 +63,8 @@ export interface EmulatedCall {
   statusCallback: string | null;
 }
 
-export interface CallsApi {
+export interface CallsApi extends OutboxSendApi {
   calls(to?: string): EmulatedCall[];
-  failNext: FaultSwitch['failNext'];
-  requestCount(): number;
-  waitingReads(): number;
 }
 
 interface StoredCall extends EmulatedCall {
@@ -107,7 +110,7 @@ function unescapeXml(text: string): string {
     .replace(/&amp;/g, '&');
 }
 
-export interface CallsService {
+export interface CallsService extends OutboxService {
   readonly api: CallsApi;
   /** `…/Calls.json` and `…/Calls/{Sid}.json` of the (authenticated) account. */
   handle(
@@ -116,12 +119,6 @@ export interface CallsService {
     sid: string | undefined,
     path: string,
   ): Promise<void>;
-  emulatorRoute(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    path: string,
-  ): Promise<boolean>;
-  reset(): void;
 }
 
 export function createCallsService(opts: {
@@ -372,9 +369,7 @@ export function createCallsService(opts: {
   return {
     api: {
       calls: (to) => outbox.list(to).map(publicView),
-      failNext: (fault) => faults.failNext(fault),
-      requestCount: () => creates,
-      waitingReads: () => outbox.waitingReads(),
+      ...outboxSendApi(faults, outbox, () => creates),
     },
     handle: async (req, res, sid, path) => {
       const method = req.method ?? 'GET';
