@@ -1,21 +1,12 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import {
-  acsApiVersion,
-  failAcs,
-  parseAcsBody,
-  requestOrigin,
-  takeAcsFault,
-} from '../common/acs-wire';
+import { acsApiVersion, failAcs, requestOrigin } from '../common/acs-wire';
+import { parseAcsBody, takeAcsFault } from '../common/acs-wire';
 import { FaultSwitch } from '../common/fault-switch';
 import { isRecord, type LogFn, sendJson } from '../common/http';
-import {
-  Outbox,
-  outboxSendApi,
-  routeOutbox,
-  type OutboxSendApi,
-  type OutboxService,
-} from '../common/outbox';
+import { Outbox } from '../common/outbox';
+import { outboxSendApi, routeOutbox } from '../common/outbox-service';
+import type { OutboxSendApi, OutboxService } from '../common/outbox-service';
 
 /**
  * The ACS Email API as `@azure/communication-email` 1.1's poller drives it, served by the ACS emulator (one

@@ -3,13 +3,9 @@ import type http from 'node:http';
 import { acsApiVersion, failAcs, parseAcsBody, takeAcsFault } from '../common/acs-wire';
 import { FaultSwitch } from '../common/fault-switch';
 import { isRecord, type LogFn, sendJson } from '../common/http';
-import {
-  Outbox,
-  outboxSendApi,
-  routeOutbox,
-  type OutboxSendApi,
-  type OutboxService,
-} from '../common/outbox';
+import { Outbox } from '../common/outbox';
+import { outboxSendApi, routeOutbox } from '../common/outbox-service';
+import type { OutboxSendApi, OutboxService } from '../common/outbox-service';
 
 /**
  * The ACS SMS API (`POST /sms?api-version=2021-03-07`) as `@azure/communication-sms` 1.1 calls it, served by

@@ -2,13 +2,9 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import { FaultSwitch } from '../common/fault-switch';
 import { type LogFn, queryOf, readBody, sendEmpty, sendJson } from '../common/http';
-import {
-  Outbox,
-  outboxSendApi,
-  routeOutbox,
-  type OutboxSendApi,
-  type OutboxService,
-} from '../common/outbox';
+import { Outbox } from '../common/outbox';
+import { outboxSendApi, routeOutbox } from '../common/outbox-service';
+import type { OutboxSendApi, OutboxService } from '../common/outbox-service';
 import type { EmulatorClock } from './lifecycle';
 import { formatTwilioDate, postSignedCallback, twilioError } from './wire';
 
