@@ -15,37 +15,20 @@ import {
   redactValue,
 } from '../src/dashboard/redact';
 import { buildTimeline } from '../src/dashboard/timeline';
+import { callDashboard, DASHBOARD_ACTION, type DashAnswer } from './dashboard-api';
 import { useFixtureHost } from './fixture-host';
 
 const host = useFixtureHost('durable-app');
 
-const ACTION = { 'x-dashboard-request': '1', 'content-type': 'application/json' };
+const ACTION = DASHBOARD_ACTION;
 
-interface DashAnswer {
-  status: number;
-  body: Record<string, unknown>;
-  text: string;
-  type: string;
-}
-
-async function dash(
+function dash(
   method: string,
   route: string,
   body?: unknown,
   headers: Record<string, string> = ACTION,
 ): Promise<DashAnswer> {
-  const response = await fetch(`${host().url}/_dashboard/api${route}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    text,
-    type: response.headers.get('content-type') ?? '',
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
+  return callDashboard(host().url, method, route, body, headers);
 }
 
 async function start(name: string, id: string): Promise<void> {
