@@ -1,12 +1,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext } from 'durable-functions';
-import {
-  createHarness,
-  historyOf,
-  tasksAndTimers,
-  TestInvoker,
-  type Harness,
-} from './engine-harness';
+import { createHarness, historyOf, TestInvoker, type Harness } from './engine-harness';
+import { tasksAndTimers } from './engine-harness';
 import { EventType } from '../src/engine/history';
 import { SqliteStore } from '../src/store/sqlite-store';
 
