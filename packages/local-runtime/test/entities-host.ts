@@ -30,3 +30,29 @@ export async function startEntitiesHost(): Promise<EntitiesHost> {
     stop,
   };
 }
+
+/** {@link startEntitiesHost} for the calling suite: started in `beforeAll`, stopped in `afterAll`. */
+export function useEntitiesHost(): EntitiesHost {
+  let started: EntitiesHost | undefined;
+  beforeAll(async () => {
+    started = await startEntitiesHost();
+  });
+  afterAll(() => started?.stop());
+  const app = (): EntitiesHost => {
+    if (started === undefined) throw new Error('the entities host is read before it started');
+    return started;
+  };
+  return {
+    get host() {
+      return app().host;
+    },
+    get hook() {
+      return app().hook;
+    },
+    get key() {
+      return app().key;
+    },
+    status: (instanceId) => app().status(instanceId),
+    stop: () => app().stop(),
+  };
+}
