@@ -78,35 +78,28 @@ export class UnauthenticatedError extends AppError {
   }
 }
 
-export class ForbiddenError extends AppError {
-  readonly code = 'forbidden';
-  readonly status = 403;
-  readonly title = 'Forbidden';
+/** An {@link AppError} class with nothing but its code, status and title. */
+function plainAppError<C extends AppErrorCode, S extends number>(
+  code: C,
+  status: S,
+  title: string,
+) {
+  return class extends AppError {
+    readonly code = code;
+    readonly status = status;
+    readonly title = title;
+  };
 }
 
-export class NotFoundError extends AppError {
-  readonly code = 'not_found';
-  readonly status = 404;
-  readonly title = 'Not found';
-}
-
-export class GoneError extends AppError {
-  readonly code = 'gone';
-  readonly status = 410;
-  readonly title = 'Gone';
-}
-
-export class ConflictError extends AppError {
-  readonly code = 'conflict';
-  readonly status = 409;
-  readonly title = 'Conflict';
-}
-
-export class PayloadTooLargeError extends AppError {
-  readonly code = 'payload_too_large';
-  readonly status = 413;
-  readonly title = 'Payload too large';
-}
+export class ForbiddenError extends plainAppError('forbidden', 403, 'Forbidden') {}
+export class NotFoundError extends plainAppError('not_found', 404, 'Not found') {}
+export class GoneError extends plainAppError('gone', 410, 'Gone') {}
+export class ConflictError extends plainAppError('conflict', 409, 'Conflict') {}
+export class PayloadTooLargeError extends plainAppError(
+  'payload_too_large',
+  413,
+  'Payload too large',
+) {}
 
 export class RateLimitedError extends AppError {
   readonly code = 'rate_limited';

@@ -7,8 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AcsIdentityEmulator, AgentIdEmulator, TwilioEmulator } from '@local/emulators';
-import { ManualClock } from '@local/durable-runtime';
-import { startLocalHost, type LocalHost } from '@local/durable-runtime';
+import { ManualClock, startLocalHost, type LocalHost } from '@local/durable-runtime';
 
 /** The Verify API's credentials on these stacks. */
 export const TEST_VERIFY_ACCOUNT_SID = `AC${'a1'.repeat(16)}`;
@@ -24,21 +23,42 @@ export interface AppStack {
   stop(): Promise<void>;
 }
 
-export async function startAppWithEmulators(
+export interface BuiltApp {
+  readonly host: LocalHost;
+  /** The host's own data folder (generated secrets, blobs); the caller removes it once the host stopped. */
+  readonly dataDir: string;
+}
+
+/**
+ * The built app on the local runtime with in-memory history, no settings file and a fresh data folder:
+ * what every stack below shares. `emulators` embeds Twilio, ACS, the sidecar and Azurite.
+ */
+export async function startBuiltApp(
   name: string,
-  settings: Readonly<Record<string, string>> = {},
-): Promise<AppStack> {
+  options: { clock: ManualClock; emulators?: boolean; settings: Readonly<Record<string, string>> },
+): Promise<BuiltApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
-  const clock = new ManualClock();
   const host = await startLocalHost({
     appDir: path.resolve(__dirname, '..', '..'),
     settingsFile: false,
     dataDir,
     databasePath: ':memory:',
+    clock: options.clock,
+    ...(options.emulators === true ? { emulators: true } : {}),
+    settings: { FUNCTIONS_WORKER_RUNTIME: 'node', ...options.settings },
+  });
+  return { host, dataDir };
+}
+
+export async function startAppWithEmulators(
+  name: string,
+  settings: Readonly<Record<string, string>> = {},
+): Promise<AppStack> {
+  const clock = new ManualClock();
+  const { host, dataDir } = await startBuiltApp(name, {
     clock,
     emulators: true,
     settings: {
-      FUNCTIONS_WORKER_RUNTIME: 'node',
       VERIFICATION_TIMEOUT_SECONDS: '90',
       VERIFICATION_MAX_ATTEMPTS: '4',
       VERIFICATION_CODE_LENGTH: '6',

@@ -6,14 +6,13 @@
  * whether or not the local host appends the peer itself as well. Needs `npm run build`.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 
-import { ManualClock, startLocalHost, type LocalHost } from '@local/durable-runtime';
+import { ManualClock, type LocalHost } from '@local/durable-runtime';
 import type { TwilioEmulator } from '@local/emulators';
 import { Agent, fetch } from 'undici';
 
-const repoRoot = path.resolve(__dirname, '..', '..');
+import { startBuiltApp } from './app-on-local-runtime';
+
 const dirs: string[] = [];
 const agents = new Map<string, Agent>();
 
@@ -35,23 +34,17 @@ export async function startStack(
   name: string,
   settings: Record<string, string> = {},
 ): Promise<Stack> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
-  dirs.push(dataDir);
   const clock = new ManualClock();
-  const host = await startLocalHost({
-    appDir: repoRoot,
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
+  const { host, dataDir } = await startBuiltApp(name, {
     clock,
     emulators: true,
     settings: {
-      FUNCTIONS_WORKER_RUNTIME: 'node',
       VERIFICATION_CODE_SECRET: `${name}-verification-secret-0123456789`,
       VERIFICATION_LIMIT_TABLE_NAME: `Limits${name.replace(/[^A-Za-z0-9]/g, '')}`,
       ...settings,
     },
   });
+  dirs.push(dataDir);
   return { host, clock, twilio: host.emulators!.twilio as TwilioEmulator, dataDir };
 }
 

@@ -3,30 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { startAzuriteTable } from '@local/emulators/azurite';
-import { startTestAzurite } from '../helpers/azurite';
-import type { AzuriteTable } from '../helpers/azurite';
+import { connectionStringStorage, useSuiteAzurite } from '../helpers/azurite';
 import { TableIdentityMapStore } from '../../src/me/identity-map-table';
 import type { AcsIdentityMapping } from '../../src/me/identity-map';
 
-/** The app's storage as a connection string (Azurite's here). */
-const connectionStringStorage = (connectionString: string) =>
-  ({ kind: 'connectionString', connectionString }) as const;
-
-let azurite: AzuriteTable;
-
-beforeAll(async () => {
-  azurite = await startTestAzurite();
-});
-
-afterAll(async () => {
-  await azurite.close();
-});
+const azurite = useSuiteAzurite();
 
 let tableCounter = 0;
 function freshStore(): TableIdentityMapStore {
   tableCounter += 1;
   return TableIdentityMapStore.create(
-    connectionStringStorage(azurite.connectionString),
+    connectionStringStorage(azurite().connectionString),
     `IdentityMap${tableCounter}`,
   );
 }
@@ -83,8 +70,8 @@ describe('TableIdentityMapStore on Azurite', () => {
   });
 
   it('reports an unreachable storage account as unavailable, without the account key', async () => {
-    const port = azurite.port;
-    const deadConnection = azurite.connectionString.replace(`:${port}/`, ':1/');
+    const port = azurite().port;
+    const deadConnection = azurite().connectionString.replace(`:${port}/`, ':1/');
     const store = TableIdentityMapStore.create(
       connectionStringStorage(deadConnection),
       'Unreachable',

@@ -3,18 +3,10 @@
  * with the Twilio emulator as the SMS sender and Azurite for the guard's counters. Needs the built app
  * (`npm run build`, run by `pretest`).
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { startTwilioEmulator } from '@local/emulators';
 import type { TwilioEmulator } from '@local/emulators';
-import { ManualClock } from '@local/durable-runtime';
-import type { LocalHost } from '@local/durable-runtime';
-import { startLocalHost } from '@local/durable-runtime';
-import { startTestAzurite, type AzuriteTable } from '../helpers/azurite';
+import type { LocalHost, ManualClock } from '@local/durable-runtime';
+import { startAppWithTwilio, type TwilioAppStack } from '../helpers/app-with-twilio';
 import { buildVerificationLinks } from '../../src/verification/links';
-
-const repoRoot = path.resolve(__dirname, '..', '..');
 
 interface Links {
   id: string;
@@ -36,49 +28,30 @@ interface StatusBody {
   lastUpdatedTime: string;
 }
 
+let stack: TwilioAppStack;
 let twilio: TwilioEmulator;
-let azurite: AzuriteTable;
 let host: LocalHost;
 let clock: ManualClock;
-let dataDir: string;
 let phoneCounter = 0;
 
 beforeAll(async () => {
-  twilio = await startTwilioEmulator({ port: 0, log: () => undefined });
-  azurite = await startTestAzurite();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verification-flow-'));
-  // Starts at the wall clock's time, so the app's receipt stamps and the engine's clock agree.
-  clock = new ManualClock(Date.now());
-  host = await startLocalHost({
-    appDir: repoRoot,
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock,
-    settings: {
-      FUNCTIONS_WORKER_RUNTIME: 'node',
-      AzureWebJobsStorage: azurite.connectionString,
-      // Only the verification feature's settings: each feature validates its own.
-      ...twilio.appSettings(),
-      VERIFICATION_TIMEOUT_SECONDS: '90',
-      VERIFICATION_MAX_ATTEMPTS: '4',
-      VERIFICATION_CODE_LENGTH: '6',
-      VERIFICATION_MESSAGE_TEMPLATE: 'Your verification code is {code}',
-      VERIFICATION_CODE_SECRET: 'integration-test-secret',
-      VERIFICATION_LIMIT_TABLE_NAME: 'FlowLimits',
-      VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000',
-      VERIFICATION_LIMIT_PER_IP_PER_HOUR: '1000',
-      VERIFICATION_LIMIT_NUMBER_COOLDOWN_SECONDS: '0',
-    },
-  });
+  stack = await startAppWithTwilio('verification-flow', (emulator) => ({
+    // Only the verification feature's settings: each feature validates its own.
+    ...emulator.appSettings(),
+    VERIFICATION_TIMEOUT_SECONDS: '90',
+    VERIFICATION_MAX_ATTEMPTS: '4',
+    VERIFICATION_CODE_LENGTH: '6',
+    VERIFICATION_MESSAGE_TEMPLATE: 'Your verification code is {code}',
+    VERIFICATION_CODE_SECRET: 'integration-test-secret',
+    VERIFICATION_LIMIT_TABLE_NAME: 'FlowLimits',
+    VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000',
+    VERIFICATION_LIMIT_PER_IP_PER_HOUR: '1000',
+    VERIFICATION_LIMIT_NUMBER_COOLDOWN_SECONDS: '0',
+  }));
+  ({ twilio, host, clock } = stack);
 });
 
-afterAll(async () => {
-  await host.stop();
-  await twilio.close();
-  await azurite.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack.stop());
 
 function nextPhone(): string {
   phoneCounter++;

@@ -2,8 +2,7 @@ import { AzureNamedKeyCredential, TableClient } from '@azure/data-tables';
 
 import { ManualClock } from '@local/durable-runtime';
 import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '@local/emulators/azurite';
-import { startTestAzurite } from '../helpers/azurite';
-import type { AzuriteTable } from '../helpers/azurite';
+import { connectionStringStorage, startTestAzurite, useSuiteAzurite } from '../helpers/azurite';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
 import { VelocityGuard } from '../../src/verification/guard/velocity';
 import { loadVelocitySettings, type VelocitySettings } from '../../src/verification/guard/settings';
@@ -13,19 +12,9 @@ import { TableVelocityStore } from '../../src/verification/guard/velocity-table-
 import { SendGuard, loadGuardSettings } from '../../src/verification/guard/send-guard';
 import { TableRowStore } from '../../src/verification/guard/row-store';
 
-/** The app's storage as a connection string (Azurite's here). */
-const connectionStringStorage = (connectionString: string) =>
-  ({ kind: 'connectionString', connectionString }) as const;
-
 const SECRET = 'integration-test-secret-0123456789';
 
-let azurite: AzuriteTable;
-beforeAll(async () => {
-  azurite = await startTestAzurite();
-});
-afterAll(async () => {
-  await azurite.close();
-});
+const azurite = useSuiteAzurite();
 
 let tableCounter = 0;
 function freshTableName(): string {
@@ -41,7 +30,7 @@ function guardOn(
   tableName: string,
   clock: ManualClock,
   overrides: Partial<VelocitySettings> = {},
-  connectionString = azurite.connectionString,
+  connectionString = azurite().connectionString,
   warnings: string[] = [],
 ): VelocityGuard {
   return new VelocityGuard({
@@ -136,7 +125,7 @@ describe('VelocityGuard on Table Storage (Azurite)', () => {
   it('costs one storage request per send once its counters are known, and one for a group', async () => {
     let requests = 0;
     const table = new TableClient(
-      `${azurite.url}/${AZURITE_ACCOUNT_NAME}`,
+      `${azurite().url}/${AZURITE_ACCOUNT_NAME}`,
       freshTableName(),
       new AzureNamedKeyCredential(AZURITE_ACCOUNT_NAME, AZURITE_ACCOUNT_KEY),
       {
@@ -234,11 +223,11 @@ describe('SendGuard on Table Storage (Azurite)', () => {
     const table = freshTableName();
     const storage = {
       kind: 'connectionString',
-      connectionString: azurite.connectionString,
+      connectionString: azurite().connectionString,
     } as const;
     return new SendGuard({
       settings: loadGuardSettings(env),
-      store: TableVelocityStore.create(connectionStringStorage(azurite.connectionString), table),
+      store: TableVelocityStore.create(connectionStringStorage(azurite().connectionString), table),
       conversionStore: TableRowStore.create(storage, table, 'conversion'),
       verifiedStore: TableRowStore.create(storage, table, 'verified'),
       safeListStore: TableRowStore.create(storage, table, 'safelist'),

@@ -2,52 +2,26 @@
  * The retention timer on the runtime's clock: a finished verification is purged once the host's (manual) clock
  * is past its retention, although the process clock is not. Local runtime in-process, Twilio emulator, Azurite.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { startTwilioEmulator } from '@local/emulators';
-import type { TwilioEmulator } from '@local/emulators';
-import { ManualClock, startLocalHost } from '@local/durable-runtime';
-import type { LocalHost } from '@local/durable-runtime';
-import { startTestAzurite, type AzuriteTable } from '../helpers/azurite';
+import type { LocalHost, ManualClock } from '@local/durable-runtime';
+import { startAppWithTwilio, type TwilioAppStack } from '../helpers/app-with-twilio';
 
-const repoRoot = path.resolve(__dirname, '..', '..');
 const HOUR_MS = 3_600_000;
 
-let twilio: TwilioEmulator;
-let azurite: AzuriteTable;
+let stack: TwilioAppStack;
 let host: LocalHost;
 let clock: ManualClock;
-let dataDir: string;
 
 beforeAll(async () => {
-  twilio = await startTwilioEmulator({ port: 0, log: () => undefined });
-  azurite = await startTestAzurite();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verification-retention-'));
-  clock = new ManualClock(Date.now());
-  host = await startLocalHost({
-    appDir: repoRoot,
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock,
-    settings: {
-      FUNCTIONS_WORKER_RUNTIME: 'node',
-      AzureWebJobsStorage: azurite.connectionString,
-      ...twilio.appSettings(),
-      VERIFICATION_CODE_SECRET: 'retention-test-secret-0123',
-      VERIFICATION_RETENTION_HOURS: '24',
-      VERIFICATION_LIMIT_TABLE_NAME: 'RetentionLimits',
-    },
-  });
+  stack = await startAppWithTwilio('verification-retention', (twilio) => ({
+    ...twilio.appSettings(),
+    VERIFICATION_CODE_SECRET: 'retention-test-secret-0123',
+    VERIFICATION_RETENTION_HOURS: '24',
+    VERIFICATION_LIMIT_TABLE_NAME: 'RetentionLimits',
+  }));
+  ({ host, clock } = stack);
 });
 
-afterAll(async () => {
-  await host.stop();
-  await twilio.close();
-  await azurite.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack.stop());
 
 async function managementStatus(id: string): Promise<number> {
   const url = `${host.url}/runtime/webhooks/durabletask/instances/${id}?code=${host.keys.systemKey}`;

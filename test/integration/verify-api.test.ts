@@ -6,24 +6,22 @@
  * Needs the built app (`npm run build`, run by `pretest`).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import twilio from 'twilio';
-import { startTwilioEmulator, type TwilioEmulator } from '@local/emulators';
-import { ManualClock, startLocalHost, type LocalHost } from '@local/durable-runtime';
-import { startTestAzurite, type AzuriteTable } from '../helpers/azurite';
+import type { TwilioEmulator } from '@local/emulators';
+import type { ManualClock, LocalHost } from '@local/durable-runtime';
+import { startAppWithTwilio, type TwilioAppStack } from '../helpers/app-with-twilio';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 const AUTH_TOKEN = 'verify-api-test-auth-token-0123456789abcdef';
 
+let stack: TwilioAppStack;
 let twilioEmulator: TwilioEmulator;
-let azurite: AzuriteTable;
 let host: LocalHost;
 let clock: ManualClock;
-let dataDir: string;
 let client: twilio.Twilio;
 let phoneCounter = 0;
 
@@ -65,45 +63,54 @@ function makeClient(user = ACCOUNT_SID, password = AUTH_TOKEN): twilio.Twilio {
 }
 
 beforeAll(async () => {
-  twilioEmulator = await startTwilioEmulator({ port: 0, log: () => undefined });
-  azurite = await startTestAzurite();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-api-'));
-  clock = new ManualClock(Date.now());
-  host = await startLocalHost({
-    appDir: repoRoot,
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock,
-    settings: {
-      FUNCTIONS_WORKER_RUNTIME: 'node',
-      AzureWebJobsStorage: azurite.connectionString,
-      ...twilioEmulator.appSettings(),
-      VERIFICATION_CODE_SECRET: 'verify-api-test-secret',
-      VERIFICATION_LIMIT_TABLE_NAME: 'VerifyApiLimits',
-      VERIFICATION_LIMIT_PER_NUMBER_PER_HOUR: '100',
-      VERIFICATION_LIMIT_NUMBER_COOLDOWN_SECONDS: '0',
-      VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '10000',
-      VERIFICATION_LIMIT_PER_IP_PER_HOUR: '3',
-      VERIFICATION_ALLOWED_COUNTRIES: 'US,GB,FR,ES,DE',
-      VERIFY_API_ACCOUNT_SID: ACCOUNT_SID,
-      VERIFY_API_AUTH_TOKEN: AUTH_TOKEN,
-      VERIFY_API_TABLE_NAME: 'VerifyApiTest',
-    },
-  });
+  stack = await startAppWithTwilio('verify-api', (emulator) => ({
+    ...emulator.appSettings(),
+    VERIFICATION_CODE_SECRET: 'verify-api-test-secret',
+    VERIFICATION_LIMIT_TABLE_NAME: 'VerifyApiLimits',
+    VERIFICATION_LIMIT_PER_NUMBER_PER_HOUR: '100',
+    VERIFICATION_LIMIT_NUMBER_COOLDOWN_SECONDS: '0',
+    VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '10000',
+    VERIFICATION_LIMIT_PER_IP_PER_HOUR: '3',
+    VERIFICATION_ALLOWED_COUNTRIES: 'US,GB,FR,ES,DE',
+    VERIFY_API_ACCOUNT_SID: ACCOUNT_SID,
+    VERIFY_API_AUTH_TOKEN: AUTH_TOKEN,
+    VERIFY_API_TABLE_NAME: 'VerifyApiTest',
+  }));
+  ({ twilio: twilioEmulator, host, clock } = stack);
   client = makeClient();
 });
 
-afterAll(async () => {
-  await host.stop();
-  await twilioEmulator.close();
-  await azurite.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack.stop());
 
 function nextPhone(): string {
   phoneCounter++;
   return `+1425556${String(1000 + phoneCounter).padStart(4, '0')}`;
+}
+
+/** A new service with one SMS verification to a fresh number, and the code it texted. */
+async function smsVerification() {
+  const service = await newService();
+  const to = nextPhone();
+  const created = await client.verify.v2
+    .services(service.sid)
+    .verifications.create({ to, channel: 'sms' });
+  return { service, to, created, code: codeIn(await smsTo(to)) };
+}
+
+/** 20 checks of `code` at once: each one's status, or its Twilio error code. */
+function concurrentChecks(
+  checks: ReturnType<twilio.Twilio['verify']['v2']['services']>['verificationChecks'],
+  verificationSid: string,
+  code: string,
+): Promise<(string | number)[]> {
+  return Promise.all(
+    Array.from({ length: 20 }, () =>
+      checks.create({ verificationSid, code }).then(
+        (check) => check.status,
+        (error: { code: number }) => error.code,
+      ),
+    ),
+  );
 }
 
 /** The SMS texted to `phone` (the n-th, 1-based) once the engine ran what it could. */
@@ -456,22 +463,10 @@ describe('Verifications and checks', () => {
   });
 
   it('20 concurrent wrong checks count at most 5 attempts; the 6th and later answer 429 (60202)', async () => {
-    const service = await newService();
-    const to = nextPhone();
-    const created = await client.verify.v2
-      .services(service.sid)
-      .verifications.create({ to, channel: 'sms' });
-    const code = codeIn(await smsTo(to));
+    const { service, created, code } = await smsVerification();
     const wrong = code === '123456' ? '654321' : '123456';
     const checks = client.verify.v2.services(service.sid).verificationChecks;
-    const outcomes = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        checks.create({ verificationSid: created.sid, code: wrong }).then(
-          (check) => check.status,
-          (error: { code: number }) => error.code,
-        ),
-      ),
-    );
+    const outcomes = await concurrentChecks(checks, created.sid, wrong);
     expect(outcomes.filter((o) => o === 'pending')).toHaveLength(5);
     expect(outcomes.filter((o) => o === 60202)).toHaveLength(15);
     // Exhausted: even the right code is refused now.
@@ -484,21 +479,9 @@ describe('Verifications and checks', () => {
   });
 
   it('20 concurrent right checks approve exactly once', async () => {
-    const service = await newService();
-    const to = nextPhone();
-    const created = await client.verify.v2
-      .services(service.sid)
-      .verifications.create({ to, channel: 'sms' });
-    const code = codeIn(await smsTo(to));
+    const { service, created, code } = await smsVerification();
     const checks = client.verify.v2.services(service.sid).verificationChecks;
-    const outcomes = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        checks.create({ verificationSid: created.sid, code }).then(
-          (check) => check.status,
-          (error: { code: number }) => error.code,
-        ),
-      ),
-    );
+    const outcomes = await concurrentChecks(checks, created.sid, code);
     expect(outcomes.filter((o) => o === 'approved')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 20404)).toHaveLength(19);
   });
@@ -535,12 +518,7 @@ describe('Verifications and checks', () => {
   });
 
   it('codes expire after 10 minutes: a check then answers 20404', async () => {
-    const service = await newService();
-    const to = nextPhone();
-    const created = await client.verify.v2
-      .services(service.sid)
-      .verifications.create({ to, channel: 'sms' });
-    const code = codeIn(await smsTo(to));
+    const { service, created, code } = await smsVerification();
     clock.advance(601_000);
     await host.whenIdle();
     expect(

@@ -120,6 +120,21 @@ const status = (state: string, attemptsRemaining: number) => ({
   deliveries: expect.any(Array) as unknown,
 });
 
+/** The SendSmsChallenge call of the `sendNumber`-th send by `channel`, with the recorded code length. */
+function sendAction(sendNumber: number, channel: string): Record<string, unknown> {
+  return {
+    actionType: ActionType.CallActivity,
+    functionName: ACTIVITY.SendSmsChallenge,
+    input: {
+      phoneNumber: '+14255550100',
+      instanceId: INSTANCE,
+      codeLength: 6,
+      sendNumber,
+      channel,
+    },
+  };
+}
+
 describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', () => {
   it('first calls SendSmsChallenge with send number 1 and no code length: it reads the rules', async () => {
     const h = harness();
@@ -301,17 +316,7 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
     const h = await challenged();
     await answer(h, '999999');
     await h.raiseEvent(EVENT.ResendRequested, null);
-    expect(h.actions.at(-1)).toEqual({
-      actionType: ActionType.CallActivity,
-      functionName: ACTIVITY.SendSmsChallenge,
-      input: {
-        phoneNumber: '+14255550100',
-        instanceId: INSTANCE,
-        codeLength: 6,
-        sendNumber: 2,
-        channel: 'sms',
-      },
-    });
+    expect(h.actions.at(-1)).toEqual(sendAction(2, 'sms'));
     const next = '771234';
     const resent = await h.completeTask(latestActivity(h), hashCode(TEST_SECRET, INSTANCE, next));
     expect(resent.customStatus).toEqual(status('awaiting_code', 3));
@@ -334,17 +339,7 @@ describe('SmsPhoneVerification orchestrator (replayed by durable-functions)', ()
     });
     await answer(h, '999999');
     await h.fireTimer(latestTimer(h, fallbackAt.toISOString()));
-    expect(h.actions.at(-1)).toEqual({
-      actionType: ActionType.CallActivity,
-      functionName: ACTIVITY.SendSmsChallenge,
-      input: {
-        phoneNumber: '+14255550100',
-        instanceId: INSTANCE,
-        codeLength: 6,
-        sendNumber: 1,
-        channel: 'call',
-      },
-    });
+    expect(h.actions.at(-1)).toEqual(sendAction(1, 'call'));
     const called = await h.completeTask(latestActivity(h), {
       challengeHash: hashCode(TEST_SECRET, INSTANCE, CODE),
       delivery: { channel: 'call', provider: 'twilio-voice', failedOver: [] },
@@ -420,17 +415,7 @@ describe('SmsPhoneVerification instances started before the first send returned 
       },
     ]);
     await h.completeTask(LEGACY_RULES_TASK, RULES, 0);
-    expect(h.actions.at(-1)).toEqual({
-      actionType: ActionType.CallActivity,
-      functionName: ACTIVITY.SendSmsChallenge,
-      input: {
-        phoneNumber: '+14255550100',
-        instanceId: INSTANCE,
-        codeLength: 6,
-        sendNumber: 1,
-        channel: 'sms',
-      },
-    });
+    expect(h.actions.at(-1)).toEqual(sendAction(1, 'sms'));
     await h.completeTask(LEGACY_SEND_TASK, hashCode(TEST_SECRET, INSTANCE, CODE), 250);
     expect(h.last.customStatus).toEqual(status('awaiting_code', 4));
     const state = await answer(h, CODE);

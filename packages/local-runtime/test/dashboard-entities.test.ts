@@ -4,30 +4,13 @@
  * name filter and paging, one entity's state, and rewind of a Failed instance. Manual clock, in-memory
  * database.
  */
+import { callDashboard, type DashAnswer } from './dashboard-api';
 import { startEntitiesHost, type EntitiesHost } from './entities-host';
-
-interface DashAnswer {
-  status: number;
-  body: Record<string, unknown>;
-  text: string;
-  type: string;
-}
 
 let app: EntitiesHost;
 
-async function on(method: string, route: string, body?: unknown): Promise<DashAnswer> {
-  const response = await fetch(`${app.host.url}/_dashboard/api${route}`, {
-    method,
-    headers: { 'x-dashboard-request': '1', 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    text,
-    type: response.headers.get('content-type') ?? '',
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
+function on(method: string, route: string, body?: unknown): Promise<DashAnswer> {
+  return callDashboard(app.host.url, method, route, body);
 }
 
 function noKeyIn(text: string): void {

@@ -3,11 +3,8 @@
  * it, that it drives the management API with the system key without ever handing the key out, and what it
  * hides. Plus the pure parts: access decisions, redaction, the timeline, the SMS-to-instance link.
  */
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { decideAccess, isLoopbackAddress, isLoopbackHostHeader } from '../src/dashboard/access';
 import { ActivityWindows, mentions } from '../src/dashboard/activity-windows';
 import {
@@ -18,59 +15,25 @@ import {
   redactValue,
 } from '../src/dashboard/redact';
 import { buildTimeline } from '../src/dashboard/timeline';
-import { ManualClock, startLocalHost, type LocalHost } from '../src/index';
+import { callDashboard, DASHBOARD_ACTION, type DashAnswer } from './dashboard-api';
+import { useFixtureHost } from './fixture-host';
 
-let host: LocalHost;
-let dataDir: string;
+const host = useFixtureHost('durable-app');
 
-beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-'));
-  host = await startLocalHost({
-    appDir: path.join(__dirname, 'fixtures', 'durable-app'),
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock: new ManualClock(),
-  });
-});
+const ACTION = DASHBOARD_ACTION;
 
-afterAll(async () => {
-  await host.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
-
-const ACTION = { 'x-dashboard-request': '1', 'content-type': 'application/json' };
-
-interface DashAnswer {
-  status: number;
-  body: Record<string, unknown>;
-  text: string;
-  type: string;
-}
-
-async function dash(
+function dash(
   method: string,
   route: string,
   body?: unknown,
   headers: Record<string, string> = ACTION,
 ): Promise<DashAnswer> {
-  const response = await fetch(`${host.url}/_dashboard/api${route}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    text,
-    type: response.headers.get('content-type') ?? '',
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
+  return callDashboard(host().url, method, route, body, headers);
 }
 
 async function start(name: string, id: string): Promise<void> {
   const response = await fetch(
-    `${host.url}/runtime/webhooks/durabletask/orchestrators/${name}/${id}?code=${host.keys.systemKey}`,
+    `${host().url}/runtime/webhooks/durabletask/orchestrators/${name}/${id}?code=${host().keys.systemKey}`,
     { method: 'POST', headers: { 'content-type': 'application/json' }, body: '"+14255550123"' },
   );
   expect(response.status).toBe(202);
@@ -78,14 +41,14 @@ async function start(name: string, id: string): Promise<void> {
 }
 
 function noKeyIn(text: string): void {
-  for (const key of Object.values(host.keys)) expect(text).not.toContain(key);
+  for (const key of Object.values(host().keys)) expect(text).not.toContain(key);
 }
 
 /** A raw request, for a Host header fetch would not send. */
 function rawGet(pathname: string, hostHeader: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: host.port, path: pathname, headers: { host: hostHeader } },
+      { host: '127.0.0.1', port: host().port, path: pathname, headers: { host: hostHeader } },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -98,22 +61,22 @@ function rawGet(pathname: string, hostHeader: string): Promise<number> {
 
 describe('dashboard pages', () => {
   it('serves the page and its assets with a strict CSP and no key', async () => {
-    const page = await fetch(`${host.url}/_dashboard`);
+    const page = await fetch(`${host().url}/_dashboard`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     noKeyIn(await page.text());
-    const script = await fetch(`${host.url}/_dashboard/assets/dashboard.js`);
+    const script = await fetch(`${host().url}/_dashboard/assets/dashboard.js`);
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
     noKeyIn(await script.text());
-    expect((await fetch(`${host.url}/_dashboard/assets/nope.js`)).status).toBe(404);
-    expect(host.dashboardUrl).toBe(`${host.url}/_dashboard`);
+    expect((await fetch(`${host().url}/_dashboard/assets/nope.js`)).status).toBe(404);
+    expect(host().dashboardUrl).toBe(`${host().url}/_dashboard`);
   });
 
   it('refuses a host name that is not loopback (DNS rebinding) on pages and API', async () => {
-    expect(await rawGet('/_dashboard', `localhost:${host.port}`)).toBe(200);
+    expect(await rawGet('/_dashboard', `localhost:${host().port}`)).toBe(200);
     expect(await rawGet('/_dashboard', 'evil.example')).toBe(403);
-    expect(await rawGet('/_dashboard/api/instances', `evil.example:${host.port}`)).toBe(403);
+    expect(await rawGet('/_dashboard/api/instances', `evil.example:${host().port}`)).toBe(403);
   });
 });
 
@@ -122,7 +85,7 @@ describe('dashboard API over the management API', () => {
     await start('typedData', 'dash-a1');
     await start('typedData', 'dash-a2');
     await start('throwsDirectly', 'dash-b1');
-    await host.whenIdle();
+    await host().whenIdle();
   });
 
   it('lists instances with paging, name, status and prefix filters, and counts per status', async () => {
@@ -177,7 +140,7 @@ describe('dashboard API over the management API', () => {
     expect(restarted.body.id).toEqual(expect.any(String));
     expect(Object.keys(restarted.body).filter((k) => k.endsWith('Uri'))).toEqual([]);
     noKeyIn(restarted.text);
-    await host.whenIdle();
+    await host().whenIdle();
     const again = await dash('GET', `/instances/${restarted.body.id as string}`);
     expect(again.body.runtimeStatus).toBe('Completed');
   });

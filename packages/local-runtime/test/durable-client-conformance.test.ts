@@ -245,26 +245,17 @@ describe.each([
 
     it('waitForCompletionOrCreateCheckStatusResponse', async () => {
       const request = new HttpRequest({ url: `${origin}/api/start`, method: 'POST' });
-      await client.startNew('echoOrchestrator', { instanceId: 'c-wait', input: 'done!' });
-      const completed = await client.waitForCompletionOrCreateCheckStatusResponse(
-        request,
-        'c-wait',
-        {
-          timeoutInMilliseconds: 5000,
+      const waitFor = (instanceId: string, timeoutInMilliseconds: number) =>
+        client.waitForCompletionOrCreateCheckStatusResponse(request, instanceId, {
+          timeoutInMilliseconds,
           retryIntervalInMilliseconds: 20,
-        },
-      );
+        });
+      await client.startNew('echoOrchestrator', { instanceId: 'c-wait', input: 'done!' });
+      const completed = await waitFor('c-wait', 5000);
       expect(completed.status).toBe(200);
       expect(await completed.json()).toBe('done!');
       await client.startNew('waiter', { instanceId: 'c-wait-2' });
-      const pending = await client.waitForCompletionOrCreateCheckStatusResponse(
-        request,
-        'c-wait-2',
-        {
-          timeoutInMilliseconds: 60,
-          retryIntervalInMilliseconds: 20,
-        },
-      );
+      const pending = await waitFor('c-wait-2', 60);
       expect(pending.status).toBe(202);
     });
 

@@ -13,6 +13,7 @@ import {
   type RegisteredFunctionInfo,
 } from '../src/contracts';
 import { ManualClock } from '../src/clock';
+import { EventType } from '../src/engine/history';
 import { createDurableEngine, type DurableEngine, type DurableEngineOptions } from '../src/engine';
 import {
   orchestratorHandler,
@@ -217,4 +218,14 @@ export async function createHarness(
 /** History events from a `showHistory=true` status (already transformed by the API). */
 export function historyOf(status: Record<string, unknown>): Record<string, unknown>[] {
   return (status.historyEvents as Record<string, unknown>[] | undefined) ?? [];
+}
+
+/** The instance's scheduled tasks and timers, in history order, as `[EventType, EventId]`. */
+export function tasksAndTimers(h: Harness, instanceId: string): [number, number][] {
+  return h.engine
+    .history(instanceId)
+    .filter(
+      (e) => e.EventType === EventType.TaskScheduled || e.EventType === EventType.TimerCreated,
+    )
+    .map((e) => [e.EventType, e.EventId]);
 }

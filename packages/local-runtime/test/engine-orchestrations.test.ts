@@ -1,6 +1,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext } from 'durable-functions';
 import { createHarness, historyOf, TestInvoker, type Harness } from './engine-harness';
+import { tasksAndTimers } from './engine-harness';
 import { EventType } from '../src/engine/history';
 import { SqliteStore } from '../src/store/sqlite-store';
 
@@ -431,9 +432,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
     expect(calls).toBe(3);
     expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'finally' });
     const raw = h.engine.history(id);
-    expect(
-      raw.filter((e) => [4, 10].includes(e.EventType)).map((e) => [e.EventType, e.EventId]),
-    ).toEqual([
+    expect(tasksAndTimers(h, id)).toEqual([
       [4, 0],
       [10, 1],
       [4, 2],

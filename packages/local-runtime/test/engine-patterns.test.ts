@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OrchestrationContext, TimerTask } from 'durable-functions';
 import { SystemClock } from '../src/clock';
-import { createHarness, TestInvoker, type Harness } from './engine-harness';
+import { createHarness, tasksAndTimers, TestInvoker, type Harness } from './engine-harness';
 import { EventType } from '../src/engine/history';
 
 /** The phone-verification shape: one deadline timer reused across a Task.any per attempt. */
@@ -195,10 +195,7 @@ describe('durable engine: verification-style flows and dispatching', () => {
         runtimeStatus: 'Completed',
         output: { status: 200, content: '{"done":true}' },
       });
-      const raw = h.engine.history(id);
-      expect(
-        raw.filter((e) => [4, 10].includes(e.EventType)).map((e) => [e.EventType, e.EventId]),
-      ).toEqual([
+      expect(tasksAndTimers(h, id)).toEqual([
         [4, 0],
         [10, 1],
         [4, 2],

@@ -2,11 +2,8 @@
  * The entities fixture app on an in-process host (manual clock, in-memory database), with the management
  * API's base URL and key, shared by the entity and rewind tests.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { LocalHost } from '../src/index';
-import { ManualClock, startLocalHost } from '../src/index';
+import { startFixtureHost } from './fixture-host';
 
 export interface EntitiesHost {
   readonly host: LocalHost;
@@ -19,14 +16,7 @@ export interface EntitiesHost {
 }
 
 export async function startEntitiesHost(): Promise<EntitiesHost> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'entities-app-'));
-  const host = await startLocalHost({
-    appDir: path.join(__dirname, 'fixtures', 'entities-app'),
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock: new ManualClock(),
-  });
+  const { host, stop } = await startFixtureHost('entities-app');
   const hook = `${host.url}/runtime/webhooks/durabletask`;
   const key = `code=${encodeURIComponent(host.keys.systemKey)}`;
   return {
@@ -37,9 +27,32 @@ export async function startEntitiesHost(): Promise<EntitiesHost> {
       const response = await fetch(`${hook}/instances/${instanceId}?${key}`);
       return (await response.json()) as { runtimeStatus: string; output: unknown };
     },
-    async stop() {
-      await host.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+    stop,
+  };
+}
+
+/** {@link startEntitiesHost} for the calling suite: started in `beforeAll`, stopped in `afterAll`. */
+export function useEntitiesHost(): EntitiesHost {
+  let started: EntitiesHost | undefined;
+  beforeAll(async () => {
+    started = await startEntitiesHost();
+  });
+  afterAll(() => started?.stop());
+  const app = (): EntitiesHost => {
+    if (started === undefined) throw new Error('the entities host is read before it started');
+    return started;
+  };
+  return {
+    get host() {
+      return app().host;
     },
+    get hook() {
+      return app().hook;
+    },
+    get key() {
+      return app().key;
+    },
+    status: (instanceId) => app().status(instanceId),
+    stop: () => app().stop(),
   };
 }

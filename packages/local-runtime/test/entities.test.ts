@@ -4,23 +4,12 @@
  * entities under concurrent transfers, destructOnExit, and the entity HTTP API with paging. Manual clock,
  * in-memory database.
  */
-import type { LocalHost } from '../src/index';
-import { startEntitiesHost, type EntitiesHost } from './entities-host';
+import { useEntitiesHost, type EntitiesHost } from './entities-host';
 
-let app: EntitiesHost;
-let host: LocalHost;
-let hook: string;
-let key: string;
-
-beforeAll(async () => {
-  app = await startEntitiesHost();
-  ({ host, hook, key } = app);
-});
-
-afterAll(() => app.stop());
+const app = useEntitiesHost();
 
 async function start(name: string, input?: unknown): Promise<string> {
-  const response = await fetch(`${hook}/orchestrators/${name}?${key}`, {
+  const response = await fetch(`${app.hook}/orchestrators/${name}?${app.key}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: input === undefined ? undefined : JSON.stringify(input),
@@ -33,7 +22,7 @@ const status = (id: string): ReturnType<EntitiesHost['status']> => app.status(id
 
 async function run(name: string, input?: unknown): ReturnType<EntitiesHost['status']> {
   const id = await start(name, input);
-  await host.whenIdle();
+  await app.host.whenIdle();
   return status(id);
 }
 
@@ -43,7 +32,7 @@ async function signal(
   op: string,
   input?: unknown,
 ): Promise<number> {
-  const response = await fetch(`${hook}/entities/${name}/${entityKey}?op=${op}&${key}`, {
+  const response = await fetch(`${app.hook}/entities/${name}/${entityKey}?op=${op}&${app.key}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: input === undefined ? undefined : JSON.stringify(input),
@@ -55,7 +44,7 @@ async function readState(
   name: string,
   entityKey: string,
 ): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`${hook}/entities/${name}/${entityKey}?${key}`);
+  const response = await fetch(`${app.hook}/entities/${name}/${entityKey}?${app.key}`);
   const text = await response.text();
   return { status: response.status, body: response.status === 200 ? JSON.parse(text) : text };
 }
@@ -97,48 +86,50 @@ it('ends at exactly 1,000 after 1,000 concurrent signals', async () => {
   const statuses = await concurrently(1000, 50, () => signal('Counter', 'concurrent', 'add', 1));
   expect(statuses).toHaveLength(1000);
   expect(statuses.every((s) => s === 202)).toBe(true);
-  await host.whenIdle();
+  await app.host.whenIdle();
   expect(await readState('counter', 'concurrent')).toEqual({ status: 200, body: 1000 });
 });
 
 it('signals and reads through the durable client (signalEntity, readEntityState)', async () => {
-  const missing = await fetch(`${host.url}/api/counter/viaClient`);
+  const missing = await fetch(`${app.host.url}/api/counter/viaClient`);
   expect(await missing.json()).toEqual({ exists: false, state: null });
   expect(
-    (await fetch(`${host.url}/api/counter/viaClient/add`, { method: 'POST', body: '3' })).status,
+    (await fetch(`${app.host.url}/api/counter/viaClient/add`, { method: 'POST', body: '3' }))
+      .status,
   ).toBe(202);
   expect(
-    (await fetch(`${host.url}/api/counter/viaClient/add`, { method: 'POST', body: '4' })).status,
+    (await fetch(`${app.host.url}/api/counter/viaClient/add`, { method: 'POST', body: '4' }))
+      .status,
   ).toBe(202);
-  await host.whenIdle();
-  const read = await fetch(`${host.url}/api/counter/viaClient`);
+  await app.host.whenIdle();
+  const read = await fetch(`${app.host.url}/api/counter/viaClient`);
   expect(await read.json()).toEqual({ exists: true, state: 7 });
 });
 
 it('deletes the entity on destructOnExit', async () => {
   expect(await signal('Counter', 'doomed', 'add', 9)).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
   expect(await readState('Counter', 'doomed')).toEqual({ status: 200, body: 9 });
   expect(await signal('Counter', 'doomed', 'delete')).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
   expect((await readState('Counter', 'doomed')).status).toBe(404);
 });
 
 it('deletes the entity on DELETE entities/{name}/{key} (the extension signals `delete`, 202)', async () => {
   expect(await signal('Counter', 'deleted-by-http', 'add', 4)).toBe(202);
-  await host.whenIdle();
-  const response = await fetch(`${hook}/entities/Counter/deleted-by-http?${key}`, {
+  await app.host.whenIdle();
+  const response = await fetch(`${app.hook}/entities/Counter/deleted-by-http?${app.key}`, {
     method: 'DELETE',
   });
   expect(response.status).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
   expect((await readState('Counter', 'deleted-by-http')).status).toBe(404);
 });
 
 it('keeps the sum of two accounts constant under concurrent transfers in critical sections', async () => {
   expect(await signal('Account', 'alice', 'deposit', 100)).toBe(202);
   expect(await signal('Account', 'bob', 'deposit', 100)).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
   const ids = await Promise.all(
     Array.from({ length: 20 }, (_, i) =>
       start(
@@ -154,7 +145,7 @@ it('keeps the sum of two accounts constant under concurrent transfers in critica
     Array.from({ length: 10 }, () => signal('Account', 'alice', 'deposit', 1)),
   );
   expect(deposits.every((s) => s === 202)).toBe(true);
-  await host.whenIdle();
+  await app.host.whenIdle();
   const results = await Promise.all(ids.map(status));
   expect(results.every((r) => r.runtimeStatus === 'Completed')).toBe(true);
   const moved = results.filter((r) => r.output === true).length;
@@ -171,19 +162,19 @@ it('keeps the sum of two accounts constant under concurrent transfers in critica
 
 it("queues other callers' operations while an orchestration holds the lock", async () => {
   const id = await start('holdCounter', 'held');
-  await host.whenIdle();
+  await app.host.whenIdle();
   expect(await readState('Counter', 'held')).toEqual({ status: 200, body: 100 });
   for (let i = 0; i < 3; i++) expect(await signal('Counter', 'held', 'add', 1)).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
   // Locked: the signals are stored but wait for the holder.
   expect(await readState('Counter', 'held')).toEqual({ status: 200, body: 100 });
-  const raised = await fetch(`${hook}/instances/${id}/raiseEvent/letGo?${key}`, {
+  const raised = await fetch(`${app.hook}/instances/${id}/raiseEvent/letGo?${app.key}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: 'null',
   });
   expect(raised.status).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
   // The holder read its own value before releasing; the queued signals ran after the release.
   expect(await status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 100 });
   expect(await readState('Counter', 'held')).toEqual({ status: 200, body: 103 });
@@ -191,13 +182,13 @@ it("queues other callers' operations while an orchestration holds the lock", asy
 
 it('lists entities of a name with their state, page by page', async () => {
   for (let i = 0; i < 5; i++) expect(await signal('Counter', `page-${i}`, 'add', i + 1)).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
   const seen: { entityId: { name: string; key: string }; state?: unknown }[] = [];
   let token: string | null = null;
   let pages = 0;
   do {
     const response: Response = await fetch(
-      `${hook}/entities/Counter?fetchState=true&top=3&${key}`,
+      `${app.hook}/entities/Counter?fetchState=true&top=3&${app.key}`,
       {
         headers: token ? { 'x-ms-continuation-token': token } : {},
       },
@@ -215,26 +206,28 @@ it('lists entities of a name with their state, page by page', async () => {
     ),
   );
   expect(new Set(seen.map((e) => e.entityId.key)).size).toBe(seen.length);
-  const withoutState = await fetch(`${hook}/entities/counter?top=1&${key}`);
+  const withoutState = await fetch(`${app.hook}/entities/counter?top=1&${app.key}`);
   const [one] = (await withoutState.json()) as { state?: unknown }[];
   expect(one).not.toHaveProperty('state');
 });
 
 it('answers bad entity requests with problem details and unknown entities with 404', async () => {
-  const noKey = await fetch(`${hook}/entities/Counter/x?op=add`, { method: 'POST' });
+  const noKey = await fetch(`${app.hook}/entities/Counter/x?op=add`, { method: 'POST' });
   expect(noKey.status).toBe(401);
-  const badJson = await fetch(`${hook}/entities/Counter/x?op=add&${key}`, {
+  const badJson = await fetch(`${app.hook}/entities/Counter/x?op=add&${app.key}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: '{nope',
   });
   expect(badJson.status).toBe(400);
   expect(badJson.headers.get('content-type')).toMatch(/application\/problem\+json/);
-  const badToken = await fetch(`${hook}/entities/Counter?${key}`, {
+  const badToken = await fetch(`${app.hook}/entities/Counter?${app.key}`, {
     headers: { 'x-ms-continuation-token': 'not-a-token' },
   });
   expect(badToken.status).toBe(400);
   expect((await readState('Counter', 'never-signalled')).status).toBe(404);
-  const atInName = await fetch(`${hook}/entities/Coun%40ter/x?op=add&${key}`, { method: 'POST' });
+  const atInName = await fetch(`${app.hook}/entities/Coun%40ter/x?op=add&${app.key}`, {
+    method: 'POST',
+  });
   expect(atInName.status).toBe(400);
 });

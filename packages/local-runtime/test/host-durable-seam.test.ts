@@ -3,31 +3,10 @@
  * programming model with the extension's typed data, failures carried back, and `df.getClient` working from
  * an HTTP function. Manual clock, in-memory database.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import type { LocalHost } from '../src/index';
-import { ManualClock, startLocalHost } from '../src/index';
+import { useFixtureHost } from './fixture-host';
 import { activityInputs } from './fixtures/durable-app/index';
 
-let host: LocalHost;
-let dataDir: string;
-
-beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'durable-seam-'));
-  host = await startLocalHost({
-    appDir: path.join(__dirname, 'fixtures', 'durable-app'),
-    settingsFile: false,
-    dataDir,
-    databasePath: ':memory:',
-    clock: new ManualClock(),
-  });
-});
-
-afterAll(async () => {
-  await host.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const host = useFixtureHost('durable-app');
 
 interface Status {
   runtimeStatus: string;
@@ -36,7 +15,7 @@ interface Status {
 }
 
 async function run(name: string, input?: unknown): Promise<Status> {
-  const response = await fetch(`${host.url}/api/start/${name}`, {
+  const response = await fetch(`${host().url}/api/start/${name}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: input === undefined ? undefined : JSON.stringify(input),
@@ -44,13 +23,17 @@ async function run(name: string, input?: unknown): Promise<Status> {
   expect(response.status).toBe(202);
   const payload = (await response.json()) as { id: string; statusQueryGetUri: string };
   expect(response.headers.get('location')).toBe(payload.statusQueryGetUri);
-  await host.whenIdle();
+  await host().whenIdle();
   const status = await fetch(payload.statusQueryGetUri);
   return (await status.json()) as Status;
 }
 
 it('exposes every registered function to the engine with its trigger', () => {
-  const byName = new Map(host.invoker.functions().map((f) => [f.name, f.triggerType]));
+  const byName = new Map(
+    host()
+      .invoker.functions()
+      .map((f) => [f.name, f.triggerType]),
+  );
   expect(byName.get('typedData')).toBe('orchestrationTrigger');
   expect(byName.get('upper')).toBe('activityTrigger');
   expect(byName.get('start')).toBe('httpTrigger');
@@ -94,7 +77,7 @@ it('fails the orchestration when the orchestrator throws', async () => {
 });
 
 it('gives HTTP functions a working durable client (rpcBaseUrl) and check-status URLs on the front door', async () => {
-  const response = await fetch(`${host.url}/api/start/typedData`, {
+  const response = await fetch(`${host().url}/api/start/typedData`, {
     method: 'POST',
     body: '"x"',
     headers: { 'content-type': 'application/json' },
@@ -105,15 +88,15 @@ it('gives HTTP functions a working durable client (rpcBaseUrl) and check-status 
     sendEventPostUri: string;
   };
   expect(payload.statusQueryGetUri).toContain(
-    `${host.url}/runtime/webhooks/durabletask/instances/${payload.id}`,
+    `${host().url}/runtime/webhooks/durabletask/instances/${payload.id}`,
   );
-  expect(payload.statusQueryGetUri).toContain(`code=${host.keys.systemKey}`);
-  await host.whenIdle();
-  const viaClient = await fetch(`${host.url}/api/status/${payload.id}`);
+  expect(payload.statusQueryGetUri).toContain(`code=${host().keys.systemKey}`);
+  await host().whenIdle();
+  const viaClient = await fetch(`${host().url}/api/status/${payload.id}`);
   expect(await viaClient.json()).toMatchObject({ runtimeStatus: 'Completed' });
   // The management API refuses calls without the system key.
   const withoutKey = await fetch(
-    `${host.url}/runtime/webhooks/durabletask/instances/${payload.id}`,
+    `${host().url}/runtime/webhooks/durabletask/instances/${payload.id}`,
   );
   expect(withoutKey.status).toBe(401);
 });

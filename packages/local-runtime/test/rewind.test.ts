@@ -3,39 +3,28 @@
  * not run again), the failed activity runs again under the same task id, a failed sub-orchestration is
  * rewound with its parent, and Completed instances answer 410. Manual clock, in-memory database.
  */
-import type { LocalHost } from '../src/index';
 import { EventType } from '../src/engine/history';
 import { executions } from './fixtures/entities-app/index';
-import { startEntitiesHost, type EntitiesHost } from './entities-host';
+import { useEntitiesHost, type EntitiesHost } from './entities-host';
 
-let app: EntitiesHost;
-let host: LocalHost;
-let hook: string;
-let key: string;
-
-beforeAll(async () => {
-  app = await startEntitiesHost();
-  ({ host, hook, key } = app);
-});
-
-afterAll(() => app.stop());
+const app = useEntitiesHost();
 
 async function start(name: string, input: unknown): Promise<string> {
-  const response = await fetch(`${hook}/orchestrators/${name}?${key}`, {
+  const response = await fetch(`${app.hook}/orchestrators/${name}?${app.key}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(input),
   });
   expect(response.status).toBe(202);
   const id = ((await response.json()) as { id: string }).id;
-  await host.whenIdle();
+  await app.host.whenIdle();
   return id;
 }
 
 const status = (id: string): ReturnType<EntitiesHost['status']> => app.status(id);
 
 function rewind(id: string): Promise<Response> {
-  return fetch(`${hook}/instances/${id}/rewind?reason=dependency%20is%20back&${key}`, {
+  return fetch(`${app.hook}/instances/${id}/rewind?reason=dependency%20is%20back&${app.key}`, {
     method: 'POST',
   });
 }
@@ -48,7 +37,7 @@ it('retries the failed activity and keeps the completed one', async () => {
 
   const response = await rewind(id);
   expect(response.status).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
 
   expect(await status(id)).toEqual(
     expect.objectContaining({
@@ -58,7 +47,7 @@ it('retries the failed activity and keeps the completed one', async () => {
   );
   expect(executions.get('prepare:first')).toBe(1);
   expect(executions.get('flaky:first')).toBe(2);
-  const history = host.engine?.history?.(id) ?? [];
+  const history = app.host.engine?.history?.(id) ?? [];
   expect(history.some((e) => e.EventType === EventType.TaskFailed)).toBe(false);
   expect(history.some((e) => e.EventType === EventType.GenericEvent)).toBe(true);
   // The retried activity kept its task id: scheduled once more under the id it failed with.
@@ -70,7 +59,7 @@ it('rewinds a failed sub-orchestration together with its parent', async () => {
   const id = await start('parentOfFailsOnce', 'nested');
   expect((await status(id)).runtimeStatus).toBe('Failed');
   expect((await rewind(id)).status).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
   expect(await status(id)).toEqual(
     expect.objectContaining({
       runtimeStatus: 'Completed',
@@ -88,9 +77,9 @@ it('rewinds a failed sub-orchestration together with its parent', async () => {
 it('rewinds through the durable client', async () => {
   const id = await start('failsOnce', 'client');
   expect((await status(id)).runtimeStatus).toBe('Failed');
-  const response = await fetch(`${host.url}/api/rewind/${id}`, { method: 'POST' });
+  const response = await fetch(`${app.host.url}/api/rewind/${id}`, { method: 'POST' });
   expect(response.status).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
   expect((await status(id)).runtimeStatus).toBe('Completed');
   expect(executions.get('flaky:client')).toBe(2);
 });
@@ -98,13 +87,13 @@ it('rewinds through the durable client', async () => {
 it('answers 410 for a Completed instance (as the extension 2.13/3.x does) and 404 for an unknown one', async () => {
   const id = await start('failsOnce', 'twice');
   expect((await rewind(id)).status).toBe(202);
-  await host.whenIdle();
+  await app.host.whenIdle();
   expect((await status(id)).runtimeStatus).toBe('Completed');
   const again = await rewind(id);
   expect(again.status).toBe(410);
   expect(again.headers.get('content-type')).toMatch(/application\/problem\+json/);
   expect((await rewind('no-such-instance')).status).toBe(404);
   // durable-functions' client rejects on 410 (the fixture answers 409 with the error).
-  const viaClient = await fetch(`${host.url}/api/rewind/${id}`, { method: 'POST' });
+  const viaClient = await fetch(`${app.host.url}/api/rewind/${id}`, { method: 'POST' });
   expect(viaClient.status).toBe(409);
 });

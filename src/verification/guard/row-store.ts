@@ -1,6 +1,7 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 
-import { storageFailure, tableClientFor, type StorageAccess } from '../../storage/table-storage';
+import { storageFailure, type StorageAccess } from '../../storage/table-storage';
+import { PartitionTable } from './partition-table';
 
 /**
  * Rows of one partition holding a small JSON state each, written ETag-conditionally in one
@@ -39,35 +40,21 @@ type RowEntity = {
 };
 
 /** One partition of a table in the app's storage (`AzureWebJobsStorage`, Azurite locally). */
-export class TableRowStore implements RowStore {
-  private ready: Promise<void> | undefined;
-
-  constructor(
-    private readonly table: TableClient,
-    private readonly partition: string,
-    private readonly timeoutMs = 5000,
-  ) {}
-
-  static create(storage: StorageAccess, tableName: string, partition: string): TableRowStore {
-    const table = tableClientFor(storage, tableName, {
-      retryOptions: { maxRetries: 1, retryDelayInMs: 100, maxRetryDelayInMs: 500 },
-    });
-    return new TableRowStore(table, partition);
+export class TableRowStore extends PartitionTable<RowEntity, unknown> implements RowStore {
+  constructor(table: TableClient, partition: string, timeoutMs = 5000) {
+    super(table, partition, timeoutMs, 'fraud guard table');
   }
 
-  async read(keys: readonly string[]): Promise<ReadonlyMap<string, StoredRow>> {
-    await this.ensureTable();
-    const found = await Promise.all(keys.map((key) => this.readOne(key)));
-    const rows = new Map<string, StoredRow>();
-    found.forEach((row, i) => {
-      if (row !== undefined) rows.set(keys[i]!, row);
-    });
-    return rows;
+  static create(storage: StorageAccess, tableName: string, partition: string): TableRowStore {
+    return new TableRowStore(PartitionTable.clientFor(storage, tableName), partition);
+  }
+
+  read(keys: readonly string[]): Promise<ReadonlyMap<string, StoredRow>> {
+    return this.readRows(keys);
   }
 
   async write(writes: readonly RowWrite[], unconditional = false): Promise<'ok' | 'conflict'> {
     if (writes.length === 0) return 'ok';
-    await this.ensureTable();
     const actions: TransactionAction[] = writes.map((write) => {
       const entity: RowEntity = {
         partitionKey: this.partition,
@@ -80,16 +67,7 @@ export class TableRowStore implements RowStore {
         ? ['create', entity]
         : ['update', entity, 'Replace', { etag: write.etag }];
     });
-    try {
-      await this.table.submitTransaction(actions, {
-        abortSignal: AbortSignal.timeout(this.timeoutMs),
-      });
-      return 'ok';
-    } catch (error: unknown) {
-      const status = storageFailure(error).status;
-      if (status === 409 || status === 412) return 'conflict';
-      throw storageError(error);
-    }
+    return (await this.submit(actions)) === 'conflict' ? 'conflict' : 'ok';
   }
 
   async list(limit: number): Promise<readonly { key: string; state: unknown }[]> {
@@ -119,31 +97,12 @@ export class TableRowStore implements RowStore {
       return true;
     } catch (error: unknown) {
       if (storageFailure(error).status === 404) return false;
-      throw storageError(error);
+      throw this.storageError(error);
     }
   }
 
-  private async readOne(key: string): Promise<StoredRow | undefined> {
-    try {
-      const entity = await this.table.getEntity<RowEntity>(this.partition, key, {
-        abortSignal: AbortSignal.timeout(this.timeoutMs),
-      });
-      const state = parseState(entity.state);
-      return state === undefined ? undefined : { state, etag: entity.etag };
-    } catch (error: unknown) {
-      if (storageFailure(error).status === 404) return undefined;
-      throw storageError(error);
-    }
-  }
-
-  private ensureTable(): Promise<void> {
-    this.ready ??= this.table
-      .createTable({ abortSignal: AbortSignal.timeout(this.timeoutMs) })
-      .catch((error: unknown) => {
-        this.ready = undefined;
-        throw storageError(error);
-      });
-    return this.ready;
+  protected decode(entity: RowEntity): unknown {
+    return parseState(entity.state);
   }
 }
 
@@ -154,11 +113,4 @@ function parseState(text: unknown): unknown {
   } catch {
     return undefined;
   }
-}
-
-function storageError(error: unknown): Error {
-  const failure = storageFailure(error);
-  return failure.status === undefined
-    ? new Error(`fraud guard table storage unreachable (${failure.networkCode})`)
-    : new Error(`fraud guard table storage failed (HTTP ${failure.status})`);
 }

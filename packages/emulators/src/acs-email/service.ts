@@ -1,9 +1,12 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { AcsError, failAcs, requestOrigin } from '../common/acs-wire';
+import { acsApiVersion, failAcs, requestOrigin } from '../common/acs-wire';
+import { parseAcsBody, takeAcsFault } from '../common/acs-wire';
 import { FaultSwitch } from '../common/fault-switch';
-import { isRecord, type LogFn, parseJsonBody, queryOf, sendJson } from '../common/http';
+import { isRecord, type LogFn, sendJson } from '../common/http';
 import { Outbox } from '../common/outbox';
+import { outboxSendApi, routeOutbox } from '../common/outbox-service';
+import type { OutboxSendApi, OutboxService } from '../common/outbox-service';
 
 /**
  * The ACS Email API as `@azure/communication-email` 1.1's poller drives it, served by the ACS emulator (one
@@ -41,25 +44,15 @@ export interface AcsEmailOptions {
   deliverAfterMs?: number;
 }
 
-export interface AcsEmailApi {
+export interface AcsEmailApi extends OutboxSendApi {
   readonly senders: readonly string[];
   emails(to?: string): EmulatedEmail[];
-  failNext: FaultSwitch['failNext'];
-  requestCount(): number;
-  waitingReads(): number;
 }
 
-export interface AcsEmailService {
+export interface AcsEmailService extends OutboxService {
   readonly api: AcsEmailApi;
   handles(path: string): boolean;
   handle(req: http.IncomingMessage, res: http.ServerResponse, path: string, raw: Buffer): void;
-  /** `GET|DELETE /_emulator/emails`, `POST /_emulator/emails/faults`; false for other paths. */
-  emulatorRoute(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    path: string,
-  ): Promise<boolean>;
-  reset(): void;
 }
 
 interface Operation {
@@ -80,17 +73,8 @@ export function createAcsEmailService(
   let operations = new Map<string, Operation>();
   let requests = 0;
 
-  const apiVersion = (req: http.IncomingMessage, path: string): string => {
-    const version = queryOf(req).get('api-version') ?? '';
-    if (!EMAIL_API_VERSIONS.includes(version)) {
-      failAcs(
-        400,
-        'UnsupportedApiVersion',
-        `The HTTP resource that matches the request URI '${path}' does not support the API version '${version.slice(0, 40)}'.`,
-      );
-    }
-    return version;
-  };
+  const apiVersion = (req: http.IncomingMessage, path: string): string =>
+    acsApiVersion(req, path, EMAIL_API_VERSIONS);
 
   const addresses = (list: unknown, field: string): string[] => {
     if (list === undefined) return [];
@@ -120,26 +104,8 @@ export function createAcsEmailService(
   const send = (req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void => {
     const version = apiVersion(req, '/emails:send');
     requests += 1;
-    const fault = faults.take();
-    if (fault?.hang === true) return faults.hang(res);
-    if (fault !== undefined) {
-      throw new AcsError(
-        {
-          status: fault.status,
-          code: typeof fault.code === 'string' ? fault.code : 'ServiceUnavailable',
-          message: fault.message ?? `Emulated failure (HTTP ${fault.status}).`,
-        },
-        fault.headers,
-      );
-    }
-    let body: unknown;
-    try {
-      body = parseJsonBody(raw);
-    } catch {
-      return failAcs(400, 'InvalidRequest', 'The request body is not valid JSON.');
-    }
-    if (!isRecord(body)) return failAcs(400, 'InvalidRequest', 'The request body is required.');
-    const { senderAddress, content, recipients } = body;
+    if (takeAcsFault(faults, res)) return;
+    const { senderAddress, content, recipients } = parseAcsBody(raw);
     if (typeof senderAddress !== 'string' || !senders.includes(senderAddress)) {
       return failAcs(
         400,
@@ -209,9 +175,7 @@ export function createAcsEmailService(
   const api: AcsEmailApi = {
     senders,
     emails: (to) => outbox.list(to),
-    failNext: (fault) => faults.failNext(fault),
-    requestCount: () => requests,
-    waitingReads: () => outbox.waitingReads(),
+    ...outboxSendApi(faults, outbox, () => requests),
   };
 
   return {
@@ -230,23 +194,14 @@ export function createAcsEmailService(
       if (op === undefined) return failAcs(404, 'NotFound', 'The operation was not found.');
       sendJson(res, 200, status(op));
     },
-    emulatorRoute: async (req, res, path) => {
-      const method = req.method ?? 'GET';
-      if (path === '/_emulator/emails' && method === 'GET') {
-        outbox.read(req, res, 'emails', (m) => m);
-        return true;
-      }
-      if (path === '/_emulator/emails' && method === 'DELETE') {
-        outbox.clear();
-        res.writeHead(204, { 'content-length': '0' }).end();
-        return true;
-      }
-      if (path === '/_emulator/emails/faults' && method === 'POST') {
-        await faults.handleRequest(req, res);
-        return true;
-      }
-      return false;
-    },
+    emulatorRoute: (req, res, path) =>
+      routeOutbox(req, res, path, {
+        name: 'emails',
+        key: 'emails',
+        outbox,
+        faults,
+        view: (m) => m,
+      }),
     reset: () => {
       outbox.clear();
       faults.reset();

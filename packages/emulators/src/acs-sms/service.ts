@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { failAcs, AcsError } from '../common/acs-wire';
+import { acsApiVersion, failAcs, parseAcsBody, takeAcsFault } from '../common/acs-wire';
 import { FaultSwitch } from '../common/fault-switch';
-import { isRecord, type LogFn, parseJsonBody, queryOf, sendJson } from '../common/http';
+import { isRecord, type LogFn, sendJson } from '../common/http';
 import { Outbox } from '../common/outbox';
+import { outboxSendApi, routeOutbox } from '../common/outbox-service';
+import type { OutboxSendApi, OutboxService } from '../common/outbox-service';
 
 /**
  * The ACS SMS API (`POST /sms?api-version=2021-03-07`) as `@azure/communication-sms` 1.1 calls it, served by
@@ -36,29 +38,18 @@ export interface AcsSmsOptions {
   senders?: string[];
 }
 
-export interface AcsSmsApi {
+export interface AcsSmsApi extends OutboxSendApi {
   readonly senders: readonly string[];
   /** Messages sent to `to` (everyone when undefined), oldest first. */
   messages(to?: string): EmulatedAcsSms[];
-  failNext: FaultSwitch['failNext'];
-  /** Send requests received (including failed ones), for failover assertions. */
-  requestCount(): number;
-  waitingReads(): number;
 }
 
 /** The SMS part of the ACS emulator: its API route, its `/_emulator/sms` routes and its state. */
-export interface AcsSmsService {
+export interface AcsSmsService extends OutboxService {
   readonly api: AcsSmsApi;
   /** True when `path` is this API's; the caller authenticates first. */
   handles(path: string): boolean;
   send(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void;
-  /** `GET|DELETE /_emulator/sms`, `POST /_emulator/sms/faults`; false when `path` is not one of them. */
-  emulatorRoute(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    path: string,
-  ): Promise<boolean>;
-  reset(): void;
 }
 
 export function createAcsSmsService(
@@ -131,35 +122,10 @@ export function createAcsSmsService(
   };
 
   const send = (req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void => {
-    const version = queryOf(req).get('api-version') ?? '';
-    if (!SMS_API_VERSIONS.includes(version)) {
-      failAcs(
-        400,
-        'UnsupportedApiVersion',
-        `The HTTP resource that matches the request URI '/sms' does not support the API version '${version.slice(0, 40)}'.`,
-      );
-    }
+    acsApiVersion(req, '/sms', SMS_API_VERSIONS);
     requests += 1;
-    const fault = faults.take();
-    if (fault?.hang === true) return faults.hang(res);
-    if (fault !== undefined) {
-      throw new AcsError(
-        {
-          status: fault.status,
-          code: typeof fault.code === 'string' ? fault.code : 'ServiceUnavailable',
-          message: fault.message ?? `Emulated failure (HTTP ${fault.status}).`,
-        },
-        fault.headers,
-      );
-    }
-    let body: unknown;
-    try {
-      body = parseJsonBody(raw);
-    } catch {
-      return failAcs(400, 'InvalidRequest', 'The request body is not valid JSON.');
-    }
-    if (!isRecord(body)) return failAcs(400, 'InvalidRequest', 'The request body is required.');
-    const { from, smsRecipients, message, smsSendOptions } = body;
+    if (takeAcsFault(faults, res)) return;
+    const { from, smsRecipients, message, smsSendOptions } = parseAcsBody(raw);
     if (typeof from !== 'string' || from === '') {
       return failAcs(400, 'ValidationError', 'The From field is required.', 'from');
     }
@@ -205,32 +171,15 @@ export function createAcsSmsService(
   const api: AcsSmsApi = {
     senders,
     messages: (to) => outbox.list(to),
-    failNext: (fault) => faults.failNext(fault),
-    requestCount: () => requests,
-    waitingReads: () => outbox.waitingReads(),
+    ...outboxSendApi(faults, outbox, () => requests),
   };
 
   return {
     api,
     handles: (path) => path === '/sms',
     send,
-    emulatorRoute: async (req, res, path) => {
-      const method = req.method ?? 'GET';
-      if (path === '/_emulator/sms' && method === 'GET') {
-        outbox.read(req, res, 'messages', (m) => m);
-        return true;
-      }
-      if (path === '/_emulator/sms' && method === 'DELETE') {
-        outbox.clear();
-        res.writeHead(204, { 'content-length': '0' }).end();
-        return true;
-      }
-      if (path === '/_emulator/sms/faults' && method === 'POST') {
-        await faults.handleRequest(req, res);
-        return true;
-      }
-      return false;
-    },
+    emulatorRoute: (req, res, path) =>
+      routeOutbox(req, res, path, { name: 'sms', key: 'messages', outbox, faults, view: (m) => m }),
     reset: () => {
       outbox.clear();
       faults.reset();

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { sendJson } from './http';
+import type { FaultSwitch } from './fault-switch';
+import { isRecord, parseJsonBody, queryOf, sendJson } from './http';
 import { decodeJwt, numberClaim, verifySignature } from './jwt';
 
 /**
@@ -145,4 +146,54 @@ export function createAcsRequestAuth(
 export function requestOrigin(req: http.IncomingMessage): string {
   const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
   return `${secure ? 'https' : 'http'}://${req.headers.host ?? '127.0.0.1'}`;
+}
+
+/** The request's `api-version`, which must be one of `versions` (400 `UnsupportedApiVersion` otherwise). */
+export function acsApiVersion(
+  req: http.IncomingMessage,
+  path: string,
+  versions: readonly string[],
+): string {
+  const version = queryOf(req).get('api-version') ?? '';
+  if (!versions.includes(version)) {
+    failAcs(
+      400,
+      'UnsupportedApiVersion',
+      `The HTTP resource that matches the request URI '${path}' does not support the API version '${version.slice(0, 40)}'.`,
+    );
+  }
+  return version;
+}
+
+/**
+ * Takes the send's next armed fault: throws it as an {@link AcsError}, or holds the response open and
+ * answers true for a hang; false when no fault is armed.
+ */
+export function takeAcsFault(faults: FaultSwitch, res: http.ServerResponse): boolean {
+  const fault = faults.take();
+  if (fault?.hang === true) {
+    faults.hang(res);
+    return true;
+  }
+  if (fault === undefined) return false;
+  throw new AcsError(
+    {
+      status: fault.status,
+      code: typeof fault.code === 'string' ? fault.code : 'ServiceUnavailable',
+      message: fault.message ?? `Emulated failure (HTTP ${fault.status}).`,
+    },
+    fault.headers,
+  );
+}
+
+/** The JSON object of a request body (400 `InvalidRequest` otherwise). */
+export function parseAcsBody(raw: Buffer): Record<string, unknown> {
+  let body: unknown;
+  try {
+    body = parseJsonBody(raw);
+  } catch {
+    return failAcs(400, 'InvalidRequest', 'The request body is not valid JSON.');
+  }
+  if (!isRecord(body)) return failAcs(400, 'InvalidRequest', 'The request body is required.');
+  return body;
 }

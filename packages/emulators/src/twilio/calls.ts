@@ -3,6 +3,8 @@ import type http from 'node:http';
 import { FaultSwitch } from '../common/fault-switch';
 import { type LogFn, queryOf, readBody, sendEmpty, sendJson } from '../common/http';
 import { Outbox } from '../common/outbox';
+import { outboxSendApi, routeOutbox } from '../common/outbox-service';
+import type { OutboxSendApi, OutboxService } from '../common/outbox-service';
 import type { EmulatorClock } from './lifecycle';
 import { formatTwilioDate, postSignedCallback, twilioError } from './wire';
 
@@ -57,11 +59,8 @@ export interface EmulatedCall {
   statusCallback: string | null;
 }
 
-export interface CallsApi {
+export interface CallsApi extends OutboxSendApi {
   calls(to?: string): EmulatedCall[];
-  failNext: FaultSwitch['failNext'];
-  requestCount(): number;
-  waitingReads(): number;
 }
 
 interface StoredCall extends EmulatedCall {
@@ -107,7 +106,7 @@ function unescapeXml(text: string): string {
     .replace(/&amp;/g, '&');
 }
 
-export interface CallsService {
+export interface CallsService extends OutboxService {
   readonly api: CallsApi;
   /** `…/Calls.json` and `…/Calls/{Sid}.json` of the (authenticated) account. */
   handle(
@@ -116,12 +115,6 @@ export interface CallsService {
     sid: string | undefined,
     path: string,
   ): Promise<void>;
-  emulatorRoute(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    path: string,
-  ): Promise<boolean>;
-  reset(): void;
 }
 
 export function createCallsService(opts: {
@@ -372,9 +365,7 @@ export function createCallsService(opts: {
   return {
     api: {
       calls: (to) => outbox.list(to).map(publicView),
-      failNext: (fault) => faults.failNext(fault),
-      requestCount: () => creates,
-      waitingReads: () => outbox.waitingReads(),
+      ...outboxSendApi(faults, outbox, () => creates),
     },
     handle: async (req, res, sid, path) => {
       const method = req.method ?? 'GET';
@@ -392,23 +383,14 @@ export function createCallsService(opts: {
       }
       twilioError(res, 405, 20004, 'Method not allowed');
     },
-    emulatorRoute: async (req, res, path) => {
-      const method = req.method ?? 'GET';
-      if (path === '/_emulator/calls' && method === 'GET') {
-        outbox.read(req, res, 'calls', publicView);
-        return true;
-      }
-      if (path === '/_emulator/calls' && method === 'DELETE') {
-        outbox.clear();
-        sendEmpty(res, 204);
-        return true;
-      }
-      if (path === '/_emulator/calls/faults' && method === 'POST') {
-        await faults.handleRequest(req, res);
-        return true;
-      }
-      return false;
-    },
+    emulatorRoute: (req, res, path) =>
+      routeOutbox(req, res, path, {
+        name: 'calls',
+        key: 'calls',
+        outbox,
+        faults,
+        view: publicView,
+      }),
     reset: () => {
       outbox.clear();
       faults.reset();

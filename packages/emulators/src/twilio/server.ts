@@ -14,7 +14,7 @@ import {
   sendJson,
   wrapHandler,
 } from '../common/http';
-import { FaultSwitch } from '../common/fault-switch';
+import { FaultSwitch, parseSendFault } from '../common/fault-switch';
 import { Outbox } from '../common/outbox';
 import { createCallsService, DEFAULT_CALL_TIMING, type CallsApi, type CallTiming } from './calls';
 import {
@@ -730,30 +730,15 @@ export async function startTwilioEmulator(
   return api;
 }
 
+/** A {@link SendFault} whose `status` and `code` are required, `code` a Twilio error number; `hang` is ignored. */
 function parseFault(value: unknown): TwilioFault | string {
   if (!isRecord(value))
     return 'Expected a JSON object {status, code, count?, message?, retryAfterSeconds?}.';
-  const { status, code, count, message, retryAfterSeconds } = value;
+  const { status, code } = value;
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599)
     return '`status` must be an integer 400..599.';
   if (typeof code !== 'number' || !Number.isInteger(code))
     return '`code` must be an integer Twilio error code.';
-  if (
-    count !== undefined &&
-    (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000)
-  )
-    return '`count` must be an integer 1..1000.';
-  if (message !== undefined && typeof message !== 'string') return '`message` must be a string.';
-  if (
-    retryAfterSeconds !== undefined &&
-    (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)
-  )
-    return '`retryAfterSeconds` must be a non-negative number.';
-  return {
-    status,
-    code,
-    ...(count === undefined ? {} : { count }),
-    ...(message === undefined ? {} : { message }),
-    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
-  };
+  const fault = parseSendFault({ ...value, hang: undefined });
+  return typeof fault === 'string' ? fault : { ...fault, status, code };
 }
