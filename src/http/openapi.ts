@@ -19,7 +19,7 @@ export interface ApiTag {
 /** A feature's contribution: its routes and schemas into `registry`, and the tag they use. */
 export type RegisterOpenApi = (registry: OpenAPIRegistry) => ApiTag | void;
 
-/** Security requirement alternatives: any one of them opens the operation. */
+/** Security requirement alternatives: each one alone opens the operation. */
 export type Security = readonly Record<string, string[]>[];
 
 /** The Functions host's function key, as a header or as the `code` query parameter. */
