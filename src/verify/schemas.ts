@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ApiTag } from '../http/openapi';
 import { CODE_LENGTH_RANGE } from '../verification/rules';
 import { VERIFY_ROUTE_BASE } from './names';
-import { VERIFY_CHANNELS } from './rules';
+import { VERIFICATION_STATUSES, VERIFY_CHANNELS } from './rules';
 
 /**
  * Every request and answer shape of the Verify API, once: validation (form fields as the `twilio`
@@ -266,7 +266,7 @@ export const VerificationResource = z
     account_sid: sid('AC'),
     to: z.string(),
     channel: z.enum(VERIFY_CHANNELS),
-    status: z.enum(['pending', 'approved', 'canceled', 'expired', 'max_attempts_reached']),
+    status: z.enum(VERIFICATION_STATUSES),
     valid: z.boolean(),
     lookup: z.record(z.string(), z.unknown()),
     amount: z.string().nullable(),
@@ -287,7 +287,7 @@ export const VerificationCheckResource = z
     account_sid: sid('AC'),
     to: z.string(),
     channel: z.enum(VERIFY_CHANNELS),
-    status: z.enum(['pending', 'approved', 'canceled', 'expired', 'max_attempts_reached']),
+    status: z.enum(VERIFICATION_STATUSES),
     valid: z.boolean(),
     amount: z.string().nullable(),
     payee: z.string().nullable(),
