@@ -113,6 +113,8 @@ export const SID_PATTERN = {
   service: /^VA[0-9a-f]{32}$/,
   verification: /^VE[0-9a-f]{32}$/,
   apiKey: /^SK[0-9a-f]{32}$/,
+  rateLimit: /^RK[0-9a-f]{32}$/,
+  bucket: /^BL[0-9a-f]{32}$/,
 } as const;
 
 /**
