@@ -324,10 +324,13 @@ export const SendCodeAttemptResource = z.object({
   time: z.string(),
 });
 
+/** A resource: its `sid` (with its prefix) and its own fields. */
+const resource = <F extends z.ZodRawShape>(prefix: string, fields: F) =>
+  z.object({ sid: sid(prefix), ...fields });
+
 /** What every resource of a service carries: its sid, its service's and account's, its dates. */
 const inServiceResource = <F extends z.ZodRawShape>(prefix: string, fields: F) =>
-  z.object({
-    sid: sid(prefix),
+  resource(prefix, {
     service_sid: sid('VA'),
     account_sid: sid('AC'),
     date_created: z.string(),
@@ -360,24 +363,17 @@ export const VerificationCheckResource = inServiceResource('VE', {
 }).meta({ id: 'VerifyVerificationCheck' });
 export type VerificationCheckResource = z.infer<typeof VerificationCheckResource>;
 
-export const ApiKeyResource = z
-  .object({
-    sid: sid('SK'),
-    friendly_name: z.string(),
-    date_created: z.string(),
-    date_updated: z.string(),
-    secret: z.string().optional(),
-  })
-  .meta({ id: 'VerifyApiKey' });
+export const ApiKeyResource = resource('SK', {
+  friendly_name: z.string(),
+  date_created: z.string(),
+  date_updated: z.string(),
+  secret: z.string().optional(),
+}).meta({ id: 'VerifyApiKey' });
 export type ApiKeyResource = z.infer<typeof ApiKeyResource>;
 
-export const SafeListResource = z
-  .object({
-    sid: sid('GN'),
-    phone_number: z.string(),
-    url: z.string(),
-  })
-  .meta({ id: 'VerifySafeList' });
+export const SafeListResource = resource('GN', { phone_number: z.string(), url: z.string() }).meta({
+  id: 'VerifySafeList',
+});
 export type SafeListResource = z.infer<typeof SafeListResource>;
 
 export const AttemptResource = inServiceResource('VL', {

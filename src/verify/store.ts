@@ -403,47 +403,58 @@ export class TableVerifyStore implements VerifyStore {
   }
 }
 
+/** The named properties of a row as text (our own rows always hold them). */
+function texts<K extends string>(row: Row, keys: readonly K[]): Record<K, string> {
+  return Object.fromEntries(keys.map((key) => [key, String(row[key])])) as Record<K, string>;
+}
+
+/** The named properties of a row as flags: true only when stored true. */
+function flags<K extends string>(row: Row, keys: readonly K[]): Record<K, boolean> {
+  return Object.fromEntries(keys.map((key) => [key, row[key] === true])) as Record<K, boolean>;
+}
+
+/** A property Table Storage holds only when not null. */
+function textOrNull(row: Row, key: string): string | null {
+  const value = row[key];
+  return typeof value === 'string' ? value : null;
+}
+
 function toService(row: Row): ServiceRecord {
   return {
-    sid: String(row.sid),
-    friendlyName: String(row.friendlyName),
+    ...texts(row, ['sid', 'friendlyName', 'dateCreated', 'dateUpdated']),
+    ...flags(row, [
+      'lookupEnabled',
+      'skipSmsToLandlines',
+      'dtmfInputRequired',
+      'psd2Enabled',
+      'doNotShareWarningEnabled',
+      'customCodeEnabled',
+      'verifyEventSubscriptionEnabled',
+    ]),
     codeLength: Number(row.codeLength),
-    lookupEnabled: row.lookupEnabled === true,
-    skipSmsToLandlines: row.skipSmsToLandlines === true,
-    dtmfInputRequired: row.dtmfInputRequired === true,
-    ttsName: typeof row.ttsName === 'string' ? row.ttsName : null,
-    psd2Enabled: row.psd2Enabled === true,
-    doNotShareWarningEnabled: row.doNotShareWarningEnabled === true,
-    customCodeEnabled: row.customCodeEnabled === true,
-    defaultTemplateSid: typeof row.defaultTemplateSid === 'string' ? row.defaultTemplateSid : null,
-    verifyEventSubscriptionEnabled: row.verifyEventSubscriptionEnabled === true,
-    dateCreated: String(row.dateCreated),
-    dateUpdated: String(row.dateUpdated),
+    ttsName: textOrNull(row, 'ttsName'),
+    defaultTemplateSid: textOrNull(row, 'defaultTemplateSid'),
   };
 }
 
 function toKey(row: Row): ApiKeyRecord {
-  return {
-    sid: String(row.sid),
-    friendlyName: String(row.friendlyName),
-    secretHash: String(row.secretHash),
-    dateCreated: String(row.dateCreated),
-    dateUpdated: String(row.dateUpdated),
-  };
+  return texts(row, ['sid', 'friendlyName', 'secretHash', 'dateCreated', 'dateUpdated']);
 }
 
 function toAttempt(row: Row): AttemptRecord {
   return {
-    sid: String(row.sid),
-    serviceSid: String(row.serviceSid),
-    verificationSid: String(row.verificationSid),
-    channel: String(row.channel),
-    country: typeof row.country === 'string' ? row.country : '',
-    prefix: String(row.prefix),
-    maskedTo: String(row.maskedTo),
+    ...texts(row, [
+      'sid',
+      'serviceSid',
+      'verificationSid',
+      'channel',
+      'prefix',
+      'maskedTo',
+      'dateCreated',
+      'dateUpdated',
+    ]),
+    country: textOrNull(row, 'country') ?? '',
     conversionStatus: row.conversionStatus === 'converted' ? 'converted' : 'unconverted',
-    dateCreated: String(row.dateCreated),
-    dateUpdated: String(row.dateUpdated),
   };
 }
 
