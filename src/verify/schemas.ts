@@ -534,14 +534,17 @@ export function registerVerifyApiOpenApi(registry: OpenAPIRegistry): ApiTag {
   const paths: PathSpec[] = resourcePaths(`${base}/Services`, undefined, 'VA', {
     schemas: [ServiceResource, CreateServiceForm, UpdateServiceForm],
   });
+  const verifications = `${base}/Services/{ServiceSid}/Verifications`;
+  const verification = inService.extend({ Sid: sid('VE') });
+  const theVerification = answer('The verification.', VerificationResource);
   paths.push(
     {
       method: 'post',
-      path: `${base}/Services/{ServiceSid}/Verifications`,
+      path: verifications,
       summary: 'Start a verification (sends the code)',
       request: { params: inService, body: form(CreateVerificationForm) },
       responses: {
-        201: answer('The verification.', VerificationResource),
+        201: theVerification,
         ...errors,
         403: error(
           'Landline with SkipSmsToLandlines (60205), or refused by the fraud guard (60605).',
@@ -553,17 +556,17 @@ export function registerVerifyApiOpenApi(registry: OpenAPIRegistry): ApiTag {
     },
     {
       method: 'get',
-      path: `${base}/Services/{ServiceSid}/Verifications/{Sid}`,
+      path: `${verifications}/{Sid}`,
       summary: 'Fetch a verification',
-      request: { params: inService.extend({ Sid: sid('VE') }) },
-      responses: { 200: answer('The verification.', VerificationResource), ...errors },
+      request: { params: verification },
+      responses: { 200: theVerification, ...errors },
     },
     {
       method: 'post',
-      path: `${base}/Services/{ServiceSid}/Verifications/{Sid}`,
+      path: `${verifications}/{Sid}`,
       summary: 'Cancel or approve a verification',
-      request: { params: inService.extend({ Sid: sid('VE') }), body: form(UpdateVerificationForm) },
-      responses: { 200: answer('The verification.', VerificationResource), ...errors },
+      request: { params: verification, body: form(UpdateVerificationForm) },
+      responses: { 200: theVerification, ...errors },
     },
     {
       method: 'post',
