@@ -18,11 +18,14 @@ import type { RateLimitRecord } from './store';
  * the value, and values are never logged.
  */
 
-/** Twilio documents both caps (60207, 60210) without their figures; ours keep a send's buckets in one transaction (<= 100 rows). */
+/**
+ * Twilio documents both caps (60207, 60210) without their figures; ours keep all the buckets one
+ * send counts in one Table transaction (at most 100 rows).
+ */
 export const MAX_RATE_LIMITS_PER_SERVICE = 10;
 export const MAX_BUCKETS_PER_RATE_LIMIT = 10;
 
-/** Twilio's rule for `UniqueName` (60209): letters, digits, `-`, `_` and `.`; ours caps the length too. */
+/** Twilio's rule for `UniqueName` (60209): letters, digits, `-`, `_`, `.`; the length cap is ours. */
 export const UNIQUE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Conflicting writes from other instances retried before answering 503. */
