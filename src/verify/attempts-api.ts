@@ -1,7 +1,9 @@
 import type { HttpResponseInit } from '@azure/functions';
-import { VerifyApiError, invalidParameter, verifyJson } from './errors';
-import { pageMeta, toAttemptResource, verifyBaseUrl, type ResourceContext } from './resources';
-import { ListAttemptsQuery, SummaryQuery, parseParams } from './schemas';
+import { json } from '../http/respond';
+import { VerifyApiError } from './errors';
+import { DEFAULT_PAGE_SIZE, listAnswer } from './pages';
+import { toAttemptResource, verifyBaseUrl, type ResourceContext } from './resources';
+import { ListAttemptsQuery, SummaryQuery, parseParams, renamed } from './schemas';
 import type { AttemptFilter, VerifyStore } from './store';
 import type { VerifyCall } from './router';
 
@@ -16,62 +18,30 @@ export interface AttemptsApiDeps {
   readonly resources: () => ResourceContext;
 }
 
-const DEFAULT_PAGE_SIZE = 50;
 /** The summary reads at most this many rows: bounded memory and time, documented. */
 export const SUMMARY_MAX_ROWS = 10_000;
-
-function parsed<T>(result: T | { readonly invalid: string; readonly why: string }): T {
-  if (typeof result === 'object' && result !== null && 'invalid' in result) {
-    throw invalidParameter(result.invalid, result.why);
-  }
-  return result;
-}
 
 export function createAttemptsApi(deps: AttemptsApiDeps) {
   return {
     list: async (call: VerifyCall): Promise<HttpResponseInit> => {
-      const q = parsed(parseParams(ListAttemptsQuery, call.params));
-      const filter: AttemptFilter = {
-        ...optional('serviceSid', q.VerifyServiceSid),
-        ...optional('verificationSid', q.VerificationSid),
-        ...optional('channel', q.Channel),
-        ...optional('country', q.Country),
-        ...optional('status', q.Status),
-        ...optional('after', q.DateCreatedAfter),
-        ...optional('before', q.DateCreatedBefore),
-      };
+      const q = parseParams(ListAttemptsQuery, call.params);
       const pageSize = q.PageSize ?? DEFAULT_PAGE_SIZE;
-      const result = await deps.store().listAttempts(filter, pageSize, q.PageToken);
+      const result = await deps.store().listAttempts(filterOf(q), pageSize, q.PageToken);
       const ctx = deps.resources();
-      return verifyJson(200, {
-        attempts: result.items.map((a) => toAttemptResource(ctx, a)),
-        meta: pageMeta(
-          `${verifyBaseUrl(ctx.origin)}/v2/Attempts`,
-          'attempts',
-          q.Page ?? 0,
-          pageSize,
-          result.nextToken,
-        ),
-      });
+      return listAnswer(ctx, '/v2/Attempts', 'attempts', q, result, (a) =>
+        toAttemptResource(ctx, a),
+      );
     },
 
     fetch: async (call: VerifyCall): Promise<HttpResponseInit> => {
       const sid = call.routeParam('Sid');
       const found = /^VL[0-9a-f]{32}$/.test(sid) ? await deps.store().getAttempt(sid) : undefined;
       if (found === undefined) throw new VerifyApiError('notFound');
-      return verifyJson(200, toAttemptResource(deps.resources(), found));
+      return json(200, toAttemptResource(deps.resources(), found));
     },
 
     summary: async (call: VerifyCall): Promise<HttpResponseInit> => {
-      const q = parsed(parseParams(SummaryQuery, call.params));
-      const filter: AttemptFilter = {
-        ...optional('serviceSid', q.VerifyServiceSid),
-        ...optional('channel', q.Channel),
-        ...optional('country', q.Country),
-        ...optional('prefix', q.DestinationPrefix),
-        ...optional('after', q.DateCreatedAfter),
-        ...optional('before', q.DateCreatedBefore),
-      };
+      const filter = filterOf(parseParams(SummaryQuery, call.params));
       let total = 0;
       let converted = 0;
       let token: string | undefined;
@@ -81,7 +51,7 @@ export function createAttemptsApi(deps: AttemptsApiDeps) {
         converted += page.items.filter((a) => a.conversionStatus === 'converted').length;
         token = page.nextToken;
       } while (token !== undefined && total < SUMMARY_MAX_ROWS);
-      return verifyJson(200, {
+      return json(200, {
         total_attempts: total,
         total_converted: converted,
         total_unconverted: total - converted,
@@ -92,6 +62,25 @@ export function createAttemptsApi(deps: AttemptsApiDeps) {
   };
 }
 
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+/** The query parameters of `/Attempts` and `/Attempts/Summary` as the store's filter. */
+function filterOf(q: {
+  readonly VerifyServiceSid?: string;
+  readonly VerificationSid?: string;
+  readonly Channel?: string;
+  readonly Country?: string;
+  readonly Status?: 'converted' | 'unconverted';
+  readonly DestinationPrefix?: string;
+  readonly DateCreatedAfter?: string;
+  readonly DateCreatedBefore?: string;
+}): AttemptFilter {
+  return renamed<typeof q, AttemptFilter>(q, [
+    ['VerifyServiceSid', 'serviceSid'],
+    ['VerificationSid', 'verificationSid'],
+    ['Channel', 'channel'],
+    ['Country', 'country'],
+    ['Status', 'status'],
+    ['DestinationPrefix', 'prefix'],
+    ['DateCreatedAfter', 'after'],
+    ['DateCreatedBefore', 'before'],
+  ]);
 }

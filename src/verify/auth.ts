@@ -73,6 +73,6 @@ export function newApiKeySecret(): string {
 }
 
 /** A fresh sid: the prefix and 32 random lowercase hex digits. */
-export function newSid(prefix: 'VA' | 'VE' | 'SK'): string {
+export function newSid(prefix: 'VA' | 'VE' | 'SK' | 'RK' | 'BL'): string {
   return `${prefix}${randomBytes(16).toString('hex')}`;
 }

@@ -1,5 +1,5 @@
 import type { HttpResponseInit, InvocationContext } from '@azure/functions';
-import { redact, type Handler } from '../http/respond';
+import { json, redact, type Handler } from '../http/respond';
 
 /**
  * The Verify API's errors, in Twilio's own shape `{code, message, more_info, status}` with
@@ -7,32 +7,32 @@ import { redact, type Handler } from '../http/respond';
  * `status` a team's code already handles. Messages are fixed texts: never an input, a secret or a
  * stack.
  */
+const twilioError = <C extends number, S extends number>(code: C, status: S, message: string) =>
+  ({ code, status, message }) as const;
+
 export const VERIFY_ERROR = {
-  authenticate: { code: 20003, status: 401, message: 'Authenticate' },
-  notFound: {
-    code: 20404,
-    status: 404,
-    message: 'The requested resource was not found',
-  },
-  methodNotAllowed: { code: 20004, status: 405, message: 'Method not allowed' },
-  tooManyRequests: { code: 20429, status: 429, message: 'Too many requests' },
-  internal: { code: 20500, status: 500, message: 'Internal Server Error' },
-  unavailable: { code: 20503, status: 503, message: 'Service unavailable' },
-  invalidParameter: { code: 60200, status: 400, message: 'Invalid parameter' },
-  maxCheckAttempts: { code: 60202, status: 429, message: 'Max check attempts reached' },
-  maxSendAttempts: { code: 60203, status: 429, message: 'Max send attempts reached' },
-  landline: { code: 60205, status: 403, message: 'SMS is not supported by landline phone number' },
-  missingToOrSid: {
-    code: 60221,
-    status: 400,
-    message: 'Either a To or VerificationSid parameter must be provided',
-  },
-  channelDisabled: { code: 60223, status: 400, message: 'Delivery channel disabled' },
-  blockedByGuard: {
-    code: 60605,
-    status: 403,
-    message: 'Verification delivery attempt blocked',
-  },
+  authenticate: twilioError(20003, 401, 'Authenticate'),
+  notFound: twilioError(20404, 404, 'The requested resource was not found'),
+  methodNotAllowed: twilioError(20004, 405, 'Method not allowed'),
+  tooManyRequests: twilioError(20429, 429, 'Too many requests'),
+  internal: twilioError(20500, 500, 'Internal Server Error'),
+  unavailable: twilioError(20503, 503, 'Service unavailable'),
+  invalidParameter: twilioError(60200, 400, 'Invalid parameter'),
+  maxCheckAttempts: twilioError(60202, 429, 'Max check attempts reached'),
+  maxSendAttempts: twilioError(60203, 429, 'Max send attempts reached'),
+  landline: twilioError(60205, 403, 'SMS is not supported by landline phone number'),
+  maxRateLimits: twilioError(60207, 400, 'Max rate limits per service reached'),
+  rateLimitExists: twilioError(60208, 400, 'Rate limit with that UniqueName already exists'),
+  uniqueNameFormat: twilioError(60209, 400, 'UniqueName format is invalid'),
+  maxBuckets: twilioError(60210, 400, 'Max Buckets per Rate limit reached'),
+  bucketExists: twilioError(60211, 400, 'Bucket with the given Interval already exists'),
+  missingToOrSid: twilioError(
+    60221,
+    400,
+    'Either a To or VerificationSid parameter must be provided',
+  ),
+  channelDisabled: twilioError(60223, 400, 'Delivery channel disabled'),
+  blockedByGuard: twilioError(60605, 403, 'Verification delivery attempt blocked'),
 } as const;
 
 export type VerifyErrorKind = keyof typeof VERIFY_ERROR;
@@ -70,26 +70,10 @@ export function twilioErrorBody(code: number, status: number, message: string): 
   return { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status };
 }
 
-export function verifyJson(
-  status: number,
-  body: unknown,
-  headers: Readonly<Record<string, string>> = {},
-): HttpResponseInit {
-  return {
-    status,
-    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers },
-    jsonBody: body,
-  };
-}
-
 export function errorResponse(error: VerifyApiError): HttpResponseInit {
   const headers: Record<string, string> = { ...error.headers };
   if (error.status === 401) headers['WWW-Authenticate'] = 'Basic realm="Twilio API"';
-  return verifyJson(
-    error.status,
-    twilioErrorBody(error.code, error.status, error.message),
-    headers,
-  );
+  return json(error.status, twilioErrorBody(error.code, error.status, error.message), headers);
 }
 
 /**

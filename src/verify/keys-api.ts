@@ -1,6 +1,8 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { hashSecret, newApiKeySecret, newSid } from './auth';
-import { VerifyApiError, invalidParameter, verifyJson } from './errors';
+import { json } from '../http/respond';
+import { VerifyApiError } from './errors';
+import { deleteBySid, findBySid } from './lookup';
 import { toApiKeyResource } from './resources';
 import { SID_PATTERN } from './rules';
 import { CreateKeyForm, parseParams } from './schemas';
@@ -25,17 +27,13 @@ export function createKeysApi(deps: KeysApiDeps) {
     if (call.principal.kind !== 'account') throw new VerifyApiError('authenticate');
     if (call.routeParam('AccountSid') !== deps.accountSid()) throw new VerifyApiError('notFound');
   };
-  const found = async (sid: string): Promise<ApiKeyRecord> => {
-    const key = SID_PATTERN.apiKey.test(sid) ? await deps.store().getKey(sid) : undefined;
-    if (key === undefined) throw new VerifyApiError('notFound');
-    return key;
-  };
+  const found = (sid: string): Promise<ApiKeyRecord> =>
+    findBySid(SID_PATTERN.apiKey, sid, (s) => deps.store().getKey(s));
 
   return {
     create: async (call: VerifyCall): Promise<HttpResponseInit> => {
       authorise(call);
       const form = parseParams(CreateKeyForm, call.params);
-      if ('invalid' in form) throw invalidParameter(form.invalid, form.why);
       const secret = newApiKeySecret();
       const at = deps.now().toISOString();
       const key: ApiKeyRecord = {
@@ -46,21 +44,19 @@ export function createKeysApi(deps: KeysApiDeps) {
         dateUpdated: at,
       };
       await deps.store().createKey(key);
-      return verifyJson(201, toApiKeyResource(key, secret));
+      return json(201, toApiKeyResource(key, secret));
     },
 
     fetch: async (call: VerifyCall): Promise<HttpResponseInit> => {
       authorise(call);
-      return verifyJson(200, toApiKeyResource(await found(call.routeParam('Sid'))));
+      return json(200, toApiKeyResource(await found(call.routeParam('Sid'))));
     },
 
     remove: async (call: VerifyCall): Promise<HttpResponseInit> => {
       authorise(call);
-      const sid = call.routeParam('Sid');
-      if (!SID_PATTERN.apiKey.test(sid) || !(await deps.store().deleteKey(sid))) {
-        throw new VerifyApiError('notFound');
-      }
-      return { status: 204, headers: { 'Cache-Control': 'no-store' } };
+      return deleteBySid(SID_PATTERN.apiKey, call.routeParam('Sid'), (s) =>
+        deps.store().deleteKey(s),
+      );
     },
   };
 }

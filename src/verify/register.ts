@@ -19,6 +19,11 @@ import type { ResourceContext } from './resources';
 import { createVerifyHandler, type VerifyRoute } from './router';
 import { createAttemptsApi } from './attempts-api';
 import { createSafeListApi } from './safe-list-api';
+import { RateLimitMeter } from './rate-limits';
+import { createRateLimitsApi } from './rate-limits-api';
+import { ConfigError } from '../errors';
+import { STORAGE_KEYS } from '../storage/settings';
+import { TableRowStore, type RowStore } from '../verification/guard/row-store';
 import { createServicesApi } from './services-api';
 import { createVerificationsApi } from './verifications-api';
 
@@ -62,12 +67,21 @@ const resources = (): ResourceContext => ({
   accountSid: getVerifySettings().accountSid,
 });
 const services = createServicesApi({ store: getVerifyStore, resources, now });
+/** Rate-limit counters: the fraud guard's row store, in a partition of the Verify table. */
+const rateLimitCounters = lazy((): RowStore => {
+  const { storage } = getVerificationConfig();
+  if (storage === undefined) {
+    throw new ConfigError([{ field: STORAGE_KEYS.connectionString, message: 'required' }]);
+  }
+  return TableRowStore.create(storage, getVerifySettings().tableName, 'ratelimit-counter');
+});
 const verifications = createVerificationsApi({
   store: getVerifyStore,
   resources,
   getClient: getDurableClient,
   guard: getSendGuard,
   channels,
+  rateLimits: new RateLimitMeter({ store: rateLimitCounters, secret: codeSecret, now }),
   codeSecret,
   settings: getVerifySettings,
   now,
@@ -83,6 +97,8 @@ const safeList = createSafeListApi({ safeList: () => getSendGuard().safeList, re
 
 const attempts = createAttemptsApi({ store: getVerifyStore, resources });
 
+const rateLimits = createRateLimitsApi({ store: getVerifyStore, resources, now });
+
 const v2 = `${VERIFY_ROUTE_BASE}/v2/Services`;
 const attemptsRoute = `${VERIFY_ROUTE_BASE}/v2/Attempts`;
 const safeListNumbers = `${VERIFY_ROUTE_BASE}/v2/SafeList/Numbers`;
@@ -95,6 +111,30 @@ export const VERIFY_ROUTES: readonly VerifyRoute[] = [
     name: 'verifyService',
     route: `${v2}/{Sid}`,
     operations: { GET: services.fetch, POST: services.update, DELETE: services.remove },
+  },
+  {
+    name: 'verifyRateLimits',
+    route: `${v2}/{ServiceSid}/RateLimits`,
+    operations: { GET: rateLimits.list, POST: rateLimits.create },
+  },
+  {
+    name: 'verifyRateLimit',
+    route: `${v2}/{ServiceSid}/RateLimits/{Sid}`,
+    operations: { GET: rateLimits.fetch, POST: rateLimits.update, DELETE: rateLimits.remove },
+  },
+  {
+    name: 'verifyRateLimitBuckets',
+    route: `${v2}/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets`,
+    operations: { GET: rateLimits.buckets.list, POST: rateLimits.buckets.create },
+  },
+  {
+    name: 'verifyRateLimitBucket',
+    route: `${v2}/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}`,
+    operations: {
+      GET: rateLimits.buckets.fetch,
+      POST: rateLimits.buckets.update,
+      DELETE: rateLimits.buckets.remove,
+    },
   },
   {
     name: 'verifyVerifications',

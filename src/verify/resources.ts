@@ -2,13 +2,21 @@ import type { DurableOrchestrationStatus } from 'durable-functions';
 import type {
   ApiKeyResource,
   AttemptResource,
+  BucketResource,
   PageMeta,
+  RateLimitResource,
   SafeListResource,
   ServiceResource,
   VerificationCheckResource,
   VerificationResource,
 } from './schemas';
-import type { ApiKeyRecord, AttemptRecord, ServiceRecord } from './store';
+import type {
+  ApiKeyRecord,
+  AttemptRecord,
+  BucketRecord,
+  RateLimitRecord,
+  ServiceRecord,
+} from './store';
 import { attemptSid, type VerifyInput, type VerifyStatus } from './rules';
 import { VERIFY_ROUTE_BASE } from './names';
 
@@ -83,6 +91,48 @@ export function toAttemptResource(ctx: ResourceContext, a: AttemptRecord): Attem
   };
 }
 
+export function rateLimitUrl(ctx: ResourceContext, serviceSid: string, sid: string): string {
+  return `${serviceUrl(ctx, serviceSid)}/RateLimits/${sid}`;
+}
+
+export function toRateLimitResource(
+  ctx: ResourceContext,
+  serviceSid: string,
+  r: RateLimitRecord,
+): RateLimitResource {
+  const url = rateLimitUrl(ctx, serviceSid, r.sid);
+  return {
+    sid: r.sid,
+    service_sid: serviceSid,
+    account_sid: ctx.accountSid,
+    unique_name: r.uniqueName,
+    description: r.description,
+    date_created: r.dateCreated,
+    date_updated: r.dateUpdated,
+    url,
+    links: { buckets: `${url}/Buckets` },
+  };
+}
+
+export function toBucketResource(
+  ctx: ResourceContext,
+  serviceSid: string,
+  rateLimitSid: string,
+  b: BucketRecord,
+): BucketResource {
+  return {
+    sid: b.sid,
+    rate_limit_sid: rateLimitSid,
+    service_sid: serviceSid,
+    account_sid: ctx.accountSid,
+    max: b.max,
+    interval: b.interval,
+    date_created: b.dateCreated,
+    date_updated: b.dateUpdated,
+    url: `${rateLimitUrl(ctx, serviceSid, rateLimitSid)}/Buckets/${b.sid}`,
+  };
+}
+
 /** The number as the caller gave it: the guard stores only an HMAC of it. */
 export function toSafeListResource(
   ctx: ResourceContext,
@@ -116,12 +166,13 @@ export function readVerifyInput(status: DurableOrchestrationStatus): VerifyInput
     : undefined;
 }
 
-export function toVerificationResource(
+/** What a verification's answer and its check's share. */
+function verificationBase(
   ctx: ResourceContext,
   sid: string,
   input: VerifyInput,
   custom: VerifyStatus,
-): VerificationResource {
+) {
   return {
     sid,
     service_sid: input.serviceSid,
@@ -130,12 +181,23 @@ export function toVerificationResource(
     channel: input.channel,
     status: custom.status,
     valid: custom.status === 'approved',
-    lookup: lookupOf(input),
     amount: input.amount ?? null,
     payee: input.payee ?? null,
-    send_code_attempts: [...custom.sendCodeAttempts],
     date_created: custom.dateCreated,
     date_updated: custom.dateUpdated,
+  };
+}
+
+export function toVerificationResource(
+  ctx: ResourceContext,
+  sid: string,
+  input: VerifyInput,
+  custom: VerifyStatus,
+): VerificationResource {
+  return {
+    ...verificationBase(ctx, sid, input, custom),
+    lookup: lookupOf(input),
+    send_code_attempts: [...custom.sendCodeAttempts],
     sna: null,
     url: `${serviceUrl(ctx, input.serviceSid)}/Verifications/${sid}`,
   };
@@ -147,20 +209,7 @@ export function toCheckResource(
   input: VerifyInput,
   custom: VerifyStatus,
 ): VerificationCheckResource {
-  return {
-    sid,
-    service_sid: input.serviceSid,
-    account_sid: ctx.accountSid,
-    to: input.to,
-    channel: input.channel,
-    status: custom.status,
-    valid: custom.status === 'approved',
-    amount: input.amount ?? null,
-    payee: input.payee ?? null,
-    sna_attempts_error_codes: [],
-    date_created: custom.dateCreated,
-    date_updated: custom.dateUpdated,
-  };
+  return { ...verificationBase(ctx, sid, input, custom), sna_attempts_error_codes: [] };
 }
 
 const LINE_TYPES: Readonly<Record<string, string>> = {

@@ -17,9 +17,8 @@ export type VerificationStatusName = (typeof VERIFICATION_STATUSES)[number];
 export const VERIFY_CHANNELS = ['sms', 'call', 'email', 'whatsapp', 'sna'] as const;
 export type VerifyChannel = (typeof VERIFY_CHANNELS)[number];
 
-/** The orchestration input: the service's choices at creation and the caller's parameters. */
-export interface VerifyInput {
-  readonly serviceSid: string;
+/** What a code's message is made of: the orchestration's input carries it to every send. */
+export interface CodeMessage {
   /** Normalised E.164 (history only: never in the custom status). */
   readonly to: string;
   readonly channel: VerifyChannel;
@@ -35,6 +34,11 @@ export interface VerifyInput {
   readonly appHash?: string;
   /** A custom code sealed for this verification (never the code itself). */
   readonly sealedCustomCode?: string;
+}
+
+/** The orchestration input: the service's choices at creation and the caller's parameters. */
+export interface VerifyInput extends CodeMessage {
+  readonly serviceSid: string;
   /** The number type the guard saw (`MOBILE`, `FIXED_LINE`, ...), for `lookup`. */
   readonly lineType?: string;
   readonly lookupEnabled: boolean;
@@ -48,18 +52,8 @@ export interface VerifyRules {
 }
 
 /** The activity input: which code to text (the attempt number changes the SMS, not the code). */
-export interface SendVerifyCodeInput {
+export interface SendVerifyCodeInput extends CodeMessage {
   readonly verificationSid: string;
-  readonly to: string;
-  readonly channel: VerifyChannel;
-  readonly locale?: string;
-  readonly friendlyName: string;
-  readonly codeLength: number;
-  readonly doNotShareWarning: boolean;
-  readonly amount?: string;
-  readonly payee?: string;
-  readonly appHash?: string;
-  readonly sealedCustomCode?: string;
   readonly attempt: number;
 }
 
@@ -113,6 +107,8 @@ export const SID_PATTERN = {
   service: /^VA[0-9a-f]{32}$/,
   verification: /^VE[0-9a-f]{32}$/,
   apiKey: /^SK[0-9a-f]{32}$/,
+  rateLimit: /^RK[0-9a-f]{32}$/,
+  bucket: /^BL[0-9a-f]{32}$/,
 } as const;
 
 /**

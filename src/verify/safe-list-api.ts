@@ -1,6 +1,8 @@
 import type { HttpResponseInit } from '@azure/functions';
 import type { SafeListedNumbers } from '../verification/guard/safe-list';
-import { VerifyApiError, invalidParameter, verifyJson } from './errors';
+import { json } from '../http/respond';
+import { VerifyApiError } from './errors';
+import { deleteBySid } from './lookup';
 import { toSafeListResource, type ResourceContext } from './resources';
 import { CreateSafeListForm, E164_NUMBER, parseParams } from './schemas';
 import type { VerifyCall } from './router';
@@ -26,21 +28,21 @@ export function createSafeListApi(deps: SafeListApiDeps) {
   return {
     create: async (call: VerifyCall): Promise<HttpResponseInit> => {
       const form = parseParams(CreateSafeListForm, call.params);
-      if ('invalid' in form) throw invalidParameter(form.invalid, form.why);
       const entry = await deps.safeList().add(form.PhoneNumber);
-      return verifyJson(201, toSafeListResource(deps.resources(), entry.sid, form.PhoneNumber));
+      return json(201, toSafeListResource(deps.resources(), entry.sid, form.PhoneNumber));
     },
 
     fetch: async (call: VerifyCall): Promise<HttpResponseInit> => {
       const number = numberIn(call);
       const entry = await deps.safeList().find(number);
       if (entry === undefined) throw new VerifyApiError('notFound');
-      return verifyJson(200, toSafeListResource(deps.resources(), entry.sid, number));
+      return json(200, toSafeListResource(deps.resources(), entry.sid, number));
     },
 
     remove: async (call: VerifyCall): Promise<HttpResponseInit> => {
-      if (!(await deps.safeList().remove(numberIn(call)))) throw new VerifyApiError('notFound');
-      return { status: 204, headers: { 'Cache-Control': 'no-store' } };
+      return deleteBySid(E164_NUMBER, call.routeParam('PhoneNumber'), (number) =>
+        deps.safeList().remove(number),
+      );
     },
   };
 }

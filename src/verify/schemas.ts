@@ -2,8 +2,10 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import type { ApiTag } from '../http/openapi';
 import { CODE_LENGTH_RANGE } from '../verification/rules';
+import { invalidParameter } from './errors';
 import { VERIFY_ROUTE_BASE } from './names';
 import { VERIFICATION_STATUSES, VERIFY_CHANNELS } from './rules';
+import { MAX_RATE_LIMITS_PER_SERVICE } from './rate-limits';
 
 /**
  * Every request and answer shape of the Verify API, once: validation (form fields as the `twilio`
@@ -101,17 +103,45 @@ const TAGS = z
     }
   }, 'must be a JSON object of at most 10 string tags');
 
-const JSON_OBJECT = z
+/**
+ * `RateLimits`: a JSON object of rate-limit unique names to the values to meter, as the SDK
+ * serialises `rateLimits`; numbers are taken as their text. Values may be personal data: they are
+ * hashed before they are stored and never logged.
+ */
+const RATE_LIMIT_VALUES = z
   .string()
   .max(4096)
-  .refine((text) => {
-    try {
-      const value: unknown = JSON.parse(text);
-      return typeof value === 'object' && value !== null && !Array.isArray(value);
-    } catch {
-      return false;
+  .transform((text, ctx) => {
+    const values = readRateLimitValues(text);
+    if (values === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a JSON object of at most ${MAX_RATE_LIMITS_PER_SERVICE} names to values of up to 256 characters`,
+      });
+      return z.NEVER;
     }
-  }, 'must be a JSON object');
+    return values;
+  });
+
+function readRateLimitValues(text: string): Record<string, string> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value as Record<string, unknown>).map(
+    ([name, v]): [string, unknown] => [
+      name,
+      typeof v === 'number' && Number.isFinite(v) ? String(v) : v,
+    ],
+  );
+  const valid =
+    entries.length <= MAX_RATE_LIMITS_PER_SERVICE &&
+    entries.every(([, v]) => typeof v === 'string' && v.length >= 1 && v.length <= 256);
+  return valid ? (Object.fromEntries(entries) as Record<string, string>) : undefined;
+}
 
 export const CreateVerificationForm = z
   .object({
@@ -130,7 +160,7 @@ export const CreateVerificationForm = z
       .regex(/^[A-Za-z0-9+/]{11}$/, 'must be an 11-character app hash')
       .optional(),
     Tags: TAGS.optional(),
-    RateLimits: JSON_OBJECT.optional(),
+    RateLimits: RATE_LIMIT_VALUES.optional(),
     RiskCheck: z.enum(['enable', 'disable']).optional(),
     DeviceIp: z.string().max(64).optional(),
   })
@@ -154,6 +184,34 @@ export const CheckForm = z
 export const CreateKeyForm = z
   .object({ FriendlyName: z.string().max(64).optional() })
   .meta({ id: 'VerifyCreateApiKeyRequest' });
+
+/** Max and Interval: positive integers (Interval up to 30 days, in seconds). */
+const positiveInt = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, 'must be a positive integer')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be a positive integer').max(max, `must be at most ${max}`));
+const BUCKET_MAX = positiveInt(1_000_000);
+const BUCKET_INTERVAL = positiveInt(2_592_000);
+const DESCRIPTION = z.string().max(255, 'must be at most 255 characters');
+
+/** The format (60209) is checked by the API, so only presence is the schema's. */
+export const CreateRateLimitForm = z
+  .object({ UniqueName: z.string(), Description: DESCRIPTION.optional() })
+  .meta({ id: 'VerifyCreateRateLimitRequest' });
+
+export const UpdateRateLimitForm = z
+  .object({ Description: DESCRIPTION.optional() })
+  .meta({ id: 'VerifyUpdateRateLimitRequest' });
+
+export const CreateBucketForm = z
+  .object({ Max: BUCKET_MAX, Interval: BUCKET_INTERVAL })
+  .meta({ id: 'VerifyCreateBucketRequest' });
+
+export const UpdateBucketForm = z
+  .object({ Max: BUCKET_MAX.optional(), Interval: BUCKET_INTERVAL.optional() })
+  .meta({ id: 'VerifyUpdateBucketRequest' });
 
 const ATTEMPT_CHANNEL = z.enum(['sms', 'call', 'email', 'whatsapp', 'rbm']);
 const isoDate = z.iso.datetime({ offset: true });
@@ -200,17 +258,24 @@ export const CreateSafeListForm = z
   .meta({ id: 'VerifyCreateSafeListRequest' });
 
 /** Parses a form (or query) into a shape; the first bad parameter answers 60200 naming it. */
-export function parseParams<S extends z.ZodType>(
-  schema: S,
-  params: URLSearchParams,
-): z.infer<S> | { readonly invalid: string; readonly why: string } {
+export function parseParams<S extends z.ZodType>(schema: S, params: URLSearchParams): z.infer<S> {
   const raw: Record<string, string> = {};
   for (const [key, value] of params) if (!(key in raw)) raw[key] = value;
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const name = String(issue.path[0] ?? 'body');
-  return { invalid: name, why: issue.code === 'invalid_type' ? 'is required' : issue.message };
+  throw invalidParameter(name, issue.code === 'invalid_type' ? 'is required' : issue.message);
+}
+
+/** The parameters given, under the record's names: `[['CodeLength', 'codeLength'], ...]`. */
+export function renamed<P extends object, R>(
+  params: P,
+  names: readonly (readonly [keyof P, keyof R])[],
+): Partial<R> {
+  const out: Partial<Record<keyof R, unknown>> = {};
+  for (const [param, field] of names) if (params[param] !== undefined) out[field] = params[param];
+  return out as Partial<R>;
 }
 
 // Answers ----------------------------------------------------------------------------------------
@@ -259,81 +324,83 @@ export const SendCodeAttemptResource = z.object({
   time: z.string(),
 });
 
-export const VerificationResource = z
-  .object({
-    sid: sid('VE'),
+/** A resource: its `sid` (with its prefix) and its own fields. */
+const resource = <F extends z.ZodRawShape>(prefix: string, fields: F) =>
+  z.object({ sid: sid(prefix), ...fields });
+
+/** What every resource of a service carries: its sid, its service's and account's, its dates. */
+const inServiceResource = <F extends z.ZodRawShape>(prefix: string, fields: F) =>
+  resource(prefix, {
     service_sid: sid('VA'),
     account_sid: sid('AC'),
-    to: z.string(),
-    channel: z.enum(VERIFY_CHANNELS),
-    status: z.enum(VERIFICATION_STATUSES),
-    valid: z.boolean(),
-    lookup: z.record(z.string(), z.unknown()),
-    amount: z.string().nullable(),
-    payee: z.string().nullable(),
-    send_code_attempts: z.array(SendCodeAttemptResource),
     date_created: z.string(),
     date_updated: z.string(),
-    sna: z.null(),
-    url: z.string(),
-  })
-  .meta({ id: 'VerifyVerification' });
+    ...fields,
+  });
+
+/** A verification's own fields, in its answers and in its checks'. */
+const verificationFields = {
+  to: z.string(),
+  channel: z.enum(VERIFY_CHANNELS),
+  status: z.enum(VERIFICATION_STATUSES),
+  valid: z.boolean(),
+  amount: z.string().nullable(),
+  payee: z.string().nullable(),
+};
+
+export const VerificationResource = inServiceResource('VE', {
+  ...verificationFields,
+  lookup: z.record(z.string(), z.unknown()),
+  send_code_attempts: z.array(SendCodeAttemptResource),
+  sna: z.null(),
+  url: z.string(),
+}).meta({ id: 'VerifyVerification' });
 export type VerificationResource = z.infer<typeof VerificationResource>;
 
-export const VerificationCheckResource = z
-  .object({
-    sid: sid('VE'),
-    service_sid: sid('VA'),
-    account_sid: sid('AC'),
-    to: z.string(),
-    channel: z.enum(VERIFY_CHANNELS),
-    status: z.enum(VERIFICATION_STATUSES),
-    valid: z.boolean(),
-    amount: z.string().nullable(),
-    payee: z.string().nullable(),
-    sna_attempts_error_codes: z.array(z.unknown()),
-    date_created: z.string(),
-    date_updated: z.string(),
-  })
-  .meta({ id: 'VerifyVerificationCheck' });
+export const VerificationCheckResource = inServiceResource('VE', {
+  ...verificationFields,
+  sna_attempts_error_codes: z.array(z.unknown()),
+}).meta({ id: 'VerifyVerificationCheck' });
 export type VerificationCheckResource = z.infer<typeof VerificationCheckResource>;
 
-export const ApiKeyResource = z
-  .object({
-    sid: sid('SK'),
-    friendly_name: z.string(),
-    date_created: z.string(),
-    date_updated: z.string(),
-    secret: z.string().optional(),
-  })
-  .meta({ id: 'VerifyApiKey' });
+export const ApiKeyResource = resource('SK', {
+  friendly_name: z.string(),
+  date_created: z.string(),
+  date_updated: z.string(),
+  secret: z.string().optional(),
+}).meta({ id: 'VerifyApiKey' });
 export type ApiKeyResource = z.infer<typeof ApiKeyResource>;
 
-export const SafeListResource = z
-  .object({
-    sid: sid('GN'),
-    phone_number: z.string(),
-    url: z.string(),
-  })
-  .meta({ id: 'VerifySafeList' });
+export const SafeListResource = resource('GN', { phone_number: z.string(), url: z.string() }).meta({
+  id: 'VerifySafeList',
+});
 export type SafeListResource = z.infer<typeof SafeListResource>;
 
-export const AttemptResource = z
-  .object({
-    sid: sid('VL'),
-    account_sid: sid('AC'),
-    service_sid: sid('VA'),
-    verification_sid: sid('VE'),
-    date_created: z.string(),
-    date_updated: z.string(),
-    conversion_status: z.enum(['converted', 'unconverted']),
-    channel: z.string(),
-    price: z.null(),
-    channel_data: z.object({ to: z.string(), country: z.string().nullable() }),
-    url: z.string(),
-  })
-  .meta({ id: 'VerifyAttempt' });
+export const AttemptResource = inServiceResource('VL', {
+  verification_sid: sid('VE'),
+  conversion_status: z.enum(['converted', 'unconverted']),
+  channel: z.string(),
+  price: z.null(),
+  channel_data: z.object({ to: z.string(), country: z.string().nullable() }),
+  url: z.string(),
+}).meta({ id: 'VerifyAttempt' });
 export type AttemptResource = z.infer<typeof AttemptResource>;
+
+export const RateLimitResource = inServiceResource('RK', {
+  unique_name: z.string(),
+  description: z.string().nullable(),
+  url: z.string(),
+  links: z.object({ buckets: z.string() }),
+}).meta({ id: 'VerifyRateLimit' });
+export type RateLimitResource = z.infer<typeof RateLimitResource>;
+
+export const BucketResource = inServiceResource('BL', {
+  rate_limit_sid: sid('RK'),
+  max: z.number().int(),
+  interval: z.number().int(),
+  url: z.string(),
+}).meta({ id: 'VerifyRateLimitBucket' });
+export type BucketResource = z.infer<typeof BucketResource>;
 
 export const AttemptsSummaryResource = z
   .object({
@@ -355,10 +422,6 @@ export const PageMeta = z.object({
   key: z.string(),
 });
 export type PageMeta = z.infer<typeof PageMeta>;
-
-export const ServicePage = z
-  .object({ services: z.array(ServiceResource), meta: PageMeta })
-  .meta({ id: 'VerifyServicePage' });
 
 export const TwilioError = z
   .object({
@@ -402,71 +465,108 @@ export function registerVerifyApiOpenApi(registry: OpenAPIRegistry): ApiTag {
       "Twilio Verify v2, self-hosted: the `twilio` SDK works with `client.verify.baseUrl = '<origin>/api/verify'`. HTTP Basic (account SID and auth token, or API key and secret); errors in Twilio's shape `{code, message, more_info, status}`.",
   };
   const tags = [tag.name];
-  const serviceSid = z.object({ Sid: sid('VA') });
   const inService = z.object({ ServiceSid: sid('VA') });
-  const paths: Parameters<OpenAPIRegistry['registerPath']>[0][] = [
+  type PathSpec = Parameters<OpenAPIRegistry['registerPath']>[0];
+  /**
+   * A Twilio list-and-instance resource: create and list on `list`, fetch, update and delete on
+   * `list/{Sid}` (a sid with `prefix`). Its names come from the path's last segment (`RateLimits`:
+   * "a rate limit", the page's `rate_limits`); `invalid` adds its own 400 codes.
+   */
+  const resourcePaths = (
+    list: string,
+    listParams: z.ZodObject | undefined,
+    prefix: string,
+    r: { readonly schemas: readonly [z.ZodType, z.ZodType, z.ZodType]; readonly invalid?: string },
+  ): PathSpec[] => {
+    const words = list.slice(list.lastIndexOf('/') + 1).split(/(?=[A-Z])/);
+    const many = words.join(' ').toLowerCase();
+    const one = many.slice(0, -1);
+    const [resource, createForm, updateForm] = r.schemas;
+    const page = z
+      .object({ [words.join('_').toLowerCase()]: z.array(resource), meta: PageMeta })
+      .meta({ id: `${String(resource.meta()?.id)}Page` });
+    const itemParams = (listParams ?? z.object({})).extend({ Sid: sid(prefix) });
+    const answerOne = answer(`The ${one}.`, resource);
+    const writeErrors =
+      r.invalid === undefined
+        ? errors
+        : { ...errors, 400: error(`Invalid parameter (60200), ${r.invalid}.`) };
+    const item = `${list}/{Sid}`;
+    const inList = listParams === undefined ? {} : { params: listParams };
+    return [
+      {
+        method: 'post',
+        path: list,
+        summary: `Create a ${one}`,
+        request: { ...inList, body: form(createForm) },
+        responses: { 201: answerOne, ...writeErrors },
+      },
+      {
+        method: 'get',
+        path: list,
+        summary: `List ${many}`,
+        request: { ...inList, query: ListQuery },
+        responses: { 200: answer(`A page of ${many}.`, page), ...errors },
+      },
+      {
+        method: 'get',
+        path: item,
+        summary: `Fetch a ${one}`,
+        request: { params: itemParams },
+        responses: { 200: answerOne, ...errors },
+      },
+      {
+        method: 'post',
+        path: item,
+        summary: `Update a ${one}`,
+        request: { params: itemParams, body: form(updateForm) },
+        responses: { 200: answerOne, ...writeErrors },
+      },
+      {
+        method: 'delete',
+        path: item,
+        summary: `Delete a ${one}`,
+        request: { params: itemParams },
+        responses: { 204: { description: 'Deleted.' }, ...errors },
+      },
+    ];
+  };
+  const paths: PathSpec[] = resourcePaths(`${base}/Services`, undefined, 'VA', {
+    schemas: [ServiceResource, CreateServiceForm, UpdateServiceForm],
+  });
+  const verifications = `${base}/Services/{ServiceSid}/Verifications`;
+  const verification = inService.extend({ Sid: sid('VE') });
+  const theVerification = answer('The verification.', VerificationResource);
+  paths.push(
     {
       method: 'post',
-      path: `${base}/Services`,
-      summary: 'Create a Service',
-      request: { body: form(CreateServiceForm) },
-      responses: { 201: answer('The service.', ServiceResource), ...errors },
-    },
-    {
-      method: 'get',
-      path: `${base}/Services`,
-      summary: 'List Services',
-      request: { query: ListQuery },
-      responses: { 200: answer('A page of services.', ServicePage), ...errors },
-    },
-    {
-      method: 'get',
-      path: `${base}/Services/{Sid}`,
-      summary: 'Fetch a Service',
-      request: { params: serviceSid },
-      responses: { 200: answer('The service.', ServiceResource), ...errors },
-    },
-    {
-      method: 'post',
-      path: `${base}/Services/{Sid}`,
-      summary: 'Update a Service',
-      request: { params: serviceSid, body: form(UpdateServiceForm) },
-      responses: { 200: answer('The service.', ServiceResource), ...errors },
-    },
-    {
-      method: 'delete',
-      path: `${base}/Services/{Sid}`,
-      summary: 'Delete a Service',
-      request: { params: serviceSid },
-      responses: { 204: { description: 'Deleted.' }, ...errors },
-    },
-    {
-      method: 'post',
-      path: `${base}/Services/{ServiceSid}/Verifications`,
+      path: verifications,
       summary: 'Start a verification (sends the code)',
       request: { params: inService, body: form(CreateVerificationForm) },
       responses: {
-        201: answer('The verification.', VerificationResource),
+        201: theVerification,
         ...errors,
         403: error(
           'Landline with SkipSmsToLandlines (60205), or refused by the fraud guard (60605).',
         ),
-        429: error('Max send attempts (60203), or rate limited (20429, Retry-After).'),
+        429: error(
+          'Max send attempts (60203), or rate limited by the guard or a bucket of the RateLimits named (20429, Retry-After).',
+        ),
       },
     },
     {
       method: 'get',
-      path: `${base}/Services/{ServiceSid}/Verifications/{Sid}`,
+      path: `${verifications}/{Sid}`,
       summary: 'Fetch a verification',
-      request: { params: inService.extend({ Sid: sid('VE') }) },
-      responses: { 200: answer('The verification.', VerificationResource), ...errors },
+      request: { params: verification },
+      responses: { 200: theVerification, ...errors },
     },
     {
       method: 'post',
-      path: `${base}/Services/{ServiceSid}/Verifications/{Sid}`,
+      path: `${verifications}/{Sid}`,
       summary: 'Cancel or approve a verification',
-      request: { params: inService.extend({ Sid: sid('VE') }), body: form(UpdateVerificationForm) },
-      responses: { 200: answer('The verification.', VerificationResource), ...errors },
+      request: { params: verification, body: form(UpdateVerificationForm) },
+      responses: { 200: theVerification, ...errors },
     },
     {
       method: 'post',
@@ -479,7 +579,7 @@ export function registerVerifyApiOpenApi(registry: OpenAPIRegistry): ApiTag {
         429: error('Max check attempts reached (60202).'),
       },
     },
-  ];
+  );
   paths.push(
     {
       method: 'get',
@@ -508,6 +608,19 @@ export function registerVerifyApiOpenApi(registry: OpenAPIRegistry): ApiTag {
       request: { params: z.object({ Sid: sid('VL') }) },
       responses: { 200: answer('The attempt.', AttemptResource), ...errors },
     },
+  );
+  // Programmable rate limits: a verification names them in RateLimits; buckets limit each value.
+  const rateLimits = `${base}/Services/{ServiceSid}/RateLimits`;
+  const inRateLimit = inService.extend({ RateLimitSid: sid('RK') });
+  paths.push(
+    ...resourcePaths(rateLimits, inService, 'RK', {
+      schemas: [RateLimitResource, CreateRateLimitForm, UpdateRateLimitForm],
+      invalid: 'on create UniqueName format (60209) or taken (60208), too many (60207)',
+    }),
+    ...resourcePaths(`${rateLimits}/{RateLimitSid}/Buckets`, inRateLimit, 'BL', {
+      schemas: [BucketResource, CreateBucketForm, UpdateBucketForm],
+      invalid: 'too many buckets (60210), Interval taken (60211)',
+    }),
   );
   const safeNumber = z.object({ PhoneNumber: z.string().regex(E164_NUMBER) });
   paths.push(

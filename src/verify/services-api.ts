@@ -1,9 +1,11 @@
 import type { HttpResponseInit } from '@azure/functions';
-import { VerifyApiError, invalidParameter, verifyJson } from './errors';
+import { json } from '../http/respond';
 import { newSid } from './auth';
-import { pageMeta, toServiceResource, verifyBaseUrl, type ResourceContext } from './resources';
+import { deleteBySid, findBySid } from './lookup';
+import { DEFAULT_PAGE_SIZE, listAnswer } from './pages';
+import { toServiceResource, type ResourceContext } from './resources';
 import { SID_PATTERN } from './rules';
-import { CreateServiceForm, ListQuery, UpdateServiceForm, parseParams } from './schemas';
+import { CreateServiceForm, ListQuery, UpdateServiceForm, parseParams, renamed } from './schemas';
 import type { Page, ServiceRecord, VerifyStore } from './store';
 import type { VerifyCall } from './router';
 
@@ -27,24 +29,13 @@ const SERVICE_DEFAULTS = {
   verifyEventSubscriptionEnabled: false,
 } as const;
 
-export const DEFAULT_PAGE_SIZE = 50;
-
 export function createServicesApi(deps: ServicesApiDeps) {
-  const parse = <T>(parsed: T | { readonly invalid: string; readonly why: string }): T => {
-    if (typeof parsed === 'object' && parsed !== null && 'invalid' in parsed) {
-      throw invalidParameter(parsed.invalid, parsed.why);
-    }
-    return parsed;
-  };
-  const found = async (sid: string): Promise<ServiceRecord> => {
-    const service = SID_PATTERN.service.test(sid) ? await deps.store().getService(sid) : undefined;
-    if (service === undefined) throw new VerifyApiError('notFound');
-    return service;
-  };
+  const found = (sid: string): Promise<ServiceRecord> =>
+    findBySid(SID_PATTERN.service, sid, (s) => deps.store().getService(s));
 
   return {
     create: async (call: VerifyCall): Promise<HttpResponseInit> => {
-      const form = parse(parseParams(CreateServiceForm, call.params));
+      const form = parseParams(CreateServiceForm, call.params);
       const at = deps.now().toISOString();
       const service: ServiceRecord = {
         ...SERVICE_DEFAULTS,
@@ -55,19 +46,16 @@ export function createServicesApi(deps: ServicesApiDeps) {
         dateUpdated: at,
       };
       await deps.store().createService(service);
-      return verifyJson(201, toServiceResource(deps.resources(), service));
+      return json(201, toServiceResource(deps.resources(), service));
     },
 
     fetch: async (call: VerifyCall): Promise<HttpResponseInit> => {
-      return verifyJson(
-        200,
-        toServiceResource(deps.resources(), await found(call.routeParam('Sid'))),
-      );
+      return json(200, toServiceResource(deps.resources(), await found(call.routeParam('Sid'))));
     },
 
     update: async (call: VerifyCall): Promise<HttpResponseInit> => {
       const current = await found(call.routeParam('Sid'));
-      const form = parse(parseParams(UpdateServiceForm, call.params));
+      const form = parseParams(UpdateServiceForm, call.params);
       const service: ServiceRecord = {
         ...current,
         ...changes(form),
@@ -75,37 +63,29 @@ export function createServicesApi(deps: ServicesApiDeps) {
         dateUpdated: deps.now().toISOString(),
       };
       await deps.store().replaceService(service);
-      return verifyJson(200, toServiceResource(deps.resources(), service));
+      return json(200, toServiceResource(deps.resources(), service));
     },
 
+    /** Its rate limits and their buckets go with it. */
     remove: async (call: VerifyCall): Promise<HttpResponseInit> => {
-      const sid = call.routeParam('Sid');
-      if (!SID_PATTERN.service.test(sid) || !(await deps.store().deleteService(sid))) {
-        throw new VerifyApiError('notFound');
-      }
-      return { status: 204, headers: { 'Cache-Control': 'no-store' } };
+      const store = deps.store();
+      return deleteBySid(SID_PATTERN.service, call.routeParam('Sid'), async (sid) => {
+        await store.deleteRateLimits(sid);
+        return store.deleteService(sid);
+      });
     },
 
     list: async (call: VerifyCall): Promise<HttpResponseInit> => {
-      const query = parse(parseParams(ListQuery, call.params));
+      const query = parseParams(ListQuery, call.params);
       const pageSize = query.PageSize ?? DEFAULT_PAGE_SIZE;
-      const page = query.Page ?? 0;
-      const result = await readPage(deps.store(), pageSize, page, query.PageToken);
+      const result = await readPage(deps.store(), pageSize, query.Page ?? 0, query.PageToken);
       const ctx = deps.resources();
-      return verifyJson(200, {
-        services: result.items.map((s) => toServiceResource(ctx, s)),
-        meta: pageMeta(
-          `${verifyBaseUrl(ctx.origin)}/v2/Services`,
-          'services',
-          page,
-          pageSize,
-          result.nextToken,
-        ),
-      });
+      return listAnswer(ctx, '/v2/Services', 'services', query, result, (s) =>
+        toServiceResource(ctx, s),
+      );
     },
   };
 }
-
 /**
  * Twilio pages by `PageToken` (what its `next_page_url` carries); a bare `Page=N` is honoured by
  * walking the table from the start.
@@ -126,8 +106,7 @@ async function readPage(
 }
 
 function changes(form: UpdateServiceForm): Partial<ServiceRecord> {
-  const out: Record<string, unknown> = {};
-  const map: readonly [keyof UpdateServiceForm, keyof ServiceRecord][] = [
+  return renamed<UpdateServiceForm, ServiceRecord>(form, [
     ['CodeLength', 'codeLength'],
     ['LookupEnabled', 'lookupEnabled'],
     ['SkipSmsToLandlines', 'skipSmsToLandlines'],
@@ -138,7 +117,5 @@ function changes(form: UpdateServiceForm): Partial<ServiceRecord> {
     ['CustomCodeEnabled', 'customCodeEnabled'],
     ['DefaultTemplateSid', 'defaultTemplateSid'],
     ['VerifyEventSubscriptionEnabled', 'verifyEventSubscriptionEnabled'],
-  ];
-  for (const [param, field] of map) if (form[param] !== undefined) out[field] = form[param];
-  return out;
+  ]);
 }

@@ -60,6 +60,36 @@ export interface AttemptFilter {
   readonly before?: string;
 }
 
+/** One bucket of a rate limit: at most `max` sends per value within `interval` seconds. */
+export interface BucketRecord {
+  readonly sid: string;
+  readonly max: number;
+  readonly interval: number;
+  readonly dateCreated: string;
+  readonly dateUpdated: string;
+}
+
+/** A programmable rate limit of a service: the key a verification names in `RateLimits`. */
+export interface RateLimitRecord {
+  readonly sid: string;
+  readonly uniqueName: string;
+  readonly description: string | null;
+  readonly dateCreated: string;
+  readonly dateUpdated: string;
+  readonly buckets: readonly BucketRecord[];
+}
+
+/**
+ * Every rate limit of one service with its buckets, in one row: the counts are small (see
+ * `rate-limits.ts`), so uniqueness and the caps hold with one ETag-conditional write, and a
+ * verification reads the whole set with one point read.
+ */
+export interface RateLimitSet {
+  readonly rateLimits: readonly RateLimitRecord[];
+  /** The row's ETag; undefined while the service has none. */
+  readonly etag: string | undefined;
+}
+
 export interface PendingRecord {
   readonly verificationSid: string;
   readonly etag: string;
@@ -81,6 +111,15 @@ export interface VerifyStore {
   deleteKey(sid: string): Promise<boolean>;
   listKeys(pageSize: number, token: string | undefined): Promise<Page<ApiKeyRecord>>;
   getPending(serviceSid: string, toKey: string): Promise<PendingRecord | undefined>;
+  getRateLimits(serviceSid: string): Promise<RateLimitSet>;
+  /** Writes the set if the row is unchanged since `etag` was read; false when it changed. */
+  replaceRateLimits(
+    serviceSid: string,
+    rateLimits: readonly RateLimitRecord[],
+    etag: string | undefined,
+  ): Promise<boolean>;
+  /** Removes a service's rate limits with their buckets (the service is being deleted). */
+  deleteRateLimits(serviceSid: string): Promise<void>;
   recordAttempt(attempt: AttemptRecord): Promise<void>;
   /** Marks every attempt of the verification converted. */
   convertAttempts(verificationSid: string, at: string): Promise<void>;
@@ -105,6 +144,7 @@ export interface VerifyStore {
 const SERVICES = 'service';
 const KEYS = 'apikey';
 const ATTEMPTS = 'attempt';
+const RATE_LIMITS = 'ratelimits';
 const pendingPartition = (serviceSid: string): string => `pending-${serviceSid}`;
 
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -260,8 +300,15 @@ export class TableVerifyStore implements VerifyStore {
     verificationSid: string,
     etag: string | undefined,
   ): Promise<boolean> {
+    return this.claim(
+      { partitionKey: pendingPartition(serviceSid), rowKey: toKey, verificationSid },
+      etag,
+    );
+  }
+
+  /** Creates the row when `etag` is undefined, else replaces it only if unchanged; false on a race. */
+  private async claim(entity: Row, etag: string | undefined): Promise<boolean> {
     await this.ensureTable();
-    const entity = { partitionKey: pendingPartition(serviceSid), rowKey: toKey, verificationSid };
     try {
       if (etag === undefined) await this.table.createEntity(entity, this.options());
       else await this.table.updateEntity(entity, 'Replace', { ...this.options(), etag });
@@ -271,6 +318,27 @@ export class TableVerifyStore implements VerifyStore {
       if (status === 409 || status === 412) return false;
       throw error;
     }
+  }
+
+  async getRateLimits(serviceSid: string): Promise<RateLimitSet> {
+    const row = await this.read(RATE_LIMITS, serviceSid);
+    if (row === undefined) return { rateLimits: [], etag: undefined };
+    return { rateLimits: toRateLimits(row.rateLimits), etag: String(row.etag) };
+  }
+
+  async replaceRateLimits(
+    serviceSid: string,
+    rateLimits: readonly RateLimitRecord[],
+    etag: string | undefined,
+  ): Promise<boolean> {
+    return this.claim(
+      { partitionKey: RATE_LIMITS, rowKey: serviceSid, rateLimits: JSON.stringify(rateLimits) },
+      etag,
+    );
+  }
+
+  async deleteRateLimits(serviceSid: string): Promise<void> {
+    await this.remove(RATE_LIMITS, serviceSid);
   }
 
   private async read(partitionKey: string, rowKey: string): Promise<Row | undefined> {
@@ -335,48 +403,70 @@ export class TableVerifyStore implements VerifyStore {
   }
 }
 
+/** The named properties of a row as text (our own rows always hold them). */
+function texts<K extends string>(row: Row, keys: readonly K[]): Record<K, string> {
+  return Object.fromEntries(keys.map((key) => [key, String(row[key])])) as Record<K, string>;
+}
+
+/** The named properties of a row as flags: true only when stored true. */
+function flags<K extends string>(row: Row, keys: readonly K[]): Record<K, boolean> {
+  return Object.fromEntries(keys.map((key) => [key, row[key] === true])) as Record<K, boolean>;
+}
+
+/** A property Table Storage holds only when not null. */
+function textOrNull(row: Row, key: string): string | null {
+  const value = row[key];
+  return typeof value === 'string' ? value : null;
+}
+
 function toService(row: Row): ServiceRecord {
   return {
-    sid: String(row.sid),
-    friendlyName: String(row.friendlyName),
+    ...texts(row, ['sid', 'friendlyName', 'dateCreated', 'dateUpdated']),
+    ...flags(row, [
+      'lookupEnabled',
+      'skipSmsToLandlines',
+      'dtmfInputRequired',
+      'psd2Enabled',
+      'doNotShareWarningEnabled',
+      'customCodeEnabled',
+      'verifyEventSubscriptionEnabled',
+    ]),
     codeLength: Number(row.codeLength),
-    lookupEnabled: row.lookupEnabled === true,
-    skipSmsToLandlines: row.skipSmsToLandlines === true,
-    dtmfInputRequired: row.dtmfInputRequired === true,
-    ttsName: typeof row.ttsName === 'string' ? row.ttsName : null,
-    psd2Enabled: row.psd2Enabled === true,
-    doNotShareWarningEnabled: row.doNotShareWarningEnabled === true,
-    customCodeEnabled: row.customCodeEnabled === true,
-    defaultTemplateSid: typeof row.defaultTemplateSid === 'string' ? row.defaultTemplateSid : null,
-    verifyEventSubscriptionEnabled: row.verifyEventSubscriptionEnabled === true,
-    dateCreated: String(row.dateCreated),
-    dateUpdated: String(row.dateUpdated),
+    ttsName: textOrNull(row, 'ttsName'),
+    defaultTemplateSid: textOrNull(row, 'defaultTemplateSid'),
   };
 }
 
 function toKey(row: Row): ApiKeyRecord {
-  return {
-    sid: String(row.sid),
-    friendlyName: String(row.friendlyName),
-    secretHash: String(row.secretHash),
-    dateCreated: String(row.dateCreated),
-    dateUpdated: String(row.dateUpdated),
-  };
+  return texts(row, ['sid', 'friendlyName', 'secretHash', 'dateCreated', 'dateUpdated']);
 }
 
 function toAttempt(row: Row): AttemptRecord {
   return {
-    sid: String(row.sid),
-    serviceSid: String(row.serviceSid),
-    verificationSid: String(row.verificationSid),
-    channel: String(row.channel),
-    country: typeof row.country === 'string' ? row.country : '',
-    prefix: String(row.prefix),
-    maskedTo: String(row.maskedTo),
+    ...texts(row, [
+      'sid',
+      'serviceSid',
+      'verificationSid',
+      'channel',
+      'prefix',
+      'maskedTo',
+      'dateCreated',
+      'dateUpdated',
+    ]),
+    country: textOrNull(row, 'country') ?? '',
     conversionStatus: row.conversionStatus === 'converted' ? 'converted' : 'unconverted',
-    dateCreated: String(row.dateCreated),
-    dateUpdated: String(row.dateUpdated),
   };
+}
+
+/** Our own JSON, read defensively: a row that does not parse holds no rate limits. */
+function toRateLimits(value: unknown): RateLimitRecord[] {
+  if (typeof value !== 'string') return [];
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) ? (parsed as RateLimitRecord[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** OData for the filters; every value was validated against a strict pattern, quotes doubled anyway. */

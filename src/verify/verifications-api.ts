@@ -19,7 +19,10 @@ import { sealAnswer } from '../verification/crypto/sealed-answer';
 import { parseLocale } from '../verification/sms-templates';
 import { customCodeScope } from './activity';
 import type { ChannelSenders } from './channels';
-import { VerifyApiError, invalidParameter, verifyJson } from './errors';
+import { json } from '../http/respond';
+import { VerifyApiError, invalidParameter } from './errors';
+import { findBySid } from './lookup';
+import type { RateLimitMeter } from './rate-limits';
 import { inferLocale } from './messages';
 import { VERIFY_EVENT, VERIFY_ORCHESTRATION } from './names';
 import { newRequestId, raiseAndAwait, toVerdict, type ReplyWait, type Verdict } from './replies';
@@ -46,6 +49,8 @@ export interface VerificationsApiDeps {
     recordVerified?(e164: string): Promise<void>;
   };
   readonly channels: ChannelSenders;
+  /** The service's programmable rate limits, applied to the values a create names. */
+  readonly rateLimits: RateLimitMeter;
   readonly codeSecret: () => string;
   readonly settings: () => VerifySettings;
   readonly now: () => Date;
@@ -56,13 +61,6 @@ const PENDING_KEY_LABEL = 'verify/pending-number/hmac-sha256/v1';
 /** A create that loses the race for a number's slot retries as a resend of the winner. */
 const MAX_CLAIM_TRIES = 3;
 
-function parsed<T>(result: T | { readonly invalid: string; readonly why: string }): T {
-  if (typeof result === 'object' && result !== null && 'invalid' in result) {
-    throw invalidParameter(result.invalid, result.why);
-  }
-  return result;
-}
-
 export function createVerificationsApi(deps: VerificationsApiDeps) {
   const slots = new SlotMemory(() => deps.settings().codeValiditySeconds * 1000);
   const wait = (): ReplyWait => ({ waitMs: deps.settings().checkWaitMs, sleep: deps.sleep });
@@ -70,11 +68,8 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
     createHmac('sha256', deriveKey(deps.codeSecret(), PENDING_KEY_LABEL))
       .update(`${serviceSid}\n${e164}`, 'utf8')
       .digest('hex');
-  const service = async (sid: string): Promise<ServiceRecord> => {
-    const found = SID_PATTERN.service.test(sid) ? await deps.store().getService(sid) : undefined;
-    if (found === undefined) throw new VerifyApiError('notFound');
-    return found;
-  };
+  const service = (sid: string): Promise<ServiceRecord> =>
+    findBySid(SID_PATTERN.service, sid, (s) => deps.store().getService(s));
   /** A verification of this service, by sid; 20404 for anything else. */
   const verification = async (
     client: VerificationClient,
@@ -97,7 +92,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
     /** `POST /Verifications`: a new verification, or the same code again on the number's pending one. */
     create: async (call: VerifyCall): Promise<HttpResponseInit> => {
       const svc = await service(call.routeParam('ServiceSid'));
-      const form = parsed(parseParams(CreateVerificationForm, call.params));
+      const form = parseParams(CreateVerificationForm, call.params);
       if (deps.channels[form.Channel] === undefined) {
         throw new VerifyApiError('channelDisabled', form.Channel);
       }
@@ -114,6 +109,11 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
       const lineType = parsePhoneNumberFromString(form.To.trim())?.getType();
       if (form.Channel === 'sms' && svc.skipSmsToLandlines && lineType === 'FIXED_LINE') {
         throw new VerifyApiError('landline');
+      }
+      if (form.RateLimits !== undefined) {
+        // Before the guard, so a send refused here is counted by nothing else.
+        const { rateLimits } = await deps.store().getRateLimits(svc.sid);
+        await deps.rateLimits.admit(rateLimits, form.RateLimits);
       }
       const accepted = await guarded(deps, form.To, form.DeviceIp);
       const client = deps.getClient(call.context);
@@ -145,7 +145,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
                 verdict.custom.sendCodeAttempts.length,
                 accepted.country,
               );
-              return verifyJson(
+              return json(
                 201,
                 toVerificationResource(ctx, slot.verificationSid, verdict.input, verdict.custom),
               );
@@ -182,7 +182,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         call.context.log(`Started Verify verification ${sid} on ${svc.sid}`);
         await recordAttempt(deps, input, sid, 1, accepted.country);
         const custom = initialStatus(sid, input, deps.now());
-        return verifyJson(201, toVerificationResource(ctx, sid, input, custom));
+        return json(201, toVerificationResource(ctx, sid, input, custom));
       }
       throw new VerifyApiError('tooManyRequests', undefined, { 'Retry-After': '1' });
     },
@@ -192,12 +192,12 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
       const sid = call.routeParam('Sid');
       const verdict = await verification(client, call.routeParam('ServiceSid'), sid);
       const custom = verdict.custom ?? initialStatus(sid, verdict.input, verdict.createdTime);
-      return verifyJson(200, toVerificationResource(deps.resources(), sid, verdict.input, custom));
+      return json(200, toVerificationResource(deps.resources(), sid, verdict.input, custom));
     },
 
     /** `POST /Verifications/{Sid}` with `Status=canceled|approved`: only a pending one changes. */
     update: async (call: VerifyCall): Promise<HttpResponseInit> => {
-      const form = parsed(parseParams(UpdateVerificationForm, call.params));
+      const form = parseParams(UpdateVerificationForm, call.params);
       const client = deps.getClient(call.context);
       const sid = call.routeParam('Sid');
       const current = await verification(client, call.routeParam('ServiceSid'), sid);
@@ -212,7 +212,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
       if (verdict.reply !== 'updated' || verdict.custom === undefined) {
         throw new VerifyApiError('notFound');
       }
-      return verifyJson(
+      return json(
         200,
         toVerificationResource(deps.resources(), sid, verdict.input, verdict.custom),
       );
@@ -221,7 +221,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
     /** `POST /VerificationCheck`: the orchestration judges; this waits for its verdict. */
     check: async (call: VerifyCall): Promise<HttpResponseInit> => {
       const serviceSid = call.routeParam('ServiceSid');
-      const form = parsed(parseParams(CheckForm, call.params));
+      const form = parseParams(CheckForm, call.params);
       if (form.To === undefined && form.VerificationSid === undefined) {
         throw new VerifyApiError('missingToOrSid');
       }
@@ -270,7 +270,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
       if (verdict.reply === 'approved') await recordApproval(deps, verdict.input.to, sid);
       if ((verdict.reply === 'approved' || verdict.reply === 'pending') && verdict.custom) {
         const custom: VerifyStatus = { ...verdict.custom, status: verdict.reply };
-        return verifyJson(200, toCheckResource(deps.resources(), sid, verdict.input, custom));
+        return json(200, toCheckResource(deps.resources(), sid, verdict.input, custom));
       }
       throw endedError(verdict);
     },

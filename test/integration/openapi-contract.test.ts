@@ -591,6 +591,44 @@ describe('real answers match the document', () => {
     ).toBe(200);
     expect((await call('GET', `${ATTEMPTS}/Summary`, { headers: account })).status).toBe(200);
 
+    const RATE_LIMITS = '/api/verify/v2/Services/{ServiceSid}/RateLimits';
+    const RATE_LIMIT = `${RATE_LIMITS}/{Sid}`;
+    const BUCKETS = `${RATE_LIMITS}/{RateLimitSid}/Buckets`;
+    const BUCKET = `${BUCKETS}/{Sid}`;
+    /** Creates one (201) and answers the path parameters that address it. */
+    const create = async <P extends Record<string, string>>(
+      path: string,
+      params: P,
+      fields: Record<string, string>,
+    ): Promise<P & { Sid: string }> => {
+      const made = await call('POST', path, { headers: account, params, body: form(fields) });
+      expect(made.status).toBe(201);
+      return { ...params, Sid: (made.body as Json).sid as string };
+    };
+    const limited = await create(SERVICES, {}, { FriendlyName: 'Limited' });
+    const inService = { ServiceSid: limited.Sid };
+    const rk = await create(RATE_LIMITS, inService, { UniqueName: 'ip', Description: 'IP' });
+    const bad = { headers: account, params: inService, body: form({ UniqueName: 'a b' }) };
+    expect((await call('POST', RATE_LIMITS, bad)).status).toBe(400);
+    expect((await call('GET', RATE_LIMITS, { headers: account, params: inService })).status).toBe(
+      200,
+    );
+    expect((await call('GET', RATE_LIMIT, { headers: account, params: rk })).status).toBe(200);
+    const described = { headers: account, params: rk, body: form({ Description: 'End user IP' }) };
+    expect((await call('POST', RATE_LIMIT, described)).status).toBe(200);
+    const inRateLimit = { ...inService, RateLimitSid: rk.Sid };
+    const bl = await create(BUCKETS, inRateLimit, { Max: '2', Interval: '60' });
+    const zero = { headers: account, params: bl, body: form({ Max: '0' }) };
+    expect((await call('POST', BUCKET, zero)).status).toBe(400);
+    expect((await call('POST', BUCKET, { ...zero, body: form({ Max: '3' }) })).status).toBe(200);
+    expect((await call('GET', BUCKETS, { headers: account, params: inRateLimit })).status).toBe(
+      200,
+    );
+    expect((await call('GET', BUCKET, { headers: account, params: bl })).status).toBe(200);
+    expect((await call('DELETE', BUCKET, { headers: account, params: bl })).status).toBe(204);
+    expect((await call('DELETE', RATE_LIMIT, { headers: account, params: rk })).status).toBe(204);
+    expect((await call('GET', RATE_LIMIT, { headers: account, params: rk })).status).toBe(404);
+
     const SAFE_LIST = '/api/verify/v2/SafeList/Numbers';
     const SAFE_NUMBER = '/api/verify/v2/SafeList/Numbers/{PhoneNumber}';
     const safe = { PhoneNumber: '+14255550177' };

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { TableClient } from '@azure/data-tables';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import twilio from 'twilio';
@@ -660,5 +661,261 @@ describe('Verifications and checks', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await limited.json()).toMatchObject({ code: 20429, status: 429 });
+  });
+});
+
+describe('Programmable rate limits', () => {
+  /** The Verify table as the app writes it, for what the API does not show (cascades, hashing). */
+  const verifyTable = () =>
+    TableClient.fromConnectionString(stack.azurite.connectionString, 'VerifyApiTest', {
+      allowInsecureConnection: true,
+    });
+
+  async function rawJson(
+    route: string,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const raw = await rawFetch(route, {
+      headers: { authorization: basic(ACCOUNT_SID, AUTH_TOKEN) },
+    });
+    return { status: raw.status, body: (await raw.json()) as Record<string, unknown> };
+  }
+
+  it('RateLimits: create, fetch, update, list in pages, delete, with the spec’s shape', async () => {
+    const service = await newService();
+    const rateLimits = client.verify.v2.services(service.sid).rateLimits;
+    const created = await rateLimits.create({
+      uniqueName: 'end_user_ip_address',
+      description: 'IP',
+    });
+    expect(created.sid).toMatch(/^RK[0-9a-f]{32}$/);
+    const url = `${host.url}/api/verify/v2/Services/${service.sid}/RateLimits/${created.sid}`;
+    expect(created).toMatchObject({
+      serviceSid: service.sid,
+      accountSid: ACCOUNT_SID,
+      uniqueName: 'end_user_ip_address',
+      description: 'IP',
+      url,
+      links: { buckets: `${url}/Buckets` },
+    });
+    const fetched = await rawJson(`/v2/Services/${service.sid}/RateLimits/${created.sid}`);
+    expect(fetched.status).toBe(200);
+    expectSpec('verify.v2.service.rate_limit', fetched.body);
+    expect(fetched.body.date_created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+
+    const updated = await rateLimits(created.sid).update({ description: 'End user IP' });
+    expect(updated).toMatchObject({
+      uniqueName: 'end_user_ip_address',
+      description: 'End user IP',
+    });
+    expect((await rateLimits(created.sid).fetch()).description).toBe('End user IP');
+
+    const second = await rateLimits.create({ uniqueName: 'user.id-v2' });
+    expect(second.description).toBeNull();
+    const first = await rateLimits.page({ pageSize: 1 });
+    expect(first.instances.map((r) => r.sid)).toEqual([created.sid]);
+    expect(first.nextPageUrl).toContain('PageToken=');
+    const next = await first.nextPage();
+    expect(next!.instances.map((r) => r.sid)).toEqual([second.sid]);
+    const listed = await rawJson(`/v2/Services/${service.sid}/RateLimits?PageSize=10`);
+    expect(listed.body.meta).toMatchObject({ key: 'rate_limits', page: 0, page_size: 10 });
+    for (const item of listed.body.rate_limits as unknown[]) {
+      expectSpec('verify.v2.service.rate_limit', item);
+    }
+    expect((await rateLimits.list()).map((r) => r.uniqueName)).toEqual([
+      'end_user_ip_address',
+      'user.id-v2',
+    ]);
+
+    expect(await rateLimits(second.sid).remove()).toBe(true);
+    expect(await failure(rateLimits(second.sid).fetch())).toEqual({ status: 404, code: 20404 });
+    expect(await failure(rateLimits(second.sid).remove())).toEqual({ status: 404, code: 20404 });
+    expect(
+      await failure(
+        client.verify.v2.services(`VA${'0'.repeat(32)}`).rateLimits.create({ uniqueName: 'x' }),
+      ),
+    ).toEqual({ status: 404, code: 20404 });
+  });
+
+  it('Buckets: create, fetch, update, list, delete, with the spec’s shape', async () => {
+    const service = await newService();
+    const rateLimit = await client.verify.v2
+      .services(service.sid)
+      .rateLimits.create({ uniqueName: 'session' });
+    const buckets = client.verify.v2.services(service.sid).rateLimits(rateLimit.sid).buckets;
+    const minute = await buckets.create({ max: 2, interval: 60 });
+    expect(minute.sid).toMatch(/^BL[0-9a-f]{32}$/);
+    expect(minute).toMatchObject({
+      rateLimitSid: rateLimit.sid,
+      serviceSid: service.sid,
+      accountSid: ACCOUNT_SID,
+      max: 2,
+      interval: 60,
+      url: `${rateLimit.url}/Buckets/${minute.sid}`,
+    });
+    const fetched = await rawJson(
+      `/v2/Services/${service.sid}/RateLimits/${rateLimit.sid}/Buckets/${minute.sid}`,
+    );
+    expectSpec('verify.v2.service.rate_limit.bucket', fetched.body);
+    const day = await buckets.create({ max: 10, interval: 86_400 });
+    expect(await buckets(minute.sid).update({ max: 3 })).toMatchObject({ max: 3, interval: 60 });
+    expect((await buckets(minute.sid).fetch()).max).toBe(3);
+    const listed = await rawJson(
+      `/v2/Services/${service.sid}/RateLimits/${rateLimit.sid}/Buckets?PageSize=1`,
+    );
+    expect(listed.body.meta).toMatchObject({ key: 'buckets', page_size: 1 });
+    expect(listed.body.meta).toHaveProperty('next_page_url', expect.stringContaining('PageToken='));
+    for (const item of listed.body.buckets as unknown[]) {
+      expectSpec('verify.v2.service.rate_limit.bucket', item);
+    }
+    expect((await buckets.list()).map((b) => b.sid)).toEqual([minute.sid, day.sid]);
+    expect(await buckets(day.sid).remove()).toBe(true);
+    expect(await failure(buckets(day.sid).fetch())).toEqual({ status: 404, code: 20404 });
+    expect((await buckets.list()).map((b) => b.sid)).toEqual([minute.sid]);
+  });
+
+  it('refuses as Twilio does: 60209, 60208, 60207, 60210, 60211 and 60200 in Twilio’s shape', async () => {
+    const service = await newService();
+    const rateLimits = client.verify.v2.services(service.sid).rateLimits;
+    expect(await failure(rateLimits.create({ uniqueName: 'end user ip' }))).toEqual({
+      status: 400,
+      code: 60209,
+    });
+    const created = await rateLimits.create({ uniqueName: 'ip' });
+    expect(await failure(rateLimits.create({ uniqueName: 'ip' }))).toEqual({
+      status: 400,
+      code: 60208,
+    });
+    for (let i = 1; i < 10; i++) await rateLimits.create({ uniqueName: `key${i}` });
+    expect(await failure(rateLimits.create({ uniqueName: 'eleventh' }))).toEqual({
+      status: 400,
+      code: 60207,
+    });
+    const buckets = rateLimits(created.sid).buckets;
+    const first = await buckets.create({ max: 1, interval: 1 });
+    expect(await failure(buckets.create({ max: 5, interval: 1 }))).toEqual({
+      status: 400,
+      code: 60211,
+    });
+    for (let i = 2; i <= 10; i++) await buckets.create({ max: 5, interval: i });
+    expect(await failure(buckets.create({ max: 5, interval: 11 }))).toEqual({
+      status: 400,
+      code: 60210,
+    });
+    expect(await failure(buckets(first.sid).update({ interval: 2 }))).toEqual({
+      status: 400,
+      code: 60211,
+    });
+    expect(await failure(buckets(first.sid).update({ max: 0 }))).toEqual({
+      status: 400,
+      code: 60200,
+    });
+    const raw = await rawFetch(`/v2/Services/${service.sid}/RateLimits/${created.sid}/Buckets`, {
+      method: 'POST',
+      headers: {
+        authorization: basic(ACCOUNT_SID, AUTH_TOKEN),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'Max=2&Interval=-5',
+    });
+    expect(raw.status).toBe(400);
+    expect(await raw.json()).toEqual({
+      code: 60200,
+      message: 'Invalid parameter: Interval must be a positive integer',
+      more_info: 'https://www.twilio.com/docs/errors/60200',
+      status: 400,
+    });
+  });
+
+  it('a bucket of Max 2 in 60 s serves two sends of a value, answers 20429 to the third and sends nothing, while another value is served', async () => {
+    const service = await newService();
+    const rateLimit = await client.verify.v2
+      .services(service.sid)
+      .rateLimits.create({ uniqueName: 'end_user_ip_address' });
+    await client.verify.v2
+      .services(service.sid)
+      .rateLimits(rateLimit.sid)
+      .buckets.create({ max: 2, interval: 60 });
+    const verifications = client.verify.v2.services(service.sid).verifications;
+    const from = (ip: string) => ({ end_user_ip_address: ip });
+    for (let i = 0; i < 2; i++) {
+      const to = nextPhone();
+      await verifications.create({ to, channel: 'sms', rateLimits: from('203.0.113.7') });
+      await smsTo(to);
+    }
+    const refusedTo = nextPhone();
+    const refused = await rawFetch(`/v2/Services/${service.sid}/Verifications`, {
+      method: 'POST',
+      headers: {
+        authorization: basic(ACCOUNT_SID, AUTH_TOKEN),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        To: refusedTo,
+        Channel: 'sms',
+        RateLimits: JSON.stringify(from('203.0.113.7')),
+      }).toString(),
+    });
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(await refused.json()).toMatchObject({ code: 20429, status: 429 });
+    expect(
+      await failure(
+        verifications.create({ to: nextPhone(), channel: 'sms', rateLimits: from('203.0.113.7') }),
+      ),
+    ).toEqual({ status: 429, code: 20429 });
+    await host.whenIdle();
+    expect(twilioEmulator.messages().filter((m) => m.to === refusedTo)).toEqual([]);
+
+    const other = nextPhone();
+    await verifications.create({ to: other, channel: 'sms', rateLimits: from('198.51.100.4') });
+    expect(codeIn(await smsTo(other))).toMatch(/^\d{6}$/);
+    // A rate limit the request does not name is not applied; a name the service lacks is refused.
+    await verifications.create({ to: nextPhone(), channel: 'sms' });
+    expect(
+      await failure(
+        verifications.create({ to: nextPhone(), channel: 'sms', rateLimits: { nope: '1' } }),
+      ),
+    ).toEqual({ status: 400, code: 60200 });
+
+    // The value is at rest only as an HMAC.
+    const rows: unknown[] = [];
+    for await (const row of verifyTable().listEntities({
+      queryOptions: { filter: "PartitionKey eq 'ratelimit-counter'" },
+    })) {
+      rows.push(row);
+    }
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(rows)).not.toContain('203.0.113.7');
+    expect(JSON.stringify(rows)).not.toContain('198.51.100.4');
+  });
+
+  it('deleting a rate limit or its service removes what hangs under it', async () => {
+    const service = await newService();
+    const rateLimits = client.verify.v2.services(service.sid).rateLimits;
+    const kept = await rateLimits.create({ uniqueName: 'kept' });
+    const gone = await rateLimits.create({ uniqueName: 'gone' });
+    const bucket = await rateLimits(gone.sid).buckets.create({ max: 1, interval: 60 });
+    expect(await rateLimits(gone.sid).remove()).toBe(true);
+    expect(await failure(rateLimits(gone.sid).buckets(bucket.sid).fetch())).toEqual({
+      status: 404,
+      code: 20404,
+    });
+    expect(await failure(rateLimits(gone.sid).buckets.list())).toEqual({
+      status: 404,
+      code: 20404,
+    });
+    // Its name is free again, with no bucket: nothing limits it.
+    const again = await rateLimits.create({ uniqueName: 'gone' });
+    expect((await rateLimits(again.sid).buckets.list()).length).toBe(0);
+
+    const table = verifyTable();
+    expect((await table.getEntity('ratelimits', service.sid)).rateLimits).toContain(kept.sid);
+    expect(await client.verify.v2.services(service.sid).remove()).toBe(true);
+    await expect(table.getEntity('ratelimits', service.sid)).rejects.toMatchObject({
+      statusCode: 404,
+    });
+    expect(await failure(rateLimits(kept.sid).fetch())).toEqual({ status: 404, code: 20404 });
   });
 });
