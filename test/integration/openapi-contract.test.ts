@@ -552,7 +552,7 @@ describe('real answers match the document', () => {
         await call('POST', VERIFICATIONS, {
           headers: account,
           params: { ServiceSid: sid },
-          // 60223: a channel Verify does not deliver here (call and WhatsApp are on with the emulators).
+          // 60200: the email channel (on with the emulators) wants an address in To, not a number.
           body: form({ To: to, Channel: 'email' }),
         })
       ).status,
