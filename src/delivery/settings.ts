@@ -103,12 +103,26 @@ export function loadDeliverySettings(env: Env): DeliverySettings {
     return present;
   };
 
-  const voiceFrom = read(DELIVERY_KEYS.voiceFrom);
-  let call: DeliverySettings['call'];
-  if (voiceFrom !== undefined && needs(DELIVERY_KEYS.voiceFrom, 'twilio', twilio !== undefined)) {
-    if (E164_PATTERN.test(voiceFrom)) call = { from: voiceFrom };
-    else report(DELIVERY_KEYS.voiceFrom, 'must be an E.164 number');
-  }
+  /** A sender setting: its value when set, its service configured and its form right (else reported). */
+  const senderOf = (
+    key: DeliveryKey,
+    section: 'twilio' | 'acs',
+    form: { readonly pattern: RegExp; readonly message: string },
+  ): string | undefined => {
+    const value = read(key);
+    if (value === undefined) return undefined;
+    if (!needs(key, section, section === 'twilio' ? twilio !== undefined : acs !== undefined))
+      return undefined;
+    if (form.pattern.test(value)) return value;
+    report(key, form.message);
+    return undefined;
+  };
+
+  const voiceFrom = senderOf(DELIVERY_KEYS.voiceFrom, 'twilio', {
+    pattern: E164_PATTERN,
+    message: 'must be an E.164 number',
+  });
+  const call: DeliverySettings['call'] = voiceFrom === undefined ? undefined : { from: voiceFrom };
 
   const waFrom = read(DELIVERY_KEYS.whatsAppFrom);
   const waContent = read(DELIVERY_KEYS.whatsAppContentSid);
@@ -132,19 +146,17 @@ export function loadDeliverySettings(env: Env): DeliverySettings {
     }
   }
 
-  const smsFrom = read(DELIVERY_KEYS.acsSmsFrom);
-  let acsSms: DeliverySettings['acsSms'];
-  if (smsFrom !== undefined && needs(DELIVERY_KEYS.acsSmsFrom, 'acs', acs !== undefined)) {
-    if (ACS_SENDER.test(smsFrom)) acsSms = { from: smsFrom };
-    else report(DELIVERY_KEYS.acsSmsFrom, 'must be an E.164 number or an alphanumeric sender id');
-  }
+  const smsFrom = senderOf(DELIVERY_KEYS.acsSmsFrom, 'acs', {
+    pattern: ACS_SENDER,
+    message: 'must be an E.164 number or an alphanumeric sender id',
+  });
+  const acsSms: DeliverySettings['acsSms'] = smsFrom === undefined ? undefined : { from: smsFrom };
 
-  const sender = read(DELIVERY_KEYS.acsEmailSender);
-  let email: DeliverySettings['email'];
-  if (sender !== undefined && needs(DELIVERY_KEYS.acsEmailSender, 'acs', acs !== undefined)) {
-    if (EMAIL_ADDRESS.test(sender)) email = { sender };
-    else report(DELIVERY_KEYS.acsEmailSender, 'must be an email address');
-  }
+  const sender = senderOf(DELIVERY_KEYS.acsEmailSender, 'acs', {
+    pattern: EMAIL_ADDRESS,
+    message: 'must be an email address',
+  });
+  const email: DeliverySettings['email'] = sender === undefined ? undefined : { sender };
 
   const configured: Record<SmsProviderName, boolean> = {
     twilio: twilio !== undefined,

@@ -1,12 +1,10 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { FaultSwitch } from '../common/fault-switch';
 import { type LogFn, queryOf, readBody, sendEmpty, sendJson } from '../common/http';
-import { Outbox } from '../common/outbox';
-import { outboxSendApi, routeOutbox } from '../common/outbox-service';
+import { OutboxSend } from '../common/outbox-service';
 import type { OutboxSendApi, OutboxService } from '../common/outbox-service';
 import type { EmulatorClock } from './lifecycle';
-import { formatTwilioDate, postSignedCallback, twilioError } from './wire';
+import { formatTwilioDate, postSignedCallback, sendTwilioPage, twilioError } from './wire';
 
 /**
  * Twilio Programmable Voice's Calls resource (2010-04-01) as twilio-node's `client.calls` uses it: create
@@ -127,12 +125,11 @@ export function createCallsService(opts: {
   printMessages: boolean;
 }): CallsService {
   const { accountSid, authToken, clock, log } = opts;
-  const outbox = new Outbox<StoredCall>({
-    recipientOf: (c) => c.to,
-    onDrop: (c) => c.cancelStep?.(),
-  });
-  const faults = new FaultSwitch();
-  let creates = 0;
+  const sends = new OutboxSend<StoredCall>(
+    { name: 'calls', key: 'calls', view: (c) => publicView(c) },
+    { recipientOf: (c) => c.to, onDrop: (c) => c.cancelStep?.() },
+  );
+  const { outbox, faults } = sends;
 
   const publicView = (c: StoredCall): EmulatedCall => ({
     sid: c.sid,
@@ -256,7 +253,7 @@ export function createCallsService(opts: {
 
   const create = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const form = new URLSearchParams((await readBody(req)).toString('utf8'));
-    creates += 1;
+    sends.countRequest();
     const fault = faults.take();
     if (fault?.hang === true) return faults.hang(res);
     if (fault !== undefined) {
@@ -343,29 +340,18 @@ export function createCallsService(opts: {
       .reverse();
     const items = all.slice(page * size, (page + 1) * size);
     const pageUri = (n: number): string => `${path}?PageSize=${size}&Page=${n}`;
-    sendJson(
-      res,
-      200,
-      {
-        calls: items.map(callJson),
-        uri: pageUri(page),
-        first_page_uri: pageUri(0),
-        next_page_uri: (page + 1) * size < all.length ? pageUri(page + 1) : null,
-        previous_page_uri: page > 0 ? pageUri(page - 1) : null,
-        page,
-        page_size: size,
-        start: page * size,
-        end: page * size + Math.max(items.length - 1, 0),
-      },
-      {},
-      'application/json',
-    );
+    sendTwilioPage(res, 'calls', items.map(callJson), {
+      page,
+      size,
+      uri: pageUri,
+      nextPageUri: (page + 1) * size < all.length ? pageUri(page + 1) : null,
+    });
   };
 
   return {
     api: {
       calls: (to) => outbox.list(to).map(publicView),
-      ...outboxSendApi(faults, outbox, () => creates),
+      ...sends.api,
     },
     handle: async (req, res, sid, path) => {
       const method = req.method ?? 'GET';
@@ -383,18 +369,7 @@ export function createCallsService(opts: {
       }
       twilioError(res, 405, 20004, 'Method not allowed');
     },
-    emulatorRoute: (req, res, path) =>
-      routeOutbox(req, res, path, {
-        name: 'calls',
-        key: 'calls',
-        outbox,
-        faults,
-        view: publicView,
-      }),
-    reset: () => {
-      outbox.clear();
-      faults.reset();
-      creates = 0;
-    },
+    emulatorRoute: (req, res, path) => sends.emulatorRoute(req, res, path),
+    reset: () => sends.reset(),
   };
 }

@@ -14,6 +14,33 @@ export function formatTwilioDate(d: Date): string {
   return `${DAYS[d.getUTCDay()]}, ${p(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
+/** One page of a Twilio list resource (2010-04-01): the items under `key`, then the paging fields. */
+export function sendTwilioPage(
+  res: http.ServerResponse,
+  key: string,
+  items: readonly unknown[],
+  paging: {
+    readonly page: number;
+    readonly size: number;
+    readonly uri: (page: number) => string;
+    readonly nextPageUri: string | null;
+  },
+): void {
+  const { page, size, uri } = paging;
+  const body = {
+    [key]: items,
+    uri: uri(page),
+    first_page_uri: uri(0),
+    next_page_uri: paging.nextPageUri,
+    previous_page_uri: page > 0 ? uri(page - 1) : null,
+    page,
+    page_size: size,
+    start: page * size,
+    end: page * size + Math.max(items.length - 1, 0),
+  };
+  sendJson(res, 200, body, {}, 'application/json');
+}
+
 export function timingSafeEqualStr(a: string, b: string): boolean {
   const ha = crypto.createHash('sha256').update(a).digest();
   const hb = crypto.createHash('sha256').update(b).digest();
