@@ -22,6 +22,7 @@ export const DELIVERY_KEYS = {
   providerTimeoutMs: 'DELIVERY_PROVIDER_TIMEOUT_MS',
   testNumbers: 'DELIVERY_TEST_NUMBERS',
   testNumbersInAzure: 'DELIVERY_TEST_NUMBERS_ALLOWED_IN_AZURE',
+  callKeyPress: 'DELIVERY_CALL_KEY_PRESS',
   /** Set by App Service / Functions in Azure (never by Core Tools or the local runtime). */
   azureInstance: 'WEBSITE_INSTANCE_ID',
 } as const;
@@ -56,7 +57,8 @@ export interface DeliverySettings {
   readonly twilio: TwilioConfig | undefined;
   /** The ACS resource, when the deployment has one (SMS provider, email). */
   readonly acs: AcsAccess | undefined;
-  readonly call: { readonly from: string } | undefined;
+  /** `keyPress`: the call asks for a key before it speaks the code (`DELIVERY_CALL_KEY_PRESS`). */
+  readonly call: { readonly from: string; readonly keyPress: boolean } | undefined;
   readonly whatsApp: { readonly from: string; readonly contentSid: string } | undefined;
   readonly acsSms: { readonly from: string } | undefined;
   readonly email: { readonly sender: string } | undefined;
@@ -122,7 +124,11 @@ export function loadDeliverySettings(env: Env): DeliverySettings {
     pattern: E164_PATTERN,
     message: 'must be an E.164 number',
   });
-  const call: DeliverySettings['call'] = voiceFrom === undefined ? undefined : { from: voiceFrom };
+  const rawKeyPress = read(DELIVERY_KEYS.callKeyPress)?.toLowerCase();
+  if (rawKeyPress !== undefined && rawKeyPress !== 'true' && rawKeyPress !== 'false')
+    report(DELIVERY_KEYS.callKeyPress, 'must be true or false');
+  const call: DeliverySettings['call'] =
+    voiceFrom === undefined ? undefined : { from: voiceFrom, keyPress: rawKeyPress === 'true' };
 
   const waFrom = read(DELIVERY_KEYS.whatsAppFrom);
   const waContent = read(DELIVERY_KEYS.whatsAppContentSid);

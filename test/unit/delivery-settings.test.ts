@@ -27,7 +27,7 @@ describe('loadDeliverySettings', () => {
       }),
     );
     expect(settings).toMatchObject({
-      call: { from: '+15005550006' },
+      call: { from: '+15005550006', keyPress: false },
       whatsApp: { from: '+14155238886', contentSid: CONTENT_SID },
       acsSms: { from: 'Contoso' },
       email: { sender: 'DoNotReply@contoso.azurecomm.net' },
@@ -42,12 +42,14 @@ describe('loadDeliverySettings', () => {
       problems(
         validEnv({
           TwilioVoiceFrom: '5550006',
+          DELIVERY_CALL_KEY_PRESS: 'yes',
           COMMUNICATION_SERVICES_SMS_FROM: '+1 (555) 0100',
           COMMUNICATION_SERVICES_EMAIL_SENDER: 'not an address',
         }),
       ),
     ).toEqual({
       TwilioVoiceFrom: 'must be an E.164 number',
+      DELIVERY_CALL_KEY_PRESS: 'must be true or false',
       COMMUNICATION_SERVICES_SMS_FROM: 'must be an E.164 number or an alphanumeric sender id',
       COMMUNICATION_SERVICES_EMAIL_SENDER: 'must be an email address',
     });

@@ -70,6 +70,24 @@ const CALLBACK_TIMEOUT_MS = 5_000;
  * POSTs a status callback as Twilio does (form-encoded, signed with `X-Twilio-Signature`); the outcome is
  * only logged, never retried, and never rejects.
  */
+/** A form POST to an app's URL signed as Twilio signs its webhooks (`X-Twilio-Signature`). */
+export function postSigned(
+  url: string,
+  params: Readonly<Record<string, string>>,
+  authToken: string,
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilioSignature(authToken, url, params),
+      'user-agent': 'TwilioProxy/1.1',
+    },
+    body: new URLSearchParams(params).toString(),
+    signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+  });
+}
+
 export async function postSignedCallback(
   url: string,
   params: Readonly<Record<string, string>>,
@@ -78,16 +96,7 @@ export async function postSignedCallback(
   label: string,
 ): Promise<void> {
   try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilioSignature(authToken, url, params),
-        'user-agent': 'TwilioProxy/1.1',
-      },
-      body: new URLSearchParams(params).toString(),
-      signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
-    });
+    const res = await postSigned(url, params, authToken);
     await res.arrayBuffer().catch(() => undefined);
     log(`[twilio] status callback ${label} answered ${res.status}`);
   } catch (e) {
