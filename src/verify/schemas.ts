@@ -123,20 +123,26 @@ const RATE_LIMIT_VALUES = z
     return values;
   });
 
-function readRateLimitValues(text: string): Record<string, string> | undefined {
+/** A form field holding a JSON object (`RateLimits`, `ChannelConfiguration`), or undefined. */
+function jsonObject(text: string): Record<string, unknown> | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const entries = Object.entries(value as Record<string, unknown>).map(
-    ([name, v]): [string, unknown] => [
-      name,
-      typeof v === 'number' && Number.isFinite(v) ? String(v) : v,
-    ],
-  );
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function readRateLimitValues(text: string): Record<string, string> | undefined {
+  const value = jsonObject(text);
+  if (value === undefined) return undefined;
+  const entries = Object.entries(value).map(([name, v]): [string, unknown] => [
+    name,
+    typeof v === 'number' && Number.isFinite(v) ? String(v) : v,
+  ]);
   const valid =
     entries.length <= MAX_RATE_LIMITS_PER_SERVICE &&
     entries.every(([, v]) => typeof v === 'string' && v.length >= 1 && v.length <= 256);
@@ -157,14 +163,9 @@ const EMAIL_CHANNEL_CONFIGURATION = z
   );
 
 function isEmailChannelConfiguration(text: string): boolean {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return false;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const { from, from_name, template_id, substitutions } = value as Record<string, unknown>;
+  const value = jsonObject(text);
+  if (value === undefined) return false;
+  const { from, from_name, template_id, substitutions } = value;
   const optionalString = (v: unknown, max: number): boolean =>
     v === undefined || (typeof v === 'string' && v.length <= max);
   return (

@@ -5,7 +5,11 @@
  * runtime with every embedded emulator and a manual clock; needs the built app (`npm run build`).
  */
 import twilio from 'twilio';
-import { startAppWithEmulators, type AppStack } from '../helpers/app-on-local-runtime';
+import {
+  answerWithCode,
+  startAppWithEmulators,
+  type AppStack,
+} from '../helpers/app-on-local-runtime';
 
 let stack: AppStack;
 
@@ -74,16 +78,7 @@ it('asks for a key first: the code is spoken only after the key press, through t
   expect(match).not.toBeNull();
   const code = match![1]!.replace(/, /g, '');
 
-  const answer = await fetch(
-    links.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse'),
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(code),
-    },
-  );
-  expect(answer.status).toBe(202);
-  await stack.host.whenIdle();
+  await answerWithCode(stack.host, links, code);
   const done = (await (await fetch(links.statusQueryGetUri)).json()) as { output: unknown };
   expect(done.output).toBe(true);
 });

@@ -7,6 +7,7 @@
 import type { LocalHost } from '@local/durable-runtime';
 import twilio from 'twilio';
 import {
+  answerWithCode,
   startAppWithEmulators,
   TEST_VERIFY_ACCOUNT_SID,
   TEST_VERIFY_AUTH_TOKEN,
@@ -73,18 +74,8 @@ async function started(body: unknown): Promise<Links> {
   return links;
 }
 
-async function submit(links: Links, code: string): Promise<void> {
-  const response = await fetch(
-    links.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse'),
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(code),
-    },
-  );
-  expect(response.status).toBe(202);
-  await stack.host.whenIdle();
-}
+const submit = (links: Links, code: string): Promise<void> =>
+  answerWithCode(stack.host, links, code);
 
 async function status(links: Links): Promise<StatusBody> {
   await stack.host.whenIdle();
