@@ -35,6 +35,10 @@ export const SNAPSHOT_PARAMETERS = {
   twilioAccountSid: 'AC00000000000000000000000000000001',
   twilioAuthToken: 'snapshot-secret-twilio-auth-token',
   twilioPhoneNumber: '+14255550100',
+  // The optional channels on, so the snapshot shows their settings.
+  twilioVoiceFrom: '+14255550101',
+  twilioWhatsAppFrom: '+14255550102',
+  twilioWhatsAppContentSid: 'HX00000000000000000000000000000001',
   verificationCodeSecret: 'snapshot-secret-verification-code-secret',
   verifyApiAuthToken: 'snapshot-secret-verify-api-auth-token-0000',
 } as const;

@@ -22,6 +22,8 @@ import {
 } from './delivery/acs-channels';
 import { DELIVERY_KEYS, DELIVERY_OWN_KEYS, loadDeliverySettings } from './delivery/settings';
 import { testCodeFor } from './delivery/test-numbers';
+import { keyPressActionUrl, type KeyPressKeys } from './delivery/key-press';
+import { keyPressTwiml } from './delivery/texts';
 import { TwilioVoiceSender, TwilioWhatsAppSender } from './delivery/twilio-channels';
 import { renderMessage, templateFor } from './verification/sms-templates';
 import { HOST_KEYS, loadHostConfig, loadSections, type Config, type Env } from './config';
@@ -194,6 +196,12 @@ export const getDelivery = lazy((): Delivery => {
       call === undefined || twilioClient === undefined
         ? undefined
         : new TwilioVoiceSender(twilioClient, call.from),
+    ...(call?.keyPress === true
+      ? {
+          callScript: (c: { to: string; code: string; locale: string | undefined }) =>
+            keyPressTwiml(keyPressActionUrl(getKeyPressKeys(), c, new Date()), c.locale),
+        }
+      : {}),
     whatsapp:
       whatsApp === undefined || twilioClient === undefined
         ? undefined
@@ -207,6 +215,12 @@ export const getDelivery = lazy((): Delivery => {
     log: (line) => console.warn(line),
   });
 });
+
+/** What seals a call's code into its key-press URL: the public origin and the code secret. */
+export function getKeyPressKeys(): KeyPressKeys {
+  const { links, codeSecret } = getVerificationConfig();
+  return { origin: links.publicOrigin, secret: codeSecret };
+}
 
 /** The fixed code of a test number, or undefined (the settings' list, empty unless configured). */
 export function testCodeForNumber(phoneNumber: string): string | undefined {

@@ -7,6 +7,7 @@ import './verification/register';
 import './acs/register';
 import './me/register';
 import './verify/register';
+import './delivery/register';
 import './openapi/openapi-functions';
 
 // Request bodies stream to the handlers (Azure supports it; so does the local runtime): each reads at most its

@@ -29,6 +29,12 @@ param acsSmsFromNumber string
 param identityMapTableName string
 param twilioAccountSid string
 param twilioPhoneNumber string
+@description('Caller id of the call channel (E.164). Empty: no call channel.')
+param twilioVoiceFrom string
+@description('WhatsApp sender (E.164, no whatsapp: prefix); set only with twilioWhatsAppContentSid.')
+param twilioWhatsAppFrom string
+@description('Approved Content template (HX...) of the whatsapp channel; set only with twilioWhatsAppFrom.')
+param twilioWhatsAppContentSid string
 param acsTeamsClientId string
 param sidecarUrl string
 param maximumInstanceCount int
@@ -141,6 +147,15 @@ var coreSettings = {
 
 var teamsSettings = empty(acsTeamsClientId) ? {} : { ACS_TEAMS_CLIENT_ID: acsTeamsClientId }
 var acsSmsSettings = empty(acsSmsFromNumber) ? {} : { COMMUNICATION_SERVICES_SMS_FROM: acsSmsFromNumber }
+// The call and WhatsApp channels are on only when their settings are there (src/delivery/settings.ts);
+// WhatsApp needs both its sender and its template, so one without the other sets neither.
+var voiceSettings = empty(twilioVoiceFrom) ? {} : { TwilioVoiceFrom: twilioVoiceFrom }
+var whatsAppSettings = empty(twilioWhatsAppFrom) || empty(twilioWhatsAppContentSid)
+  ? {}
+  : {
+      TwilioWhatsAppFrom: twilioWhatsAppFrom
+      TwilioWhatsAppContentSid: twilioWhatsAppContentSid
+    }
 
 // With a sidecar URL the /api/me routes call it (it is not on loopback in Azure); without one
 // they are switched off with the host's own AzureWebJobs.<name>.Disabled settings.
@@ -154,7 +169,14 @@ var sidecarSettings = empty(sidecarUrl) ? meDisabledSettings : sidecarUrlSetting
 resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(coreSettings, teamsSettings, acsSmsSettings, sidecarSettings)
+  properties: union(
+    coreSettings,
+    teamsSettings,
+    acsSmsSettings,
+    voiceSettings,
+    whatsAppSettings,
+    sidecarSettings
+  )
 }
 
 output name string = site.name

@@ -27,6 +27,15 @@ export interface DeliverySenders {
     readonly sender: ChannelSender<SmsText>;
   }[];
   readonly call: ChannelSender<CallMessage> | undefined;
+  /**
+   * The call's TwiML when it is not the code spoken at once: with a key press first, a `<Gather>` whose
+   * action answers the code (src/delivery/key-press.ts).
+   */
+  readonly callScript?: (call: {
+    readonly to: string;
+    readonly code: string;
+    readonly locale: string | undefined;
+  }) => string;
   readonly whatsapp: ChannelSender<WhatsAppMessage> | undefined;
   readonly email: ChannelSender<EmailText> | undefined;
   /** The SMS text in the locale (the verification feature's templates). */
@@ -61,7 +70,10 @@ export function createDelivery(senders: DeliverySenders): Delivery {
       switch (channel) {
         case 'call':
           return single('call', 'twilio-voice', () =>
-            senders.call!.send({ to, twiml: callTwiml(code, locale) }),
+            senders.call!.send({
+              to,
+              twiml: senders.callScript?.({ to, code, locale }) ?? callTwiml(code, locale),
+            }),
           );
         case 'whatsapp':
           return single('whatsapp', 'twilio-whatsapp', () =>

@@ -22,6 +22,7 @@ export const DELIVERY_KEYS = {
   providerTimeoutMs: 'DELIVERY_PROVIDER_TIMEOUT_MS',
   testNumbers: 'DELIVERY_TEST_NUMBERS',
   testNumbersInAzure: 'DELIVERY_TEST_NUMBERS_ALLOWED_IN_AZURE',
+  callKeyPress: 'DELIVERY_CALL_KEY_PRESS',
   /** Set by App Service / Functions in Azure (never by Core Tools or the local runtime). */
   azureInstance: 'WEBSITE_INSTANCE_ID',
 } as const;
@@ -56,7 +57,8 @@ export interface DeliverySettings {
   readonly twilio: TwilioConfig | undefined;
   /** The ACS resource, when the deployment has one (SMS provider, email). */
   readonly acs: AcsAccess | undefined;
-  readonly call: { readonly from: string } | undefined;
+  /** `keyPress`: the call asks for a key before it speaks the code (`DELIVERY_CALL_KEY_PRESS`). */
+  readonly call: { readonly from: string; readonly keyPress: boolean } | undefined;
   readonly whatsApp: { readonly from: string; readonly contentSid: string } | undefined;
   readonly acsSms: { readonly from: string } | undefined;
   readonly email: { readonly sender: string } | undefined;
@@ -103,12 +105,30 @@ export function loadDeliverySettings(env: Env): DeliverySettings {
     return present;
   };
 
-  const voiceFrom = read(DELIVERY_KEYS.voiceFrom);
-  let call: DeliverySettings['call'];
-  if (voiceFrom !== undefined && needs(DELIVERY_KEYS.voiceFrom, 'twilio', twilio !== undefined)) {
-    if (E164_PATTERN.test(voiceFrom)) call = { from: voiceFrom };
-    else report(DELIVERY_KEYS.voiceFrom, 'must be an E.164 number');
-  }
+  /** A sender setting: its value when set, its service configured and its form right (else reported). */
+  const senderOf = (
+    key: DeliveryKey,
+    section: 'twilio' | 'acs',
+    form: { readonly pattern: RegExp; readonly message: string },
+  ): string | undefined => {
+    const value = read(key);
+    if (value === undefined) return undefined;
+    if (!needs(key, section, section === 'twilio' ? twilio !== undefined : acs !== undefined))
+      return undefined;
+    if (form.pattern.test(value)) return value;
+    report(key, form.message);
+    return undefined;
+  };
+
+  const voiceFrom = senderOf(DELIVERY_KEYS.voiceFrom, 'twilio', {
+    pattern: E164_PATTERN,
+    message: 'must be an E.164 number',
+  });
+  const rawKeyPress = read(DELIVERY_KEYS.callKeyPress)?.toLowerCase();
+  if (rawKeyPress !== undefined && rawKeyPress !== 'true' && rawKeyPress !== 'false')
+    report(DELIVERY_KEYS.callKeyPress, 'must be true or false');
+  const call: DeliverySettings['call'] =
+    voiceFrom === undefined ? undefined : { from: voiceFrom, keyPress: rawKeyPress === 'true' };
 
   const waFrom = read(DELIVERY_KEYS.whatsAppFrom);
   const waContent = read(DELIVERY_KEYS.whatsAppContentSid);
@@ -132,19 +152,17 @@ export function loadDeliverySettings(env: Env): DeliverySettings {
     }
   }
 
-  const smsFrom = read(DELIVERY_KEYS.acsSmsFrom);
-  let acsSms: DeliverySettings['acsSms'];
-  if (smsFrom !== undefined && needs(DELIVERY_KEYS.acsSmsFrom, 'acs', acs !== undefined)) {
-    if (ACS_SENDER.test(smsFrom)) acsSms = { from: smsFrom };
-    else report(DELIVERY_KEYS.acsSmsFrom, 'must be an E.164 number or an alphanumeric sender id');
-  }
+  const smsFrom = senderOf(DELIVERY_KEYS.acsSmsFrom, 'acs', {
+    pattern: ACS_SENDER,
+    message: 'must be an E.164 number or an alphanumeric sender id',
+  });
+  const acsSms: DeliverySettings['acsSms'] = smsFrom === undefined ? undefined : { from: smsFrom };
 
-  const sender = read(DELIVERY_KEYS.acsEmailSender);
-  let email: DeliverySettings['email'];
-  if (sender !== undefined && needs(DELIVERY_KEYS.acsEmailSender, 'acs', acs !== undefined)) {
-    if (EMAIL_ADDRESS.test(sender)) email = { sender };
-    else report(DELIVERY_KEYS.acsEmailSender, 'must be an email address');
-  }
+  const sender = senderOf(DELIVERY_KEYS.acsEmailSender, 'acs', {
+    pattern: EMAIL_ADDRESS,
+    message: 'must be an email address',
+  });
+  const email: DeliverySettings['email'] = sender === undefined ? undefined : { sender };
 
   const configured: Record<SmsProviderName, boolean> = {
     twilio: twilio !== undefined,

@@ -13,11 +13,7 @@ export async function readJson(
   request: HttpRequest,
   { required = true, maxBytes = MAX_BODY_BYTES }: { required?: boolean; maxBytes?: number } = {},
 ): Promise<unknown> {
-  const tooLarge = () =>
-    new PayloadTooLargeError(`The request body must be at most ${maxBytes} bytes.`);
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  const text = await readAtMost(request, maxBytes, tooLarge);
+  const text = await readText(request, maxBytes);
   if (text.trim() === '') {
     if (!required) return undefined;
     throw new ValidationError({ field: 'body', message: 'a JSON body is required' });
@@ -27,6 +23,15 @@ export async function readJson(
   } catch {
     throw new ValidationError({ field: 'body', message: 'must be valid JSON' });
   }
+}
+
+/** The body as text: 413 when it declares or turns out to be larger than `maxBytes`. */
+export async function readText(request: HttpRequest, maxBytes = MAX_BODY_BYTES): Promise<string> {
+  const tooLarge = () =>
+    new PayloadTooLargeError(`The request body must be at most ${maxBytes} bytes.`);
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  return readAtMost(request, maxBytes, tooLarge);
 }
 
 /**

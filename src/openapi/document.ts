@@ -16,6 +16,7 @@ import {
   type ApiTag,
   type RegisterOpenApi,
 } from '../http/openapi';
+import { registerDeliveryOpenApi } from '../delivery/openapi';
 import { registerMeOpenApi } from '../me/openapi';
 import { registerVerifyApiOpenApi } from '../verify/schemas';
 import { GUARD_REASONS } from '../verification/guard/errors';
@@ -28,6 +29,7 @@ const FEATURES: readonly RegisterOpenApi[] = [
   registerVerificationOpenApi,
   registerAcsOpenApi,
   registerMeOpenApi,
+  registerDeliveryOpenApi,
   registerApiDescriptionOpenApi,
 ];
 

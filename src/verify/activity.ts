@@ -2,7 +2,7 @@ import type { InvocationContext } from '@azure/functions';
 import { hashCode } from '../verification/crypto/code-hash';
 import { deriveCode } from '../verification/crypto/derived-code';
 import { openAnswer } from '../verification/crypto/sealed-answer';
-import { maskPhoneNumber } from '../redact';
+import { maskRecipient } from '../redact';
 import type { ChannelSenders } from './channels';
 import { renderVerifyMessage } from './messages';
 import type { FirstSend, SendVerifyCodeInput, VerifyRules } from './rules';
@@ -52,7 +52,7 @@ export function createSendVerifyCode(deps: SendVerifyCodeDeps) {
       deduplicate: input.sealedCustomCode === undefined,
     });
     context.log(
-      `Verify code ${receipt.sid} (attempt ${input.attempt}) sent to ${maskPhoneNumber(input.to)} for ${input.verificationSid}`,
+      `Verify code ${receipt.sid} (attempt ${input.attempt}) sent to ${maskRecipient(input.to)} for ${input.verificationSid}`,
     );
     const challengeHash = hashCode(secret, input.verificationSid, code);
     if (input.attempt !== 1) return challengeHash;

@@ -6,8 +6,9 @@ import type { VerifyChannel } from './rules';
  * the delivery layer (src/delivery) and is enabled when the deployment has it (read on first use, as every
  * setting). `sms` texts Verify's own message (service name, PSD2 fields, app hash) through the SMS
  * providers in order, failing over from Twilio to ACS with the same text, and carries the send's re-run
- * identity so a crash re-run does not text twice; `call` and `whatsapp` speak or template the code itself. `email` and `sna`
- * answer 60223: Verify's `To` is a phone number here (the guard judges it).
+ * identity so a crash re-run does not text twice; `call`, `whatsapp` and `email` speak, template or write
+ * the code in the verification's locale themselves (`email` through ACS Email, `To` an address). `sna`
+ * answers 60223.
  */
 export interface CodeMessage {
   readonly to: string;
@@ -27,7 +28,7 @@ export type ChannelSenders = Readonly<Partial<Record<VerifyChannel, ChannelSende
 
 export function createChannelSenders(delivery: () => Delivery): ChannelSenders {
   const through =
-    (channel: 'call' | 'whatsapp'): ChannelSender =>
+    (channel: 'call' | 'whatsapp' | 'email'): ChannelSender =>
     async ({ to, code, locale }) => {
       const receipt = await delivery().deliver({ channel, to, code, locale });
       return { sid: receipt.id ?? receipt.provider };
@@ -39,6 +40,7 @@ export function createChannelSenders(delivery: () => Delivery): ChannelSenders {
   };
   const call = through('call');
   const whatsapp = through('whatsapp');
+  const email = through('email');
   return {
     get sms(): ChannelSender | undefined {
       return delivery().enabled().includes('sms') ? sms : undefined;
@@ -48,6 +50,9 @@ export function createChannelSenders(delivery: () => Delivery): ChannelSenders {
     },
     get whatsapp(): ChannelSender | undefined {
       return delivery().enabled().includes('whatsapp') ? whatsapp : undefined;
+    },
+    get email(): ChannelSender | undefined {
+      return delivery().enabled().includes('email') ? email : undefined;
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { createHmac } from 'node:crypto';
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { ValidationError } from '../errors';
 import type { GetVerificationClient, VerificationClient } from '../verification/durable-client';
 import { findStatus } from '../verification/durable-client';
@@ -32,9 +32,15 @@ import {
   toVerificationResource,
   type ResourceContext,
 } from './resources';
-import { maskPhoneNumber } from '../redact';
+import { maskRecipient } from '../redact';
 import { SID_PATTERN, attemptSid, type VerifyInput, type VerifyStatus } from './rules';
-import { CheckForm, CreateVerificationForm, UpdateVerificationForm, parseParams } from './schemas';
+import {
+  CheckForm,
+  CreateVerificationForm,
+  UpdateVerificationForm,
+  isEmailAddress,
+  parseParams,
+} from './schemas';
 import type { ServiceRecord, VerifyStore } from './store';
 import type { VerifyCall } from './router';
 import type { VerifySettings } from './settings';
@@ -45,6 +51,12 @@ export interface VerificationsApiDeps {
   readonly getClient: GetVerificationClient;
   readonly guard: () => {
     check(phone: unknown, headers: HeaderSource, options?: CheckOptions): Promise<GuardedSend>;
+    /** The email channel: the per-recipient, per-client and global limits, no phone rules. */
+    checkEmail(
+      address: string,
+      headers: HeaderSource,
+      options?: CheckOptions,
+    ): Promise<{ readonly degraded: boolean }>;
     /** Issue 22: an approval counts for conversion and the owner's grace. */
     recordVerified?(e164: string): Promise<void>;
   };
@@ -106,7 +118,8 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         );
       }
       const locale = readLocale(form.Locale);
-      const lineType = parsePhoneNumberFromString(form.To.trim())?.getType();
+      const email = form.Channel === 'email';
+      const lineType = email ? undefined : parsePhoneNumberFromString(form.To.trim())?.getType();
       if (form.Channel === 'sms' && svc.skipSmsToLandlines && lineType === 'FIXED_LINE') {
         throw new VerifyApiError('landline');
       }
@@ -115,9 +128,11 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         const { rateLimits } = await deps.store().getRateLimits(svc.sid);
         await deps.rateLimits.admit(rateLimits, form.RateLimits);
       }
-      const accepted = await guarded(deps, form.To, form.DeviceIp);
+      const accepted = email
+        ? await guardedEmail(deps, form.To, form.DeviceIp)
+        : await guarded(deps, form.To, form.DeviceIp);
       const client = deps.getClient(call.context);
-      const key = numberKey(svc.sid, accepted.e164);
+      const key = numberKey(svc.sid, accepted.key);
       const ctx = deps.resources();
 
       for (let tries = 0; tries < MAX_CLAIM_TRIES; tries++) {
@@ -158,7 +173,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         slots.remember(key, sid);
         const input: VerifyInput = {
           serviceSid: svc.sid,
-          to: accepted.e164,
+          to: accepted.to,
           channel: form.Channel,
           friendlyName: form.CustomFriendlyName ?? svc.friendlyName,
           codeLength: form.CustomCode?.length ?? svc.codeLength,
@@ -250,9 +265,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         // The number's slot of this service names its verification: no status read before the
         // event. A slot this instance remembers may be stale (a newer verification took it
         // elsewhere): an answer from an ended one reads the table once more.
-        const e164 = parsePhoneNumberFromString(form.To!.trim())?.number;
-        if (e164 === undefined) throw invalidParameter('To', 'must be an E.164 phone number');
-        const key = numberKey(serviceSid, e164);
+        const key = numberKey(serviceSid, checkedRecipientKey(form.To!));
         const remembered = slots.get(key);
         sid = remembered ?? (await deps.store().getPending(serviceSid, key))?.verificationSid;
         if (sid === undefined) throw new VerifyApiError('notFound');
@@ -267,7 +280,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         }
         if (verdict.input.serviceSid !== serviceSid) throw new VerifyApiError('notFound');
       }
-      if (verdict.reply === 'approved') await recordApproval(deps, verdict.input.to, sid);
+      if (verdict.reply === 'approved') await recordApproval(deps, verdict.input, sid);
       if ((verdict.reply === 'approved' || verdict.reply === 'pending') && verdict.custom) {
         const custom: VerifyStatus = { ...verdict.custom, status: verdict.reply };
         return json(200, toCheckResource(deps.resources(), sid, verdict.input, custom));
@@ -326,12 +339,13 @@ function readLocale(locale: string | undefined): string | undefined {
  */
 async function recordApproval(
   deps: VerificationsApiDeps,
-  to: string,
+  input: VerifyInput,
   verificationSid: string,
 ): Promise<void> {
   try {
     await Promise.all([
-      deps.guard().recordVerified?.(to),
+      // An approved email says nothing of a phone number's owner or its range's conversion.
+      input.channel === 'email' ? undefined : deps.guard().recordVerified?.(input.to),
       deps.store().convertAttempts(verificationSid, deps.now().toISOString()),
     ]);
   } catch {
@@ -361,8 +375,11 @@ async function recordAttempt(
       verificationSid,
       channel: input.channel,
       country: country ?? '',
-      prefix: input.to.slice(0, Math.min(input.to.length - 1, ATTEMPT_PREFIX_DIGITS + 1)),
-      maskedTo: maskPhoneNumber(input.to),
+      prefix:
+        input.channel === 'email'
+          ? ''
+          : input.to.slice(0, Math.min(input.to.length - 1, ATTEMPT_PREFIX_DIGITS + 1)),
+      maskedTo: maskRecipient(input.to),
       conversionStatus: 'unconverted',
       dateCreated: at,
       dateUpdated: at,
@@ -372,18 +389,69 @@ async function recordAttempt(
   }
 }
 
-/** The app's fraud guard in front of every send, its refusals in Verify's codes. */
+/** Whom a verification sends to: `to` as the send takes it, `key` as its slot and the guard know it. */
+interface Recipient {
+  readonly to: string;
+  readonly key: string;
+  /** The number's ISO country; undefined for an email address or a non-geographic number. */
+  readonly country: CountryCode | undefined;
+}
+
+/**
+ * The slot key of a check's `To`: the E.164 number, or the lower-cased address (the domain is
+ * case-insensitive, and mailboxes that differ only in case are one person's in practice).
+ */
+function checkedRecipientKey(to: string): string {
+  const trimmed = to.trim();
+  if (trimmed.includes('@')) {
+    if (!isEmailAddress(trimmed)) throw invalidParameter('To', 'must be an email address');
+    return trimmed.toLowerCase();
+  }
+  const e164 = parsePhoneNumberFromString(trimmed)?.number;
+  if (e164 === undefined) throw invalidParameter('To', 'must be an E.164 phone number');
+  return e164;
+}
+
+/** The email channel's `To`: an address (60200 otherwise), counted by the guard's per-recipient limits. */
+async function guardedEmail(
+  deps: VerificationsApiDeps,
+  to: string,
+  deviceIp: string | undefined,
+): Promise<Recipient> {
+  const address = to.trim();
+  if (!isEmailAddress(address)) throw invalidParameter('To', 'must be an email address');
+  const key = address.toLowerCase();
+  await withGuardErrors(() => deps.guard().checkEmail(key, deviceIpHeaders(deviceIp), OPTIONS));
+  return { to: address, key, country: undefined };
+}
+
+/** The app's fraud guard in front of every send to a phone number. */
 async function guarded(
   deps: VerificationsApiDeps,
   to: string,
   deviceIp: string | undefined,
-): Promise<GuardedSend> {
-  // The caller is a back end: the end user's address is what it passes as DeviceIp, if anything.
-  const headers: HeaderSource = { get: () => deviceIp ?? null };
+): Promise<Recipient> {
+  const accepted = await withGuardErrors(() =>
+    deps.guard().check(to, deviceIpHeaders(deviceIp), OPTIONS),
+  );
+  return { to: accepted.e164, key: accepted.e164, country: accepted.country };
+}
+
+/** The caller is a back end: the end user's address is what it passes as DeviceIp, if anything. */
+const deviceIpHeaders = (deviceIp: string | undefined): HeaderSource => ({
+  get: () => deviceIp ?? null,
+});
+
+/**
+ * Without DeviceIp the back end is not counted per client (issue 22's shared bucket is for anonymous
+ * requests); the number, prefix, country and global budgets still apply.
+ */
+const OPTIONS: CheckOptions = { clientOptional: true };
+
+/** The guard's refusals in Verify's codes. */
+async function withGuardErrors<T>(check: () => Promise<T>): Promise<T> {
   try {
-    // Without DeviceIp the back end is not counted per client (issue 22's shared bucket is for
-    // anonymous requests); the number, prefix, country and global budgets still apply.
-    return await deps.guard().check(to, headers, { clientOptional: true });
+    return await check();
   } catch (error: unknown) {
     if (error instanceof PhoneNumberInvalidError)
       throw invalidParameter('To', 'must be a valid phone number');

@@ -27,6 +27,8 @@ let host: LocalHost;
 let browser: Browser;
 let page: Page;
 let twilio: TwilioEmulator;
+/** The codes of the call and the email (the call's as spoken: "1, 2, 3, 4, 5, 6"). */
+const otherCodes: string[] = [];
 /** Every dashboard API body the browser received, to prove no key reached it. */
 const apiBodies: string[] = [];
 
@@ -134,6 +136,47 @@ describe('the dashboard in Chromium', () => {
     await shot('dashboard-local-services');
   });
 
+  it('shows the call and the email on their own tables, their codes masked', async () => {
+    const spokenPhone = '+14255550178';
+    const ids: string[] = [];
+    const email = 'grace.hopper@example.com';
+    for (const body of [
+      { phoneNumber: spokenPhone, channel: 'call' },
+      { phoneNumber: '+14255550179', channel: 'email', email },
+    ]) {
+      const response = await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(202);
+      ids.push(((await response.json()) as { id: string }).id);
+    }
+    await host.whenIdle();
+    const spoken = twilio.voice.calls(spokenPhone).at(-1)?.spoken[0]?.text ?? '';
+    otherCodes.push(
+      /\d(, \d){5}/.exec(spoken)![0],
+      /\d{6}/.exec(stack.acs.email.emails(email)[0]!.plainText!)![0],
+    );
+    await page.reload();
+    await page.locator('#calls tbody tr').first().waitFor();
+    expect(await page.locator('#calls tbody tr td').nth(2).textContent()).toMatch(
+      /^Your verification code is •, •, •, •, •, •\./,
+    );
+    expect(await page.locator('#emails tbody tr td').nth(1).textContent()).not.toContain(email);
+    expect(await page.locator('#emails tbody tr td').nth(2).textContent()).toMatch(/••••••/);
+    const text = (await page.locator('main').textContent()) ?? '';
+    for (const secret of [...otherCodes, spokenPhone, email]) expect(text).not.toContain(secret);
+    await shot('dashboard-local-services-outboxes');
+    // Gone again, so the purge below leaves the instance list empty.
+    for (const id of ids) {
+      const instance = `${host.url}/runtime/webhooks/durabletask/instances/${id}`;
+      const key = `code=${host.keys.systemKey}`;
+      await fetch(`${instance}/terminate?reason=done&${key}`, { method: 'POST' });
+      await host.whenIdle();
+      expect((await fetch(`${instance}?${key}`, { method: 'DELETE' })).status).toBe(200);
+    }
+  });
+
   it('raises an event from the instance page (with a confirmation), then watches the link answer complete it', async () => {
     await page.locator('#sms tbody tr').first().getByRole('link').click();
     await page.locator('#runtime-status').getByText('Running').waitFor();
@@ -201,6 +244,7 @@ describe('the dashboard in Chromium', () => {
       expect(all).not.toContain(key);
     }
     expect(all).not.toContain(code);
+    for (const other of otherCodes) expect(all).not.toContain(other);
     expect(all).not.toContain(PHONE);
   });
 

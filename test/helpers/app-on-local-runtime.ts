@@ -84,3 +84,21 @@ export async function startAppWithEmulators(
     },
   };
 }
+
+/** Answers a links-starter verification with `code` (its `SmsChallengeResponse` event), then waits for idle. */
+export async function answerWithCode(
+  host: LocalHost,
+  links: { readonly sendEventPostUri: string },
+  code: string,
+): Promise<void> {
+  const response = await fetch(
+    links.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse'),
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(code),
+    },
+  );
+  if (response.status !== 202) throw new Error(`the answer was refused: ${response.status}`);
+  await host.whenIdle();
+}

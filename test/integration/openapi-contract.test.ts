@@ -5,6 +5,7 @@
  * schema (ajv). Needs the built app (`npm run build`, run by `pretest`).
  */
 import SwaggerParser from '@apidevtools/swagger-parser';
+import twilioSdk from 'twilio';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { AgentIdEmulator, TwilioEmulator } from '@local/emulators';
@@ -34,7 +35,8 @@ addFormats(ajv);
 const checked = new Set<string>();
 
 beforeAll(async () => {
-  stack = await startAppWithEmulators('openapi-contract');
+  // The key press on, so its callback answers beyond 404 (no test here places a call).
+  stack = await startAppWithEmulators('openapi-contract', { DELIVERY_CALL_KEY_PRESS: 'true' });
   ({ host, twilio, agentId } = stack);
 }, 60_000);
 
@@ -552,7 +554,7 @@ describe('real answers match the document', () => {
         await call('POST', VERIFICATIONS, {
           headers: account,
           params: { ServiceSid: sid },
-          // 60223: a channel Verify does not deliver here (call and WhatsApp are on with the emulators).
+          // 60200: the email channel (on with the emulators) wants an address in To, not a number.
           body: form({ To: to, Channel: 'email' }),
         })
       ).status,
@@ -640,6 +642,31 @@ describe('real answers match the document', () => {
       204,
     );
     expect((await call('GET', SAFE_NUMBER, { headers: account, params: safe })).status).toBe(404);
+  });
+
+  it('delivery: the key-press callback refuses what Twilio did not sign, and hangs up on a stale link', async () => {
+    const KEY_PRESS = '/api/delivery/calls/key-press';
+    const form = { CallSid: `CA${'0'.repeat(32)}`, To: '+14255550100', Digits: '1' };
+    const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
+    const body = new URLSearchParams(form).toString();
+    const unsigned = await call('POST', KEY_PRESS, {
+      query: { t: 'x'.repeat(40) },
+      headers: formHeaders,
+      body,
+    });
+    expect(unsigned.status).toBe(403);
+    const query = { t: 'x'.repeat(40) };
+    const url = `${host.url}${KEY_PRESS}?${new URLSearchParams(query).toString()}`;
+    const signature = twilioSdk.getExpectedTwilioSignature(twilio.authToken, url, form);
+    const stale = await call('POST', KEY_PRESS, {
+      query,
+      headers: { ...formHeaders, 'x-twilio-signature': signature },
+      body,
+    });
+    expect([stale.status, stale.text]).toEqual([
+      200,
+      '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>',
+    ]);
   });
 
   it('exercised every documented operation with at least one real answer', () => {

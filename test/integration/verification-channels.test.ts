@@ -7,6 +7,7 @@
 import type { LocalHost } from '@local/durable-runtime';
 import twilio from 'twilio';
 import {
+  answerWithCode,
   startAppWithEmulators,
   TEST_VERIFY_ACCOUNT_SID,
   TEST_VERIFY_AUTH_TOKEN,
@@ -73,18 +74,8 @@ async function started(body: unknown): Promise<Links> {
   return links;
 }
 
-async function submit(links: Links, code: string): Promise<void> {
-  const response = await fetch(
-    links.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse'),
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(code),
-    },
-  );
-  expect(response.status).toBe(202);
-  await stack.host.whenIdle();
-}
+const submit = (links: Links, code: string): Promise<void> =>
+  answerWithCode(stack.host, links, code);
 
 async function status(links: Links): Promise<StatusBody> {
   await stack.host.whenIdle();
@@ -189,6 +180,75 @@ describe('every channel through the links front door (embedded emulators)', () =
       .services(service.sid)
       .verificationChecks.create({ to: phone, code });
     expect(check).toMatchObject({ status: 'approved', channel: 'sms' });
+  });
+
+  it('Verify API: Channel=email through ACS Email, approved with the code from its outbox, the address never logged in full', async () => {
+    const client = twilio(TEST_VERIFY_ACCOUNT_SID, TEST_VERIFY_AUTH_TOKEN);
+    client.verify.baseUrl = `${stack.host.url}/api/verify`;
+    const service = await client.verify.v2.services.create({ friendlyName: 'Acme' });
+    const verifications = client.verify.v2.services(service.sid).verifications;
+    const address = 'Ada.Lovelace@Example.com';
+    const created = await verifications.create({
+      to: address,
+      channel: 'email',
+      locale: 'fr',
+      channelConfiguration: {
+        from: 'noreply@example.com',
+        from_name: 'Acme',
+        substitutions: { username: 'Ada' },
+      },
+    });
+    expect(created).toMatchObject({ channel: 'email', status: 'pending', to: address });
+    await stack.host.whenIdle();
+    const emails = stack.acs.email.emails(address);
+    expect(emails).toHaveLength(1);
+    expect(emails[0]?.subject).toBe('Votre code de vérification');
+    const code = sixDigits(emails[0]?.plainText ?? '');
+    // A check by To finds the verification whatever the address's case.
+    const check = await client.verify.v2
+      .services(service.sid)
+      .verificationChecks.create({ to: address.toLowerCase(), code });
+    expect(check).toMatchObject({ status: 'approved', channel: 'email', valid: true });
+    const events = await history(created.sid);
+    expect(events).not.toContain(code);
+    const attempts = await client.verify.v2.verificationAttempts.list({
+      verificationSid: created.sid,
+    });
+    expect(attempts.map((a) => [a.channel, a.conversionStatus])).toEqual([['email', 'converted']]);
+    expect(JSON.stringify(attempts)).not.toContain('Lovelace');
+  });
+
+  it('Verify API: an email To that is not an address, or a ChannelConfiguration whose from is none, answers 60200', async () => {
+    const client = twilio(TEST_VERIFY_ACCOUNT_SID, TEST_VERIFY_AUTH_TOKEN);
+    client.verify.baseUrl = `${stack.host.url}/api/verify`;
+    const service = await client.verify.v2.services.create({ friendlyName: 'Acme' });
+    const verifications = client.verify.v2.services(service.sid).verifications;
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (e: { status: number; code: number; message: string }) => [
+          e.status,
+          e.code,
+          e.message.split(' ').slice(0, 3).join(' '),
+        ],
+      );
+    for (const to of ['ada.example.com', 'ada@localhost', nextPhone()]) {
+      expect(await failure(verifications.create({ to, channel: 'email' }))).toEqual([
+        400,
+        60200,
+        'Invalid parameter: To',
+      ]);
+    }
+    expect(
+      await failure(
+        verifications.create({
+          to: 'ada@example.com',
+          channel: 'email',
+          channelConfiguration: { from: 'not an address' },
+        }),
+      ),
+    ).toEqual([400, 60200, 'Invalid parameter: ChannelConfiguration']);
+    expect(stack.acs.email.emails('ada@example.com')).toEqual([]);
   });
 
   it('falls back from sms to a call after the wait: the same code spoken, attempts counted across both', async () => {

@@ -604,7 +604,7 @@ describe('Verifications and checks', () => {
     const service = await newService({ skipSmsToLandlines: true });
     const verifications = client.verify.v2.services(service.sid).verifications;
     const checks = client.verify.v2.services(service.sid).verificationChecks;
-    // No ACS settings on this host (and Verify's To is a phone number): email stays disabled.
+    // No ACS settings on this host: the email channel is off (ACS Email is its only provider).
     expect(await failure(verifications.create({ to: nextPhone(), channel: 'email' }))).toEqual({
       status: 400,
       code: 60223,

@@ -10,7 +10,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { buildInfra, lintInfra, SNAPSHOT_SCOPE, type BicepDiagnostic } from '../../scripts/bicep';
+import {
+  buildInfra,
+  lintInfra,
+  SNAPSHOT_PARAMETERS,
+  SNAPSHOT_SCOPE,
+  type BicepDiagnostic,
+} from '../../scripts/bicep';
 import { BICEP_VERSION, restoreBicep } from '../../scripts/dotnet-tools';
 import { documentedSettings, settingsTheCodeReads, unmetSettings } from '../helpers/app-settings';
 
@@ -35,7 +41,10 @@ interface Snapshot {
 }
 
 interface ArmTemplate {
-  readonly parameters: Record<string, { type: string; metadata?: Record<string, unknown> }>;
+  readonly parameters: Record<
+    string,
+    { type: string; metadata?: Record<string, unknown>; defaultValue?: unknown }
+  >;
   readonly outputs: Record<string, { type: string }>;
 }
 
@@ -205,6 +214,30 @@ describe('compiled template: app settings', () => {
     expect(domain.properties!.domainManagement).toBe('AzureManaged');
     expect(acs.properties!.linkedDomains).toEqual([domain.id]);
     expect(referencedId(settings.COMMUNICATION_SERVICES_EMAIL_SENDER)).toBe(domain.id);
+  });
+
+  it('sets the call and WhatsApp channels from their parameters, each only when they are given', () => {
+    const settings = appSettings();
+    expect({
+      TwilioVoiceFrom: settings.TwilioVoiceFrom,
+      TwilioWhatsAppFrom: settings.TwilioWhatsAppFrom,
+      TwilioWhatsAppContentSid: settings.TwilioWhatsAppContentSid,
+    }).toEqual({
+      TwilioVoiceFrom: SNAPSHOT_PARAMETERS.twilioVoiceFrom,
+      TwilioWhatsAppFrom: SNAPSHOT_PARAMETERS.twilioWhatsAppFrom,
+      TwilioWhatsAppContentSid: SNAPSHOT_PARAMETERS.twilioWhatsAppContentSid,
+    });
+    // Empty parameters (the defaults) leave the settings out, so the channel stays off; WhatsApp needs both.
+    expect(templateText).toContain(
+      "if(empty(parameters('twilioVoiceFrom')), createObject(), createObject('TwilioVoiceFrom'",
+    );
+    expect(templateText).toContain(
+      "if(or(empty(parameters('twilioWhatsAppFrom')), empty(parameters('twilioWhatsAppContentSid'))), createObject(),",
+    );
+    for (const name of ['twilioVoiceFrom', 'twilioWhatsAppFrom', 'twilioWhatsAppContentSid']) {
+      const { defaultValue } = template.parameters[name] ?? {};
+      expect({ name, defaultValue }).toEqual({ name, defaultValue: '' });
+    }
   });
 
   it('leaves out the settings Flex Consumption rejects or sets itself', () => {

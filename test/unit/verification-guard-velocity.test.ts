@@ -207,6 +207,29 @@ describe('VelocityGuard rules', () => {
     await expect(guard.checkAndRecord(send('+14255560000'))).resolves.toBeDefined();
   });
 
+  it('counts an email recipient by its address and the global ceiling, never by phone prefix or country', async () => {
+    const { guard, store, warnings } = harness({
+      numberCooldownSeconds: 0,
+      perNumberPerHour: 2,
+      perPrefixPerHour: 1,
+    });
+    const email = (address: string): SendAttempt => ({
+      phoneNumber: address,
+      recipient: 'email',
+      clientIp: undefined,
+      unknownClient: false,
+    });
+    // One prefix allows one send an hour; the addresses are not phone numbers and share none.
+    await guard.checkAndRecord(email('ada@example.com'));
+    await guard.checkAndRecord(email('ada@example.com'));
+    await guard.checkAndRecord(email('grace@example.com'));
+    const third = await refusal(guard.checkAndRecord(email('ada@example.com')));
+    expect(third.reason).toBe('number_rate_limited');
+    expect([...store.rows.keys()].filter((k) => /^[pc]-/.test(k))).toEqual([]);
+    expect(warnings.join('\n')).toContain('a***@e***.com');
+    expect(warnings.join('\n')).not.toContain('ada@example.com');
+  });
+
   it('caps all sends with the global ceiling', async () => {
     const { guard } = harness({ globalPerHour: 3 });
     for (let i = 0; i < 3; i++) await guard.checkAndRecord(send(`+1425${3_000_000 + i * 10_000}`));

@@ -189,6 +189,8 @@ function serviceEmulators(sample: Readonly<Record<string, string>>): EmbeddedEmu
         printMessages: true,
         // The Twilio message lifecycle follows the runtime's clock (a ManualClock in tests).
         twilio: { clock },
+        // So are ACS SMS and Email's send times (their tokens and request dates stay on real time).
+        acs: { deliveryNow: () => clock.now().getTime() },
         // SMS bodies are the point of the console output (the developer reads the code there); request
         // lines are only for --verbose.
         log: (line: string) => log(PRINTED_DELIVERY.test(line) ? 'info' : 'debug', line),
@@ -300,28 +302,93 @@ function nothingStarted(): StartedEmbedded {
   return { settings: {}, banner: [], close: () => Promise.resolve() };
 }
 
-/** A local service as the runtime's dashboard shows it (its `DashboardService`). */
-export interface EmulatorPanel {
-  readonly name: string;
-  readonly url: string | undefined;
-  readonly provides?: readonly ('sms' | 'identities')[];
-}
+/*
+ * What the runtime's dashboard shows of each emulator, in the shape of its `DashboardService` and
+ * `OutboxPanel` types. They are not restated here (the emulators do not depend on the runtime): the app's
+ * test/integration/dashboard-outboxes.test.ts assigns `dashboardServices` to them, a type check.
+ */
 
 function loopbackOrigin(url: string | undefined): string | undefined {
   return loopbackTarget(url) === undefined ? undefined : new URL(url!).origin;
 }
 
+/** The outboxes of the Twilio emulator: Messages (SMS and WhatsApp, one outbox) and Calls. */
+const TWILIO_OUTBOXES = [
+  {
+    id: 'sms',
+    title: 'SMS received by the Twilio emulator',
+    path: '/_emulator/messages',
+    list: 'messages',
+    match: { field: 'to', pattern: /^\+/ },
+    fields: { id: 'sid', recipient: 'to', time: 'dateCreated', text: ['body'], status: 'status' },
+    textLabel: 'Body',
+  },
+  {
+    id: 'whatsapp',
+    title: 'WhatsApp messages received by the Twilio emulator',
+    path: '/_emulator/messages',
+    list: 'messages',
+    match: { field: 'to', pattern: /^whatsapp:/ },
+    fields: { id: 'sid', recipient: 'to', time: 'dateCreated', text: ['body'], status: 'status' },
+    textLabel: 'Body (template rendered)',
+  },
+  {
+    id: 'calls',
+    title: 'Calls placed by the Twilio emulator',
+    path: '/_emulator/calls',
+    list: 'calls',
+    fields: {
+      id: 'sid',
+      recipient: 'to',
+      time: 'dateCreated',
+      text: ['spoken.text'],
+      status: 'status',
+    },
+    textLabel: 'Spoken text (TwiML <Say>)',
+  },
+];
+
+/** The outboxes of the ACS emulator: SMS and Email. */
+const ACS_OUTBOXES = [
+  {
+    id: 'acs-sms',
+    title: 'SMS received by the ACS emulator',
+    path: '/_emulator/sms',
+    list: 'messages',
+    fields: { id: 'messageId', recipient: 'to', time: 'sentAt', text: ['message'] },
+    textLabel: 'Message',
+  },
+  {
+    id: 'emails',
+    title: 'Emails received by the ACS emulator',
+    path: '/_emulator/emails',
+    list: 'emails',
+    fields: {
+      id: 'operationId',
+      recipient: 'to',
+      time: 'sentAt',
+      text: ['subject', 'plainText'],
+    },
+    textLabel: 'Subject — text',
+  },
+];
+
 /**
  * The emulators the app's settings point at, for the runtime's dashboard (its `dashboard.services` hook): it
- * probes their `/_emulator/health` and reads the Twilio outbox and the ACS identities. Loopback URLs only.
+ * probes their `/_emulator/health` and reads their outboxes and the ACS identities. Loopback URLs only.
  */
-export function dashboardServices(values: Readonly<Record<string, string>>): EmulatorPanel[] {
+export function dashboardServices(values: Readonly<Record<string, string>>) {
   return [
-    { name: 'Twilio emulator', url: loopbackOrigin(values.TwilioApiBaseUrl), provides: ['sms'] },
     {
-      name: 'ACS Identity emulator',
+      name: 'Twilio emulator',
+      url: loopbackOrigin(values.TwilioApiBaseUrl),
+      outboxes: TWILIO_OUTBOXES,
+    },
+    {
+      name: 'ACS emulator (Identity, SMS, Email)',
       url: loopbackOrigin(acsEndpoint(values.COMMUNICATION_SERVICES_CONNECTION_STRING)),
-      provides: ['identities'],
+      provides: ['identities' as const],
+      outboxes: ACS_OUTBOXES,
     },
     { name: 'AgentID sidecar emulator', url: loopbackOrigin(values.SIDECAR_URL) },
   ];

@@ -73,6 +73,7 @@ export type {
   EmbeddedService,
   EmbeddedServiceContext,
   LocalServices,
+  OutboxPanel,
   RedactionRules,
   StartedEmbeddedService,
 } from './host/local-services';

@@ -206,7 +206,13 @@ describe('dashboard API over the management API', () => {
 
   it('reports local services as not configured when the settings point at none', async () => {
     const services = await dash('GET', '/services');
-    expect(services.body.sms).toBeNull();
+    expect((services.body.outboxes as { items: unknown }[]).map((o) => o.items)).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
     expect(services.body.acsIdentities).toBeNull();
     expect((services.body.health as { status: string }[]).map((s) => s.status)).toEqual([
       'not configured',
@@ -267,6 +273,7 @@ describe('redaction', () => {
   it('masks codes in text, phone numbers, JWTs and secret-named properties', () => {
     expect(maskDigits('Your verification code is 012345')).toBe('Your verification code is ••••••');
     expect(maskDigits('at 12:30 on day 7')).toBe('at 12:30 on day 7');
+    expect(maskDigits('Your code is 0, 1, 2, 3, 4, 5.')).toBe('Your code is •, •, •, •, •, •.');
     expect(maskPhoneNumber('+14255550100')).toBe('+•••••••0100');
     expect(
       redactValue({

@@ -20,7 +20,13 @@ import {
   type FraudGuardSettings,
   type GuardSettings as VerificationGuardSettings,
 } from './settings';
-import { VelocityGuard, type GuardLogger, type VelocityStore } from './velocity';
+import {
+  VelocityGuard,
+  type GuardLogger,
+  type SendAttempt,
+  type SendPermit,
+  type VelocityStore,
+} from './velocity';
 import { SafeListedNumbers } from './safe-list';
 import { VerifiedNumbers } from './verified-numbers';
 
@@ -141,7 +147,6 @@ export class SendGuard {
       this.logPolicyRefusal(phoneNumber, error);
       throw error;
     }
-    const clientIp = clientIpFrom(headers, settings.clientIp);
     const lookups = await this.lookUp(accepted);
     if (lookups !== undefined && lookups.admission.refusal !== undefined && !lookups.owner) {
       const refusal = lookups.admission.refusal;
@@ -150,15 +155,40 @@ export class SendGuard {
       );
       throw refusal;
     }
-    const permit = await this.velocity.checkAndRecord({
+    const permit = await this.countVelocity(headers, options, {
       phoneNumber: accepted.e164,
-      clientIp,
-      unknownClient: settings.clientIp.header !== undefined && options.clientOptional !== true,
       country: accepted.country,
       verifiedOwner: lookups?.owner === true,
     });
     if (lookups !== undefined) await this.countSend(lookups.admission);
     return { ...accepted, degraded: permit.degraded || lookups === undefined };
+  }
+
+  /**
+   * The guard in front of one email (the Verify API's `Channel=email`): no phone policy and no conversion
+   * block, which judge phone numbers and their ranges; the per-recipient limit and cooldown (the per-number
+   * rule, keyed by the address's hash), the per-client and the global limits count the send.
+   * `address` is normalised (lower-cased) by the caller.
+   */
+  async checkEmail(
+    address: string,
+    headers: HeaderSource,
+    options: CheckOptions = {},
+  ): Promise<{ readonly degraded: boolean }> {
+    return this.countVelocity(headers, options, { phoneNumber: address, recipient: 'email' });
+  }
+
+  private countVelocity(
+    headers: HeaderSource,
+    options: CheckOptions,
+    recipient: Omit<SendAttempt, 'clientIp' | 'unknownClient'>,
+  ): Promise<SendPermit> {
+    const { clientIp } = this.deps.settings;
+    return this.velocity.checkAndRecord({
+      ...recipient,
+      clientIp: clientIpFrom(headers, clientIp),
+      unknownClient: clientIp.header !== undefined && options.clientOptional !== true,
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { deriveKey } from '../crypto/key-derivation';
 
-import { maskPhoneNumber } from '../../redact';
+import { maskRecipient } from '../../redact';
 import type { ClientIp } from './client-ip';
 import { FRAUD_GUARD_DEFAULTS, type BudgetSettings, type VelocitySettings } from './settings';
 import {
@@ -67,8 +67,13 @@ export interface GuardLogger {
 
 /** One send about to happen. */
 export interface SendAttempt {
-  /** Normalised E.164 (from `checkPhoneNumber`). */
+  /** Normalised E.164 (from `checkPhoneNumber`), or the lower-cased address of an email recipient. */
   readonly phoneNumber: string;
+  /**
+   * `email`: Verify's email channel. The per-number limit and cooldown apply to the address; the prefix
+   * and country budgets, which are about rented phone ranges, do not.
+   */
+  readonly recipient?: 'phone' | 'email';
   /**
    * Undefined when the client IP is unknown: the send then counts in the one shared bucket of
    * unknown clients, unless `unknownClient` is false (the client-IP header is turned off).
@@ -241,7 +246,7 @@ export class VelocityGuard {
       }
       const retryAfterSeconds = Math.max(1, Math.ceil((refusal.until - now) / 1000));
       this.deps.logger.warn(
-        `Verification send refused by ${refusal.reason} for ${maskPhoneNumber(pending.attempt.phoneNumber)}; retry after ${retryAfterSeconds}s`,
+        `Verification send refused by ${refusal.reason} for ${maskRecipient(pending.attempt.phoneNumber)}; retry after ${retryAfterSeconds}s`,
       );
       pending.reject(new VelocityLimitError(refusal.reason, retryAfterSeconds));
     }
@@ -250,7 +255,7 @@ export class VelocityGuard {
   private failAll(batch: readonly Pending[], error: unknown): void {
     const open = this.deps.settings.failMode === 'open';
     for (const pending of batch) {
-      const masked = maskPhoneNumber(pending.attempt.phoneNumber);
+      const masked = maskRecipient(pending.attempt.phoneNumber);
       if (open) {
         this.deps.logger.warn(
           `Velocity limit store unreachable; fail mode open lets the send to ${masked} through uncounted`,
@@ -304,7 +309,7 @@ export class VelocityGuard {
         windowMs: hour,
       });
     }
-    if (!owner) {
+    if (!owner && attempt.recipient !== 'email') {
       rows.push(
         {
           key: this.rowKey('p', numberPrefix(attempt.phoneNumber)),

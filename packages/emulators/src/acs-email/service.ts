@@ -2,11 +2,8 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import { acsApiVersion, failAcs, requestOrigin } from '../common/acs-wire';
 import { parseAcsBody, takeAcsFault } from '../common/acs-wire';
-import { FaultSwitch } from '../common/fault-switch';
 import { isRecord, type LogFn, sendJson } from '../common/http';
-import { Outbox } from '../common/outbox';
-import { outboxSendApi, routeOutbox } from '../common/outbox-service';
-import type { OutboxSendApi, OutboxService } from '../common/outbox-service';
+import { OutboxSend, type AcsSendApi, type AcsSendService } from '../common/outbox-service';
 
 /**
  * The ACS Email API as `@azure/communication-email` 1.1's poller drives it, served by the ACS emulator (one
@@ -44,14 +41,11 @@ export interface AcsEmailOptions {
   deliverAfterMs?: number;
 }
 
-export interface AcsEmailApi extends OutboxSendApi {
-  readonly senders: readonly string[];
+export interface AcsEmailApi extends AcsSendApi {
   emails(to?: string): EmulatedEmail[];
 }
 
-export interface AcsEmailService extends OutboxService {
-  readonly api: AcsEmailApi;
-  handles(path: string): boolean;
+export interface AcsEmailService extends AcsSendService<AcsEmailApi> {
   handle(req: http.IncomingMessage, res: http.ServerResponse, path: string, raw: Buffer): void;
 }
 
@@ -68,10 +62,12 @@ export function createAcsEmailService(
 ): AcsEmailService {
   const senders = [...(opts.senders ?? [DEFAULT_ACS_EMAIL_SENDER])];
   const deliverAfterMs = opts.deliverAfterMs ?? 0;
-  const outbox = new Outbox<EmulatedEmail>({ recipientOf: (m) => m.to });
-  const faults = new FaultSwitch();
+  const sends = new OutboxSend<EmulatedEmail>(
+    { name: 'emails', key: 'emails', view: (m) => m },
+    { recipientOf: (m) => m.to },
+  );
+  const { outbox } = sends;
   let operations = new Map<string, Operation>();
-  let requests = 0;
 
   const apiVersion = (req: http.IncomingMessage, path: string): string =>
     acsApiVersion(req, path, EMAIL_API_VERSIONS);
@@ -103,8 +99,8 @@ export function createAcsEmailService(
 
   const send = (req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void => {
     const version = apiVersion(req, '/emails:send');
-    requests += 1;
-    if (takeAcsFault(faults, res)) return;
+    sends.countRequest();
+    if (takeAcsFault(sends.faults, res)) return;
     const { senderAddress, content, recipients } = parseAcsBody(raw);
     if (typeof senderAddress !== 'string' || !senders.includes(senderAddress)) {
       return failAcs(
@@ -172,14 +168,8 @@ export function createAcsEmailService(
     sendJson(res, 202, { id, status: 'Running' }, { 'operation-location': location });
   };
 
-  const api: AcsEmailApi = {
-    senders,
-    emails: (to) => outbox.list(to),
-    ...outboxSendApi(faults, outbox, () => requests),
-  };
-
   return {
-    api,
+    api: { ...sends.api, senders, emails: (to) => outbox.list(to) },
     handles: (path) => path === '/emails:send' || OPERATION_PATH.test(path),
     handle: (req, res, path, raw) => {
       const method = req.method ?? 'GET';
@@ -194,19 +184,10 @@ export function createAcsEmailService(
       if (op === undefined) return failAcs(404, 'NotFound', 'The operation was not found.');
       sendJson(res, 200, status(op));
     },
-    emulatorRoute: (req, res, path) =>
-      routeOutbox(req, res, path, {
-        name: 'emails',
-        key: 'emails',
-        outbox,
-        faults,
-        view: (m) => m,
-      }),
+    emulatorRoute: (req, res, path) => sends.emulatorRoute(req, res, path),
     reset: () => {
-      outbox.clear();
-      faults.reset();
+      sends.reset();
       operations = new Map();
-      requests = 0;
     },
   };
 }

@@ -58,6 +58,12 @@ export interface AcsIdentityEmulatorOptions extends EmulatorServerOptions {
   resourceId?: string;
   /** Clock (ms since epoch) for token times and `x-ms-date` skew; defaults to Date.now. */
   now?: () => number;
+  /**
+   * Clock (ms since epoch) of the SMS and Email sends: their outbox times and the email operation's delivery.
+   * The local runtime passes its own (as for Twilio's lifecycle), so its dashboard can link a send to the
+   * activity that made it; defaults to `now`.
+   */
+  deliveryNow?: () => number;
   /** Allowed distance between `x-ms-date` and the emulator clock. Default 15 minutes. */
   maxClockSkewMs?: number;
   /**
@@ -177,8 +183,9 @@ export async function startAcsIdentityEmulator(
   const log = opts.log ?? defaultLog;
   const now = opts.now ?? Date.now;
   const printMessages = opts.printMessages === true;
-  const sms = createAcsSmsService({ ...opts.sms, log, printMessages, now });
-  const email = createAcsEmailService({ ...opts.email, log, printMessages, now });
+  const deliveryNow = opts.deliveryNow ?? now;
+  const sms = createAcsSmsService({ ...opts.sms, log, printMessages, now: deliveryNow });
+  const email = createAcsEmailService({ ...opts.email, log, printMessages, now: deliveryNow });
   const maxSkew = opts.maxClockSkewMs ?? 15 * 60_000;
   const trusted: crypto.KeyObject[] = [...(opts.trustedEntraKeys ?? [])];
   const trustedBearer: crypto.KeyObject[] = [...(opts.trustedBearerKeys ?? [])];

@@ -1,11 +1,8 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { acsApiVersion, failAcs, parseAcsBody, takeAcsFault } from '../common/acs-wire';
-import { FaultSwitch } from '../common/fault-switch';
 import { isRecord, type LogFn, sendJson } from '../common/http';
-import { Outbox } from '../common/outbox';
-import { outboxSendApi, routeOutbox } from '../common/outbox-service';
-import type { OutboxSendApi, OutboxService } from '../common/outbox-service';
+import { OutboxSend, type AcsSendApi, type AcsSendService } from '../common/outbox-service';
 
 /**
  * The ACS SMS API (`POST /sms?api-version=2021-03-07`) as `@azure/communication-sms` 1.1 calls it, served by
@@ -38,17 +35,13 @@ export interface AcsSmsOptions {
   senders?: string[];
 }
 
-export interface AcsSmsApi extends OutboxSendApi {
-  readonly senders: readonly string[];
+export interface AcsSmsApi extends AcsSendApi {
   /** Messages sent to `to` (everyone when undefined), oldest first. */
   messages(to?: string): EmulatedAcsSms[];
 }
 
 /** The SMS part of the ACS emulator: its API route, its `/_emulator/sms` routes and its state. */
-export interface AcsSmsService extends OutboxService {
-  readonly api: AcsSmsApi;
-  /** True when `path` is this API's; the caller authenticates first. */
-  handles(path: string): boolean;
+export interface AcsSmsService extends AcsSendService<AcsSmsApi> {
   send(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void;
 }
 
@@ -56,10 +49,12 @@ export function createAcsSmsService(
   opts: AcsSmsOptions & { log: LogFn; printMessages: boolean; now: () => number },
 ): AcsSmsService {
   const senders = [...(opts.senders ?? [DEFAULT_ACS_SMS_SENDER])];
-  const outbox = new Outbox<EmulatedAcsSms>({ recipientOf: (m) => m.to });
-  const faults = new FaultSwitch();
+  const sends = new OutboxSend<EmulatedAcsSms>(
+    { name: 'sms', key: 'messages', view: (m) => m },
+    { recipientOf: (m) => m.to },
+  );
+  const { outbox } = sends;
   let repeatability = new Map<string, string>();
-  let requests = 0;
 
   const messageId = (): string => {
     const stamp = new Date(opts.now()).toISOString().replace(/\D/g, '').slice(0, 14);
@@ -123,8 +118,8 @@ export function createAcsSmsService(
 
   const send = (req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void => {
     acsApiVersion(req, '/sms', SMS_API_VERSIONS);
-    requests += 1;
-    if (takeAcsFault(faults, res)) return;
+    sends.countRequest();
+    if (takeAcsFault(sends.faults, res)) return;
     const { from, smsRecipients, message, smsSendOptions } = parseAcsBody(raw);
     if (typeof from !== 'string' || from === '') {
       return failAcs(400, 'ValidationError', 'The From field is required.', 'from');
@@ -168,23 +163,14 @@ export function createAcsSmsService(
     sendJson(res, 202, { value });
   };
 
-  const api: AcsSmsApi = {
-    senders,
-    messages: (to) => outbox.list(to),
-    ...outboxSendApi(faults, outbox, () => requests),
-  };
-
   return {
-    api,
+    api: { ...sends.api, senders, messages: (to) => outbox.list(to) },
     handles: (path) => path === '/sms',
     send,
-    emulatorRoute: (req, res, path) =>
-      routeOutbox(req, res, path, { name: 'sms', key: 'messages', outbox, faults, view: (m) => m }),
+    emulatorRoute: (req, res, path) => sends.emulatorRoute(req, res, path),
     reset: () => {
-      outbox.clear();
-      faults.reset();
+      sends.reset();
       repeatability = new Map();
-      requests = 0;
     },
   };
 }

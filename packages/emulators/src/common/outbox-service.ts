@@ -1,7 +1,7 @@
 import type http from 'node:http';
-import type { FaultSwitch } from './fault-switch';
+import { FaultSwitch } from './fault-switch';
 import { sendEmpty } from './http';
-import type { Outbox } from './outbox';
+import { Outbox, type OutboxOptions } from './outbox';
 
 /**
  * What every emulated send (SMS, email, call) serves around its {@link Outbox}: its fault switch and request
@@ -66,6 +66,18 @@ export function outboxSendApi<T>(
   };
 }
 
+/** The API of an ACS send (SMS, Email): besides its outbox, the resource's senders it accepts. */
+export interface AcsSendApi extends OutboxSendApi {
+  readonly senders: readonly string[];
+}
+
+/** An ACS send as the ACS emulator serves it: its API path, its `/_emulator/<name>` routes and its state. */
+export interface AcsSendService<A extends AcsSendApi> extends OutboxService {
+  readonly api: A;
+  /** True when `path` is this API's; the caller authenticates first. */
+  handles(path: string): boolean;
+}
+
 /** A service that keeps an outbox: its `/_emulator/<name>` routes (see {@link routeOutbox}) and its reset. */
 export interface OutboxService {
   /** False when `path` is not one of its routes. */
@@ -75,4 +87,46 @@ export interface OutboxService {
     path: string,
   ): Promise<boolean>;
   reset(): void;
+}
+
+/**
+ * The state every emulated send (SMS, email, call) keeps around its outbox, and what it serves from it: the
+ * fault switch, the count of send requests, the `/_emulator/<name>` routes, its API's counters and its reset.
+ */
+export class OutboxSend<T> implements OutboxService {
+  readonly outbox: Outbox<T>;
+  readonly faults = new FaultSwitch();
+  readonly api: OutboxSendApi;
+  private requests = 0;
+
+  constructor(
+    private readonly routes: Pick<OutboxRoutes<T>, 'name' | 'key' | 'view'>,
+    options: OutboxOptions<T>,
+  ) {
+    this.outbox = new Outbox(options);
+    this.api = outboxSendApi(this.faults, this.outbox, () => this.requests);
+  }
+
+  /** Counts one send request, failed ones included (`requestCount()`, for failover assertions). */
+  countRequest(): void {
+    this.requests += 1;
+  }
+
+  emulatorRoute(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): Promise<boolean> {
+    return routeOutbox(req, res, path, {
+      ...this.routes,
+      outbox: this.outbox,
+      faults: this.faults,
+    });
+  }
+
+  reset(): void {
+    this.outbox.clear();
+    this.faults.reset();
+    this.requests = 0;
+  }
 }

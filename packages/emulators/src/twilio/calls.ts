@@ -1,12 +1,25 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { FaultSwitch } from '../common/fault-switch';
-import { type LogFn, queryOf, readBody, sendEmpty, sendJson } from '../common/http';
-import { Outbox } from '../common/outbox';
-import { outboxSendApi, routeOutbox } from '../common/outbox-service';
+import {
+  isRecord,
+  type LogFn,
+  parseJsonBody,
+  queryOf,
+  readBody,
+  sendEmpty,
+  sendJson,
+  sendProblem,
+} from '../common/http';
+import { OutboxSend } from '../common/outbox-service';
 import type { OutboxSendApi, OutboxService } from '../common/outbox-service';
 import type { EmulatorClock } from './lifecycle';
-import { formatTwilioDate, postSignedCallback, twilioError } from './wire';
+import {
+  formatTwilioDate,
+  postSigned,
+  postSignedCallback,
+  sendTwilioPage,
+  twilioError,
+} from './wire';
 
 /**
  * Twilio Programmable Voice's Calls resource (2010-04-01) as twilio-node's `client.calls` uses it: create
@@ -52,8 +65,15 @@ export interface EmulatedCall {
   /** The TwiML given at create (null when the call was given a `Url`). */
   twiml: string | null;
   url: string | null;
-  /** The `<Say>` texts of the TwiML, in order: what the callee hears. */
+  /**
+   * The `<Say>` texts the callee heard, in order. With a `<Gather>`: those up to it, then what its action
+   * answered to a key press ({@link CallsApi.pressKey}), or the texts after it once the call ends unanswered.
+   */
   spoken: SpokenText[];
+  /** A `<Gather>` waiting for a key (its `action` URL), or null. */
+  awaitingKey: string | null;
+  /** The key pressed, or null. */
+  digits: string | null;
   /** ISO 8601. */
   dateCreated: string;
   statusCallback: string | null;
@@ -61,9 +81,21 @@ export interface EmulatedCall {
 
 export interface CallsApi extends OutboxSendApi {
   calls(to?: string): EmulatedCall[];
+  /**
+   * The callee presses `digits` on an answered call whose `<Gather>` waits: the emulator POSTs them (signed)
+   * to the Gather's action and speaks the TwiML it answers. `not-waiting` for a call that is not answered
+   * or has no Gather waiting.
+   */
+  pressKey(sid: string, digits: string): Promise<KeyPressResult>;
 }
 
+export type KeyPressResult =
+  | { readonly pressed: true; readonly actionStatus: number }
+  | { readonly pressed: false; readonly reason: 'not-found' | 'not-waiting' };
+
 interface StoredCall extends EmulatedCall {
+  /** The `<Say>`s after a waiting `<Gather>`: heard when no key comes. */
+  unanswered: SpokenText[];
   readonly created: Date;
   updated: Date;
   started: Date | null;
@@ -97,6 +129,24 @@ export function spokenTexts(twiml: string): SpokenText[] {
   return out;
 }
 
+/**
+ * The first `<Gather>` with an `action` (inline TwiML has no document URL to post to otherwise): its action,
+ * and the `<Say>`s up to its end and after it.
+ */
+export function gatherOf(
+  twiml: string,
+): { action: string; before: SpokenText[]; after: SpokenText[] } | undefined {
+  const m = /<Gather\b([^>]*)>[\s\S]*?<\/Gather>/.exec(twiml);
+  const action = /\baction="([^"]+)"/.exec(m?.[1] ?? '')?.[1];
+  if (m === null || action === undefined) return undefined;
+  const end = m.index + m[0].length;
+  return {
+    action: unescapeXml(action),
+    before: spokenTexts(twiml.slice(0, end)),
+    after: spokenTexts(twiml.slice(end)),
+  };
+}
+
 function unescapeXml(text: string): string {
   return text
     .replace(/&lt;/g, '<')
@@ -127,12 +177,11 @@ export function createCallsService(opts: {
   printMessages: boolean;
 }): CallsService {
   const { accountSid, authToken, clock, log } = opts;
-  const outbox = new Outbox<StoredCall>({
-    recipientOf: (c) => c.to,
-    onDrop: (c) => c.cancelStep?.(),
-  });
-  const faults = new FaultSwitch();
-  let creates = 0;
+  const sends = new OutboxSend<StoredCall>(
+    { name: 'calls', key: 'calls', view: (c) => publicView(c) },
+    { recipientOf: (c) => c.to, onDrop: (c) => c.cancelStep?.() },
+  );
+  const { outbox, faults } = sends;
 
   const publicView = (c: StoredCall): EmulatedCall => ({
     sid: c.sid,
@@ -142,6 +191,8 @@ export function createCallsService(opts: {
     twiml: c.twiml,
     url: c.url,
     spoken: c.spoken,
+    awaitingKey: c.awaitingKey,
+    digits: c.digits,
     dateCreated: c.dateCreated,
     statusCallback: c.statusCallback,
   });
@@ -219,7 +270,12 @@ export function createCallsService(opts: {
     c.status = status;
     c.updated = at;
     if (status === 'in-progress') c.started = at;
-    if (CALL_EVENTS[status] === 'completed') c.ended = at;
+    if (CALL_EVENTS[status] === 'completed') {
+      c.ended = at;
+      // The Gather timed out: the callee heard what follows it.
+      if (c.awaitingKey !== null && status === 'completed') c.spoken.push(...c.unanswered);
+      c.awaitingKey = null;
+    }
     notify(c);
   };
 
@@ -256,7 +312,7 @@ export function createCallsService(opts: {
 
   const create = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const form = new URLSearchParams((await readBody(req)).toString('utf8'));
-    creates += 1;
+    sends.countRequest();
     const fault = faults.take();
     if (fault?.hang === true) return faults.hang(res);
     if (fault !== undefined) {
@@ -295,6 +351,7 @@ export function createCallsService(opts: {
       .getAll('StatusCallbackEvent')
       .flatMap((e) => e.split(/\s+/))
       .filter((e) => e !== '');
+    const gather = twiml === null ? undefined : gatherOf(twiml);
     const call: StoredCall = {
       sid: `CA${crypto.randomBytes(16).toString('hex')}`,
       to,
@@ -302,7 +359,10 @@ export function createCallsService(opts: {
       status: 'queued',
       twiml: twiml === '' ? null : twiml,
       url: url === '' ? null : url,
-      spoken: twiml === null ? [] : spokenTexts(twiml),
+      spoken: twiml === null ? [] : (gather?.before ?? spokenTexts(twiml)),
+      awaitingKey: gather?.action ?? null,
+      digits: null,
+      unanswered: gather?.after ?? [],
       dateCreated: created.toISOString(),
       statusCallback: form.get('StatusCallback'),
       created,
@@ -343,29 +403,80 @@ export function createCallsService(opts: {
       .reverse();
     const items = all.slice(page * size, (page + 1) * size);
     const pageUri = (n: number): string => `${path}?PageSize=${size}&Page=${n}`;
-    sendJson(
-      res,
-      200,
-      {
-        calls: items.map(callJson),
-        uri: pageUri(page),
-        first_page_uri: pageUri(0),
-        next_page_uri: (page + 1) * size < all.length ? pageUri(page + 1) : null,
-        previous_page_uri: page > 0 ? pageUri(page - 1) : null,
-        page,
-        page_size: size,
-        start: page * size,
-        end: page * size + Math.max(items.length - 1, 0),
-      },
-      {},
-      'application/json',
-    );
+    sendTwilioPage(res, 'calls', items.map(callJson), {
+      page,
+      size,
+      uri: pageUri,
+      nextPageUri: (page + 1) * size < all.length ? pageUri(page + 1) : null,
+    });
+  };
+
+  const pressKey = async (sid: string, digits: string): Promise<KeyPressResult> => {
+    const c = outbox.find((candidate) => candidate.sid === sid);
+    if (c === undefined) return { pressed: false, reason: 'not-found' };
+    const action = c.awaitingKey;
+    if (action === null || c.status !== 'in-progress')
+      return { pressed: false, reason: 'not-waiting' };
+    c.awaitingKey = null;
+    c.digits = digits;
+    const params: Record<string, string> = {
+      AccountSid: accountSid,
+      ApiVersion: '2010-04-01',
+      CallSid: c.sid,
+      CallStatus: c.status,
+      Called: c.to,
+      Caller: c.from,
+      Digits: digits,
+      Direction: 'outbound-api',
+      FinishedOnKey: '',
+      From: c.from,
+      To: c.to,
+      msg: 'Gather End',
+    };
+    const answer = await postSigned(action, params, authToken);
+    const next = await answer.text();
+    // Twilio plays the action's TwiML; an error answer is an application error, nothing of it is spoken.
+    const heard = answer.ok ? spokenTexts(next) : [];
+    c.spoken.push(...heard);
+    log(`[twilio] key ${digits} on ${c.sid}: action answered ${answer.status}`);
+    if (opts.printMessages && heard.length > 0) {
+      log(`Call to ${c.to} (after key ${digits}): ${heard.map((s) => s.text).join(' ')}`);
+    }
+    return { pressed: true, actionStatus: answer.status };
+  };
+
+  /** `POST /_emulator/calls/{sid}/digits` with `{"digits": "1"}`: {@link pressKey} over HTTP. */
+  const pressKeyRoute = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): Promise<boolean> => {
+    const m = /^\/_emulator\/calls\/(CA[0-9a-f]{32})\/digits$/.exec(path);
+    if (m === null || req.method !== 'POST') return false;
+    const raw = await readBody(req);
+    let body: unknown;
+    try {
+      body = parseJsonBody(raw);
+    } catch {
+      body = undefined;
+    }
+    const digits = isRecord(body) ? body['digits'] : undefined;
+    if (typeof digits !== 'string' || !/^[0-9*#]{1,10}$/.test(digits)) {
+      sendProblem(res, 400, 'Bad Request', '`digits` must be 1-10 of 0-9, * and #.');
+      return true;
+    }
+    const result = await pressKey(m[1]!, digits);
+    if (result.pressed) sendJson(res, 200, result);
+    else if (result.reason === 'not-found') sendProblem(res, 404, 'Not Found', 'No such call.');
+    else sendProblem(res, 409, 'Conflict', 'The call is not answered or waits for no key.');
+    return true;
   };
 
   return {
     api: {
+      pressKey,
       calls: (to) => outbox.list(to).map(publicView),
-      ...outboxSendApi(faults, outbox, () => creates),
+      ...sends.api,
     },
     handle: async (req, res, sid, path) => {
       const method = req.method ?? 'GET';
@@ -383,18 +494,8 @@ export function createCallsService(opts: {
       }
       twilioError(res, 405, 20004, 'Method not allowed');
     },
-    emulatorRoute: (req, res, path) =>
-      routeOutbox(req, res, path, {
-        name: 'calls',
-        key: 'calls',
-        outbox,
-        faults,
-        view: publicView,
-      }),
-    reset: () => {
-      outbox.clear();
-      faults.reset();
-      creates = 0;
-    },
+    emulatorRoute: async (req, res, path) =>
+      (await pressKeyRoute(req, res, path)) || sends.emulatorRoute(req, res, path),
+    reset: () => sends.reset(),
   };
 }

@@ -34,7 +34,13 @@ import {
   priceOf,
   systemEmulatorClock,
 } from './lifecycle';
-import { formatTwilioDate, postSignedCallback, timingSafeEqualStr, twilioError } from './wire';
+import {
+  formatTwilioDate,
+  postSignedCallback,
+  sendTwilioPage,
+  timingSafeEqualStr,
+  twilioError,
+} from './wire';
 
 export { formatTwilioDate } from './wire';
 export { DEFAULT_CONTENT_SID, DEFAULT_WHATSAPP_SENDER } from './content';
@@ -599,23 +605,12 @@ export async function startTwilioEmulator(
       return `${path}?${p.toString()}`;
     };
     const more = (page + 1) * size < all.length;
-    sendJson(
-      res,
-      200,
-      {
-        messages: items.map(messageJson),
-        uri: pageUri(page),
-        first_page_uri: pageUri(0),
-        next_page_uri: more ? `${pageUri(page + 1)}&PageToken=PASM${page + 1}` : null,
-        previous_page_uri: page > 0 ? pageUri(page - 1) : null,
-        page,
-        page_size: size,
-        start: page * size,
-        end: page * size + Math.max(items.length - 1, 0),
-      },
-      {},
-      'application/json',
-    );
+    sendTwilioPage(res, 'messages', items.map(messageJson), {
+      page,
+      size,
+      uri: pageUri,
+      nextPageUri: more ? `${pageUri(page + 1)}&PageToken=PASM${page + 1}` : null,
+    });
   };
 
   const controlRoutes = controlApi(

@@ -14,6 +14,33 @@ export function formatTwilioDate(d: Date): string {
   return `${DAYS[d.getUTCDay()]}, ${p(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
+/** One page of a Twilio list resource (2010-04-01): the items under `key`, then the paging fields. */
+export function sendTwilioPage(
+  res: http.ServerResponse,
+  key: string,
+  items: readonly unknown[],
+  paging: {
+    readonly page: number;
+    readonly size: number;
+    readonly uri: (page: number) => string;
+    readonly nextPageUri: string | null;
+  },
+): void {
+  const { page, size, uri } = paging;
+  const body = {
+    [key]: items,
+    uri: uri(page),
+    first_page_uri: uri(0),
+    next_page_uri: paging.nextPageUri,
+    previous_page_uri: page > 0 ? uri(page - 1) : null,
+    page,
+    page_size: size,
+    start: page * size,
+    end: page * size + Math.max(items.length - 1, 0),
+  };
+  sendJson(res, 200, body, {}, 'application/json');
+}
+
 export function timingSafeEqualStr(a: string, b: string): boolean {
   const ha = crypto.createHash('sha256').update(a).digest();
   const hb = crypto.createHash('sha256').update(b).digest();
@@ -43,6 +70,24 @@ const CALLBACK_TIMEOUT_MS = 5_000;
  * POSTs a status callback as Twilio does (form-encoded, signed with `X-Twilio-Signature`); the outcome is
  * only logged, never retried, and never rejects.
  */
+/** A form POST to an app's URL signed as Twilio signs its webhooks (`X-Twilio-Signature`). */
+export function postSigned(
+  url: string,
+  params: Readonly<Record<string, string>>,
+  authToken: string,
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilioSignature(authToken, url, params),
+      'user-agent': 'TwilioProxy/1.1',
+    },
+    body: new URLSearchParams(params).toString(),
+    signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+  });
+}
+
 export async function postSignedCallback(
   url: string,
   params: Readonly<Record<string, string>>,
@@ -51,16 +96,7 @@ export async function postSignedCallback(
   label: string,
 ): Promise<void> {
   try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilioSignature(authToken, url, params),
-        'user-agent': 'TwilioProxy/1.1',
-      },
-      body: new URLSearchParams(params).toString(),
-      signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
-    });
+    const res = await postSigned(url, params, authToken);
     await res.arrayBuffer().catch(() => undefined);
     log(`[twilio] status callback ${label} answered ${res.status}`);
   } catch (e) {

@@ -3,7 +3,7 @@
  * emulators), read through their `/_emulator/` inspection APIs. Only loopback URLs are ever called: a real
  * service is not asked.
  */
-import type { DashboardService } from '../host/local-services';
+import type { DashboardService, OutboxPanel } from '../host/local-services';
 
 export interface ServiceHealth {
   readonly name: string;
@@ -12,13 +12,19 @@ export interface ServiceHealth {
   readonly detail: string;
 }
 
-export interface ReceivedSms {
-  readonly sid: string;
-  readonly to: string;
-  readonly from: string | null;
-  readonly body: string;
-  readonly dateCreated: string;
-  readonly status: string;
+/** One item of an outbox as the panel's fields read it (not yet redacted). */
+export interface OutboxItem {
+  readonly id: string;
+  readonly recipient: string;
+  readonly time: string;
+  readonly text: string;
+  readonly status: string | null;
+}
+
+/** An outbox panel and its newest items; `items` is null when its service is not configured or down. */
+export interface OutboxContents {
+  readonly panel: OutboxPanel;
+  readonly items: readonly OutboxItem[] | null;
 }
 
 export interface AcsIdentitySummary {
@@ -30,8 +36,8 @@ export interface AcsIdentitySummary {
 }
 
 const TIMEOUT_MS = 2000;
-/** The dashboard shows the newest SMS; the emulator keeps up to 10 000. */
-export const MAX_SMS = 200;
+/** The dashboard shows the newest items of each outbox; an emulator keeps up to 10 000. */
+export const MAX_OUTBOX_ITEMS = 200;
 const MAX_IDENTITIES = 500;
 
 function isLoopbackOrigin(url: string): boolean {
@@ -52,6 +58,32 @@ async function getJson(url: string): Promise<unknown> {
 const record = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
 
+/** The strings at a dotted path (`spoken.text`), mapping over arrays on the way. */
+function valuesAt(value: unknown, path: string): string[] {
+  const [head, ...rest] = path.split('.');
+  if (Array.isArray(value)) return value.flatMap((v) => valuesAt(v, path));
+  if (head === undefined || head === '') {
+    return typeof value === 'string' || typeof value === 'number' ? [String(value)] : [];
+  }
+  return valuesAt(record(value)[head], rest.join('.'));
+}
+
+const firstAt = (value: unknown, path: string): string | undefined => valuesAt(value, path)[0];
+
+function outboxItem(panel: OutboxPanel, raw: unknown): OutboxItem {
+  const f = panel.fields;
+  return {
+    id: firstAt(raw, f.id) ?? '',
+    recipient: firstAt(raw, f.recipient) ?? '',
+    time: firstAt(raw, f.time) ?? '',
+    text: f.text
+      .flatMap((path) => valuesAt(raw, path))
+      .filter((t) => t !== '')
+      .join(' — '),
+    status: f.status === undefined ? null : (firstAt(raw, f.status) ?? null),
+  };
+}
+
 export class ServiceInspector {
   private readonly services: readonly DashboardService[];
 
@@ -62,7 +94,7 @@ export class ServiceInspector {
     }));
   }
 
-  private urlOf(kind: 'sms' | 'identities'): string | undefined {
+  private urlOf(kind: 'identities'): string | undefined {
     return this.services.find((s) => s.url !== undefined && s.provides?.includes(kind))?.url;
   }
 
@@ -96,23 +128,31 @@ export class ServiceInspector {
     );
   }
 
-  /** Newest first. */
-  async sms(): Promise<ReceivedSms[] | undefined> {
-    const url = this.urlOf('sms');
-    if (url === undefined) return undefined;
-    const body = record(await getJson(`${url}/_emulator/messages`));
-    const messages = Array.isArray(body.messages) ? body.messages.map(record) : [];
-    return messages
-      .slice(-MAX_SMS)
-      .reverse()
-      .map((m) => ({
-        sid: String(m.sid),
-        to: String(m.to),
-        from: typeof m.from === 'string' ? m.from : null,
-        body: String(m.body),
-        dateCreated: String(m.dateCreated),
-        status: String(m.status),
-      }));
+  /** Every outbox of every service, in the services' order; items newest first. */
+  async outboxes(): Promise<OutboxContents[]> {
+    const panels = this.services.flatMap((s) =>
+      (s.outboxes ?? []).map((panel) => ({ url: s.url, panel })),
+    );
+    return Promise.all(
+      panels.map(async ({ url, panel }): Promise<OutboxContents> => {
+        if (url === undefined) return { panel, items: null };
+        try {
+          const list = record(await getJson(`${url}${panel.path}`))[panel.list];
+          const match = panel.match;
+          const matching = (Array.isArray(list) ? list : []).filter(
+            (raw) =>
+              match === undefined || valuesAt(raw, match.field).some((v) => match.pattern.test(v)),
+          );
+          const items = matching
+            .slice(-MAX_OUTBOX_ITEMS)
+            .reverse()
+            .map((raw) => outboxItem(panel, raw));
+          return { panel, items };
+        } catch {
+          return { panel, items: null };
+        }
+      }),
+    );
   }
 
   async acsIdentities(): Promise<AcsIdentitySummary[] | undefined> {

@@ -8,7 +8,7 @@ import { DEFAULT_REDACTION, type RedactionRules } from '../host/local-services';
 export const HIDDEN = '[hidden]';
 
 export interface Redactor {
-  /** Every digit run of the rules' length or longer, masked (the codes in SMS bodies). */
+  /** Every digit run of the rules' length or longer, masked (the codes in SMS bodies, spoken in calls). */
   readonly maskDigits: (text: string) => string;
   /** `+14255550100` → `+•••••••0100`: enough to tell values apart, not enough to use one. */
   readonly mask: (text: string) => string;
@@ -23,10 +23,13 @@ export interface Redactor {
 
 export function createRedactor(overrides: Partial<RedactionRules> = {}): Redactor {
   const rules: RedactionRules = { ...DEFAULT_REDACTION, ...overrides };
+  const separator = rules.spokenDigits ? '(?:, ?| +)?' : '';
   const digitRun =
-    rules.minDigitRun > 0 ? new RegExp(`\\d{${rules.minDigitRun},}`, 'g') : undefined;
+    rules.minDigitRun > 0
+      ? new RegExp(`\\d(?:${separator}\\d){${rules.minDigitRun - 1},}`, 'g')
+      : undefined;
   const maskDigits = (text: string): string =>
-    digitRun ? text.replace(digitRun, (run) => '•'.repeat(run.length)) : text;
+    digitRun ? text.replace(digitRun, (run) => run.replace(/\d/g, '•')) : text;
   const mask = (text: string): string =>
     `${text.slice(0, 1)}${'•'.repeat(Math.max(0, text.length - 5))}${text.slice(-4)}`;
   const redactString = (text: string, digits: boolean): string => {

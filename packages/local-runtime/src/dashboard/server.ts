@@ -270,10 +270,11 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     return { name, key, state: redact.value(state) };
   };
 
-  /** SMS newest first, each with the instances it belongs to (see activity-windows.ts). */
-  const smsWithInstances = async (): Promise<unknown> => {
-    const sms = await services.sms().catch(() => undefined);
-    if (sms === undefined) return null;
+  /**
+   * Every outbox, items newest first, each with the instances it belongs to (see activity-windows.ts):
+   * recipients masked and codes in the texts masked by the app's redaction rules.
+   */
+  const outboxesWithInstances = async (): Promise<unknown[]> => {
     const inputs = new Map<string, unknown>();
     const inputOf = async (id: string): Promise<unknown> => {
       if (!inputs.has(id)) {
@@ -286,18 +287,28 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       return inputs.get(id);
     };
     const out = [];
-    for (const m of sms) {
-      const candidates = options.activityWindows.instancesActiveAt(Date.parse(m.dateCreated));
-      const instances: string[] = [];
-      for (const id of candidates) if (mentions(await inputOf(id), m.to)) instances.push(id);
+    for (const { panel, items } of await services.outboxes()) {
+      const shown = [];
+      for (const m of items ?? []) {
+        // `whatsapp:+1…`: the instance's input names the number without the channel's scheme.
+        const [, scheme = '', address = m.recipient] = /^([a-z]+:)?(.*)$/.exec(m.recipient) ?? [];
+        const candidates = options.activityWindows.instancesActiveAt(Date.parse(m.time));
+        const instances: string[] = [];
+        for (const id of candidates) if (mentions(await inputOf(id), address)) instances.push(id);
+        shown.push({
+          id: m.id,
+          recipient: `${scheme}${redact.mask(address)}`,
+          time: m.time,
+          text: redact.maskDigits(m.text),
+          status: m.status,
+          instances,
+        });
+      }
       out.push({
-        sid: m.sid,
-        to: redact.mask(m.to),
-        from: m.from,
-        body: redact.maskDigits(m.body),
-        dateCreated: m.dateCreated,
-        status: m.status,
-        instances,
+        id: panel.id,
+        title: panel.title,
+        textLabel: panel.textLabel,
+        items: items === null ? null : shown,
       });
     }
     return out;
@@ -365,12 +376,12 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       if (op !== undefined) return entityState(id, op);
     }
     if (head === 'services' && id === undefined && method === 'GET') {
-      const [health, sms, identities] = await Promise.all([
+      const [health, outboxes, identities] = await Promise.all([
         services.health(),
-        smsWithInstances(),
+        outboxesWithInstances(),
         services.acsIdentities().catch(() => undefined),
       ]);
-      return { health, sms, acsIdentities: identities ?? null };
+      return { health, outboxes, acsIdentities: identities ?? null };
     }
     throw new DashboardError(404, `No dashboard API at ${method} ${url.pathname}.`);
   };

@@ -53,8 +53,37 @@ export interface DashboardService {
   readonly name: string;
   /** Base URL (loopback only: the dashboard never calls anything else), or undefined when not configured. */
   readonly url: string | undefined;
-  /** What it offers beside `/_emulator/health`: an SMS outbox, ACS identities. */
-  readonly provides?: readonly ('sms' | 'identities')[];
+  /** What it offers beside `/_emulator/health` and its outboxes: ACS identities. */
+  readonly provides?: readonly 'identities'[];
+  /** What it "sent" (SMS, calls, emails…), each shown as a table on the local-services page. */
+  readonly outboxes?: readonly OutboxPanel[];
+}
+
+/**
+ * One outbox of a local service, read at `path` (a JSON object whose `list` property holds the items, oldest
+ * first). The dashboard shows the newest items: the recipient masked, the text with its digit runs masked
+ * (the redaction rules), and links each item to the instances whose input names the recipient.
+ */
+export interface OutboxPanel {
+  /** Stable id: the table's HTML id on the page. */
+  readonly id: string;
+  readonly title: string;
+  /** Loopback path on the service, e.g. `/_emulator/calls`. */
+  readonly path: string;
+  readonly list: string;
+  /** Only the items whose `field` matches `pattern` (two panels may share one outbox). */
+  readonly match?: { readonly field: string; readonly pattern: RegExp };
+  /** Item properties; a dotted path reads into objects and maps over arrays (`spoken.text`). */
+  readonly fields: {
+    readonly id: string;
+    readonly recipient: string;
+    readonly time: string;
+    /** Shown one after the other under `textLabel`. */
+    readonly text: readonly string[];
+    readonly status?: string;
+  };
+  /** The text column's heading, e.g. `Body`, `Spoken text`. */
+  readonly textLabel: string;
 }
 
 export interface RedactionRules {
@@ -66,6 +95,11 @@ export interface RedactionRules {
   readonly hiddenValues: readonly RegExp[];
   /** Digit runs this long or longer are masked in event payloads and SMS bodies (codes); 0 turns it off. */
   readonly minDigitRun: number;
+  /**
+   * Digits separated by a comma or spaces ("1, 2, 3, 4") count as one run: a code spoken digit by digit
+   * (a call's text).
+   */
+  readonly spokenDigits: boolean;
 }
 
 export interface DashboardConfig {
@@ -87,6 +121,7 @@ export const DEFAULT_REDACTION: RedactionRules = {
   maskedValues: [/^\+[1-9]\d{7,14}$/],
   hiddenValues: [/^eyJ[\w-]*\.[\w-]+\.[\w-]*$/],
   minDigitRun: 4,
+  spokenDigits: true,
 };
 
 function isLocalServices(value: unknown): value is LocalServices {

@@ -768,6 +768,67 @@ async function renderEntity(token, name, key) {
   );
 }
 
+/**
+ * A section of the local-services page: a heading and a table of `rows` (null: `absent` is shown instead, an
+ * empty list: `empty`).
+ */
+function listSection({ id, title, absent, empty, columns, rows }) {
+  const headingId = `h-${id}`;
+  return h(
+    'section',
+    { 'aria-labelledby': headingId },
+    h('h3', { id: headingId }, title),
+    rows === null
+      ? h('p', {}, absent)
+      : rows.length === 0
+        ? h('p', {}, empty)
+        : h(
+            'table',
+            { id },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                columns.map((t) => h('th', { scope: 'col' }, t)),
+              ),
+            ),
+            h('tbody', {}, rows),
+          ),
+  );
+}
+
+/** One outbox of a local service (SMS, WhatsApp, calls, emails): recipients and codes arrive masked. */
+const outboxSection = (o) =>
+  listSection({
+    id: o.id,
+    title: `${o.title} (newest first, codes masked)`,
+    absent: 'Not configured, or the emulator does not answer.',
+    empty: 'Nothing yet.',
+    columns: ['Received', 'To', o.textLabel, 'Instance', 'Status'],
+    rows:
+      o.items &&
+      o.items.map((m) =>
+        h(
+          'tr',
+          { 'data-id': m.id },
+          h('td', {}, when(m.time)),
+          h('td', {}, m.recipient),
+          h('td', {}, m.text),
+          h(
+            'td',
+            {},
+            m.instances.length === 0 ? 'unknown' : m.instances.map((id) => instanceLink(id)),
+          ),
+          h('td', {}, m.status ?? ''),
+        ),
+      ),
+  });
+
+const identityState = (i) =>
+  i.deleted ? 'deleted' : i.revokedAt ? `tokens revoked ${when(i.revokedAt)}` : 'active';
+
 async function renderServices(token) {
   const refresh = async () => {
     const r = await api('/services');
@@ -793,98 +854,26 @@ async function renderServices(token) {
           ),
         ),
       ),
-      h(
-        'section',
-        { 'aria-labelledby': 'h-sms' },
-        h(
-          'h3',
-          { id: 'h-sms' },
-          'SMS received by the Twilio emulator (newest first, codes masked)',
-        ),
-        r.sms === null
-          ? h('p', {}, 'No Twilio emulator configured.')
-          : r.sms.length === 0
-            ? h('p', {}, 'No SMS yet.')
-            : h(
-                'table',
-                { id: 'sms' },
-                h(
-                  'thead',
-                  {},
-                  h(
-                    'tr',
-                    {},
-                    ['Received', 'To', 'Body', 'Instance'].map((t) => h('th', { scope: 'col' }, t)),
-                  ),
-                ),
-                h(
-                  'tbody',
-                  {},
-                  r.sms.map((m) =>
-                    h(
-                      'tr',
-                      { 'data-sid': m.sid },
-                      h('td', {}, when(m.dateCreated)),
-                      h('td', {}, m.to),
-                      h('td', {}, m.body),
-                      h(
-                        'td',
-                        {},
-                        m.instances.length === 0
-                          ? 'unknown'
-                          : m.instances.map((id) => instanceLink(id)),
-                      ),
-                    ),
-                  ),
-                ),
-              ),
-      ),
-      h(
-        'section',
-        { 'aria-labelledby': 'h-acs' },
-        h('h3', { id: 'h-acs' }, 'ACS identities known to the emulator'),
-        r.acsIdentities === null
-          ? h('p', {}, 'No ACS emulator configured.')
-          : r.acsIdentities.length === 0
-            ? h('p', {}, 'No identities yet.')
-            : h(
-                'table',
-                { id: 'acs' },
-                h(
-                  'thead',
-                  {},
-                  h(
-                    'tr',
-                    {},
-                    ['Identity', 'Created', 'Tokens issued', 'State'].map((t) =>
-                      h('th', { scope: 'col' }, t),
-                    ),
-                  ),
-                ),
-                h(
-                  'tbody',
-                  {},
-                  r.acsIdentities.map((i) =>
-                    h(
-                      'tr',
-                      {},
-                      h('td', {}, h('code', {}, i.id)),
-                      h('td', {}, when(i.createdAt)),
-                      h('td', {}, i.tokensIssued),
-                      h(
-                        'td',
-                        {},
-                        i.deleted
-                          ? 'deleted'
-                          : i.revokedAt
-                            ? `tokens revoked ${when(i.revokedAt)}`
-                            : 'active',
-                      ),
-                    ),
-                  ),
-                ),
-              ),
-      ),
+      ...r.outboxes.map((o) => outboxSection(o)),
+      listSection({
+        id: 'acs',
+        title: 'ACS identities known to the emulator',
+        absent: 'No ACS emulator configured.',
+        empty: 'No identities yet.',
+        columns: ['Identity', 'Created', 'Tokens issued', 'State'],
+        rows:
+          r.acsIdentities &&
+          r.acsIdentities.map((i) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, h('code', {}, i.id)),
+              h('td', {}, when(i.createdAt)),
+              h('td', {}, i.tokensIssued),
+              h('td', {}, identityState(i)),
+            ),
+          ),
+      }),
     );
   };
   await refresh();
