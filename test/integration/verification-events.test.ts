@@ -91,7 +91,7 @@ describe('verification events and dry-run', () => {
       VERIFICATION_WEBHOOK_URLS: receiver.url,
       VERIFICATION_FRAUD_GUARD_MODE: 'dry-run',
     });
-    // Declared in package.json `localRuntime.generatedSecrets`, kept like the host keys.
+    // Declared in local.services.cjs `generatedSecrets`, kept like the host keys.
     const file = path.join(stack.dataDir, 'generated-secrets.json');
     secret = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>)
       .VERIFICATION_WEBHOOK_SECRET!;
