@@ -1,6 +1,6 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext } from 'durable-functions';
-import { createHarness, historyOf, TestInvoker, type Harness } from './engine-harness';
+import { harnessPerTest, historyOf, TestInvoker, type Harness } from './engine-harness';
 import { tasksAndTimers } from './engine-harness';
 import { EventType } from '../src/engine/history';
 import { SqliteStore } from '../src/store/sqlite-store';
@@ -13,11 +13,7 @@ function add(ctx: OrchestrationContext, ms: number): Date {
 }
 
 describe('durable engine: orchestrations (manual clock)', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const openHarness = harnessPerTest();
 
   it('chains activities, passing inputs as the extension does, and records the history', async () => {
     const invoker = new TestInvoker()
@@ -29,7 +25,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
         out.push(yield ctx.df.callActivity('hello', 'London'));
         return out;
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('chain');
     await h.idle();
     const status = await h.status(id, 'showHistory=true&showHistoryOutput=true');
@@ -64,7 +60,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
         const results = (yield ctx.df.Task.all(tasks)) as number[];
         return results.reduce((a, b) => a + b, 0);
       });
-    h = await createHarness(invoker, { maxConcurrentActivityFunctions: 2 });
+    const h = await openHarness(invoker, { maxConcurrentActivityFunctions: 2 });
     const id = await h.start('fan');
     await h.idle();
     const status = await h.status(id);
@@ -82,7 +78,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       yield ctx.df.createTimer(add(ctx, 60 * SECOND));
       return 'woke';
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('sleep');
     await h.idle();
     await h.advance(59 * SECOND);
@@ -101,7 +97,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       yield ctx.df.createTimer(add(ctx, 8 * DAY));
       return 'done';
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('long');
     await h.idle();
     for (let i = 0; i < 8; i++) await h.advance(DAY);
@@ -130,7 +126,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       }
       return { via: 'timeout' };
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('race');
     await h.idle();
     await h.advance(10 * SECOND);
@@ -149,7 +145,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       const winner: unknown = yield ctx.df.Task.any([code, timeout]);
       return winner === timeout ? 'timeout' : 'event';
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('race');
     await h.idle();
     await h.advance(89 * SECOND);
@@ -172,7 +168,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
         const b: unknown = yield ctx.df.waitForExternalEvent('e');
         return [a, b];
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('early');
     expect(await h.raise(id, 'e', 'first')).toBe(202);
     expect(await h.raise(id, 'e', 'second')).toBe(202);
@@ -189,7 +185,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       yield* [];
       return 1;
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('quick');
     await h.idle();
     expect((await h.status(id)).runtimeStatus).toBe('Completed');
@@ -201,7 +197,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
     const invoker = new TestInvoker().orchestration('wait', function* (ctx) {
       return yield ctx.df.waitForExternalEvent('never');
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('wait');
     await h.idle();
     const res = await h.api(
@@ -221,7 +217,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
     const invoker = new TestInvoker().orchestration('wait', function* (ctx) {
       return yield ctx.df.waitForExternalEvent('go');
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('wait');
     await h.idle();
     expect(
@@ -252,7 +248,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       return yield ctx.df.waitForExternalEvent('go');
     });
     let store: SqliteStore | undefined;
-    h = await createHarness(invoker, { openStore: (file) => (store = new SqliteStore(file)) });
+    const h = await openHarness(invoker, { openStore: (file) => (store = new SqliteStore(file)) });
     const id = await h.start('wait');
     await h.idle();
     const queued = (): { kind: string; event: Record<string, unknown> }[] =>
@@ -285,7 +281,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       const stop: unknown = yield ctx.df.waitForExternalEvent('stop');
       return { input: ctx.df.getInput(), stop };
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     await h.start('echo', { n: 1 }, 'fixed-id');
     await h.idle();
     const again = await h.api('POST', '/runtime/webhooks/durabletask/orchestrators/echo/fixed-id', {
@@ -322,7 +318,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       yield* [];
       return ctx.df.getInput();
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const a = await h.start('quick', 1);
     const b = await h.start('quick', 2);
     const c = await h.start('quick', 3);
@@ -357,7 +353,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       }
       return n;
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('counter', 0);
     await h.idle();
     for (let i = 0; i < 4; i++) await h.advance(SECOND);
@@ -387,7 +383,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
         }
         return { a, b, failed: failure.includes('negative input') };
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('parent');
     await h.idle();
     expect(await h.status(id)).toMatchObject({
@@ -420,7 +416,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       .orchestration('retry', function* (ctx) {
         return yield ctx.df.callActivityWithRetry('flaky', new df.RetryOptions(5000, 4), null);
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('retry');
     await h.idle();
     expect(calls).toBe(1);
@@ -452,7 +448,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       .orchestration('retry', function* (ctx) {
         return yield ctx.df.callActivityWithRetry('broken', new df.RetryOptions(1000, 2), 'x');
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('retry');
     await h.idle();
     await h.advance(1000);
@@ -480,7 +476,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
           return e instanceof Error ? e.message.split(' \n ')[0] : 'not an error';
         }
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('catcher');
     await h.idle();
     expect(await h.status(id)).toMatchObject({
@@ -494,7 +490,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       yield* [];
       throw new Error('bad state');
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('thrower');
     await h.idle();
     const status = await h.status(id);
@@ -509,7 +505,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       yield ctx.df.Task.any([ev, timeout]);
       return 'returned';
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('forgetful');
     await h.idle();
     await h.raise(id, 'x', 1);
@@ -528,7 +524,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
         const r: unknown = yield ctx.df.callActivity('id', v);
         return r;
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const ids = await Promise.all(
       Array.from({ length: 50 }, (_, i) => h!.start('many', undefined, `m-${i}`)),
     );
@@ -563,7 +559,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
           'the-child',
         );
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('parent');
     await h.idle();
     expect((await h.status('the-child')).runtimeStatus).toBe('Failed');
@@ -589,7 +585,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       yield* [];
       return ctx.df.version;
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const res = await h.api(
       'POST',
       '/runtime/webhooks/durabletask/orchestrators/versioned/v-1?version=2.1',
@@ -603,7 +599,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
     const invoker = new TestInvoker().orchestration('entityUser', function* (ctx) {
       return yield ctx.df.callEntity(new df.EntityId('counter', 'k'), 'get');
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('entityUser');
     await h.idle();
     const status = await h.status(id);
