@@ -33,10 +33,16 @@ describe('durable engine: verification-style flows and dispatching', () => {
   const makeInvoker = (): TestInvoker =>
     new TestInvoker().activity('send', () => '123456').orchestration('verify', verification);
 
-  it('verifies after a wrong code', async () => {
+  /** A verification of `phone` started and run until it waits for a code (the code is 123456). */
+  const startVerification = async (phone: string): Promise<{ h: Harness; id: string }> => {
     const h = await openHarness(makeInvoker());
-    const id = await h.start('verify', '+15550001');
+    const id = await h.start('verify', phone);
     await h.idle();
+    return { h, id };
+  };
+
+  it('verifies after a wrong code', async () => {
+    const { h, id } = await startVerification('+15550001');
     await h.raise(id, 'code', '000000');
     await h.idle();
     expect(await h.status(id)).toMatchObject({
@@ -50,9 +56,7 @@ describe('durable engine: verification-style flows and dispatching', () => {
   });
 
   it('expires when the manual clock passes 90 s, even after wrong codes', async () => {
-    const h = await openHarness(makeInvoker());
-    const id = await h.start('verify', '+15550002');
-    await h.idle();
+    const { h, id } = await startVerification('+15550002');
     await h.raise(id, 'code', '1');
     await h.idle();
     await h.advance(90_000);
@@ -60,9 +64,7 @@ describe('durable engine: verification-style flows and dispatching', () => {
   });
 
   it('stops after four wrong codes', async () => {
-    const h = await openHarness(makeInvoker());
-    const id = await h.start('verify', '+15550003');
-    await h.idle();
+    const { h, id } = await startVerification('+15550003');
     for (const code of ['1', '2', '3', '4']) {
       await h.raise(id, 'code', code);
       await h.idle();
