@@ -518,14 +518,14 @@ describe('durable engine: orchestrations (manual clock)', () => {
       });
     const h = await openHarness(invoker);
     const ids = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => h!.start('many', undefined, `m-${i}`)),
+      Array.from({ length: 50 }, (_, i) => h.start('many', undefined, `m-${i}`)),
     );
     await h.idle();
     expect(await h.status('m-7')).toMatchObject({
       runtimeStatus: 'Running',
       customStatus: { stage: 'waiting' },
     });
-    await Promise.all(ids.map((id, i) => h!.raise(id, 'v', i)));
+    await Promise.all(ids.map((id, i) => h.raise(id, 'v', i)));
     await h.idle();
     for (let i = 0; i < ids.length; i++) {
       expect(await h.status(ids[i]!)).toMatchObject({ runtimeStatus: 'Completed', output: i });

@@ -123,13 +123,13 @@ describe('durable engine: verification-style flows and dispatching', () => {
     };
     const h = await openHarness(invoker, { maxConcurrentOrchestratorFunctions: 4 });
     const ids = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => h!.start('verify', `+1555000${i}`, `v-${i}`)),
+      Array.from({ length: 20 }, (_, i) => h.start('verify', `+1555000${i}`, `v-${i}`)),
     );
     await Promise.all(
       ids.flatMap((id) => [
-        h!.raise(id, 'code', 'x'),
-        h!.raise(id, 'code', 'y'),
-        h!.raise(id, 'code', '123456'),
+        h.raise(id, 'code', 'x'),
+        h.raise(id, 'code', 'y'),
+        h.raise(id, 'code', '123456'),
       ]),
     );
     await h.idle();
