@@ -1,5 +1,6 @@
 import { SETTING_KEYS } from '../../../src/composition';
 import type { Env } from '../../../src/config';
+import { ConfigError } from '../../../src/errors';
 
 export const TEST_SECRET = 'unit-test-verification-secret-0123456789';
 
@@ -31,4 +32,16 @@ export function useEnv(env: Env): () => void {
   };
   apply(env);
   return () => apply(saved);
+}
+
+/** The ConfigError `load` throws; the test fails when it throws nothing or something else. */
+export function configError(load: () => unknown): ConfigError {
+  let error: unknown;
+  try {
+    load();
+  } catch (e: unknown) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  return error as ConfigError;
 }
