@@ -11,7 +11,7 @@ import {
 import { loadVelocitySettings, type VelocitySettings } from '../../src/verification/guard/settings';
 import type { ClientIp } from '../../src/verification/guard/client-ip';
 import { loadFraudGuardSettings, type BudgetSettings } from '../../src/verification/guard/settings';
-import { configError } from './helpers/env';
+import { configError, DOCUMENTED_VELOCITY_DEFAULTS } from './helpers/env';
 
 const VELOCITY_DEFAULTS = loadVelocitySettings({});
 
@@ -390,15 +390,7 @@ describe('VelocityGuard when the store fails', () => {
 
 describe('loadVelocitySettings', () => {
   it('has the issue defaults', () => {
-    expect(loadVelocitySettings({})).toEqual({
-      perNumberPerHour: 5,
-      numberCooldownSeconds: 30,
-      perIpPerHour: 20,
-      perPrefixPerHour: 10,
-      globalPerHour: 1000,
-      failMode: 'closed',
-      tableName: 'VerificationLimits',
-    });
+    expect(loadVelocitySettings({})).toEqual(DOCUMENTED_VELOCITY_DEFAULTS);
   });
 
   it('reads every limit and reports every bad one at once', () => {

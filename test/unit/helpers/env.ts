@@ -4,6 +4,17 @@ import { ConfigError } from '../../../src/errors';
 
 export const TEST_SECRET = 'unit-test-verification-secret-0123456789';
 
+/** The velocity limits as the docs state them, written out so that a changed default fails the tests. */
+export const DOCUMENTED_VELOCITY_DEFAULTS = {
+  perNumberPerHour: 5,
+  numberCooldownSeconds: 30,
+  perIpPerHour: 20,
+  perPrefixPerHour: 10,
+  globalPerHour: 1000,
+  failMode: 'closed',
+  tableName: 'VerificationLimits',
+} as const;
+
 /** A complete, valid set of settings (the dev values of local.settings.sample.json). */
 export function validEnv(overrides: Record<string, string | undefined> = {}): Env {
   return {
