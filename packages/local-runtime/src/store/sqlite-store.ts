@@ -197,6 +197,24 @@ function toInstance(r: RawInstance): InstanceRow {
   };
 }
 
+interface RawTimer {
+  id: number;
+  instance_id: string;
+  execution_id: string;
+  timer_id: number;
+  fire_at: number;
+}
+
+function toTimer(r: RawTimer): TimerRow {
+  return {
+    id: r.id,
+    instanceId: r.instance_id,
+    executionId: r.execution_id,
+    timerId: r.timer_id,
+    fireAt: r.fire_at,
+  };
+}
+
 /**
  * Brings the tables of one feature up to date: `versionTable` holds how many of `migrations` ran; each
  * further one runs in its own transaction together with the version update.
@@ -343,10 +361,7 @@ export class SqliteStore {
       insertTimer: db.prepare<[string, string, number, number]>(
         'INSERT INTO timers (instance_id, execution_id, timer_id, fire_at) VALUES (?, ?, ?, ?)',
       ),
-      getTimer: db.prepare<
-        [number],
-        { id: number; instance_id: string; execution_id: string; timer_id: number; fire_at: number }
-      >('SELECT * FROM timers WHERE id = ?'),
+      getTimer: db.prepare<[number], RawTimer>('SELECT * FROM timers WHERE id = ?'),
       deleteTimer: db.prepare<[number]>('DELETE FROM timers WHERE id = ?'),
       deleteTimerById: db.prepare<[string, number], { id: number }>(
         'DELETE FROM timers WHERE instance_id = ? AND timer_id = ? RETURNING id',
@@ -354,10 +369,7 @@ export class SqliteStore {
       deleteTimers: db.prepare<[string], { id: number }>(
         'DELETE FROM timers WHERE instance_id = ? RETURNING id',
       ),
-      allTimers: db.prepare<
-        [],
-        { id: number; instance_id: string; execution_id: string; timer_id: number; fire_at: number }
-      >('SELECT * FROM timers ORDER BY fire_at, id'),
+      allTimers: db.prepare<[], RawTimer>('SELECT * FROM timers ORDER BY fire_at, id'),
     };
   }
 
@@ -563,15 +575,7 @@ export class SqliteStore {
 
   getTimer(id: number): TimerRow | undefined {
     const r = this.stmts.getTimer.get(id);
-    return r
-      ? {
-          id: r.id,
-          instanceId: r.instance_id,
-          executionId: r.execution_id,
-          timerId: r.timer_id,
-          fireAt: r.fire_at,
-        }
-      : undefined;
+    return r ? toTimer(r) : undefined;
   }
 
   /** Deletes a pending timer; false when it was already gone. */
@@ -589,12 +593,6 @@ export class SqliteStore {
   }
 
   allTimers(): TimerRow[] {
-    return this.stmts.allTimers.all().map((r) => ({
-      id: r.id,
-      instanceId: r.instance_id,
-      executionId: r.execution_id,
-      timerId: r.timer_id,
-      fireAt: r.fire_at,
-    }));
+    return this.stmts.allTimers.all().map(toTimer);
   }
 }
