@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 
-import { ManualClock, type LocalHost } from '@local/durable-runtime';
+import type { LocalHost, ManualClock } from '@local/durable-runtime';
 import type { TwilioEmulator } from '@local/emulators';
 import { Agent, fetch } from 'undici';
 
@@ -34,9 +34,7 @@ export async function startStack(
   name: string,
   settings: Record<string, string> = {},
 ): Promise<Stack> {
-  const clock = new ManualClock();
-  const { host, dataDir } = await startBuiltApp(name, {
-    clock,
+  const { host, clock, dataDir } = await startBuiltApp(name, {
     emulators: true,
     settings: {
       VERIFICATION_CODE_SECRET: `${name}-verification-secret-0123456789`,

@@ -6,6 +6,7 @@
 import type { TwilioEmulator } from '@local/emulators';
 import type { LocalHost, ManualClock } from '@local/durable-runtime';
 import { startAppWithTwilio, type TwilioAppStack } from '../helpers/app-with-twilio';
+import { answerCode } from '../helpers/verification-links';
 import { buildVerificationLinks, type VerificationLinks } from '../../src/verification/links';
 
 interface StatusBody {
@@ -93,12 +94,7 @@ async function codeSentTo(phone: string): Promise<string> {
 }
 
 async function submitCode(payload: VerificationLinks, code: unknown): Promise<number> {
-  const url = payload.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse');
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(code),
-  });
+  const response = await answerCode(payload, code);
   await assertNoKey(response);
   return response.status;
 }
