@@ -137,8 +137,11 @@ async function smsCode(twilio: TwilioEmulator, phone: string): Promise<string> {
 
 type Flow = (host: LocalHostProcess, twilio: TwilioEmulator, serviceSid: string) => Promise<number>;
 
-/** One link flow; returns the number of app HTTP requests it made. */
-const linkFlow: Flow = async (host, twilio) => {
+/** Starts a link verification for a new number and submits the code the SMS carried (two app requests). */
+async function linkOnce(
+  host: LocalHostProcess,
+  twilio: TwilioEmulator,
+): Promise<{ started: Awaited<ReturnType<typeof call>> }> {
   const phone = nextPhone();
   const started = await call(
     'POST',
@@ -156,6 +159,12 @@ const linkFlow: Flow = async (host, twilio) => {
     'content-type': 'application/json',
   });
   if (sent.status !== 202) throw new Error(`submit ${sent.status}`);
+  return { started };
+}
+
+/** One link flow; returns the number of app HTTP requests it made; polls the status until Completed. */
+const linkFlow: Flow = async (host, twilio) => {
+  const { started } = await linkOnce(host, twilio);
   let requests = 2;
   for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
     requests++;
@@ -168,8 +177,12 @@ const linkFlow: Flow = async (host, twilio) => {
   }
 };
 
-/** One Verify flow; returns the number of app HTTP requests it made. */
-const verifyFlow: Flow = async (host, twilio, serviceSid) => {
+/** Creates a Verify verification for a new number and checks the code the SMS carried (two app requests). */
+async function verifyOnce(
+  host: LocalHostProcess,
+  twilio: TwilioEmulator,
+  serviceSid: string,
+): Promise<{ created: Awaited<ReturnType<typeof call>>; check: Awaited<ReturnType<typeof call>> }> {
   const phone = nextPhone();
   const form = { authorization: BASIC, 'content-type': 'application/x-www-form-urlencoded' };
   const base = `${host.url}/api/verify/v2/Services/${serviceSid}`;
@@ -188,6 +201,12 @@ const verifyFlow: Flow = async (host, twilio, serviceSid) => {
     new URLSearchParams({ To: phone, Code: code }).toString(),
     form,
   );
+  return { created, check };
+}
+
+/** One Verify flow; returns the number of app HTTP requests it made. */
+const verifyFlow: Flow = async (host, twilio, serviceSid) => {
+  const { check } = await verifyOnce(host, twilio, serviceSid);
   if (check.status !== 200 || check.json.status !== 'approved') {
     throw new Error(`check ${check.status} ${String(check.json.status)}`);
   }
@@ -284,40 +303,12 @@ async function perFlowCosts(
     out[name] = { ...figures, tableRequestsPerFlow: tableRequests };
   }
   // One instance of each, for its history.
-  const phone = nextPhone();
-  const form = { authorization: BASIC, 'content-type': 'application/x-www-form-urlencoded' };
-  const base = `${host.url}/api/verify/v2/Services/${serviceSid}`;
-  const created = await call(
-    'POST',
-    `${base}/Verifications`,
-    new URLSearchParams({ To: phone, Channel: 'sms' }).toString(),
-    form,
-  );
-  const code = await smsCode(twilio, phone);
-  await call(
-    'POST',
-    `${base}/VerificationCheck`,
-    new URLSearchParams({ To: phone, Code: code }).toString(),
-    form,
-  );
+  const { created } = await verifyOnce(host, twilio, serviceSid);
   (out.verify as Record<string, unknown>).history = await historyCounts(
     host,
     String(created.json.sid),
   );
-  const linkPhone = nextPhone();
-  const started = await call(
-    'POST',
-    `${host.url}/api/orchestrators/SmsPhoneVerification`,
-    JSON.stringify({ phoneNumber: linkPhone }),
-    { 'content-type': 'application/json' },
-  );
-  const linkCode = await smsCode(twilio, linkPhone);
-  await call(
-    'POST',
-    String(started.json.sendEventPostUri).replace('{eventName}', 'SmsChallengeResponse'),
-    JSON.stringify(linkCode),
-    { 'content-type': 'application/json' },
-  );
+  const { started } = await linkOnce(host, twilio);
   (out.link as Record<string, unknown>).history = await historyCounts(
     host,
     String(started.json.id),

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AcsIdentityEmulator, AgentIdEmulator, TwilioEmulator } from '@local/emulators';
 import { ManualClock, startLocalHost, type LocalHost } from '@local/durable-runtime';
+import { answerCode } from './verification-links';
 
 /** The Verify API's credentials on these stacks. */
 export const TEST_VERIFY_ACCOUNT_SID = `AC${'a1'.repeat(16)}`;
@@ -25,38 +26,39 @@ export interface AppStack {
 
 export interface BuiltApp {
   readonly host: LocalHost;
+  /** The runtime's clock: the one given, or a new manual clock at the wall clock's time. */
+  readonly clock: ManualClock;
   /** The host's own data folder (generated secrets, blobs); the caller removes it once the host stopped. */
   readonly dataDir: string;
 }
 
 /**
- * The built app on the local runtime with in-memory history, no settings file and a fresh data folder:
- * what every stack below shares. `emulators` embeds Twilio, ACS, the sidecar and Azurite.
+ * The built app on the local runtime with in-memory history, no settings file, a fresh data folder and a
+ * manual clock: what every stack below shares. `emulators` embeds Twilio, ACS, the sidecar and Azurite.
  */
 export async function startBuiltApp(
   name: string,
-  options: { clock: ManualClock; emulators?: boolean; settings: Readonly<Record<string, string>> },
+  options: { clock?: ManualClock; emulators?: boolean; settings: Readonly<Record<string, string>> },
 ): Promise<BuiltApp> {
+  const clock = options.clock ?? new ManualClock();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
   const host = await startLocalHost({
     appDir: path.resolve(__dirname, '..', '..'),
     settingsFile: false,
     dataDir,
     databasePath: ':memory:',
-    clock: options.clock,
+    clock,
     ...(options.emulators === true ? { emulators: true } : {}),
     settings: { FUNCTIONS_WORKER_RUNTIME: 'node', ...options.settings },
   });
-  return { host, dataDir };
+  return { host, clock, dataDir };
 }
 
 export async function startAppWithEmulators(
   name: string,
   settings: Readonly<Record<string, string>> = {},
 ): Promise<AppStack> {
-  const clock = new ManualClock();
-  const { host, dataDir } = await startBuiltApp(name, {
-    clock,
+  const { host, clock, dataDir } = await startBuiltApp(name, {
     emulators: true,
     settings: {
       VERIFICATION_TIMEOUT_SECONDS: '90',
@@ -91,14 +93,7 @@ export async function answerWithCode(
   links: { readonly sendEventPostUri: string },
   code: string,
 ): Promise<void> {
-  const response = await fetch(
-    links.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse'),
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(code),
-    },
-  );
+  const response = await answerCode(links, code);
   if (response.status !== 202) throw new Error(`the answer was refused: ${response.status}`);
   await host.whenIdle();
 }

@@ -19,12 +19,13 @@ export interface TwilioAppStack {
 }
 
 /**
- * Starts the stack. `settings` gets the running emulator (its account settings are the suite's to pick);
- * the clock starts at the wall clock's time unless given, so the app's stamps and the engine's clock agree.
+ * Starts the stack. `settings` are the suite's own, over every setting of the running emulator; or, as a
+ * function of the emulator, all of the app's settings (the suite picks which of the emulator's it keeps).
+ * The clock starts at the wall clock's time unless given, so the app's stamps and the engine's clock agree.
  */
 export async function startAppWithTwilio(
   name: string,
-  settings: (twilio: TwilioEmulator) => Record<string, string>,
+  settings: Record<string, string> | ((twilio: TwilioEmulator) => Record<string, string>),
   clock: ManualClock = new ManualClock(Date.now()),
 ): Promise<TwilioAppStack> {
   const twilio = await startTwilioEmulator({ port: 0, log: () => undefined });
@@ -33,7 +34,9 @@ export async function startAppWithTwilio(
     clock,
     settings: {
       AzureWebJobsStorage: azurite.connectionString,
-      ...settings(twilio),
+      ...(typeof settings === 'function'
+        ? settings(twilio)
+        : { ...twilio.appSettings(), ...settings }),
     },
   });
   return {

@@ -7,21 +7,13 @@
  */
 import * as fs from 'node:fs';
 
-import { ManualClock, type LocalHost } from '@local/durable-runtime';
+import type { LocalHost, ManualClock } from '@local/durable-runtime';
 import type { TwilioEmulator } from '@local/emulators';
 import { Agent, fetch } from 'undici';
 
 import { startBuiltApp } from './app-on-local-runtime';
 
-const dirs: string[] = [];
 const agents = new Map<string, Agent>();
-
-/** For the suite's afterAll: closes the clients' connections and removes the data folders. */
-export async function cleanUpClients(): Promise<void> {
-  for (const agent of agents.values()) await agent.close();
-  agents.clear();
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-}
 
 export interface Stack {
   readonly host: LocalHost;
@@ -30,22 +22,41 @@ export interface Stack {
   readonly dataDir: string;
 }
 
-export async function startStack(
+/**
+ * The app with every embedded emulator for one suite: started in its `beforeAll` (`settings` are read then,
+ * so they may name what an earlier `beforeAll` started), stopped in its `afterAll` with the clients'
+ * connections and the data folder. Call it in the suite's `describe`; the stack's fields are there once it runs.
+ */
+export function stackPerSuite(
   name: string,
-  settings: Record<string, string> = {},
-): Promise<Stack> {
-  const clock = new ManualClock();
-  const { host, dataDir } = await startBuiltApp(name, {
-    clock,
-    emulators: true,
-    settings: {
-      VERIFICATION_CODE_SECRET: `${name}-verification-secret-0123456789`,
-      VERIFICATION_LIMIT_TABLE_NAME: `Limits${name.replace(/[^A-Za-z0-9]/g, '')}`,
-      ...settings,
+  settings: () => Record<string, string> = () => ({}),
+): Stack {
+  let started: Stack | undefined;
+  beforeAll(async () => {
+    const { host, clock, dataDir } = await startBuiltApp(name, {
+      emulators: true,
+      settings: {
+        VERIFICATION_CODE_SECRET: `${name}-verification-secret-0123456789`,
+        VERIFICATION_LIMIT_TABLE_NAME: `Limits${name.replace(/[^A-Za-z0-9]/g, '')}`,
+        ...settings(),
+      },
+    });
+    started = { host, clock, twilio: host.emulators!.twilio as TwilioEmulator, dataDir };
+  });
+  afterAll(async () => {
+    if (started === undefined) return;
+    await started.host.stop();
+    for (const agent of agents.values()) await agent.close();
+    agents.clear();
+    fs.rmSync(started.dataDir, { recursive: true, force: true });
+  });
+  // Every read of a field goes to the started stack, so the suite can hold it before beforeAll has run.
+  return new Proxy({} as Stack, {
+    get: (_target, field) => {
+      if (started === undefined) throw new Error(`the ${name} stack starts in beforeAll`);
+      return started[field as keyof Stack];
     },
   });
-  dirs.push(dataDir);
-  return { host, clock, twilio: host.emulators!.twilio as TwilioEmulator, dataDir };
 }
 
 function agentFor(peer: string): Agent {

@@ -6,25 +6,12 @@
  */
 import { fetch } from 'undici';
 
-import {
-  cleanUpClients,
-  inBatches,
-  start,
-  startStack,
-  tally,
-  verify,
-  type Stack,
-} from '../helpers/guard-clients';
+import { inBatches, stackPerSuite, start, tally, verify } from '../helpers/guard-clients';
 
 jest.setTimeout(300_000);
-afterAll(cleanUpClients);
 
 describe('attacks against the default settings', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack('guard-attacks');
-  });
-  afterAll(() => stack.host.stop());
+  const stack = stackPerSuite('guard-attacks');
 
   it('a 960-number spray from one client spends that client’s budget only: others stay served', async () => {
     // 960 UK mobile numbers (074x, 0745 left out: not all of it is mobile) spread over 90 prefixes, so

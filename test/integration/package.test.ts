@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { startLocalHostProcess, type LocalHostProcess } from '@local/durable-runtime';
+import { answerCode } from '../helpers/verification-links';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PHONE = '+14255550199';
@@ -223,14 +224,7 @@ describe('the package on the local runtime, loaded from its folder alone', () =>
       'the SMS on the Twilio emulator',
     );
     // The seed's client flow, through the per-verification links of the 202.
-    const answer = await fetch(
-      links.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse'),
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(code),
-      },
-    );
+    const answer = await answerCode(links, code);
     expect(answer.status).toBe(202);
     await eventually(async () => {
       const status = (await (await fetch(links.statusQueryGetUri)).json()) as { output?: unknown };

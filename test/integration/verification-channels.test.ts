@@ -13,12 +13,7 @@ import {
   TEST_VERIFY_AUTH_TOKEN,
   type AppStack,
 } from '../helpers/app-on-local-runtime';
-
-interface Links {
-  id: string;
-  statusQueryGetUri: string;
-  sendEventPostUri: string;
-}
+import type { VerificationLinks } from '../../src/verification/links';
 
 interface StatusBody {
   runtimeStatus: string;
@@ -66,18 +61,18 @@ async function start(host: LocalHost, body: unknown): Promise<Response> {
   });
 }
 
-async function started(body: unknown): Promise<Links> {
+async function started(body: unknown): Promise<VerificationLinks> {
   const response = await start(stack.host, body);
   expect(response.status).toBe(202);
-  const links = (await response.json()) as Links;
+  const links = (await response.json()) as VerificationLinks;
   await stack.host.whenIdle();
   return links;
 }
 
-const submit = (links: Links, code: string): Promise<void> =>
+const submit = (links: VerificationLinks, code: string): Promise<void> =>
   answerWithCode(stack.host, links, code);
 
-async function status(links: Links): Promise<StatusBody> {
+async function status(links: VerificationLinks): Promise<StatusBody> {
   await stack.host.whenIdle();
   return (await (await fetch(links.statusQueryGetUri)).json()) as StatusBody;
 }

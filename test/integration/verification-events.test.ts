@@ -11,18 +11,9 @@ import * as path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { fetch } from 'undici';
 
-import {
-  cleanUpClients,
-  inBatches,
-  start,
-  startStack,
-  tally,
-  verify,
-  type Stack,
-} from '../helpers/guard-clients';
+import { inBatches, stackPerSuite, start, tally, verify } from '../helpers/guard-clients';
 
 jest.setTimeout(300_000);
-afterAll(cleanUpClients);
 
 interface Delivery {
   readonly id: string;
@@ -81,26 +72,25 @@ async function startReceiver(secret: () => string) {
 }
 
 describe('verification events and dry-run', () => {
-  let stack: Stack;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let secret = '';
   beforeAll(async () => {
     receiver = await startReceiver(() => secret);
-    // No VERIFICATION_WEBHOOK_SECRET: the local runtime generates one under the data folder.
-    stack = await startStack('guard-events', {
-      VERIFICATION_WEBHOOK_URLS: receiver.url,
-      VERIFICATION_FRAUD_GUARD_MODE: 'dry-run',
-    });
-    // Declared in package.json `localRuntime.generatedSecrets`, kept like the host keys.
+  });
+  // No VERIFICATION_WEBHOOK_SECRET: the local runtime generates one under the data folder.
+  const stack = stackPerSuite('guard-events', () => ({
+    VERIFICATION_WEBHOOK_URLS: receiver.url,
+    VERIFICATION_FRAUD_GUARD_MODE: 'dry-run',
+  }));
+  beforeAll(() => {
+    // Declared in local.services.cjs `generatedSecrets`, kept like the host keys.
     const file = path.join(stack.dataDir, 'generated-secrets.json');
     secret = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>)
       .VERIFICATION_WEBHOOK_SECRET!;
     expect(secret).toMatch(/^whsec_[0-9a-f]{64}$/);
   });
-  afterAll(async () => {
-    await stack.host.stop();
-    await receiver.close();
-  });
+  // After the stack's own afterAll (hooks run in the order they are declared): the host stops first.
+  afterAll(() => receiver.close());
 
   /**
    * Lets durable retry timers (5 s, then 10 s, …) fire on the runtime's clock until `done`, in

@@ -6,16 +6,8 @@
 import type { TwilioEmulator } from '@local/emulators';
 import type { LocalHost, ManualClock } from '@local/durable-runtime';
 import { startAppWithTwilio, type TwilioAppStack } from '../helpers/app-with-twilio';
-import { buildVerificationLinks } from '../../src/verification/links';
-
-interface Links {
-  id: string;
-  statusQueryGetUri: string;
-  sendEventPostUri: string;
-  terminatePostUri: string;
-  purgeHistoryDeleteUri: string;
-  resendPostUri: string;
-}
+import { answerCode } from '../helpers/verification-links';
+import { buildVerificationLinks, type VerificationLinks } from '../../src/verification/links';
 
 interface StatusBody {
   name: string;
@@ -35,9 +27,8 @@ let clock: ManualClock;
 let phoneCounter = 0;
 
 beforeAll(async () => {
-  stack = await startAppWithTwilio('verification-flow', (emulator) => ({
+  stack = await startAppWithTwilio('verification-flow', {
     // Only the verification feature's settings: each feature validates its own.
-    ...emulator.appSettings(),
     VERIFICATION_TIMEOUT_SECONDS: '90',
     VERIFICATION_MAX_ATTEMPTS: '4',
     VERIFICATION_CODE_LENGTH: '6',
@@ -47,7 +38,7 @@ beforeAll(async () => {
     VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000',
     VERIFICATION_LIMIT_PER_IP_PER_HOUR: '1000',
     VERIFICATION_LIMIT_NUMBER_COOLDOWN_SECONDS: '0',
-  }));
+  });
   ({ twilio, host, clock } = stack);
 });
 
@@ -71,7 +62,7 @@ async function assertNoKey(response: Response): Promise<string> {
   return text;
 }
 
-async function startVerification(body: unknown): Promise<Links> {
+async function startVerification(body: unknown): Promise<VerificationLinks> {
   const response = await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', host: 'evil.example' },
@@ -79,7 +70,7 @@ async function startVerification(body: unknown): Promise<Links> {
   });
   const text = await assertNoKey(response);
   expect(response.status).toBe(202);
-  const payload = JSON.parse(text) as Links;
+  const payload = JSON.parse(text) as VerificationLinks;
   expect(response.headers.get('location')).toBe(payload.statusQueryGetUri);
   expect(response.headers.get('retry-after')).toBe('10');
   // Every link is on the app's own routes at the local runtime's origin, never the forged Host.
@@ -102,19 +93,14 @@ async function codeSentTo(phone: string): Promise<string> {
   return match![1]!;
 }
 
-async function submitCode(payload: Links, code: unknown): Promise<number> {
-  const url = payload.sendEventPostUri.replace('{eventName}', 'SmsChallengeResponse');
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(code),
-  });
+async function submitCode(payload: VerificationLinks, code: unknown): Promise<number> {
+  const response = await answerCode(payload, code);
   await assertNoKey(response);
   return response.status;
 }
 
 /** Polls the status URL; between polls the engine runs whatever became runnable (no wall-clock sleeps). */
-async function pollUntilDone(payload: Links): Promise<StatusBody> {
+async function pollUntilDone(payload: VerificationLinks): Promise<StatusBody> {
   for (let i = 0; i < 50; i++) {
     await host.whenIdle();
     const response = await fetch(payload.statusQueryGetUri);
@@ -375,7 +361,7 @@ describe('phone verification through the capability links on the local runtime',
       body: JSON.stringify(phone),
     });
     expect(trusted.status).toBe(202);
-    const body = (await trusted.json()) as { statusQueryGetUri: string; links: Links };
+    const body = (await trusted.json()) as { statusQueryGetUri: string; links: VerificationLinks };
     expect(body.statusQueryGetUri).toContain('/runtime/webhooks/durabletask/instances/');
     expect(body.statusQueryGetUri).toContain(host.keys.systemKey);
     const code = await codeSentTo(phone);

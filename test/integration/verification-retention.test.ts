@@ -12,12 +12,11 @@ let host: LocalHost;
 let clock: ManualClock;
 
 beforeAll(async () => {
-  stack = await startAppWithTwilio('verification-retention', (twilio) => ({
-    ...twilio.appSettings(),
+  stack = await startAppWithTwilio('verification-retention', {
     VERIFICATION_CODE_SECRET: 'retention-test-secret-0123',
     VERIFICATION_RETENTION_HOURS: '24',
     VERIFICATION_LIMIT_TABLE_NAME: 'RetentionLimits',
-  }));
+  });
   ({ host, clock } = stack);
 });
 

@@ -64,8 +64,7 @@ function makeClient(user = ACCOUNT_SID, password = AUTH_TOKEN): twilio.Twilio {
 }
 
 beforeAll(async () => {
-  stack = await startAppWithTwilio('verify-api', (emulator) => ({
-    ...emulator.appSettings(),
+  stack = await startAppWithTwilio('verify-api', {
     VERIFICATION_CODE_SECRET: 'verify-api-test-secret',
     VERIFICATION_LIMIT_TABLE_NAME: 'VerifyApiLimits',
     VERIFICATION_LIMIT_PER_NUMBER_PER_HOUR: '100',
@@ -76,7 +75,7 @@ beforeAll(async () => {
     VERIFY_API_ACCOUNT_SID: ACCOUNT_SID,
     VERIFY_API_AUTH_TOKEN: AUTH_TOKEN,
     VERIFY_API_TABLE_NAME: 'VerifyApiTest',
-  }));
+  });
   ({ twilio: twilioEmulator, host, clock } = stack);
   client = makeClient();
 });

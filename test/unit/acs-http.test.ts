@@ -210,6 +210,16 @@ describe('POST /api/acs/identities/{id}/revoke and DELETE /api/acs/identities/{i
   });
 });
 
+/** A Teams token exchange whose body has no clientId, with `ACS_TEAMS_CLIENT_ID` set to `teamsClientId`. */
+async function exchangeWithoutClientId(teamsClientId: string | undefined) {
+  const { acs, teams } = setup(teamsClientId);
+  const response = await teams(
+    request({ body: { teamsUserAadToken: AAD_TOKEN, userObjectId: OID } }),
+    invocation(),
+  );
+  return { acs, response };
+}
+
 describe('POST /api/acs/teams-token', () => {
   const body = { teamsUserAadToken: AAD_TOKEN, clientId: CLIENT_ID, userObjectId: OID };
 
@@ -222,11 +232,7 @@ describe('POST /api/acs/teams-token', () => {
   });
 
   it('uses ACS_TEAMS_CLIENT_ID when the body has no clientId', async () => {
-    const { acs, teams } = setup(CLIENT_ID);
-    const response = await teams(
-      request({ body: { teamsUserAadToken: AAD_TOKEN, userObjectId: OID } }),
-      invocation(),
-    );
+    const { acs, response } = await exchangeWithoutClientId(CLIENT_ID);
     expect(response.status).toBe(200);
     expect(acs.calls[0]?.args[0]).toEqual(body);
   });
@@ -270,11 +276,7 @@ describe('POST /api/acs/teams-token upstream failures', () => {
   });
 
   it('answers 400 when neither the body nor ACS_TEAMS_CLIENT_ID gives a clientId', async () => {
-    const { acs, teams } = setup(undefined);
-    const response = await teams(
-      request({ body: { teamsUserAadToken: AAD_TOKEN, userObjectId: OID } }),
-      invocation(),
-    );
+    const { acs, response } = await exchangeWithoutClientId(undefined);
     expect(response.status).toBe(400);
     expect((await problemOf(response)).errors).toEqual([
       { field: 'clientId', message: 'required' },

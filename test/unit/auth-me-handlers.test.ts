@@ -171,6 +171,20 @@ async function call(
   return { status: res.status ?? 200, body: (res.jsonBody ?? {}) as Record<string, unknown> };
 }
 
+/** Sends a request on a fresh stack and expects a 400 whose problem names `field`; the stack is returned. */
+async function expect400Naming(
+  field: string,
+  send: (s: ReturnType<typeof stack>) => ReturnType<typeof call>,
+): Promise<ReturnType<typeof stack>> {
+  const s = stack();
+  const result = await send(s);
+  expect(result.status).toBe(400);
+  expect(result.body['errors']).toEqual(
+    expect.arrayContaining([expect.objectContaining({ field })]),
+  );
+  return s;
+}
+
 describe('POST /api/me/acs/token', () => {
   it('creates the caller identity on first use and refreshes the same identity later', async () => {
     const s = stack();
@@ -275,11 +289,8 @@ describe('POST /api/me/acs/token', () => {
     [{ scopes: ['chat'], expiresInMinutes: 60.5 }, 'expiresInMinutes'],
     [{ scopes: ['chat'], communicationUserId: '8:acs:someone_else' }, 'communicationUserId'],
   ])('rejects %j with 400 naming %s', async (body, field) => {
-    const s = stack();
-    const result = await call(s.handlers.issueMyAcsToken, 'alice', body);
-    expect(result.status).toBe(400);
-    expect(result.body['errors']).toEqual(
-      expect.arrayContaining([expect.objectContaining({ field })]),
+    const s = await expect400Naming(field, (fresh) =>
+      call(fresh.handlers.issueMyAcsToken, 'alice', body),
     );
     expect(s.acs.identities.size).toBe(0);
   });
@@ -392,11 +403,8 @@ describe('Graph routes', () => {
     [{ to: ['a@b.co'], body: 'x' }, 'subject'],
     [{ to: ['a@b.co'], subject: 'x', body: 'x', contentType: 'pdf' }, 'contentType'],
   ])('rejects mail %j with 400', async (body, field) => {
-    const s = stack();
-    const result = await call(s.handlers.sendMyMail, 'alice', body);
-    expect(result.status).toBe(400);
-    expect(result.body['errors']).toEqual(
-      expect.arrayContaining([expect.objectContaining({ field })]),
+    const s = await expect400Naming(field, (fresh) =>
+      call(fresh.handlers.sendMyMail, 'alice', body),
     );
     expect(s.sidecar.downstream).toEqual([]);
   });

@@ -13,7 +13,7 @@ import {
 } from '../../src/verification/settings';
 import { ConfigError, isAppError } from '../../src/errors';
 import { isLoopbackHost } from '../../src/loopback';
-import { validEnv } from './helpers/env';
+import { DOCUMENTED_VELOCITY_DEFAULTS, validEnv } from './helpers/env';
 
 function configError(
   env: Record<string, string | undefined>,
@@ -40,15 +40,7 @@ describe('loadSettings', () => {
       messageTemplate: 'Your verification code is {code}',
       codeSecret: 'unit-test-verification-secret-0123456789',
       retentionHours: 24,
-      velocity: {
-        perNumberPerHour: 5,
-        numberCooldownSeconds: 30,
-        perIpPerHour: 20,
-        perPrefixPerHour: 10,
-        globalPerHour: 1000,
-        failMode: 'closed',
-        tableName: 'VerificationLimits',
-      },
+      velocity: DOCUMENTED_VELOCITY_DEFAULTS,
       clientIp: { header: 'x-forwarded-for', trustedProxyHops: 1 },
     });
     expect(config.verification.links.publicOrigin.origin).toBe('http://localhost:7071');

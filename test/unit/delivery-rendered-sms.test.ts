@@ -1,5 +1,6 @@
 import { createDelivery, type DeliverySenders } from '../../src/delivery/delivery';
 import type { SmsText } from '../../src/delivery/acs-channels';
+import type { RenderedSms } from '../../src/delivery/channels';
 import { UpstreamError } from '../../src/errors';
 
 /**
@@ -42,19 +43,25 @@ function senders(twilioFails: boolean): { senders: DeliverySenders; sent: [strin
   };
 }
 
+/** Delivers code 123456 by SMS to +14255550100 with the caller's own text, Twilio first, then ACS. */
+async function deliverRendered(rendered: RenderedSms, { twilioFails = false } = {}) {
+  const { senders: s, sent } = senders(twilioFails);
+  const receipt = await createDelivery(s).deliver({
+    channel: 'sms',
+    to: '+14255550100',
+    code: '123456',
+    locale: undefined,
+    rendered,
+  });
+  return { receipt, sent };
+}
+
 describe('delivery: a pre-rendered SMS', () => {
   it('hands the caller’s body and re-run identity to the provider instead of the template', async () => {
-    const { senders: s, sent } = senders(false);
-    const receipt = await createDelivery(s).deliver({
-      channel: 'sms',
-      to: '+14255550100',
-      code: '123456',
-      locale: undefined,
-      rendered: {
-        body: 'Your Acme verification code is: 123456',
-        occurrence: 2,
-        deduplicate: false,
-      },
+    const { receipt, sent } = await deliverRendered({
+      body: 'Your Acme verification code is: 123456',
+      occurrence: 2,
+      deduplicate: false,
     });
     expect(receipt).toMatchObject({ provider: 'twilio', id: 'SM1', failedOver: [] });
     expect(sent).toEqual([
@@ -71,14 +78,10 @@ describe('delivery: a pre-rendered SMS', () => {
   });
 
   it('fails over with the same text', async () => {
-    const { senders: s, sent } = senders(true);
-    const receipt = await createDelivery(s).deliver({
-      channel: 'sms',
-      to: '+14255550100',
-      code: '123456',
-      locale: undefined,
-      rendered: { body: 'Acme: 123456', occurrence: 1 },
-    });
+    const { receipt, sent } = await deliverRendered(
+      { body: 'Acme: 123456', occurrence: 1 },
+      { twilioFails: true },
+    );
     expect(receipt).toMatchObject({ provider: 'acs', failedOver: ['twilio'] });
     expect(sent.map(([name, m]) => [name, m.body, m.occurrence])).toEqual([
       ['twilio', 'Acme: 123456', 1],

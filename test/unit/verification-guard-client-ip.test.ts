@@ -1,6 +1,6 @@
-import { ConfigError } from '../../src/errors';
 import { clientIpFrom } from '../../src/verification/guard/client-ip';
 import { loadClientIpSettings, type ClientIpSettings } from '../../src/verification/guard/settings';
+import { configError } from './helpers/env';
 
 const CLIENT_IP_DEFAULTS = { header: 'x-forwarded-for', trustedProxyHops: 1 };
 
@@ -81,19 +81,13 @@ describe('clientIpFrom', () => {
 
 describe('loadClientIpSettings', () => {
   it('reports every bad setting at once', () => {
-    let error: unknown;
-    try {
-      loadClientIpSettings({
-        VERIFICATION_CLIENT_IP_HEADER: 'x forwarded for',
-        VERIFICATION_TRUSTED_PROXY_HOPS: '0',
-      });
-    } catch (e: unknown) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems.map((p) => p.field)).toEqual([
-      'VERIFICATION_CLIENT_IP_HEADER',
-      'VERIFICATION_TRUSTED_PROXY_HOPS',
-    ]);
+    expect(
+      configError(() =>
+        loadClientIpSettings({
+          VERIFICATION_CLIENT_IP_HEADER: 'x forwarded for',
+          VERIFICATION_TRUSTED_PROXY_HOPS: '0',
+        }),
+      ).problems.map((p) => p.field),
+    ).toEqual(['VERIFICATION_CLIENT_IP_HEADER', 'VERIFICATION_TRUSTED_PROXY_HOPS']);
   });
 });

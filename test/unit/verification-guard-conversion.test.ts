@@ -122,32 +122,48 @@ class OpenVelocityStore implements VelocityStore {
   }
 }
 
+/** A SendGuard on `clock` with the prefix budget out of the way and in-memory stores. */
+function sendGuard(clock: ManualClock, safeListStore = new InMemoryRowStore()): SendGuard {
+  return new SendGuard({
+    settings: loadGuardSettings({ VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000' }),
+    store: new OpenVelocityStore(),
+    conversionStore: new InMemoryRowStore(),
+    verifiedStore: new InMemoryRowStore(),
+    safeListStore,
+    secret: 'unit-test-secret-0123456789abcdef',
+    now: () => clock.now(),
+    logger: { warn: () => undefined },
+  });
+}
+
+const headers = (ip: string) => new Headers({ 'x-forwarded-for': ip });
+
+/** Twenty strangers, each from their own address, start verifications on one prefix and never finish them. */
+async function pumpPrefix(guard: SendGuard): Promise<void> {
+  for (let i = 0; i < 20; i++) await guard.check(pumped(i), headers(`198.51.100.${i}`));
+}
+
+/** After `pumpPrefix`, the next stranger on the prefix is refused with a conversion block. */
+async function expectPrefixBlockedByStrangers(guard: SendGuard): Promise<void> {
+  await pumpPrefix(guard);
+  await expect(guard.check(pumped(50), headers('198.51.100.60'))).rejects.toMatchObject({
+    reason: 'conversion_blocked',
+  });
+}
+
 describe('SendGuard: a recently verified owner', () => {
   it('is exempt from a conversion block that strangers caused on its prefix', async () => {
     const clock = new ManualClock('2030-01-01T00:00:00.000Z');
-    const guard = new SendGuard({
-      settings: loadGuardSettings({ VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000' }),
-      store: new OpenVelocityStore(),
-      conversionStore: new InMemoryRowStore(),
-      verifiedStore: new InMemoryRowStore(),
-      safeListStore: new InMemoryRowStore(),
-      secret: 'unit-test-secret-0123456789abcdef',
-      now: () => clock.now(),
-      logger: { warn: () => undefined },
-    });
+    const guard = sendGuard(clock);
     const owner = '+14255559999';
     await guard.recordVerified(owner);
-    const headers = (ip: string) => new Headers({ 'x-forwarded-for': ip });
-    for (let i = 0; i < 20; i++) await guard.check(pumped(i), headers(`198.51.100.${i}`));
-    await expect(guard.check(pumped(50), headers('198.51.100.60'))).rejects.toMatchObject({
-      reason: 'conversion_blocked',
-    });
+    await expectPrefixBlockedByStrangers(guard);
     await expect(guard.check(owner, headers('203.0.113.7'))).resolves.toMatchObject({
       e164: owner,
     });
     // Verified 31 days ago is not recent any more.
     clock.advance(31 * 24 * HOUR);
-    for (let i = 0; i < 20; i++) await guard.check(pumped(i), headers(`198.51.100.${i}`));
+    await pumpPrefix(guard);
     await expect(guard.check(owner, headers('203.0.113.7'))).rejects.toMatchObject({
       reason: 'conversion_blocked',
     });
@@ -156,18 +172,8 @@ describe('SendGuard: a recently verified owner', () => {
 
 describe('SendGuard: the SafeList', () => {
   it('exempts a safe-listed number from a conversion block on its prefix, until it is removed', async () => {
-    const clock = new ManualClock('2030-01-01T00:00:00.000Z');
     const safeListStore = new InMemoryRowStore();
-    const guard = new SendGuard({
-      settings: loadGuardSettings({ VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000' }),
-      store: new OpenVelocityStore(),
-      conversionStore: new InMemoryRowStore(),
-      verifiedStore: new InMemoryRowStore(),
-      safeListStore,
-      secret: 'unit-test-secret-0123456789abcdef',
-      now: () => clock.now(),
-      logger: { warn: () => undefined },
-    });
+    const guard = sendGuard(new ManualClock('2030-01-01T00:00:00.000Z'), safeListStore);
     const listed = '+14255559998';
     const entry = await guard.safeList.add(listed);
     expect(entry.sid).toMatch(/^GN[0-9a-f]{32}$/);
@@ -175,11 +181,7 @@ describe('SendGuard: the SafeList', () => {
     await expect(guard.safeList.add(listed)).resolves.toEqual(entry);
     expect([...safeListStore.rows.keys()].join()).not.toContain('4255559998');
     expect(JSON.stringify([...safeListStore.rows.values()])).not.toContain('4255559998');
-    const headers = (ip: string) => new Headers({ 'x-forwarded-for': ip });
-    for (let i = 0; i < 20; i++) await guard.check(pumped(i), headers(`198.51.100.${i}`));
-    await expect(guard.check(pumped(50), headers('198.51.100.60'))).rejects.toMatchObject({
-      reason: 'conversion_blocked',
-    });
+    await expectPrefixBlockedByStrangers(guard);
     await expect(guard.check(listed, headers('203.0.113.7'))).resolves.toMatchObject({
       e164: listed,
     });

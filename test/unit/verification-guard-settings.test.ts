@@ -1,7 +1,6 @@
-import { ConfigError } from '../../src/errors';
 import { loadFraudGuardSettings } from '../../src/verification/guard/settings';
 import { loadVerificationConfig } from '../../src/verification/settings';
-import { TEST_SECRET } from './helpers/env';
+import { configError, TEST_SECRET } from './helpers/env';
 
 /** The guard's settings are part of the verification section, loaded with it. */
 const loadGuardSettings = (env: Record<string, string>) =>
@@ -17,24 +16,19 @@ describe('the fraud guard settings', () => {
   });
 
   it('reports the problems of every section in one ConfigError, keys only', () => {
-    let error: unknown;
-    try {
+    const error = configError(() =>
       loadGuardSettings({
         VERIFICATION_ALLOWED_COUNTRIES: 'Narnia',
         VERIFICATION_TRUSTED_PROXY_HOPS: 'many',
         VERIFICATION_LIMIT_PER_NUMBER_PER_HOUR: '-7',
-      });
-    } catch (e: unknown) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const problems = (error as ConfigError).problems;
-    expect(problems.map((p) => p.field)).toEqual([
+      }),
+    );
+    expect(error.problems.map((p) => p.field)).toEqual([
       'VERIFICATION_ALLOWED_COUNTRIES',
       'VERIFICATION_TRUSTED_PROXY_HOPS',
       'VERIFICATION_LIMIT_PER_NUMBER_PER_HOUR',
     ]);
-    expect((error as ConfigError).message).not.toMatch(/Narnia|many|-7/);
+    expect(error.message).not.toMatch(/Narnia|many|-7/);
   });
 });
 
@@ -71,24 +65,20 @@ describe('loadFraudGuardSettings', () => {
     expect(settings.conversion.mode).toBe('dry-run');
     expect(settings.conversion.safeList).toEqual(['+14255550100', '+4477']);
     expect([...settings.numberPolicy.blockedCountries]).toEqual(['RU', 'BY']);
-    let error: unknown;
-    try {
+    const error = configError(() =>
       loadFraudGuardSettings({
         VERIFICATION_FRAUD_GUARD_MODE: 'maybe',
         VERIFICATION_FRAUD_GUARD_SAFE_LIST: '14255550100',
         VERIFICATION_PROOF_OF_WORK: 'yes',
         VERIFICATION_LIMIT_NUMBER_WINDOW_SECONDS: '5',
-      });
-    } catch (e: unknown) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems.map((p) => p.field).sort()).toEqual([
+      }),
+    );
+    expect(error.problems.map((p) => p.field).sort()).toEqual([
       'VERIFICATION_FRAUD_GUARD_MODE',
       'VERIFICATION_FRAUD_GUARD_SAFE_LIST',
       'VERIFICATION_LIMIT_NUMBER_WINDOW_SECONDS',
       'VERIFICATION_PROOF_OF_WORK',
     ]);
-    expect((error as ConfigError).message).not.toMatch(/maybe|14255550100|yes/);
+    expect(error.message).not.toMatch(/maybe|14255550100|yes/);
   });
 });

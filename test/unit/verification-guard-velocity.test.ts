@@ -1,5 +1,4 @@
 import { ManualClock } from '@local/durable-runtime';
-import { ConfigError } from '../../src/errors';
 import { GuardUnavailableError, VelocityLimitError } from '../../src/verification/guard/errors';
 import {
   VelocityGuard,
@@ -12,6 +11,7 @@ import {
 import { loadVelocitySettings, type VelocitySettings } from '../../src/verification/guard/settings';
 import type { ClientIp } from '../../src/verification/guard/client-ip';
 import { loadFraudGuardSettings, type BudgetSettings } from '../../src/verification/guard/settings';
+import { configError, DOCUMENTED_VELOCITY_DEFAULTS } from './helpers/env';
 
 const VELOCITY_DEFAULTS = loadVelocitySettings({});
 
@@ -390,15 +390,7 @@ describe('VelocityGuard when the store fails', () => {
 
 describe('loadVelocitySettings', () => {
   it('has the issue defaults', () => {
-    expect(loadVelocitySettings({})).toEqual({
-      perNumberPerHour: 5,
-      numberCooldownSeconds: 30,
-      perIpPerHour: 20,
-      perPrefixPerHour: 10,
-      globalPerHour: 1000,
-      failMode: 'closed',
-      tableName: 'VerificationLimits',
-    });
+    expect(loadVelocitySettings({})).toEqual(DOCUMENTED_VELOCITY_DEFAULTS);
   });
 
   it('reads every limit and reports every bad one at once', () => {
@@ -409,19 +401,18 @@ describe('loadVelocitySettings', () => {
         VERIFICATION_GUARD_FAIL_MODE: 'OPEN',
       }),
     ).toMatchObject({ perNumberPerHour: 1_000_000, numberCooldownSeconds: 0, failMode: 'open' });
-    let error: unknown;
-    try {
-      loadVelocitySettings({
-        VERIFICATION_LIMIT_PER_IP_PER_HOUR: '0',
-        VERIFICATION_LIMIT_GLOBAL_PER_HOUR: 'lots',
-        VERIFICATION_GUARD_FAIL_MODE: 'maybe',
-        VERIFICATION_LIMIT_TABLE_NAME: 'bad-name',
-      });
-    } catch (e: unknown) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems.map((p) => p.field).sort()).toEqual([
+    expect(
+      configError(() =>
+        loadVelocitySettings({
+          VERIFICATION_LIMIT_PER_IP_PER_HOUR: '0',
+          VERIFICATION_LIMIT_GLOBAL_PER_HOUR: 'lots',
+          VERIFICATION_GUARD_FAIL_MODE: 'maybe',
+          VERIFICATION_LIMIT_TABLE_NAME: 'bad-name',
+        }),
+      )
+        .problems.map((p) => p.field)
+        .sort(),
+    ).toEqual([
       'VERIFICATION_GUARD_FAIL_MODE',
       'VERIFICATION_LIMIT_GLOBAL_PER_HOUR',
       'VERIFICATION_LIMIT_PER_IP_PER_HOUR',

@@ -1,14 +1,20 @@
 import { createPurgeExpiredVerifications } from '../../src/verification/retention';
 import { FakeDurableClient, invocation } from './helpers/fakes';
 
+/** The timer's function with a 24-hour retention, a fake durable client and a process clock at 2026-11-22 10:00. */
+function purgeWith24HourRetention() {
+  const client = new FakeDurableClient();
+  const purge = createPurgeExpiredVerifications({
+    getClient: () => client,
+    retentionHours: () => 24,
+    now: () => new Date('2026-11-22T10:00:00.000Z'),
+  });
+  return { client, purge };
+}
+
 describe('the retention timer', () => {
   it('purges finished verifications created more than the retention ago, and only those', async () => {
-    const client = new FakeDurableClient();
-    const purge = createPurgeExpiredVerifications({
-      getClient: () => client,
-      retentionHours: () => 24,
-      now: () => new Date('2026-11-22T10:00:00.000Z'),
-    });
+    const { client, purge } = purgeWith24HourRetention();
     const logs: string[] = [];
     await purge({}, invocation(logs));
     expect(client.purgeFilters).toEqual([
@@ -22,12 +28,7 @@ describe('the retention timer', () => {
   });
 
   it("takes the run's time from the trigger (the host's clock), not the process clock", async () => {
-    const client = new FakeDurableClient();
-    const purge = createPurgeExpiredVerifications({
-      getClient: () => client,
-      retentionHours: () => 24,
-      now: () => new Date('2026-11-22T10:00:00.000Z'),
-    });
+    const { client, purge } = purgeWith24HourRetention();
     const timer = {
       isPastDue: false,
       schedule: { adjustForDST: true },

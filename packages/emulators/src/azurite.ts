@@ -3,6 +3,8 @@ import { join } from 'node:path';
 
 import BlobConfiguration from 'azurite/dist/src/blob/BlobConfiguration';
 import BlobServer from 'azurite/dist/src/blob/BlobServer';
+import type { ConfigurationTail } from 'azurite/dist/src/common/ConfigurationBase';
+import type ServerBase from 'azurite/dist/src/common/ServerBase';
 import TableConfiguration from 'azurite/dist/src/table/TableConfiguration';
 import TableServer from 'azurite/dist/src/table/TableServer';
 
@@ -22,12 +24,16 @@ export interface AzuriteTableOptions {
   readonly location?: string;
 }
 
-export interface AzuriteTable {
-  readonly url: string;
-  readonly port: number;
-  /** Account connection string for `AzureWebJobsStorage` (explicit endpoint, so any port works). */
+/** A running Azurite service, or both of them. */
+interface AzuriteRunning {
+  /** Account connection string for `AzureWebJobsStorage` (explicit endpoints, so any port works). */
   readonly connectionString: string;
   close(): Promise<void>;
+}
+
+export interface AzuriteTable extends AzuriteRunning {
+  readonly url: string;
+  readonly port: number;
 }
 
 /**
@@ -50,6 +56,14 @@ export async function startAzuriteTable(options: AzuriteTableOptions = {}): Prom
     false,
     false,
     undefined,
+    ...configurationTail(inMemory),
+  );
+  return serve(new TableServer(config), host, 'TableEndpoint');
+}
+
+/** What both services run with: no debug log, no TLS or OAuth, path-style URLs, in memory unless told. */
+function configurationTail(inMemory: boolean): ConfigurationTail {
+  return [
     undefined,
     false,
     // Newer SDKs send API versions this Azurite may not know yet.
@@ -60,19 +74,12 @@ export async function startAzuriteTable(options: AzuriteTableOptions = {}): Prom
     undefined,
     false,
     inMemory,
-  );
-  return serve(new TableServer(config), host, 'TableEndpoint');
-}
-
-interface AzuriteServer {
-  start(): Promise<void>;
-  close(): Promise<void>;
-  getHttpServerAddress(): string;
+  ];
 }
 
 /** Starts one Azurite service and describes it; `endpoint` names its connection-string key. */
 async function serve(
-  server: AzuriteServer,
+  server: ServerBase,
   host: string,
   endpoint: 'TableEndpoint' | 'BlobEndpoint',
 ): Promise<AzuriteTable> {
@@ -134,26 +141,15 @@ export async function startAzuriteBlob(options: AzuriteTableOptions = {}): Promi
     false,
     undefined,
     false,
-    undefined,
-    false,
-    // Newer SDKs send API versions this Azurite may not know yet.
-    true,
-    '',
-    '',
-    '',
-    undefined,
-    false,
-    inMemory,
+    ...configurationTail(inMemory),
   );
   return serve(new BlobServer(config), host, 'BlobEndpoint');
 }
 
-export interface AzuriteServices {
+/** Both services; `connectionString` names both endpoints. */
+export interface AzuriteServices extends AzuriteRunning {
   readonly table: AzuriteTable;
   readonly blob: AzuriteBlob;
-  /** One connection string for both services (what `AzureWebJobsStorage` gets). */
-  readonly connectionString: string;
-  close(): Promise<void>;
 }
 
 /** Azurite's Table and Blob services, the two `UseDevelopmentStorage=true` stands for here. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { parseArgs as parseArgv } from 'node:util';
 import { downstreamApisFromEnv } from './agentid/server';
 import { defaultLog, type LogFn } from './common/http';
 import { SECRET_SETTINGS, startEmulators, type Emulators } from './index';
@@ -23,65 +24,58 @@ export interface CliOptions {
 export const USAGE =
   'usage: emulators [--twilio-port N] [--acs-port N] [--agentid-port N] [--host H] [--print-messages] [--settings-file PATH]';
 
+/** The CLI's options, read by Node's `util.parseArgs` (`--flag value` or `--flag=value`). */
+const OPTIONS = {
+  'twilio-port': { type: 'string' },
+  'acs-port': { type: 'string' },
+  'agentid-port': { type: 'string' },
+  host: { type: 'string' },
+  'print-messages': { type: 'boolean' },
+  'settings-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseArgs(argv: readonly string[]): CliOptions | string {
-  const o: CliOptions = {
-    twilioPort: 4010,
-    acsPort: 4020,
-    agentIdPort: 5000,
-    host: undefined,
-    printMessages: false,
-    settingsFile: undefined,
+  // Not strict: a bad argument is answered with this CLI's own message rather than parseArgs' exception.
+  const { values, tokens } = parseArgv({
+    args: [...argv],
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const unknown = tokens.find((t) => t.kind !== 'option' || !(t.name in OPTIONS));
+  if (unknown !== undefined)
+    return `unknown argument ${unknown.kind === 'option' ? unknown.rawName : unknown.kind === 'positional' ? unknown.value : '--'}\n${USAGE}`;
+  if (values.help === true) return USAGE;
+  const twilioPort = portOf('--twilio-port', values['twilio-port'], 4010);
+  const acsPort = portOf('--acs-port', values['acs-port'], 4020);
+  const agentIdPort = portOf('--agentid-port', values['agentid-port'], 5000);
+  for (const port of [twilioPort, acsPort, agentIdPort]) if (typeof port === 'string') return port;
+  const host = values.host;
+  if (host === true || host === '') return '--host needs a value';
+  const settingsFile = values['settings-file'];
+  if (settingsFile === true || settingsFile === '') return '--settings-file needs a path';
+  return {
+    twilioPort: twilioPort as number,
+    acsPort: acsPort as number,
+    agentIdPort: agentIdPort as number,
+    host: typeof host === 'string' ? host : undefined,
+    printMessages: values['print-messages'] === true,
+    settingsFile: typeof settingsFile === 'string' ? settingsFile : undefined,
   };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    const [flag, inline] = arg.includes('=')
-      ? (arg.split(/=(.*)/s, 2) as [string, string])
-      : [arg, undefined];
-    const value = (): string | undefined => {
-      if (inline !== undefined) return inline;
-      i += 1;
-      return argv[i];
-    };
-    const port = (): number | string => {
-      const v = value();
-      if (v === undefined || !/^\d+$/.test(v) || Number(v) > 65535)
-        return `${flag} needs a port number 0..65535`;
-      return Number(v);
-    };
-    switch (flag) {
-      case '--twilio-port':
-      case '--acs-port':
-      case '--agentid-port': {
-        const p = port();
-        if (typeof p === 'string') return p;
-        if (flag === '--twilio-port') o.twilioPort = p;
-        else if (flag === '--acs-port') o.acsPort = p;
-        else o.agentIdPort = p;
-        break;
-      }
-      case '--host': {
-        const v = value();
-        if (v === undefined || v === '') return '--host needs a value';
-        o.host = v;
-        break;
-      }
-      case '--print-messages':
-        o.printMessages = true;
-        break;
-      case '--settings-file': {
-        const v = value();
-        if (v === undefined || v === '') return '--settings-file needs a path';
-        o.settingsFile = v;
-        break;
-      }
-      case '--help':
-      case '-h':
-        return USAGE;
-      default:
-        return `unknown argument ${flag}\n${USAGE}`;
-    }
-  }
-  return o;
+}
+
+/** A port flag's number, its default when absent, or the message for a bad one. */
+function portOf(
+  flag: string,
+  value: string | boolean | undefined,
+  fallback: number,
+): number | string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || Number(value) > 65535)
+    return `${flag} needs a port number 0..65535`;
+  return Number(value);
 }
 
 export async function runCli(

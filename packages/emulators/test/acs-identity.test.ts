@@ -63,6 +63,39 @@ async function signedFetch(
   });
 }
 
+/** The `error.code` of an ACS error body. */
+async function acsErrorCode(response: Response): Promise<string> {
+  return ((await response.json()) as { error: { code: string } }).error.code;
+}
+
+/**
+ * Runs `test` against a fresh emulator (and an SDK client of it) whose clock `moveClock(ms)` sets that far
+ * ahead of the wall clock; closes the emulator afterwards.
+ */
+async function withMovableClock(
+  test: (context: {
+    emulator: AcsIdentityEmulator;
+    client: CommunicationIdentityClient;
+    moveClock: (aheadMs: number) => void;
+  }) => Promise<void>,
+): Promise<void> {
+  let ahead = 0;
+  const emulator = await startAcsIdentityEmulator({
+    port: 0,
+    log: () => undefined,
+    now: () => Date.now() + ahead,
+  });
+  try {
+    const client = new CommunicationIdentityClient(emulator.connectionString, {
+      allowInsecureConnection: true,
+      retryOptions: { maxRetries: 0 },
+    });
+    await test({ emulator, client, moveClock: (aheadMs) => (ahead = aheadMs) });
+  } finally {
+    await emulator.close();
+  }
+}
+
 const TEAMS_APP = '00000000-0000-0000-0000-000000000001';
 const USER_OID = '11111111-2222-3333-4444-555555555555';
 const TENANT = '99999999-8888-7777-6666-555555555555';
@@ -272,26 +305,14 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
   });
 
   it('rejects a stale x-ms-date (clock skew) with 401 Denied', async () => {
-    let offset = 0;
-    const skewed = await startAcsIdentityEmulator({
-      port: 0,
-      log: () => undefined,
-      now: () => Date.now() + offset,
-    });
-    try {
-      const c = new CommunicationIdentityClient(skewed.connectionString, {
-        allowInsecureConnection: true,
-        retryOptions: { maxRetries: 0 },
-      });
-      offset = 14 * 60_000;
+    await withMovableClock(async ({ client: c, moveClock }) => {
+      moveClock(14 * 60_000);
       await expect(c.createUser()).resolves.toBeDefined();
-      offset = 16 * 60_000;
+      moveClock(16 * 60_000);
       const e = await restError(c.createUser());
       expect([e.statusCode, e.code]).toEqual([401, 'Denied']);
       expect(e.message).toContain('x-ms-date');
-    } finally {
-      await skewed.close();
-    }
+    });
   });
 
   it('verifies the request signature, content hash and api-version at the HTTP level', async () => {
@@ -308,23 +329,9 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
         message: "Request 'x-ms-content-sha256' differs from generated content hash.",
       },
     });
-    const noAuth = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, {
-      auth: null,
-    });
-    expect(noAuth.status).toBe(401);
-    const bearer = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, {
-      auth: 'Bearer abc',
-    });
-    expect(bearer.status).toBe(401);
-    const badDate = await signedFetch(emu, 'POST', '/identities?api-version=2023-10-01', body, {
-      date: 'yesterday',
-    });
-    expect(badDate.status).toBe(401);
     const noVersion = await signedFetch(emu, 'POST', '/identities', body);
     expect(noVersion.status).toBe(400);
-    expect(((await noVersion.json()) as { error: { code: string } }).error.code).toBe(
-      'MissingApiVersionParameter',
-    );
+    expect(await acsErrorCode(noVersion)).toBe('MissingApiVersionParameter');
     const oldVersion = await signedFetch(
       emu,
       'POST',
@@ -332,27 +339,33 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
       body,
     );
     expect(oldVersion.status).toBe(400);
-    expect(((await oldVersion.json()) as { error: { code: string } }).error.code).toBe(
-      'UnsupportedApiVersion',
-    );
-    const badJson = await signedFetch(
-      emu,
-      'POST',
-      '/identities?api-version=2023-10-01',
-      '{not json',
-    );
-    expect(badJson.status).toBe(400);
-    const wrongMethod = await signedFetch(emu, 'GET', '/identities?api-version=2023-10-01', '');
-    expect(wrongMethod.status).toBe(405);
-    const unknown = await signedFetch(emu, 'POST', '/nothing-here?api-version=2023-10-01', '');
-    expect(unknown.status).toBe(404);
-    const badEncoding = await signedFetch(
-      emu,
-      'POST',
-      '/identities/%E0%A4%A/:issueAccessToken?api-version=2023-10-01',
-      '{"scopes":["chat"]}',
-    );
-    expect(badEncoding.status).toBe(400);
+    expect(await acsErrorCode(oldVersion)).toBe('UnsupportedApiVersion');
+    const identities = '/identities?api-version=2023-10-01';
+    const refused: [string, string, string, Parameters<typeof signedFetch>[4], number][] = [
+      ['POST', identities, body, { auth: null }, 401],
+      ['POST', identities, body, { auth: 'Bearer abc' }, 401],
+      ['POST', identities, body, { date: 'yesterday' }, 401],
+      ['POST', identities, '{not json', {}, 400],
+      ['GET', identities, '', {}, 405],
+      ['POST', '/nothing-here?api-version=2023-10-01', '', {}, 404],
+      [
+        'POST',
+        '/identities/%E0%A4%A/:issueAccessToken?api-version=2023-10-01',
+        '{"scopes":["chat"]}',
+        {},
+        400,
+      ],
+    ];
+    for (const [method, pathAndQuery, requestBody, tweak, status] of refused) {
+      const response = await signedFetch(emu, method, pathAndQuery, requestBody, tweak);
+      // The request in the expectation names the failing case.
+      expect({ method, pathAndQuery, tweak, status: response.status }).toEqual({
+        method,
+        pathAndQuery,
+        tweak,
+        status,
+      });
+    }
   });
 
   it('injects faults after authentication; the SDK retries a 429 that carries Retry-After', async () => {
@@ -566,23 +579,11 @@ describe('ACS Identity emulator, driven by @azure/communication-identity', () =>
     });
 
     it('reports expired tokens as invalid', async () => {
-      let shift = 0;
-      const timed = await startAcsIdentityEmulator({
-        port: 0,
-        log: () => undefined,
-        now: () => Date.now() + shift,
-      });
-      try {
-        const c = new CommunicationIdentityClient(timed.connectionString, {
-          allowInsecureConnection: true,
-          retryOptions: { maxRetries: 0 },
-        });
+      await withMovableClock(async ({ emulator: timed, client: c, moveClock }) => {
         const { token } = await c.createUserAndToken(['chat'], { tokenExpiresInMinutes: 60 });
-        shift = 61 * 60_000;
+        moveClock(61 * 60_000);
         expect(timed.validateToken(token)).toMatchObject({ valid: false, reason: 'expired' });
-      } finally {
-        await timed.close();
-      }
+      });
     });
 
     it('lists identities and keys, resets', async () => {

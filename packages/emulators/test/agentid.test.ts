@@ -228,21 +228,21 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       });
       expect(body['traceId']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
     });
-    it('answers 401 with the MSAL message for scopes of more than one resource', async () => {
-      const res = await get(
-        '/AuthorizationHeader/graph?optionsOverride.Scopes=User.Read&optionsOverride.Scopes=api://other/x',
-        userToken,
-      );
+    it.each([
+      [
+        'with the MSAL message for scopes of more than one resource',
+        'optionsOverride.Scopes=User.Read&optionsOverride.Scopes=api://other/x',
+        /^AADSTS28000/,
+      ],
+      [
+        'AADSTS65001 for a permission the tenant never consented',
+        'optionsOverride.Scopes=Directory.ReadWrite.All',
+        /^AADSTS65001/,
+      ],
+    ])('answers 401 %s', async (_case, query, detail) => {
+      const res = await get(`/AuthorizationHeader/graph?${query}`, userToken);
       expect(res.status).toBe(401);
-      expect(((await res.json()) as Json)['detail']).toMatch(/^AADSTS28000/);
-    });
-    it('answers 401 AADSTS65001 for a permission the tenant never consented', async () => {
-      const res = await get(
-        '/AuthorizationHeader/graph?optionsOverride.Scopes=Directory.ReadWrite.All',
-        userToken,
-      );
-      expect(res.status).toBe(401);
-      expect(((await res.json()) as Json)['detail']).toMatch(/^AADSTS65001/);
+      expect(((await res.json()) as Json)['detail']).toMatch(detail);
     });
     it('answers 500 for an app token with a scope that does not end in /.default', async () => {
       const res = await get(
@@ -364,6 +364,12 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
   });
 
   describe('/DownstreamApi/{api} and the fake Graph', () => {
+    /** A downstream call as the user: the sidecar answers 200 with the downstream status and body inside. */
+    const downstream = async (path: string) =>
+      (await (await post(path, userToken)).json()) as { statusCode: number; content: string };
+    const graphErrorCode = (content: string) =>
+      (JSON.parse(content) as { error: { code: string } }).error.code;
+
     it('calls Graph me: downstream result inside a 200, content headers as arrays, content as a string', async () => {
       const res = await post('/DownstreamApi/graph?optionsOverride.RelativePath=me', userToken);
       expect(res.status).toBe(200);
@@ -397,16 +403,11 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       expect(body.statusCode).toBe(200);
       expect(page.value).toHaveLength(2);
       expect(page['@odata.nextLink']).toContain('$skip=2');
-      const bad = (await (
-        await post(
-          '/DownstreamApi/graph?optionsOverride.RelativePath=me/messages%3F%24top%3D0',
-          userToken,
-        )
-      ).json()) as { statusCode: number; content: string };
-      expect(bad.statusCode).toBe(400);
-      expect((JSON.parse(bad.content) as { error: { code: string } }).error.code).toBe(
-        'BadRequest',
+      const bad = await downstream(
+        '/DownstreamApi/graph?optionsOverride.RelativePath=me/messages%3F%24top%3D0',
       );
+      expect(bad.statusCode).toBe(400);
+      expect(graphErrorCode(bad.content)).toBe('BadRequest');
     });
     it('sends mail (202, null content) and the message shows up in the mailbox', async () => {
       const mail = {
@@ -469,28 +470,25 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       const subjects = async (token: string): Promise<string[]> =>
         ((await graph(token, 'me/messages')).value as { subject: string }[]).map((m) => m.subject);
 
+      const mailFromBob = (to: string, subject: string, content: string) =>
+        graph(bobToken, 'me/sendMail', {
+          message: {
+            subject,
+            body: { contentType: 'Text', content },
+            toRecipients: [{ emailAddress: { address: to } }],
+          },
+        });
+
       const adaAddress = String((await graph(userToken, 'me')).userPrincipalName);
       const bobAddress = String((await graph(bobToken, 'me')).userPrincipalName);
       expect(bobAddress).not.toBe(adaAddress);
-      await graph(bobToken, 'me/sendMail', {
-        message: {
-          subject: 'For Bob only',
-          body: { contentType: 'Text', content: 'private' },
-          toRecipients: [{ emailAddress: { address: bobAddress } }],
-        },
-      });
+      await mailFromBob(bobAddress, 'For Bob only', 'private');
 
       expect(await subjects(bobToken)).toContain('For Bob only');
       expect(await subjects(userToken)).not.toContain('For Bob only');
       expect(await subjects(otherTenantToken)).not.toContain('For Bob only');
       // Mail to Ada's address reaches Ada, not Bob.
-      await graph(bobToken, 'me/sendMail', {
-        message: {
-          subject: 'For Ada',
-          body: { contentType: 'Text', content: 'hello' },
-          toRecipients: [{ emailAddress: { address: adaAddress } }],
-        },
-      });
+      await mailFromBob(adaAddress, 'For Ada', 'hello');
       expect(await subjects(userToken)).toContain('For Ada');
       expect(await subjects(bobToken)).not.toContain('For Ada');
     });
@@ -508,21 +506,14 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       expect(emu.sentMail()).toHaveLength(0);
     });
     it('reports Graph errors inside the 200 (app token on /me, missing permission)', async () => {
-      const app = (await (
-        await post('/DownstreamApi/graph-app?optionsOverride.RelativePath=me', userToken)
-      ).json()) as { statusCode: number; content: string };
+      const app = await downstream('/DownstreamApi/graph-app?optionsOverride.RelativePath=me');
       expect(app.statusCode).toBe(400);
       expect(app.content).toContain('delegated authentication flow');
-      const noMail = (await (
-        await post(
-          '/DownstreamApi/graph?optionsOverride.RelativePath=me/messages&optionsOverride.Scopes=User.Read',
-          userToken,
-        )
-      ).json()) as { statusCode: number; content: string };
-      expect(noMail.statusCode).toBe(403);
-      expect((JSON.parse(noMail.content) as { error: { code: string } }).error.code).toBe(
-        'ErrorAccessDenied',
+      const noMail = await downstream(
+        '/DownstreamApi/graph?optionsOverride.RelativePath=me/messages&optionsOverride.Scopes=User.Read',
       );
+      expect(noMail.statusCode).toBe(403);
+      expect(graphErrorCode(noMail.content)).toBe('ErrorAccessDenied');
     });
     it('forwards method, auth, extra headers/query and the body; returns only content headers', async () => {
       const res = await post(
@@ -698,27 +689,12 @@ describe('AgentID sidecar emulator (HTTP level)', () => {
       }
     });
     it('configures faults, lists keys and downstream APIs, resets, 404s unknown', async () => {
-      expect(
-        (
-          await post(
-            '/_emulator/faults',
-            undefined,
-            JSON.stringify({ status: 500 }),
-            'application/json',
-          )
-        ).status,
-      ).toBe(204);
+      const armFault = async (fault: unknown): Promise<number> =>
+        (await post('/_emulator/faults', undefined, JSON.stringify(fault), 'application/json'))
+          .status;
+      expect(await armFault({ status: 500 })).toBe(204);
       expect((await get('/AuthorizationHeader/graph', userToken)).status).toBe(500);
-      expect(
-        (
-          await post(
-            '/_emulator/faults',
-            undefined,
-            JSON.stringify({ status: 418 }),
-            'application/json',
-          )
-        ).status,
-      ).toBe(400);
+      expect(await armFault({ status: 418 })).toBe(400);
       const keys = (await (await get('/_emulator/keys')).json()) as { keys: { kty: string }[] };
       expect(keys.keys[0]?.kty).toBe('RSA');
       const apis = (await (await get('/_emulator/downstream-apis')).json()) as {

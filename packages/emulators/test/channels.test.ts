@@ -4,8 +4,6 @@
  * Email (HMAC and managed-identity bearer auth, per-recipient results, the long-running send), their outboxes
  * (`to=`, `waitMs=`) and their fault switches (fail N, hang).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EmailClient } from '@azure/communication-email';
 import { SmsClient } from '@azure/communication-sms';
 import { ManagedIdentityCredential } from '@azure/identity';
@@ -20,7 +18,12 @@ import {
   UNDELIVERABLE_DOMAIN,
   type Emulators,
 } from '../src/index';
-import { EmulatorRequestClient, rejection } from './twilio-sdk';
+import {
+  EmulatorRequestClient,
+  rejection,
+  startCallbackReceiver,
+  type CallbackReceiver,
+} from './twilio-sdk';
 
 const START = new Date('2030-03-04T10:00:00.000Z');
 const to = '+14255550100';
@@ -57,31 +60,19 @@ const outbox = async (url: string, query = ''): Promise<Record<string, unknown>>
 };
 
 describe('Twilio Calls', () => {
-  let receiver: http.Server;
+  let receiver: CallbackReceiver;
   let callbackUrl: string;
   const callbacks: { signature: string; params: Record<string, string> }[] = [];
   let arrived: (() => void) | undefined;
 
   beforeAll(async () => {
-    receiver = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        callbacks.push({
-          signature: String(req.headers['x-twilio-signature'] ?? ''),
-          params: Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))),
-        });
-        res.writeHead(204).end();
-        arrived?.();
-      });
+    receiver = await startCallbackReceiver(({ signature, params }) => {
+      callbacks.push({ signature, params });
+      arrived?.();
     });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/calls`;
+    callbackUrl = `${receiver.origin}/calls`;
   });
-  afterAll(async () => {
-    receiver.closeAllConnections();
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
-  });
+  afterAll(() => receiver.close());
 
   const callbacksArrived = (count: number): Promise<void> =>
     new Promise((resolve) => {

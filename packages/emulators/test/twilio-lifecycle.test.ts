@@ -3,8 +3,6 @@
  * status steps with dates and price, signed status callbacks, DateSent filters, delete, redact and cancel,
  * and the create-time rules for messaging services and magic From numbers.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 import { ManualClock } from '@local/durable-runtime';
 import {
@@ -13,13 +11,13 @@ import {
   startTwilioEmulator,
   type TwilioEmulator,
 } from '../src/twilio/server';
-import { EmulatorRequestClient, rejection } from './twilio-sdk';
-
-interface Callback {
-  url: string;
-  signature: string;
-  params: Record<string, string>;
-}
+import {
+  EmulatorRequestClient,
+  rejection,
+  startCallbackReceiver,
+  type CallbackReceiver,
+  type ReceivedCallback,
+} from './twilio-sdk';
 
 const START = new Date('2030-03-04T10:00:00.000Z');
 
@@ -27,9 +25,9 @@ describe('Twilio emulator message lifecycle', () => {
   let clock: ManualClock;
   let emu: TwilioEmulator;
   let client: twilio.Twilio;
-  let receiver: http.Server;
+  let receiver: CallbackReceiver;
   let callbackUrl: string;
-  let callbacks: Callback[] = [];
+  let callbacks: ReceivedCallback[] = [];
   let waiters: { count: number; resolve: () => void }[] = [];
   const to = '+14255550100';
 
@@ -40,28 +38,13 @@ describe('Twilio emulator message lifecycle', () => {
       : new Promise((resolve) => waiters.push({ count, resolve }));
 
   beforeAll(async () => {
-    receiver = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        callbacks.push({
-          url: `${callbackUrl.split('/status')[0]}${req.url ?? ''}`,
-          signature: String(req.headers['x-twilio-signature'] ?? ''),
-          params: Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))),
-        });
-        res.writeHead(204).end();
-        waiters = waiters.filter((w) =>
-          callbacks.length >= w.count ? (w.resolve(), false) : true,
-        );
-      });
+    receiver = await startCallbackReceiver((callback) => {
+      callbacks.push(callback);
+      waiters = waiters.filter((w) => (callbacks.length >= w.count ? (w.resolve(), false) : true));
     });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/status?tenant=a%20b`;
+    callbackUrl = `${receiver.origin}/status?tenant=a%20b`;
   });
-  afterAll(async () => {
-    receiver.closeAllConnections();
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
-  });
+  afterAll(() => receiver.close());
   // A fresh emulator on a fresh clock per test, so every test starts at START.
   beforeEach(async () => {
     callbacks = [];

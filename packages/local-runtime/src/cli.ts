@@ -10,6 +10,7 @@
  * --verbose.
  */
 import * as path from 'node:path';
+import { parseArgs as parseArgv } from 'node:util';
 import { ManualClock } from './clock';
 import { consoleLog } from './host/logger';
 import { READY_MARKER } from './host/process-host';
@@ -34,88 +35,69 @@ interface CliArgs {
 
 class UsageError extends Error {}
 
-function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = {
-    port: undefined,
-    host: '127.0.0.1',
-    app: process.cwd(),
-    data: undefined,
-    database: undefined,
-    settingsFile: undefined,
-    servicesFile: undefined,
-    emulators: 'auto',
-    clock: 'system',
-    clockStart: undefined,
-    readyJson: false,
-    verbose: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--port': {
-        const port = Number(value());
-        if (!Number.isInteger(port) || port < 0 || port > 65535)
-          throw new UsageError('--port must be 0..65535');
-        args.port = port;
-        break;
-      }
-      case '--host':
-        args.host = value();
-        break;
-      case '--app':
-        args.app = path.resolve(value());
-        break;
-      case '--data':
-        args.data = value();
-        break;
-      case '--database':
-        args.database = value();
-        break;
-      case '--settings-file':
-        args.settingsFile = value();
-        break;
-      case '--services':
-        args.servicesFile = path.resolve(value());
-        break;
-      case '--no-settings-file':
-        args.settingsFile = false;
-        break;
-      case '--emulators': {
-        const v = value();
-        if (v !== 'auto' && v !== 'always' && v !== 'never')
-          throw new UsageError('--emulators must be auto, always or never');
-        args.emulators = v;
-        break;
-      }
-      case '--clock': {
-        const v = value();
-        if (v !== 'system' && v !== 'manual')
-          throw new UsageError('--clock must be system or manual');
-        args.clock = v;
-        break;
-      }
-      case '--clock-start':
-        args.clockStart = value();
-        break;
-      case '--ready-json':
-        args.readyJson = true;
-        break;
-      case '--verbose':
-        args.verbose = true;
-        break;
-      case '--help':
-      case '-h':
-        throw new UsageError('');
-      default:
-        throw new UsageError(`Unknown option ${flag}`);
-    }
+/** The CLI's options, parsed by Node's `util.parseArgs` (`--flag value` or `--flag=value`). */
+const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  app: { type: 'string' },
+  data: { type: 'string' },
+  database: { type: 'string' },
+  'settings-file': { type: 'string' },
+  'no-settings-file': { type: 'boolean' },
+  services: { type: 'string' },
+  emulators: { type: 'string' },
+  clock: { type: 'string' },
+  'clock-start': { type: 'string' },
+  'ready-json': { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function tokenize(argv: readonly string[]) {
+  try {
+    return parseArgv({ args: [...argv], options: OPTIONS, strict: true, tokens: true });
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  return args;
+}
+
+function parseArgs(argv: readonly string[]): CliArgs {
+  const { values, tokens } = tokenize(argv);
+  if (values.help === true) throw new UsageError('');
+  // Of --settings-file and --no-settings-file, the last one given wins.
+  const settingsFlag = tokens
+    .filter((t) => t.kind === 'option' && t.name.endsWith('settings-file'))
+    .at(-1);
+  return {
+    port: values.port === undefined ? undefined : portOf(values.port),
+    host: values.host ?? '127.0.0.1',
+    app: values.app === undefined ? process.cwd() : path.resolve(values.app),
+    data: values.data,
+    database: values.database,
+    settingsFile:
+      settingsFlag?.kind === 'option' && settingsFlag.name === 'no-settings-file'
+        ? false
+        : values['settings-file'],
+    servicesFile: values.services === undefined ? undefined : path.resolve(values.services),
+    emulators: oneOf('--emulators', values.emulators ?? 'auto', ['auto', 'always', 'never']),
+    clock: oneOf('--clock', values.clock ?? 'system', ['system', 'manual']),
+    clockStart: values['clock-start'],
+    readyJson: values['ready-json'] ?? false,
+    verbose: values.verbose ?? false,
+  };
+}
+
+function portOf(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError('--port must be 0..65535');
+  return port;
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`${flag} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}`);
+  return value as T;
 }
 
 function envSettings(): Record<string, string> {

@@ -1,7 +1,7 @@
 /**
  * App-declared generated secrets: settings the app needs a random value for locally (its own API
  * credentials, say) and that nobody should have to invent by hand. The app declares them in its
- * `package.json` under `localRuntime.generatedSecrets` (`{ "NAME": { "prefix": "AC", "hexDigits": 32 } }`);
+ * `local.services.cjs` hook as `generatedSecrets` (`{ NAME: { prefix: 'AC', hexDigits: 32 } }`);
  * on first start the runtime draws each one, keeps it under the data folder (mode 0600, like the
  * host keys) and applies it to every setting that is unset or blank. The environment and the
  * settings file override them as any setting.
@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { LocalServices } from './host/local-services';
 
 export interface GeneratedSecretSpec {
   /** Literal text before the random part, e.g. `AC`. */
@@ -20,15 +21,14 @@ export interface GeneratedSecretSpec {
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,16}$/;
 
-/** The declarations in `<appDir>/package.json`; malformed entries are ignored (none is required). */
-export function readDeclaredSecrets(appDir: string): Readonly<Record<string, GeneratedSecretSpec>> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(path.join(appDir, 'package.json'), 'utf8'));
-  } catch {
-    return {};
-  }
-  const declared = field(field(parsed, 'localRuntime'), 'generatedSecrets');
+/**
+ * The hook's `generatedSecrets`; malformed entries are ignored (none is required), since the hook is plain
+ * JavaScript that the type only describes.
+ */
+export function readDeclaredSecrets(
+  services: LocalServices,
+): Readonly<Record<string, GeneratedSecretSpec>> {
+  const declared: unknown = services.generatedSecrets;
   if (typeof declared !== 'object' || declared === null) return {};
   const specs: Record<string, GeneratedSecretSpec> = {};
   for (const [name, raw] of Object.entries(declared)) {

@@ -77,6 +77,7 @@ export type {
   RedactionRules,
   StartedEmbeddedService,
 } from './host/local-services';
+export type { GeneratedSecretSpec } from './generated-secrets';
 export {
   DEFAULT_REDACTION,
   LOCAL_SERVICES_FILE,
@@ -305,8 +306,8 @@ export async function startLocalHost(options: StartLocalHostOptions = {}): Promi
     }
   }
 
-  // Secrets the app declares (package.json `localRuntime.generatedSecrets`) and the settings leave blank.
-  const generated = generatedSecretsFor(dataDir, readDeclaredSecrets(appDir), settings.values);
+  // Secrets the app declares (its hook's `generatedSecrets`) and the settings leave blank.
+  const generated = generatedSecretsFor(dataDir, readDeclaredSecrets(services), settings.values);
   if (Object.keys(generated.values).length > 0) {
     settings = resolveSettings({
       appDir,

@@ -62,14 +62,28 @@ describe('durable engine: a failed write loses nothing and hangs nothing', () =>
       });
   }
 
-  it('retries an orchestration episode whose commit failed', async () => {
+  /** Starts `flow` on a fresh harness and runs it until it waits on its timer (the activity has run). */
+  async function startFlow(): Promise<string> {
     await harness(flow());
     const id = await h.start('flow', 'job');
-    // The start committed; the first episode's commit fails twice, then succeeds.
-    store.failCommits = 2;
     await h.idle();
-    await backOff(2);
-    expect(store.failures).toBe(2);
+    return id;
+  }
+
+  /** Starts `flow` with the next `failures` commits failing and lets every rebuild run; all of them failed. */
+  async function startWithFailingCommits(failures: number): Promise<string> {
+    await harness(flow());
+    const id = await h.start('flow', 'job');
+    store.failCommits = failures;
+    await h.idle();
+    await backOff(failures);
+    expect(store.failures).toBe(failures);
+    return id;
+  }
+
+  it('retries an orchestration episode whose commit failed', async () => {
+    // The start committed; the first episode's commit fails twice, then succeeds.
+    const id = await startWithFailingCommits(2);
     expect(h.invoker.orchestratorInvocations).toBeGreaterThanOrEqual(3);
     expect(h.invoker.activityCalls).toHaveLength(1);
     await h.advance(60_000);
@@ -104,9 +118,7 @@ describe('durable engine: a failed write loses nothing and hangs nothing', () =>
   });
 
   it('fires a timer again when the commit of its firing failed', async () => {
-    await harness(flow());
-    const id = await h.start('flow', 'job');
-    await h.idle();
+    const id = await startFlow();
     store.failCommits = 1;
     await h.advance(60_000);
     await backOff(1);
@@ -136,9 +148,7 @@ describe('durable engine: a failed write loses nothing and hangs nothing', () =>
   });
 
   it('answers a raise whose commit failed with an error, keeps nothing of it, and takes the same raise again', async () => {
-    await harness(flow());
-    const id = await h.start('flow', 'job');
-    await h.idle();
+    const id = await startFlow();
     await h.advance(60_000);
     store.failCommits = 1;
     expect(await h.raise(id, 'go', 3)).toBe(500);
@@ -150,9 +160,7 @@ describe('durable engine: a failed write loses nothing and hangs nothing', () =>
   });
 
   it('answers a terminate whose commit failed with an error, and terminates on the next one', async () => {
-    await harness(flow());
-    const id = await h.start('flow', 'job');
-    await h.idle();
+    const id = await startFlow();
     const terminate = (): Promise<number> =>
       h
         .api('POST', `/runtime/webhooks/durabletask/instances/${id}/terminate?reason=stop`)
@@ -167,13 +175,8 @@ describe('durable engine: a failed write loses nothing and hangs nothing', () =>
   });
 
   it('keeps retrying an episode while commits keep failing, and completes once they succeed', async () => {
-    await harness(flow());
-    const id = await h.start('flow', 'job');
     // Five failures in a row: the rebuild from the store backs off (10, 20, 40, 80, 160 ms) and tries again.
-    store.failCommits = 5;
-    await h.idle();
-    await backOff(5);
-    expect(store.failures).toBe(5);
+    const id = await startWithFailingCommits(5);
     await h.advance(60_000);
     expect(await h.raise(id, 'go', 8)).toBe(202);
     await h.idle();

@@ -123,9 +123,30 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+export type HarnessOptions = Partial<DurableEngineOptions> & { clock?: Clock };
+
+/**
+ * One harness per test, closed after it even when the test fails: call it in a `describe`, then
+ * `const h = await openHarness(invoker)` in each test.
+ */
+export function harnessPerTest(): (
+  invoker: TestInvoker,
+  options?: HarnessOptions,
+) => Promise<Harness> {
+  let current: Harness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (invoker, options) => {
+    current = await createHarness(invoker, options);
+    return current;
+  };
+}
+
 export async function createHarness(
   invoker: TestInvoker,
-  options: Partial<DurableEngineOptions> & { clock?: Clock } = {},
+  options: HarnessOptions = {},
 ): Promise<Harness> {
   const engineClock = options.clock ?? new ManualClock('2030-01-01T00:00:00.000Z');
   // Tests that pass a real clock never call advance(); a stand-in makes misuse fail loudly.

@@ -1,6 +1,12 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext } from 'durable-functions';
-import { createHarness, historyOf, TestInvoker, type Harness } from './engine-harness';
+import {
+  harnessPerTest,
+  historyOf,
+  TestInvoker,
+  type Harness,
+  type HarnessOptions,
+} from './engine-harness';
 import { tasksAndTimers } from './engine-harness';
 import { EventType } from '../src/engine/history';
 import { SqliteStore } from '../src/store/sqlite-store';
@@ -13,11 +19,19 @@ function add(ctx: OrchestrationContext, ms: number): Date {
 }
 
 describe('durable engine: orchestrations (manual clock)', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const openHarness = harnessPerTest();
+
+  /** A harness whose only function is `orchestrator`, with one instance of it started and run until it waits. */
+  const startOnly = async (
+    name: string,
+    orchestrator: Parameters<TestInvoker['orchestration']>[1],
+    options?: HarnessOptions,
+  ): Promise<{ h: Harness; id: string }> => {
+    const h = await openHarness(new TestInvoker().orchestration(name, orchestrator), options);
+    const id = await h.start(name);
+    await h.idle();
+    return { h, id };
+  };
 
   it('chains activities, passing inputs as the extension does, and records the history', async () => {
     const invoker = new TestInvoker()
@@ -29,7 +43,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
         out.push(yield ctx.df.callActivity('hello', 'London'));
         return out;
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('chain');
     await h.idle();
     const status = await h.status(id, 'showHistory=true&showHistoryOutput=true');
@@ -64,7 +78,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
         const results = (yield ctx.df.Task.all(tasks)) as number[];
         return results.reduce((a, b) => a + b, 0);
       });
-    h = await createHarness(invoker, { maxConcurrentActivityFunctions: 2 });
+    const h = await openHarness(invoker, { maxConcurrentActivityFunctions: 2 });
     const id = await h.start('fan');
     await h.idle();
     const status = await h.status(id);
@@ -78,13 +92,10 @@ describe('durable engine: orchestrations (manual clock)', () => {
   });
 
   it('fires a durable timer only when the clock reaches it', async () => {
-    const invoker = new TestInvoker().orchestration('sleep', function* (ctx) {
+    const { h, id } = await startOnly('sleep', function* (ctx) {
       yield ctx.df.createTimer(add(ctx, 60 * SECOND));
       return 'woke';
     });
-    h = await createHarness(invoker);
-    const id = await h.start('sleep');
-    await h.idle();
     await h.advance(59 * SECOND);
     expect((await h.status(id)).runtimeStatus).toBe('Running');
     await h.advance(1 * SECOND);
@@ -97,13 +108,10 @@ describe('durable engine: orchestrations (manual clock)', () => {
   });
 
   it('splits a timer longer than the long-timer threshold into sub-timers with consecutive ids', async () => {
-    const invoker = new TestInvoker().orchestration('long', function* (ctx) {
+    const { h, id } = await startOnly('long', function* (ctx) {
       yield ctx.df.createTimer(add(ctx, 8 * DAY));
       return 'done';
     });
-    h = await createHarness(invoker);
-    const id = await h.start('long');
-    await h.idle();
     for (let i = 0; i < 8; i++) await h.advance(DAY);
     const status = await h.status(id);
     expect(status.runtimeStatus).toBe('Completed');
@@ -120,7 +128,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
   });
 
   it('Task.any of event vs timer: the event wins and the canceled timer does not hold completion', async () => {
-    const invoker = new TestInvoker().orchestration('race', function* (ctx) {
+    const { h, id } = await startOnly('race', function* (ctx) {
       const timeout = ctx.df.createTimer(add(ctx, 90 * SECOND));
       const code = ctx.df.waitForExternalEvent('code');
       const winner: unknown = yield ctx.df.Task.any([code, timeout]);
@@ -130,9 +138,6 @@ describe('durable engine: orchestrations (manual clock)', () => {
       }
       return { via: 'timeout' };
     });
-    h = await createHarness(invoker);
-    const id = await h.start('race');
-    await h.idle();
     await h.advance(10 * SECOND);
     expect(await h.raise(id, 'code', '123456')).toBe(202);
     await h.idle();
@@ -143,15 +148,12 @@ describe('durable engine: orchestrations (manual clock)', () => {
   });
 
   it('Task.any of event vs timer: the timer wins after 90 s of manual time', async () => {
-    const invoker = new TestInvoker().orchestration('race', function* (ctx) {
+    const { h, id } = await startOnly('race', function* (ctx) {
       const timeout = ctx.df.createTimer(add(ctx, 90 * SECOND));
       const code = ctx.df.waitForExternalEvent('code');
       const winner: unknown = yield ctx.df.Task.any([code, timeout]);
       return winner === timeout ? 'timeout' : 'event';
     });
-    h = await createHarness(invoker);
-    const id = await h.start('race');
-    await h.idle();
     await h.advance(89 * SECOND);
     expect((await h.status(id)).runtimeStatus).toBe('Running');
     await h.advance(1 * SECOND);
@@ -172,7 +174,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
         const b: unknown = yield ctx.df.waitForExternalEvent('e');
         return [a, b];
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('early');
     expect(await h.raise(id, 'e', 'first')).toBe(202);
     expect(await h.raise(id, 'e', 'second')).toBe(202);
@@ -185,25 +187,19 @@ describe('durable engine: orchestrations (manual clock)', () => {
   });
 
   it('answers 410 for events to finished instances and 404 for unknown ones', async () => {
-    const invoker = new TestInvoker().orchestration('quick', function* () {
+    const { h, id } = await startOnly('quick', function* () {
       yield* [];
       return 1;
     });
-    h = await createHarness(invoker);
-    const id = await h.start('quick');
-    await h.idle();
     expect((await h.status(id)).runtimeStatus).toBe('Completed');
     expect(await h.raise(id, 'late', 1)).toBe(410);
     expect(await h.raise('nope', 'late', 1)).toBe(404);
   });
 
   it('terminates a waiting instance; later events get 410', async () => {
-    const invoker = new TestInvoker().orchestration('wait', function* (ctx) {
+    const { h, id } = await startOnly('wait', function* (ctx) {
       return yield ctx.df.waitForExternalEvent('never');
     });
-    h = await createHarness(invoker);
-    const id = await h.start('wait');
-    await h.idle();
     const res = await h.api(
       'POST',
       `/runtime/webhooks/durabletask/instances/${id}/terminate?reason=stop%20it`,
@@ -218,12 +214,9 @@ describe('durable engine: orchestrations (manual clock)', () => {
   });
 
   it('suspends (events stay queued) and resumes', async () => {
-    const invoker = new TestInvoker().orchestration('wait', function* (ctx) {
+    const { h, id } = await startOnly('wait', function* (ctx) {
       return yield ctx.df.waitForExternalEvent('go');
     });
-    h = await createHarness(invoker);
-    const id = await h.start('wait');
-    await h.idle();
     expect(
       (await h.api('POST', `/runtime/webhooks/durabletask/instances/${id}/suspend?reason=pause`))
         .status,
@@ -248,13 +241,14 @@ describe('durable engine: orchestrations (manual clock)', () => {
   });
 
   it('queues terminate, suspend and resume as ordinary inbox events (the DTFx control events)', async () => {
-    const invoker = new TestInvoker().orchestration('wait', function* (ctx) {
-      return yield ctx.df.waitForExternalEvent('go');
-    });
     let store: SqliteStore | undefined;
-    h = await createHarness(invoker, { openStore: (file) => (store = new SqliteStore(file)) });
-    const id = await h.start('wait');
-    await h.idle();
+    const { h, id } = await startOnly(
+      'wait',
+      function* (ctx) {
+        return yield ctx.df.waitForExternalEvent('go');
+      },
+      { openStore: (file) => (store = new SqliteStore(file)) },
+    );
     const queued = (): { kind: string; event: Record<string, unknown> }[] =>
       store!.getInbox(id).map((m) => ({
         kind: m.kind,
@@ -285,7 +279,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       const stop: unknown = yield ctx.df.waitForExternalEvent('stop');
       return { input: ctx.df.getInput(), stop };
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     await h.start('echo', { n: 1 }, 'fixed-id');
     await h.idle();
     const again = await h.api('POST', '/runtime/webhooks/durabletask/orchestrators/echo/fixed-id', {
@@ -322,7 +316,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       yield* [];
       return ctx.df.getInput();
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const a = await h.start('quick', 1);
     const b = await h.start('quick', 2);
     const c = await h.start('quick', 3);
@@ -357,7 +351,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       }
       return n;
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('counter', 0);
     await h.idle();
     for (let i = 0; i < 4; i++) await h.advance(SECOND);
@@ -387,7 +381,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
         }
         return { a, b, failed: failure.includes('negative input') };
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('parent');
     await h.idle();
     expect(await h.status(id)).toMatchObject({
@@ -420,7 +414,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       .orchestration('retry', function* (ctx) {
         return yield ctx.df.callActivityWithRetry('flaky', new df.RetryOptions(5000, 4), null);
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('retry');
     await h.idle();
     expect(calls).toBe(1);
@@ -452,7 +446,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       .orchestration('retry', function* (ctx) {
         return yield ctx.df.callActivityWithRetry('broken', new df.RetryOptions(1000, 2), 'x');
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('retry');
     await h.idle();
     await h.advance(1000);
@@ -480,7 +474,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
           return e instanceof Error ? e.message.split(' \n ')[0] : 'not an error';
         }
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('catcher');
     await h.idle();
     expect(await h.status(id)).toMatchObject({
@@ -490,28 +484,22 @@ describe('durable engine: orchestrations (manual clock)', () => {
   });
 
   it('fails an orchestrator that throws, with the extension-style output', async () => {
-    const invoker = new TestInvoker().orchestration('thrower', function* () {
+    const { h, id } = await startOnly('thrower', function* () {
       yield* [];
       throw new Error('bad state');
     });
-    h = await createHarness(invoker);
-    const id = await h.start('thrower');
-    await h.idle();
     const status = await h.status(id);
     expect(status.runtimeStatus).toBe('Failed');
     expect(String(status.output)).toMatch(/^Orchestrator function 'thrower' failed: .*bad state/);
   });
 
   it('keeps the instance running while an uncanceled timer is open after the code returned', async () => {
-    const invoker = new TestInvoker().orchestration('forgetful', function* (ctx) {
+    const { h, id } = await startOnly('forgetful', function* (ctx) {
       const timeout = ctx.df.createTimer(add(ctx, 30 * SECOND));
       const ev = ctx.df.waitForExternalEvent('x');
       yield ctx.df.Task.any([ev, timeout]);
       return 'returned';
     });
-    h = await createHarness(invoker);
-    const id = await h.start('forgetful');
-    await h.idle();
     await h.raise(id, 'x', 1);
     await h.idle();
     expect((await h.status(id)).runtimeStatus).toBe('Running');
@@ -528,16 +516,16 @@ describe('durable engine: orchestrations (manual clock)', () => {
         const r: unknown = yield ctx.df.callActivity('id', v);
         return r;
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const ids = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => h!.start('many', undefined, `m-${i}`)),
+      Array.from({ length: 50 }, (_, i) => h.start('many', undefined, `m-${i}`)),
     );
     await h.idle();
     expect(await h.status('m-7')).toMatchObject({
       runtimeStatus: 'Running',
       customStatus: { stage: 'waiting' },
     });
-    await Promise.all(ids.map((id, i) => h!.raise(id, 'v', i)));
+    await Promise.all(ids.map((id, i) => h.raise(id, 'v', i)));
     await h.idle();
     for (let i = 0; i < ids.length; i++) {
       expect(await h.status(ids[i]!)).toMatchObject({ runtimeStatus: 'Completed', output: i });
@@ -563,7 +551,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
           'the-child',
         );
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('parent');
     await h.idle();
     expect((await h.status('the-child')).runtimeStatus).toBe('Failed');
@@ -589,7 +577,7 @@ describe('durable engine: orchestrations (manual clock)', () => {
       yield* [];
       return ctx.df.version;
     });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const res = await h.api(
       'POST',
       '/runtime/webhooks/durabletask/orchestrators/versioned/v-1?version=2.1',
@@ -600,12 +588,9 @@ describe('durable engine: orchestrations (manual clock)', () => {
   });
 
   it('fails an orchestration that calls an entity no function implements, with a clear message', async () => {
-    const invoker = new TestInvoker().orchestration('entityUser', function* (ctx) {
+    const { h, id } = await startOnly('entityUser', function* (ctx) {
       return yield ctx.df.callEntity(new df.EntityId('counter', 'k'), 'get');
     });
-    h = await createHarness(invoker);
-    const id = await h.start('entityUser');
-    await h.idle();
     const status = await h.status(id);
     expect(status.runtimeStatus).toBe('Failed');
     expect(String(status.output)).toContain("The function 'counter' doesn't exist");

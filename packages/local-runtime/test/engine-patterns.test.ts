@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OrchestrationContext, TimerTask } from 'durable-functions';
 import { SystemClock } from '../src/clock';
-import { createHarness, tasksAndTimers, TestInvoker, type Harness } from './engine-harness';
+import { harnessPerTest, tasksAndTimers, TestInvoker, type Harness } from './engine-harness';
 import { EventType } from '../src/engine/history';
 
 /** The phone-verification shape: one deadline timer reused across a Task.any per attempt. */
@@ -28,19 +28,21 @@ function* verification(ctx: OrchestrationContext): Generator<unknown, unknown, u
 }
 
 describe('durable engine: verification-style flows and dispatching', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const openHarness = harnessPerTest();
 
   const makeInvoker = (): TestInvoker =>
     new TestInvoker().activity('send', () => '123456').orchestration('verify', verification);
 
-  it('verifies after a wrong code', async () => {
-    h = await createHarness(makeInvoker());
-    const id = await h.start('verify', '+15550001');
+  /** A verification of `phone` started and run until it waits for a code (the code is 123456). */
+  const startVerification = async (phone: string): Promise<{ h: Harness; id: string }> => {
+    const h = await openHarness(makeInvoker());
+    const id = await h.start('verify', phone);
     await h.idle();
+    return { h, id };
+  };
+
+  it('verifies after a wrong code', async () => {
+    const { h, id } = await startVerification('+15550001');
     await h.raise(id, 'code', '000000');
     await h.idle();
     expect(await h.status(id)).toMatchObject({
@@ -54,9 +56,7 @@ describe('durable engine: verification-style flows and dispatching', () => {
   });
 
   it('expires when the manual clock passes 90 s, even after wrong codes', async () => {
-    h = await createHarness(makeInvoker());
-    const id = await h.start('verify', '+15550002');
-    await h.idle();
+    const { h, id } = await startVerification('+15550002');
     await h.raise(id, 'code', '1');
     await h.idle();
     await h.advance(90_000);
@@ -64,9 +64,7 @@ describe('durable engine: verification-style flows and dispatching', () => {
   });
 
   it('stops after four wrong codes', async () => {
-    h = await createHarness(makeInvoker());
-    const id = await h.start('verify', '+15550003');
-    await h.idle();
+    const { h, id } = await startVerification('+15550003');
     for (const code of ['1', '2', '3', '4']) {
       await h.raise(id, 'code', code);
       await h.idle();
@@ -95,7 +93,7 @@ describe('durable engine: verification-style flows and dispatching', () => {
         )) as number[];
         return results.length;
       });
-    h = await createHarness(invoker, { maxConcurrentActivityFunctions: 3 });
+    const h = await openHarness(invoker, { maxConcurrentActivityFunctions: 3 });
     const id = await h.start('fan');
     await h.idle();
     expect(await h.status(id)).toMatchObject({ runtimeStatus: 'Completed', output: 12 });
@@ -123,15 +121,15 @@ describe('durable engine: verification-style flows and dispatching', () => {
         active.set(id, active.get(id)! - 1);
       }
     };
-    h = await createHarness(invoker, { maxConcurrentOrchestratorFunctions: 4 });
+    const h = await openHarness(invoker, { maxConcurrentOrchestratorFunctions: 4 });
     const ids = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => h!.start('verify', `+1555000${i}`, `v-${i}`)),
+      Array.from({ length: 20 }, (_, i) => h.start('verify', `+1555000${i}`, `v-${i}`)),
     );
     await Promise.all(
       ids.flatMap((id) => [
-        h!.raise(id, 'code', 'x'),
-        h!.raise(id, 'code', 'y'),
-        h!.raise(id, 'code', '123456'),
+        h.raise(id, 'code', 'x'),
+        h.raise(id, 'code', 'y'),
+        h.raise(id, 'code', '123456'),
       ]),
     );
     await h.idle();
@@ -147,7 +145,7 @@ describe('durable engine: verification-style flows and dispatching', () => {
       yield ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + 150));
       return 'ok';
     });
-    h = await createHarness(invoker, { clock: new SystemClock() });
+    const h = await openHarness(invoker, { clock: new SystemClock() });
     const id = await h.start('short');
     await new Promise((r) => setTimeout(r, 400));
     await h.idle();
@@ -184,7 +182,7 @@ describe('durable engine: verification-style flows and dispatching', () => {
         };
         return { status: res.statusCode, content: res.content };
       });
-      h = await createHarness(invoker);
+      const h = await openHarness(invoker);
       const id = await h.start('poller');
       await h.idle();
       expect(hits).toEqual(['POST /start']);

@@ -11,7 +11,7 @@
  * and that the sample's own shape and the fresh-timer-per-wait shape complete.
  */
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
-import { createHarness, TestInvoker, type Harness } from './engine-harness';
+import { harnessPerTest, TestInvoker, type Harness } from './engine-harness';
 import { EventType, EVENT_TYPE_NAMES } from '../src/engine/history';
 
 const DEADLINE_MS = 90_000;
@@ -96,19 +96,30 @@ const resendInvoker = (freshTimerPerWait: boolean): TestInvoker =>
     .orchestration('resendFlow', resendFlow(freshTimerPerWait));
 
 describe('durable engine: a task reused in a later Task.any, replayed as the extension does', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const openHarness = harnessPerTest();
 
   const sampleInvoker = (): TestInvoker =>
     new TestInvoker()
       .activity('sendSmsChallenge', () => 4321)
       .orchestration('smsPhoneVerification', officialSample);
 
+  /** Starts `resendFlow`, answers with a wrong code, then asks for two resends, idling after each step. */
+  const wrongCodeThenTwoResends = async (
+    invoker: TestInvoker,
+  ): Promise<{ h: Harness; id: string }> => {
+    const h = await openHarness(invoker);
+    const id = await h.start('resendFlow');
+    const steps: [event: string, data?: string][] = [['reply', 'wrong'], ['resend'], ['resend']];
+    for (const [event, data] of steps) {
+      await h.idle();
+      await h.raise(id, event, data);
+    }
+    await h.idle();
+    return { h, id };
+  };
+
   it('official sample, a wrong code then the right one: completes with true; the repeated CreateTimer is a second timer and both are canceled', async () => {
-    h = await createHarness(sampleInvoker());
+    const h = await openHarness(sampleInvoker());
     const id = await h.start('smsPhoneVerification', '+14255550100');
     await h.idle();
     expect(scheduled(h, id)).toEqual(['TaskScheduled:0', 'TimerCreated:1']);
@@ -128,7 +139,7 @@ describe('durable engine: a task reused in a later Task.any, replayed as the ext
   });
 
   it('official sample, a wrong code then the deadline: both timers fire and it completes with false', async () => {
-    h = await createHarness(sampleInvoker());
+    const h = await openHarness(sampleInvoker());
     const id = await h.start('smsPhoneVerification', '+14255550101');
     await h.idle();
     await h.raise(id, 'SmsChallengeResponse', 1111);
@@ -153,7 +164,7 @@ describe('durable engine: a task reused in a later Task.any, replayed as the ext
         if (!timer.isCompleted) timer.cancel();
         return echoed;
       });
-    h = await createHarness(invoker);
+    const h = await openHarness(invoker);
     const id = await h.start('reuse');
     await h.idle();
     await h.raise(id, 'first', 1);
@@ -175,15 +186,7 @@ describe('durable engine: a task reused in a later Task.any, replayed as the ext
 
   it('one timer reused, a wrong code then two resends: the first resend is scheduled one id late and the second is never sent (as on Azure)', async () => {
     const invoker = resendInvoker(false);
-    h = await createHarness(invoker);
-    const id = await h.start('resendFlow');
-    await h.idle();
-    await h.raise(id, 'reply', 'wrong');
-    await h.idle();
-    await h.raise(id, 'resend');
-    await h.idle();
-    await h.raise(id, 'resend');
-    await h.idle();
+    const { h, id } = await wrongCodeThenTwoResends(invoker);
 
     expect(scheduled(h, id)).toEqual([
       'TaskScheduled:0',
@@ -198,15 +201,7 @@ describe('durable engine: a task reused in a later Task.any, replayed as the ext
 
   it('one fresh timer per wait, a wrong code then two resends then the right code: every SMS goes out and ids match the SDK', async () => {
     const invoker = resendInvoker(true);
-    h = await createHarness(invoker);
-    const id = await h.start('resendFlow');
-    await h.idle();
-    await h.raise(id, 'reply', 'wrong');
-    await h.idle();
-    await h.raise(id, 'resend');
-    await h.idle();
-    await h.raise(id, 'resend');
-    await h.idle();
+    const { h, id } = await wrongCodeThenTwoResends(invoker);
     await h.raise(id, 'reply', 'code-3');
     await h.idle();
 

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generatedSecretsFor, readDeclaredSecrets } from '../src/generated-secrets';
+import { loadLocalServices } from '../src/host/local-services';
 
 let dir: string;
 beforeEach(() => {
@@ -16,21 +17,21 @@ const SPECS = {
 };
 
 describe('generated secrets', () => {
-  it('reads well-formed declarations from package.json and ignores the rest', () => {
+  it("reads well-formed declarations from the app's local.services.cjs and ignores the rest", () => {
     fs.writeFileSync(
-      path.join(dir, 'package.json'),
-      JSON.stringify({
-        localRuntime: {
-          generatedSecrets: {
-            APP_SID: { prefix: 'AC', hexDigits: 32 },
-            TOO_SHORT: { hexDigits: 4 },
-            'bad name': { hexDigits: 32 },
-          },
+      path.join(dir, 'local.services.cjs'),
+      `module.exports = ${JSON.stringify({
+        generatedSecrets: {
+          APP_SID: { prefix: 'AC', hexDigits: 32 },
+          TOO_SHORT: { hexDigits: 4 },
+          'bad name': { hexDigits: 32 },
         },
-      }),
+      })};`,
     );
-    expect(readDeclaredSecrets(dir)).toEqual({ APP_SID: { prefix: 'AC', hexDigits: 32 } });
-    expect(readDeclaredSecrets(path.join(dir, 'missing'))).toEqual({});
+    expect(readDeclaredSecrets(loadLocalServices(dir))).toEqual({
+      APP_SID: { prefix: 'AC', hexDigits: 32 },
+    });
+    expect(readDeclaredSecrets(loadLocalServices(path.join(dir, 'missing')))).toEqual({});
   });
 
   it('draws blank ones once (file mode 0600), reuses them, and leaves set values alone', () => {

@@ -273,20 +273,18 @@ describe('management API (/runtime/webhooks/durabletask)', () => {
   it('answers a second suspend and a resume of a running instance as the extension does (500, its message)', async () => {
     await h.start('waiter', undefined, 's-1');
     await h.idle();
-    const resumeRunning = await h.api('POST', `${BASE}/instances/s-1/resume`);
-    expect(resumeRunning.status).toBe(500);
-    expect(resumeRunning.body).toMatchObject({
-      ExceptionMessage:
-        'Cannot resume the orchestration instance s-1 because instance is in the Running state.',
-    });
+    /** `operation` is refused as the extension refuses it: 500 with the instance's state in its message. */
+    const expectRefused = async (operation: 'resume' | 'suspend', state: string): Promise<void> => {
+      const refused = await h.api('POST', `${BASE}/instances/s-1/${operation}`);
+      expect(refused.status).toBe(500);
+      expect(refused.body).toMatchObject({
+        ExceptionMessage: `Cannot ${operation} the orchestration instance s-1 because instance is in the ${state} state.`,
+      });
+    };
+    await expectRefused('resume', 'Running');
     expect((await h.api('POST', `${BASE}/instances/s-1/suspend`)).status).toBe(202);
     await h.idle();
-    const again = await h.api('POST', `${BASE}/instances/s-1/suspend`);
-    expect(again.status).toBe(500);
-    expect(again.body).toMatchObject({
-      ExceptionMessage:
-        'Cannot suspend the orchestration instance s-1 because instance is in the Suspended state.',
-    });
+    await expectRefused('suspend', 'Suspended');
     expect(await h.status('s-1')).toMatchObject({ runtimeStatus: 'Suspended' });
   });
 

@@ -1,7 +1,19 @@
 import { SETTING_KEYS } from '../../../src/composition';
 import type { Env } from '../../../src/config';
+import { ConfigError } from '../../../src/errors';
 
 export const TEST_SECRET = 'unit-test-verification-secret-0123456789';
+
+/** The velocity limits as the docs state them, written out so that a changed default fails the tests. */
+export const DOCUMENTED_VELOCITY_DEFAULTS = {
+  perNumberPerHour: 5,
+  numberCooldownSeconds: 30,
+  perIpPerHour: 20,
+  perPrefixPerHour: 10,
+  globalPerHour: 1000,
+  failMode: 'closed',
+  tableName: 'VerificationLimits',
+} as const;
 
 /** A complete, valid set of settings (the dev values of local.settings.sample.json). */
 export function validEnv(overrides: Record<string, string | undefined> = {}): Env {
@@ -31,4 +43,16 @@ export function useEnv(env: Env): () => void {
   };
   apply(env);
   return () => apply(saved);
+}
+
+/** The ConfigError `load` throws; the test fails when it throws nothing or something else. */
+export function configError(load: () => unknown): ConfigError {
+  let error: unknown;
+  try {
+    load();
+  } catch (e: unknown) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  return error as ConfigError;
 }

@@ -87,9 +87,8 @@ export class OrchestrationHarness {
   }
 
   start(): Promise<OrchestratorState> {
-    this.pending.push(
-      historyEvents.orchestratorStarted(this.now),
-      historyEvents.executionStarted(this.now, {
+    return this.episodeWith(0, (now) =>
+      historyEvents.executionStarted(now, {
         instanceId: this.instanceId,
         executionId: 'execution-1',
         name: this.name,
@@ -97,34 +96,24 @@ export class OrchestrationHarness {
         input: JSON.stringify(this.input),
       }),
     );
-    return this.episode();
   }
 
   completeTask(taskId: number, result: unknown, afterMs = 100): Promise<OrchestratorState> {
-    this.advance(afterMs);
-    this.pending.push(
-      historyEvents.orchestratorStarted(this.now),
-      historyEvents.taskCompleted(this.now, taskId, JSON.stringify(result)),
+    return this.episodeWith(afterMs, (now) =>
+      historyEvents.taskCompleted(now, taskId, JSON.stringify(result)),
     );
-    return this.episode();
   }
 
   failTask(taskId: number, reason: string, afterMs = 100): Promise<OrchestratorState> {
-    this.advance(afterMs);
-    this.pending.push(
-      historyEvents.orchestratorStarted(this.now),
-      historyEvents.taskFailed(this.now, taskId, reason, 'details'),
+    return this.episodeWith(afterMs, (now) =>
+      historyEvents.taskFailed(now, taskId, reason, 'details'),
     );
-    return this.episode();
   }
 
   raiseEvent(name: string, value: unknown, afterMs = 1000): Promise<OrchestratorState> {
-    this.advance(afterMs);
-    this.pending.push(
-      historyEvents.orchestratorStarted(this.now),
-      historyEvents.eventRaised(this.now, name, JSON.stringify(value)),
+    return this.episodeWith(afterMs, (now) =>
+      historyEvents.eventRaised(now, name, JSON.stringify(value)),
     );
-    return this.episode();
   }
 
   fireTimer(timerId: number): Promise<OrchestratorState> {
@@ -135,10 +124,16 @@ export class OrchestrationHarness {
     if (created === undefined) throw new Error(`timer ${timerId} was never created`);
     const fireAt = new Date(created.FireAt);
     if (fireAt > this.now) this.now = fireAt;
-    this.pending.push(
-      historyEvents.orchestratorStarted(this.now),
-      historyEvents.timerFired(this.now, timerId, fireAt),
-    );
+    return this.episodeWith(0, (now) => historyEvents.timerFired(now, timerId, fireAt));
+  }
+
+  /** The next episode, `afterMs` after the last: OrchestratorStarted, then `event` at that time. */
+  private episodeWith(
+    afterMs: number,
+    event: (now: Date) => HistoryEvent,
+  ): Promise<OrchestratorState> {
+    this.advance(afterMs);
+    this.pending.push(historyEvents.orchestratorStarted(this.now), event(this.now));
     return this.episode();
   }
 

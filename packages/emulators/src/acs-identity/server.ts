@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import {
+  ANSWERED,
   defaultLog,
   type EmulatorServerOptions,
   isRecord,
@@ -9,6 +10,7 @@ import {
   pathOf,
   queryOf,
   readBody,
+  readJsonOr400,
   controlApi,
   jsonControlRoute,
   sendEmpty,
@@ -545,12 +547,8 @@ export async function startAcsIdentityEmulator(
     req: http.IncomingMessage,
     res: http.ServerResponse,
   ): Promise<void> => {
-    let parsed: unknown;
-    try {
-      parsed = parseJsonBody(await readBody(req));
-    } catch {
-      return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
-    }
+    const parsed = await readJsonOr400(req, res);
+    if (parsed === ANSWERED) return;
     if (!isRecord(parsed) || typeof parsed['token'] !== 'string' || parsed['token'] === '') {
       return sendProblem(
         res,

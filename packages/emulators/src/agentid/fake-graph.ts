@@ -369,59 +369,56 @@ export function createFakeGraph(key: SigningKey, now: () => number): FakeGraph {
     sendEmpty(res, 202);
   };
 
+  /** The `/me` routes: the verb each answers, the delegated permissions it needs and Graph's refusal without them. */
+  const accessDenied = [
+    'ErrorAccessDenied',
+    'Access is denied. Check credentials and try again.',
+  ] as const;
+  const routes: Readonly<
+    Record<
+      string,
+      {
+        method: string;
+        permissions: readonly string[];
+        denied: readonly [code: string, message: string];
+        run: (
+          claims: Record<string, unknown>,
+          req: http.IncomingMessage,
+          res: http.ServerResponse,
+        ) => void | Promise<void>;
+      }
+    >
+  > = {
+    '/me': {
+      method: 'GET',
+      permissions: READ_USER,
+      denied: ['Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'],
+      run: (claims, _req, res) => me(claims, res),
+    },
+    '/me/messages': { method: 'GET', permissions: READ_MAIL, denied: accessDenied, run: messages },
+    '/me/sendmail': { method: 'POST', permissions: SEND_MAIL, denied: accessDenied, run: sendMail },
+  };
+
   return {
     handle: async (req, res, subPath) => {
       const claims = authenticate(req, res);
       if (claims === undefined) return;
       const method = req.method ?? 'GET';
       const path = subPath.replace(/\/+$/, '').toLowerCase();
-      if (path === '/me' && method === 'GET') {
-        if (
-          requireDelegated(
-            claims,
+      const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+      if (route !== undefined) {
+        if (method !== route.method) {
+          graphError(
             res,
-            READ_USER,
-            'Authorization_RequestDenied',
-            'Insufficient privileges to complete the operation.',
-          )
-        )
-          me(claims, res);
-        return;
-      }
-      if (path === '/me/messages' && method === 'GET') {
-        if (
-          requireDelegated(
-            claims,
-            res,
-            READ_MAIL,
-            'ErrorAccessDenied',
-            'Access is denied. Check credentials and try again.',
-          )
-        )
-          messages(claims, req, res);
-        return;
-      }
-      if (path === '/me/sendmail' && method === 'POST') {
-        if (
-          requireDelegated(
-            claims,
-            res,
-            SEND_MAIL,
-            'ErrorAccessDenied',
-            'Access is denied. Check credentials and try again.',
-          )
-        )
-          await sendMail(claims, req, res);
-        return;
-      }
-      if (path === '/me' || path === '/me/messages' || path === '/me/sendmail') {
-        graphError(
-          res,
-          405,
-          'Request_BadRequest',
-          `Specified HTTP method is not allowed for the request uri.`,
-          now,
-        );
+            405,
+            'Request_BadRequest',
+            `Specified HTTP method is not allowed for the request uri.`,
+            now,
+          );
+          return;
+        }
+        if (requireDelegated(claims, res, route.permissions, ...route.denied))
+          await route.run(claims, req, res);
         return;
       }
       const segment =

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { isRecord, parseJsonBody, readBody, sendEmpty, sendProblem } from './http';
+import { isRecord, jsonControlRoute } from './http';
 
 /**
  * The fault switch of an emulator's send operation: the next `count` sends fail with `status` (and the
@@ -81,16 +81,7 @@ export class FaultSwitch {
 
   /** `POST /_emulator/<name>/faults` with a {@link SendFault} as JSON: 204, or 400 with a problem. */
   async handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    let parsed: unknown;
-    try {
-      parsed = parseJsonBody(await readBody(req));
-    } catch {
-      return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
-    }
-    const fault = parseSendFault(parsed);
-    if (typeof fault === 'string') return sendProblem(res, 400, 'Bad Request', fault);
-    this.failNext(fault);
-    sendEmpty(res, 204);
+    await jsonControlRoute(parseSendFault, (fault) => this.failNext(fault))(req, res);
   }
 }
 

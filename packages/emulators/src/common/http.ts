@@ -130,6 +130,22 @@ export function controlApi(
   };
 }
 
+/** What {@link readJsonOr400} gives once it has answered the request itself. */
+export const ANSWERED: unique symbol = Symbol('answered');
+
+/** The request's JSON body (`undefined` when empty), or {@link ANSWERED} after a 400 problem when it is not JSON. */
+export async function readJsonOr400(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<unknown> {
+  try {
+    return parseJsonBody(await readBody(req));
+  } catch {
+    sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
+    return ANSWERED;
+  }
+}
+
 /**
  * A control route that takes a JSON body: 400 when it is not JSON or `parse` refuses it (with its message),
  * else `apply`, then 204.
@@ -139,12 +155,8 @@ export function jsonControlRoute<T>(
   apply: (value: T) => void,
 ): ControlRoute {
   return async (req, res) => {
-    let parsed: unknown;
-    try {
-      parsed = parseJsonBody(await readBody(req));
-    } catch {
-      return sendProblem(res, 400, 'Bad Request', 'The body is not valid JSON.');
-    }
+    const parsed = await readJsonOr400(req, res);
+    if (parsed === ANSWERED) return;
     const value = parse(parsed);
     if (typeof value === 'string') return sendProblem(res, 400, 'Bad Request', value);
     apply(value);

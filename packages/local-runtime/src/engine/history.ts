@@ -257,6 +257,22 @@ const base = (at: Date, eventId = -1): EventBase => ({
   Timestamp: at.toISOString(),
 });
 
+/** What an activity's and a sub-orchestration's success both carry. */
+const completion = (at: Date, taskId: number, result: JsonText) => ({
+  ...base(at),
+  TaskScheduledId: taskId,
+  Result: result,
+});
+
+/** What an activity's and a sub-orchestration's failure both carry. */
+const failure = (at: Date, taskId: number, reason: string, details: string) => ({
+  ...base(at),
+  TaskScheduledId: taskId,
+  Reason: reason,
+  Details: details,
+  FailureDetails: null,
+});
+
 /**
  * The one place each event's shape is decided: the engine and the tests build events only through these.
  * `eventId` is the task id for scheduling events (TaskScheduled, TimerCreated, SubOrchestrationInstanceCreated);
@@ -324,22 +340,10 @@ export const historyEvents = {
     };
   },
   taskCompleted(at: Date, taskId: number, result: JsonText): TaskCompletedEvent {
-    return {
-      EventType: EventType.TaskCompleted,
-      ...base(at),
-      TaskScheduledId: taskId,
-      Result: result,
-    };
+    return { EventType: EventType.TaskCompleted, ...completion(at, taskId, result) };
   },
   taskFailed(at: Date, taskId: number, reason: string, details: string): TaskFailedEvent {
-    return {
-      EventType: EventType.TaskFailed,
-      ...base(at),
-      TaskScheduledId: taskId,
-      Reason: reason,
-      Details: details,
-      FailureDetails: null,
-    };
+    return { EventType: EventType.TaskFailed, ...failure(at, taskId, reason, details) };
   },
   subOrchestrationCreated(
     at: Date,
@@ -364,9 +368,7 @@ export const historyEvents = {
   ): SubOrchestrationInstanceCompletedEvent {
     return {
       EventType: EventType.SubOrchestrationInstanceCompleted,
-      ...base(at),
-      TaskScheduledId: taskId,
-      Result: result,
+      ...completion(at, taskId, result),
     };
   },
   subOrchestrationFailed(
@@ -377,11 +379,7 @@ export const historyEvents = {
   ): SubOrchestrationInstanceFailedEvent {
     return {
       EventType: EventType.SubOrchestrationInstanceFailed,
-      ...base(at),
-      TaskScheduledId: taskId,
-      Reason: reason,
-      Details: details,
-      FailureDetails: null,
+      ...failure(at, taskId, reason, details),
     };
   },
   timerCreated(at: Date, timerId: number, fireAt: Date): TimerCreatedEvent {

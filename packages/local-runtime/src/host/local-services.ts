@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Clock } from '../contracts';
+import type { GeneratedSecretSpec } from '../generated-secrets';
 import type { HostLog } from './logger';
 
 /** The file the host loads from the app directory when no `services` option is given. */
@@ -113,6 +114,8 @@ export interface LocalServices {
   /** Started in order, closed in reverse. */
   readonly embedded?: readonly EmbeddedService[];
   readonly dashboard?: DashboardConfig;
+  /** Settings drawn at random on first start when blank, kept under the data folder (see `generated-secrets.ts`). */
+  readonly generatedSecrets?: Readonly<Record<string, GeneratedSecretSpec>>;
 }
 
 /** What any app's dashboard hides without being told: tokens, keys, secrets, phone numbers, codes. */
@@ -129,7 +132,9 @@ function isLocalServices(value: unknown): value is LocalServices {
   const v = value as Record<string, unknown>;
   return (
     (v.embedded === undefined || Array.isArray(v.embedded)) &&
-    (v.dashboard === undefined || (typeof v.dashboard === 'object' && v.dashboard !== null))
+    (v.dashboard === undefined || (typeof v.dashboard === 'object' && v.dashboard !== null)) &&
+    (v.generatedSecrets === undefined ||
+      (typeof v.generatedSecrets === 'object' && v.generatedSecrets !== null))
   );
 }
 
@@ -147,7 +152,9 @@ export function loadLocalServices(appDir: string, file?: string): LocalServices 
   const exported =
     typeof loaded === 'object' && loaded !== null && 'default' in loaded ? loaded.default : loaded;
   if (!isLocalServices(exported)) {
-    throw new Error(`${file} must export { embedded?: EmbeddedService[], dashboard?: {...} }.`);
+    throw new Error(
+      `${file} must export { embedded?: EmbeddedService[], dashboard?: {...}, generatedSecrets?: {...} }.`,
+    );
   }
   return exported;
 }

@@ -102,6 +102,10 @@ export interface TimerRow {
   fireAt: number;
 }
 
+/** The timers columns under the names of {@link TimerRow}, so SQLite hands back TimerRow objects as they are. */
+const TIMER_COLUMNS =
+  'id, instance_id AS instanceId, execution_id AS executionId, timer_id AS timerId, fire_at AS fireAt';
+
 export interface InstanceQuery {
   createdTimeFrom?: number;
   createdTimeTo?: number;
@@ -343,10 +347,7 @@ export class SqliteStore {
       insertTimer: db.prepare<[string, string, number, number]>(
         'INSERT INTO timers (instance_id, execution_id, timer_id, fire_at) VALUES (?, ?, ?, ?)',
       ),
-      getTimer: db.prepare<
-        [number],
-        { id: number; instance_id: string; execution_id: string; timer_id: number; fire_at: number }
-      >('SELECT * FROM timers WHERE id = ?'),
+      getTimer: db.prepare<[number], TimerRow>(`SELECT ${TIMER_COLUMNS} FROM timers WHERE id = ?`),
       deleteTimer: db.prepare<[number]>('DELETE FROM timers WHERE id = ?'),
       deleteTimerById: db.prepare<[string, number], { id: number }>(
         'DELETE FROM timers WHERE instance_id = ? AND timer_id = ? RETURNING id',
@@ -354,10 +355,9 @@ export class SqliteStore {
       deleteTimers: db.prepare<[string], { id: number }>(
         'DELETE FROM timers WHERE instance_id = ? RETURNING id',
       ),
-      allTimers: db.prepare<
-        [],
-        { id: number; instance_id: string; execution_id: string; timer_id: number; fire_at: number }
-      >('SELECT * FROM timers ORDER BY fire_at, id'),
+      allTimers: db.prepare<[], TimerRow>(
+        `SELECT ${TIMER_COLUMNS} FROM timers ORDER BY fire_at, id`,
+      ),
     };
   }
 
@@ -562,16 +562,7 @@ export class SqliteStore {
   }
 
   getTimer(id: number): TimerRow | undefined {
-    const r = this.stmts.getTimer.get(id);
-    return r
-      ? {
-          id: r.id,
-          instanceId: r.instance_id,
-          executionId: r.execution_id,
-          timerId: r.timer_id,
-          fireAt: r.fire_at,
-        }
-      : undefined;
+    return this.stmts.getTimer.get(id);
   }
 
   /** Deletes a pending timer; false when it was already gone. */
@@ -589,12 +580,6 @@ export class SqliteStore {
   }
 
   allTimers(): TimerRow[] {
-    return this.stmts.allTimers.all().map((r) => ({
-      id: r.id,
-      instanceId: r.instance_id,
-      executionId: r.execution_id,
-      timerId: r.timer_id,
-      fireAt: r.fire_at,
-    }));
+    return this.stmts.allTimers.all();
   }
 }
