@@ -16,7 +16,22 @@ import { createSmsVerificationOrchestrator } from '../../src/verification/orches
 import { sealedRecipient } from '../../src/verification/recipient';
 import { recordVerifiedNumber, sendSmsChallenge } from '../../src/verification/register';
 import { publishVerificationEvents } from '../../src/verification/events/register';
+import {
+  createResendVerificationCode,
+  createVerificationStatus,
+} from '../../src/verification/link-handlers';
+import { withErrors } from '../../src/http/respond';
+import { verifyLinkToken } from '../../src/verification/crypto/link-tokens';
+import { buildVerificationLinks, type LinkPurpose } from '../../src/verification/links';
+import { createSendVerifyCode } from '../../src/verify/activity';
+import type { CodeMessage } from '../../src/verify/channels';
+import { sealTo } from '../../src/verify/recipient';
+import { createVerifyOrchestrator } from '../../src/verify/orchestrator';
+import { VERIFY_ORCHESTRATION } from '../../src/verify/names';
+import { sendVerifyCode } from '../../src/verify/register';
+import { readVerifyInput } from '../../src/verify/resources';
 import { TEST_SECRET } from './helpers/env';
+import { FakeDurableClient, bodyOf, invocation, request } from './helpers/fakes';
 import { ActionType, OrchestrationHarness } from './helpers/replay';
 
 const INSTANCE = '5e2d8c1b7a6f4e3d2c1b0a9f8e7d6c5b';
@@ -208,5 +223,130 @@ describe('SmsPhoneVerification passes the recipient on as its input holds it', (
       T0,
     );
     expect((await h.start()).error).toContain('must have a phone number');
+  });
+});
+
+describe('the links that need the number open it from a sealed input', () => {
+  const client = new FakeDurableClient();
+  client.put(INSTANCE, {
+    input: SEALED_INPUT,
+    customStatus: {
+      state: 'awaiting_code',
+      attemptsRemaining: 4,
+      expiresAt: '2026-11-22T10:01:30.000Z',
+      codeLength: 6,
+    },
+  });
+  const checked: unknown[] = [];
+  const deps = {
+    getClient: () => client,
+    verifyLinkToken: (id: string, purpose: LinkPurpose, token: unknown) =>
+      verifyLinkToken(TEST_SECRET, id, purpose, token),
+    openRecipient: crypto.openRecipient,
+  };
+  const links = buildVerificationLinks(
+    TEST_SECRET,
+    { publicOrigin: new URL('https://verify.example') },
+    INSTANCE,
+  );
+  const linkRequest = (uri: string) =>
+    request({
+      params: { id: INSTANCE },
+      query: { token: new URL(uri).searchParams.get('token')! },
+    });
+
+  it('status answers the holder the number they sent; resend checks the guard with it', async () => {
+    const status = withErrors(createVerificationStatus(deps));
+    const answered = await status(linkRequest(links.statusQueryGetUri), invocation());
+    expect(((await bodyOf(answered)) as { input: unknown }).input).toBe(PHONE);
+    const resend = withErrors(
+      createResendVerificationCode({
+        ...deps,
+        now: () => new Date('2026-11-22T10:00:30Z'),
+        guard: () => ({
+          check: (phone: unknown) => {
+            checked.push(phone);
+            return Promise.resolve({
+              e164: PHONE,
+              country: 'US' as const,
+              type: 'MOBILE' as const,
+              degraded: false,
+            });
+          },
+        }),
+      }),
+    );
+    expect((await resend(linkRequest(links.resendPostUri), invocation())).status).toBe(202);
+    expect(checked).toEqual([PHONE]);
+  });
+});
+
+describe('Verify: `To` sealed to the verification sid', () => {
+  const SID = `VE${'5e2d8c1b'.repeat(4)}`;
+  const TO = '+14255550100';
+  const PARAMETERS = {
+    serviceSid: `VA${'1'.repeat(32)}`,
+    channel: 'sms' as const,
+    friendlyName: 'Acme',
+    codeLength: 6,
+    doNotShareWarning: false,
+    lookupEnabled: false,
+  };
+  const sent: CodeMessage[] = [];
+  const sendCode = createSendVerifyCode({
+    channels: {
+      sms: (message) => {
+        sent.push(message);
+        return Promise.resolve({ sid: 'SM1' });
+      },
+    },
+    codeSecret: () => TEST_SECRET,
+    rules: () => ({ validitySeconds: 600, maxCheckAttempts: 5, maxSendAttempts: 3 }),
+  });
+  const context = () => new InvocationContext({ functionName: 'SendVerificationCode' });
+
+  it('the input holds it sealed and masked; the activity and the account reader open it', async () => {
+    const input = { ...PARAMETERS, ...sealTo(TEST_SECRET, SID, TO) };
+    expect(input.maskedTo).toBe('+1******0100');
+    expect(JSON.stringify(input)).not.toContain('4255550100');
+    const send = { ...PARAMETERS, sealedTo: input.sealedTo, verificationSid: SID, attempt: 2 };
+    await sendCode(send, context());
+    await sendCode({ ...PARAMETERS, to: TO, verificationSid: SID, attempt: 2 }, context());
+    expect(sent.map((m) => m.to)).toEqual([TO, TO]);
+    await expect(
+      sendCode({ ...send, verificationSid: `VE${'0'.repeat(32)}` }, context()),
+    ).rejects.toThrow('cannot be opened');
+    const open = (sid: string, stored: object) =>
+      sid === SID && 'sealedTo' in stored ? TO : undefined;
+    const status = { instanceId: SID, input } as unknown as Parameters<typeof readVerifyInput>[0];
+    expect(readVerifyInput(status, open)).toEqual({ ...PARAMETERS, to: TO });
+  });
+
+  it('the orchestrator passes the sealed value to the send, and a plain `to` as before', async () => {
+    const scheduled: unknown[] = [];
+    const orchestrator = createVerifyOrchestrator({
+      sendCode: (request) => {
+        scheduled.push(request);
+        return sendVerifyCode(request);
+      },
+      judgeAnswer: crypto.judgeAnswer,
+    });
+    const sealedInput = { ...PARAMETERS, ...sealTo(TEST_SECRET, SID, TO) };
+    for (const input of [sealedInput, { ...PARAMETERS, to: TO }]) {
+      const h = new OrchestrationHarness(
+        orchestrator,
+        VERIFY_ORCHESTRATION,
+        SID,
+        input,
+        new Date(0),
+      );
+      await h.start();
+    }
+    expect(scheduled).toEqual([
+      expect.objectContaining({ sealedTo: sealedInput.sealedTo, verificationSid: SID }),
+      expect.objectContaining({ to: TO, verificationSid: SID }),
+    ]);
+    expect(scheduled[0]).not.toHaveProperty('to');
+    expect(JSON.stringify(scheduled[0])).not.toContain('4255550100');
   });
 });
