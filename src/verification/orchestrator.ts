@@ -376,8 +376,9 @@ function readVerificationInput(raw: unknown): VerificationInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new Error('SmsPhoneVerification input must be an object');
   }
-  const { maskedPhoneNumber, locale, version, channel, fallback, reportsLifecycle } =
-    raw as Partial<Record<keyof VerificationInput, unknown>>;
+  const { locale, version, channel, fallback, reportsLifecycle } = raw as Partial<
+    Record<keyof VerificationInput, unknown>
+  >;
   // Sealed by the starters; plain (`phoneNumber`, `email`) in instances started before: both complete.
   const recipient = recipientFields(raw);
   if (!hasPhoneNumber(recipient) || (locale !== undefined && typeof locale !== 'string')) {
@@ -403,7 +404,6 @@ function readVerificationInput(raw: unknown): VerificationInput {
   }
   return {
     ...recipient,
-    ...(typeof maskedPhoneNumber === 'string' ? { maskedPhoneNumber } : {}),
     ...(locale === undefined ? {} : { locale }),
     ...(version === undefined ? {} : { version }),
     ...(channel === undefined ? {} : { channel }),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { maskPhoneNumber } from '../redact';
+import { maskEmailAddress, maskPhoneNumber } from '../redact';
 import type { VerificationCrypto } from './crypto';
 import { E164_PATTERN, EMAIL_PATTERN, type RecipientFields, type VerificationInput } from './rules';
 
@@ -17,18 +17,24 @@ export function newInstanceId(): string {
   return randomUUID().replaceAll('-', '');
 }
 
-/** What a starter writes of the recipient: the number sealed and masked, the address sealed. */
+/** What a starter writes of the recipient: the number and the address, each sealed and masked. */
 export function sealedRecipient(
   seal: SealRecipient,
   instanceId: string,
   recipient: { readonly phoneNumber: string; readonly email?: string | undefined },
-): Pick<VerificationInput, 'sealedPhoneNumber' | 'maskedPhoneNumber' | 'sealedEmail'> {
+): Pick<
+  VerificationInput,
+  'sealedPhoneNumber' | 'maskedPhoneNumber' | 'sealedEmail' | 'maskedEmail'
+> {
   return {
     sealedPhoneNumber: seal(instanceId, 'phoneNumber', recipient.phoneNumber),
     maskedPhoneNumber: maskPhoneNumber(recipient.phoneNumber),
     ...(recipient.email === undefined
       ? {}
-      : { sealedEmail: seal(instanceId, 'email', recipient.email) }),
+      : {
+          sealedEmail: seal(instanceId, 'email', recipient.email),
+          maskedEmail: maskEmailAddress(recipient.email),
+        }),
   };
 }
 

@@ -110,6 +110,8 @@ export function hasPhoneNumber(fields: RecipientFields): boolean {
 export interface VerificationInput extends RecipientFields {
   /** The number masked (`+1******0100`) by the starter, for whoever reads the input. */
   readonly maskedPhoneNumber?: string;
+  /** The address masked (`a***@e***.com`), when there is one. */
+  readonly maskedEmail?: string;
   /** Canonical BCP 47 tag, or absent for the default template. */
   readonly locale?: string;
   /**

@@ -217,6 +217,7 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
           version: 2,
           channel: 'sms',
           sealedEmail: expect.stringMatching(SEALED) as unknown,
+          maskedEmail: 'a***@e***.com',
           fallback: [
             { channel: 'call', afterSeconds: 30 },
             { channel: 'email', afterSeconds: 60 },
