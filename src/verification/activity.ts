@@ -2,10 +2,9 @@ import type { InvocationContext } from '@azure/functions';
 import type { VerificationCrypto } from './crypto';
 import {
   CODE_LENGTH_RANGE,
-  E164_PATTERN,
-  EMAIL_PATTERN,
   isCodeLength,
   isVerificationRules,
+  recipientFields,
   type DeliverySummary,
   type SmsChallengeInput,
   type SmsChallengeResult,
@@ -13,6 +12,7 @@ import {
 } from './rules';
 import { maskPhoneNumber } from '../redact';
 import { CHANNELS, isChannel, type Delivery } from '../delivery/channels';
+import { openEmail, openPhoneNumber } from './recipient';
 
 /**
  * `GetVerificationRules`: the app's settings for one instance. An activity, so the values are
@@ -49,7 +49,7 @@ export interface SendSmsChallengeDeps {
   readonly rules: () => VerificationRules;
   /** Delivers the code by the input's channel (SMS when it names none). */
   readonly delivery: () => Delivery;
-  readonly crypto: Pick<VerificationCrypto, 'deriveCode' | 'hashCode'>;
+  readonly crypto: Pick<VerificationCrypto, 'deriveCode' | 'hashCode' | 'openRecipient'>;
   /** The fixed code of a test number (nothing is sent to it), or undefined. */
   readonly testCodeFor: (phoneNumber: string) => string | undefined;
 }
@@ -69,7 +69,12 @@ export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
     context: InvocationContext,
   ): Promise<SmsChallengeResult> {
     const request = readChallengeInput(input);
-    const { phoneNumber, instanceId, codeLength: given, sendNumber, locale } = request;
+    const { instanceId, codeLength: given, sendNumber, locale } = request;
+    // Sealed in history (plain in instances started before): opened here, for this send only.
+    const phoneNumber = openPhoneNumber(deps.crypto.openRecipient, instanceId, request);
+    if (phoneNumber === undefined) {
+      throw new TypeError('SendSmsChallenge input has no E.164 number for this instance');
+    }
     let rules: VerificationRules | undefined;
     let codeLength: number;
     if (given === undefined) {
@@ -91,7 +96,10 @@ export function createSendSmsChallenge(deps: SendSmsChallengeDeps) {
         `Test number ${maskPhoneNumber(phoneNumber)}: ${channel} code not sent (send ${sendNumber}) for ${instanceId}`,
       );
     } else {
-      const to = channel === 'email' ? requireEmail(request.email) : phoneNumber;
+      const to =
+        channel === 'email'
+          ? requireEmail(openEmail(deps.crypto.openRecipient, instanceId, request))
+          : phoneNumber;
       const receipt = await deps.delivery().deliver({ channel, to, code, locale });
       summary = {
         channel,
@@ -125,7 +133,7 @@ const CHANNEL_LABELS = { sms: 'SMS', call: 'Call', whatsapp: 'WhatsApp', email: 
 
 function requireEmail(email: string | undefined): string {
   if (email === undefined)
-    throw new TypeError('SendSmsChallenge input.email is required for email');
+    throw new TypeError('SendSmsChallenge input has no email address for this instance');
   return email;
 }
 
@@ -133,11 +141,9 @@ function readChallengeInput(raw: unknown): SmsChallengeInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new TypeError('SendSmsChallenge input must be an object');
   }
-  const { phoneNumber, instanceId, codeLength, sendNumber, locale, channel, email } =
-    raw as Partial<Record<keyof SmsChallengeInput, unknown>>;
-  if (typeof phoneNumber !== 'string' || !E164_PATTERN.test(phoneNumber)) {
-    throw new TypeError('SendSmsChallenge input.phoneNumber must be an E.164 number');
-  }
+  const { instanceId, codeLength, sendNumber, locale, channel } = raw as Partial<
+    Record<keyof SmsChallengeInput, unknown>
+  >;
   if (typeof instanceId !== 'string' || instanceId === '') {
     throw new TypeError('SendSmsChallenge input.instanceId is required');
   }
@@ -155,13 +161,9 @@ function readChallengeInput(raw: unknown): SmsChallengeInput {
   if (channel !== undefined && !isChannel(channel)) {
     throw new TypeError(`SendSmsChallenge input.channel must be one of ${CHANNELS.join(', ')}`);
   }
-  if (email !== undefined && (typeof email !== 'string' || !EMAIL_PATTERN.test(email))) {
-    throw new TypeError('SendSmsChallenge input.email must be an email address');
-  }
   return {
     ...(channel === undefined ? {} : { channel }),
-    ...(email === undefined ? {} : { email }),
-    phoneNumber,
+    ...recipientFields(raw),
     instanceId,
     sendNumber,
     ...(codeLength === undefined ? {} : { codeLength }),

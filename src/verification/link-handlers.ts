@@ -16,9 +16,10 @@ import {
   type VerificationAction,
   type VerificationStatus,
 } from './schemas';
-import { isCodeLength } from './rules';
+import { isCodeLength, recipientFields } from './rules';
 import type { SealedAnswerPayload } from './crypto/sealed-answer';
 import { readCustomStatus, toVerificationView } from './view';
+import { openPhoneNumber, type OpenRecipient } from './recipient';
 
 /**
  * The per-verification links of the 202 answer, and the end-user endpoints that take the same
@@ -38,7 +39,12 @@ export interface AnswerDeps extends LinkAccessDeps {
   readonly configuredCodeLength: () => number;
 }
 
-export interface ResendDeps extends LinkAccessDeps {
+/** The links that need the instance's number open its sealed form (history holds no other). */
+export interface RecipientDeps extends LinkAccessDeps {
+  readonly openRecipient: OpenRecipient;
+}
+
+export interface ResendDeps extends RecipientDeps {
   readonly now: () => Date;
   readonly guard: () => Pick<SendGuard, 'check'>;
 }
@@ -50,14 +56,14 @@ export const MAX_ANSWER_BYTES = 1024;
  * `statusQueryGetUri`: the Durable status shape; 202 until finished (a Suspended instance too, as the
  * extension's status endpoint answers, so a poller does not stop there), 200 once finished.
  */
-export function createVerificationStatus(deps: LinkAccessDeps): Handler {
+export function createVerificationStatus(deps: RecipientDeps): Handler {
   return async (request, context) => {
-    const { status } = await openLink(deps, request, context, 'status');
+    const { id, status } = await openLink(deps, request, context, 'status');
     return json(FINISHED_STATUSES.includes(status.runtimeStatus) ? 200 : 202, {
       name: status.name,
       instanceId: status.instanceId,
       runtimeStatus: status.runtimeStatus,
-      input: phoneNumberOf(status.input),
+      input: phoneNumberOf(deps, id, status.input),
       customStatus: status.customStatus ?? null,
       output: status.output ?? null,
       createdTime: iso(status.createdTime),
@@ -134,7 +140,7 @@ export function createResendVerificationCode(deps: ResendDeps): Handler {
     const { id, client, status } = await openLink(deps, request, context, 'resend');
     assertAwaitingCode(status, deps.now());
     // The number was accepted at start; the policy is checked again in case it changed since.
-    await deps.guard().check(phoneNumberOf(status.input), request.headers);
+    await deps.guard().check(phoneNumberOf(deps, id, status.input), request.headers);
     await client.raiseEvent(id, EVENT.ResendRequested, null);
     return json(202, { id, status: 'resending' } satisfies ResponseBody<typeof VerificationAction>);
   };
@@ -187,13 +193,16 @@ async function readAnswerBody(request: HttpRequest): Promise<unknown> {
   return readJson(request, { maxBytes: MAX_ANSWER_BYTES });
 }
 
-/** The number an instance texts, from its input (the status answer shows only this of it). */
-function phoneNumberOf(input: unknown): string {
+/**
+ * The number an instance texts, opened from its input (sealed; plain in instances started before).
+ * The status answer shows only this of the input, to the holder of the link, who sent it.
+ */
+function phoneNumberOf(deps: RecipientDeps, id: string, input: unknown): string {
   const phoneNumber =
     typeof input === 'object' && input !== null
-      ? (input as Record<string, unknown>).phoneNumber
+      ? openPhoneNumber(deps.openRecipient, id, recipientFields(input))
       : undefined;
-  if (typeof phoneNumber !== 'string') throw new ConflictError('This verification has no number.');
+  if (phoneNumber === undefined) throw new ConflictError('This verification has no number.');
   return phoneNumber;
 }
 

@@ -7,11 +7,13 @@ import type {
 import { EVENT, EVENT_TYPES } from './names';
 import {
   CURRENT_INPUT_VERSION,
+  hasPhoneNumber,
   isChannel,
   isFallbackStep,
   isVerificationRules,
   MAX_FALLBACK_STEPS,
   MAX_REPORTED_DELIVERIES,
+  recipientFields,
   type Channel,
   type DeliveryProvider,
   type ReportedDelivery,
@@ -19,6 +21,8 @@ import {
   type JudgedAnswer,
   type LifecycleEvent,
   type PublishRequest,
+  type RecipientFields,
+  type RecordVerifiedInput,
   type SmsChallengeInput,
   type VerificationRules,
   type VerificationInput,
@@ -51,7 +55,7 @@ export interface SmsVerificationDeps {
    * approved number for the fraud guard.
    */
   readonly publishEvents?: (request: PublishRequest) => Task;
-  readonly recordVerified?: (input: { readonly phoneNumber: string }) => Task;
+  readonly recordVerified?: (input: RecordVerifiedInput) => Task;
 }
 
 /** The event each final state publishes. */
@@ -102,14 +106,15 @@ export function createSmsVerificationOrchestrator(deps: SmsVerificationDeps): Or
     ];
     let step = 0;
     let sendNumber = 1;
+    // The recipient as the input holds it (sealed; plain in instances started before): only the activity opens it.
+    const recipient = recipientFields(input);
     const request = (codeLength: number | undefined): SmsChallengeInput => ({
-      phoneNumber: input.phoneNumber,
+      ...recipient,
       instanceId,
       sendNumber,
       channel: steps[step]?.channel ?? 'sms',
       ...(codeLength === undefined ? {} : { codeLength }),
       ...(input.locale === undefined ? {} : { locale: input.locale }),
-      ...(input.email === undefined ? {} : { email: input.email }),
     });
     const deliveries: ReportedDelivery[] = [];
     const record = (provider: ReportedDelivery['provider']): void => {
@@ -293,7 +298,11 @@ class LifecycleReports {
   *recordVerified(): Generator<Task, void, unknown> {
     if (this.input.reportsLifecycle !== true || this.deps.recordVerified === undefined) return;
     try {
-      yield this.deps.recordVerified({ phoneNumber: this.input.phoneNumber });
+      yield this.deps.recordVerified(
+        this.input.sealedPhoneNumber === undefined
+          ? phoneNumberField(this.input)
+          : { instanceId: this.instanceId, ...phoneNumberField(this.input) },
+      );
     } catch {
       // Only the owner's grace and the conversion statistics lose one approval.
     }
@@ -303,10 +312,19 @@ class LifecycleReports {
     if (!this.eventsOn || this.deps.publishEvents === undefined) return undefined;
     return this.deps.publishEvents({
       instanceId: this.instanceId,
-      phoneNumber: this.input.phoneNumber,
+      ...phoneNumberField(this.input),
       events,
     });
   }
+}
+
+/** The number alone, in the form the input holds it (sealed, or plain in instances started before). */
+function phoneNumberField(
+  input: RecipientFields,
+): Pick<RecipientFields, 'sealedPhoneNumber' | 'phoneNumber'> {
+  return input.sealedPhoneNumber === undefined
+    ? { phoneNumber: input.phoneNumber! }
+    : { sealedPhoneNumber: input.sealedPhoneNumber };
 }
 
 /** Never widen the rules: a value out of range fails the instance (the activity sends nothing then). */
@@ -358,10 +376,13 @@ function readVerificationInput(raw: unknown): VerificationInput {
   if (typeof raw !== 'object' || raw === null) {
     throw new Error('SmsPhoneVerification input must be an object');
   }
-  const { phoneNumber, locale, version, channel, email, fallback, reportsLifecycle } =
-    raw as Partial<Record<keyof VerificationInput, unknown>>;
-  if (typeof phoneNumber !== 'string' || (locale !== undefined && typeof locale !== 'string')) {
-    throw new Error('SmsPhoneVerification input must have phoneNumber and an optional locale');
+  const { locale, version, channel, fallback, reportsLifecycle } = raw as Partial<
+    Record<keyof VerificationInput, unknown>
+  >;
+  // Sealed by the starters; plain (`phoneNumber`, `email`) in instances started before: both complete.
+  const recipient = recipientFields(raw);
+  if (!hasPhoneNumber(recipient) || (locale !== undefined && typeof locale !== 'string')) {
+    throw new Error('SmsPhoneVerification input must have a phone number and an optional locale');
   }
   if (version !== undefined && version !== CURRENT_INPUT_VERSION) {
     throw new Error(
@@ -370,9 +391,6 @@ function readVerificationInput(raw: unknown): VerificationInput {
   }
   if (channel !== undefined && !isChannel(channel)) {
     throw new Error('SmsPhoneVerification input.channel is not a channel');
-  }
-  if (email !== undefined && typeof email !== 'string') {
-    throw new Error('SmsPhoneVerification input.email must be a string');
   }
   if (
     fallback !== undefined &&
@@ -385,11 +403,10 @@ function readVerificationInput(raw: unknown): VerificationInput {
     );
   }
   return {
-    phoneNumber,
+    ...recipient,
     ...(locale === undefined ? {} : { locale }),
     ...(version === undefined ? {} : { version }),
     ...(channel === undefined ? {} : { channel }),
-    ...(email === undefined ? {} : { email }),
     ...(fallback === undefined ? {} : { fallback }),
     ...(reportsLifecycle === true ? { reportsLifecycle } : {}),
   };

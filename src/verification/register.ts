@@ -12,6 +12,7 @@ import {
 import { withErrors, type Handler } from '../http/respond';
 import { createGetVerificationRules, createSendSmsChallenge } from './activity';
 import { createVerificationCrypto } from './crypto';
+import type { RecipientField } from './crypto/sealed-recipient';
 import { getDurableClient } from './durable-client';
 import type { LinkPurpose } from './links';
 import * as linkHandlers from './link-handlers';
@@ -28,7 +29,8 @@ import { createPurgeExpiredVerifications } from './retention';
 import { createHttpStart, createTrustedStart } from './start';
 import { publishVerificationEvents } from './events/register';
 import { createChallengeHandler, createGuardReportHandler } from './guard/handlers';
-import { E164_PATTERN } from './rules';
+import { recipientFields } from './rules';
+import { openPhoneNumber, type OpenRecipient } from './recipient';
 
 /**
  * Registers the verification feature: its orchestrator, its activities, the starters, the
@@ -61,13 +63,26 @@ export const sendSmsChallenge = df.app.activity(ACTIVITY.SendSmsChallenge, {
 /** Issue 22: an approved number's owner is "recent" for the fraud guard; its prefix converts. */
 export const recordVerifiedNumber = df.app.activity(ACTIVITY.RecordVerifiedNumber, {
   handler: async (input: unknown) => {
-    const phoneNumber = (input as { phoneNumber?: unknown } | null)?.phoneNumber;
-    if (typeof phoneNumber !== 'string' || !E164_PATTERN.test(phoneNumber)) {
-      throw new TypeError('RecordVerifiedNumber input.phoneNumber must be an E.164 number');
+    const phoneNumber = verifiedNumber(input, (...args) =>
+      verificationCrypto().openRecipient(...args),
+    );
+    if (phoneNumber === undefined) {
+      throw new TypeError('RecordVerifiedNumber input has no E.164 number of its instance');
     }
     await getSendGuard().recordVerified(phoneNumber);
   },
 });
+
+/** The number of `RecordVerifiedNumber`'s input: sealed to its instance, or plain (instances started before). */
+function verifiedNumber(input: unknown, open: OpenRecipient): string | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const { instanceId } = input as { instanceId?: unknown };
+  return openPhoneNumber(
+    open,
+    typeof instanceId === 'string' ? instanceId : '',
+    recipientFields(input),
+  );
+}
 
 export const smsPhoneVerification = df.app.orchestration(
   ORCHESTRATION.SmsPhoneVerification,
@@ -85,6 +100,8 @@ const links = {
   getClient: getDurableClient,
   verifyLinkToken: (instanceId: string, purpose: LinkPurpose, token: unknown) =>
     verificationCrypto().verifyLinkToken(instanceId, purpose, token),
+  openRecipient: (instanceId: string, field: RecipientField, sealed: unknown) =>
+    verificationCrypto().openRecipient(instanceId, field, sealed),
 };
 const starter = {
   getClient: getDurableClient,
@@ -93,6 +110,8 @@ const starter = {
     verificationCrypto().links(instanceId, getVerificationConfig().links),
   announceBlocked: announceBlockedStart,
   channels: () => getDelivery().enabled(),
+  sealRecipient: (instanceId: string, field: RecipientField, recipient: string) =>
+    verificationCrypto().sealRecipient(instanceId, field, recipient),
 };
 const answers = {
   ...links,

@@ -21,9 +21,10 @@ function runTime(timer: unknown, fallback: () => Date): Date {
 }
 
 /**
- * The retention timer: purges finished verifications (they hold phone numbers) created more than
- * `VERIFICATION_RETENTION_HOURS` ago. A verification finishes within its timeout (at most an
- * hour), so "created before" is a safe stand-in for "finished before". Running ones are kept.
+ * The retention timer: purges finished verifications (their numbers sealed; plain in those started
+ * before recipients were sealed) created more than `VERIFICATION_RETENTION_HOURS` ago. A
+ * verification finishes within its timeout (at most an hour), so "created before" is a safe
+ * stand-in for "finished before". Running ones are kept.
  */
 export function createPurgeExpiredVerifications(deps: RetentionDeps) {
   return async function purgeExpiredVerifications(

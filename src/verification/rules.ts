@@ -72,12 +72,46 @@ export const MAX_FALLBACK_STEPS = 3;
 export const FALLBACK_AFTER_SECONDS_RANGE = { min: 10, max: 3600 } as const;
 
 /**
+ * Whom a verification sends to, as its input and its activities' inputs carry it. The starters write
+ * only the sealed fields (AES-256-GCM bound to the instance id, crypto/sealed-recipient.ts): history
+ * holds no full number or address. The plain fields are in instances started before: read so they
+ * complete, never written for a new one. Only activities and HTTP functions open the sealed ones.
+ */
+export interface RecipientFields {
+  readonly sealedPhoneNumber?: string;
+  /** The `email` channel's destination, sealed. */
+  readonly sealedEmail?: string;
+  /** Plain E.164 of instances started before recipients were sealed. */
+  readonly phoneNumber?: string;
+  /** Plain address of instances started before recipients were sealed. */
+  readonly email?: string;
+}
+const RECIPIENT_FIELDS = ['sealedPhoneNumber', 'sealedEmail', 'phoneNumber', 'email'] as const;
+
+/** The recipient fields of a value as they are (strings only): what the orchestrator passes on. */
+export function recipientFields(value: object): RecipientFields {
+  const fields: Record<string, string> = {};
+  for (const name of RECIPIENT_FIELDS) {
+    const field = (value as Record<string, unknown>)[name];
+    if (typeof field === 'string') fields[name] = field;
+  }
+  return fields;
+}
+
+/** True when a value names its phone number, sealed or (an earlier release's) plain. */
+export function hasPhoneNumber(fields: RecipientFields): boolean {
+  return fields.sealedPhoneNumber !== undefined || fields.phoneNumber !== undefined;
+}
+
+/**
  * The orchestration input: only what the caller decides (whom to text, in which language). The
  * rules are never part of it; whoever starts an instance, they come from {@link VerificationRules}.
  */
-export interface VerificationInput {
-  /** Normalised E.164, accepted by the phone policy. */
-  readonly phoneNumber: string;
+export interface VerificationInput extends RecipientFields {
+  /** The number masked (`+1******0100`) by the starter, for whoever reads the input. */
+  readonly maskedPhoneNumber?: string;
+  /** The address masked (`a***@e***.com`), when there is one. */
+  readonly maskedEmail?: string;
   /** Canonical BCP 47 tag, or absent for the default template. */
   readonly locale?: string;
   /**
@@ -89,8 +123,6 @@ export interface VerificationInput {
   readonly version?: typeof CURRENT_INPUT_VERSION;
   /** The first send's channel; absent means SMS. */
   readonly channel?: Channel;
-  /** The `email` channel's destination. */
-  readonly email?: string;
   /** Later steps (validated and bounded by the starter): the same code by other channels. */
   readonly fallback?: readonly FallbackStep[];
   /**
@@ -132,8 +164,7 @@ export function isVerificationRules(value: unknown): value is VerificationRules 
  * The activity input. The instance id and the send number (1 for the first SMS, 2 for the first
  * resend, …) determine the code, so a re-run of the same send texts the same code.
  */
-export interface SmsChallengeInput {
-  readonly phoneNumber: string;
+export interface SmsChallengeInput extends RecipientFields {
   readonly instanceId: string;
   /**
    * The recorded rules' code length, so a resend texts a code the orchestrator judges with those
@@ -145,8 +176,6 @@ export interface SmsChallengeInput {
   readonly locale?: string;
   /** The channel of this send; absent means SMS and the old result shapes (see {@link SmsChallengeResult}). */
   readonly channel?: Channel;
-  /** The destination of the `email` channel. */
-  readonly email?: string;
 }
 
 /** What the first send returns: the rules it texted by, recorded in history with the hash. */
@@ -206,10 +235,17 @@ export interface LifecycleEvent {
   readonly channel?: Channel;
 }
 
-/** The orchestrator's request to the publishing activity. */
-export interface PublishRequest {
+/** The orchestrator's request to the publishing activity: the number (sealed) is masked before it leaves. */
+export interface PublishRequest extends Pick<RecipientFields, 'sealedPhoneNumber' | 'phoneNumber'> {
   readonly instanceId: string;
-  /** E.164; masked before it leaves the activity. */
-  readonly phoneNumber: string;
   readonly events: readonly LifecycleEvent[];
+}
+
+/** The input of `RecordVerifiedNumber`: the approved number, sealed for the instance. */
+export interface RecordVerifiedInput extends Pick<
+  RecipientFields,
+  'sealedPhoneNumber' | 'phoneNumber'
+> {
+  /** Present with the sealed number, which it opens (absent in instances started before). */
+  readonly instanceId?: string;
 }

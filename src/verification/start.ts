@@ -20,12 +20,17 @@ import {
   type VerificationLinks as VerificationLinksAnswer,
 } from './schemas';
 import { CURRENT_INPUT_VERSION, type VerificationInput } from './rules';
+import { newInstanceId, sealedRecipient, type SealRecipient } from './recipient';
 
 export interface HttpStartDeps {
   readonly getClient: GetVerificationClient;
   /** Phone policy and velocity limits, before anything is started or sent. */
   readonly guard: () => Pick<SendGuard, 'check'>;
   readonly links: (instanceId: string) => VerificationLinks;
+  /** Seals the number and the address to the new instance: history never holds them plain. */
+  readonly sealRecipient: SealRecipient;
+  /** The new instance's id (the extension's GUID shape by default); tests pin it. */
+  readonly newInstanceId?: () => string;
   /** The channels this deployment has: a start naming another is refused (400) before anything else. */
   readonly channels: () => readonly Channel[];
   /** Issue 22: the anonymous starter's optional proof of work (ALTCHA); off by default. */
@@ -94,7 +99,10 @@ function onOrigin<T extends object>(payload: T, origin: URL): T {
   return rebased as T;
 }
 
-/** Every start is its own instance: deduplicating by number would hand one caller another's. */
+/**
+ * Every start is its own instance: deduplicating by number would hand one caller another's. Its id
+ * is chosen here, so the recipient is sealed to it before anything reaches history.
+ */
 async function startVerification(
   deps: HttpStartDeps,
   request: HttpRequest,
@@ -125,17 +133,17 @@ async function startVerification(
     if (refusal !== undefined) await deps.announceBlocked?.(client, refusal);
     throw error;
   }
+  const instanceId = (deps.newInstanceId ?? newInstanceId)();
   const input: VerificationInput = {
-    phoneNumber: accepted.e164,
+    ...sealedRecipient(deps.sealRecipient, instanceId, { phoneNumber: accepted.e164, email }),
     ...(locale === undefined ? {} : { locale }),
     version: CURRENT_INPUT_VERSION,
     // The orchestrator only ever sees a concrete channel, decided here from the guard's number type.
     channel: channel === AUTO_CHANNEL ? autoChannel(accepted, enabled) : channel,
-    ...(email === undefined ? {} : { email }),
     ...(fallback.length === 0 ? {} : { fallback }),
     reportsLifecycle: true,
   };
-  const instanceId = await client.startNew(name, { input });
+  await client.startNew(name, { instanceId, input });
   context.log(`Started ${name} instance ${instanceId}`);
   return { client, instanceId };
 }

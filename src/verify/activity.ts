@@ -5,6 +5,7 @@ import { openAnswer } from '../verification/crypto/sealed-answer';
 import { maskRecipient } from '../redact';
 import type { ChannelSenders } from './channels';
 import { renderVerifyMessage } from './messages';
+import { openTo } from './recipient';
 import type { FirstSend, SendVerifyCodeInput, VerifyRules } from './rules';
 
 export interface SendVerifyCodeDeps {
@@ -31,6 +32,9 @@ export function createSendVerifyCode(deps: SendVerifyCodeDeps) {
   ): Promise<FirstSend | string> {
     const input = raw as SendVerifyCodeInput;
     const secret = deps.codeSecret();
+    // Sealed in history (plain in verifications created before): opened for this send only.
+    const to = openTo(secret, input.verificationSid, input);
+    if (to === undefined) throw new Error('The recipient of this verification cannot be opened');
     const code = codeOf(secret, input);
     const body = renderVerifyMessage({
       locale: input.locale,
@@ -44,7 +48,7 @@ export function createSendVerifyCode(deps: SendVerifyCodeDeps) {
     const send = deps.channels[input.channel];
     if (send === undefined) throw new Error(`No sender for the ${input.channel} channel`);
     const receipt = await send({
-      to: input.to,
+      to,
       body,
       code,
       locale: input.locale,
@@ -52,7 +56,7 @@ export function createSendVerifyCode(deps: SendVerifyCodeDeps) {
       deduplicate: input.sealedCustomCode === undefined,
     });
     context.log(
-      `Verify code ${receipt.sid} (attempt ${input.attempt}) sent to ${maskRecipient(input.to)} for ${input.verificationSid}`,
+      `Verify code ${receipt.sid} (attempt ${input.attempt}) sent to ${maskRecipient(to)} for ${input.verificationSid}`,
     );
     const challengeHash = hashCode(secret, input.verificationSid, code);
     if (input.attempt !== 1) return challengeHash;

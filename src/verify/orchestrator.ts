@@ -9,6 +9,7 @@ import {
   MAX_REPLIES,
   REQUEST_ID_PATTERN,
   attemptSid,
+  recipientOf,
   type CheckRequest,
   type FirstSend,
   type JudgedCode,
@@ -53,7 +54,8 @@ export function createVerifyOrchestrator(deps: VerifyOrchestratorDeps): Orchestr
     const createdAt = context.df.currentUtcDateTime;
     const request = (attempt: number): SendVerifyCodeInput => ({
       verificationSid: sid,
-      to: input.to,
+      // Sealed (plain in verifications created before): only the activity opens it.
+      ...recipientOf(input),
       channel: input.channel,
       friendlyName: input.friendlyName,
       codeLength: input.codeLength,
@@ -219,12 +221,12 @@ function readInput(raw: unknown): VerifyInput {
   const input = raw as Partial<Record<keyof VerifyInput, unknown>>;
   if (
     typeof input.serviceSid !== 'string' ||
-    typeof input.to !== 'string' ||
+    (typeof input.sealedTo !== 'string' && typeof input.to !== 'string') ||
     typeof input.friendlyName !== 'string' ||
     typeof input.codeLength !== 'number' ||
     typeof input.channel !== 'string'
   ) {
-    throw new Error('Verify input lacks serviceSid, to, channel, friendlyName or codeLength');
+    throw new Error('Verify input lacks serviceSid, sealedTo, channel, friendlyName or codeLength');
   }
   return raw as VerifyInput;
 }

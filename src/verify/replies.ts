@@ -6,8 +6,8 @@ import {
   type VerificationClient,
 } from '../verification/durable-client';
 import { VerifyApiError } from './errors';
-import { readVerifyInput, readVerifyStatus } from './resources';
-import type { VerifyInput, VerifyReply, VerifyStatus } from './rules';
+import { readVerifyInput, readVerifyStatus, type OpenTo } from './resources';
+import type { OpenedVerifyInput, VerifyReply, VerifyStatus } from './rules';
 
 /**
  * The HTTP side of the request/response with a verification: raise an event carrying a fresh
@@ -17,7 +17,7 @@ import type { VerifyInput, VerifyReply, VerifyStatus } from './rules';
  */
 export interface Verdict {
   readonly reply: VerifyReply | undefined;
-  readonly input: VerifyInput;
+  readonly input: OpenedVerifyInput;
   readonly custom: VerifyStatus | undefined;
   readonly finished: boolean;
   readonly createdTime: Date;
@@ -26,6 +26,8 @@ export interface Verdict {
 export interface ReplyWait {
   readonly waitMs: number;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Opens the verification's sealed `To` for the verdict's input. */
+  readonly openTo: OpenTo;
 }
 
 export function newRequestId(): string {
@@ -46,7 +48,7 @@ export async function raiseAndAwait(
   for (;;) {
     const status = await findStatus(client, sid);
     if (status === undefined) throw new VerifyApiError('notFound');
-    const verdict = toVerdict(status, payload.requestId);
+    const verdict = toVerdict(status, wait.openTo, payload.requestId);
     if (verdict.reply !== undefined || verdict.finished) return verdict;
     if (Date.now() >= deadline) throw new VerifyApiError('unavailable');
     await wait.sleep(delay);
@@ -54,8 +56,12 @@ export async function raiseAndAwait(
   }
 }
 
-export function toVerdict(status: DurableOrchestrationStatus, requestId?: string): Verdict {
-  const input = readVerifyInput(status);
+export function toVerdict(
+  status: DurableOrchestrationStatus,
+  openTo: OpenTo,
+  requestId?: string,
+): Verdict {
+  const input = readVerifyInput(status, openTo);
   if (input === undefined) throw new VerifyApiError('notFound');
   const custom = readVerifyStatus(status);
   return {

@@ -17,7 +17,13 @@ import type {
   RateLimitRecord,
   ServiceRecord,
 } from './store';
-import { attemptSid, type VerifyInput, type VerifyStatus } from './rules';
+import {
+  attemptSid,
+  type OpenedVerifyInput,
+  type VerifyInput,
+  type VerifyParameters,
+  type VerifyStatus,
+} from './rules';
 import { VERIFY_ROUTE_BASE } from './names';
 
 /** Records and orchestration statuses as Verify's own answers carry them (snake_case, ISO 8601). */
@@ -159,18 +165,31 @@ export function readVerifyStatus(status: DurableOrchestrationStatus): VerifyStat
     : undefined;
 }
 
-export function readVerifyInput(status: DurableOrchestrationStatus): VerifyInput | undefined {
+/** Opens the `To` of a verification's input (sealed, or plain in verifications created before). */
+export type OpenTo = (verificationSid: string, input: VerifyInput) => string | undefined;
+
+/**
+ * A verification's input with its `To` opened, for the account's answers; undefined when it is not a
+ * Verify input or its recipient does not open (another secret's).
+ */
+export function readVerifyInput(
+  status: DurableOrchestrationStatus,
+  open: OpenTo,
+): OpenedVerifyInput | undefined {
   const input = status.input as Partial<VerifyInput> | null | undefined;
-  return input !== null && typeof input === 'object' && typeof input.serviceSid === 'string'
-    ? (input as VerifyInput)
-    : undefined;
+  if (input === null || typeof input !== 'object' || typeof input.serviceSid !== 'string') {
+    return undefined;
+  }
+  const { sealedTo: _sealed, maskedTo: _masked, to: _plain, ...parameters } = input as VerifyInput;
+  const to = open(status.instanceId, input as VerifyInput);
+  return to === undefined ? undefined : { ...parameters, to };
 }
 
 /** What a verification's answer and its check's share. */
 function verificationBase(
   ctx: ResourceContext,
   sid: string,
-  input: VerifyInput,
+  input: OpenedVerifyInput,
   custom: VerifyStatus,
 ) {
   return {
@@ -191,7 +210,7 @@ function verificationBase(
 export function toVerificationResource(
   ctx: ResourceContext,
   sid: string,
-  input: VerifyInput,
+  input: OpenedVerifyInput,
   custom: VerifyStatus,
 ): VerificationResource {
   return {
@@ -206,7 +225,7 @@ export function toVerificationResource(
 export function toCheckResource(
   ctx: ResourceContext,
   sid: string,
-  input: VerifyInput,
+  input: OpenedVerifyInput,
   custom: VerifyStatus,
 ): VerificationCheckResource {
   return { ...verificationBase(ctx, sid, input, custom), sna_attempts_error_codes: [] };
@@ -220,7 +239,7 @@ const LINE_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** `lookup`: `{}` as Verify answers without Lookup; the line type the app knows when enabled. */
-function lookupOf(input: VerifyInput): Record<string, unknown> {
+function lookupOf(input: VerifyParameters): Record<string, unknown> {
   if (!input.lookupEnabled || input.lineType === undefined) return {};
   return {
     carrier: {
@@ -257,7 +276,11 @@ export function pageMeta(
  * A verification's status before its orchestration's first episode wrote one (just created, the
  * first SMS on its way): pending, with its first send attempt.
  */
-export function initialStatus(sid: string, input: VerifyInput, createdAt: Date): VerifyStatus {
+export function initialStatus(
+  sid: string,
+  input: Pick<VerifyParameters, 'serviceSid' | 'channel'>,
+  createdAt: Date,
+): VerifyStatus {
   const at = createdAt.toISOString();
   return {
     status: 'pending',

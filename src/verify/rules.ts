@@ -19,8 +19,6 @@ export type VerifyChannel = (typeof VERIFY_CHANNELS)[number];
 
 /** What a code's message is made of: the orchestration's input carries it to every send. */
 export interface CodeMessage {
-  /** Normalised E.164 (history only: never in the custom status). */
-  readonly to: string;
   readonly channel: VerifyChannel;
   /** Canonical BCP 47, chosen or inferred from the number's country. */
   readonly locale?: string;
@@ -36,12 +34,38 @@ export interface CodeMessage {
   readonly sealedCustomCode?: string;
 }
 
-/** The orchestration input: the service's choices at creation and the caller's parameters. */
-export interface VerifyInput extends CodeMessage {
+/**
+ * Whom the code goes to (normalised E.164, or the email channel's address). The create writes it
+ * sealed (AES-256-GCM bound to the verification sid, src/verification/crypto/sealed-recipient.ts)
+ * and masked: history, the management API and the custom status never hold it plain. `to` is the
+ * plain form of verifications created before: read so they complete, never written.
+ */
+export interface VerifyRecipient {
+  readonly sealedTo?: string;
+  /** `+1******0100` or `a***@e***.com`, for whoever reads the input. */
+  readonly maskedTo?: string;
+  readonly to?: string;
+}
+
+/** The sealed or plain `To`, whichever the input holds, passed on to a send as it is. */
+export function recipientOf(input: VerifyRecipient): Pick<VerifyRecipient, 'sealedTo' | 'to'> {
+  return input.sealedTo === undefined ? { to: input.to! } : { sealedTo: input.sealedTo };
+}
+
+/** The service's choices at creation and the caller's parameters, but whom to send to. */
+export interface VerifyParameters extends CodeMessage {
   readonly serviceSid: string;
   /** The number type the guard saw (`MOBILE`, `FIXED_LINE`, ...), for `lookup`. */
   readonly lineType?: string;
   readonly lookupEnabled: boolean;
+}
+
+/** The orchestration input. */
+export interface VerifyInput extends VerifyParameters, VerifyRecipient {}
+
+/** A verification as the HTTP functions answer its caller: the input with its recipient opened. */
+export interface OpenedVerifyInput extends VerifyParameters {
+  readonly to: string;
 }
 
 /** The app's settings for one verification, recorded in history by the first send. */
@@ -52,7 +76,7 @@ export interface VerifyRules {
 }
 
 /** The activity input: which code to text (the attempt number changes the SMS, not the code). */
-export interface SendVerifyCodeInput extends CodeMessage {
+export interface SendVerifyCodeInput extends CodeMessage, Pick<VerifyRecipient, 'sealedTo' | 'to'> {
   readonly verificationSid: string;
   readonly attempt: number;
 }

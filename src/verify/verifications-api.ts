@@ -33,7 +33,14 @@ import {
   type ResourceContext,
 } from './resources';
 import { maskRecipient } from '../redact';
-import { SID_PATTERN, attemptSid, type VerifyInput, type VerifyStatus } from './rules';
+import {
+  SID_PATTERN,
+  attemptSid,
+  type OpenedVerifyInput,
+  type VerifyInput,
+  type VerifyStatus,
+} from './rules';
+import { openTo, sealTo } from './recipient';
 import {
   CheckForm,
   CreateVerificationForm,
@@ -75,7 +82,14 @@ const MAX_CLAIM_TRIES = 3;
 
 export function createVerificationsApi(deps: VerificationsApiDeps) {
   const slots = new SlotMemory(() => deps.settings().codeValiditySeconds * 1000);
-  const wait = (): ReplyWait => ({ waitMs: deps.settings().checkWaitMs, sleep: deps.sleep });
+  /** The account holder's answers carry `To`: opened from the input, which holds it sealed. */
+  const openInput = (sid: string, input: VerifyInput): string | undefined =>
+    openTo(deps.codeSecret(), sid, input);
+  const wait = (): ReplyWait => ({
+    waitMs: deps.settings().checkWaitMs,
+    sleep: deps.sleep,
+    openTo: openInput,
+  });
   const numberKey = (serviceSid: string, e164: string): string =>
     createHmac('sha256', deriveKey(deps.codeSecret(), PENDING_KEY_LABEL))
       .update(`${serviceSid}\n${e164}`, 'utf8')
@@ -90,7 +104,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
   ): Promise<Verdict> => {
     const status = SID_PATTERN.verification.test(sid) ? await findStatus(client, sid) : undefined;
     if (status === undefined) throw new VerifyApiError('notFound');
-    const verdict = toVerdict(status);
+    const verdict = toVerdict(status, openInput);
     if (verdict.input.serviceSid !== serviceSid) throw new VerifyApiError('notFound');
     return verdict;
   };
@@ -142,7 +156,7 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         const slot = blind ? undefined : await deps.store().getPending(svc.sid, key);
         if (slot !== undefined) {
           const status = await findStatus(client, slot.verificationSid);
-          const current = status === undefined ? undefined : toVerdict(status);
+          const current = status === undefined ? undefined : toVerdict(status, openInput);
           if (current !== undefined && isPending(current)) {
             const verdict = await raiseAndAwait(
               client,
@@ -173,7 +187,8 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         slots.remember(key, sid);
         const input: VerifyInput = {
           serviceSid: svc.sid,
-          to: accepted.to,
+          // Sealed to this sid before anything reaches history; the account's answers open it.
+          ...sealTo(deps.codeSecret(), sid, accepted.to),
           channel: form.Channel,
           friendlyName: form.CustomFriendlyName ?? svc.friendlyName,
           codeLength: form.CustomCode?.length ?? svc.codeLength,
@@ -195,9 +210,11 @@ export function createVerificationsApi(deps: VerificationsApiDeps) {
         };
         await client.startNew(VERIFY_ORCHESTRATION, { instanceId: sid, input });
         call.context.log(`Started Verify verification ${sid} on ${svc.sid}`);
-        await recordAttempt(deps, input, sid, 1, accepted.country);
+        const { sealedTo: _sealed, maskedTo: _masked, ...parameters } = input;
+        const opened: OpenedVerifyInput = { ...parameters, to: accepted.to };
+        await recordAttempt(deps, opened, sid, 1, accepted.country);
         const custom = initialStatus(sid, input, deps.now());
-        return json(201, toVerificationResource(ctx, sid, input, custom));
+        return json(201, toVerificationResource(ctx, sid, opened, custom));
       }
       throw new VerifyApiError('tooManyRequests', undefined, { 'Retry-After': '1' });
     },
@@ -339,7 +356,7 @@ function readLocale(locale: string | undefined): string | undefined {
  */
 async function recordApproval(
   deps: VerificationsApiDeps,
-  input: VerifyInput,
+  input: OpenedVerifyInput,
   verificationSid: string,
 ): Promise<void> {
   try {
@@ -362,7 +379,7 @@ const ATTEMPT_PREFIX_DIGITS = 6;
  */
 async function recordAttempt(
   deps: VerificationsApiDeps,
-  input: VerifyInput,
+  input: OpenedVerifyInput,
   verificationSid: string,
   attempt: number,
   country: string | undefined,

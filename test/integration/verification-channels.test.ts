@@ -14,6 +14,7 @@ import {
   type AppStack,
 } from '../helpers/app-on-local-runtime';
 import type { VerificationLinks } from '../../src/verification/links';
+import { expectRecipientsSealed } from '../helpers/sealed-recipients';
 
 interface StatusBody {
   runtimeStatus: string;
@@ -117,6 +118,7 @@ describe('every channel through the links front door (embedded emulators)', () =
       expect([channel, done.runtimeStatus, done.output]).toEqual([channel, 'Completed', true]);
       expect(done.customStatus?.deliveries?.map((d) => d.channel)).toEqual([channel]);
       expect(await history(links.id)).not.toContain(code);
+      await expectRecipientsSealed(stack.host, links.id, [phone, email]);
     }
     // The call spoke French, digit by digit, twice.
     const call = stack.twilio.voice.calls().at(-1);
@@ -177,7 +179,7 @@ describe('every channel through the links front door (embedded emulators)', () =
     expect(check).toMatchObject({ status: 'approved', channel: 'sms' });
   });
 
-  it('Verify API: Channel=email through ACS Email, approved with the code from its outbox, the address never logged in full', async () => {
+  it('Verify API: Channel=email through ACS Email, approved with the code from its outbox, the address never logged in full nor in history', async () => {
     const client = twilio(TEST_VERIFY_ACCOUNT_SID, TEST_VERIFY_AUTH_TOKEN);
     client.verify.baseUrl = `${stack.host.url}/api/verify`;
     const service = await client.verify.v2.services.create({ friendlyName: 'Acme' });
@@ -211,6 +213,10 @@ describe('every channel through the links front door (embedded emulators)', () =
     });
     expect(attempts.map((a) => [a.channel, a.conversionStatus])).toEqual([['email', 'converted']]);
     expect(JSON.stringify(attempts)).not.toContain('Lovelace');
+    // History holds the address only sealed; the account still reads it back in full.
+    await expectRecipientsSealed(stack.host, created.sid, ['Lovelace', 'lovelace']);
+    const fetched = await verifications(created.sid).fetch();
+    expect([fetched.status, fetched.to]).toEqual(['approved', address]);
   });
 
   it('Verify API: an email To that is not an address, or a ChannelConfiguration whose from is none, answers 60200', async () => {

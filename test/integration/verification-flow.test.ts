@@ -7,6 +7,7 @@ import type { TwilioEmulator } from '@local/emulators';
 import type { LocalHost, ManualClock } from '@local/durable-runtime';
 import { startAppWithTwilio, type TwilioAppStack } from '../helpers/app-with-twilio';
 import { answerCode } from '../helpers/verification-links';
+import { expectRecipientsSealed } from '../helpers/sealed-recipients';
 import { buildVerificationLinks, type VerificationLinks } from '../../src/verification/links';
 
 interface StatusBody {
@@ -369,6 +370,40 @@ describe('phone verification through the capability links on the local runtime',
     expect((await pollUntilDone(body.links)).output).toBe(true);
   });
 
+  it('the links starter puts the number in history only sealed; the verification still ends true', async () => {
+    const phone = nextPhone();
+    const payload = await startVerification({ phoneNumber: phone, locale: 'ko' });
+    expect(await submitCode(payload, await codeSentTo(phone))).toBe(202);
+    const status = await pollUntilDone(payload);
+    expect([status.output, status.customStatus?.state]).toEqual([true, 'verified']);
+    // The link holder, who sent the number, still reads it back from the status link.
+    expect(status.input).toBe(phone);
+    await expectRecipientsSealed(host, payload.id, [phone]);
+  });
+
+  it('the trusted starter puts the number in history only sealed; the verification still ends true', async () => {
+    const phone = nextPhone();
+    const trusted = await fetch(`${host.url}/api/trusted/orchestrators/SmsPhoneVerification`, {
+      method: 'POST',
+      headers: { 'x-functions-key': host.keys.functionKey },
+      body: JSON.stringify({ phoneNumber: phone }),
+    });
+    expect(trusted.status).toBe(202);
+    const { links, statusQueryGetUri } = (await trusted.json()) as {
+      links: VerificationLinks;
+      statusQueryGetUri: string;
+    };
+    expect(await submitCode(links, await codeSentTo(phone))).toBe(202);
+    expect((await pollUntilDone(links)).output).toBe(true);
+    // The management payload's own status URL (system key) shows the input: sealed and masked only.
+    const managed = (await (await fetch(statusQueryGetUri)).json()) as { input: unknown };
+    expect(managed.input).toMatchObject({
+      maskedPhoneNumber: `+1******${phone.slice(-4)}`,
+      sealedPhoneNumber: expect.stringMatching(/^[\w-]{38,}$/) as unknown,
+    });
+    await expectRecipientsSealed(host, links.id, [phone]);
+  });
+
   it('rejects an invalid phone number with a problem response and sends nothing', async () => {
     const before = twilio.messages().length;
     const response = await fetch(`${host.url}/api/orchestrators/SmsPhoneVerification`, {
@@ -414,6 +449,8 @@ describe('phone verification through the capability links on the local runtime',
     );
     expect(await submitCode(links, code)).toBe(202);
     expect((await pollUntilDone(links)).output).toBe(true);
+    // Its plain input is what the sealed-recipient check exists to catch.
+    await expect(expectRecipientsSealed(host, id, [phone])).rejects.toThrow();
   });
 
   it('a new instance records its rules with the first send: no rules activity in its history', async () => {

@@ -14,6 +14,7 @@ import twilio from 'twilio';
 import type { TwilioEmulator } from '@local/emulators';
 import type { ManualClock, LocalHost } from '@local/durable-runtime';
 import { startAppWithTwilio, type TwilioAppStack } from '../helpers/app-with-twilio';
+import { expectRecipientsSealed } from '../helpers/sealed-recipients';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
@@ -404,6 +405,21 @@ describe('Verifications and checks', () => {
     const text = await history.text();
     expect(text).toContain('sealedAnswer');
     expect(text).not.toContain(code);
+  });
+
+  it('Channel=sms: the number is in history only sealed; the account reads it back and the check approves', async () => {
+    const service = await newService();
+    const to = nextPhone();
+    const created = await client.verify.v2
+      .services(service.sid)
+      .verifications.create({ to, channel: 'sms' });
+    expect(created.to).toBe(to);
+    const code = codeIn(await smsTo(to));
+    const check = await client.verify.v2
+      .services(service.sid)
+      .verificationChecks.create({ to, code });
+    expect(check).toMatchObject({ status: 'approved', valid: true, to });
+    await expectRecipientsSealed(host, created.sid, [to]);
   });
 
   it('a check answer validates against the spec', async () => {

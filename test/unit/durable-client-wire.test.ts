@@ -14,6 +14,7 @@ import {
 import { hashCode, judgeAnswer } from '../../src/verification/crypto/code-hash';
 import { verifyLinkToken } from '../../src/verification/crypto/link-tokens';
 import { sealAnswer } from '../../src/verification/crypto/sealed-answer';
+import { openRecipient, sealRecipient } from '../../src/verification/crypto/sealed-recipient';
 import { buildVerificationLinks } from '../../src/verification/links';
 import { getDurableClient } from '../../src/verification/durable-client';
 import { withErrors } from '../../src/http/respond';
@@ -26,6 +27,12 @@ const QUERY = 'taskHub=SmsVerificationHub&connection=Storage&code=SYSTEMKEY';
 const SECRET = 'wire-test-secret-0123456789';
 const LINKS = { publicOrigin: new URL('https://verify.example') };
 const links = (instanceId: string) => buildVerificationLinks(SECRET, LINKS, instanceId);
+const SEALED = /^[A-Za-z0-9_-]{38,}$/;
+const recipients = {
+  sealRecipient: (id: string, field: 'phoneNumber' | 'email' | 'to', recipient: string) =>
+    sealRecipient(SECRET, id, field, recipient),
+  newInstanceId: () => ID,
+};
 const tokenOf = (uri: string) =>
   new URL(uri.replace('{eventName}', 'x')).searchParams.get('token')!;
 const access = {
@@ -108,7 +115,13 @@ const AWAITING = {
 it('starts an instance with only the number (and the input version) and answers links on the public origin, no key', async () => {
   stub.replies.push({ status: 202, body: { id: ID } });
   const start = withErrors(
-    createHttpStart({ getClient: getDurableClient, guard, links, channels: () => ['sms'] }),
+    createHttpStart({
+      getClient: getDurableClient,
+      guard,
+      links,
+      channels: () => ['sms'],
+      ...recipients,
+    }),
   );
   const response = await start(
     request({
@@ -120,13 +133,16 @@ it('starts an instance with only the number (and the input version) and answers 
     durableContext(),
   );
   expect(response.status).toBe(202);
-  expect(stub.requests[0]?.url).toBe('/durabletask/orchestrators/SmsPhoneVerification');
-  expect(JSON.parse(stub.requests[0]!.body)).toEqual({
-    phoneNumber: '+14255550100',
+  expect(stub.requests[0]?.url).toBe(`/durabletask/orchestrators/SmsPhoneVerification/${ID}`);
+  const input = JSON.parse(stub.requests[0]!.body) as { sealedPhoneNumber: string };
+  expect(input).toEqual({
+    sealedPhoneNumber: expect.stringMatching(SEALED) as unknown,
+    maskedPhoneNumber: '+1******0100',
     version: 2,
     channel: 'sms',
     reportsLifecycle: true,
   });
+  expect(openRecipient(SECRET, ID, 'phoneNumber', input.sealedPhoneNumber)).toBe('+14255550100');
   const body = (await bodyOf(response)) as Record<string, string>;
   expect(body).toEqual(links(ID));
   expect(body.statusQueryGetUri).toMatch(/^https:\/\/verify\.example\/api\/verifications\//);
@@ -145,6 +161,7 @@ it('the trusted starter answers the management payload (system key) on the confi
       links,
       publicOrigin: () => LINKS.publicOrigin,
       channels: () => ['sms'],
+      ...recipients,
     }),
   );
   // The binding's URLs carry whatever Host the request named (here localhost:7071): never handed out.

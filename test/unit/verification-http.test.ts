@@ -17,6 +17,11 @@ import { withErrors } from '../../src/http/respond';
 import { buildVerificationLinks, type LinkPurpose } from '../../src/verification/links';
 import { verifyLinkToken } from '../../src/verification/crypto/link-tokens';
 import { openAnswer, sealAnswer } from '../../src/verification/crypto/sealed-answer';
+import {
+  openRecipient,
+  sealRecipient,
+  type RecipientField,
+} from '../../src/verification/crypto/sealed-recipient';
 import { EVENT } from '../../src/verification/names';
 import { FakeDurableClient, bodyOf, headerOf, invocation, request } from './helpers/fakes';
 
@@ -32,6 +37,18 @@ const AWAITING = {
 };
 const LINK_SETTINGS = { publicOrigin: new URL('https://verify.example') };
 const links = (id: string) => buildVerificationLinks(SECRET, LINK_SETTINGS, id);
+const recipients = {
+  sealRecipient: (id: string, field: RecipientField, recipient: string) =>
+    sealRecipient(SECRET, id, field, recipient),
+  newInstanceId: () => ID,
+};
+/** The number as a started input holds it: sealed and masked, never plain. */
+/** base64url of IV, ciphertext and tag. */
+const SEALED = /^[A-Za-z0-9_-]{38,}$/;
+const SEALED_NUMBER = {
+  sealedPhoneNumber: expect.stringMatching(SEALED) as unknown,
+  maskedPhoneNumber: '+1******0100',
+};
 
 const PURPOSE_URI = {
   status: 'statusQueryGetUri',
@@ -51,6 +68,8 @@ function setup(channels: () => readonly Channel[] = () => ['sms', 'call', 'whats
     getClient: () => client,
     verifyLinkToken: (id: string, purpose: LinkPurpose, token: unknown) =>
       verifyLinkToken(SECRET, id, purpose, token),
+    openRecipient: (id: string, field: RecipientField, sealed: unknown) =>
+      openRecipient(SECRET, id, field, sealed),
   };
   const answers = {
     ...access,
@@ -78,7 +97,9 @@ function setup(channels: () => readonly Channel[] = () => ['sms', 'call', 'whats
     refuseWith: (error: Error) => {
       refusal = error;
     },
-    start: withErrors(createHttpStart({ getClient: () => client, guard, links, channels })),
+    start: withErrors(
+      createHttpStart({ getClient: () => client, guard, links, channels, ...recipients }),
+    ),
     status: withErrors(createVerificationStatus(access)),
     get: withErrors(createGetVerification(access)),
     raise: withErrors(createRaiseVerificationEvent(answers)),
@@ -123,8 +144,9 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
       {
         name: 'SmsPhoneVerification',
         options: {
+          instanceId: ID,
           input: {
-            phoneNumber: '+14255550100',
+            ...SEALED_NUMBER,
             locale: 'pt-BR',
             version: 2,
             channel: 'sms',
@@ -138,6 +160,13 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
     expect(body.sendEventPostUri).toContain('/events/{eventName}?token=');
     expect(headerOf(response, 'location')).toBe(body.statusQueryGetUri);
     expect(JSON.stringify(body)).not.toContain('code=');
+    // The number is in the input only sealed to this instance.
+    const input = client.started[0]?.options?.input as { sealedPhoneNumber: string };
+    expect(JSON.stringify(input)).not.toContain('4255550100');
+    expect(openRecipient(SECRET, ID, 'phoneNumber', input.sealedPhoneNumber)).toBe('+14255550100');
+    expect(openRecipient(SECRET, 'another', 'phoneNumber', input.sealedPhoneNumber)).toBe(
+      undefined,
+    );
   });
 
   it('answers 404 for orchestrations that are not startable, 400 for bad bodies and locales', async () => {
@@ -182,11 +211,13 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
     );
     expect(client.started.map((s) => s.options)).toEqual([
       {
+        instanceId: ID,
         input: {
-          phoneNumber: '+14255550100',
+          ...SEALED_NUMBER,
           version: 2,
           channel: 'sms',
-          email: 'ada@example.com',
+          sealedEmail: expect.stringMatching(SEALED) as unknown,
+          maskedEmail: 'a***@e***.com',
           fallback: [
             { channel: 'call', afterSeconds: 30 },
             { channel: 'email', afterSeconds: 60 },
@@ -195,8 +226,9 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
         },
       },
       {
+        instanceId: ID,
         input: {
-          phoneNumber: '+14255550100',
+          ...SEALED_NUMBER,
           version: 2,
           channel: 'whatsapp',
           fallback: [{ channel: 'call', afterSeconds: 30 }],
@@ -309,6 +341,7 @@ describe('POST /api/orchestrators/{orchestratorName}', () => {
         },
         links,
         channels: () => ['sms'],
+        ...recipients,
       }),
     );
     const response = await start(

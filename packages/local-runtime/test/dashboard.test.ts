@@ -378,6 +378,12 @@ describe('SMS to instance link', () => {
     expect(windows.instancesActiveAt(20_000)).toEqual([]);
     expect(mentions({ phoneNumber: '+1', other: ['+2'] }, '+2')).toBe(true);
     expect(mentions({ phoneNumber: '+1' }, '+2')).toBe(false);
+    // A masked recipient (an input that holds the number only sealed) links by what the mask shows.
+    expect(mentions({ maskedPhoneNumber: '+1******0100' }, '+14255550100')).toBe(true);
+    expect(mentions({ maskedPhoneNumber: '+1******0100' }, '+14255550199')).toBe(false);
+    expect(mentions({ maskedTo: 'a***@e***.com' }, 'ada.lovelace@example.com')).toBe(true);
+    expect(mentions({ maskedTo: 'a***@e***.com' }, 'bob@example.com')).toBe(false);
+    expect(mentions({ masked: '***' }, '+14255550100')).toBe(false);
   });
 
   it('passes entity invocations through (and adds none to an invoker without them)', async () => {

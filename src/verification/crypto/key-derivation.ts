@@ -2,12 +2,13 @@ import { hkdfSync } from 'node:crypto';
 
 /**
  * One HKDF-SHA256 subkey of `VERIFICATION_CODE_SECRET` per purpose (link tokens, sealed answers,
- * derived codes, counter row keys), so these purposes share no key material. The one exception is
- * the code hash (code-hash.ts), keyed with the secret itself since before subkeys existed: the hashes
- * of running instances are in their history, so its key stays as it is (a different construction,
- * HMAC over instance id and code, so no collision with any subkey's use). Deriving costs about as
- * much as the HMAC it keys, and every status poll checks a token, so each subkey is derived once
- * per process: holding it in memory exposes nothing the secret itself does not.
+ * sealed recipients, derived codes, counter row keys), so these purposes share no key material. The
+ * one exception is the code hash (code-hash.ts), keyed with the secret itself since before subkeys
+ * existed: the hashes of running instances are in their history, so its key stays as it is (a
+ * different construction, HMAC over instance id and code, so no collision with any subkey's use).
+ * Deriving costs about as much as the HMAC it keys, and every status poll checks a token, so each
+ * subkey is derived once per process: holding it in memory exposes nothing the secret itself does
+ * not.
  */
 const derived = new Map<string, Buffer>();
 /** A handful of labels and one secret in practice; the bound only guards against misuse. */

@@ -14,6 +14,7 @@ import {
   type PublishRequest,
 } from './model';
 import type { EventSettings } from './settings';
+import { openPhoneNumber, type OpenRecipient } from '../recipient';
 
 /** The orchestration that delivers one event; its instance id is the event id. */
 export const DELIVERY_ORCHESTRATION = 'DeliverVerificationEvent';
@@ -123,6 +124,8 @@ export function createPublishEvents(deps: {
   readonly settings: () => EventSettings;
   readonly getClient: (context: InvocationContext) => VerificationClient;
   readonly now: () => Date;
+  /** Opens the sealed number of the request's instance, which is masked before it leaves. */
+  readonly openRecipient: OpenRecipient;
 }) {
   return async function publishVerificationEvents(
     input: unknown,
@@ -132,7 +135,10 @@ export function createPublishEvents(deps: {
     if (settings.endpoints.length === 0) return false;
     const request = input as PublishRequest;
     const client = deps.getClient(context);
-    const number = describeNumber(request.phoneNumber);
+    const phoneNumber = openPhoneNumber(deps.openRecipient, request.instanceId, request);
+    if (phoneNumber === undefined)
+      throw new TypeError('The events have no number of this instance');
+    const number = describeNumber(phoneNumber);
     for (const event of request.events) {
       const data: EventData = {
         verificationId: request.instanceId,

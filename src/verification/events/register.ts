@@ -1,6 +1,7 @@
 import * as df from 'durable-functions';
 
-import { getEventSettings } from '../../composition';
+import { getEventSettings, getVerificationConfig, lazy } from '../../composition';
+import { createVerificationCrypto } from '../crypto';
 import { getDurableClient } from '../durable-client';
 import {
   DELIVERY_ORCHESTRATION,
@@ -17,10 +18,17 @@ import {
  * webhook activity it retries. Imported by the verification feature's registration.
  */
 const now = (): Date => new Date();
+/** Opens the sealed number the orchestrator passes; built on first use, like the feature's own. */
+const crypto = lazy(() => createVerificationCrypto(getVerificationConfig().codeSecret));
 
 export const publishVerificationEvents = df.app.activity(PUBLISH_ACTIVITY, {
   extraInputs: [df.input.durableClient()],
-  handler: createPublishEvents({ settings: getEventSettings, getClient: getDurableClient, now }),
+  handler: createPublishEvents({
+    settings: getEventSettings,
+    getClient: getDurableClient,
+    now,
+    openRecipient: (...args) => crypto().openRecipient(...args),
+  }),
 });
 
 df.app.orchestration(DELIVERY_ORCHESTRATION, createDeliveryOrchestrator());

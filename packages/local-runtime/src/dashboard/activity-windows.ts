@@ -1,7 +1,8 @@
 /**
  * When each activity ran, and for which instance: the link between an SMS the Twilio emulator received and
  * the instance that sent it. An SMS belongs to an instance when it arrived while one of that instance's
- * activities was running and the instance's input names the SMS's destination number. Both clocks are
+ * activities was running and the instance's input names the SMS's destination number, in full or masked
+ * (an app that keeps recipients out of history leaves only a mask there). Both clocks are
  * this machine's wall clock (the emulator stamps `dateCreated` with it), so this holds with a manual
  * engine clock too.
  */
@@ -65,11 +66,27 @@ export class ActivityWindows {
   }
 }
 
-/** True when `value` (an instance input) contains `phone` as a string anywhere. */
+/** Fewer shown characters than this say too little about a recipient to link anything by. */
+const MIN_SHOWN_OF_MASK = 4;
+
+/**
+ * True when `value` (an instance input) contains `phone` as a string anywhere: the number (or address)
+ * itself, or a mask of it with `*` for the hidden characters (`+1******0100`, `a***@e***.com`).
+ */
 export function mentions(value: unknown, phone: string): boolean {
-  if (typeof value === 'string') return value === phone;
+  if (typeof value === 'string') return value === phone || isMaskOf(value, phone);
   if (Array.isArray(value)) return value.some((v) => mentions(v, phone));
   if (typeof value === 'object' && value !== null)
     return Object.values(value).some((v) => mentions(v, phone));
   return false;
+}
+
+/** A run of `*` stands for any characters; what the mask shows must match, and it must show enough. */
+function isMaskOf(mask: string, recipient: string): boolean {
+  if (!mask.includes('*') || mask.replace(/\*/g, '').length < MIN_SHOWN_OF_MASK) return false;
+  const pattern = mask
+    .split(/\*+/)
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.+');
+  return new RegExp(`^${pattern}$`).test(recipient);
 }
