@@ -123,9 +123,13 @@ class OpenVelocityStore implements VelocityStore {
 }
 
 /** A SendGuard on `clock` with the prefix budget out of the way and in-memory stores. */
-function sendGuard(clock: ManualClock, safeListStore = new InMemoryRowStore()): SendGuard {
+function sendGuard(
+  clock: ManualClock,
+  safeListStore = new InMemoryRowStore(),
+  settings: Record<string, string> = {},
+): SendGuard {
   return new SendGuard({
-    settings: loadGuardSettings({ VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000' }),
+    settings: loadGuardSettings({ VERIFICATION_LIMIT_PER_PREFIX_PER_HOUR: '1000', ...settings }),
     store: new OpenVelocityStore(),
     conversionStore: new InMemoryRowStore(),
     verifiedStore: new InMemoryRowStore(),
@@ -190,5 +194,20 @@ describe('SendGuard: the SafeList', () => {
     await expect(guard.check(listed, headers('203.0.113.8'))).rejects.toMatchObject({
       reason: 'conversion_blocked',
     });
+  });
+});
+
+describe('SendGuard with conversion off', () => {
+  it('never reads the SafeList, which only exempts from the conversion block', async () => {
+    const safeListStore = new InMemoryRowStore();
+    const reads = jest.spyOn(safeListStore, 'read');
+    const guard = sendGuard(new ManualClock('2030-01-01T00:00:00.000Z'), safeListStore, {
+      VERIFICATION_FRAUD_GUARD_MODE: 'off',
+    });
+    await expect(guard.check('+14255559997', headers('203.0.113.9'))).resolves.toMatchObject({
+      e164: '+14255559997',
+    });
+    await guard.recordVerified('+14255559997');
+    expect(reads).not.toHaveBeenCalled();
   });
 });

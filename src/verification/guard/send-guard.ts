@@ -197,7 +197,7 @@ export class SendGuard {
    */
   async recordVerified(e164: string): Promise<void> {
     const country = parsePhoneNumberFromString(e164)?.country;
-    const [, safe] = await Promise.all([this.verified.record(e164), this.safeList.find(e164)]);
+    const [, safe] = await Promise.all([this.verified.record(e164), this.safeListed(e164)]);
     // A safe-listed number's sends were not counted: neither is its completion.
     if (safe === undefined) await this.conversion.recordCompletion(e164, country);
   }
@@ -210,7 +210,7 @@ export class SendGuard {
       const [admission, owner, safe] = await Promise.all([
         this.conversion.admit(accepted.e164, accepted.country),
         this.verified.isRecentlyVerified(accepted.e164),
-        this.safeList.find(accepted.e164),
+        this.safeListed(accepted.e164),
       ]);
       if (safe !== undefined) return { admission: NOT_COUNTED, owner };
       return { admission, owner };
@@ -227,6 +227,14 @@ export class SendGuard {
       );
       throw new GuardUnavailableError({ cause: error });
     }
+  }
+
+  /**
+   * The number's SafeList entry. The SafeList only exempts from the conversion block and its counts,
+   * so with conversion `off` it is not read: two Table reads per verification saved.
+   */
+  private safeListed(e164: string): ReturnType<SafeListedNumbers['find']> {
+    return this.conversion.mode === 'off' ? Promise.resolve(undefined) : this.safeList.find(e164);
   }
 
   /** The send was allowed and counted by velocity; losing its conversion count only weakens stats. */
