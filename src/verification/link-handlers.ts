@@ -20,6 +20,7 @@ import { isCodeLength, recipientFields } from './rules';
 import type { SealedAnswerPayload } from './crypto/sealed-answer';
 import { readCustomStatus, toVerificationView } from './view';
 import { openPhoneNumber, type OpenRecipient } from './recipient';
+import { maskPhoneNumber } from '../redact';
 
 /**
  * The per-verification links of the 202 answer, and the end-user endpoints that take the same
@@ -63,7 +64,8 @@ export function createVerificationStatus(deps: RecipientDeps): Handler {
       name: status.name,
       instanceId: status.instanceId,
       runtimeStatus: status.runtimeStatus,
-      input: phoneNumberOf(deps, id, status.input),
+      // Masked: a status link travels (browsers, proxies, logs); its holder knows the number.
+      input: maskPhoneNumber(phoneNumberOf(deps, id, status.input)),
       customStatus: status.customStatus ?? null,
       output: status.output ?? null,
       createdTime: iso(status.createdTime),
@@ -195,7 +197,7 @@ async function readAnswerBody(request: HttpRequest): Promise<unknown> {
 
 /**
  * The number an instance texts, opened from its input (sealed; plain in instances started before).
- * The status answer shows only this of the input, to the holder of the link, who sent it.
+ * The status answer shows only this of the input, masked.
  */
 function phoneNumberOf(deps: RecipientDeps, id: string, input: unknown): string {
   const phoneNumber =

@@ -265,7 +265,13 @@ export const VerificationStatus = z
     name: z.string(),
     instanceId: z.string(),
     runtimeStatus: z.string().meta({ examples: ['Running', 'Completed'] }),
-    input: PhoneNumber,
+    input: z
+      .string()
+      .regex(/^\+\d\*+\d{4}$/)
+      .meta({
+        description: 'The number, masked: `+`, its first digit, stars, its last 4 digits.',
+        examples: ['+1******0100'],
+      }),
     customStatus: anyValue(
       'The verification progress, or null: `{state, attemptsRemaining, expiresAt, codeLength, deliveries: [{channel, provider, sendNumber, at}], nextFallback?: {channel, at}}` (`deliveries` lists every send, the latest 10; `nextFallback` the step waiting for its timer).',
     ),
@@ -276,7 +282,7 @@ export const VerificationStatus = z
   .meta({
     id: 'VerificationStatus',
     description:
-      'The Durable status shape for the link holder: 202 while running, 200 once finished. `input` is the number the holder sent.',
+      'The Durable status shape for the link holder: 202 while running, 200 once finished. `input` is the number the holder sent, masked (a link travels through browsers, proxies and logs).',
   });
 
 export const VerificationAction = z

@@ -21,6 +21,7 @@ import {
   TEST_VERIFY_AUTH_TOKEN,
   type AppStack,
 } from '../helpers/app-on-local-runtime';
+import { maskPhoneNumber } from '../../src/redact';
 
 type Json = Record<string, unknown>;
 
@@ -270,7 +271,11 @@ describe('real answers match the document', () => {
     await host.whenIdle();
     const running = await call('GET', STATUS, { params: { id }, query: statusToken });
     expect(running.status).toBe(202);
-    expect(running.body).toMatchObject({ instanceId: id, runtimeStatus: 'Running', input: phone });
+    expect(running.body).toMatchObject({
+      instanceId: id,
+      runtimeStatus: 'Running',
+      input: maskPhoneNumber(phone),
+    });
     const view = await call('GET', VERIFICATION, { params: { id }, query: statusToken });
     expect(view.status).toBe(200);
     expect((view.body as Json).state).toBe('awaiting_code');

@@ -407,7 +407,7 @@ describe('the link tokens', () => {
 });
 
 describe('the status link and the end-user view', () => {
-  it('answers the Durable status shape, 202 while running and 200 when done; input is the number', async () => {
+  it('answers the Durable status shape, 202 while running and 200 when done; input is the number, masked', async () => {
     const s = setup();
     s.client.put(ID, { customStatus: AWAITING });
     const running = await s.status(linkRequest('status'), invocation());
@@ -416,7 +416,7 @@ describe('the status link and the end-user view', () => {
       name: 'SmsPhoneVerification',
       instanceId: ID,
       runtimeStatus: 'Running',
-      input: '+14255550100',
+      input: '+1******0100',
       customStatus: AWAITING,
       output: null,
       createdTime: '2026-11-22T10:00:00.000Z',
