@@ -203,7 +203,7 @@ export function registerVerificationOpenApi(registry: OpenAPIRegistry): ApiTag {
             name: 'SmsPhoneVerification',
             instanceId: VERIFICATION_ID_EXAMPLE,
             runtimeStatus: 'Completed',
-            input: '+14255550100',
+            input: '+1******0100',
             customStatus: { state: 'verified' },
             output: true,
             createdTime: EXPIRES_EXAMPLE,
