@@ -847,7 +847,7 @@ function faultState(armed) {
  */
 function faultSwitchRow(f) {
   const state = h('td', { className: 'fault-state', 'aria-live': 'polite' }, faultState(f.armed));
-  const feedback = h('span', { className: 'fault-feedback' });
+  const feedback = h('div', { className: 'fault-feedback' });
   const label = (text, input) => h('label', {}, `${text} `, input);
   const count = h('input', {
     type: 'number',
