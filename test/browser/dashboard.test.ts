@@ -177,6 +177,27 @@ describe('the dashboard in Chromium', () => {
     }
   });
 
+  it('arms the Twilio Messages fault switch from its form, shows it, and clears it', async () => {
+    const row = page.locator('#faults tr[data-id="twilio-messages"]');
+    await row.waitFor();
+    expect(await row.locator('.fault-state').textContent()).toBe('off: sends go through');
+    const form = row.getByRole('form', { name: /Arm the fault switch of Twilio Messages/ });
+    await form.locator('input[name=count]').fill('2');
+    await form.locator('input[name=status]').fill('503');
+    await form.getByRole('button', { name: 'Arm' }).click();
+    await row.locator('.fault-state', { hasText: 'next 2 sends fail with 503' }).waitFor();
+    await shot('dashboard-fault-switches');
+    // Read back through the services API, as the page's refresh reads it: the emulator holds it.
+    const services = (await (await fetch(`${host.url}/_dashboard/api/services`)).json()) as {
+      faultSwitches: { id: string; armed: unknown }[];
+    };
+    expect(services.faultSwitches.find((f) => f.id === 'twilio-messages')?.armed).toEqual([
+      { remaining: 2, hang: false, status: 503 },
+    ]);
+    await form.getByRole('button', { name: 'Clear' }).click();
+    await row.locator('.fault-state', { hasText: 'off: sends go through' }).waitFor();
+  });
+
   it('raises an event from the instance page (with a confirmation), then watches the link answer complete it', async () => {
     await page.locator('#sms tbody tr').first().getByRole('link').click();
     await page.locator('#runtime-status').getByText('Running').waitFor();

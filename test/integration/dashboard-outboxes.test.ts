@@ -16,7 +16,7 @@ interface OutboxView {
 
 let stack: AppStack;
 
-it('declares the emulators as the runtime expects them (a type check) and their outboxes in page order', () => {
+it('declares the emulators as the runtime expects them (a type check): outboxes and fault switches in page order', () => {
   // The emulators package does not depend on the runtime: this assignment holds its panels to its types.
   const services: readonly DashboardService[] = dashboardServices({});
   expect(services.flatMap((s) => s.outboxes ?? []).map((o) => o.id)).toEqual([
@@ -25,6 +25,12 @@ it('declares the emulators as the runtime expects them (a type check) and their 
     'calls',
     'acs-sms',
     'emails',
+  ]);
+  expect(services.flatMap((s) => s.faultSwitches ?? []).map((f) => f.id)).toEqual([
+    'twilio-messages',
+    'twilio-calls',
+    'acs-sms',
+    'acs-email',
   ]);
 });
 

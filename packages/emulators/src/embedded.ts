@@ -374,8 +374,26 @@ const ACS_OUTBOXES = [
 ];
 
 /**
+ * The fault switch of each emulated send (see common/fault-switch.ts): `GET` its state, `POST` a fault,
+ * `DELETE` to disarm, all at `path`. The dashboard shows and arms them to demonstrate a failover.
+ */
+const TWILIO_FAULT_SWITCHES = [
+  {
+    id: 'twilio-messages',
+    title: 'Twilio Messages (SMS, WhatsApp)',
+    path: '/_emulator/messages/faults',
+  },
+  { id: 'twilio-calls', title: 'Twilio Calls', path: '/_emulator/calls/faults' },
+];
+const ACS_FAULT_SWITCHES = [
+  { id: 'acs-sms', title: 'ACS SMS', path: '/_emulator/sms/faults' },
+  { id: 'acs-email', title: 'ACS Email', path: '/_emulator/emails/faults' },
+];
+
+/**
  * The emulators the app's settings point at, for the runtime's dashboard (its `dashboard.services` hook): it
- * probes their `/_emulator/health` and reads their outboxes and the ACS identities. Loopback URLs only.
+ * probes their `/_emulator/health`, reads their outboxes and the ACS identities, and shows and arms their
+ * fault switches. Loopback URLs only.
  */
 export function dashboardServices(values: Readonly<Record<string, string>>) {
   return [
@@ -383,12 +401,14 @@ export function dashboardServices(values: Readonly<Record<string, string>>) {
       name: 'Twilio emulator',
       url: loopbackOrigin(values.TwilioApiBaseUrl),
       outboxes: TWILIO_OUTBOXES,
+      faultSwitches: TWILIO_FAULT_SWITCHES,
     },
     {
       name: 'ACS emulator (Identity, SMS, Email)',
       url: loopbackOrigin(acsEndpoint(values.COMMUNICATION_SERVICES_CONNECTION_STRING)),
       provides: ['identities' as const],
       outboxes: ACS_OUTBOXES,
+      faultSwitches: ACS_FAULT_SWITCHES,
     },
     { name: 'AgentID sidecar emulator', url: loopbackOrigin(values.SIDECAR_URL) },
   ];

@@ -74,6 +74,7 @@ export type {
   EmbeddedServiceContext,
   LocalServices,
   OutboxPanel,
+  FaultSwitchPanel,
   RedactionRules,
   StartedEmbeddedService,
 } from './host/local-services';

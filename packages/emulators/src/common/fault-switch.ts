@@ -1,11 +1,11 @@
 import type http from 'node:http';
-import { isRecord, jsonControlRoute } from './http';
+import { isRecord, jsonControlRoute, sendEmpty, sendJson, sendProblem } from './http';
 
 /**
  * The fault switch of an emulator's send operation: the next `count` sends fail with `status` (and the
  * service's own error `code`/`message`), or hang (no answer until the client gives up), so tests and the
  * dashboard can show a provider outage and the app's failover. Armed through `failNext()` in process or
- * `POST /_emulator/<name>/faults` with the same JSON.
+ * `POST /_emulator/<name>/faults` with the same JSON; `GET` there reads what is armed, `DELETE` disarms.
  */
 
 export interface SendFault {
@@ -32,6 +32,17 @@ export type TakenFault =
       readonly message: string | undefined;
       readonly headers: Record<string, string>;
     };
+
+/** What is armed, in the order sends will take it: the dashboard shows it. */
+export interface FaultSwitchState {
+  readonly armed: readonly {
+    readonly remaining: number;
+    readonly hang: boolean;
+    readonly status: number | null;
+  }[];
+  /** Requests held open by a `hang` fault right now. */
+  readonly hanging: number;
+}
 
 /** A hung request is dropped after this long, so held sockets cannot pile up. */
 const MAX_HANG_MS = 120_000;
@@ -73,15 +84,40 @@ export class FaultSwitch {
     });
   }
 
+  state(): FaultSwitchState {
+    return {
+      armed: this.faults.map(({ remaining, fault }) => ({
+        remaining,
+        hang: fault.hang === true,
+        status: fault.hang === true ? null : (fault.status ?? 503),
+      })),
+      hanging: this.hung.size,
+    };
+  }
+
   /** Disarms every fault and drops every hung request. */
   reset(): void {
     this.faults = [];
     for (const res of [...this.hung]) res.destroy();
   }
 
-  /** `POST /_emulator/<name>/faults` with a {@link SendFault} as JSON: 204, or 400 with a problem. */
+  /**
+   * `/_emulator/<name>/faults`: `POST` a {@link SendFault} as JSON (204, or 400 with a problem), `GET` the
+   * {@link FaultSwitchState}, `DELETE` to disarm (204). Other methods: 405.
+   */
   async handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    await jsonControlRoute(parseSendFault, (fault) => this.failNext(fault))(req, res);
+    const method = req.method ?? 'GET';
+    if (method === 'POST') {
+      await jsonControlRoute(parseSendFault, (fault) => this.failNext(fault))(req, res);
+    } else if (method === 'GET') {
+      sendJson(res, 200, this.state());
+    } else if (method === 'DELETE') {
+      this.reset();
+      sendEmpty(res, 204);
+    } else {
+      req.resume();
+      sendProblem(res, 405, 'Method Not Allowed', 'GET, POST or DELETE.');
+    }
   }
 }
 

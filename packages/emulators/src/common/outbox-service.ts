@@ -19,8 +19,8 @@ export interface OutboxRoutes<T> {
 }
 
 /**
- * `GET|DELETE /_emulator/<name>` (read, empty the outbox) and `POST /_emulator/<name>/faults` (arm the
- * send's fault switch), as every emulated send API serves them; false when `path` is none of them.
+ * `GET|DELETE /_emulator/<name>` (read, empty the outbox) and `GET|POST|DELETE /_emulator/<name>/faults`
+ * (read, arm, disarm the send's fault switch), as every emulated send API serves them; false when `path` is none of them.
  */
 export async function routeOutbox<T>(
   req: http.IncomingMessage,
@@ -39,7 +39,7 @@ export async function routeOutbox<T>(
     sendEmpty(res, 204);
     return true;
   }
-  if (path === `${base}/faults` && method === 'POST') {
+  if (path === `${base}/faults`) {
     await routes.faults.handleRequest(req, res);
     return true;
   }

@@ -621,6 +621,8 @@ export async function startTwilioEmulator(
         sendEmpty(res, 204);
       },
       'POST /_emulator/messages/faults': (req, res) => faults.handleRequest(req, res),
+      'GET /_emulator/messages/faults': (req, res) => faults.handleRequest(req, res),
+      'DELETE /_emulator/messages/faults': (req, res) => faults.handleRequest(req, res),
       'POST /_emulator/faults': jsonControlRoute(parseFault, (fault) => api.failNext(fault)),
     },
     { reset: () => api.reset() },

@@ -3,7 +3,7 @@
  * emulators), read through their `/_emulator/` inspection APIs. Only loopback URLs are ever called: a real
  * service is not asked.
  */
-import type { DashboardService, OutboxPanel } from '../host/local-services';
+import type { DashboardService, FaultSwitchPanel, OutboxPanel } from '../host/local-services';
 
 export interface ServiceHealth {
   readonly name: string;
@@ -27,6 +27,36 @@ export interface OutboxContents {
   readonly items: readonly OutboxItem[] | null;
 }
 
+/** One fault armed on a switch: the next `remaining` sends fail with `status`, or hang. */
+export interface ArmedFault {
+  readonly remaining: number;
+  readonly hang: boolean;
+  readonly status: number | null;
+}
+
+/** A fault switch and what is armed on it; `armed` is null when its service is not configured or down. */
+export interface FaultSwitchView {
+  readonly id: string;
+  readonly title: string;
+  readonly service: string;
+  readonly armed: readonly ArmedFault[] | null;
+}
+
+/** What the dashboard arms: N failures with a status, or N hung sends. */
+export type FaultToArm =
+  | { readonly count: number; readonly hang: true }
+  | { readonly count: number; readonly hang: false; readonly status: number };
+
+/** A switch no service declares (404), or whose service is not configured, down or refusing (502). */
+export class FaultSwitchError extends Error {
+  constructor(
+    readonly status: 404 | 502,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface AcsIdentitySummary {
   readonly id: string;
   readonly createdAt: string;
@@ -39,6 +69,8 @@ const TIMEOUT_MS = 2000;
 /** The dashboard shows the newest items of each outbox; an emulator keeps up to 10 000. */
 export const MAX_OUTBOX_ITEMS = 200;
 const MAX_IDENTITIES = 500;
+/** A switch's state lists at most this many armed faults. */
+const MAX_ARMED_SHOWN = 20;
 
 function isLoopbackOrigin(url: string): boolean {
   try {
@@ -69,6 +101,15 @@ function valuesAt(value: unknown, path: string): string[] {
 }
 
 const firstAt = (value: unknown, path: string): string | undefined => valuesAt(value, path)[0];
+
+function armedFault(raw: unknown): ArmedFault {
+  const r = record(raw);
+  return {
+    remaining: typeof r.remaining === 'number' ? r.remaining : 0,
+    hang: r.hang === true,
+    status: typeof r.status === 'number' ? r.status : null,
+  };
+}
 
 function outboxItem(panel: OutboxPanel, raw: unknown): OutboxItem {
   const f = panel.fields;
@@ -153,6 +194,68 @@ export class ServiceInspector {
         }
       }),
     );
+  }
+
+  /** Every fault switch of every service, in the services' order, with what is armed on it. */
+  async faultSwitches(): Promise<FaultSwitchView[]> {
+    const switches = this.services.flatMap((s) =>
+      (s.faultSwitches ?? []).map((panel) => ({ service: s.name, url: s.url, panel })),
+    );
+    return Promise.all(
+      switches.map(async ({ service, url, panel }): Promise<FaultSwitchView> => {
+        const view = { id: panel.id, title: panel.title, service };
+        if (url === undefined) return { ...view, armed: null };
+        try {
+          const armed = record(await getJson(`${url}${panel.path}`)).armed;
+          const list = Array.isArray(armed) ? armed.slice(0, MAX_ARMED_SHOWN) : [];
+          return { ...view, armed: list.map(armedFault) };
+        } catch {
+          return { ...view, armed: null };
+        }
+      }),
+    );
+  }
+
+  /** The switch `id` and its service's URL. */
+  private faultSwitch(id: string): { url: string; panel: FaultSwitchPanel } {
+    for (const s of this.services) {
+      const panel = s.faultSwitches?.find((p) => p.id === id);
+      if (panel === undefined) continue;
+      if (s.url === undefined)
+        throw new FaultSwitchError(502, `The service of '${id}' is not configured.`);
+      return { url: s.url, panel };
+    }
+    throw new FaultSwitchError(404, `No fault switch '${id}'.`);
+  }
+
+  /** Arms (`fault`) or disarms (undefined) the switch `id` on its service. */
+  async setFault(id: string, fault: FaultToArm | undefined): Promise<void> {
+    const target = this.faultSwitch(id);
+    const body =
+      fault === undefined
+        ? undefined
+        : JSON.stringify(
+            fault.hang
+              ? { count: fault.count, hang: true }
+              : { count: fault.count, status: fault.status },
+          );
+    let response: Response;
+    try {
+      response = await fetch(`${target.url}${target.panel.path}`, {
+        method: fault === undefined ? 'DELETE' : 'POST',
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body }),
+      });
+    } catch {
+      throw new FaultSwitchError(502, `The service of '${id}' does not answer.`);
+    }
+    await response.arrayBuffer();
+    if (!response.ok) {
+      throw new FaultSwitchError(
+        502,
+        `The service of '${id}' refused the switch (HTTP ${response.status}).`,
+      );
+    }
   }
 
   async acsIdentities(): Promise<AcsIdentitySummary[] | undefined> {

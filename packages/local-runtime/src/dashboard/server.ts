@@ -12,7 +12,7 @@ import { RUNTIME_STATUSES } from '../store/sqlite-store';
 import { decideAccess } from './access';
 import { mentions, type ActivityWindows } from './activity-windows';
 import type { DashboardConfig } from '../host/local-services';
-import { ServiceInspector } from './local-services';
+import { FaultSwitchError, ServiceInspector, type FaultToArm } from './local-services';
 import { answerOrThrow, ManagementClient, ManagementError } from './management-client';
 import { createRedactor } from './redact';
 import { PayloadTooLargeError, readLimitedBody } from '../http/body';
@@ -140,6 +140,28 @@ const optionalText = (form: Record<string, unknown>, name: string): string | und
   if (typeof v !== 'string') throw new DashboardError(400, `'${name}' must be a string.`);
   return v;
 };
+
+/** Bounds of what the dashboard arms: a demo of a failover, not a load generator. */
+const MAX_FAULT_COUNT = 100;
+
+const integerIn = (value: unknown, min: number, max: number): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+
+/** `{count, status}` (the next `count` sends fail with `status`) or `{count, hang: true}`. */
+function parseFaultToArm(form: Record<string, unknown>): FaultToArm {
+  const { count, status, hang } = form;
+  if (!integerIn(count, 1, MAX_FAULT_COUNT))
+    throw new DashboardError(400, `'count' must be an integer 1..${MAX_FAULT_COUNT}.`);
+  if (hang !== undefined && typeof hang !== 'boolean')
+    throw new DashboardError(400, "'hang' must be a boolean.");
+  if (hang === true) {
+    if (status !== undefined) throw new DashboardError(400, "Give 'status' or 'hang', not both.");
+    return { count, hang: true };
+  }
+  if (!integerIn(status, 400, 599))
+    throw new DashboardError(400, "'status' must be an integer 400..599 (or 'hang': true).");
+  return { count, hang: false, status };
+}
 
 export function createDashboard(options: DashboardOptions): DashboardHandler {
   const assets = loadAssets();
@@ -376,12 +398,21 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       if (op !== undefined) return entityState(id, op);
     }
     if (head === 'services' && id === undefined && method === 'GET') {
-      const [health, outboxes, identities] = await Promise.all([
+      const [health, outboxes, identities, faultSwitches] = await Promise.all([
         services.health(),
         outboxesWithInstances(),
         services.acsIdentities().catch(() => undefined),
+        services.faultSwitches(),
       ]);
-      return { health, outboxes, acsIdentities: identities ?? null };
+      return { health, outboxes, acsIdentities: identities ?? null, faultSwitches };
+    }
+    if (head === 'faults' && id !== undefined && arg === undefined && method === 'POST') {
+      const form = await readForm(req);
+      if (op === 'arm') await services.setFault(id, parseFaultToArm(form));
+      else if (op === 'clear') await services.setFault(id, undefined);
+      else throw new DashboardError(404, `No dashboard API at ${method} ${url.pathname}.`);
+      const switches = await services.faultSwitches();
+      return switches.find((s) => s.id === id);
     }
     throw new DashboardError(404, `No dashboard API at ${method} ${url.pathname}.`);
   };
@@ -418,7 +449,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     } catch (e) {
       if (e instanceof ManagementError) {
         send(res, e.status, 'application/problem+json', JSON.stringify(e.body));
-      } else if (e instanceof DashboardError) {
+      } else if (e instanceof DashboardError || e instanceof FaultSwitchError) {
         sendProblem(res, e.status, e.message);
       } else if (e instanceof URIError) {
         sendProblem(res, 400, 'Malformed URL encoding.');

@@ -58,6 +58,21 @@ export interface DashboardService {
   readonly provides?: readonly 'identities'[];
   /** What it "sent" (SMS, calls, emails…), each shown as a table on the local-services page. */
   readonly outboxes?: readonly OutboxPanel[];
+  /** Switches that make its sends fail, shown and armed on the local-services page (a failover demo). */
+  readonly faultSwitches?: readonly FaultSwitchPanel[];
+}
+
+/**
+ * A local service's fault switch at `path` (loopback): `GET` answers `{armed: [{remaining, hang, status}]}`
+ * (what the next sends will take, in order), `POST` with `{count, status}` or `{count, hang: true}` arms
+ * (the next `count` sends fail with `status`, or hang), `DELETE` disarms.
+ */
+export interface FaultSwitchPanel {
+  /** Stable id, unique across services: the dashboard API's `/faults/<id>` and the page's HTML id. */
+  readonly id: string;
+  readonly title: string;
+  /** Loopback path on the service, e.g. `/_emulator/messages/faults`. */
+  readonly path: string;
 }
 
 /**

@@ -829,12 +829,121 @@ const outboxSection = (o) =>
 const identityState = (i) =>
   i.deleted ? 'deleted' : i.revokedAt ? `tokens revoked ${when(i.revokedAt)}` : 'active';
 
+/** What a fault switch will do to the next sends, in words. */
+function faultState(armed) {
+  if (armed === null) return 'not configured, or the emulator does not answer';
+  if (armed.length === 0) return 'off: sends go through';
+  return armed
+    .map(
+      (f) =>
+        `next ${f.remaining} send${f.remaining === 1 ? '' : 's'} ${f.hang ? 'hang' : `fail with ${f.status}`}`,
+    )
+    .join(', then ');
+}
+
+/**
+ * One fault switch: its state and a form that arms it (N failures with a status, or N hung sends) or clears
+ * it. Built once and kept across refreshes, so a refresh does not reset what is being typed.
+ */
+function faultSwitchRow(f) {
+  const state = h('td', { className: 'fault-state', 'aria-live': 'polite' }, faultState(f.armed));
+  const feedback = h('div', { className: 'fault-feedback' });
+  const label = (text, input) => h('label', {}, `${text} `, input);
+  const count = h('input', {
+    type: 'number',
+    name: 'count',
+    min: 1,
+    max: 100,
+    value: 1,
+    required: true,
+  });
+  const mode = h(
+    'select',
+    { name: 'mode' },
+    h('option', { value: 'status' }, 'fail with status'),
+    h('option', { value: 'hang' }, 'hang'),
+  );
+  const status = h('input', { type: 'number', name: 'status', min: 400, max: 599, value: 503 });
+  const act = async (op, body) => {
+    feedback.replaceChildren();
+    try {
+      const updated = await api(`/faults/${encodeURIComponent(f.id)}/${op}`, {
+        method: 'POST',
+        body,
+      });
+      state.textContent = faultState(updated.armed);
+      announce(`${f.title}: ${state.textContent}`);
+    } catch (e) {
+      feedback.replaceChildren(message(e.message, true));
+    }
+  };
+  const form = h(
+    'form',
+    {
+      className: 'fault-form',
+      'aria-label': `Arm the fault switch of ${f.title}`,
+      onsubmit: (event) => {
+        event.preventDefault();
+        const n = Number(count.value);
+        void act(
+          'arm',
+          mode.value === 'hang'
+            ? { count: n, hang: true }
+            : { count: n, status: Number(status.value) },
+        );
+      },
+    },
+    label('Next', count),
+    label('sends', mode),
+    label('status', status),
+    h('button', { type: 'submit' }, 'Arm'),
+    h('button', { type: 'button', onclick: () => void act('clear', {}) }, 'Clear'),
+  );
+  mode.addEventListener('change', () => {
+    status.disabled = mode.value === 'hang';
+  });
+  return {
+    row: h(
+      'tr',
+      { 'data-id': f.id },
+      h('td', {}, f.title),
+      h('td', {}, f.service),
+      state,
+      h('td', {}, form, feedback),
+    ),
+    update: (armed) => {
+      state.textContent = faultState(armed);
+    },
+  };
+}
+
 async function renderServices(token) {
+  const top = h('div');
+  const bottom = h('div');
+  const switches = new Map();
   const refresh = async () => {
     const r = await api('/services');
     if (token !== renderToken) return;
-    main.replaceChildren(
-      h('h2', {}, 'Local services'),
+    if (switches.size === 0 && r.faultSwitches.length > 0) {
+      for (const f of r.faultSwitches) switches.set(f.id, faultSwitchRow(f));
+      main.replaceChildren(
+        h('h2', {}, 'Local services'),
+        top,
+        listSection({
+          id: 'faults',
+          title: 'Fault switches (make the next sends fail, to see the failover)',
+          absent: '',
+          empty: '',
+          columns: ['Send', 'Service', 'State', 'Arm or clear'],
+          rows: [...switches.values()].map((s) => s.row),
+        }),
+        bottom,
+      );
+    } else if (switches.size === 0) {
+      main.replaceChildren(h('h2', {}, 'Local services'), top, bottom);
+    }
+    for (const f of r.faultSwitches) switches.get(f.id)?.update(f.armed);
+    top.replaceChildren(
       h(
         'section',
         { 'aria-labelledby': 'h-health' },
@@ -854,6 +963,8 @@ async function renderServices(token) {
           ),
         ),
       ),
+    );
+    bottom.replaceChildren(
       ...r.outboxes.map((o) => outboxSection(o)),
       listSection({
         id: 'acs',
